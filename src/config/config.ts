@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/**
+ * All configuration comes from environment variables and is validated once at start-up, so a bad value stops
+ * the hub with a message naming the variable instead of failing later in the middle of ingest.
+ */
+const optionalUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .refine((v) => URL.canParse(v), { message: `must be a ${what} URL` })
+    .optional();
+
+const brokerList = z
+  .string()
+  .trim()
+  .min(1)
+  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d{1,5}$/.test(b)), {
+    message: 'must be a comma-separated list of host:port',
+  });
+
+const envSchema = z.object({
+  DATABASE_URL: optionalUrl('postgres://'),
+  HUB_DATA_DIR: z.string().trim().min(1).default('.data'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  KAFKA_BROKERS: brokerList.optional(),
+  KAFKA_CLIENT_ID: z.string().trim().min(1).default('customer-hub'),
+  KAFKA_GROUP_ID: z.string().trim().min(1).default('customer-hub'),
+  HUB_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  HUB_JWT_ISSUER: z.string().trim().min(1).default('customer-hub'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export type HubConfig = {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  port: number;
+  host: string;
+  kafkaBrokers: string[] | undefined;
+  kafkaClientId: string;
+  kafkaGroupId: string;
+  jwtSecret: string | undefined;
+  jwtIssuer: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  dbPoolMax: number;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  // Empty strings are treated as unset: `FOO= npm start` should not count as a value.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.HUB_DATA_DIR,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    port: e.PORT,
+    host: e.HOST,
+    kafkaBrokers: e.KAFKA_BROKERS,
+    kafkaClientId: e.KAFKA_CLIENT_ID,
+    kafkaGroupId: e.KAFKA_GROUP_ID,
+    jwtSecret: e.HUB_JWT_SECRET,
+    jwtIssuer: e.HUB_JWT_ISSUER,
+    logLevel: e.LOG_LEVEL,
+    dbPoolMax: e.DB_POOL_MAX,
+  };
+}

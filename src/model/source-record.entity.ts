@@ -1,0 +1,28 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { PartyAttributes } from '../connectors/framework/canonical.ts';
+
+/**
+ * A source system's copy of a customer (the crosswalk row): kept whole (raw payload) and normalised
+ * (attributes), with how and when it was linked to its golden party. Deletes only set `deleted`, so a late
+ * stale update cannot resurrect a record and lineage stays explainable.
+ */
+export const SourceRecord = defineEntity({
+  name: 'SourceRecord',
+  tableName: 'source_record',
+  properties: {
+    id: p.uuid().primary(),
+    system: p.text(),
+    sourceId: p.text(),
+    partyId: p.uuid().nullable(),
+    linkType: p.enum(['EXACT_ID', 'NEW', 'UNLINKED'] as const).default('UNLINKED'),
+    linkScore: p.double().nullable(),
+    linkedAt: p.datetime().nullable(),
+    raw: p.json<Record<string, unknown>>().nullable(),
+    attributes: p.json<PartyAttributes>().nullable(),
+    sourceTime: p.datetime().nullable(),
+    sourceVersion: p.bigint('string'),
+    deleted: p.boolean().default(false),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type SourceRecord = InferEntity<typeof SourceRecord>;
