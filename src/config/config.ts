@@ -30,6 +30,7 @@ const envSchema = z.object({
   KAFKA_BROKERS: brokerList.optional(),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('customer-hub'),
   KAFKA_GROUP_ID: z.string().trim().min(1).default('customer-hub'),
+  KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[\w.-]*$/, 'may contain only letters, digits, ".", "_" and "-"').default(''),
   HUB_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   HUB_JWT_ISSUER: z.string().trim().min(1).default('customer-hub'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -45,6 +46,7 @@ export type HubConfig = {
   kafkaBrokers: string[] | undefined;
   kafkaClientId: string;
   kafkaGroupId: string;
+  kafkaTopicPrefix: string;
   jwtSecret: string | undefined;
   jwtIssuer: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -73,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     kafkaBrokers: e.KAFKA_BROKERS,
     kafkaClientId: e.KAFKA_CLIENT_ID,
     kafkaGroupId: e.KAFKA_GROUP_ID,
+    kafkaTopicPrefix: e.KAFKA_TOPIC_PREFIX,
     jwtSecret: e.HUB_JWT_SECRET,
     jwtIssuer: e.HUB_JWT_ISSUER,
     logLevel: e.LOG_LEVEL,

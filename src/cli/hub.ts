@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { createLogger } from '../config/logger.ts';
+import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
+import { migrate, openOrm } from '../db/orm.ts';
+import { signToken, tokenSettings, roles, type Role } from '../auth/viewer.ts';
+import { startHub } from '../runtime/hub.ts';
+import { createKafka, ensureTopics, publish } from '../ingest/kafka.ts';
+import { connectors } from '../connectors/registry.ts';
+import { TopicRouter } from '../ingest/topic-router.ts';
+import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
+
+/**
+ * `npm run hub -- <command>`:
+ *   start [--demo]           start the hub (npm start = start --demo)
+ *   migrate                  apply pending database migrations and exit
+ *   token --role R [--role R…] [--subject S]   mint a bearer token (needs HUB_JWT_SECRET)
+ *   demo publish             publish the demo data set to the core-policy topics on KAFKA_BROKERS
+ */
+const usage = `usage: npm run hub -- <command>
+  start [--demo]                         start the hub (GraphQL, live consumption when KAFKA_BROKERS is set)
+  migrate                                apply pending database migrations and exit
+  token --role ROLE [--role ROLE] [--subject NAME]
+                                         print a bearer token (needs HUB_JWT_SECRET); roles: ${roles.join(', ')}
+  demo publish                           publish the demo data set to the core-policy topics on KAFKA_BROKERS`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  switch (command) {
+    case 'start': {
+      const { values } = parseArgs({ args: rest, options: { demo: { type: 'boolean', default: false } } });
+      const hub = await startHub(config, { demo: values.demo ?? false, logger });
+      printBanner(hub.url, hub.devToken, hub.embedded, hub.liveConsumption);
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info('shutting down', { signal });
+        void hub.stop().then(() => process.exit(0));
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      return new Promise(() => {}); // runs until a signal
+    }
+    case 'migrate': {
+      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
+      try {
+        const applied = await migrate(orm);
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      } finally {
+        await orm.close(true);
+        await embedded?.stop();
+      }
+      return 0;
+    }
+    case 'token': {
+      const { values } = parseArgs({ args: rest, options: { role: { type: 'string', multiple: true }, subject: { type: 'string', default: 'cli-user' } } });
+      if (!config.jwtSecret) throw new ConfigError('HUB_JWT_SECRET must be set to mint tokens (the embedded default prints a development token at start)');
+      const wanted = values.role ?? [];
+      const bad = wanted.filter((r) => !(roles as readonly string[]).includes(r));
+      if (wanted.length === 0 || bad.length > 0) throw new ConfigError(`--role must be one or more of ${roles.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`);
+      process.stdout.write(`${await signToken(tokenSettings(config.jwtSecret, config.jwtIssuer), values.subject ?? 'cli-user', wanted as Role[])}\n`);
+      return 0;
+    }
+    case 'demo': {
+      if (rest[0] !== 'publish') break;
+      if (!config.kafkaBrokers) throw new ConfigError('KAFKA_BROKERS must be set to publish the demo data');
+      const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
+      const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
+      await ensureTopics(kafka, router.topics);
+      const messages = generateCorePolicyDemo({}).map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` }));
+      await publish(kafka, messages);
+      process.stdout.write(`published ${messages.length} messages to ${router.topics.join(', ')}\n`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${usage}\n`);
+      return 0;
+  }
+  process.stderr.write(`unknown command: ${argv.join(' ')}\n${usage}\n`);
+  return 2;
+}
+
+function printBanner(url: string, devToken: string | null, embedded: boolean, live: boolean): void {
+  const token = devToken ?? '<your token>';
+  const query = `{ searchCustomers(query: {phone: \\"+86 138 0013 8000\\"}) { edges { node { id displayName identifiers { type value valid } policies { totalCount edges { node { policyNo status } roles { role } } } } } } }`;
+  const lines = [
+    '',
+    `  Customer-data hub is up: GraphQL at ${url}`,
+    `  Database: ${embedded ? 'embedded PGlite (set DATABASE_URL to use a PostgreSQL server)' : 'PostgreSQL from DATABASE_URL'}`,
+    `  Live consumption: ${live ? 'on (consuming the connectors\' Kafka topics)' : 'off (set KAFKA_BROKERS to consume the connectors\' topics); demo data loaded through the batch path'}`,
+    '',
+    devToken ? `  Development token (all roles; valid 12 h):\n    ${devToken}` : '  Send a bearer token signed with HUB_JWT_SECRET (npm run hub -- token --role CHANNEL_APP).',
+    '',
+    `  Try the demo customer ${DEMO_CUSTOMER.name}, who calls from ${DEMO_CUSTOMER.mobile}:`,
+    `    curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${token}' \\`,
+    `      -d '{"query":"${query}"}'`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

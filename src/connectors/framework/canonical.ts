@@ -1,0 +1,98 @@
+/**
+ * The canonical change model: what every connector's mapping produces and the sync step consumes. Connectors
+ * never touch the database; they turn one source message into zero or more of these changes, already
+ * normalised (src/sync/normalize), so that matching and survivorship see the same shapes whatever the source.
+ */
+export type PartyKind = 'PERSON' | 'ORGANISATION';
+export type Sex = 'M' | 'F' | 'U';
+export type ContactKind = 'MOBILE' | 'LANDLINE' | 'EMAIL' | 'ADDRESS';
+
+export type CanonicalIdentifier = {
+  /** RESIDENT_ID, PASSPORT, USCC, … (src/sync/normalize/resident-id.ts names them). */
+  type: string;
+  value: string | null;
+  raw: string | null;
+  valid: boolean;
+  issues: string[];
+};
+
+export type CanonicalContactPoint = {
+  kind: ContactKind;
+  value: string | null;
+  raw: string | null;
+  /** Digits-only national phone number / lower-case email: what search looks up. */
+  searchKey: string | null;
+  valid: boolean;
+  issues: string[];
+};
+
+/** A source system's view of one customer, normalised. Everything is optional because sources are partial. */
+export type PartyAttributes = {
+  kind: PartyKind;
+  fullName: string | null;
+  familyName: string | null;
+  givenName: string | null;
+  /** Simplified-Chinese, spaceless, lower-case key of the name (search and matching only). */
+  nameKey: string | null;
+  birthDate: string | null;
+  sex: Sex | null;
+  occupationCode: string | null;
+  identifiers: CanonicalIdentifier[];
+  contactPoints: CanonicalContactPoint[];
+};
+
+/**
+ * Every change carries the source's own ordering (`sourceVersion`, a monotonically increasing integer such as
+ * an update timestamp in microseconds, as a decimal string): the sync step applies a change only when it is
+ * newer than what it holds, so duplicates and out-of-order redeliveries change nothing.
+ */
+type Versioned = { system: string; sourceVersion: string; sourceTime: Date | null };
+
+export type PartyUpsert = Versioned & {
+  entity: 'party';
+  op: 'upsert';
+  sourceId: string;
+  raw: Record<string, unknown>;
+  attributes: PartyAttributes;
+};
+export type PartyDelete = Versioned & { entity: 'party'; op: 'delete'; sourceId: string };
+
+export type PolicyData = {
+  productCode: string | null;
+  status: string | null;
+  commencementDate: string | null;
+  paidToDate: string | null;
+  sumInsured: string | null;
+  premium: string | null;
+  billingFrequency: string | null;
+  channel: string | null;
+  agentCode: string | null;
+};
+export type PolicyUpsert = Versioned & { entity: 'policy'; op: 'upsert'; policyNo: string; data: PolicyData };
+export type PolicyDelete = Versioned & { entity: 'policy'; op: 'delete'; policyNo: string };
+
+export type CoverData = {
+  productCode: string | null;
+  sumInsured: string | null;
+  premium: string | null;
+  status: string | null;
+};
+export type CoverKey = { policyNo: string; coverage: string; rider: string };
+export type CoverUpsert = Versioned & { entity: 'policyCover'; op: 'upsert'; key: CoverKey; data: CoverData };
+export type CoverDelete = Versioned & { entity: 'policyCover'; op: 'delete'; key: CoverKey };
+
+export type PolicyRoleType = 'POLICYHOLDER' | 'INSURED' | 'BENEFICIARY' | 'PAYER';
+export type RoleKey = { policyNo: string; clientSourceId: string; role: PolicyRoleType };
+export type RoleData = { beneficiaryOrder: number | null; sharePercent: string | null; current: boolean };
+export type RoleUpsert = Versioned & { entity: 'policyRole'; op: 'upsert'; key: RoleKey; data: RoleData };
+export type RoleDelete = Versioned & { entity: 'policyRole'; op: 'delete'; key: RoleKey };
+
+export type CanonicalChange =
+  | PartyUpsert
+  | PartyDelete
+  | PolicyUpsert
+  | PolicyDelete
+  | CoverUpsert
+  | CoverDelete
+  | RoleUpsert
+  | RoleDelete;

@@ -1,0 +1,36 @@
+import type { CanonicalChange } from './canonical.ts';
+
+/**
+ * A connector is data plus one pure function: its manifest says what it consumes, `map` turns one source
+ * message into canonical changes (or throws a MappingError). Connectors never write to the database; the
+ * ingest runtime (src/ingest) owns offsets, transactions and quarantine, so adding a connector never edits
+ * the engine.
+ */
+export type ConnectorManifest = {
+  /** Stable connector id, used in offsets, quarantine rows and metrics. */
+  id: string;
+  version: string;
+  /** Source system name stored on every source record (`system` in GraphQL). */
+  sourceSystem: string;
+  /** Kafka topics (before any deployment-wide prefix). */
+  topics: readonly string[];
+  keyFormat: 'debezium-json' | 'string';
+  valueFormat: 'debezium-json' | 'json';
+  description: string;
+};
+
+/** One message as it came off a topic or out of a batch file. */
+export type SourceMessage = {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string | null;
+};
+
+export type Connector = {
+  manifest: ConnectorManifest;
+  /** Returns the changes the message implies; an empty list means "nothing to do" (e.g. a tombstone). */
+  map(message: SourceMessage): CanonicalChange[];
+};

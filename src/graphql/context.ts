@@ -1,0 +1,23 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../config/logger.ts';
+import type { QueryStats } from '../db/query-stats.ts';
+import type { Viewer } from '../auth/viewer.ts';
+import type { Loaders } from '../services/loaders.ts';
+import type { CustomerService } from '../services/customer.service.ts';
+import type { QuarantineService } from '../services/quarantine.service.ts';
+
+/**
+ * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of
+ * DataLoaders, the services resolvers call into, the SQL statement counter and the access log of unmasked reads.
+ */
+export type GraphQLContext = {
+  viewer: Viewer;
+  em: EntityManager;
+  loaders: Loaders;
+  customers: CustomerService;
+  quarantine: QuarantineService;
+  stats: QueryStats;
+  logger: Logger;
+  /** Sensitive values returned unmasked in this request, written to the access log when it ends. */
+  unmaskedReads: Map<string, Set<string>>;
+};

@@ -1,0 +1,111 @@
+import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
+import type { CanonicalChange } from '../connectors/framework/canonical.ts';
+import type { SourceMessage } from '../connectors/framework/connector.ts';
+import { MappingError } from '../connectors/framework/errors.ts';
+import { applyChanges, emptyStats, type ApplyStats, type SyncDeps } from '../sync/apply-changes.ts';
+import type { Route } from './topic-router.ts';
+
+/**
+ * Applies one batch of messages from one topic partition in ONE database transaction together with the
+ * consumed position (consumer_offset). This is the exactly-once effect: the position and the effects commit or
+ * roll back together; messages below the stored position are skipped on redelivery. Kafka's own committed
+ * offset is only advanced after this transaction has committed (see kafka-consumer.ts).
+ *
+ * Bad messages never stop the partition: mapping failures and rows the database rejects as invalid data are
+ * written to `quarantined_event` with their position and reason, and the rest of the batch is applied.
+ */
+export type BatchResult = ApplyStats & { skipped: number; quarantined: number; nextOffset: string | null };
+
+type Mapped = { message: SourceMessage; changes: CanonicalChange[] } | { message: SourceMessage; error: { code: string; reason: string } };
+
+export async function applyBatch(
+  orm: MikroORM,
+  consumerGroup: string,
+  route: Route,
+  partition: number,
+  messages: readonly SourceMessage[],
+  deps: SyncDeps,
+): Promise<BatchResult> {
+  const mapped = messages.map((m) => mapMessage(route, m));
+  return orm.em.fork().transactional(async (em) => {
+    const result: BatchResult = { ...emptyStats(), skipped: 0, quarantined: 0, nextOffset: null };
+    const [stored] = await em.execute<{ next_offset: string }[]>(
+      `select next_offset::text as next_offset from consumer_offset where consumer_group = ? and topic = ? and partition = ? for update`,
+      [consumerGroup, route.topic, partition],
+    );
+    const from = stored ? BigInt(stored.next_offset) : -1n;
+    let last: bigint | null = null;
+    for (const item of mapped) {
+      const offset = BigInt(item.message.offset);
+      last = last === null || offset > last ? offset : last;
+      if (offset < from) {
+        result.skipped += 1;
+        continue;
+      }
+      if ('error' in item) {
+        await quarantine(em, route, partition, item.message, item.error.code, item.error.reason);
+        result.quarantined += 1;
+        continue;
+      }
+      const problem = await applyInSavepoint(em, item.changes, deps, result);
+      if (problem) {
+        await quarantine(em, route, partition, item.message, 'REJECTED_BY_DATABASE', problem);
+        result.quarantined += 1;
+      }
+    }
+    if (last !== null && last + 1n > from) {
+      result.nextOffset = (last + 1n).toString();
+      await em.execute(
+        `insert into consumer_offset (consumer_group, topic, partition, next_offset) values (?, ?, ?, ?)
+         on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
+        [consumerGroup, route.topic, partition, result.nextOffset],
+      );
+    }
+    return result;
+  });
+}
+
+function mapMessage(route: Route, message: SourceMessage): Mapped {
+  try {
+    return { message, changes: route.connector.map({ ...message, topic: route.contractTopic }) };
+  } catch (e) {
+    if (e instanceof MappingError) return { message, error: { code: e.code, reason: e.message } };
+    return { message, error: { code: 'MAPPING_FAILED', reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } };
+  }
+}
+
+/**
+ * Applies one message's changes inside a savepoint. A data error from PostgreSQL (SQLSTATE class 22 data
+ * exception or 23 integrity violation) is this message's fault: roll back to the savepoint and report it.
+ * Anything else (connection lost, serialization failure) is transient and aborts the whole batch for a retry.
+ */
+async function applyInSavepoint(em: EntityManager, changes: CanonicalChange[], deps: SyncDeps, stats: ApplyStats): Promise<string | null> {
+  const local = { ...emptyStats() };
+  try {
+    await em.transactional((inner) => applyChanges(inner, changes, deps, local));
+  } catch (e) {
+    const err = e as { sqlState?: unknown; code?: unknown };
+    const sqlState = typeof err.sqlState === 'string' ? err.sqlState : err.code;
+    if (typeof sqlState === 'string' && (sqlState.startsWith('22') || sqlState.startsWith('23'))) {
+      return `database rejected the record (SQLSTATE ${sqlState}): ${(e as Error).message}`;
+    }
+    throw e;
+  }
+  stats.applied += local.applied;
+  stats.stale += local.stale;
+  stats.partiesChanged += local.partiesChanged;
+  return null;
+}
+
+async function quarantine(em: EntityManager, route: Route, partition: number, message: SourceMessage, code: string, reason: string): Promise<void> {
+  await em.execute(
+    `insert into quarantined_event (id, connector, topic, partition, "offset", message_key, message_value, error_code, reason)
+     values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?) on conflict (topic, partition, "offset") do nothing`,
+    [route.connector.manifest.id, route.topic, partition, message.offset, asText(message.key), asText(message.value), code, reason],
+  );
+}
+
+/** PostgreSQL text cannot hold NUL; keep everything else of the original bytes readable. */
+function asText(buf: Buffer | null): string | null {
+  return buf === null ? null : buf.toString('utf8').replaceAll('\u0000', '\\u0000');
+}

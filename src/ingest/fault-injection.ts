@@ -1,0 +1,15 @@
+/**
+ * Deliberate crash points for the crash-recovery tests (HUB_FAULT_INJECTION). Kept in one module so that
+ * production code shows exactly where a crash is simulated: `crash-after-apply` kills the process with
+ * SIGKILL right after a batch's database transaction has committed and before its Kafka offsets are committed —
+ * the window in which at-least-once delivery produces a redelivery.
+ */
+export type FaultPoint = 'after-apply';
+
+export function maybeCrash(point: FaultPoint): void {
+  const setting = process.env.HUB_FAULT_INJECTION;
+  if (setting === `crash-${point}`) {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'fault injection: SIGKILL', point })}\n`);
+    process.kill(process.pid, 'SIGKILL');
+  }
+}

@@ -1,0 +1,51 @@
+import type { CustomerResolvers, IdentifierResolvers, ContactPointResolvers, QueryResolvers, AttributeLineageResolvers } from '../generated/graphql.ts';
+import type { GraphQLContext } from '../graphql/context.ts';
+import { requireAccess } from './guard.ts';
+
+/** Thin resolvers: check access, call one service or loader, return. */
+export const customerQueries: QueryResolvers = {
+  customer: (_root, { id }, ctx) => {
+    requireAccess(ctx, 'readCustomers');
+    return ctx.customers.byId(id);
+  },
+  customerBySource: (_root, { system, sourceId }, ctx) => {
+    requireAccess(ctx, 'readCustomers');
+    return ctx.customers.bySource(system, sourceId);
+  },
+  searchCustomers: (_root, { query, first, after }, ctx) => {
+    requireAccess(ctx, 'readCustomers');
+    return ctx.customers.search(query, first, after);
+  },
+};
+
+export const Customer: CustomerResolvers = {
+  sex: (p) => p.sex ?? null,
+  identifiers: (p, _args, ctx) => ctx.loaders.identifiersByParty.load(p.id),
+  contactPoints: async (p, { kinds }, ctx) => {
+    const all = await ctx.loaders.contactPointsByParty.load(p.id);
+    return kinds ? all.filter((c) => kinds.includes(c.kind)) : all;
+  },
+  lineage: (p) => Object.entries(p.lineage ?? {}).map(([attribute, lineage]) => ({ attribute, lineage })),
+  sourceRecords: (p, _args, ctx) => ctx.loaders.sourceRecordsByParty.load(p.id),
+  policies: (p, args, ctx) => ctx.customers.policies(p.id, args),
+};
+
+async function sourceRefOf(sourceRecordId: string, ctx: GraphQLContext) {
+  const record = await ctx.loaders.sourceRecord.load(sourceRecordId);
+  if (!record) throw new Error(`source record ${sourceRecordId} is missing`);
+  return { system: record.system, sourceId: record.sourceId, sourceTime: record.sourceTime ?? null };
+}
+
+export const Identifier: IdentifierResolvers = {
+  type: (i) => i.type as never,
+  source: (i, _args, ctx) => sourceRefOf(i.sourceRecordId, ctx),
+};
+
+export const ContactPoint: ContactPointResolvers = {
+  source: (c, _args, ctx) => sourceRefOf(c.sourceRecordId, ctx),
+};
+
+export const AttributeLineage: AttributeLineageResolvers = {
+  attribute: (l) => l.attribute,
+  source: (l) => ({ system: l.lineage.system, sourceId: l.lineage.sourceId, sourceTime: l.lineage.sourceTime }),
+};

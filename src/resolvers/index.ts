@@ -1,0 +1,27 @@
+import type { Resolvers } from '../generated/graphql.ts';
+import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars.ts';
+import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
+import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
+import { SourceRecord, sourceQueries } from './source.resolver.ts';
+
+export const hubVersion = '0.1.0';
+
+export const resolvers: Resolvers = {
+  Date: DateScalar,
+  DateTime: DateTimeScalar,
+  Decimal: DecimalScalar,
+  Query: {
+    hubVersion: () => hubVersion,
+    ...customerQueries,
+    ...sourceQueries,
+  },
+  Customer,
+  Identifier,
+  ContactPoint,
+  AttributeLineage,
+  CustomerPolicyEdge,
+  Policy,
+  PolicyCover,
+  PolicyParticipant,
+  SourceRecord,
+};

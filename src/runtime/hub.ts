@@ -1,0 +1,132 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { HubConfig } from '../config/config.ts';
+import { createLogger, type Logger } from '../config/logger.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
+import { migrate, openOrm } from '../db/orm.ts';
+import { connectors } from '../connectors/registry.ts';
+import { TopicRouter } from '../ingest/topic-router.ts';
+import { ingestBatch } from '../ingest/batch-source.ts';
+import { createKafka } from '../ingest/kafka.ts';
+import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
+import { exactResidentIdMatcher } from '../sync/match/exact-id.matcher.ts';
+import type { SyncDeps } from '../sync/apply-changes.ts';
+import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
+import { startServer, type HubServer } from '../server/app.ts';
+import { generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
+
+/**
+ * Composition root: wires store → ingest → sync → GraphQL from the configuration. The CLI and the tests start
+ * the hub through here, so both exercise the same assembly.
+ */
+export type RunningHub = {
+  url: string;
+  orm: MikroORM;
+  databaseUrl: string;
+  embedded: boolean;
+  liveConsumption: boolean;
+  /** A development token with every role, only when the hub runs on a development signing secret. */
+  devToken: string | null;
+  tokens: TokenSettings;
+  stop(): Promise<void>;
+};
+
+export const syncDeps: SyncDeps = { matcher: exactResidentIdMatcher };
+
+export async function startHub(config: HubConfig, opts: { demo: boolean; logger?: Logger }): Promise<RunningHub> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (e) {
+        logger.warn('error during shutdown', { error: e });
+      }
+    }
+  };
+  try {
+    let embedded: EmbeddedPostgres | null = null;
+    let databaseUrl = config.databaseUrl;
+    if (databaseUrl === undefined) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      cleanups.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+      logger.info('embedded PostgreSQL (PGlite) started', { dataDir: embedded.dataDir });
+    }
+    // PGlite is one session: one pooled connection keeps transactions from interleaving (db/embedded-postgres.ts).
+    const orm = await openOrm(databaseUrl, { poolMax: embedded ? 1 : config.dbPoolMax });
+    cleanups.push(() => orm.close(true));
+    const applied = await migrate(orm);
+    if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+
+    const { tokens, development } = loadTokenSettings(config, logger);
+    const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
+
+    if (opts.demo && !config.kafkaBrokers) {
+      const started = performance.now();
+      const result = await ingestBatch(orm, router, 'demo', generateCorePolicyDemo({}).map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` })), syncDeps);
+      logger.info('demo data loaded through the connector batch path', { ms: Math.round(performance.now() - started), ...result });
+    }
+
+    let consumer: ConnectorConsumer | null = null;
+    if (config.kafkaBrokers) {
+      const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
+      consumer = await startConnectorConsumer({ kafka, orm, router, groupId: config.kafkaGroupId, deps: syncDeps, logger });
+      cleanups.push(() => consumer!.stop());
+      logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.topics, group: config.kafkaGroupId });
+    } else {
+      logger.info('live consumption off: KAFKA_BROKERS is not set');
+    }
+
+    const server: HubServer = await startServer({
+      orm,
+      host: config.host,
+      port: config.port,
+      tokens,
+      logger,
+      readiness: async () => {
+        const checks: Record<string, string> = {};
+        try {
+          await orm.em.fork().execute('select 1');
+          checks.database = 'ok';
+        } catch (e) {
+          checks.database = `unavailable: ${(e as Error).message}`;
+        }
+        checks.kafka = consumer === null ? 'off' : consumer.isRunning() ? 'ok' : 'stopped';
+        return { ready: checks.database === 'ok' && checks.kafka !== 'stopped', checks };
+      },
+    });
+    // Stop taking requests before the consumer and the database go away.
+    cleanups.push(() => server.stop());
+
+    return {
+      url: server.url,
+      orm,
+      databaseUrl,
+      embedded: embedded !== null,
+      liveConsumption: consumer !== null,
+      devToken: development ? await signToken(tokens, 'dev-user', ['CHANNEL_APP', 'UNDERWRITER', 'RISK_ADMIN', 'DATA_STEWARD', 'INTEGRATION_ADMIN']) : null,
+      tokens,
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/**
+ * Tokens are verified with HUB_JWT_SECRET. Without it the hub runs on a development secret kept in the data
+ * folder (so printed tokens survive restarts) and says so loudly; production deployments set the secret.
+ */
+function loadTokenSettings(config: HubConfig, logger: Logger): { tokens: TokenSettings; development: boolean } {
+  if (config.jwtSecret) return { tokens: tokenSettings(config.jwtSecret, config.jwtIssuer), development: false };
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'dev-jwt-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  logger.warn('HUB_JWT_SECRET is not set: using a development signing secret; do not use in production', { file });
+  return { tokens: tokenSettings(readFileSync(file, 'utf8').trim(), config.jwtIssuer), development: true };
+}

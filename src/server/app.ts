@@ -1,0 +1,132 @@
+import http from 'node:http';
+import express from 'express';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../config/logger.ts';
+import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
+import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
+import { buildSchema } from '../graphql/schema.ts';
+import type { GraphQLContext } from '../graphql/context.ts';
+import { createLoaders } from '../services/loaders.ts';
+import { CustomerService } from '../services/customer.service.ts';
+import { QuarantineService } from '../services/quarantine.service.ts';
+
+/**
+ * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
+ * (database answers, and the Kafka consumer runs when live consumption is on). Each GraphQL response carries
+ * `x-sql-statements`, the number of SQL statements the request issued, which keeps N+1 regressions visible.
+ */
+export type HubServer = { url: string; port: number; stop(): Promise<void> };
+
+export type ReadinessProbe = () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+
+export async function startServer(opts: {
+  orm: MikroORM;
+  host: string;
+  port: number;
+  tokens: TokenSettings;
+  logger: Logger;
+  readiness: ReadinessProbe;
+}): Promise<HubServer> {
+  const { orm, logger } = opts;
+  const app = express();
+  const httpServer = http.createServer(app);
+
+  const statsPlugin: ApolloServerPlugin<GraphQLContext> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          response.http.headers.set('x-sql-statements', String(contextValue.stats.statements));
+          for (const [customer, fields] of contextValue.unmaskedReads) {
+            // Access log of unmasked personal information (insurance consumer-protection rules, PIPL art. 51).
+            logger.info('pii.unmasked_read', { subject: contextValue.viewer.subject, roles: contextValue.viewer.roles, customer, fields: [...fields] });
+          }
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: buildSchema(),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), statsPlugin],
+    introspection: true,
+    formatError: (formatted, error) => formatError(formatted, error, logger),
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const result = await opts.readiness();
+    res.status(result.ready ? 200 : 503).json(result);
+  });
+
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    (req, _res, next) => {
+      // Every statement issued while serving this request is counted (see db/query-stats.ts).
+      const stats: QueryStats = { statements: 0 };
+      (req as unknown as { stats: QueryStats }).stats = stats;
+      withQueryStats(stats, () => next());
+    },
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        let viewer;
+        try {
+          viewer = await verifyBearer(req.headers.authorization, opts.tokens);
+        } catch (e) {
+          if (e instanceof AuthenticationError) {
+            throw new GraphQLError(e.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+          }
+          throw e;
+        }
+        const em = orm.em.fork();
+        const loaders = createLoaders(em);
+        return {
+          viewer,
+          em,
+          loaders,
+          customers: new CustomerService(em, loaders),
+          quarantine: new QuarantineService(em),
+          stats: (req as unknown as { stats: QueryStats }).stats,
+          logger,
+          unmaskedReads: new Map(),
+        };
+      },
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = httpServer.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    url: `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}/graphql`,
+    port,
+    async stop() {
+      await apollo.stop();
+    },
+  };
+}
+
+const knownCodes = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE']);
+
+/** Errors the hub raised on purpose pass through with their code; anything else is logged and hidden. */
+function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && knownCodes.has(code)) {
+    return code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED'
+      ? { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT', reason: code } }
+      : formatted;
+  }
+  logger.error('unexpected error in GraphQL request', { error: unwrapResolverError(error), path: formatted.path });
+  return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

@@ -1,0 +1,182 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyAttributes } from '../connectors/framework/canonical.ts';
+import type { AttributeLineage } from '../model/party.entity.ts';
+
+/**
+ * Survivorship: the golden party's attributes are recomputed from its live source records after every change.
+ * Rules are data (below), not code paths: for each attribute, the candidates are ordered by the rule's
+ * criteria and the first non-empty value wins, and the winner's source record is kept as lineage.
+ * Identifiers and contact points are not survived: the golden record keeps the union, one row per source.
+ */
+export type SurvivorCandidate = {
+  sourceRecordId: string;
+  system: string;
+  sourceId: string;
+  sourceTime: Date | null;
+  attributes: PartyAttributes;
+};
+
+type GoldenAttribute = 'kind' | 'displayName' | 'familyName' | 'givenName' | 'nameKey' | 'birthDate' | 'sex' | 'occupationCode';
+type Criterion = 'MOST_RECENT' | 'SOURCE_TRUST' | 'BACKED_BY_VALID_ID';
+export type SurvivorshipRule = { attribute: GoldenAttribute; criteria: Criterion[] };
+
+/** Source systems in order of trust for identity attributes (the policy system is the system of record). */
+export const sourceTrust: readonly string[] = ['core-policy'];
+
+export const survivorshipRules: readonly SurvivorshipRule[] = [
+  { attribute: 'kind', criteria: ['SOURCE_TRUST', 'MOST_RECENT'] },
+  { attribute: 'displayName', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
+  { attribute: 'familyName', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
+  { attribute: 'givenName', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
+  { attribute: 'nameKey', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
+  // A birth date or sex that agrees with a checksum-valid resident id beats a more recent typo.
+  { attribute: 'birthDate', criteria: ['BACKED_BY_VALID_ID', 'MOST_RECENT', 'SOURCE_TRUST'] },
+  { attribute: 'sex', criteria: ['BACKED_BY_VALID_ID', 'MOST_RECENT', 'SOURCE_TRUST'] },
+  { attribute: 'occupationCode', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
+];
+
+export type GoldenValues = {
+  kind: 'PERSON' | 'ORGANISATION';
+  displayName: string | null;
+  familyName: string | null;
+  givenName: string | null;
+  nameKey: string | null;
+  birthDate: string | null;
+  sex: 'M' | 'F' | 'U' | null;
+  occupationCode: string | null;
+};
+
+function valueOf(c: SurvivorCandidate, attribute: GoldenAttribute): string | null {
+  const a = c.attributes;
+  switch (attribute) {
+    case 'kind':
+      return a.kind;
+    case 'displayName':
+      return a.fullName;
+    case 'familyName':
+      return a.familyName;
+    case 'givenName':
+      return a.givenName;
+    case 'nameKey':
+      return a.nameKey;
+    case 'birthDate':
+      return a.birthDate;
+    case 'sex':
+      return a.sex === 'U' ? null : a.sex;
+    case 'occupationCode':
+      return a.occupationCode;
+  }
+}
+
+/** 1 when a valid resident id on the same record carries this value (ids encode birth date and sex). */
+function backedByValidId(c: SurvivorCandidate, attribute: GoldenAttribute, value: string): number {
+  const id = c.attributes.identifiers.find((i) => i.type === 'RESIDENT_ID' && i.valid && i.value !== null);
+  if (!id?.value) return 0;
+  if (attribute === 'birthDate') return `${id.value.slice(6, 10)}-${id.value.slice(10, 12)}-${id.value.slice(12, 14)}` === value ? 1 : 0;
+  if (attribute === 'sex') return (Number(id.value[16]) % 2 === 1 ? 'M' : 'F') === value ? 1 : 0;
+  return 0;
+}
+
+function compare(rule: SurvivorshipRule, a: SurvivorCandidate, av: string, b: SurvivorCandidate, bv: string): number {
+  for (const criterion of rule.criteria) {
+    let d = 0;
+    if (criterion === 'MOST_RECENT') d = (b.sourceTime?.getTime() ?? 0) - (a.sourceTime?.getTime() ?? 0);
+    else if (criterion === 'SOURCE_TRUST') d = trustRank(a.system) - trustRank(b.system);
+    else d = backedByValidId(b, rule.attribute, bv) - backedByValidId(a, rule.attribute, av);
+    if (d !== 0) return d;
+  }
+  return a.sourceRecordId < b.sourceRecordId ? -1 : 1; // deterministic tie-break
+}
+
+function trustRank(system: string): number {
+  const i = sourceTrust.indexOf(system);
+  return i === -1 ? sourceTrust.length : i;
+}
+
+export function survive(candidates: readonly SurvivorCandidate[]): { values: GoldenValues; lineage: Record<string, AttributeLineage> } {
+  const values: Record<string, string | null> = {};
+  const lineage: Record<string, AttributeLineage> = {};
+  for (const rule of survivorshipRules) {
+    let best: { c: SurvivorCandidate; v: string } | null = null;
+    for (const c of candidates) {
+      const v = valueOf(c, rule.attribute);
+      if (v === null) continue;
+      if (best === null || compare(rule, c, v, best.c, best.v) < 0) best = { c, v };
+    }
+    values[rule.attribute] = best?.v ?? null;
+    if (best) {
+      lineage[rule.attribute] = {
+        sourceRecordId: best.c.sourceRecordId,
+        system: best.c.system,
+        sourceId: best.c.sourceId,
+        sourceTime: best.c.sourceTime?.toISOString() ?? null,
+      };
+    }
+  }
+  return { values: { ...(values as Omit<GoldenValues, 'kind'>), kind: (values.kind as GoldenValues['kind'] | null) ?? 'PERSON' }, lineage };
+}
+
+type PartyRow = GoldenValues & { status: string; lineage: Record<string, AttributeLineage> };
+
+/**
+ * Recomputes one golden party from its live source records and writes it only if something changed, so the
+ * version counts real changes. A party with no live source record left becomes INACTIVE (never deleted:
+ * its id stays resolvable and its history explainable).
+ */
+export async function recomputeParty(em: EntityManager, partyId: string): Promise<'CHANGED' | 'UNCHANGED'> {
+  const rows = await em.execute<{ id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(
+    `select id, system, source_id, source_time, attributes from source_record where party_id = ? and not deleted`,
+    [partyId],
+  );
+  const [current] = await em.execute<
+    { kind: GoldenValues['kind']; status: string; display_name: string | null; family_name: string | null; given_name: string | null; name_key: string | null; birth_date: string | null; sex: GoldenValues['sex']; occupation_code: string | null; lineage: Record<string, AttributeLineage> }[]
+  >(`select kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage from party where id = ? for update`, [partyId]);
+  if (!current) throw new Error(`golden party ${partyId} does not exist`);
+  if (current.status === 'MERGED') return 'UNCHANGED';
+
+  let next: PartyRow;
+  if (rows.length === 0) {
+    next = { ...fromRow(current), status: 'INACTIVE' };
+  } else {
+    const { values, lineage } = survive(
+      rows.map((r) => ({ sourceRecordId: r.id, system: r.system, sourceId: r.source_id, sourceTime: r.source_time ? new Date(r.source_time) : null, attributes: r.attributes })),
+    );
+    next = { ...values, status: 'ACTIVE', lineage };
+  }
+  if (sameParty(next, { ...fromRow(current), status: current.status })) return 'UNCHANGED';
+  await em.execute(
+    `update party set kind = ?, status = ?, display_name = ?, family_name = ?, given_name = ?, name_key = ?, birth_date = ?::date, sex = ?,
+       occupation_code = ?, lineage = ?::jsonb, version = version + 1, updated_at = now() where id = ?`,
+    [next.kind, next.status, next.displayName, next.familyName, next.givenName, next.nameKey, next.birthDate, next.sex, next.occupationCode, JSON.stringify(next.lineage), partyId],
+  );
+  return 'CHANGED';
+}
+
+function fromRow(r: { kind: GoldenValues['kind']; display_name: string | null; family_name: string | null; given_name: string | null; name_key: string | null; birth_date: string | null; sex: GoldenValues['sex']; occupation_code: string | null; lineage: Record<string, AttributeLineage> }): Omit<PartyRow, 'status'> {
+  return {
+    kind: r.kind,
+    displayName: r.display_name,
+    familyName: r.family_name,
+    givenName: r.given_name,
+    nameKey: r.name_key,
+    birthDate: r.birth_date,
+    sex: r.sex,
+    occupationCode: r.occupation_code,
+    lineage: r.lineage,
+  };
+}
+
+const compared = ['kind', 'status', 'displayName', 'familyName', 'givenName', 'nameKey', 'birthDate', 'sex', 'occupationCode'] as const;
+
+function sameParty(a: PartyRow, b: PartyRow): boolean {
+  return compared.every((k) => a[k] === b[k]) && stableJson(a.lineage) === stableJson(b.lineage);
+}
+
+/** JSON with sorted keys: jsonb returns keys in its own order, so plain JSON.stringify would see false changes. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
