@@ -23,6 +23,7 @@ export function ormOptions(clientUrl: string, opts: { poolMax: number; printQuer
       transactional: true,
       allOrNothing: true,
       snapshot: false,
+      silent: true,
     },
     // The hub writes through explicit transactions; nothing should be flushed implicitly.
     allowGlobalContext: false,

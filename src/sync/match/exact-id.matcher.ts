@@ -12,9 +12,9 @@ export const exactResidentIdMatcher: Matcher = {
     if (subject.attributes.kind !== 'PERSON' || ids.length === 0) return { kind: 'NEW', explanation: 'no valid resident id to link on' };
     const rows = await em.execute<{ party_id: string }[]>(
       `select pi.party_id from party_identifier pi join party p on p.id = pi.party_id
-        where pi.type = 'RESIDENT_ID' and pi.valid and pi.value = any(?) and p.status = 'ACTIVE'
+        where pi.type = 'RESIDENT_ID' and pi.valid and pi.value in (${ids.map(() => '?').join(', ')}) and p.status = 'ACTIVE'
         order by p.created_at limit 1`,
-      [ids],
+      ids,
     );
     const hit = rows[0];
     if (!hit) return { kind: 'NEW', explanation: 'no golden record holds this resident id' };

@@ -1,0 +1,66 @@
+import * as OpenCC from 'opencc-js/t2cn';
+import { cleanText } from './text.ts';
+
+/**
+ * Names. The same person appears in simplified and traditional characters, with full-width characters or
+ * spaces, or in pinyin. The name key (simplified, spaceless, lower-case) is what search and matching compare;
+ * the display form keeps what the source wrote (trimmed).
+ */
+const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
+
+// Compound surnames (复姓) that must not be split after their first character.
+const compoundSurnames = new Set([
+  '欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐', '长孙', '宇文', '司徒', '夏侯', '端木',
+  '轩辕', '独孤', '南宫', '西门', '澹台', '公冶', '宗政', '濮阳', '淳于', '单于', '太叔', '申屠', '仲孙', '万俟', '闻人',
+  '赫连', '呼延', '百里', '东郭', '钟离', '拓跋', '司空', '司寇', '左丘', '第五',
+]);
+
+const han = /\p{Script=Han}/u;
+const latin = /[A-Za-z]/;
+
+/** Simplified, spaceless (also without the middle dot of transliterated names), lower-case key; null if empty. */
+export function nameKey(raw: string | null | undefined): string | null {
+  const cleaned = cleanText(raw);
+  if (cleaned === null) return null;
+  const key = toSimplified(cleaned).replace(/[\s·•.\-_,，、]/g, '').toLowerCase();
+  return key === '' ? null : key;
+}
+
+export type PersonName = { full: string | null; family: string | null; given: string | null; key: string | null; script: 'HAN' | 'LATIN' | 'MIXED' | null; issues: string[] };
+
+export function normalizePersonName(input: { family?: string | null; given?: string | null; full?: string | null }): PersonName {
+  const family = cleanText(input.family);
+  const given = cleanText(input.given);
+  let full = cleanText(input.full);
+  const issues: string[] = [];
+  let f = family;
+  let g = given;
+  if (full === null && (family !== null || given !== null)) {
+    const hanName = han.test(`${family ?? ''}${given ?? ''}`);
+    // Chinese order family+given without a space; pinyin written "Given Family"? Sources write "WANG XIAOMING": keep family first.
+    full = hanName ? `${family ?? ''}${given ?? ''}` : [family, given].filter(Boolean).join(' ');
+  }
+  if (full !== null && f === null && g === null && han.test(full) && !latin.test(full)) {
+    const compact = full.replace(/\s/g, '');
+    const simplified = toSimplified(compact);
+    const surnameLength = compact.length > 2 && compoundSurnames.has(simplified.slice(0, 2)) ? 2 : 1;
+    f = compact.slice(0, surnameLength);
+    g = compact.slice(surnameLength) || null;
+  }
+  if (full === null) issues.push('EMPTY');
+  const text = full ?? '';
+  const script = full === null ? null : han.test(text) && latin.test(text) ? 'MIXED' : han.test(text) ? 'HAN' : 'LATIN';
+  if (script === 'LATIN') issues.push('PINYIN_OR_LATIN_ONLY');
+  return { full, family: f, given: g, key: nameKey(full), script, issues };
+}
+
+/** Company names: the key drops legal-form words and bracketed regions so "XX有限公司" matches "XX(中国)有限公司". */
+export function normalizeCompanyName(raw: string | null | undefined): { full: string | null; key: string | null } {
+  const full = cleanText(raw);
+  if (full === null) return { full: null, key: null };
+  const simplified = toSimplified(full);
+  const stripped = simplified
+    .replace(/[(（][^)）]*[)）]/g, '')
+    .replace(/(股份有限公司|有限责任公司|有限公司|集团公司|公司|co\.?,?\s*ltd\.?|limited|inc\.?)$/i, '');
+  return { full, key: nameKey(stripped) ?? nameKey(simplified) };
+}
