@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { values } = parseArgs({ args: rest, options: { demo: { type: 'boolean', default: false } } });
       const hub = await startHub(config, { demo: values.demo ?? false, logger });
-      printBanner(hub.url, hub.devToken, hub.embedded, hub.liveConsumption);
+      printBanner(hub.url.replace('//127.0.0.1:', '//localhost:'), hub.devToken, hub.embedded, hub.liveConsumption);
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;

@@ -109,7 +109,7 @@ export async function startServer(opts: {
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   return {
-    url: `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}/graphql`,
+    url: `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}/graphql`,
     port,
     async stop() {
       await apollo.stop();
