@@ -9,6 +9,7 @@ import { createKafka, ensureTopics, publish } from '../ingest/kafka.ts';
 import { connectors } from '../connectors/registry.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
+import { matchFileCommand } from './match-file.ts';
 
 /**
  * `npm run hub -- <command>`:
@@ -22,10 +23,13 @@ const usage = `usage: npm run hub -- <command>
   migrate                                apply pending database migrations and exit
   token --role ROLE [--role ROLE] [--subject NAME]
                                          print a bearer token (needs HUB_JWT_SECRET); roles: ${roles.join(', ')}
-  demo publish                           publish the demo data set to the core-policy topics on KAFKA_BROKERS`;
+  demo publish                           publish the demo data set to the core-policy topics on KAFKA_BROKERS
+  match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
+                                         run the matching engine over CSV files`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'match-file') return matchFileCommand(rest); // offline: needs no configuration
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   switch (command) {

@@ -1,0 +1,71 @@
+import type { MatchRecord } from './match-record.ts';
+
+/**
+ * Candidate search (blocking) on several keys, so that a typo in one attribute does not hide a match: a pair
+ * is compared when it shares at least one key. Blocks larger than `maxBlockSize` (blank or placeholder values,
+ * a company switchboard, a very common name + birth year) are skipped and counted, because they would make
+ * the work quadratic while carrying almost no evidence.
+ */
+export type BlockingRule = { name: string; key(r: MatchRecord): string | null };
+
+const initial = (s: string | null) => (s === null ? null : [...s][0] ?? null);
+const join = (...parts: (string | null)[]) => (parts.some((p) => p === null || p === '') ? null : parts.join('|'));
+
+export const defaultBlockingRules: readonly BlockingRule[] = [
+  { name: 'idNumber', key: (r) => r.idNumber },
+  { name: 'phone', key: (r) => r.phone },
+  { name: 'email', key: (r) => r.email },
+  { name: 'given+family', key: (r) => join(r.givenName, r.familyName) },
+  { name: 'fullName', key: (r) => r.fullName },
+  { name: 'family+birthDate', key: (r) => join(r.familyName, r.birthDate) },
+  { name: 'given+birthDate', key: (r) => join(r.givenName, r.birthDate) },
+  { name: 'birthDate+city', key: (r) => join(r.birthDate, r.city) },
+  { name: 'postcode+initials', key: (r) => join(r.postcode, initial(r.givenName), initial(r.familyName)) },
+  { name: 'address+initial', key: (r) => join(r.addressLine, initial(r.givenName)) },
+  { name: 'birthDate+initials', key: (r) => join(r.birthDate, initial(r.givenName), initial(r.familyName)) },
+];
+
+export type BlockingStats = { rules: Record<string, { blocks: number; skippedBlocks: number; skippedRecords: number }>; candidatePairs: number };
+
+/**
+ * Returns candidate pairs as packed numbers (i * n + j with i < j) in a Set, so each pair is compared once.
+ * `linkOnly` keeps only pairs from different sources (linking sources known to be free of duplicates).
+ */
+export function candidatePairs(records: readonly MatchRecord[], opts: { rules?: readonly BlockingRule[]; maxBlockSize?: number; linkOnly?: boolean } = {}): { pairs: Set<number>; stats: BlockingStats } {
+  const rules = opts.rules ?? defaultBlockingRules;
+  const maxBlock = opts.maxBlockSize ?? 100;
+  const n = records.length;
+  const pairs = new Set<number>();
+  const stats: BlockingStats = { rules: {}, candidatePairs: 0 };
+  for (const rule of rules) {
+    const blocks = new Map<string, number[]>();
+    for (const r of records) {
+      const k = rule.key(r);
+      if (k === null) continue;
+      const list = blocks.get(k);
+      if (list) list.push(r.index);
+      else blocks.set(k, [r.index]);
+    }
+    const s = { blocks: 0, skippedBlocks: 0, skippedRecords: 0 };
+    for (const members of blocks.values()) {
+      if (members.length < 2) continue;
+      if (members.length > maxBlock) {
+        s.skippedBlocks += 1;
+        s.skippedRecords += members.length;
+        continue;
+      }
+      s.blocks += 1;
+      for (let x = 0; x < members.length; x += 1) {
+        for (let y = x + 1; y < members.length; y += 1) {
+          const i = members[x] as number;
+          const j = members[y] as number;
+          if (opts.linkOnly && records[i]?.source === records[j]?.source) continue;
+          pairs.add(i < j ? i * n + j : j * n + i);
+        }
+      }
+    }
+    stats.rules[rule.name] = s;
+  }
+  stats.candidatePairs = pairs.size;
+  return { pairs, stats };
+}

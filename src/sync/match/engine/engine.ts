@@ -1,0 +1,132 @@
+import { candidatePairs, type BlockingStats } from './blocking.ts';
+import { defaultComparisons, type Comparison } from './comparisons.ts';
+import { FellegiSunterModel, type Explanation } from './fellegi-sunter.ts';
+import type { MatchRecord } from './match-record.ts';
+
+/**
+ * Batch identity resolution: block → compare → estimate (u from random pairs, m and λ by EM) → score →
+ * decide (deterministic rule first, then probability thresholds) → cluster (connected components of matches).
+ * The same model, comparisons and thresholds serve every data set: the settings below are the defaults, not
+ * tuned per file.
+ */
+export type Decision = 'MATCH' | 'POSSIBLE_MATCH' | 'NON_MATCH';
+export type ScoredPair = { a: number; b: number; probability: number; weight: number; decision: Decision; rule: 'SAME_ID_COMPATIBLE_NAME' | 'PROBABILISTIC'; explanation?: Explanation };
+
+export type EngineSettings = {
+  matchThreshold: number;
+  reviewThreshold: number;
+  maxBlockSize: number;
+  comparisons: readonly Comparison[];
+  linkOnly: boolean;
+  emIterations: number;
+  uSamples: number;
+};
+
+export const defaultEngineSettings: EngineSettings = {
+  matchThreshold: 0.5,
+  reviewThreshold: 0.2,
+  maxBlockSize: 100,
+  comparisons: defaultComparisons,
+  linkOnly: false,
+  emIterations: 20,
+  uSamples: 200_000,
+};
+
+export type ResolveResult = {
+  /** Cluster id (index of the cluster's first record) per record index. */
+  clusterOf: Int32Array;
+  pairs: ScoredPair[];
+  blocking: BlockingStats;
+  model: FellegiSunterModel;
+  timings: Record<string, number>;
+};
+
+export function resolveRecords(records: readonly MatchRecord[], overrides: Partial<EngineSettings> = {}): ResolveResult {
+  const settings = { ...defaultEngineSettings, ...overrides };
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - t);
+    t = now;
+  };
+
+  const { pairs: packed, stats } = candidatePairs(records, { maxBlockSize: settings.maxBlockSize, linkOnly: settings.linkOnly });
+  lap('blocking');
+  const model = new FellegiSunterModel(settings.comparisons, records);
+  model.estimateU(records, settings.uSamples);
+  lap('estimateU');
+
+  const n = records.length;
+  const pairList: [number, number][] = [];
+  const vectors: (number | null)[][] = [];
+  for (const p of packed) {
+    const i = Math.floor(p / n);
+    const j = p - i * n;
+    pairList.push([i, j]);
+    vectors.push(model.levelsOf(records[i] as MatchRecord, records[j] as MatchRecord));
+  }
+  lap('compare');
+  model.estimateM(vectors, (n * (n - 1)) / 2, settings.emIterations);
+  lap('estimateM');
+
+  const scored: ScoredPair[] = [];
+  const parent = new Int32Array(n).map((_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x] as number] as number;
+      x = parent[x] as number;
+    }
+    return x;
+  };
+  const idIndex = settings.comparisons.findIndex((c) => c.name === 'idNumber');
+  const nameIndexes = settings.comparisons.map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1)).filter((i) => i >= 0);
+  for (let k = 0; k < pairList.length; k += 1) {
+    const [i, j] = pairList[k] as [number, number];
+    const v = vectors[k] as (number | null)[];
+    const a = records[i] as MatchRecord;
+    const b = records[j] as MatchRecord;
+    const { weight, probability } = model.score(a, b);
+    // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
+    const sameId = idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 2);
+    const decision: Decision = sameId || probability >= settings.matchThreshold ? 'MATCH' : probability >= settings.reviewThreshold ? 'POSSIBLE_MATCH' : 'NON_MATCH';
+    if (decision === 'NON_MATCH') continue;
+    scored.push({ a: i, b: j, probability, weight, decision, rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC' });
+    if (decision === 'MATCH') {
+      const ri = find(i);
+      const rj = find(j);
+      if (ri !== rj) parent[Math.max(ri, rj)] = Math.min(ri, rj);
+    }
+  }
+  lap('score+cluster');
+  const clusterOf = new Int32Array(n);
+  for (let i = 0; i < n; i += 1) clusterOf[i] = find(i);
+  return { clusterOf, pairs: scored, blocking: stats, model, timings };
+}
+
+/** Pairwise precision / recall / F1 of a clustering against true entity keys (as the ER benchmarks define them). */
+export function pairwiseScores(clusterOf: ArrayLike<number>, truth: readonly string[]): { precision: number; recall: number; f1: number; predictedPairs: number; truePairs: number; correctPairs: number } {
+  const pairsIn = (groups: Map<string, number[]>) => {
+    let count = 0;
+    for (const g of groups.values()) count += (g.length * (g.length - 1)) / 2;
+    return count;
+  };
+  const byCluster = new Map<string, number[]>();
+  const byTruth = new Map<string, number[]>();
+  const byBoth = new Map<string, number[]>();
+  for (let i = 0; i < truth.length; i += 1) {
+    const c = String(clusterOf[i]);
+    const tr = truth[i] as string;
+    for (const [map, key] of [[byCluster, c], [byTruth, tr], [byBoth, `${c}\u0000${tr}`]] as const) {
+      const list = map.get(key);
+      if (list) list.push(i);
+      else map.set(key, [i]);
+    }
+  }
+  const predictedPairs = pairsIn(byCluster);
+  const truePairs = pairsIn(byTruth);
+  const correctPairs = pairsIn(byBoth);
+  const precision = predictedPairs === 0 ? 1 : correctPairs / predictedPairs;
+  const recall = truePairs === 0 ? 1 : correctPairs / truePairs;
+  return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall), predictedPairs, truePairs, correctPairs };
+}

@@ -1,0 +1,67 @@
+import { nameKey, normalizeEmail, normalizeIdDocument, normalizePhone, parseLooseDate, cleanText } from '../../normalize/index.ts';
+
+/**
+ * What the matching engine compares: one source record reduced to normalised, comparable fields. Invalid
+ * identifiers are dropped here (kept on the source record with their issues), so they can never be evidence.
+ */
+export type MatchRecord = {
+  /** Index in the engine's record array. */
+  index: number;
+  source: string;
+  recordId: string;
+  givenName: string | null;
+  familyName: string | null;
+  /** Full-name key for sources that do not split names. */
+  fullName: string | null;
+  birthDate: string | null;
+  sex: 'M' | 'F' | null;
+  idNumber: string | null;
+  phone: string | null;
+  email: string | null;
+  addressLine: string | null;
+  city: string | null;
+  postcode: string | null;
+  province: string | null;
+};
+
+/** Canonical attribute names accepted in match-file mappings. */
+export const canonicalAttributes = ['fullName', 'givenName', 'familyName', 'birthDate', 'sex', 'idNumber', 'idType', 'phone', 'email', 'addressLine', 'city', 'postcode', 'province'] as const;
+export type CanonicalAttribute = (typeof canonicalAttributes)[number];
+
+const lowerKey = (v: string | null): string | null => {
+  const c = cleanText(v);
+  return c === null ? null : c.toLowerCase().replace(/\s+/g, ' ');
+};
+
+/** Builds a match record from flat attribute values (as read from a CSV mapping or a canonical party). */
+export function toMatchRecord(index: number, source: string, recordId: string, a: Partial<Record<CanonicalAttribute, string | null>>): MatchRecord {
+  const idType = cleanText(a.idType ?? null);
+  let idNumber: string | null = null;
+  const rawId = cleanText(a.idNumber ?? null);
+  if (rawId !== null) {
+    // Without a type, an 15/18-character number is read as a resident id; anything else as an opaque number.
+    const looksResident = /^\d{15}$|^\d{17}[\dXx]$/.test(rawId);
+    const id = normalizeIdDocument(idType ?? (looksResident ? '01' : '99'), rawId);
+    idNumber = id.valid || (!looksResident && idType === null && id.value !== null && /^[A-Z0-9]{4,}$/.test(id.value)) ? id.value : null;
+  }
+  const phone = a.phone ? normalizePhone(a.phone) : null;
+  const email = a.email ? normalizeEmail(a.email) : null;
+  const sex = cleanText(a.sex ?? null)?.toUpperCase();
+  return {
+    index,
+    source,
+    recordId,
+    givenName: nameKey(a.givenName ?? null),
+    familyName: nameKey(a.familyName ?? null),
+    fullName: nameKey(a.fullName ?? null) ?? (a.givenName || a.familyName ? nameKey(`${a.familyName ?? ''}${a.givenName ?? ''}`) : null),
+    birthDate: parseLooseDate(a.birthDate ?? null),
+    sex: sex === 'M' || sex === 'F' ? sex : null,
+    idNumber,
+    phone: phone?.valid ? phone.searchKey : null,
+    email: email?.valid ? email.value : null,
+    addressLine: lowerKey(a.addressLine ?? null),
+    city: lowerKey(a.city ?? null),
+    postcode: cleanText(a.postcode ?? null)?.replace(/\s/g, '') ?? null,
+    province: lowerKey(a.province ?? null),
+  };
+}
