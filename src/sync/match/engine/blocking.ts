@@ -23,6 +23,11 @@ export const defaultBlockingRules: readonly BlockingRule[] = [
   { name: 'postcode+initials', key: (r) => join(r.postcode, initial(r.givenName), initial(r.familyName)) },
   { name: 'address+initial', key: (r) => join(r.addressLine, initial(r.givenName)) },
   { name: 'birthDate+initials', key: (r) => join(r.birthDate, initial(r.givenName), initial(r.familyName)) },
+  // Single attributes: cheap where values are rare, skipped by the block-size cap where they are common.
+  { name: 'birthDate', key: (r) => r.birthDate },
+  { name: 'familyName', key: (r) => r.familyName },
+  { name: 'givenName', key: (r) => r.givenName },
+  { name: 'emailMailbox', key: (r) => r.email?.split('@')[0] ?? null },
 ];
 
 export type BlockingStats = { rules: Record<string, { blocks: number; skippedBlocks: number; skippedRecords: number }>; candidatePairs: number };

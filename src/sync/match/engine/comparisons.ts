@@ -63,7 +63,7 @@ export const defaultComparisons: readonly Comparison[] = [
   },
   {
     name: 'birthDate',
-    levels: ['exact', 'one character different', 'day and month swapped', 'same year', 'different'],
+    levels: ['exact', 'one character different', 'day and month swapped', 'two characters different', 'same year', 'different'],
     compare: (a, b) => {
       const x = a.birthDate;
       const y = b.birthDate;
@@ -71,8 +71,9 @@ export const defaultComparisons: readonly Comparison[] = [
       if (x === y) return 0;
       if (distance(x, y) <= 1) return 1;
       if (x.slice(0, 4) === y.slice(0, 4) && x.slice(5, 7) === y.slice(8, 10) && x.slice(8, 10) === y.slice(5, 7)) return 2;
-      if (x.slice(0, 4) === y.slice(0, 4)) return 3;
-      return 4;
+      if (distance(x, y) <= 2) return 3;
+      if (x.slice(0, 4) === y.slice(0, 4)) return 4;
+      return 5;
     },
   },
   {
