@@ -6,7 +6,8 @@ import type { MatchRecord } from './match-record.ts';
  * a company switchboard, a very common name + birth year) are skipped and counted, because they would make
  * the work quadratic while carrying almost no evidence.
  */
-export type BlockingRule = { name: string; key(r: MatchRecord): string | null };
+/** `maxBlockSize` overrides the global cap for a rule whose key alone is weak evidence. */
+export type BlockingRule = { name: string; key(r: MatchRecord): string | null; maxBlockSize?: number };
 
 const initial = (s: string | null) => (s === null ? null : [...s][0] ?? null);
 const join = (...parts: (string | null)[]) => (parts.some((p) => p === null || p === '') ? null : parts.join('|'));
@@ -15,8 +16,10 @@ export const defaultBlockingRules: readonly BlockingRule[] = [
   { name: 'idNumber', key: (r) => r.idNumber },
   { name: 'phone', key: (r) => r.phone },
   { name: 'email', key: (r) => r.email },
-  { name: 'given+family', key: (r) => join(r.givenName, r.familyName) },
-  { name: 'fullName', key: (r) => r.fullName },
+  // Chinese full names repeat a lot (王伟, 张敏): a name alone is a weak key, so its blocks are capped low;
+  // the name-plus-birth-date and name-plus-place keys below find the pairs it skips.
+  { name: 'given+family', key: (r) => join(r.givenName, r.familyName), maxBlockSize: 20 },
+  { name: 'fullName', key: (r) => r.fullName, maxBlockSize: 20 },
   { name: 'family+birthDate', key: (r) => join(r.familyName, r.birthDate) },
   { name: 'given+birthDate', key: (r) => join(r.givenName, r.birthDate) },
   { name: 'birthDate+city', key: (r) => join(r.birthDate, r.city) },
@@ -24,10 +27,10 @@ export const defaultBlockingRules: readonly BlockingRule[] = [
   { name: 'address+initial', key: (r) => join(r.addressLine, initial(r.givenName)) },
   { name: 'birthDate+initials', key: (r) => join(r.birthDate, initial(r.givenName), initial(r.familyName)) },
   // Single attributes: cheap where values are rare, skipped by the block-size cap where they are common.
-  { name: 'birthDate', key: (r) => r.birthDate },
-  { name: 'familyName', key: (r) => r.familyName },
-  { name: 'givenName', key: (r) => r.givenName },
-  { name: 'emailMailbox', key: (r) => r.email?.split('@')[0] ?? null },
+  { name: 'birthDate', key: (r) => r.birthDate, maxBlockSize: 10 },
+  { name: 'familyName', key: (r) => r.familyName, maxBlockSize: 20 },
+  { name: 'givenName', key: (r) => r.givenName, maxBlockSize: 20 },
+  { name: 'emailMailbox', key: (r) => r.email?.split('@')[0] ?? null, maxBlockSize: 20 },
 ];
 
 export type BlockingStats = { rules: Record<string, { blocks: number; skippedBlocks: number; skippedRecords: number }>; candidatePairs: number };
@@ -54,7 +57,7 @@ export function candidatePairs(records: readonly MatchRecord[], opts: { rules?: 
     const s = { blocks: 0, skippedBlocks: 0, skippedRecords: 0 };
     for (const members of blocks.values()) {
       if (members.length < 2) continue;
-      if (members.length > maxBlock) {
+      if (members.length > (rule.maxBlockSize ?? maxBlock)) {
         s.skippedBlocks += 1;
         s.skippedRecords += members.length;
         continue;

@@ -29,7 +29,7 @@ export const defaultEngineSettings: EngineSettings = {
   comparisons: defaultComparisons,
   linkOnly: false,
   emIterations: 20,
-  uSamples: 200_000,
+  uSamples: 100_000,
 };
 
 export type ResolveResult = {
@@ -67,7 +67,16 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
     vectors.push(model.levelsOf(records[i] as MatchRecord, records[j] as MatchRecord));
   }
   lap('compare');
-  model.estimateM(vectors, (n * (n - 1)) / 2, settings.emIterations);
+  const idIndex = settings.comparisons.findIndex((c) => c.name === 'idNumber');
+  const phoneIndex = settings.comparisons.findIndex((c) => c.name === 'phone');
+  const dobIndex = settings.comparisons.findIndex((c) => c.name === 'birthDate');
+  const certain = model.seedM(vectors, (v) => v[idIndex] === 0 && (v[phoneIndex] === 0 || v[dobIndex] === 0));
+  // With enough certain matches, their levels are an unbiased estimate of m for every comparison that did not
+  // define "certain"; EM then estimates only λ and the m of id, phone and birth date (biased by the selection).
+  // Without them (no identifiers in the data) EM estimates everything.
+  const definingCertain = new Set([idIndex, phoneIndex, dobIndex]);
+  const fixed = certain >= 30 ? new Set(settings.comparisons.map((_, i) => i).filter((i) => !definingCertain.has(i))) : new Set<number>();
+  model.estimateM(vectors, (n * (n - 1)) / 2, settings.emIterations, Math.min(0.5, Math.max(0.01, certain / Math.max(1, vectors.length))), fixed);
   lap('estimateM');
 
   const scored: ScoredPair[] = [];
@@ -79,14 +88,13 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
     }
     return x;
   };
-  const idIndex = settings.comparisons.findIndex((c) => c.name === 'idNumber');
   const nameIndexes = settings.comparisons.map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1)).filter((i) => i >= 0);
   for (let k = 0; k < pairList.length; k += 1) {
     const [i, j] = pairList[k] as [number, number];
     const v = vectors[k] as (number | null)[];
     const a = records[i] as MatchRecord;
     const b = records[j] as MatchRecord;
-    const { weight, probability } = model.score(a, b);
+    const { weight, probability } = model.score(a, b, false, v);
     // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
     const sameId = idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 2);
     const decision: Decision = sameId || probability >= settings.matchThreshold ? 'MATCH' : probability >= settings.reviewThreshold ? 'POSSIBLE_MATCH' : 'NON_MATCH';

@@ -74,28 +74,63 @@ export class FellegiSunterModel {
     });
   }
 
-  /** EM over candidate pairs' comparison vectors: estimates m and λ with u held fixed. */
-  estimateM(vectors: readonly (number | null)[][], totalPairs: number, iterations = 25): void {
+  /**
+   * Seeds m from pairs that are matches beyond reasonable doubt (the same valid id number together with the
+   * same phone or birth date). EM started from neutral values can settle on the wrong mixture — e.g. "pairs
+   * with the same common given name" — when most candidate pairs share a name; a labelled start prevents it.
+   */
+  seedM(vectors: readonly (number | null)[][], isCertain: (v: readonly (number | null)[]) => boolean, minPairs = 30): number {
+    const counts = this.comparisons.map((c) => c.levels.map(() => 0.5));
+    let certain = 0;
+    for (const v of vectors) {
+      if (!isCertain(v)) continue;
+      certain += 1;
+      v.forEach((level, ci) => {
+        if (level !== null) (counts[ci] as number[])[level] = ((counts[ci] as number[])[level] as number) + 1;
+      });
+    }
+    if (certain < minPairs) return certain;
+    this.m = counts.map((row, ci) => {
+      const total = row.reduce((x, y) => x + y, 0);
+      // A comparison the certain pairs never observed keeps its default start.
+      return total <= row.length ? (this.m[ci] as number[]) : row.map((x) => clamp(x / total));
+    });
+    return certain;
+  }
+
+  /**
+   * EM over candidate pairs' comparison vectors: estimates m and λ with u held fixed. Runs over the distinct
+   * comparison patterns with their counts (a few thousand at most), so it costs nothing at any data size.
+   */
+  estimateM(vectors: readonly (number | null)[][], totalPairs: number, iterations = 25, startLambda = 0.1, fixed: ReadonlySet<number> = new Set()): void {
     if (vectors.length === 0) return;
-    let lambda = 0.5;
+    const patterns = new Map<string, { v: readonly (number | null)[]; n: number }>();
+    for (const v of vectors) {
+      const key = v.join(',');
+      const entry = patterns.get(key);
+      if (entry) entry.n += 1;
+      else patterns.set(key, { v, n: 1 });
+    }
+    let lambda = startLambda;
     for (let it = 0; it < iterations; it += 1) {
       const mCounts = this.comparisons.map((c) => c.levels.map(() => 1e-3));
       let sumP = 0;
       const logPrior = Math.log2(lambda / (1 - lambda));
-      for (const v of vectors) {
+      for (const { v, n } of patterns.values()) {
         let w = logPrior;
         v.forEach((level, ci) => {
           if (level === null) return;
           w += Math.log2(((this.m[ci] as number[])[level] as number) / ((this.u[ci] as number[])[level] as number));
         });
-        const p = 1 / (1 + 2 ** -w);
+        const p = (1 / (1 + 2 ** -w)) * n;
         sumP += p;
         v.forEach((level, ci) => {
           if (level !== null) (mCounts[ci] as number[])[level] = ((mCounts[ci] as number[])[level] as number) + p;
         });
       }
       lambda = clamp(sumP / vectors.length);
-      this.m = mCounts.map((row) => {
+      this.m = mCounts.map((row, ci) => {
+        if (fixed.has(ci)) return this.m[ci] as number[];
         const total = row.reduce((x, y) => x + y, 0);
         return row.map((x) => clamp(x / total));
       });
@@ -105,11 +140,11 @@ export class FellegiSunterModel {
   }
 
   /** Match weight (log2 odds) of a pair, with the per-comparison contributions when asked for. */
-  score(a: MatchRecord, b: MatchRecord, explain = false): { weight: number; probability: number; explanation: Explanation | null } {
+  score(a: MatchRecord, b: MatchRecord, explain = false, levels: readonly (number | null)[] = this.levelsOf(a, b)): { weight: number; probability: number; explanation: Explanation | null } {
     let weight = Math.log2(this.lambda / (1 - this.lambda));
-    const explanation: Explanation | null = explain ? [{ comparison: 'prior', level: 'λ', weight }] : null;
+    const explanation: Explanation | null = explain ? [{ comparison: 'prior', level: 'λ', weight: Math.round(weight * 100) / 100 }] : null;
     this.comparisons.forEach((c, ci) => {
-      const level = c.compare(a, b);
+      const level = levels[ci] ?? null;
       if (level === null) return;
       const m = (this.m[ci] as number[])[level] as number;
       let u = (this.u[ci] as number[])[level] as number;
