@@ -58,6 +58,7 @@ export function masked(kind: ConcreteKind, value: unknown): unknown {
 export const operationRoles = {
   readCustomers: ['CHANNEL_APP', 'UNDERWRITER', 'RISK_ADMIN', 'DATA_STEWARD', 'INTEGRATION_ADMIN'],
   readQuarantine: ['INTEGRATION_ADMIN', 'DATA_STEWARD'],
+  steward: ['DATA_STEWARD'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Operation = keyof typeof operationRoles;
 

@@ -5,6 +5,7 @@ import type { Viewer } from '../auth/viewer.ts';
 import type { Loaders } from '../services/loaders.ts';
 import type { CustomerService } from '../services/customer.service.ts';
 import type { QuarantineService } from '../services/quarantine.service.ts';
+import type { StewardshipService } from '../services/stewardship.service.ts';
 
 /**
  * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of
@@ -16,6 +17,7 @@ export type GraphQLContext = {
   loaders: Loaders;
   customers: CustomerService;
   quarantine: QuarantineService;
+  stewardship: StewardshipService;
   stats: QueryStats;
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access log when it ends. */

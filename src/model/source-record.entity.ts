@@ -1,6 +1,14 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import type { PartyAttributes } from '../connectors/framework/canonical.ts';
 
+export type MatchExplanation = {
+  decision: string;
+  probability: number | null;
+  candidatePartyId: string | null;
+  comparisons: { comparison: string; level: string; weight: number }[];
+  note: string;
+};
+
 /**
  * A source system's copy of a customer (the crosswalk row): kept whole (raw payload) and normalised
  * (attributes), with how and when it was linked to its golden party. Deletes only set `deleted`, so a late
@@ -14,9 +22,11 @@ export const SourceRecord = defineEntity({
     system: p.text(),
     sourceId: p.text(),
     partyId: p.uuid().nullable(),
-    linkType: p.enum(['EXACT_ID', 'NEW', 'UNLINKED'] as const).default('UNLINKED'),
+    linkType: p.enum(['EXACT_ID', 'PROBABILISTIC', 'NEW', 'MANUAL', 'UNLINKED'] as const).default('UNLINKED'),
     linkScore: p.double().nullable(),
     linkedAt: p.datetime().nullable(),
+    /** Why the record is linked where it is: the decision, its probability and each comparison's weight. */
+    matchExplanation: p.json<MatchExplanation>().nullable(),
     raw: p.json<Record<string, unknown>>().nullable(),
     attributes: p.json<PartyAttributes>().nullable(),
     sourceTime: p.datetime().nullable(),

@@ -28,6 +28,7 @@ export const Customer: CustomerResolvers = {
   lineage: (p) => Object.entries(p.lineage ?? {}).map(([attribute, lineage]) => ({ attribute, lineage })),
   sourceRecords: (p, _args, ctx) => ctx.loaders.sourceRecordsByParty.load(p.id),
   policies: (p, args, ctx) => ctx.customers.policies(p.id, args),
+  history: async (p, { last }, ctx) => (await ctx.loaders.historyByParty.load(p.id)).slice(0, Math.max(0, Math.min(last ?? 50, 200))),
 };
 
 async function sourceRefOf(sourceRecordId: string, ctx: GraphQLContext) {

@@ -3,6 +3,7 @@ import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars.ts
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
 import { SourceRecord, sourceQueries } from './source.resolver.ts';
+import { CustomerVersion, MatchExplanation, ReviewTask, resultUnions, stewardshipMutations, stewardshipQueries } from './stewardship.resolver.ts';
 
 export const hubVersion = '0.1.0';
 
@@ -14,7 +15,13 @@ export const resolvers: Resolvers = {
     hubVersion: () => hubVersion,
     ...customerQueries,
     ...sourceQueries,
+    ...stewardshipQueries,
   },
+  Mutation: stewardshipMutations,
+  ...resultUnions,
+  ReviewTask,
+  CustomerVersion,
+  MatchExplanation,
   Customer,
   Identifier,
   ContactPoint,

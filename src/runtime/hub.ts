@@ -11,7 +11,7 @@ import { TopicRouter } from '../ingest/topic-router.ts';
 import { ingestBatch } from '../ingest/batch-source.ts';
 import { createKafka } from '../ingest/kafka.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
-import { exactResidentIdMatcher } from '../sync/match/exact-id.matcher.ts';
+import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
 import { startServer, type HubServer } from '../server/app.ts';
@@ -33,7 +33,7 @@ export type RunningHub = {
   stop(): Promise<void>;
 };
 
-export const syncDeps: SyncDeps = { matcher: exactResidentIdMatcher };
+export const syncDeps: SyncDeps = { matcher: createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined }) };
 
 export async function startHub(config: HubConfig, opts: { demo: boolean; logger?: Logger }): Promise<RunningHub> {
   const logger = opts.logger ?? createLogger(config.logLevel);

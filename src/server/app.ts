@@ -14,6 +14,7 @@ import type { GraphQLContext } from '../graphql/context.ts';
 import { createLoaders } from '../services/loaders.ts';
 import { CustomerService } from '../services/customer.service.ts';
 import { QuarantineService } from '../services/quarantine.service.ts';
+import { StewardshipService } from '../services/stewardship.service.ts';
 
 /**
  * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
@@ -94,6 +95,7 @@ export async function startServer(opts: {
           loaders,
           customers: new CustomerService(em, loaders),
           quarantine: new QuarantineService(em),
+          stewardship: new StewardshipService(em, viewer.subject),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: new Map(),

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ContactPoint, Party, PartyIdentifier, Policy, PolicyCover, PolicyRole, SourceRecord } from '../model/index.ts';
+import { ContactPoint, Party, PartyHistory, PartyIdentifier, Policy, PolicyCover, PolicyRole, SourceRecord } from '../model/index.ts';
 
 /**
  * Per-request DataLoaders: every list a resolver needs for many parents is fetched in one statement per
@@ -79,6 +79,13 @@ export function createLoaders(em: EntityManager) {
       const partyById = new Map(parties.map((p) => [p.id, p]));
       const bySource = new Map(records.map((r) => [sourceKey(r.system, r.sourceId), partyById.get(r.partyId as string) ?? null]));
       return keys.map((k) => bySource.get(k) ?? null);
+    }),
+
+    /** The latest 200 versions of each party, newest first. */
+    historyByParty: new DataLoader<string, PartyHistory[]>(async (partyIds) => {
+      const rows = await em.find(PartyHistory, { partyId: { $in: [...partyIds] } }, { orderBy: { version: 'desc' }, limit: 200 * partyIds.length });
+      const grouped = groupBy(rows, (r) => r.partyId);
+      return partyIds.map((id) => (grouped.get(id) ?? []).slice(0, 200));
     }),
 
     coversByPolicy: new DataLoader<string, PolicyCover[]>(async (keys) => {

@@ -12,7 +12,8 @@ import type {
   RoleUpsert,
 } from '../connectors/framework/canonical.ts';
 import type { Matcher } from './match/matcher.ts';
-import { recomputeParty } from './survivorship.ts';
+import { recomputeParty, type HistoryCause } from './survivorship.ts';
+import { lockMatchKeys, resolveLink, storeMatchKeys } from './identity.ts';
 
 /**
  * The sync step: applies canonical changes inside the caller's transaction. Every write is guarded by the
@@ -50,11 +51,11 @@ async function applyChange(em: EntityManager, change: CanonicalChange, deps: Syn
   }
 }
 
-type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean };
+type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string };
 
 async function lockSourceRecord(em: EntityManager, system: string, sourceId: string): Promise<SourceRecordRow | undefined> {
   const [row] = await em.execute<SourceRecordRow[]>(
-    `select id, party_id, source_version::text as source_version, deleted from source_record where system = ? and source_id = ? for update`,
+    `select id, party_id, source_version::text as source_version, deleted, link_type from source_record where system = ? and source_id = ? for update`,
     [system, sourceId],
   );
   return row;
@@ -78,28 +79,25 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
     );
   }
 
-  // A record keeps the golden party it was linked to; only unlinked records go to the matcher. Re-linking on
-  // changed evidence (merge / unmerge) belongs to the identity-resolution engine behind `deps.matcher`.
-  let partyId = existing?.party_id ?? null;
-  if (partyId === null) {
-    const decision = await deps.matcher.match(em, { system: change.system, sourceId: change.sourceId, attributes: change.attributes });
-    if (decision.kind === 'LINK') {
-      partyId = decision.partyId;
-      await linkRecord(em, recordId, partyId, decision.linkType, decision.score);
-    } else {
-      partyId = randomUUID();
-      await em.execute(`insert into party (id, kind) values (?, ?)`, [partyId, change.attributes.kind]);
-      await linkRecord(em, recordId, partyId, 'NEW', null);
-    }
+  // Identity resolution (src/sync/identity.ts): the record's blocking keys are locked so that concurrent
+  // instances serialise on the same person; a steward's manual link is kept as decided.
+  const keys = deps.matcher.keys(change.attributes);
+  await lockMatchKeys(em, keys);
+  const previousParty = existing?.party_id ?? null;
+  let partyId: string;
+  let cause: HistoryCause = 'SOURCE_CHANGE';
+  if (existing?.link_type === 'MANUAL' && previousParty !== null) {
+    partyId = previousParty;
+  } else {
+    const outcome = await resolveLink(em, deps.matcher, { id: recordId, system: change.system, sourceId: change.sourceId, currentPartyId: previousParty, attributes: change.attributes });
+    partyId = outcome.partyId;
+    if (outcome.linkType === 'NEW' && previousParty === null) cause = 'CREATED';
+    else if (partyId !== previousParty) cause = 'MATCH';
   }
-
+  await storeMatchKeys(em, recordId, keys);
   await replaceContributions(em, recordId, partyId, change);
-  if ((await recomputeParty(em, partyId)) === 'CHANGED') stats.partiesChanged += 1;
+  if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
   return 'APPLIED';
-}
-
-async function linkRecord(em: EntityManager, recordId: string, partyId: string, linkType: string, score: number | null): Promise<void> {
-  await em.execute(`update source_record set party_id = ?, link_type = ?, link_score = ?, linked_at = now() where id = ?`, [partyId, linkType, score, recordId]);
 }
 
 /** The golden record's identifiers and contact points are the union of its sources: one row per source value. */
@@ -140,9 +138,11 @@ async function deleteParty(em: EntityManager, change: PartyDelete, stats: ApplyS
     change.sourceVersion,
     existing.id,
   ]);
+  await em.execute(`delete from match_key where source_record_id = ?`, [existing.id]);
+  await em.execute(`update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [existing.id]);
   if (existing.party_id !== null) {
     await replaceContributions(em, existing.id, existing.party_id, null);
-    if ((await recomputeParty(em, existing.party_id)) === 'CHANGED') stats.partiesChanged += 1;
+    if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
   }
   return 'APPLIED';
 }

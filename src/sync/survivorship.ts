@@ -123,7 +123,9 @@ type PartyRow = GoldenValues & { status: string; lineage: Record<string, Attribu
  * version counts real changes. A party with no live source record left becomes INACTIVE (never deleted:
  * its id stays resolvable and its history explainable).
  */
-export async function recomputeParty(em: EntityManager, partyId: string): Promise<'CHANGED' | 'UNCHANGED'> {
+export type HistoryCause = 'CREATED' | 'SOURCE_CHANGE' | 'MATCH' | 'MERGE' | 'MERGED_INTO' | 'UNMERGE' | 'STEWARD_ACTION' | 'DEACTIVATED';
+
+export async function recomputeParty(em: EntityManager, partyId: string, cause: HistoryCause = 'SOURCE_CHANGE', detail: Record<string, unknown> = {}): Promise<'CHANGED' | 'UNCHANGED'> {
   const rows = await em.execute<{ id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(
     `select id, system, source_id, source_time, attributes from source_record where party_id = ? and not deleted`,
     [partyId],
@@ -144,11 +146,12 @@ export async function recomputeParty(em: EntityManager, partyId: string): Promis
     next = { ...values, status: 'ACTIVE', lineage };
   }
   if (sameParty(next, { ...fromRow(current), status: current.status })) return 'UNCHANGED';
-  await em.execute(
+  const [updated] = await em.execute<{ version: number }[]>(
     `update party set kind = ?, status = ?, display_name = ?, family_name = ?, given_name = ?, name_key = ?, birth_date = ?::date, sex = ?,
-       occupation_code = ?, lineage = ?::jsonb, version = version + 1, updated_at = now() where id = ?`,
+       occupation_code = ?, lineage = ?::jsonb, version = version + 1, updated_at = now() where id = ? returning version`,
     [next.kind, next.status, next.displayName, next.familyName, next.givenName, next.nameKey, next.birthDate, next.sex, next.occupationCode, JSON.stringify(next.lineage), partyId],
   );
+  await writeHistory(em, partyId, updated?.version ?? 0, next.status === 'INACTIVE' && current.status !== 'INACTIVE' ? 'DEACTIVATED' : cause, detail, next);
   return 'CHANGED';
 }
 
@@ -179,4 +182,15 @@ function stableJson(v: unknown): string {
     return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(v);
+}
+
+/** One history row per golden-record version: its cause, what triggered it, and the values after it. */
+export async function writeHistory(em: EntityManager, partyId: string, version: number, cause: HistoryCause, detail: Record<string, unknown>, snapshot: unknown): Promise<void> {
+  await em.execute(`insert into party_history (id, party_id, version, cause, detail, snapshot) values (gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)`, [
+    partyId,
+    version,
+    cause,
+    JSON.stringify(detail),
+    JSON.stringify(snapshot),
+  ]);
 }

@@ -40,7 +40,7 @@ const customer360 = `query($phone: String!) {
       id status displayName birthDate sex version
       identifiers { type value valid issues source { system sourceId } }
       contactPoints { kind value valid source { sourceId } }
-      sourceRecords { system sourceId linkType deleted }
+      sourceRecords { system sourceId linkType deleted matchExplanation { decision probability comparisons { comparison level weight } } }
       lineage { attribute source { sourceId } }
       policies(first: 10) { totalCount edges { node { policyNo status sumInsured covers { rider isMainCover productCode }
         participants { role clientSourceId beneficiaryOrder sharePercent customer { id } } } roles { role } } }
@@ -114,9 +114,15 @@ describe('core-policy connector on a real broker', () => {
     const wang = edges[0].node;
     expect(wang.status).toBe('ACTIVE');
     // Both client numbers link to one golden record on the exact valid resident id.
-    // (Which of the two started the golden record depends on partition interleaving: one is NEW, one EXACT_ID.)
+    // Which of the two started the golden record depends on partition interleaving: one is NEW, the other was
+    // linked by the matcher (same valid id, but 曉明 and 小明 are different characters, so not the exact-id rule).
+    // C0000004 shares Wang's landline, email, address and birth date but has another valid resident id: a
+    // different person (hard non-match rule), not merged.
     expect(wang.sourceRecords.map((s: any) => s.sourceId).sort()).toEqual(['C0000001', 'C0000002']);
-    expect(wang.sourceRecords.map((s: any) => s.linkType).sort()).toEqual(['EXACT_ID', 'NEW']);
+    expect(wang.sourceRecords.map((s: any) => s.linkType).sort()).toEqual(['NEW', 'PROBABILISTIC']);
+    const linked = wang.sourceRecords.find((s: any) => s.linkType === 'PROBABILISTIC');
+    expect(linked.matchExplanation.decision).toBe('MATCH');
+    expect(linked.matchExplanation.comparisons.find((c: any) => c.comparison === 'idNumber').level).toBe('exact');
     expect(wang.identifiers.filter((i: any) => i.type === 'RESIDENT_ID').every((i: any) => i.value === wangId && i.valid)).toBe(true);
     expect(wang.birthDate).toBe('1985-03-07');
     // Survivorship: the most recent source (C0000001 updated on day 4) supplies the name.

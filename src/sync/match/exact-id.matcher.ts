@@ -1,23 +1,38 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyAttributes } from '../../connectors/framework/canonical.ts';
 import type { Matcher, MatchDecision, MatchSubject } from './matcher.ts';
 
 /**
  * Links only on an exact, checksum-valid resident id number (身份证) of an active golden person. Invalid ids are
- * never used as evidence: a typo would otherwise merge two different people.
+ * never used as evidence: a typo would otherwise merge two different people. The baseline the probabilistic
+ * matcher is measured against.
  */
+function residentIds(attributes: PartyAttributes): string[] {
+  if (attributes.kind !== 'PERSON') return [];
+  return attributes.identifiers.filter((i) => i.type === 'RESIDENT_ID' && i.valid && i.value !== null).map((i) => i.value as string);
+}
+
 export const exactResidentIdMatcher: Matcher = {
   name: 'exact-resident-id',
+  keys: (attributes) => residentIds(attributes).map((id) => `id:${id}`),
   async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
-    const ids = subject.attributes.identifiers.filter((i) => i.type === 'RESIDENT_ID' && i.valid && i.value !== null).map((i) => i.value as string);
-    if (subject.attributes.kind !== 'PERSON' || ids.length === 0) return { kind: 'NEW', explanation: 'no valid resident id to link on' };
+    const ids = residentIds(subject.attributes);
+    if (ids.length === 0) return { matches: [], possible: [] };
     const rows = await em.execute<{ party_id: string }[]>(
-      `select pi.party_id from party_identifier pi join party p on p.id = pi.party_id
+      `select distinct pi.party_id from party_identifier pi join party p on p.id = pi.party_id
         where pi.type = 'RESIDENT_ID' and pi.valid and pi.value in (${ids.map(() => '?').join(', ')}) and p.status = 'ACTIVE'
-        order by p.created_at limit 1`,
-      ids,
+          and pi.source_record_id <> ?
+          and pi.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
+      [...ids, subject.recordId, subject.recordId],
     );
-    const hit = rows[0];
-    if (!hit) return { kind: 'NEW', explanation: 'no golden record holds this resident id' };
-    return { kind: 'LINK', partyId: hit.party_id, linkType: 'EXACT_ID', score: 1, explanation: 'same valid resident id number' };
+    return {
+      matches: rows.map((r) => ({
+        partyId: r.party_id,
+        probability: 1,
+        linkType: 'EXACT_ID' as const,
+        explanation: { decision: 'MATCH', probability: 1, candidatePartyId: r.party_id, comparisons: [{ comparison: 'idNumber', level: 'exact valid resident id', weight: 0 }], note: 'same valid resident id number' },
+      })),
+      possible: [],
+    };
   },
 };

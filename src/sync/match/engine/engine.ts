@@ -41,6 +41,16 @@ export type ResolveResult = {
   timings: Record<string, number>;
 };
 
+const residentId = /^\d{17}[\dX]$/;
+
+/**
+ * Hard non-match: two different checksum-valid resident id numbers are two people (one person has one number),
+ * however much else they share — spouses share a landline, an address, an email.
+ */
+export function differentResidentIds(a: MatchRecord, b: MatchRecord): boolean {
+  return a.idNumber !== null && b.idNumber !== null && a.idNumber !== b.idNumber && residentId.test(a.idNumber) && residentId.test(b.idNumber);
+}
+
 export function resolveRecords(records: readonly MatchRecord[], overrides: Partial<EngineSettings> = {}): ResolveResult {
   const settings = { ...defaultEngineSettings, ...overrides };
   const timings: Record<string, number> = {};
@@ -97,6 +107,7 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
     const { weight, probability } = model.score(a, b, false, v);
     // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
     const sameId = idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 2);
+    if (differentResidentIds(a, b)) continue;
     const decision: Decision = sameId || probability >= settings.matchThreshold ? 'MATCH' : probability >= settings.reviewThreshold ? 'POSSIBLE_MATCH' : 'NON_MATCH';
     if (decision === 'NON_MATCH') continue;
     scored.push({ a: i, b: j, probability, weight, decision, rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC' });

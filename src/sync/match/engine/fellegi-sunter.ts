@@ -162,6 +162,26 @@ export class FellegiSunterModel {
     return { weight, probability: 1 / (1 + 2 ** -weight), explanation };
   }
 
+  /**
+   * A model from stored parameters (streaming matching: the parameters come from configuration or from a
+   * `match-file --model-out` training run, not from the record in hand). No term-frequency table.
+   */
+  static fromParams(comparisons: readonly Comparison[], params: ModelParams): FellegiSunterModel {
+    const model = new FellegiSunterModel(comparisons, []);
+    model.lambda = params.lambda;
+    comparisons.forEach((c, ci) => {
+      const stored = params.comparisons.find((p) => p.name === c.name);
+      if (!stored || stored.levels.length !== c.levels.length) throw new Error(`match model has no parameters for comparison ${c.name} with ${c.levels.length} levels`);
+      // Smoothing: no agreement level is treated as (nearly) impossible for a true match just because the
+      // training data never showed it — real sources have typos that synthetic training data may lack.
+      const smoothed = stored.levels.map((l) => Math.max(l.m, 0.01));
+      const total = smoothed.reduce((x, y) => x + y, 0);
+      (model.m as number[][])[ci] = smoothed.map((m) => m / total);
+      (model.u as number[][])[ci] = stored.levels.map((l) => l.u);
+    });
+    return model;
+  }
+
   params(): ModelParams {
     return {
       lambda: this.lambda,

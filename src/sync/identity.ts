@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyAttributes } from '../connectors/framework/canonical.ts';
+import type { Matcher, PartyEvidence } from './match/matcher.ts';
+import { recomputeParty, writeHistory, type HistoryCause } from './survivorship.ts';
+
+/**
+ * Incremental clustering. After a source record changes, its matcher evidence decides where it belongs:
+ *   - it matches parties → it links to the oldest of them, and any other matched party is MERGED into that
+ *     survivor (a record that bridges two golden records merges them; the survivor keeps its id, the merged
+ *     id stays resolvable as an alias);
+ *   - it was linked to a party that the evidence no longer supports while that party still has other records →
+ *     it is split out (UNMERGE) and linked where the evidence says, or to a new party;
+ *   - it only possibly matches → a new party, and a review task per possible party for a data steward.
+ * Blocking keys are locked (transaction-scoped advisory locks, in sorted order) while this runs, so two hub
+ * instances receiving records of one person at the same moment serialise instead of creating two parties.
+ */
+export type LinkOutcome = { partyId: string; linkType: string; merged: string[]; unmergedFrom: string | null; reviewTasks: number };
+
+export async function lockMatchKeys(em: EntityManager, keys: readonly string[]): Promise<void> {
+  for (const key of [...keys].sort()) await em.execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [key]);
+}
+
+export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[]): Promise<void> {
+  await em.execute(`delete from match_key where source_record_id = ?`, [recordId]);
+  if (keys.length > 0) {
+    await em.execute(`insert into match_key (key, source_record_id) values ${keys.map(() => '(?, ?)').join(', ')} on conflict do nothing`, keys.flatMap((k) => [k, recordId]));
+  }
+}
+
+async function createdAt(em: EntityManager, ids: readonly string[]): Promise<string[]> {
+  const rows = await em.execute<{ id: string }[]>(`select id from party where id in (${ids.map(() => '?').join(', ')}) order by created_at, id`, [...ids]);
+  return rows.map((r) => r.id);
+}
+
+export async function resolveLink(
+  em: EntityManager,
+  matcher: Matcher,
+  record: { id: string; system: string; sourceId: string; currentPartyId: string | null; attributes: PartyAttributes },
+): Promise<LinkOutcome> {
+  const decision = await matcher.match(em, { recordId: record.id, system: record.system, sourceId: record.sourceId, attributes: record.attributes });
+  const matched = new Map<string, PartyEvidence>(decision.matches.map((e) => [e.partyId, e]));
+  let unmergedFrom: string | null = null;
+
+  if (record.currentPartyId !== null && !matched.has(record.currentPartyId)) {
+    const [others] = await em.execute<{ n: number }[]>(`select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`, [record.currentPartyId, record.id]);
+    if ((others?.n ?? 0) === 0) {
+      // Alone in its party: nothing to split from; the party stays this record's.
+      matched.set(record.currentPartyId, { partyId: record.currentPartyId, probability: 1, linkType: 'PROBABILISTIC', explanation: { decision: 'KEEP', probability: null, candidatePartyId: record.currentPartyId, comparisons: [], note: 'only record of its golden record' } });
+    } else {
+      unmergedFrom = record.currentPartyId;
+    }
+  }
+
+  let partyId: string;
+  let linkType: string;
+  let explanation: PartyEvidence['explanation'];
+  const merged: string[] = [];
+  if (matched.size > 0) {
+    const ordered = await createdAt(em, [...matched.keys()]);
+    const survivor = ordered[0] as string;
+    for (const loser of ordered.slice(1)) {
+      await mergeParties(em, survivor, loser, 'MATCH', { bridgingRecord: `${record.system}/${record.sourceId}` });
+      merged.push(loser);
+    }
+    const evidence = matched.get(record.currentPartyId ?? '') ?? [...matched.values()].sort((a, b) => b.probability - a.probability)[0]!;
+    partyId = survivor;
+    linkType = evidence.explanation.decision === 'KEEP' ? 'NEW' : evidence.linkType;
+    explanation = evidence.explanation;
+  } else {
+    partyId = randomUUID();
+    linkType = 'NEW';
+    await em.execute(`insert into party (id, kind) values (?, ?)`, [partyId, record.attributes.kind]);
+    explanation = { decision: 'NEW', probability: null, candidatePartyId: null, comparisons: [], note: decision.possible.length > 0 ? 'possible matches sent to review' : 'no golden record matches' };
+  }
+
+  if (record.currentPartyId !== partyId || unmergedFrom !== null || merged.length > 0) {
+    await em.execute(
+      `update source_record set party_id = ?, link_type = ?, link_score = ?, linked_at = now(), match_explanation = ?::jsonb where id = ?`,
+      [partyId, linkType, explanation.probability, JSON.stringify(explanation), record.id],
+    );
+    await em.execute(`update party_identifier set party_id = ? where source_record_id = ?`, [partyId, record.id]);
+    await em.execute(`update contact_point set party_id = ? where source_record_id = ?`, [partyId, record.id]);
+  } else {
+    await em.execute(`update source_record set match_explanation = ?::jsonb where id = ? and link_type <> 'MANUAL'`, [JSON.stringify(explanation), record.id]);
+  }
+  if (unmergedFrom !== null) await recomputeParty(em, unmergedFrom, 'UNMERGE', { record: `${record.system}/${record.sourceId}`, movedTo: partyId });
+
+  let reviewTasks = 0;
+  if (matched.size === 0 || record.currentPartyId === null) {
+    for (const possible of decision.possible) {
+      if (possible.partyId === partyId) continue;
+      await em.execute(
+        `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values (gen_random_uuid(), ?, ?, ?, ?::jsonb)
+         on conflict (source_record_id, candidate_party_id) where status = 'OPEN' do update set probability = excluded.probability, explanation = excluded.explanation`,
+        [record.id, possible.partyId, possible.probability, JSON.stringify(possible.explanation)],
+      );
+      reviewTasks += 1;
+    }
+  }
+  return { partyId, linkType, merged, unmergedFrom, reviewTasks };
+}
+
+/**
+ * Merges `loserId` into `survivorId` in one step: repoints source records and their contributions, marks the
+ * loser MERGED with an alias to the survivor (and flattens older aliases), retires its open review tasks,
+ * carries its rejections over, and recomputes the survivor. Both sides get a history row.
+ */
+export async function mergeParties(em: EntityManager, survivorId: string, loserId: string, cause: HistoryCause, detail: Record<string, unknown>): Promise<void> {
+  if (survivorId === loserId) return;
+  await em.execute(`update source_record set party_id = ? where party_id = ?`, [survivorId, loserId]);
+  await em.execute(`update party_identifier set party_id = ? where party_id = ?`, [survivorId, loserId]);
+  await em.execute(`update contact_point set party_id = ? where party_id = ?`, [survivorId, loserId]);
+  await em.execute(`update party set merged_into_id = ? where merged_into_id = ?`, [survivorId, loserId]);
+  const [loser] = await em.execute<{ version: number }[]>(
+    `update party set status = 'MERGED', merged_into_id = ?, version = version + 1, updated_at = now() where id = ? returning version`,
+    [survivorId, loserId],
+  );
+  await writeHistory(em, loserId, loser?.version ?? 0, 'MERGED_INTO', { ...detail, survivor: survivorId }, { status: 'MERGED', mergedIntoId: survivorId });
+  await em.execute(`update review_task set status = 'OBSOLETE' where status = 'OPEN' and candidate_party_id = ?`, [loserId]);
+  await em.execute(
+    `insert into match_rejection (source_record_id, party_id, rejected_by, rejected_at)
+     select source_record_id, ?, rejected_by, rejected_at from match_rejection where party_id = ? on conflict do nothing`,
+    [survivorId, loserId],
+  );
+  await recomputeParty(em, survivorId, cause === 'STEWARD_ACTION' ? 'STEWARD_ACTION' : 'MERGE', { ...detail, merged: loserId });
+}
+
+/** Moves one source record out of its party into a new one (a steward's split, or broken evidence). */
+export async function splitRecord(em: EntityManager, recordId: string, cause: HistoryCause, detail: Record<string, unknown>): Promise<{ from: string; to: string } | null> {
+  const [row] = await em.execute<{ party_id: string | null; kind: string }[]>(
+    `select sr.party_id, p.kind from source_record sr join party p on p.id = sr.party_id where sr.id = ? for update of sr`,
+    [recordId],
+  );
+  if (!row?.party_id) return null;
+  const to = randomUUID();
+  await em.execute(`insert into party (id, kind) values (?, ?)`, [to, row.kind]);
+  await em.execute(`update source_record set party_id = ?, link_type = 'MANUAL', linked_at = now() where id = ?`, [to, recordId]);
+  await em.execute(`update party_identifier set party_id = ? where source_record_id = ?`, [to, recordId]);
+  await em.execute(`update contact_point set party_id = ? where source_record_id = ?`, [to, recordId]);
+  // Remember the decision: the matcher will not put this record back into the party it was split from.
+  await em.execute(`insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`, [recordId, row.party_id, String(detail.by ?? 'system')]);
+  await recomputeParty(em, row.party_id, cause, { ...detail, splitRecord: recordId, to });
+  await recomputeParty(em, to, cause, { ...detail, splitFrom: row.party_id });
+  return { from: row.party_id, to };
+}

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyAttributes } from '../../connectors/framework/canonical.ts';
+import { defaultBlockingRules } from './engine/blocking.ts';
+import { defaultComparisons } from './engine/comparisons.ts';
+import { defaultEngineSettings, differentResidentIds } from './engine/engine.ts';
+import { FellegiSunterModel, type ModelParams } from './engine/fellegi-sunter.ts';
+import { toMatchRecord, type MatchRecord } from './engine/match-record.ts';
+import type { Matcher, MatchDecision, MatchSubject, PartyEvidence } from './matcher.ts';
+
+/**
+ * Streaming identity resolution with the same comparisons, blocking keys, deterministic rule and thresholds as
+ * the batch engine (`match-file`), against the golden store: candidates are the live linked source records
+ * that share a blocking key (keys with more than `maxBlockSize` records are skipped as non-evidence), each is
+ * scored with the configured Fellegi-Sunter parameters, and the evidence is aggregated per golden party
+ * (its best-scoring record).
+ */
+const defaultModelUrl = new URL('./engine/default-model.json', import.meta.url);
+
+export function toMatchRecordFromAttributes(index: number, system: string, sourceId: string, a: PartyAttributes): MatchRecord {
+  const id = a.identifiers.find((i) => i.valid && i.value !== null && i.type !== 'USCC') ?? a.identifiers.find((i) => i.valid && i.value !== null);
+  const mobile = a.contactPoints.find((c) => (c.kind === 'MOBILE' || c.kind === 'LANDLINE') && c.valid && c.searchKey !== null);
+  const email = a.contactPoints.find((c) => c.kind === 'EMAIL' && c.valid);
+  const address = a.contactPoints.find((c) => c.kind === 'ADDRESS');
+  return toMatchRecord(index, system, sourceId, {
+    familyName: a.kind === 'PERSON' ? a.familyName : null,
+    givenName: a.kind === 'PERSON' ? a.givenName : null,
+    fullName: a.nameKey ?? a.fullName,
+    birthDate: a.birthDate,
+    sex: a.sex,
+    idNumber: id?.value ?? null,
+    idType: id?.type === 'RESIDENT_ID' ? '01' : id ? '99' : null,
+    phone: mobile?.searchKey ?? null,
+    email: email?.value ?? null,
+    addressLine: address?.value ?? null,
+  });
+}
+
+export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockSize?: number } = {}): Matcher {
+  const params = JSON.parse(readFileSync(opts.modelFile ?? defaultModelUrl, 'utf8')) as ModelParams;
+  const model = FellegiSunterModel.fromParams(defaultComparisons, params);
+  const { matchThreshold, reviewThreshold } = defaultEngineSettings;
+  const maxBlock = opts.maxBlockSize ?? defaultEngineSettings.maxBlockSize;
+  const idIndex = defaultComparisons.findIndex((c) => c.name === 'idNumber');
+  const nameIndexes = defaultComparisons.map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1)).filter((i) => i >= 0);
+
+  const keysOf = (a: PartyAttributes): string[] => {
+    const r = toMatchRecordFromAttributes(0, '', '', a);
+    const keys = new Set<string>();
+    for (const rule of defaultBlockingRules) {
+      const k = rule.key(r);
+      if (k !== null) keys.add(`${rule.name}:${k}`);
+    }
+    return [...keys].sort();
+  };
+
+  return {
+    name: 'fellegi-sunter',
+    keys: keysOf,
+    async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
+      const keys = keysOf(subject.attributes);
+      if (keys.length === 0) return { matches: [], possible: [] };
+      const placeholders = keys.map(() => '?').join(', ');
+      const sizes = await em.execute<{ key: string; n: number }[]>(`select key, count(*)::int as n from match_key where key in (${placeholders}) group by key`, keys);
+      const usable = sizes.filter((s) => s.n <= maxBlock + 1).map((s) => s.key);
+      if (usable.length === 0) return { matches: [], possible: [] };
+      const candidates = await em.execute<{ id: string; party_id: string; system: string; source_id: string; attributes: PartyAttributes }[]>(
+        `select distinct sr.id, sr.party_id, sr.system, sr.source_id, sr.attributes
+           from match_key mk join source_record sr on sr.id = mk.source_record_id
+           join party p on p.id = sr.party_id and p.status = 'ACTIVE'
+          where mk.key in (${usable.map(() => '?').join(', ')}) and sr.id <> ? and not sr.deleted
+            and sr.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
+        [...usable, subject.recordId, subject.recordId],
+      );
+      const me = toMatchRecordFromAttributes(0, subject.system, subject.sourceId, subject.attributes);
+      const best = new Map<string, PartyEvidence>();
+      for (const c of candidates) {
+        if (c.attributes.kind !== subject.attributes.kind) continue;
+        const other = toMatchRecordFromAttributes(1, c.system, c.source_id, c.attributes);
+        if (differentResidentIds(me, other)) continue;
+        const levels = model.levelsOf(me, other);
+        const scored = model.score(me, other, true, levels);
+        const sameId = idIndex >= 0 && levels[idIndex] === 0 && nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 2);
+        const probability = sameId ? Math.max(scored.probability, 0.999) : scored.probability;
+        if (probability < reviewThreshold) continue;
+        const evidence: PartyEvidence = {
+          partyId: c.party_id,
+          probability,
+          linkType: sameId && levels[idIndex] === 0 && me.idNumber !== null && /^\d{17}[\dX]$/.test(me.idNumber) ? 'EXACT_ID' : 'PROBABILISTIC',
+          explanation: {
+            decision: probability >= matchThreshold ? 'MATCH' : 'POSSIBLE_MATCH',
+            probability,
+            candidatePartyId: c.party_id,
+            comparisons: scored.explanation ?? [],
+            note: `${sameId ? 'same id number and compatible name; ' : ''}best evidence: ${c.system}/${c.source_id}`,
+          },
+        };
+        const prev = best.get(c.party_id);
+        if (!prev || prev.probability < probability) best.set(c.party_id, evidence);
+      }
+      const all = [...best.values()];
+      return { matches: all.filter((e) => e.probability >= matchThreshold), possible: all.filter((e) => e.probability < matchThreshold) };
+    },
+  };
+}
