@@ -13,7 +13,7 @@ import type {
 } from '../connectors/framework/canonical.ts';
 import type { Matcher } from './match/matcher.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
-import { lockMatchKeys, resolveLink, storeMatchKeys } from './identity.ts';
+import { lockMatchKeys, reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
 
 /**
  * The sync step: applies canonical changes inside the caller's transaction. Every write is guarded by the
@@ -41,7 +41,7 @@ export function emptyStats(): ApplyStats {
 async function applyChange(em: EntityManager, change: CanonicalChange, deps: SyncDeps, stats: ApplyStats): Promise<ApplyOutcome> {
   switch (change.entity) {
     case 'party':
-      return change.op === 'upsert' ? upsertParty(em, change, deps, stats) : deleteParty(em, change, stats);
+      return change.op === 'upsert' ? upsertParty(em, change, deps, stats) : deleteParty(em, change, deps, stats);
     case 'policy':
       return upsertPolicy(em, change);
     case 'policyCover':
@@ -122,7 +122,7 @@ async function replaceContributions(em: EntityManager, recordId: string, partyId
   }
 }
 
-async function deleteParty(em: EntityManager, change: PartyDelete, stats: ApplyStats): Promise<ApplyOutcome> {
+async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDeps, stats: ApplyStats): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
   if (!existing) {
@@ -143,6 +143,8 @@ async function deleteParty(em: EntityManager, change: PartyDelete, stats: ApplyS
   if (existing.party_id !== null) {
     await replaceContributions(em, existing.id, existing.party_id, null);
     if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
+    // A deleted record may have been the one bridging the others: split what no longer holds together.
+    await reclusterParty(em, deps.matcher, existing.party_id, `${change.system}/${change.sourceId} deleted`);
   }
   return 'APPLIED';
 }

@@ -84,7 +84,11 @@ export async function resolveLink(
   } else {
     await em.execute(`update source_record set match_explanation = ?::jsonb where id = ? and link_type <> 'MANUAL'`, [JSON.stringify(explanation), record.id]);
   }
-  if (unmergedFrom !== null) await recomputeParty(em, unmergedFrom, 'UNMERGE', { record: `${record.system}/${record.sourceId}`, movedTo: partyId });
+  if (unmergedFrom !== null) {
+    await recomputeParty(em, unmergedFrom, 'UNMERGE', { record: `${record.system}/${record.sourceId}`, movedTo: partyId });
+    // The record may have been what held the rest together (it bridged them): re-check the party.
+    await reclusterParty(em, matcher, unmergedFrom, `${record.system}/${record.sourceId} no longer matches`);
+  }
 
   let reviewTasks = 0;
   if (matched.size === 0 || record.currentPartyId === null) {
@@ -143,4 +147,44 @@ export async function splitRecord(em: EntityManager, recordId: string, cause: Hi
   await recomputeParty(em, row.party_id, cause, { ...detail, splitRecord: recordId, to });
   await recomputeParty(em, to, cause, { ...detail, splitFrom: row.party_id });
   return { from: row.party_id, to };
+}
+
+/**
+ * Splits a golden record whose records no longer form one connected cluster of matches (the record that
+ * bridged them changed or went away). The component holding the oldest record keeps the golden id; every
+ * other component moves to a new golden record. Parties a steward linked by hand (MANUAL) are left alone.
+ */
+export async function reclusterParty(em: EntityManager, matcher: Matcher, partyId: string, why: string): Promise<string[]> {
+  const rows = await em.execute<{ id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]>(
+    `select id, link_type, attributes, system, source_id from source_record where party_id = ? and not deleted order by linked_at nulls first, id for update`,
+    [partyId],
+  );
+  if (rows.length < 2 || rows.some((r) => r.link_type === 'MANUAL')) return [];
+  const parent = rows.map((_, i) => i);
+  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x] as number)));
+  for (let i = 0; i < rows.length; i += 1) {
+    for (let j = i + 1; j < rows.length; j += 1) {
+      if (find(i) !== find(j) && matcher.matchesPair((rows[i] as (typeof rows)[number]).attributes, (rows[j] as (typeof rows)[number]).attributes)) parent[find(j)] = find(i);
+    }
+  }
+  const components = new Map<number, number[]>();
+  rows.forEach((_, i) => components.set(find(i), [...(components.get(find(i)) ?? []), i]));
+  if (components.size < 2) return [];
+  const created: string[] = [];
+  const keep = find(0);
+  for (const [root, members] of components) {
+    if (root === keep) continue;
+    const to = randomUUID();
+    const kind = (rows[members[0] as number] as (typeof rows)[number]).attributes.kind;
+    await em.execute(`insert into party (id, kind) values (?, ?)`, [to, kind]);
+    const ids = members.map((m) => (rows[m] as (typeof rows)[number]).id);
+    const list = ids.map(() => '?').join(', ');
+    await em.execute(`update source_record set party_id = ?, link_type = 'PROBABILISTIC', linked_at = now() where id in (${list})`, [to, ...ids]);
+    await em.execute(`update party_identifier set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
+    await em.execute(`update contact_point set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
+    await recomputeParty(em, to, 'UNMERGE', { splitFrom: partyId, why });
+    created.push(to);
+  }
+  await recomputeParty(em, partyId, 'UNMERGE', { splitInto: created, why });
+  return created;
 }

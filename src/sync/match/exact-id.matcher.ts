@@ -15,6 +15,7 @@ function residentIds(attributes: PartyAttributes): string[] {
 export const exactResidentIdMatcher: Matcher = {
   name: 'exact-resident-id',
   keys: (attributes) => residentIds(attributes).map((id) => `id:${id}`),
+  matchesPair: (a, b) => residentIds(a).some((id) => residentIds(b).includes(id)),
   async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
     const ids = residentIds(subject.attributes);
     if (ids.length === 0) return { matches: [], possible: [] };

@@ -30,4 +30,6 @@ export type Matcher = {
   match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision>;
   /** Blocking keys of a record; the sync step stores them and locks them while matching (concurrency). */
   keys(attributes: PartyAttributes): string[];
+  /** Whether two records of one golden record still match each other (used to split a party whose links broke). */
+  matchesPair(a: PartyAttributes, b: PartyAttributes): boolean;
 };

@@ -54,9 +54,21 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     return [...keys].sort();
   };
 
+  const scorePair = (me: MatchRecord, other: MatchRecord) => {
+    if (differentResidentIds(me, other)) return null;
+    const levels = model.levelsOf(me, other);
+    const scored = model.score(me, other, true, levels);
+    const sameId = idIndex >= 0 && levels[idIndex] === 0 && nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 2);
+    return { levels, scored, sameId, probability: sameId ? Math.max(scored.probability, 0.999) : scored.probability };
+  };
+
   return {
     name: 'fellegi-sunter',
     keys: keysOf,
+    matchesPair: (a, b) => {
+      const s = scorePair(toMatchRecordFromAttributes(0, '', '', a), toMatchRecordFromAttributes(1, '', '', b));
+      return s !== null && s.probability >= matchThreshold;
+    },
     async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };
@@ -77,11 +89,9 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       for (const c of candidates) {
         if (c.attributes.kind !== subject.attributes.kind) continue;
         const other = toMatchRecordFromAttributes(1, c.system, c.source_id, c.attributes);
-        if (differentResidentIds(me, other)) continue;
-        const levels = model.levelsOf(me, other);
-        const scored = model.score(me, other, true, levels);
-        const sameId = idIndex >= 0 && levels[idIndex] === 0 && nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 2);
-        const probability = sameId ? Math.max(scored.probability, 0.999) : scored.probability;
+        const s = scorePair(me, other);
+        if (s === null) continue;
+        const { levels, scored, sameId, probability } = s;
         if (probability < reviewThreshold) continue;
         const evidence: PartyEvidence = {
           partyId: c.party_id,
