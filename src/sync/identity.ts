@@ -18,7 +18,13 @@ import { recomputeParty, writeHistory, type HistoryCause } from './survivorship.
 export type LinkOutcome = { partyId: string; linkType: string; merged: string[]; unmergedFrom: string | null; reviewTasks: number };
 
 export async function lockMatchKeys(em: EntityManager, keys: readonly string[]): Promise<void> {
-  for (const key of [...keys].sort()) await em.execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [key]);
+  if (keys.length === 0) return;
+  // One statement; the ordered sub-select (kept apart by OFFSET 0) makes every instance take locks in the same
+  // order, so two transactions never hold each other's keys crosswise.
+  await em.execute(
+    `select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from (values ${keys.map(() => '(?)').join(', ')}) as t(k) order by k offset 0) as ordered`,
+    [...keys],
+  );
 }
 
 export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[]): Promise<void> {

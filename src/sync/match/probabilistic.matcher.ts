@@ -44,6 +44,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
   const idIndex = defaultComparisons.findIndex((c) => c.name === 'idNumber');
   const nameIndexes = defaultComparisons.map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1)).filter((i) => i >= 0);
 
+  const capOf = new Map(defaultBlockingRules.map((r) => [r.name, r.maxBlockSize ?? maxBlock]));
   const keysOf = (a: PartyAttributes): string[] => {
     const r = toMatchRecordFromAttributes(0, '', '', a);
     const keys = new Set<string>();
@@ -73,8 +74,13 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };
       const placeholders = keys.map(() => '?').join(', ');
-      const sizes = await em.execute<{ key: string; n: number }[]>(`select key, count(*)::int as n from match_key where key in (${placeholders}) group by key`, keys);
-      const usable = sizes.filter((s) => s.n <= maxBlock + 1).map((s) => s.key);
+      // Count each block only up to the cap: the cost of skipping a giant block must not grow with its size.
+      const sizes = await em.execute<{ key: string; n: number }[]>(
+        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key = t.k limit ?) as capped) as n from (values ${placeholders.split(', ').map(() => '(?)').join(', ')}) as t(k)`,
+        [maxBlock + 2, ...keys],
+      );
+      // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
+      const usable = sizes.filter((s) => s.n > 0 && s.n <= (capOf.get(s.key.slice(0, s.key.indexOf(':'))) ?? maxBlock) + 1).map((s) => s.key);
       if (usable.length === 0) return { matches: [], possible: [] };
       const candidates = await em.execute<{ id: string; party_id: string; system: string; source_id: string; attributes: PartyAttributes }[]>(
         `select distinct sr.id, sr.party_id, sr.system, sr.source_id, sr.attributes
