@@ -62,6 +62,22 @@ export async function resolveLink(
   let linkType: string;
   let explanation: PartyEvidence['explanation'];
   const merged: string[] = [];
+  if (matched.size > 1) {
+    // Never merge golden records that hold different valid resident ids: keep those compatible with the
+    // strongest evidence; the others stay apart (they can still be merged by a steward).
+    const strongest = [...matched.values()].sort((a, b) => b.probability - a.probability)[0] as PartyEvidence;
+    const ids = await em.execute<{ party_id: string; value: string }[]>(
+      `select distinct party_id, value from party_identifier where type = 'RESIDENT_ID' and valid and party_id in (${[...matched.keys()].map(() => '?').join(', ')})`,
+      [...matched.keys()],
+    );
+    const idsOf = (p: string) => new Set(ids.filter((r) => r.party_id === p).map((r) => r.value));
+    const keep = idsOf(strongest.partyId);
+    for (const p of [...matched.keys()]) {
+      const other = idsOf(p);
+      if (p !== strongest.partyId && keep.size > 0 && other.size > 0 && ![...other].every((v) => keep.has(v))) matched.delete(p);
+      else for (const v of other) keep.add(v);
+    }
+  }
   if (matched.size > 0) {
     const ordered = await createdAt(em, [...matched.keys()]);
     const survivor = ordered[0] as string;

@@ -59,7 +59,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     if (differentResidentIds(me, other)) return null;
     const levels = model.levelsOf(me, other);
     const scored = model.score(me, other, true, levels);
-    const sameId = idIndex >= 0 && levels[idIndex] === 0 && nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 2);
+    const sameId = idIndex >= 0 && levels[idIndex] === 0 && nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 3);
     return { levels, scored, sameId, probability: sameId ? Math.max(scored.probability, 0.999) : scored.probability };
   };
 

@@ -1,4 +1,5 @@
 import * as OpenCC from 'opencc-js/t2cn';
+import { pinyin } from 'pinyin-pro';
 import { cleanText } from './text.ts';
 
 /**
@@ -63,4 +64,25 @@ export function normalizeCompanyName(raw: string | null | undefined): { full: st
     .replace(/[(（][^)）]*[)）]/g, '')
     .replace(/(股份有限公司|有限责任公司|有限公司|集团公司|公司|co\.?,?\s*ltd\.?|limited|inc\.?)$/i, '');
   return { full, key: nameKey(stripped) ?? nameKey(simplified) };
+}
+
+/**
+ * Toneless pinyin of a name key (`王小明` → `wangxiaoming`; a Latin key is returned as is), so that homophones
+ * (秀英 / 秀瑛) and pinyin-only spellings (WANG XIAOMING) meet. Pinyin merges different people who sound alike:
+ * it finds candidates and adds a weak agreement level, never confirms a match alone.
+ */
+/** Pinyin of family, given and full name in one conversion (family + given = full for split Han names). */
+export function namePinyins(family: string | null, given: string | null, full: string | null): { family: string | null; given: string | null; full: string | null } {
+  const han = (s: string | null) => s !== null && /\p{Script=Han}/u.test(s);
+  if (full !== null && han(full) && family !== null && given !== null && full === `${family}${given}` && [...full].length === full.length) {
+    const syllables = pinyin(full, { toneType: 'none', type: 'array', surname: 'head', nonZh: 'consecutive' });
+    return { family: syllables.slice(0, family.length).join('').toLowerCase(), given: syllables.slice(family.length).join('').toLowerCase(), full: syllables.join('').toLowerCase() };
+  }
+  return { family: namePinyin(family, { surname: true }), given: namePinyin(given), full: namePinyin(full, { surname: true }) };
+}
+
+export function namePinyin(key: string | null, opts: { surname?: boolean } = {}): string | null {
+  if (key === null) return null;
+  if (!/\p{Script=Han}/u.test(key)) return key;
+  return pinyin(key, { toneType: 'none', separator: '', surname: opts.surname ? 'head' : 'off', nonZh: 'consecutive' }).toLowerCase();
 }

@@ -23,6 +23,7 @@ export function normalizePhone(raw: string | null | undefined): PhoneResult {
   else if (digits.startsWith('86') && digits.length === 13) digits = digits.slice(2);
 
   if (digits.length === 12 && /^01[3-9]\d{9}$/.test(digits)) digits = digits.slice(1); // trunk 0 before a mobile
+  if (/^(\d)\1+$/.test(digits)) return { kind: 'MOBILE', value: digits, searchKey: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
   if (/^1[3-9]\d{9}$/.test(digits)) {
     if (/^1(\d)\1{9}$/.test(digits)) return { kind: 'MOBILE', value: digits, searchKey: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
     return { kind: 'MOBILE', value: `+86 ${digits.slice(0, 3)} ${digits.slice(3, 7)} ${digits.slice(7)}`, searchKey: digits, raw: cleaned, valid: true, issues: [] };

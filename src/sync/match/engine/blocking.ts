@@ -25,6 +25,7 @@ export const defaultBlockingRules: readonly BlockingRule[] = [
   { name: 'birthDate+city', key: (r) => join(r.birthDate, r.city) },
   { name: 'postcode+initials', key: (r) => join(r.postcode, initial(r.givenName), initial(r.familyName)) },
   { name: 'address+initial', key: (r) => join(r.addressLine, initial(r.givenName)) },
+  { name: 'pinyin+birthDate', key: (r) => join(r.fullPinyin, r.birthDate) },
   { name: 'birthDate+initials', key: (r) => join(r.birthDate, initial(r.givenName), initial(r.familyName)) },
   // Single attributes: cheap where values are rare, skipped by the block-size cap where they are common.
   { name: 'birthDate', key: (r) => r.birthDate, maxBlockSize: 10 },

@@ -19,7 +19,7 @@ export type Comparison = {
 
 const jw = (a: string, b: string) => jaroWinkler(a, b);
 
-function nameLevels(get: (r: MatchRecord) => string | null, other: (r: MatchRecord) => string | null): Comparison['compare'] {
+function nameLevels(get: (r: MatchRecord) => string | null, other: (r: MatchRecord) => string | null, sound: (r: MatchRecord) => string | null): Comparison['compare'] {
   return (a, b) => {
     const x = get(a);
     const y = get(b);
@@ -27,37 +27,42 @@ function nameLevels(get: (r: MatchRecord) => string | null, other: (r: MatchReco
     if (x === y) return 0;
     const s = jw(x, y);
     if (s >= 0.92) return 1;
+    // Homophones (秀英 / 秀瑛) and pinyin-only spellings (xiaoming / 小明).
+    const px = sound(a);
+    if (px !== null && px === sound(b)) return 2;
     // Given and family name swapped between sources.
     const ox = other(a);
-    if (ox !== null && ox === y) return 2;
-    if (s >= 0.8) return 3;
-    return 4;
+    if (ox !== null && ox === y) return 3;
+    if (s >= 0.8) return 4;
+    return 5;
   };
 }
 
 export const defaultComparisons: readonly Comparison[] = [
   {
     name: 'givenName',
-    levels: ['exact', 'jaro-winkler ≥ 0.92', 'swapped with family name', 'jaro-winkler ≥ 0.80', 'different'],
-    compare: nameLevels((r) => r.givenName, (r) => r.familyName),
+    levels: ['exact', 'jaro-winkler ≥ 0.92', 'same pinyin', 'swapped with family name', 'jaro-winkler ≥ 0.80', 'different'],
+    compare: nameLevels((r) => r.givenName, (r) => r.familyName, (r) => r.givenPinyin),
     tfValue: (r) => r.givenName,
   },
   {
     name: 'familyName',
-    levels: ['exact', 'jaro-winkler ≥ 0.92', 'swapped with given name', 'jaro-winkler ≥ 0.80', 'different'],
-    compare: nameLevels((r) => r.familyName, (r) => r.givenName),
+    levels: ['exact', 'jaro-winkler ≥ 0.92', 'same pinyin', 'swapped with given name', 'jaro-winkler ≥ 0.80', 'different'],
+    compare: nameLevels((r) => r.familyName, (r) => r.givenName, (r) => r.familyPinyin),
     tfValue: (r) => r.familyName,
   },
   {
     // Only for records that do not split the name (both sides lack given/family).
     name: 'fullName',
-    levels: ['exact', 'jaro-winkler ≥ 0.92', 'jaro-winkler ≥ 0.80', 'different'],
+    levels: ['exact', 'jaro-winkler ≥ 0.92', 'same pinyin', 'jaro-winkler ≥ 0.80', 'different'],
     compare: (a, b) => {
       if (a.givenName !== null || b.givenName !== null || a.familyName !== null || b.familyName !== null) return null;
       if (a.fullName === null || b.fullName === null) return null;
       if (a.fullName === b.fullName) return 0;
       const s = jw(a.fullName, b.fullName);
-      return s >= 0.92 ? 1 : s >= 0.8 ? 2 : 3;
+      if (s >= 0.92) return 1;
+      if (a.fullPinyin !== null && a.fullPinyin === b.fullPinyin) return 2;
+      return s >= 0.8 ? 3 : 4;
     },
     tfValue: (r) => r.fullName,
   },

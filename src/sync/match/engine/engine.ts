@@ -104,18 +104,31 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
     const v = vectors[k] as (number | null)[];
     const a = records[i] as MatchRecord;
     const b = records[j] as MatchRecord;
+    if (differentResidentIds(a, b)) continue;
     const { weight, probability } = model.score(a, b, false, v);
     // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
-    const sameId = idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 2);
-    if (differentResidentIds(a, b)) continue;
+    const sameId = idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 3);
     const decision: Decision = sameId || probability >= settings.matchThreshold ? 'MATCH' : probability >= settings.reviewThreshold ? 'POSSIBLE_MATCH' : 'NON_MATCH';
     if (decision === 'NON_MATCH') continue;
-    scored.push({ a: i, b: j, probability, weight, decision, rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC' });
-    if (decision === 'MATCH') {
-      const ri = find(i);
-      const rj = find(j);
-      if (ri !== rj) parent[Math.max(ri, rj)] = Math.min(ri, rj);
-    }
+    scored.push({ a: i, b: j, probability: sameId ? Math.max(probability, 0.999) : probability, weight, decision, rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC' });
+  }
+  // Clustering: strongest links first; two clusters never join when that would put two different valid
+  // resident ids in one golden record (transitivity must not undo the hard non-match rule).
+  const idsOf = new Map<number, Set<string>>();
+  records.forEach((r) => {
+    if (r.idNumber !== null && residentId.test(r.idNumber)) idsOf.set(r.index, new Set([r.idNumber]));
+  });
+  for (const pair of [...scored].filter((p) => p.decision === 'MATCH').sort((x, y) => y.probability - x.probability)) {
+    const ri = find(pair.a);
+    const rj = find(pair.b);
+    if (ri === rj) continue;
+    const si = idsOf.get(ri);
+    const sj = idsOf.get(rj);
+    if (si && sj && ![...sj].every((id) => si.has(id))) continue;
+    const root = Math.min(ri, rj);
+    const other = Math.max(ri, rj);
+    parent[other] = root;
+    if (si || sj) idsOf.set(root, new Set([...(si ?? []), ...(sj ?? [])]));
   }
   lap('score+cluster');
   const clusterOf = new Int32Array(n);

@@ -1,4 +1,4 @@
-import { nameKey, normalizeEmail, normalizeIdDocument, normalizePhone, parseLooseDate, cleanText } from '../../normalize/index.ts';
+import { nameKey, namePinyins, normalizeEmail, normalizeIdDocument, normalizePhone, parseLooseDate, cleanText } from '../../normalize/index.ts';
 
 /**
  * What the matching engine compares: one source record reduced to normalised, comparable fields. Invalid
@@ -13,6 +13,10 @@ export type MatchRecord = {
   familyName: string | null;
   /** Full-name key for sources that do not split names. */
   fullName: string | null;
+  /** Toneless pinyin of the names, for homophones and pinyin-only spellings (candidates and a weak level). */
+  givenPinyin: string | null;
+  familyPinyin: string | null;
+  fullPinyin: string | null;
   birthDate: string | null;
   sex: 'M' | 'F' | null;
   idNumber: string | null;
@@ -47,13 +51,20 @@ export function toMatchRecord(index: number, source: string, recordId: string, a
   const phone = a.phone ? normalizePhone(a.phone) : null;
   const email = a.email ? normalizeEmail(a.email) : null;
   const sex = cleanText(a.sex ?? null)?.toUpperCase();
+  const givenName = nameKey(a.givenName ?? null);
+  const familyName = nameKey(a.familyName ?? null);
+  const fullName = nameKey(a.fullName ?? null) ?? (a.givenName || a.familyName ? nameKey(`${a.familyName ?? ''}${a.givenName ?? ''}`) : null);
+  const sounds = namePinyins(familyName, givenName, fullName);
   return {
     index,
     source,
     recordId,
-    givenName: nameKey(a.givenName ?? null),
-    familyName: nameKey(a.familyName ?? null),
-    fullName: nameKey(a.fullName ?? null) ?? (a.givenName || a.familyName ? nameKey(`${a.familyName ?? ''}${a.givenName ?? ''}`) : null),
+    givenName,
+    familyName,
+    fullName,
+    givenPinyin: sounds.given,
+    familyPinyin: sounds.family,
+    fullPinyin: sounds.full,
     birthDate: parseLooseDate(a.birthDate ?? null),
     sex: sex === 'M' || sex === 'F' ? sex : null,
     idNumber,

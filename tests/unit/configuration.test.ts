@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
+
+describe('configuration from the environment', () => {
+  it('has defaults for a newcomer', () => {
+    expect(loadConfig({})).toMatchObject({ databaseUrl: undefined, port: 4000, host: '127.0.0.1', kafkaBrokers: undefined, dataDir: '.data', logLevel: 'info' });
+  });
+  it('treats empty strings as unset and parses lists', () => {
+    expect(loadConfig({ DATABASE_URL: '', KAFKA_BROKERS: 'a:9092, b:9093' })).toMatchObject({ databaseUrl: undefined, kafkaBrokers: ['a:9092', 'b:9093'] });
+  });
+  it.each([
+    ['PORT', 'abc'],
+    ['KAFKA_BROKERS', 'nohost'],
+    ['HUB_JWT_SECRET', 'short'],
+    ['DATABASE_URL', 'not a url'],
+    ['LOG_LEVEL', 'verbose'],
+    ['KAFKA_TOPIC_PREFIX', 'bad prefix!'],
+  ])('names %s when its value %s is bad', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*\\(got "${value.replace(/[!]/g, '\\$&')}"\\)`));
+  });
+  it('reports every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: '-1', LOG_LEVEL: 'loud' });
+      throw new Error('no error');
+    } catch (e) {
+      expect((e as Error).message).toMatch(/PORT/);
+      expect((e as Error).message).toMatch(/LOG_LEVEL/);
+    }
+  });
+});
