@@ -115,14 +115,16 @@ describe('core-policy connector on a real broker', () => {
     expect(wang.status).toBe('ACTIVE');
     // Both client numbers link to one golden record on the exact valid resident id.
     // Which of the two started the golden record depends on partition interleaving: one is NEW, the other was
-    // linked by the matcher (same valid id, but 曉明 and 小明 are different characters, so not the exact-id rule).
+    // linked by the matcher on the same valid id; 曉明 and 小明 are different characters but the same pinyin
+    // (xiaoming), which counts as a compatible name for the exact-id rule.
     // C0000004 shares Wang's landline, email, address and birth date but has another valid resident id: a
     // different person (hard non-match rule), not merged.
     expect(wang.sourceRecords.map((s: any) => s.sourceId).sort()).toEqual(['C0000001', 'C0000002']);
-    expect(wang.sourceRecords.map((s: any) => s.linkType).sort()).toEqual(['NEW', 'PROBABILISTIC']);
-    const linked = wang.sourceRecords.find((s: any) => s.linkType === 'PROBABILISTIC');
+    expect(wang.sourceRecords.map((s: any) => s.linkType).sort()).toEqual(['EXACT_ID', 'NEW']);
+    const linked = wang.sourceRecords.find((s: any) => s.linkType === 'EXACT_ID');
     expect(linked.matchExplanation.decision).toBe('MATCH');
     expect(linked.matchExplanation.comparisons.find((c: any) => c.comparison === 'idNumber').level).toBe('exact');
+    expect(linked.matchExplanation.comparisons.find((c: any) => c.comparison === 'givenName').level).toBe('same pinyin');
     expect(wang.identifiers.filter((i: any) => i.type === 'RESIDENT_ID').every((i: any) => i.value === wangId && i.valid)).toBe(true);
     expect(wang.birthDate).toBe('1985-03-07');
     // Survivorship: the most recent source (C0000001 updated on day 4) supplies the name.
