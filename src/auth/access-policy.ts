@@ -6,7 +6,7 @@ import type { Role, Viewer } from './viewer.ts';
  * marked `@sensitive(kind: …)` goes through `protect` (wired in src/graphql/sensitive-directive.ts), and
  * operations check `require`. Resolvers never mask by themselves.
  */
-export type SensitiveKind = 'ID_NUMBER' | 'PHONE' | 'EMAIL' | 'NAME' | 'ADDRESS' | 'BIRTH_DATE' | 'CONTACT_POINT' | 'RAW_RECORD';
+export type SensitiveKind = 'ID_NUMBER' | 'PHONE' | 'EMAIL' | 'NAME' | 'ADDRESS' | 'BIRTH_DATE' | 'CONTACT_POINT' | 'RAW_RECORD' | 'BANK_ACCOUNT';
 type ConcreteKind = Exclude<SensitiveKind, 'CONTACT_POINT'>;
 
 const unmaskedFor: Record<Role, readonly ConcreteKind[]> = {
@@ -14,15 +14,15 @@ const unmaskedFor: Record<Role, readonly ConcreteKind[]> = {
   CHANNEL_APP: ['NAME'],
   // Underwriting and risk work need the identity behind a proposal.
   UNDERWRITER: ['NAME', 'BIRTH_DATE', 'ID_NUMBER'],
-  RISK_ADMIN: ['NAME', 'BIRTH_DATE', 'ID_NUMBER'],
+  RISK_ADMIN: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'BANK_ACCOUNT'],
   // Stewards resolve duplicates: they must compare the full values and the raw source payloads.
-  DATA_STEWARD: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'PHONE', 'EMAIL', 'ADDRESS', 'RAW_RECORD'],
+  DATA_STEWARD: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'PHONE', 'EMAIL', 'ADDRESS', 'RAW_RECORD', 'BANK_ACCOUNT'],
   // Integration admins operate pipelines, not customers.
   INTEGRATION_ADMIN: [],
 };
 
 /** Kinds of grade C2 whose unmasked reads are written to the access log (who, which customer, which fields). */
-export const auditedKinds: ReadonlySet<ConcreteKind> = new Set(['ID_NUMBER', 'PHONE', 'EMAIL', 'ADDRESS', 'RAW_RECORD']);
+export const auditedKinds: ReadonlySet<ConcreteKind> = new Set(['ID_NUMBER', 'PHONE', 'EMAIL', 'ADDRESS', 'RAW_RECORD', 'BANK_ACCOUNT']);
 
 export function concreteKind(kind: SensitiveKind, parent: unknown): ConcreteKind {
   if (kind !== 'CONTACT_POINT') return kind;
@@ -51,6 +51,8 @@ export function masked(kind: ConcreteKind, value: unknown): unknown {
       return maskValue('NAME', String(value));
     case 'ADDRESS':
       return maskValue('ADDRESS', String(value));
+    case 'BANK_ACCOUNT':
+      return maskValue('BANK_ACCOUNT', String(value));
   }
 }
 

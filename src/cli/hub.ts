@@ -6,7 +6,9 @@ import { migrate, openOrm } from '../db/orm.ts';
 import { signToken, tokenSettings, roles, type Role } from '../auth/viewer.ts';
 import { startHub } from '../runtime/hub.ts';
 import { createKafka, ensureTopics, publish } from '../ingest/kafka.ts';
-import { connectors } from '../connectors/registry.ts';
+import { connectorById, connectors } from '../connectors/registry.ts';
+import { importFile } from '../ingest/file-import.ts';
+import { syncDeps } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { matchFileCommand } from './match-file.ts';
@@ -24,6 +26,7 @@ const usage = `usage: npm run hub -- <command>
   token --role ROLE [--role ROLE] [--subject NAME]
                                          print a bearer token (needs HUB_JWT_SECRET); roles: ${roles.join(', ')}
   demo publish                           publish the demo data set to the core-policy topics on KAFKA_BROKERS
+  import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
   match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
                                          run the matching engine over CSV files`;
 
@@ -68,6 +71,24 @@ async function main(argv: string[]): Promise<number> {
       if (wanted.length === 0 || bad.length > 0) throw new ConfigError(`--role must be one or more of ${roles.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`);
       process.stdout.write(`${await signToken(tokenSettings(config.jwtSecret, config.jwtIssuer), values.subject ?? 'cli-user', wanted as Role[])}\n`);
       return 0;
+    }
+    case 'import': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { encoding: { type: 'string', default: 'gbk' } } });
+      const [connectorId, file] = positionals;
+      if (!connectorId || !file) throw new ConfigError('usage: npm run hub -- import CONNECTOR FILE [--encoding gbk]');
+      const connector = connectorById(connectorId);
+      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
+      try {
+        await migrate(orm);
+        const report = await importFile(orm, connector, file, syncDeps, { encoding: values.encoding ?? 'gbk' });
+        process.stdout.write(`${report.file}: ${report.rows} rows, ${report.applied} changes applied, ${report.stale} unchanged, ${report.skipped} rows already imported, ${report.quarantined} rejected\n`);
+        for (const r of report.rejected) process.stdout.write(`  line ${r.offset}: ${r.code}: ${r.reason}\n`);
+        return report.quarantined > 0 ? 3 : 0;
+      } finally {
+        await orm.close(true);
+        await embedded?.stop();
+      }
     }
     case 'demo': {
       if (rest[0] !== 'publish') break;

@@ -1,8 +1,25 @@
 import type { Connector } from './framework/connector.ts';
 import { corePolicyConnector } from './core-policy/index.ts';
+import { billingConnector } from './billing/index.ts';
+import { claimsConnector } from './claims/index.ts';
+import { contactCentreConnector } from './contact-centre/index.ts';
+import { agencyCrmConnector } from './agency-crm/index.ts';
+import { webAppConnector } from './web-app/index.ts';
+import { bancassuranceConnector } from './bancassurance/index.ts';
 
 /** Every connector the hub runs. A new source system is one folder plus one line here. */
-export const connectors: readonly Connector[] = [corePolicyConnector];
+export const connectors: readonly Connector[] = [
+  corePolicyConnector,
+  billingConnector,
+  claimsConnector,
+  contactCentreConnector,
+  agencyCrmConnector,
+  webAppConnector,
+  bancassuranceConnector,
+];
+
+/** Connectors fed by Kafka topics (file connectors are fed by `hub import`). */
+export const streamingConnectors: readonly Connector[] = connectors.filter((c) => !c.manifest.topics.every((t) => t.endsWith('.file')));
 
 export function connectorById(id: string): Connector {
   const found = connectors.find((c) => c.manifest.id === id);

@@ -6,6 +6,7 @@ import type { Loaders } from '../services/loaders.ts';
 import type { CustomerService } from '../services/customer.service.ts';
 import type { QuarantineService } from '../services/quarantine.service.ts';
 import type { StewardshipService } from '../services/stewardship.service.ts';
+import type { ActivityService } from '../services/activity.service.ts';
 
 /**
  * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of
@@ -18,6 +19,7 @@ export type GraphQLContext = {
   customers: CustomerService;
   quarantine: QuarantineService;
   stewardship: StewardshipService;
+  activities: ActivityService;
   stats: QueryStats;
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access log when it ends. */

@@ -26,12 +26,12 @@ export async function startConnectorConsumer(opts: {
   logger: Logger;
 }): Promise<ConnectorConsumer> {
   const { kafka, orm, router, groupId, deps, logger } = opts;
-  await ensureTopics(kafka, router.topics);
+  await ensureTopics(kafka, router.streamTopics);
   const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
   let running = false;
   consumer.on(consumer.events.CRASH, (e) => logger.error('kafka consumer crashed', { error: e.payload.error, restart: e.payload.restart }));
   await consumer.connect();
-  await consumer.subscribe({ topics: router.topics, fromBeginning: true });
+  await consumer.subscribe({ topics: router.streamTopics, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,

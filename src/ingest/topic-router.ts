@@ -25,6 +25,11 @@ export class TopicRouter {
     return [...this.routes.keys()];
   }
 
+  /** Topics consumed from Kafka (file-fed connectors declare `*.file` pseudo-topics for the batch path). */
+  get streamTopics(): string[] {
+    return this.topics.filter((t) => !t.endsWith('.file'));
+  }
+
   route(topic: string): Route | undefined {
     return this.routes.get(topic);
   }

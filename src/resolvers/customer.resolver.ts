@@ -28,6 +28,10 @@ export const Customer: CustomerResolvers = {
   lineage: (p) => Object.entries(p.lineage ?? {}).map(([attribute, lineage]) => ({ attribute, lineage })),
   sourceRecords: (p, _args, ctx) => ctx.loaders.sourceRecordsByParty.load(p.id),
   policies: (p, args, ctx) => ctx.customers.policies(p.id, args),
+  activities: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, filter ?? {}, first, after),
+  payments: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, { ...filter, kinds: ['PAYMENT'] }, first, after),
+  claims: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, { ...filter, kinds: ['CLAIM'] }, first, after),
+  interactions: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, { ...filter, kinds: ['INTERACTION'] }, first, after),
   history: async (p, { last }, ctx) => (await ctx.loaders.historyByParty.load(p.id)).slice(0, Math.max(0, Math.min(last ?? 50, 200))),
 };
 

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../generated/graphql.ts';
+import { activityResolvers } from './activity.resolver.ts';
 import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars.ts';
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
@@ -31,4 +32,5 @@ export const resolvers: Resolvers = {
   PolicyCover,
   PolicyParticipant,
   SourceRecord,
+  ...activityResolvers,
 };

@@ -76,7 +76,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
       consumer = await startConnectorConsumer({ kafka, orm, router, groupId: config.kafkaGroupId, deps: syncDeps, logger });
       cleanups.push(() => consumer!.stop());
-      logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.topics, group: config.kafkaGroupId });
+      logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.streamTopics, group: config.kafkaGroupId });
     } else {
       logger.info('live consumption off: KAFKA_BROKERS is not set');
     }

@@ -15,6 +15,7 @@ import { createLoaders } from '../services/loaders.ts';
 import { CustomerService } from '../services/customer.service.ts';
 import { QuarantineService } from '../services/quarantine.service.ts';
 import { StewardshipService } from '../services/stewardship.service.ts';
+import { ActivityService } from '../services/activity.service.ts';
 
 /**
  * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
@@ -96,6 +97,7 @@ export async function startServer(opts: {
           customers: new CustomerService(em, loaders),
           quarantine: new QuarantineService(em),
           stewardship: new StewardshipService(em, viewer.subject),
+          activities: new ActivityService(em),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: new Map(),

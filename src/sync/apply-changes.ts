@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type {
   CanonicalChange,
+  ActivityDelete,
+  ActivityUpsert,
   CoverDelete,
   CoverUpsert,
   PartyDelete,
@@ -48,6 +50,8 @@ async function applyChange(em: EntityManager, change: CanonicalChange, deps: Syn
       return upsertCover(em, change);
     case 'policyRole':
       return upsertRole(em, change);
+    case 'activity':
+      return upsertActivity(em, change);
   }
 }
 
@@ -215,6 +219,27 @@ function upsertRole(em: EntityManager, change: RoleUpsert | RoleDelete): Promise
     beneficiary_order: d?.beneficiaryOrder ?? null,
     share_percent: d?.sharePercent ?? null,
     current: d?.current ?? false,
+    source_version: change.sourceVersion,
+    deleted: change.op === 'delete',
+  });
+}
+
+function upsertActivity(em: EntityManager, change: ActivityUpsert | ActivityDelete): Promise<ApplyOutcome> {
+  const d = change.op === 'upsert' ? change.data : null;
+  return guardedUpsert(em, 'activity', ['kind', 'system', 'source_key'], {
+    id: randomUUID(),
+    kind: change.kind,
+    system: change.system,
+    source_key: change.sourceKey,
+    party_system: d?.party?.system ?? null,
+    party_source_id: d?.party?.sourceId ?? null,
+    caller_phone_key: d?.callerPhoneKey ?? null,
+    policy_no: d?.policyNo ?? null,
+    occurred_at: d?.occurredAt ?? null,
+    type: d?.type ?? null,
+    status: d?.status ?? null,
+    amount: d?.amount ?? null,
+    data: JSON.stringify(d?.details ?? {}),
     source_version: change.sourceVersion,
     deleted: change.op === 'delete',
   });

@@ -87,7 +87,28 @@ export type RoleData = { beneficiaryOrder: number | null; sharePercent: string |
 export type RoleUpsert = Versioned & { entity: 'policyRole'; op: 'upsert'; key: RoleKey; data: RoleData };
 export type RoleDelete = Versioned & { entity: 'policyRole'; op: 'delete'; key: RoleKey };
 
+/**
+ * Facts about a customer (payments, claims, interactions, …), keyed by the source's natural key. The customer
+ * is referenced by the source record that identifies them — `party` (system + source id), usually emitted
+ * as a PartyUpsert in the same message — or, for calls, by the caller's phone key.
+ */
+export type ActivityKind = 'PAYMENT' | 'CLAIM' | 'INTERACTION' | 'LEAD' | 'CONSENT' | 'REGISTRATION' | 'BANK_SALE';
+export type ActivityData = {
+  party: { system: string; sourceId: string } | null;
+  callerPhoneKey: string | null;
+  policyNo: string | null;
+  occurredAt: Date | null;
+  type: string | null;
+  status: string | null;
+  amount: string | null;
+  details: Record<string, unknown>;
+};
+export type ActivityUpsert = Versioned & { entity: 'activity'; op: 'upsert'; kind: ActivityKind; sourceKey: string; data: ActivityData };
+export type ActivityDelete = Versioned & { entity: 'activity'; op: 'delete'; kind: ActivityKind; sourceKey: string };
+
 export type CanonicalChange =
+  | ActivityUpsert
+  | ActivityDelete
   | PartyUpsert
   | PartyDelete
   | PolicyUpsert
