@@ -64,7 +64,7 @@ try {
       });
       await bulk.query(`insert into party (id, kind, display_name, name_key, birth_date) select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[])`, [party, kind, name, key, dob]);
       await bulk.query(`insert into source_record (id, system, source_id, party_id, link_type, attributes, source_version) select r, 'bench-seed', s, p, 'NEW', a::jsonb, 1 from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[]) as t(r, s, p, a)`, [rec, sid, party, attrs]);
-      await bulk.query(`insert into match_key (key, source_record_id) select * from unnest($1::text[], $2::uuid[]) on conflict do nothing`, [mkKey, mkRec]);
+      await bulk.query(`insert into match_key (key_hash, source_record_id) select hashtextextended(k, 0), r from unnest($1::text[], $2::uuid[]) as t(k, r) on conflict do nothing`, [mkKey, mkRec]);
       await bulk.query(`insert into contact_point (id, party_id, source_record_id, kind, value, search_key, valid, issues) select gen_random_uuid(), p, r, 'MOBILE', v, k, true, '[]' from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) as t(p, r, v, k)`, [cpParty, cpRec, cpValue, cpKey]);
       await bulk.query(`insert into party_identifier (id, party_id, source_record_id, type, value, valid, issues) select gen_random_uuid(), p, r, 'RESIDENT_ID', v, true, '[]' from unnest($1::uuid[], $2::uuid[], $3::text[]) as t(p, r, v)`, [idParty, idRec, idValue]);
       loaded += slice.length;

@@ -30,7 +30,7 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
 export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[]): Promise<void> {
   await em.execute(`delete from match_key where source_record_id = ?`, [recordId]);
   if (keys.length > 0) {
-    await em.execute(`insert into match_key (key, source_record_id) values ${keys.map(() => '(?, ?)').join(', ')} on conflict do nothing`, keys.flatMap((k) => [k, recordId]));
+    await em.execute(`insert into match_key (key_hash, source_record_id) values ${keys.map(() => '(hashtextextended(?, 0), ?)').join(', ')} on conflict do nothing`, keys.flatMap((k) => [k, recordId]));
   }
 }
 

@@ -76,7 +76,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       const placeholders = keys.map(() => '?').join(', ');
       // Count each block only up to the cap: the cost of skipping a giant block must not grow with its size.
       const sizes = await em.execute<{ key: string; n: number }[]>(
-        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key = t.k limit ?) as capped) as n from (values ${placeholders.split(', ').map(() => '(?)').join(', ')}) as t(k)`,
+        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit ?) as capped) as n from (values ${placeholders.split(', ').map(() => '(?)').join(', ')}) as t(k)`,
         [maxBlock + 2, ...keys],
       );
       // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
@@ -86,7 +86,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         `select distinct sr.id, sr.party_id, sr.system, sr.source_id, sr.attributes
            from match_key mk join source_record sr on sr.id = mk.source_record_id
            join party p on p.id = sr.party_id and p.status = 'ACTIVE'
-          where mk.key in (${usable.map(() => '?').join(', ')}) and sr.id <> ? and not sr.deleted
+          where mk.key_hash in (${usable.map(() => 'hashtextextended(?, 0)').join(', ')}) and sr.id <> ? and not sr.deleted
             and sr.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
         [...usable, subject.recordId, subject.recordId],
       );

@@ -19,7 +19,8 @@ export const defaultBlockingRules: readonly BlockingRule[] = [
   // Chinese full names repeat a lot (王伟, 张敏): a name alone is a weak key, so its blocks are capped low;
   // the name-plus-birth-date and name-plus-place keys below find the pairs it skips.
   { name: 'given+family', key: (r) => join(r.givenName, r.familyName), maxBlockSize: 20 },
-  { name: 'fullName', key: (r) => r.fullName, maxBlockSize: 20 },
+  // Only for sources that do not split names (otherwise given+family is the same key).
+  { name: 'fullName', key: (r) => (r.givenName === null && r.familyName === null ? r.fullName : null), maxBlockSize: 20 },
   { name: 'family+birthDate', key: (r) => join(r.familyName, r.birthDate) },
   { name: 'given+birthDate', key: (r) => join(r.givenName, r.birthDate) },
   { name: 'birthDate+city', key: (r) => join(r.birthDate, r.city) },
