@@ -14,7 +14,7 @@ import type { Route } from './topic-router.ts';
  * Bad messages never stop the partition: mapping failures and rows the database rejects as invalid data are
  * written to `quarantined_event` with their position and reason, and the rest of the batch is applied.
  */
-export type BatchResult = ApplyStats & { skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[] };
+export type BatchResult = ApplyStats & { skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
 
 type Mapped = { message: SourceMessage; changes: CanonicalChange[] } | { message: SourceMessage; error: { code: string; reason: string } };
 
@@ -28,7 +28,7 @@ export async function applyBatch(
 ): Promise<BatchResult> {
   const mapped = messages.map((m) => mapMessage(route, m));
   return orm.em.fork().transactional(async (em) => {
-    const result: BatchResult = { ...emptyStats(), skipped: 0, quarantined: 0, nextOffset: null, rejected: [] };
+    const result: BatchResult = { ...emptyStats(), skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null };
     const [stored] = await em.execute<{ next_offset: string }[]>(
       `select next_offset::text as next_offset from consumer_offset where consumer_group = ? and topic = ? and partition = ? for update`,
       [consumerGroup, route.topic, partition],
@@ -48,6 +48,7 @@ export async function applyBatch(
         result.rejected.push({ offset: item.message.offset, code: item.error.code, reason: item.error.reason });
         continue;
       }
+      for (const c of item.changes) if (c.sourceTime && (result.latestSourceTime === null || c.sourceTime > result.latestSourceTime)) result.latestSourceTime = c.sourceTime;
       const problem = await applyInSavepoint(em, item.changes, deps, result);
       if (problem) {
         await quarantine(em, route, partition, item.message, 'REJECTED_BY_DATABASE', problem);

@@ -26,7 +26,7 @@ export async function importFile(orm: MikroORM, connector: Connector, path: stri
   const contractTopic = connector.manifest.topics[0] as string;
   const stream = `${contractTopic}/${basename(path)}#${digest}`;
   const route: Route = { connector, topic: stream, contractTopic };
-  const total: ImportReport = { file: path, rows: records.length, stream, applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [] };
+  const total: ImportReport = { file: path, rows: records.length, stream, applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null };
   for (let i = 0; i < records.length; i += 500) {
     const chunk = records.slice(i, i + 500).map((r) => ({ topic: stream, partition: 0, offset: String(r.line), key: null, value: Buffer.from(JSON.stringify(r.row)), timestamp: null }));
     const r = await applyBatch(orm, `import:${connector.manifest.id}`, route, 0, chunk, deps);

@@ -2,20 +2,25 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
-import { applyBatch } from './apply-batch.ts';
+import { applyBatch, type BatchResult } from './apply-batch.ts';
+import { publishDeadLetters } from './dead-letters.ts';
 import { maybeCrash } from './fault-injection.ts';
 import { ensureTopics, type Consumer, type KafkaClient } from './kafka.ts';
-import type { TopicRouter } from './topic-router.ts';
+import { applySeconds, consumerLag, eventsTotal, quarantinedTotal, retriesTotal, sourceTimeLag } from './metrics.ts';
+import type { Route, TopicRouter } from './topic-router.ts';
 
 /**
  * Live consumption of every connector's topics in one consumer group. Per fetched batch (one topic
  * partition), messages are applied in chunks, each chunk in one database transaction with its position
  * (apply-batch.ts); only then is the Kafka offset committed. A crash in between leads to redelivery, which the
- * stored position turns into a no-op.
+ * stored position turns into a no-op. Transient failures (database or broker unavailable) are retried with
+ * capped exponential backoff — the partition waits, nothing is skipped. Quarantined messages go to their
+ * dead-letter topic through the outbox (dead-letters.ts).
  */
 export type ConnectorConsumer = { stop(): Promise<void>; isRunning(): boolean };
 
 const chunkSize = 500;
+const backoff = (attempt: number) => Math.min(300 * 2 ** (attempt - 1), 30_000);
 
 export async function startConnectorConsumer(opts: {
   kafka: KafkaClient;
@@ -28,8 +33,36 @@ export async function startConnectorConsumer(opts: {
   const { kafka, orm, router, groupId, deps, logger } = opts;
   await ensureTopics(kafka, router.streamTopics);
   const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+  const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   let running = false;
+  let stopping = false;
+
+  const drainDeadLetters = async () => {
+    try {
+      while ((await publishDeadLetters(orm, producer)) > 0);
+    } catch (e) {
+      logger.warn('dead-letter publishing failed; will retry', { error: e });
+    }
+  };
+
+  /** Applies one chunk, retrying transient failures until it succeeds or the consumer is stopped. */
+  const applyWithRetry = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await applyBatch(orm, groupId, route, partition, chunk, deps);
+      } catch (e) {
+        if (stopping) return null;
+        const delay = backoff(attempt);
+        retriesTotal.inc({ connector: route.connector.manifest.id });
+        logger.warn('applying a batch failed; retrying without skipping', { topic: route.topic, partition, attempt, delayMs: delay, error: e });
+        await new Promise((r) => setTimeout(r, delay));
+        await heartbeat().catch(() => {});
+      }
+    }
+  };
+
   consumer.on(consumer.events.CRASH, (e) => logger.error('kafka consumer crashed', { error: e.payload.error, restart: e.payload.restart }));
+  await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: router.streamTopics, fromBeginning: true });
   await consumer.run({
@@ -38,6 +71,7 @@ export async function startConnectorConsumer(opts: {
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       const route = router.route(batch.topic);
       if (!route) throw new Error(`no connector for topic ${batch.topic}`);
+      const connector = route.connector.manifest.id;
       const messages: SourceMessage[] = batch.messages.map((m) => ({
         topic: batch.topic,
         partition: batch.partition,
@@ -49,26 +83,43 @@ export async function startConnectorConsumer(opts: {
       for (let i = 0; i < messages.length; i += chunkSize) {
         if (!isRunning() || isStale()) return;
         const chunk = messages.slice(i, i + chunkSize);
-        const started = performance.now();
-        const result = await applyBatch(orm, groupId, route, batch.partition, chunk, deps);
+        const timer = applySeconds.startTimer({ connector });
+        const result = await applyWithRetry(route, batch.partition, chunk, heartbeat);
+        if (result === null) return;
+        timer();
         maybeCrash('after-apply');
         const last = chunk[chunk.length - 1];
         if (last) {
           resolveOffset(last.offset);
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+          consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
         }
-        logger.debug('batch applied', { connector: route.connector.manifest.id, topic: batch.topic, partition: batch.partition, ms: Math.round(performance.now() - started), ...result });
-        if (result.quarantined > 0) logger.warn('messages quarantined', { topic: batch.topic, partition: batch.partition, count: result.quarantined });
+        eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
+        eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
+        eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);
+        eventsTotal.inc({ connector, outcome: 'quarantined' }, result.quarantined);
+        for (const r of result.rejected) quarantinedTotal.inc({ connector, code: r.code });
+        if (result.latestSourceTime) sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
+        if (result.quarantined > 0) {
+          logger.warn('messages quarantined', { topic: batch.topic, partition: batch.partition, rejected: result.rejected });
+          await drainDeadLetters();
+        }
         await heartbeat();
       }
     },
   });
   running = true;
+  // Leftovers (e.g. a crash between the batch commit and the dead-letter send) are published on a timer.
+  const timer = setInterval(() => void drainDeadLetters(), 5_000);
+  timer.unref();
   return {
     isRunning: () => running,
     async stop() {
-      running = false;
+      stopping = true;
+      clearInterval(timer);
       await consumer.disconnect(); // waits for the batch in hand to finish
+      await producer.disconnect();
+      running = false;
     },
   };
 }

@@ -16,6 +16,7 @@ import { CustomerService } from '../services/customer.service.ts';
 import { QuarantineService } from '../services/quarantine.service.ts';
 import { StewardshipService } from '../services/stewardship.service.ts';
 import { ActivityService } from '../services/activity.service.ts';
+import { registry } from '../ingest/metrics.ts';
 
 /**
  * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
@@ -62,6 +63,9 @@ export async function startServer(opts: {
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
   });
   app.get('/readyz', async (_req, res) => {
     const result = await opts.readiness();

@@ -158,5 +158,29 @@ describe('all connectors on a real broker', () => {
       'web-app:INVALID_ENVELOPE',
       'web-app:MISSING_FIELD',
     ]);
+
+    // Bad messages from topics also reach <topic>.dlq with Kafka Connect's error headers.
+    const dlq = createKafka(brokers, 'test-dlq').consumer({ groupId: `dlq-${prefix}` });
+    await dlq.connect();
+    await dlq.subscribe({ topics: [t('billing.payments.v1.dlq')], fromBeginning: true });
+    const dead: { key: string | null; headers: Record<string, string> }[] = [];
+    await dlq.run({
+      eachMessage: async ({ message }) => {
+        dead.push({ key: message.key?.toString() ?? null, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+      },
+    });
+    await eventually(async () => (dead.length >= 5 ? true : undefined), 30_000, 'five billing dead letters');
+    await dlq.disconnect();
+    expect(dead.map((d) => d.key).sort()).toEqual(['B1', 'B2', 'B3', 'B4', 'B5']);
+    const b1 = dead.find((d) => d.key === 'B1')?.headers ?? {};
+    expect(b1).toMatchObject({ '__connect.errors.topic': t('billing.payments.v1'), '__connect.errors.connector.name': 'billing', '__connect.errors.stage': 'VALUE_CONVERTER', '__connect.errors.exception.class.name': 'MappingError.UNPARSEABLE' });
+    expect(b1['__connect.errors.exception.message']).toMatch(/not valid JSON/);
+    expect(Number(b1['__connect.errors.offset'])).toBeGreaterThanOrEqual(0);
+
+    const metrics = await (await fetch(hub.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toMatch(/hub_events_total\{connector="billing",outcome="quarantined"\} 5/);
+    expect(metrics).toMatch(/hub_quarantined_total\{connector="claims",code="UNSUPPORTED_OPERATION"\} 1/);
+    expect(metrics).toMatch(/hub_consumer_lag_messages\{topic="[^"]+billing.payments.v1",partition="\d"\} \d+/);
+    expect(metrics).toMatch(/hub_batch_apply_seconds_count\{connector="core-policy"\} [1-9]/);
   });
 });
