@@ -8,6 +8,7 @@ import { startHub } from '../runtime/hub.ts';
 import { createKafka, ensureTopics, publish } from '../ingest/kafka.ts';
 import { connectorById, connectors } from '../connectors/registry.ts';
 import { importFile } from '../ingest/file-import.ts';
+import { replayConnector } from '../ingest/replay.ts';
 import { syncDeps } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
@@ -26,6 +27,8 @@ const usage = `usage: npm run hub -- <command>
   token --role ROLE [--role ROLE] [--subject NAME]
                                          print a bearer token (needs HUB_JWT_SECRET); roles: ${roles.join(', ')}
   demo publish                           publish the demo data set to the core-policy topics on KAFKA_BROKERS
+  replay --connector NAME (--from-beginning | --from ISO-TIME)
+                                         re-read one connector's topics (own consumer group; others untouched)
   import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
   match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
                                          run the matching engine over CSV files`;
@@ -71,6 +74,24 @@ async function main(argv: string[]): Promise<number> {
       if (wanted.length === 0 || bad.length > 0) throw new ConfigError(`--role must be one or more of ${roles.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`);
       process.stdout.write(`${await signToken(tokenSettings(config.jwtSecret, config.jwtIssuer), values.subject ?? 'cli-user', wanted as Role[])}\n`);
       return 0;
+    }
+    case 'replay': {
+      const { values } = parseArgs({ args: rest, options: { connector: { type: 'string' }, 'from-beginning': { type: 'boolean', default: false }, from: { type: 'string' } } });
+      if (!values.connector || (values['from-beginning'] === (values.from !== undefined))) throw new ConfigError('usage: npm run hub -- replay --connector NAME (--from-beginning | --from ISO-TIME)');
+      const from = values.from === undefined ? ('beginning' as const) : new Date(values.from);
+      if (from !== 'beginning' && Number.isNaN(from.getTime())) throw new ConfigError(`--from must be an ISO 8601 time (got ${values.from})`);
+      if (!config.kafkaBrokers) throw new ConfigError('KAFKA_BROKERS must be set to replay a connector');
+      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
+      try {
+        await migrate(orm);
+        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDeps, groupPrefix: config.kafkaGroupId, logger });
+        process.stdout.write(`replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`);
+        return 0;
+      } finally {
+        await orm.close(true);
+        await embedded?.stop();
+      }
     }
     case 'import': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { encoding: { type: 'string', default: 'gbk' } } });
