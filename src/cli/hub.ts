@@ -13,6 +13,8 @@ import { syncDeps } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { matchFileCommand } from './match-file.ts';
+import { scaffoldConnector } from './connector-scaffold.ts';
+import { fileURLToPath } from 'node:url';
 
 /**
  * `npm run hub -- <command>`:
@@ -30,12 +32,19 @@ const usage = `usage: npm run hub -- <command>
   replay --connector NAME (--from-beginning | --from ISO-TIME)
                                          re-read one connector's topics (own consumer group; others untouched)
   import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
+  connector new NAME                      scaffold a connector folder (see docs/connectors.md)
   match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
                                          run the matching engine over CSV files`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'match-file') return matchFileCommand(rest); // offline: needs no configuration
+  if (command === 'connector') {
+    if (rest[0] !== 'new' || !rest[1]) throw new ConfigError('usage: npm run hub -- connector new NAME');
+    const written = scaffoldConnector(rest[1], fileURLToPath(new URL('../..', import.meta.url)));
+    process.stdout.write(`created:\n${written.map((f) => `  ${f}`).join('\n')}\nnext: adapt the mapping and fixtures, then run: npx vitest run tests/conformance  (docs/connectors.md)\n`);
+    return 0;
+  }
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   switch (command) {

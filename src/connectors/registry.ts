@@ -6,6 +6,7 @@ import { contactCentreConnector } from './contact-centre/index.ts';
 import { agencyCrmConnector } from './agency-crm/index.ts';
 import { webAppConnector } from './web-app/index.ts';
 import { bancassuranceConnector } from './bancassurance/index.ts';
+// scaffold: imports (`npm run hub -- connector new NAME` adds lines above)
 
 /** Every connector the hub runs. A new source system is one folder plus one line here. */
 export const connectors: readonly Connector[] = [
@@ -16,6 +17,7 @@ export const connectors: readonly Connector[] = [
   agencyCrmConnector,
   webAppConnector,
   bancassuranceConnector,
+  // scaffold: connectors
 ];
 
 /** Connectors fed by Kafka topics (file connectors are fed by `hub import`). */
