@@ -147,12 +147,20 @@ describe('core-policy connector on a real broker', () => {
     expect(beneficiary.customer).not.toBeNull();
 
     // The deleted client's golden record is inactive and no longer found by search.
-    const zhao = await gql(hub.url, token, `{ customerBySource(system: "core-policy", sourceId: "C0000004") { id } searchCustomers(query: {phone: "13600136000"}) { edges { node { id } } } }`);
+    // (Other partitions may still be catching up: wait for the delete rather than assume it has been applied.)
+    const zhao = await eventually(async () => {
+      const r = await gql(hub.url, token, `{ customerBySource(system: "core-policy", sourceId: "C0000004") { id } searchCustomers(query: {phone: "13600136000"}) { edges { node { id } } } }`);
+      return r.data?.customerBySource === null ? r : undefined;
+    }, 60_000, 'the deleted client to disappear');
     expect(zhao.data.customerBySource).toBeNull();
     expect(zhao.data.searchCustomers.edges).toHaveLength(0);
 
     // The malformed message is quarantined with its position and reason; the rest of the stream was applied.
-    const q = await gql(hub.url, await tokenFor(hub, 'INTEGRATION_ADMIN'), `{ quarantinedEvents { edges { node { connector topic partition offset errorCode reason } } } }`);
+    const admin = await tokenFor(hub, 'INTEGRATION_ADMIN');
+    const q = await eventually(async () => {
+      const r = await gql(hub.url, admin, `{ quarantinedEvents { edges { node { connector topic partition offset errorCode reason } } } }`);
+      return r.data?.quarantinedEvents.edges.length > 0 ? r : undefined;
+    }, 60_000, 'the malformed message to be quarantined');
     expect(q.errors).toBeUndefined();
     expect(q.data.quarantinedEvents.edges).toHaveLength(1);
     expect(q.data.quarantinedEvents.edges[0].node).toMatchObject({ connector: 'core-policy', topic: `${prefix}corepol.LIFEDB.CLIENT`, errorCode: 'UNPARSEABLE' });
