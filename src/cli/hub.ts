@@ -13,6 +13,7 @@ import { syncDeps } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { matchFileCommand } from './match-file.ts';
+import { generateChannelDemo } from '../demo/generate-channels.ts';
 import { scaffoldConnector } from './connector-scaffold.ts';
 import { fileURLToPath } from 'node:url';
 
@@ -125,8 +126,8 @@ async function main(argv: string[]): Promise<number> {
       if (!config.kafkaBrokers) throw new ConfigError('KAFKA_BROKERS must be set to publish the demo data');
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
       const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
-      await ensureTopics(kafka, router.topics);
-      const messages = generateCorePolicyDemo({}).map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` }));
+      await ensureTopics(kafka, router.streamTopics);
+      const messages = [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` }));
       await publish(kafka, messages);
       process.stdout.write(`published ${messages.length} messages to ${router.topics.join(', ')}\n`);
       return 0;
@@ -143,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
 
 function printBanner(url: string, devToken: string | null, embedded: boolean, live: boolean): void {
   const token = devToken ?? '<your token>';
-  const query = `{ searchCustomers(query: {phone: \\"+86 138 0013 8000\\"}) { edges { node { id displayName identifiers { type value valid } policies { totalCount edges { node { policyNo status } roles { role } } } } } } }`;
+  const query = `{ searchCustomers(query: {phone: \\"+86 138 0013 8000\\"}) { edges { node { id displayName identifiers { type value valid } policies { totalCount edges { node { policyNo status } roles { role } } } activities { edges { node { kind type status occurredAt } } } } } } }`;
   const lines = [
     '',
     `  Customer-data hub is up: GraphQL at ${url}`,

@@ -16,6 +16,7 @@ import type { SyncDeps } from '../sync/apply-changes.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
 import { startServer, type HubServer } from '../server/app.ts';
 import { generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
+import { generateChannelDemo } from '../demo/generate-channels.ts';
 
 /**
  * Composition root: wires store → ingest → sync → GraphQL from the configuration. The CLI and the tests start
@@ -67,7 +68,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();
-      const result = await ingestBatch(orm, router, 'demo', generateCorePolicyDemo({}).map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` })), syncDeps);
+      const result = await ingestBatch(orm, router, 'demo', [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` })), syncDeps);
       logger.info('demo data loaded through the connector batch path', { ms: Math.round(performance.now() - started), ...result });
     }
 

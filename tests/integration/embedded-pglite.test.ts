@@ -20,7 +20,8 @@ describe('embedded default (PGlite)', () => {
   });
 
   const query = `query($phone: String!) { searchCustomers(query: { phone: $phone }) { edges { node {
-    id displayName identifiers { type valid } policies { totalCount edges { roles { role } node { policyNo covers { rider } } } } } } } }`;
+    id displayName identifiers { type valid } policies { totalCount edges { roles { role } node { policyNo covers { rider } } } }
+    activities(first: 50) { edges { node { kind } } } sourceRecords { system } } } } }`;
 
   it('serves the demo customer by phone, with policies and roles, and keeps data across restarts', async () => {
     hub = await startTestHub({ DATABASE_URL: undefined, HUB_DATA_DIR: dataDir }, { demo: true });
@@ -34,6 +35,9 @@ describe('embedded default (PGlite)', () => {
     expect(node.policies.totalCount).toBeGreaterThanOrEqual(3);
     expect(node.policies.edges.flatMap((e: any) => e.roles.map((r: any) => r.role))).toContain('POLICYHOLDER');
     expect(node.policies.edges.every((e: any) => e.node.covers.some((c: any) => c.rider === '00'))).toBe(true);
+    // the other demo sources reached the same golden customer through their connectors
+    expect(new Set(node.activities.edges.map((e: any) => e.node.kind))).toEqual(new Set(['PAYMENT', 'CLAIM', 'INTERACTION', 'REGISTRATION', 'CONSENT', 'LEAD']));
+    expect(new Set(node.sourceRecords.map((s: any) => s.system))).toEqual(new Set(['core-policy', 'billing', 'claims', 'web-app', 'agency-crm']));
 
     await hub.stop();
     hub = await startTestHub({ DATABASE_URL: undefined, HUB_DATA_DIR: dataDir }, { demo: false });
