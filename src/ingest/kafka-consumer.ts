@@ -31,7 +31,8 @@ export async function startConnectorConsumer(opts: {
   logger: Logger;
 }): Promise<ConnectorConsumer> {
   const { kafka, orm, router, groupId, deps, logger } = opts;
-  await ensureTopics(kafka, router.streamTopics);
+  // Dead-letter topics are created up front, so the first bad message does not race topic auto-creation.
+  await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`)]);
   const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
   const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   let running = false;

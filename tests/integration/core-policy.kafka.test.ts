@@ -105,7 +105,10 @@ describe('core-policy connector on a real broker', () => {
     const result = await eventually(async () => {
       const r = await gql(hub.url, token, customer360, { phone: '+86 138 0013 8000' });
       const node = r.data?.searchCustomers.edges[0]?.node;
-      return node && node.policies.edges[0]?.node.status === 'LA' && node.contactPoints.some((c: any) => c.value === 'wang.xm@example.cn') ? r : undefined;
+      // Partitions are consumed independently: wait until every partition's effects are visible.
+      const done = node && node.policies.totalCount === 1 && node.policies.edges[0]?.node.status === 'LA' && node.policies.edges[0]?.node.covers.length === 2
+        && node.policies.edges[0]?.node.participants.length === 3 && node.sourceRecords.length === 2 && node.contactPoints.some((c: any) => c.value === 'wang.xm@example.cn');
+      return done ? r : undefined;
     }, 60_000, 'customer 360 to reflect all events');
 
     expect(result.errors).toBeUndefined();
