@@ -114,7 +114,11 @@ describe('all connectors on a real broker', () => {
     const r = await eventually(async () => {
       const res = await gql(hub.url, steward, query);
       const c = res.data?.customerBySource;
-      return c && c.activities.edges.length >= 10 && c.claims.edges.some((e: any) => e.node.status === 'PAID') ? res : undefined;
+      // Topics and partitions are consumed independently: wait for every expected end state.
+      const done = c && c.activities.edges.length === 10 && c.claims.edges.length === 1 && c.claims.edges[0].node.status === 'PAID' && c.payments.edges.length === 2
+        && c.payments.edges.some((e: any) => e.node.sourceKey === 'PAY1' && e.node.type === 'PREMIUM_PAID') && c.interactions.edges.length === 3 && new Set(c.sourceRecords.map((s: any) => s.system)).size === 6
+        && c.activities.edges.some((e: any) => e.node.kind === 'CONSENT' && e.node.status === 'WITHDRAWN');
+      return done ? res : undefined;
     }, 60_000, 'all activities to reach the customer');
     expect(r.errors).toBeUndefined();
     const c = r.data.customerBySource;
