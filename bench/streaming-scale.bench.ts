@@ -48,7 +48,7 @@ try {
     while (loaded < target) {
       const slice = people.slice(loaded, Math.min(target, loaded + chunk));
       const party: string[] = [], kind: string[] = [], name: (string | null)[] = [], key: (string | null)[] = [], dob: (string | null)[] = [];
-      const rec: string[] = [], sid: string[] = [], attrs: string[] = [];
+      const rec: string[] = [], sid: string[] = [], attrs: string[] = [], profiles: string[] = [];
       const mkKey: string[] = [], mkRec: string[] = [];
       const cpParty: string[] = [], cpRec: string[] = [], cpValue: (string | null)[] = [], cpKey: (string | null)[] = [];
       const idParty: string[] = [], idRec: string[] = [], idValue: string[] = [];
@@ -57,13 +57,13 @@ try {
         const partyId = randomUUID();
         const recordId = randomUUID();
         party.push(partyId); kind.push('PERSON'); name.push(a.fullName); key.push(a.nameKey); dob.push(a.birthDate);
-        rec.push(recordId); sid.push(`G${loaded + k}`); attrs.push(JSON.stringify(a));
+        rec.push(recordId); sid.push(`G${loaded + k}`); attrs.push(JSON.stringify(a)); profiles.push(JSON.stringify(matcher.profile?.(a) ?? null));
         for (const mk of matcher.keys(a)) { mkKey.push(mk); mkRec.push(recordId); }
         for (const cp of a.contactPoints) if (cp.searchKey) { cpParty.push(partyId); cpRec.push(recordId); cpValue.push(cp.value); cpKey.push(cp.searchKey); }
         for (const id of a.identifiers) if (id.valid && id.value) { idParty.push(partyId); idRec.push(recordId); idValue.push(id.value); }
       });
       await bulk.query(`insert into party (id, kind, display_name, name_key, birth_date) select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[])`, [party, kind, name, key, dob]);
-      await bulk.query(`insert into source_record (id, system, source_id, party_id, link_type, attributes, source_version) select r, 'bench-seed', s, p, 'NEW', a::jsonb, 1 from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[]) as t(r, s, p, a)`, [rec, sid, party, attrs]);
+      await bulk.query(`insert into source_record (id, system, source_id, party_id, link_type, attributes, match_profile, source_version) select r, 'bench-seed', s, p, 'NEW', a::jsonb, m::jsonb, 1 from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[]) as t(r, s, p, a, m)`, [rec, sid, party, attrs, profiles]);
       await bulk.query(`insert into match_key (key_hash, source_record_id) select hashtextextended(k, 0), r from unnest($1::text[], $2::uuid[]) as t(k, r) on conflict do nothing`, [mkKey, mkRec]);
       await bulk.query(`insert into contact_point (id, party_id, source_record_id, kind, value, search_key, valid, issues) select gen_random_uuid(), p, r, 'MOBILE', v, k, true, '[]' from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) as t(p, r, v, k)`, [cpParty, cpRec, cpValue, cpKey]);
       await bulk.query(`insert into party_identifier (id, party_id, source_record_id, type, value, valid, issues) select gen_random_uuid(), p, r, 'RESIDENT_ID', v, true, '[]' from unnest($1::uuid[], $2::uuid[], $3::text[]) as t(p, r, v)`, [idParty, idRec, idValue]);

@@ -99,6 +99,7 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
     else if (partyId !== previousParty) cause = 'MATCH';
   }
   await storeMatchKeys(em, recordId, keys);
+  if (deps.matcher.profile) await em.execute(`update source_record set match_profile = ?::jsonb where id = ?`, [JSON.stringify(deps.matcher.profile(change.attributes)), recordId]);
   await replaceContributions(em, recordId, partyId, change);
   if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
   return 'APPLIED';

@@ -30,6 +30,8 @@ export type Matcher = {
   match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision>;
   /** Blocking keys of a record; the sync step stores them and locks them while matching (concurrency). */
   keys(attributes: PartyAttributes): string[];
+  /** The matcher's normalised view of a record, stored with it so candidates need no re-normalisation. */
+  profile?(attributes: PartyAttributes): unknown;
   /** Whether two records of one golden record still match each other (used to split a party whose links broke). */
   matchesPair(a: PartyAttributes, b: PartyAttributes): boolean;
 };

@@ -22,7 +22,7 @@ export function toMatchRecordFromAttributes(index: number, system: string, sourc
   const mobile = a.contactPoints.find((c) => (c.kind === 'MOBILE' || c.kind === 'LANDLINE') && c.valid && c.searchKey !== null);
   const email = a.contactPoints.find((c) => c.kind === 'EMAIL' && c.valid);
   const address = a.contactPoints.find((c) => c.kind === 'ADDRESS');
-  return toMatchRecord(index, system, sourceId, {
+  const record = toMatchRecord(index, system, sourceId, {
     familyName: a.kind === 'PERSON' ? a.familyName : null,
     givenName: a.kind === 'PERSON' ? a.givenName : null,
     fullName: a.nameKey ?? a.fullName,
@@ -34,6 +34,7 @@ export function toMatchRecordFromAttributes(index: number, system: string, sourc
     email: email?.value ?? null,
     addressLine: address?.value ?? null,
   });
+  return { ...record, kind: a.kind };
 }
 
 export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockSize?: number } = {}): Matcher {
@@ -66,6 +67,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
   return {
     name: 'fellegi-sunter',
     keys: keysOf,
+    profile: (a) => toMatchRecordFromAttributes(0, '', '', a),
     matchesPair: (a, b) => {
       const s = scorePair(toMatchRecordFromAttributes(0, '', '', a), toMatchRecordFromAttributes(1, '', '', b));
       return s !== null && s.probability >= matchThreshold;
@@ -82,8 +84,8 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
       const usable = sizes.filter((s) => s.n > 0 && s.n <= (capOf.get(s.key.slice(0, s.key.indexOf(':'))) ?? maxBlock) + 1).map((s) => s.key);
       if (usable.length === 0) return { matches: [], possible: [] };
-      const candidates = await em.execute<{ id: string; party_id: string; system: string; source_id: string; attributes: PartyAttributes }[]>(
-        `select distinct sr.id, sr.party_id, sr.system, sr.source_id, sr.attributes
+      const candidates = await em.execute<{ id: string; party_id: string; system: string; source_id: string; profile: MatchRecord | null; attributes: PartyAttributes | null }[]>(
+        `select distinct on (sr.id) sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
            from match_key mk join source_record sr on sr.id = mk.source_record_id
            join party p on p.id = sr.party_id and p.status = 'ACTIVE'
           where mk.key_hash in (${usable.map(() => 'hashtextextended(?, 0)').join(', ')}) and sr.id <> ? and not sr.deleted
@@ -93,8 +95,8 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       const me = toMatchRecordFromAttributes(0, subject.system, subject.sourceId, subject.attributes);
       const best = new Map<string, PartyEvidence>();
       for (const c of candidates) {
-        if (c.attributes.kind !== subject.attributes.kind) continue;
-        const other = toMatchRecordFromAttributes(1, c.system, c.source_id, c.attributes);
+        const other = c.profile ? { ...c.profile, index: 1 } : c.attributes ? toMatchRecordFromAttributes(1, c.system, c.source_id, c.attributes) : null;
+        if (other === null || (other.kind ?? 'PERSON') !== subject.attributes.kind) continue;
         const s = scorePair(me, other);
         if (s === null) continue;
         const { levels, scored, sameId, probability } = s;

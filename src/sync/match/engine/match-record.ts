@@ -7,6 +7,8 @@ import { nameKey, namePinyins, normalizeEmail, normalizeIdDocument, normalizePho
 export type MatchRecord = {
   /** Index in the engine's record array. */
   index: number;
+  /** PERSON or ORGANISATION when known (never matched across kinds). */
+  kind?: 'PERSON' | 'ORGANISATION';
   source: string;
   recordId: string;
   givenName: string | null;
