@@ -6,15 +6,15 @@ import type { Role, Viewer } from './viewer.ts';
  * marked `@sensitive(kind: …)` goes through `protect` (wired in src/graphql/sensitive-directive.ts), and
  * operations check `require`. Resolvers never mask by themselves.
  */
-export type SensitiveKind = 'ID_NUMBER' | 'PHONE' | 'EMAIL' | 'NAME' | 'ADDRESS' | 'BIRTH_DATE' | 'CONTACT_POINT' | 'RAW_RECORD' | 'BANK_ACCOUNT';
+export type SensitiveKind = 'ID_NUMBER' | 'PHONE' | 'EMAIL' | 'NAME' | 'ADDRESS' | 'BIRTH_DATE' | 'CONTACT_POINT' | 'RAW_RECORD' | 'BANK_ACCOUNT' | 'RISK_DETAIL';
 type ConcreteKind = Exclude<SensitiveKind, 'CONTACT_POINT'>;
 
 const unmaskedFor: Record<Role, readonly ConcreteKind[]> = {
   // Call-centre and channel apps verify the caller by name; numbers stay masked on their screens.
   CHANNEL_APP: ['NAME'],
   // Underwriting and risk work need the identity behind a proposal.
-  UNDERWRITER: ['NAME', 'BIRTH_DATE', 'ID_NUMBER'],
-  RISK_ADMIN: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'BANK_ACCOUNT'],
+  UNDERWRITER: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'RISK_DETAIL'],
+  RISK_ADMIN: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'BANK_ACCOUNT', 'RISK_DETAIL'],
   // Stewards resolve duplicates: they must compare the full values and the raw source payloads.
   DATA_STEWARD: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'PHONE', 'EMAIL', 'ADDRESS', 'RAW_RECORD', 'BANK_ACCOUNT'],
   // Integration admins operate pipelines, not customers.
@@ -38,6 +38,7 @@ export function masked(kind: ConcreteKind, value: unknown): unknown {
   if (value === null || value === undefined) return value;
   switch (kind) {
     case 'RAW_RECORD':
+    case 'RISK_DETAIL':
       return null;
     case 'BIRTH_DATE':
       return null; // a partially masked date would not be a valid Date
@@ -61,6 +62,9 @@ export const operationRoles = {
   readCustomers: ['CHANNEL_APP', 'UNDERWRITER', 'RISK_ADMIN', 'DATA_STEWARD', 'INTEGRATION_ADMIN'],
   readQuarantine: ['INTEGRATION_ADMIN', 'DATA_STEWARD'],
   steward: ['DATA_STEWARD'],
+  readRisk: ['UNDERWRITER', 'RISK_ADMIN'],
+  proposeBlacklist: ['UNDERWRITER', 'RISK_ADMIN'],
+  approveBlacklist: ['RISK_ADMIN'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Operation = keyof typeof operationRoles;
 

@@ -1,5 +1,6 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { activityResolvers } from './activity.resolver.ts';
+import { riskResolvers } from './risk.resolver.ts';
 import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars.ts';
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
@@ -17,13 +18,14 @@ export const resolvers: Resolvers = {
     ...customerQueries,
     ...sourceQueries,
     ...stewardshipQueries,
+    ...riskResolvers.Query,
   },
-  Mutation: stewardshipMutations,
+  Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation },
   ...resultUnions,
   ReviewTask,
   CustomerVersion,
   MatchExplanation,
-  Customer,
+  Customer: { ...Customer, ...riskResolvers.Customer },
   Identifier,
   ContactPoint,
   AttributeLineage,
@@ -33,4 +35,8 @@ export const resolvers: Resolvers = {
   PolicyParticipant,
   SourceRecord,
   ...activityResolvers,
+  BlacklistEntryResult: riskResolvers.BlacklistEntryResult,
+  ScreeningHitResult: riskResolvers.ScreeningHitResult,
+  BlacklistEntry: riskResolvers.BlacklistEntry,
+  ScreeningHit: riskResolvers.ScreeningHit,
 };

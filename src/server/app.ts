@@ -17,6 +17,7 @@ import { QuarantineService } from '../services/quarantine.service.ts';
 import { StewardshipService } from '../services/stewardship.service.ts';
 import { ActivityService } from '../services/activity.service.ts';
 import { registry } from '../ingest/metrics.ts';
+import { RiskService } from '../risk/risk.service.ts';
 
 /**
  * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
@@ -102,6 +103,7 @@ export async function startServer(opts: {
           quarantine: new QuarantineService(em),
           stewardship: new StewardshipService(em, viewer.subject),
           activities: new ActivityService(em),
+          risk: new RiskService(em, viewer.subject),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: new Map(),

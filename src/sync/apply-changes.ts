@@ -16,6 +16,7 @@ import type {
 import type { Matcher } from './match/matcher.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
 import { lockMatchKeys, reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
+import { screenParty } from '../risk/screening.ts';
 
 /**
  * The sync step: applies canonical changes inside the caller's transaction. Every write is guarded by the
@@ -102,6 +103,9 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   if (deps.matcher.profile) await em.execute(`update source_record set match_profile = ?::jsonb where id = ?`, [JSON.stringify(deps.matcher.profile(change.attributes)), recordId]);
   await replaceContributions(em, recordId, partyId, change);
   if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
+  // Risk: every change of a golden customer re-screens it against the blacklists (src/risk).
+  await screenParty(em, partyId);
+  if (previousParty !== null && previousParty !== partyId) await screenParty(em, previousParty);
   return 'APPLIED';
 }
 
@@ -150,6 +154,7 @@ async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDep
     if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
     // A deleted record may have been the one bridging the others: split what no longer holds together.
     await reclusterParty(em, deps.matcher, existing.party_id, `${change.system}/${change.sourceId} deleted`);
+    await screenParty(em, existing.party_id);
   }
   return 'APPLIED';
 }

@@ -1,0 +1,101 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { decodeCursor, encodeCursor, pageSize } from '../services/pagination.ts';
+import type { Connection } from '../services/customer.service.ts';
+import { approveEntry, deactivateEntry, proposeEntry, rejectEntry, type Failure, type ProposeInput } from './blacklist.service.ts';
+
+/** Read side and mutations of the risk area for GraphQL; every mutation runs in one transaction. */
+export type BlacklistEntryRow = {
+  id: string; list: 'INTERNAL_FRAUD' | 'BAD_DEBT' | 'SANCTIONS' | 'ALLOW'; status: 'PROPOSED' | 'ACTIVE' | 'INACTIVE' | 'EXPIRED' | 'SUSPENDED' | 'REJECTED';
+  idNumber: string | null; fullName: string | null; birthDate: string | null; phone: string | null; bankAccount: string | null; creditCode: string | null;
+  reason: string; authority: string | null; listedOn: string; effectiveFrom: string | null; effectiveTo: string | null; proposedBy: string; approvedBy: string | null; version: number;
+};
+export type ScreeningHitRow = { id: string; partyId: string; entryId: string; list: BlacklistEntryRow['list']; score: number; matched: string[]; status: string; dismissedBy: string | null; dismissedReason: string | null };
+export type RiskFlagModel = { kind: 'BLACKLIST_HIT' | 'INVALID_IDENTIFIER'; level: 'LOW' | 'MEDIUM' | 'HIGH'; reason: string; hit: ScreeningHitRow | null };
+export type AuditRow = { action: string; actor: string; detail: string; at: Date };
+
+const entryColumns = `id, list, status, id_number as "idNumber", full_name as "fullName", to_char(birth_date, 'YYYY-MM-DD') as "birthDate", phone_key as phone,
+  bank_account as "bankAccount", credit_code as "creditCode", reason, authority, to_char(listed_on, 'YYYY-MM-DD') as "listedOn",
+  to_char(effective_from, 'YYYY-MM-DD') as "effectiveFrom", to_char(effective_to, 'YYYY-MM-DD') as "effectiveTo", proposed_by as "proposedBy", approved_by as "approvedBy", version`;
+const hitColumns = `h.id, h.party_id as "partyId", h.entry_id as "entryId", e.list, h.score, h.matched, h.status, h.dismissed_by as "dismissedBy", h.dismissed_reason as "dismissedReason"`;
+
+type DismissFailure = { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string } | { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
+
+export class RiskService {
+  private readonly em: EntityManager;
+  private readonly actor: string;
+
+  constructor(em: EntityManager, actor: string) {
+    this.em = em;
+    this.actor = actor;
+  }
+
+  async entry(id: string): Promise<BlacklistEntryRow | null> {
+    const [row] = await this.em.execute<BlacklistEntryRow[]>(`select ${entryColumns} from blacklist_entry where id = ?`, [id]);
+    return row ?? null;
+  }
+
+  async entries(args: { list?: string | null; status?: string | null; first?: number | null; after?: string | null }): Promise<Connection<{ cursor: string; node: BlacklistEntryRow }>> {
+    const limit = pageSize(args.first);
+    const after = decodeCursor(args.after, 'blacklist', (v): v is string => typeof v === 'string');
+    const where = ['true'];
+    const params: unknown[] = [];
+    if (args.list) (where.push('list = ?'), params.push(args.list));
+    if (args.status) (where.push('status = ?'), params.push(args.status));
+    if (after) (where.push('id > ?'), params.push(after));
+    const rows = await this.em.execute<BlacklistEntryRow[]>(`select ${entryColumns} from blacklist_entry where ${where.join(' and ')} order by id limit ?`, [...params, limit + 1]);
+    const edges = rows.slice(0, limit).map((node) => ({ cursor: encodeCursor('blacklist', node.id), node }));
+    return { edges, pageInfo: { hasNextPage: rows.length > limit, hasPreviousPage: after !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null } };
+  }
+
+  async audit(entryId: string): Promise<AuditRow[]> {
+    const rows = await this.em.execute<{ action: string; actor: string; detail: unknown; at: Date }[]>(`select action, actor, detail, at from blacklist_audit where entry_id = ? order by at, id`, [entryId]);
+    return rows.map((r) => ({ ...r, detail: JSON.stringify(r.detail) }));
+  }
+
+  /** Open (not dismissed) hits and invalid identifiers of a customer, as flags with a level. */
+  async flags(partyId: string): Promise<RiskFlagModel[]> {
+    const hits = await this.em.execute<ScreeningHitRow[]>(
+      `select ${hitColumns} from screening_hit h join blacklist_entry e on e.id = h.entry_id where h.party_id = ? and h.status = 'OPEN' and e.status = 'ACTIVE' order by h.score desc`,
+      [partyId],
+    );
+    const invalid = await this.em.execute<{ type: string; issues: string[] }[]>(`select type, issues from party_identifier where party_id = ? and not valid`, [partyId]);
+    return [
+      ...hits.map((hit): RiskFlagModel => ({ kind: 'BLACKLIST_HIT', level: hit.score >= 0.9 ? 'HIGH' : hit.score >= 0.7 ? 'MEDIUM' : 'LOW', reason: `${hit.list} list entry matched on ${hit.matched.join(', ')}`, hit })),
+      ...invalid.map((i): RiskFlagModel => ({ kind: 'INVALID_IDENTIFIER', level: 'LOW', reason: `${i.type} is invalid (${i.issues.join(', ')})`, hit: null })),
+    ];
+  }
+
+  private async run(fn: (em: EntityManager) => Promise<string | Failure>): Promise<BlacklistEntryRow | Failure> {
+    return this.em.transactional(async (em) => {
+      const r = await fn(em);
+      if (typeof r !== 'string') return r;
+      const [row] = await em.execute<BlacklistEntryRow[]>(`select ${entryColumns} from blacklist_entry where id = ?`, [r]);
+      return row as BlacklistEntryRow;
+    });
+  }
+
+  propose(input: ProposeInput) {
+    return this.run((em) => proposeEntry(em, input, this.actor));
+  }
+  approve(id: string) {
+    return this.run((em) => approveEntry(em, id, this.actor));
+  }
+  reject(id: string, reason: string | null) {
+    return this.run((em) => rejectEntry(em, id, this.actor, reason));
+  }
+  deactivate(id: string, reason: string) {
+    return this.run((em) => deactivateEntry(em, id, this.actor, reason));
+  }
+
+  async dismiss(hitId: string, reason: string): Promise<ScreeningHitRow | DismissFailure> {
+    if (!/^[0-9a-f-]{36}$/i.test(hitId)) return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `screening hit ${hitId} does not exist` };
+    return this.em.transactional(async (em) => {
+      const [hit] = await em.execute<{ status: string }[]>(`select status from screening_hit where id = ? for update`, [hitId]);
+      if (!hit) return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `screening hit ${hitId} does not exist` } as DismissFailure;
+      if (hit.status === 'DISMISSED') return { __typename: 'InvalidStateError', errorCode: 'INVALID_STATE', message: 'the hit is already dismissed' } as DismissFailure;
+      await em.execute(`update screening_hit set status = 'DISMISSED', dismissed_by = ?, dismissed_reason = ?, dismissed_at = now(), updated_at = now() where id = ?`, [this.actor, reason, hitId]);
+      const [row] = await em.execute<ScreeningHitRow[]>(`select ${hitColumns} from screening_hit h join blacklist_entry e on e.id = h.entry_id where h.id = ?`, [hitId]);
+      return row as ScreeningHitRow;
+    });
+  }
+}
