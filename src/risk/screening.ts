@@ -92,8 +92,9 @@ export function evaluate(f: PartyFacts, e: EntryRow): Hit | null {
       score = Math.max(score, exactName ? 0.9 : 0.7);
     } else if (e.birth_date === null && e.list !== 'SANCTIONS' && matched.length > 0) {
       matched.push(exactName ? 'NAME' : 'NAME_PINYIN');
-    } else if (e.birth_date === null && e.list !== 'SANCTIONS' && exactName) {
-      // Name alone (the entry has nothing else to confirm it): a weak hit for a human to look at.
+    } else if (e.birth_date === null && e.list !== 'SANCTIONS' && exactName && !e.id_number && !e.phone_key && !e.bank_account && !e.credit_code) {
+      // A name-only entry (nothing else known to confirm it): a weak hit for a human to look at. When the entry
+      // does carry identifiers, a name without any of them is a namesake, not a hit.
       matched.push('NAME');
       score = Math.max(score, 0.5);
     }
