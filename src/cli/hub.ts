@@ -9,6 +9,8 @@ import { createKafka, ensureTopics, publish } from '../ingest/kafka.ts';
 import { connectorById, connectors } from '../connectors/registry.ts';
 import { importFile } from '../ingest/file-import.ts';
 import { replayConnector } from '../ingest/replay.ts';
+import { screenParty } from '../risk/screening.ts';
+import { evaluateAlerts } from '../risk/alerts.ts';
 import { syncDeps } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
@@ -33,6 +35,7 @@ const usage = `usage: npm run hub -- <command>
   replay --connector NAME (--from-beginning | --from ISO-TIME)
                                          re-read one connector's topics (own consumer group; others untouched)
   import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
+  risk rescan                             re-screen and re-evaluate alert rules for every active customer
   connector new NAME                      scaffold a connector folder (see docs/connectors.md)
   match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
                                          run the matching engine over CSV files`;
@@ -97,6 +100,29 @@ async function main(argv: string[]): Promise<number> {
         await migrate(orm);
         const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDeps, groupPrefix: config.kafkaGroupId, logger });
         process.stdout.write(`replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`);
+        return 0;
+      } finally {
+        await orm.close(true);
+        await embedded?.stop();
+      }
+    }
+    case 'risk': {
+      if (rest[0] !== 'rescan') break;
+      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
+      try {
+        await migrate(orm);
+        const parties = await orm.em.fork().execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
+        let alerts = 0;
+        for (let i = 0; i < parties.length; i += 200) {
+          await orm.em.fork().transactional(async (em) => {
+            for (const p of parties.slice(i, i + 200)) {
+              await screenParty(em, p.id);
+              alerts += await evaluateAlerts(em, p.id, config.kafkaTopicPrefix);
+            }
+          });
+        }
+        process.stdout.write(`rescanned ${parties.length} customers: ${alerts} alerts opened or updated\n`);
         return 0;
       } finally {
         await orm.close(true);

@@ -4,6 +4,7 @@ import type { SourceMessage } from '../connectors/framework/connector.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatch, type BatchResult } from './apply-batch.ts';
 import { publishDeadLetters } from './dead-letters.ts';
+import { publishOutbox } from '../risk/outbox.ts';
 import { maybeCrash } from './fault-injection.ts';
 import { ensureTopics, type Consumer, type KafkaClient } from './kafka.ts';
 import { applySeconds, consumerLag, eventsTotal, quarantinedTotal, retriesTotal, sourceTimeLag } from './metrics.ts';
@@ -32,7 +33,7 @@ export async function startConnectorConsumer(opts: {
 }): Promise<ConnectorConsumer> {
   const { kafka, orm, router, groupId, deps, logger } = opts;
   // Dead-letter topics are created up front, so the first bad message does not race topic auto-creation.
-  await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`)]);
+  await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`), `${router.prefix}hub.risk-alerts.v1`]);
   const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
   const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   let running = false;
@@ -41,8 +42,9 @@ export async function startConnectorConsumer(opts: {
   const drainDeadLetters = async () => {
     try {
       while ((await publishDeadLetters(orm, producer)) > 0);
+      while ((await publishOutbox(orm, producer)) > 0);
     } catch (e) {
-      logger.warn('dead-letter publishing failed; will retry', { error: e });
+      logger.warn('dead-letter / outbox publishing failed; will retry', { error: e });
     }
   };
 
@@ -101,10 +103,8 @@ export async function startConnectorConsumer(opts: {
         eventsTotal.inc({ connector, outcome: 'quarantined' }, result.quarantined);
         for (const r of result.rejected) quarantinedTotal.inc({ connector, code: r.code });
         if (result.latestSourceTime) sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
-        if (result.quarantined > 0) {
-          logger.warn('messages quarantined', { topic: batch.topic, partition: batch.partition, rejected: result.rejected });
-          await drainDeadLetters();
-        }
+        if (result.quarantined > 0) logger.warn('messages quarantined', { topic: batch.topic, partition: batch.partition, rejected: result.rejected });
+        await drainDeadLetters();
         await heartbeat();
       }
     },

@@ -39,4 +39,7 @@ export const resolvers: Resolvers = {
   ScreeningHitResult: riskResolvers.ScreeningHitResult,
   BlacklistEntry: riskResolvers.BlacklistEntry,
   ScreeningHit: riskResolvers.ScreeningHit,
+  AlertResult: riskResolvers.AlertResult,
+  AlertRuleResult: riskResolvers.AlertRuleResult,
+  Alert: riskResolvers.Alert,
 };

@@ -9,6 +9,14 @@ export const riskResolvers: Resolvers = {
       requireAccess(ctx, 'readRisk');
       return ctx.risk.entries(args);
     },
+    alerts: (_r, args, ctx) => {
+      requireAccess(ctx, 'readRisk');
+      return ctx.risk.alerts(args);
+    },
+    alertRules: (_r, _a, ctx) => {
+      requireAccess(ctx, 'readRisk');
+      return ctx.risk.rules();
+    },
   },
   Mutation: {
     proposeBlacklistEntry: (_r, { input }, ctx) => {
@@ -31,9 +39,24 @@ export const riskResolvers: Resolvers = {
       requireAccess(ctx, 'readRisk');
       return ctx.risk.dismiss(id, reason);
     },
+    acknowledgeAlert: (_r, { id }, ctx) => {
+      requireAccess(ctx, 'readRisk');
+      return ctx.risk.acknowledge(id);
+    },
+    closeAlert: (_r, { id, reason, suppressDays }, ctx) => {
+      requireAccess(ctx, 'readRisk');
+      return ctx.risk.close(id, reason, suppressDays ?? null);
+    },
+    updateAlertRule: (_r, { code, params, points, enabled }, ctx) => {
+      requireAccess(ctx, 'approveBlacklist');
+      return ctx.risk.updateRule(code, { params, points, enabled });
+    },
   },
   BlacklistEntryResult: { __resolveType: (o) => typeOf(o, 'BlacklistEntry') },
   ScreeningHitResult: { __resolveType: (o) => typeOf(o, 'ScreeningHit') },
+  AlertResult: { __resolveType: (o) => typeOf(o, 'Alert') },
+  AlertRuleResult: { __resolveType: (o) => typeOf(o, 'AlertRule') },
+  Alert: { customer: (a, _x, ctx) => ctx.loaders.party.load(a.partyId) },
   BlacklistEntry: { audit: (e, _a, ctx) => ctx.risk.audit(e.id) },
   ScreeningHit: {
     entry: async (h, _a, ctx) => {

@@ -10,7 +10,18 @@ export type BlacklistEntryRow = {
   reason: string; authority: string | null; listedOn: string; effectiveFrom: string | null; effectiveTo: string | null; proposedBy: string; approvedBy: string | null; version: number;
 };
 export type ScreeningHitRow = { id: string; partyId: string; entryId: string; list: BlacklistEntryRow['list']; score: number; matched: string[]; status: string; dismissedBy: string | null; dismissedReason: string | null };
-export type RiskFlagModel = { kind: 'BLACKLIST_HIT' | 'INVALID_IDENTIFIER'; level: 'LOW' | 'MEDIUM' | 'HIGH'; reason: string; hit: ScreeningHitRow | null };
+export type RiskFlagModel = { kind: 'BLACKLIST_HIT' | 'INVALID_IDENTIFIER' | 'ALERT'; level: 'LOW' | 'MEDIUM' | 'HIGH'; reason: string; hit: ScreeningHitRow | null; alert: AlertRow | null };
+export type AlertRow = {
+  id: string; partyId: string; rule: string; ruleVersion: number; status: 'OPEN' | 'ACKNOWLEDGED' | 'CLOSED'; level: 'LOW' | 'MEDIUM' | 'HIGH'; points: number; evidence: string; explanation: string;
+  acknowledgedBy: string | null; closedBy: string | null; closedReason: string | null; suppressedUntil: Date | null; createdAt: Date; updatedAt: Date;
+};
+export type AlertRuleRow = { code: string; kind: string; params: string; points: number; enabled: boolean; version: number; updatedBy: string };
+/** Severity tiers: points map to levels (weak signals add up through several rules). */
+const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
+const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
+  closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", created_at as "createdAt", updated_at as "updatedAt"`;
+type AlertFailure = { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string } | { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
+type RuleFailure = { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string } | { __typename: 'ValidationError'; errorCode: 'BAD_USER_INPUT'; message: string };
 export type AuditRow = { action: string; actor: string; detail: string; at: Date };
 
 const entryColumns = `id, list, status, id_number as "idNumber", full_name as "fullName", to_char(birth_date, 'YYYY-MM-DD') as "birthDate", phone_key as phone,
@@ -60,9 +71,76 @@ export class RiskService {
     );
     const invalid = await this.em.execute<{ type: string; issues: string[] }[]>(`select type, issues from party_identifier where party_id = ? and not valid`, [partyId]);
     return [
-      ...hits.map((hit): RiskFlagModel => ({ kind: 'BLACKLIST_HIT', level: hit.score >= 0.9 ? 'HIGH' : hit.score >= 0.7 ? 'MEDIUM' : 'LOW', reason: `${hit.list} list entry matched on ${hit.matched.join(', ')}`, hit })),
-      ...invalid.map((i): RiskFlagModel => ({ kind: 'INVALID_IDENTIFIER', level: 'LOW', reason: `${i.type} is invalid (${i.issues.join(', ')})`, hit: null })),
+      ...hits.map((hit): RiskFlagModel => ({ kind: 'BLACKLIST_HIT', level: hit.score >= 0.9 ? 'HIGH' : hit.score >= 0.7 ? 'MEDIUM' : 'LOW', reason: `${hit.list} list entry matched on ${hit.matched.join(', ')}`, hit, alert: null })),
+      ...(await this.openAlerts(partyId)).map((alert): RiskFlagModel => ({ kind: 'ALERT', level: alert.level, reason: alert.explanation, hit: null, alert })),
+      ...invalid.map((i): RiskFlagModel => ({ kind: 'INVALID_IDENTIFIER', level: 'LOW', reason: `${i.type} is invalid (${i.issues.join(', ')})`, hit: null, alert: null })),
     ];
+  }
+
+  private async openAlerts(partyId: string): Promise<AlertRow[]> {
+    const rows = await this.em.execute<Omit<AlertRow, 'level'>[]>(`select ${alertColumns} from alert where party_id = ? and status <> 'CLOSED' order by points desc, rule_code`, [partyId]);
+    return rows.map((r) => ({ ...r, level: levelOf(r.points) }));
+  }
+
+  async alerts(args: { status?: string | null; rule?: string | null; minLevel?: string | null; first?: number | null; after?: string | null }): Promise<Connection<{ cursor: string; node: AlertRow }>> {
+    const limit = pageSize(args.first);
+    const after = decodeCursor(args.after, 'alert', (v): v is [string, string] => Array.isArray(v) && v.length === 2);
+    const where = ['true'];
+    const params: unknown[] = [];
+    if (args.status) (where.push('status = ?'), params.push(args.status));
+    if (args.rule) (where.push('rule_code = ?'), params.push(args.rule));
+    if (args.minLevel) (where.push('points >= ?'), params.push(args.minLevel === 'HIGH' ? 40 : args.minLevel === 'MEDIUM' ? 30 : 0));
+    if (after) (where.push('(updated_at, id) < (?::timestamptz, ?::uuid)'), params.push(after[0], after[1]));
+    const rows = await this.em.execute<Omit<AlertRow, 'level'>[]>(`select ${alertColumns} from alert where ${where.join(' and ')} order by updated_at desc, id desc limit ?`, [...params, limit + 1]);
+    const edges = rows.slice(0, limit).map((r) => ({ cursor: encodeCursor('alert', [new Date(r.updatedAt).toISOString(), r.id]), node: { ...r, level: levelOf(r.points) } }));
+    return { edges, pageInfo: { hasNextPage: rows.length > limit, hasPreviousPage: after !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null } };
+  }
+
+  async rules(): Promise<AlertRuleRow[]> {
+    return this.em.execute<AlertRuleRow[]>(`select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule order by code`);
+  }
+
+  private async alertTransition(id: string, allowed: string[], update: string, params: unknown[]): Promise<AlertRow | AlertFailure> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `alert ${id} does not exist` };
+    return this.em.transactional(async (em) => {
+      const [row] = await em.execute<{ status: string }[]>(`select status from alert where id = ? for update`, [id]);
+      if (!row) return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `alert ${id} does not exist` } as AlertFailure;
+      if (!allowed.includes(row.status)) return { __typename: 'InvalidStateError', errorCode: 'INVALID_STATE', message: `alert is ${row.status}` } as AlertFailure;
+      await em.execute(`update alert set ${update}, updated_at = now() where id = ?`, [...params, id]);
+      const [after] = await em.execute<Omit<AlertRow, 'level'>[]>(`select ${alertColumns} from alert where id = ?`, [id]);
+      return { ...(after as Omit<AlertRow, 'level'>), level: levelOf(after?.points ?? 0) };
+    });
+  }
+
+  acknowledge(id: string) {
+    return this.alertTransition(id, ['OPEN'], `status = 'ACKNOWLEDGED', acknowledged_by = ?`, [this.actor]);
+  }
+
+  close(id: string, reason: string, suppressDays: number | null) {
+    return this.alertTransition(id, ['OPEN', 'ACKNOWLEDGED'], `status = 'CLOSED', closed_by = ?, closed_reason = ?, suppressed_until = case when ?::int is null then null else now() + make_interval(days => ?::int) end`, [this.actor, reason, suppressDays, suppressDays]);
+  }
+
+  async updateRule(code: string, change: { params?: string | null; points?: number | null; enabled?: boolean | null }): Promise<AlertRuleRow | RuleFailure> {
+    let params: unknown = undefined;
+    if (change.params != null) {
+      try {
+        params = JSON.parse(change.params);
+      } catch {
+        return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
+      }
+      if (typeof params !== 'object' || params === null || Array.isArray(params)) return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
+    }
+    if (change.points != null && (change.points < 0 || change.points > 100)) return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'points must be between 0 and 100' };
+    return this.em.transactional(async (em) => {
+      const [rule] = await em.execute<{ params: unknown; points: number; enabled: boolean }[]>(`select params, points, enabled from alert_rule where code = ? for update`, [code]);
+      if (!rule) return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `no alert rule ${code}` } as RuleFailure;
+      await em.execute(`update alert_rule set params = ?::jsonb, points = ?, enabled = ?, version = version + 1, updated_by = ?, updated_at = now() where code = ?`, [
+        JSON.stringify(params ?? rule.params), change.points ?? rule.points, change.enabled ?? rule.enabled, this.actor, code,
+      ]);
+      await em.execute(`insert into alert_rule_version (code, version, params, points, enabled, updated_by, updated_at) select code, version, params, points, enabled, updated_by, updated_at from alert_rule where code = ?`, [code]);
+      const [row] = await em.execute<AlertRuleRow[]>(`select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule where code = ?`, [code]);
+      return row as AlertRuleRow;
+    });
   }
 
   private async run(fn: (em: EntityManager) => Promise<string | Failure>): Promise<BlacklistEntryRow | Failure> {

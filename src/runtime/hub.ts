@@ -65,17 +65,18 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     const { tokens, development } = loadTokenSettings(config, logger);
     const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
+    const deps: SyncDeps = { ...syncDeps, topicPrefix: config.kafkaTopicPrefix };
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();
-      const result = await ingestBatch(orm, router, 'demo', [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` })), syncDeps);
+      const result = await ingestBatch(orm, router, 'demo', [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` })), deps);
       logger.info('demo data loaded through the connector batch path', { ms: Math.round(performance.now() - started), ...result });
     }
 
     let consumer: ConnectorConsumer | null = null;
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
-      consumer = await startConnectorConsumer({ kafka, orm, router, groupId: config.kafkaGroupId, deps: syncDeps, logger });
+      consumer = await startConnectorConsumer({ kafka, orm, router, groupId: config.kafkaGroupId, deps, logger });
       cleanups.push(() => consumer!.stop());
       logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.streamTopics, group: config.kafkaGroupId });
     } else {

@@ -17,6 +17,7 @@ import type { Matcher } from './match/matcher.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
 import { lockMatchKeys, reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
 import { screenParty } from '../risk/screening.ts';
+import { evaluateAlerts, partyOfActivity } from '../risk/alerts.ts';
 
 /**
  * The sync step: applies canonical changes inside the caller's transaction. Every write is guarded by the
@@ -27,7 +28,8 @@ import { screenParty } from '../risk/screening.ts';
 export type ApplyOutcome = 'APPLIED' | 'STALE';
 export type ApplyStats = { applied: number; stale: number; partiesChanged: number };
 
-export type SyncDeps = { matcher: Matcher };
+/** What the sync step needs: the matcher, and the prefix of topics it writes to through the outbox (alerts). */
+export type SyncDeps = { matcher: Matcher; topicPrefix?: string };
 
 export async function applyChanges(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps, stats: ApplyStats): Promise<void> {
   for (const change of changes) {
@@ -51,8 +53,15 @@ async function applyChange(em: EntityManager, change: CanonicalChange, deps: Syn
       return upsertCover(em, change);
     case 'policyRole':
       return upsertRole(em, change);
-    case 'activity':
-      return upsertActivity(em, change);
+    case 'activity': {
+      const outcome = await upsertActivity(em, change);
+      // Risk: claims and payments feed the high-claim rules of the customer they belong to.
+      if (outcome === 'APPLIED' && (change.kind === 'CLAIM' || change.kind === 'PAYMENT')) {
+        const party = change.op === 'upsert' ? await partyOfActivity(em, change.data.party?.system ?? null, change.data.party?.sourceId ?? null) : null;
+        if (party) await evaluateAlerts(em, party, deps.topicPrefix);
+      }
+      return outcome;
+    }
   }
 }
 
@@ -106,6 +115,7 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   // Risk: every change of a golden customer re-screens it against the blacklists (src/risk).
   await screenParty(em, partyId);
   if (previousParty !== null && previousParty !== partyId) await screenParty(em, previousParty);
+  await evaluateAlerts(em, partyId, deps.topicPrefix);
   return 'APPLIED';
 }
 
