@@ -19,12 +19,31 @@ const compoundSurnames = new Set([
 const han = /\p{Script=Han}/u;
 const latin = /[A-Za-z]/;
 
+/**
+ * Names repeat a lot (王伟, 张敏…), and conversion and pinyin are the costly part of normalising a record: results
+ * are memoised, up to a bound, so bulk matching converts each distinct name once.
+ */
+function memo<T>(fn: (s: string) => T, max = 200_000): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s) => {
+    const hit = cache.get(s);
+    if (hit !== undefined || cache.has(s)) return hit as T;
+    const v = fn(s);
+    if (cache.size >= max) cache.clear();
+    cache.set(s, v);
+    return v;
+  };
+}
+
+const keyOf = memo((cleaned: string): string | null => {
+  const key = toSimplified(cleaned).replace(/[\s·•.\-_,，、]/g, '').toLowerCase();
+  return key === '' ? null : key;
+});
+
 /** Simplified, spaceless (also without the middle dot of transliterated names), lower-case key; null if empty. */
 export function nameKey(raw: string | null | undefined): string | null {
   const cleaned = cleanText(raw);
-  if (cleaned === null) return null;
-  const key = toSimplified(cleaned).replace(/[\s·•.\-_,，、]/g, '').toLowerCase();
-  return key === '' ? null : key;
+  return cleaned === null ? null : keyOf(cleaned);
 }
 
 export type PersonName = { full: string | null; family: string | null; given: string | null; key: string | null; script: 'HAN' | 'LATIN' | 'MIXED' | null; issues: string[] };
@@ -75,14 +94,18 @@ export function normalizeCompanyName(raw: string | null | undefined): { full: st
 export function namePinyins(family: string | null, given: string | null, full: string | null): { family: string | null; given: string | null; full: string | null } {
   const han = (s: string | null) => s !== null && /\p{Script=Han}/u.test(s);
   if (full !== null && han(full) && family !== null && given !== null && full === `${family}${given}` && [...full].length === full.length) {
-    const syllables = pinyin(full, { toneType: 'none', type: 'array', surname: 'head', nonZh: 'consecutive' });
-    return { family: syllables.slice(0, family.length).join('').toLowerCase(), given: syllables.slice(family.length).join('').toLowerCase(), full: syllables.join('').toLowerCase() };
+    const syllables = syllablesOf(full);
+    return { family: syllables.slice(0, family.length).join(''), given: syllables.slice(family.length).join(''), full: syllables.join('') };
   }
   return { family: namePinyin(family, { surname: true }), given: namePinyin(given), full: namePinyin(full, { surname: true }) };
 }
 
+const pinyinOf = memo((key: string) => pinyin(key, { toneType: 'none', separator: '', surname: 'off', nonZh: 'consecutive' }).toLowerCase());
+const surnamePinyinOf = memo((key: string) => pinyin(key, { toneType: 'none', separator: '', surname: 'head', nonZh: 'consecutive' }).toLowerCase());
+const syllablesOf = memo((full: string) => pinyin(full, { toneType: 'none', type: 'array', surname: 'head', nonZh: 'consecutive' }).map((s) => s.toLowerCase()));
+
 export function namePinyin(key: string | null, opts: { surname?: boolean } = {}): string | null {
   if (key === null) return null;
   if (!/\p{Script=Han}/u.test(key)) return key;
-  return pinyin(key, { toneType: 'none', separator: '', surname: opts.surname ? 'head' : 'off', nonZh: 'consecutive' }).toLowerCase();
+  return opts.surname ? surnamePinyinOf(key) : pinyinOf(key);
 }

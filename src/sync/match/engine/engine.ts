@@ -29,7 +29,7 @@ export const defaultEngineSettings: EngineSettings = {
   comparisons: defaultComparisons,
   linkOnly: false,
   emIterations: 20,
-  uSamples: 100_000,
+  uSamples: 60_000,
 };
 
 export type ResolveResult = {

@@ -59,14 +59,21 @@ export class FellegiSunterModel {
     };
     const n = records.length;
     if (n < 2) return;
-    for (let k = 0; k < samples; k += 1) {
-      const a = records[Math.floor(rand() * n)] as MatchRecord;
-      const b = records[Math.floor(rand() * n)] as MatchRecord;
-      if (a === b) continue;
+    const count = (a: MatchRecord, b: MatchRecord) => {
       this.comparisons.forEach((c, ci) => {
         const level = c.compare(a, b);
         if (level !== null) (counts[ci] as number[])[level] = ((counts[ci] as number[])[level] ?? 0) + 1;
       });
+    };
+    if ((n * (n - 1)) / 2 <= 10 * samples) {
+      // Small data: every pair, exactly (sampling noise would dominate the rare levels).
+      for (let i = 0; i < n; i += 1) for (let j = i + 1; j < n; j += 1) count(records[i] as MatchRecord, records[j] as MatchRecord);
+    } else {
+      for (let k = 0; k < samples; k += 1) {
+        const a = records[Math.floor(rand() * n)] as MatchRecord;
+        const b = records[Math.floor(rand() * n)] as MatchRecord;
+        if (a !== b) count(a, b);
+      }
     }
     this.u = counts.map((row) => {
       const total = row.reduce((x, y) => x + y, 0);
