@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadMapping, readCsv, toMatchRecords } from '../src/sync/match/engine/csv-source.ts';
 import { pairwiseScores, resolveRecords } from '../src/sync/match/engine/engine.ts';
+import { candidatePairs } from '../src/sync/match/engine/blocking.ts';
 import type { MatchRecord } from '../src/sync/match/engine/match-record.ts';
 
 /**
@@ -39,6 +40,7 @@ function exactIdBaseline(records: readonly MatchRecord[]): Int32Array {
 }
 
 const fmt = (x: number) => x.toFixed(4);
+const recalls: string[] = [];
 console.log('data set              | engine P / R / F1          | exact-id P / R / F1        | engine time | reference');
 for (const set of sets) {
   const mapping = loadMapping(join(mappings, set.mapping));
@@ -54,9 +56,28 @@ for (const set of sets) {
   const result = resolveRecords(records);
   const ms = performance.now() - started;
   const e = pairwiseScores(result.clusterOf, truth);
+  // Blocking recall: the share of true pairs that are candidate pairs at all.
+  const n = records.length;
+  const byEntity = new Map<string, number[]>();
+  truth.forEach((t, i) => byEntity.set(t, [...(byEntity.get(t) ?? []), i]));
+  let truePairs = 0;
+  let blocked = 0;
+  const { pairs } = candidatePairs(records);
+  for (const members of byEntity.values()) {
+    for (let x = 0; x < members.length; x += 1) {
+      for (let y = x + 1; y < members.length; y += 1) {
+        truePairs += 1;
+        const i = Math.min(members[x] as number, members[y] as number);
+        const j = Math.max(members[x] as number, members[y] as number);
+        if (pairs.has(i * n + j)) blocked += 1;
+      }
+    }
+  }
+  recalls.push(`${set.name}: blocking recall ${(blocked / truePairs).toFixed(4)} (${blocked}/${truePairs} true pairs are candidates; ${pairs.size} candidate pairs)`);
   const b = pairwiseScores(exactIdBaseline(records), truth);
   console.log(
     `${set.name.padEnd(21)} | ${fmt(e.precision)} / ${fmt(e.recall)} / ${fmt(e.f1)} | ${fmt(b.precision)} / ${fmt(b.recall)} / ${fmt(b.f1)} | ${Math.round(ms)} ms | ${set.reference}`,
   );
   if (process.env.ER_DEBUG) console.log(JSON.stringify({ blocking: result.blocking, timings: result.timings, lambda: result.model.lambda, e }, null, 1));
 }
+for (const line of recalls) console.log(line);

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../connectors/framework/canonical.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
@@ -20,20 +23,29 @@ type GoldenAttribute = 'kind' | 'displayName' | 'familyName' | 'givenName' | 'na
 type Criterion = 'MOST_RECENT' | 'SOURCE_TRUST' | 'BACKED_BY_VALID_ID';
 export type SurvivorshipRule = { attribute: GoldenAttribute; criteria: Criterion[] };
 
-/** Source systems in order of trust for identity attributes (the policy system is the system of record). */
-export const sourceTrust: readonly string[] = ['core-policy'];
+const attributes = ['kind', 'displayName', 'familyName', 'givenName', 'nameKey', 'birthDate', 'sex', 'occupationCode'] as const;
+const configSchema = z.object({
+  sourceTrust: z.array(z.string().min(1)),
+  rules: z.array(z.object({ attribute: z.enum(attributes), criteria: z.array(z.enum(['MOST_RECENT', 'SOURCE_TRUST', 'BACKED_BY_VALID_ID'])).min(1) })),
+});
 
-export const survivorshipRules: readonly SurvivorshipRule[] = [
-  { attribute: 'kind', criteria: ['SOURCE_TRUST', 'MOST_RECENT'] },
-  { attribute: 'displayName', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
-  { attribute: 'familyName', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
-  { attribute: 'givenName', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
-  { attribute: 'nameKey', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
-  // A birth date or sex that agrees with a checksum-valid resident id beats a more recent typo.
-  { attribute: 'birthDate', criteria: ['BACKED_BY_VALID_ID', 'MOST_RECENT', 'SOURCE_TRUST'] },
-  { attribute: 'sex', criteria: ['BACKED_BY_VALID_ID', 'MOST_RECENT', 'SOURCE_TRUST'] },
-  { attribute: 'occupationCode', criteria: ['MOST_RECENT', 'SOURCE_TRUST'] },
-];
+/**
+ * The rules are configuration (config/survivorship.json, or HUB_SURVIVORSHIP_CONFIG), validated at start:
+ * a bad file stops the hub with the reason rather than silently surviving the wrong values.
+ */
+function loadRules(): { sourceTrust: readonly string[]; rules: readonly SurvivorshipRule[] } {
+  const file = process.env.HUB_SURVIVORSHIP_CONFIG || fileURLToPath(new URL('../../config/survivorship.json', import.meta.url));
+  const parsed = configSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`invalid survivorship configuration ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const missing = attributes.filter((a) => !parsed.data.rules.some((r) => r.attribute === a));
+  if (missing.length > 0) throw new Error(`survivorship configuration ${file} has no rule for ${missing.join(', ')}`);
+  return parsed.data;
+}
+
+const loaded = loadRules();
+/** Source systems in order of trust (the policy system is the system of record). */
+export const sourceTrust: readonly string[] = loaded.sourceTrust;
+export const survivorshipRules: readonly SurvivorshipRule[] = loaded.rules;
 
 export type GoldenValues = {
   kind: 'PERSON' | 'ORGANISATION';

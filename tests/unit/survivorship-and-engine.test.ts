@@ -21,6 +21,14 @@ describe('survivorship', () => {
     expect(values.occupationCode).toBe('A01');
     expect(lineage.occupationCode?.sourceRecordId).toBe('old');
   });
+  it('lets the more trusted source win the name over a more recent, less trusted one (config/survivorship.json)', () => {
+    const { values, lineage } = survive([
+      cand('policy', '2026-01-01T00:00:00Z', { fullName: '王小明' }, 'core-policy'),
+      cand('lead', '2026-06-01T00:00:00Z', { fullName: '王曉明' }, 'agency-crm'),
+    ]);
+    expect(values.displayName).toBe('王小明');
+    expect(lineage.displayName?.system).toBe('core-policy');
+  });
   it('prefers a birth date backed by a valid resident id over a more recent typo', () => {
     const id = residentId('110105', '19850307', '123');
     const { values, lineage } = survive([
