@@ -118,8 +118,22 @@ export async function startConnectorConsumer(opts: {
     async stop() {
       stopping = true;
       clearInterval(timer);
-      await consumer.disconnect(); // waits for the batch in hand to finish
-      await producer.disconnect();
+      // Waits for the batch in hand to finish and its offsets to be committed — but not forever: a consumer
+      // stuck reconnecting to an unreachable broker must not keep the process from shutting down (anything
+      // not committed is redelivered and skipped by the stored positions).
+      const limit = async (what: string, p: Promise<void>) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            logger.warn(`${what} did not finish within 20 s; continuing shutdown`);
+            resolve();
+          }, 20_000);
+        });
+        await Promise.race([p, timeout]);
+        clearTimeout(timer);
+      };
+      await limit('consumer disconnect', consumer.disconnect());
+      await limit('producer disconnect', producer.disconnect());
       running = false;
     },
   };
