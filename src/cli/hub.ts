@@ -11,6 +11,7 @@ import { importFile } from '../ingest/file-import.ts';
 import { replayConnector } from '../ingest/replay.ts';
 import { screenParty } from '../risk/screening.ts';
 import { evaluateAlerts } from '../risk/alerts.ts';
+import { importListFile } from '../risk/list-import.ts';
 import { syncDeps } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
@@ -35,6 +36,8 @@ const usage = `usage: npm run hub -- <command>
   replay --connector NAME (--from-beginning | --from ISO-TIME)
                                          re-read one connector's topics (own consumer group; others untouched)
   import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
+  blacklist import FILE --proposer NAME [--encoding utf-8]
+                                         propose a list file's entries as one batch (bad rows reported by line)
   risk rescan                             re-screen and re-evaluate alert rules for every active customer
   connector new NAME                      scaffold a connector folder (see docs/connectors.md)
   match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
@@ -101,6 +104,22 @@ async function main(argv: string[]): Promise<number> {
         const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDeps, groupPrefix: config.kafkaGroupId, logger });
         process.stdout.write(`replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`);
         return 0;
+      } finally {
+        await orm.close(true);
+        await embedded?.stop();
+      }
+    }
+    case 'blacklist': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { proposer: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' } } });
+      if (positionals[0] !== 'import' || !positionals[1] || !values.proposer) throw new ConfigError('usage: npm run hub -- blacklist import FILE --proposer NAME [--encoding utf-8]');
+      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
+      try {
+        await migrate(orm);
+        const result = await orm.em.fork().transactional((em) => importListFile(em, positionals[1] as string, values.proposer as string, values.encoding));
+        process.stdout.write(`batch ${result.batchId}: ${result.proposed} entries proposed (awaiting approval by a second risk admin: approveBlacklistBatch), ${result.rejected.length} rows rejected\n`);
+        for (const r of result.rejected) process.stdout.write(`  line ${r.line}: ${r.reason}\n`);
+        return result.rejected.length > 0 ? 3 : 0;
       } finally {
         await orm.close(true);
         await embedded?.stop();

@@ -153,6 +153,13 @@ export type BlacklistAuditEntry = {
   detail: Scalars['String']['output'];
 };
 
+export type BlacklistBatchApproval = {
+  __typename?: 'BlacklistBatchApproval';
+  approved: Scalars['Int']['output'];
+};
+
+export type BlacklistBatchResult = BlacklistBatchApproval | NotFoundError | SelfApprovalError;
+
 export type BlacklistEntry = {
   __typename?: 'BlacklistEntry';
   approvedBy?: Maybe<Scalars['String']['output']>;
@@ -535,6 +542,8 @@ export type MergeResult = Customer | InvalidStateError | NotFoundError;
 export type Mutation = {
   __typename?: 'Mutation';
   acknowledgeAlert: AlertResult;
+  /** Approves every proposed entry of an imported list file (npm run hub -- blacklist import). */
+  approveBlacklistBatch: BlacklistBatchResult;
   approveBlacklistEntry: BlacklistEntryResult;
   /** Closes an alert with a reason; with suppressDays the rule does not reopen it for that customer within the window. */
   closeAlert: AlertResult;
@@ -561,6 +570,12 @@ export type Mutation = {
 /** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
 export type MutationAcknowledgeAlertArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationApproveBlacklistBatchArgs = {
+  batchId: Scalars['ID']['input'];
 };
 
 
@@ -1064,6 +1079,11 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( NotFoundError )
     | ( ValidationError )
   ;
+  BlacklistBatchResult:
+    | ( BlacklistBatchApproval )
+    | ( NotFoundError )
+    | ( SelfApprovalError )
+  ;
   BlacklistEntryResult:
     | ( BlacklistEntryRowModel )
     | ( InvalidStateError )
@@ -1129,6 +1149,8 @@ export type ResolversTypes = {
   AttributeLineage: ResolverTypeWrapper<AttributeLineageEntryModel>;
   BankSale: ResolverTypeWrapper<ActivityModel>;
   BlacklistAuditEntry: ResolverTypeWrapper<AuditRowModel>;
+  BlacklistBatchApproval: ResolverTypeWrapper<BlacklistBatchApproval>;
+  BlacklistBatchResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['BlacklistBatchResult']>;
   BlacklistEntry: ResolverTypeWrapper<BlacklistEntryRowModel>;
   BlacklistEntryConnection: ResolverTypeWrapper<Omit<BlacklistEntryConnection, 'edges'> & { edges: Array<ResolversTypes['BlacklistEntryEdge']> }>;
   BlacklistEntryEdge: ResolverTypeWrapper<Omit<BlacklistEntryEdge, 'node'> & { node: ResolversTypes['BlacklistEntry'] }>;
@@ -1216,6 +1238,8 @@ export type ResolversParentTypes = {
   AttributeLineage: AttributeLineageEntryModel;
   BankSale: ActivityModel;
   BlacklistAuditEntry: AuditRowModel;
+  BlacklistBatchApproval: BlacklistBatchApproval;
+  BlacklistBatchResult: ResolversUnionTypes<ResolversParentTypes>['BlacklistBatchResult'];
   BlacklistEntry: BlacklistEntryRowModel;
   BlacklistEntryConnection: Omit<BlacklistEntryConnection, 'edges'> & { edges: Array<ResolversParentTypes['BlacklistEntryEdge']> };
   BlacklistEntryEdge: Omit<BlacklistEntryEdge, 'node'> & { node: ResolversParentTypes['BlacklistEntry'] };
@@ -1367,6 +1391,15 @@ export type BlacklistAuditEntryResolvers<ContextType = GraphQLContext, ParentTyp
   actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type BlacklistBatchApprovalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BlacklistBatchApproval'] = ResolversParentTypes['BlacklistBatchApproval']> = {
+  approved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type BlacklistBatchResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BlacklistBatchResult'] = ResolversParentTypes['BlacklistBatchResult']> = {
+  __resolveType: TypeResolveFn<'BlacklistBatchApproval' | 'NotFoundError' | 'SelfApprovalError', ParentType, ContextType>;
 };
 
 export type BlacklistEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BlacklistEntry'] = ResolversParentTypes['BlacklistEntry']> = {
@@ -1582,6 +1615,7 @@ export type MergeResultResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   acknowledgeAlert?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationAcknowledgeAlertArgs, 'id'>>;
+  approveBlacklistBatch?: Resolver<ResolversTypes['BlacklistBatchResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistBatchArgs, 'batchId'>>;
   approveBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistEntryArgs, 'id'>>;
   closeAlert?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationCloseAlertArgs, 'id' | 'reason'>>;
   confirmMatch?: Resolver<ResolversTypes['ReviewDecisionResult'], ParentType, ContextType, RequireFields<MutationConfirmMatchArgs, 'taskId'>>;
@@ -1806,6 +1840,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AttributeLineage?: AttributeLineageResolvers<ContextType>;
   BankSale?: BankSaleResolvers<ContextType>;
   BlacklistAuditEntry?: BlacklistAuditEntryResolvers<ContextType>;
+  BlacklistBatchApproval?: BlacklistBatchApprovalResolvers<ContextType>;
+  BlacklistBatchResult?: BlacklistBatchResultResolvers<ContextType>;
   BlacklistEntry?: BlacklistEntryResolvers<ContextType>;
   BlacklistEntryConnection?: BlacklistEntryConnectionResolvers<ContextType>;
   BlacklistEntryEdge?: BlacklistEntryEdgeResolvers<ContextType>;

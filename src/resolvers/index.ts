@@ -40,6 +40,7 @@ export const resolvers: Resolvers = {
   BlacklistEntry: riskResolvers.BlacklistEntry,
   ScreeningHit: riskResolvers.ScreeningHit,
   AlertResult: riskResolvers.AlertResult,
+  BlacklistBatchResult: riskResolvers.BlacklistBatchResult,
   AlertRuleResult: riskResolvers.AlertRuleResult,
   Alert: riskResolvers.Alert,
 };

@@ -27,6 +27,11 @@ export const riskResolvers: Resolvers = {
       requireAccess(ctx, 'approveBlacklist');
       return ctx.risk.approve(id);
     },
+    approveBlacklistBatch: async (_r, { batchId }, ctx) => {
+      requireAccess(ctx, 'approveBlacklist');
+      const r = await ctx.risk.approveBatch(batchId);
+      return ('errorCode' in r ? r : { __typename: 'BlacklistBatchApproval', ...r }) as never;
+    },
     rejectBlacklistEntry: (_r, { id, reason }, ctx) => {
       requireAccess(ctx, 'approveBlacklist');
       return ctx.risk.reject(id, reason ?? null);
@@ -55,6 +60,7 @@ export const riskResolvers: Resolvers = {
   BlacklistEntryResult: { __resolveType: (o) => typeOf(o, 'BlacklistEntry') },
   ScreeningHitResult: { __resolveType: (o) => typeOf(o, 'ScreeningHit') },
   AlertResult: { __resolveType: (o) => typeOf(o, 'Alert') },
+  BlacklistBatchResult: { __resolveType: (o) => typeOf(o, 'BlacklistBatchApproval') },
   AlertRuleResult: { __resolveType: (o) => typeOf(o, 'AlertRule') },
   Alert: { customer: (a, _x, ctx) => ctx.loaders.party.load(a.partyId) },
   BlacklistEntry: { audit: (e, _a, ctx) => ctx.risk.audit(e.id) },

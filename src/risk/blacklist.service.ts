@@ -20,9 +20,9 @@ async function audit(em: EntityManager, entryId: string, action: string, actor: 
 
 export function validateProposal(input: ProposeInput): string | null {
   const n = normaliseEntry(input);
-  if (!n.idNumber && !n.nameKey && !n.phoneKey && !n.bankAccount && !n.creditCode) return 'an entry needs at least one identifier (id number, name, phone, bank account or credit code)';
   if (input.idNumber && !n.idNumber) return `idNumber ${JSON.stringify(input.idNumber)} is not a valid identity number`;
   if (input.phone && !n.phoneKey) return `phone ${JSON.stringify(input.phone)} is not a phone number`;
+  if (!n.idNumber && !n.nameKey && !n.phoneKey && !n.bankAccount && !n.creditCode) return 'an entry needs at least one identifier (id number, name, phone, bank account or credit code)';
   if (input.birthDate && !/^\d{4}-\d{2}-\d{2}$/.test(input.birthDate)) return 'birthDate must be YYYY-MM-DD';
   if (!input.reason.trim()) return 'reason is required';
   if (input.effectiveFrom && input.effectiveTo && input.effectiveTo < input.effectiveFrom) return 'effectiveTo is before effectiveFrom';

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeCursor, encodeCursor, pageSize } from '../services/pagination.ts';
 import type { Connection } from '../services/customer.service.ts';
 import { approveEntry, deactivateEntry, proposeEntry, rejectEntry, type Failure, type ProposeInput } from './blacklist.service.ts';
+import { approveBatch } from './list-import.ts';
 
 /** Read side and mutations of the risk area for GraphQL; every mutation runs in one transaction. */
 export type BlacklistEntryRow = {
@@ -161,6 +162,11 @@ export class RiskService {
   reject(id: string, reason: string | null) {
     return this.run((em) => rejectEntry(em, id, this.actor, reason));
   }
+  approveBatch(batchId: string) {
+    if (!/^[0-9a-f-]{36}$/i.test(batchId)) return Promise.resolve({ __typename: 'NotFoundError' as const, errorCode: 'NOT_FOUND' as const, message: `no batch ${batchId}` });
+    return this.em.transactional((em) => approveBatch(em, batchId, this.actor));
+  }
+
   deactivate(id: string, reason: string) {
     return this.run((em) => deactivateEntry(em, id, this.actor, reason));
   }

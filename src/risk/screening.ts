@@ -15,11 +15,12 @@ export type EntryIdentifiers = { idNumber: string | null; fullName: string | nul
 export type NormalisedEntry = { idNumber: string | null; nameKey: string | null; namePinyin: string | null; birthDate: string | null; phoneKey: string | null; bankAccount: string | null; creditCode: string | null };
 
 export function normaliseEntry(e: EntryIdentifiers): NormalisedEntry {
-  const id = e.idNumber ? normalizeIdDocument(/^\d{15}$|^\d{17}[\dXx]$/.test(e.idNumber.trim()) ? '01' : '99', e.idNumber) : null;
+  // Digit strings of resident-id length are read as resident ids (so a 17-digit typo is invalid, not "other").
+  const id = e.idNumber ? normalizeIdDocument(/^\d{14,17}[\dXx]$/.test(e.idNumber.trim()) ? '01' : '99', e.idNumber) : null;
   const uscc = e.creditCode ? normalizeIdDocument('08', e.creditCode) : null;
   const key = nameKey(e.fullName);
   return {
-    idNumber: id?.value ?? null,
+    idNumber: id?.valid ? id.value : null,
     nameKey: key,
     namePinyin: namePinyin(key, { surname: true }),
     birthDate: e.birthDate,

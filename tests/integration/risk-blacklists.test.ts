@@ -5,6 +5,10 @@ import { streamingConnectors } from '../../src/connectors/registry.ts';
 import { coreEvent, dteupd, residentId, type CoreEvent } from '../../src/connectors/core-policy/fixtures/events.ts';
 import type { RunningHub } from '../../src/runtime/hub.ts';
 import { signToken } from '../../src/auth/viewer.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importListFile } from '../../src/risk/list-import.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
@@ -94,6 +98,30 @@ describe('blacklists and screening', () => {
       return h.length === 1 ? h : undefined;
     }, 30_000, 'the hit to reopen after the customer changed');
     expect(back[0].hit.status).toBe('OPEN');
+  });
+
+  it('imports a list file as one proposed batch, reports bad rows by line, and needs a second admin to approve it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'list-')), 'regulator.csv');
+    writeFileSync(file, [
+      'list,id_number,full_name,birth_date,phone,bank_account,credit_code,reason,authority,effective_from,effective_to',
+      `SANCTIONS,,孙九,1991-02-02,,,,regulator notice 12,NFRA,2026-01-01,`,
+      `INTERNAL_FRAUD,${residentId('440104', '19910101', '555')},钱七,,,,,fraud ring,SIU,,`,
+      `WATCH,,王五,,,,,x,,,`,
+      `BAD_DEBT,,,,,,,no identifiers,,,`,
+      `BAD_DEBT,${residentId('440104', '19910101', '555').slice(0, 17)},,,,,,17-digit id,,,`,
+      `SANCTIONS,,赵六,01/02/1990,,,,bad date,,,`,
+    ].join('\n'));
+    const result = await hub.orm.em.fork().transactional((em) => importListFile(em, file, 'risk-admin-a'));
+    expect(result.proposed).toBe(2);
+    expect(result.rejected).toEqual([
+      { line: 4, reason: expect.stringMatching(/list must be one of/) },
+      { line: 5, reason: expect.stringMatching(/at least one identifier/) },
+      { line: 6, reason: expect.stringMatching(/not a valid identity number/) },
+      { line: 7, reason: expect.stringMatching(/birth_date must be YYYY-MM-DD/) },
+    ]);
+    const batch = `mutation($b: ID!) { approveBlacklistBatch(batchId: $b) { __typename ... on BlacklistBatchApproval { approved } ... on ErrorResult { errorCode } } }`;
+    expect((await gql(hub.url, adminA, batch, { b: result.batchId })).data.approveBlacklistBatch).toMatchObject({ __typename: 'SelfApprovalError', errorCode: 'SELF_APPROVAL' });
+    expect((await gql(hub.url, adminB, batch, { b: result.batchId })).data.approveBlacklistBatch).toEqual({ __typename: 'BlacklistBatchApproval', approved: 2 });
   });
 
   it('flags a new source record of a listed person on arrival', async () => {
