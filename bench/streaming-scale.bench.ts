@@ -22,6 +22,7 @@ import type { PartyAttributes } from '../src/connectors/framework/canonical.ts';
  */
 const levels = [10_000, 100_000, 1_000_000].filter((n) => n <= Number(process.argv[2] ?? 1_000_000));
 const eventsPerLevel = 2_000;
+const runId = Date.now().toString(36);
 const people = generatePeople(levels[levels.length - 1] as number, { seed: 99, duplicateRate: 0 });
 const toRow = (p: PersonRow, clientNo: string): Record<string, string | number | null> => {
   const a = p.attributes;
@@ -32,7 +33,8 @@ const toRow = (p: PersonRow, clientNo: string): Record<string, string | number |
   };
 };
 
-const db = await createTestDatabase('hub_bench');
+// BENCH_DB_URL reuses a database a previous run kept (BENCH_KEEP_DB=1), skipping the bulk load it already did.
+const db = process.env.BENCH_DB_URL ? { url: process.env.BENCH_DB_URL, drop: async () => {} } : await createTestDatabase('hub_bench');
 const orm = await openOrm(db.url, { poolMax: 4 });
 const matcher = createProbabilisticMatcher();
 // Bulk load through pg directly: array parameters (unnest) are passed as arrays, not expanded into lists.
@@ -40,7 +42,7 @@ const bulk = new pg.Pool({ connectionString: db.url, max: 1 });
 try {
   await migrate(orm);
   const em = () => orm.em.fork();
-  let loaded = 0;
+  let loaded = Number((await bulk.query(`select count(*)::int as n from source_record where system = 'bench-seed'`)).rows[0].n);
 
   /** Bulk-loads golden records (one source record each) with their blocking keys, bypassing matching. */
   async function loadUpTo(target: number): Promise<void> {
@@ -96,8 +98,9 @@ try {
     const t = performance.now();
     await loadUpTo(golden);
     console.log(`golden records: ${golden} (bulk load ${Math.round((performance.now() - t) / 1000)} s)`);
-    const engine = await measure('fellegi-sunter', matcher, golden, `fs${golden}-`);
-    const baseline = await measure('exact-id', exactResidentIdMatcher, golden, `ex${golden}-`);
+    // A run id keeps a re-used database's earlier measurement events from making these ones stale no-ops.
+    const engine = await measure('fellegi-sunter', matcher, golden, `fs${golden}-${runId}-`);
+    const baseline = await measure('exact-id', exactResidentIdMatcher, golden, `ex${golden}-${runId}-`);
     results.push({ golden, engine, baseline });
   }
   const first = results[0];
@@ -110,5 +113,6 @@ try {
 } finally {
   await bulk.end();
   await orm.close(true);
-  await db.drop();
+  if (process.env.BENCH_KEEP_DB) console.log(`kept database: BENCH_DB_URL=${db.url}`);
+  else await db.drop();
 }
