@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as normalizers from '../../src/sync/normalize/index.ts';
 import {
   fromDebeziumDays,
   fromMicros,
@@ -163,5 +164,16 @@ describe('emails, dates, masking', () => {
     expect(maskValue('EMAIL', 'wang.xm@example.cn')).toBe('w***@example.cn');
     expect(maskValue('BANK_ACCOUNT', '6222021234567890123')).toBe('6222***********0123');
     expect(maskValue('ID_NUMBER', null)).toBeNull();
+  });
+});
+
+describe('addresses and cities', () => {
+  it('reads province, city and district and keys the address', () => {
+    const { normalizeAddress, cityKey } = normalizers;
+    expect(normalizeAddress('廣東省 廣州市越秀區 中山五路33號')).toMatchObject({ province: '广东', city: '广州', district: '越秀区', key: '广东省广州市越秀区中山五路33号' });
+    expect(normalizeAddress('上海市徐汇区漕溪北路88号')).toMatchObject({ province: '上海', city: '上海', district: '徐汇区' });
+    expect(normalizeAddress('  ')).toMatchObject({ value: null, key: null });
+    expect(cityKey('上海市')).toBe(cityKey('上海'));
+    expect(cityKey('廣州')).toBe('广州');
   });
 });

@@ -7,3 +7,4 @@ export * from './name.ts';
 export * from './email.ts';
 export * from './dates.ts';
 export * from './mask.ts';
+export * from './address.ts';

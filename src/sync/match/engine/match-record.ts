@@ -1,4 +1,4 @@
-import { nameKey, namePinyins, normalizeEmail, normalizeIdDocument, normalizePhone, parseLooseDate, cleanText } from '../../normalize/index.ts';
+import { cityKey, nameKey, namePinyins, normalizeAddress, normalizeEmail, normalizeIdDocument, normalizePhone, parseLooseDate, cleanText } from '../../normalize/index.ts';
 
 /**
  * What the matching engine compares: one source record reduced to normalised, comparable fields. Invalid
@@ -72,8 +72,8 @@ export function toMatchRecord(index: number, source: string, recordId: string, a
     idNumber,
     phone: phone?.valid ? phone.searchKey : null,
     email: email?.valid ? email.value : null,
-    addressLine: lowerKey(a.addressLine ?? null),
-    city: lowerKey(a.city ?? null),
+    addressLine: normalizeAddress(a.addressLine ?? null).key,
+    city: cityKey(a.city ?? null) ?? normalizeAddress(a.addressLine ?? null).city,
     postcode: cleanText(a.postcode ?? null)?.replace(/\s/g, '') ?? null,
     province: lowerKey(a.province ?? null),
   };
