@@ -34,6 +34,16 @@ export function fromDebeziumDays(days: number | null | undefined): string | null
 /** io.debezium.time.MicroTimestamp: microseconds since the epoch, UTC. */
 export function fromMicros(us: number | string | bigint | null | undefined): Date | null {
   if (us === null || us === undefined) return null;
-  const ms = Number(BigInt(us) / 1000n);
-  return Number.isFinite(ms) ? new Date(ms) : null;
+  let micros: bigint;
+  if (typeof us === 'bigint') micros = us;
+  else if (typeof us === 'number') {
+    if (!Number.isFinite(us)) return null;
+    micros = BigInt(Math.trunc(us));
+  } else {
+    const s = us.trim();
+    if (!/^-?\d+$/.test(s)) return null;
+    micros = BigInt(s);
+  }
+  const d = new Date(Number(micros / 1000n));
+  return Number.isNaN(d.getTime()) ? null : d;
 }

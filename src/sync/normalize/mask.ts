@@ -13,8 +13,12 @@ function keepEnds(value: string, head: number, tail: number): string {
 export function maskValue(kind: MaskKind, value: string | null): string | null {
   if (value === null) return null;
   switch (kind) {
-    case 'ID_NUMBER':
-      return keepEnds(value, 4, 4);
+    case 'ID_NUMBER': {
+      // Resident ids and credit codes (15–18 characters) as the domain guide shows; shorter documents
+      // (passports, permits: 8–11 characters) would stay almost readable with 4 + 4, so keep 1 + 2.
+      const compact = value.replace(/\s/g, '');
+      return [...compact].length >= 15 ? keepEnds(compact, 4, 4) : keepEnds(compact, 1, 2);
+    }
     case 'PHONE': {
       const digits = value.replace(/\D/g, '');
       const national = digits.length === 13 && digits.startsWith('86') ? digits.slice(2) : digits;

@@ -6,8 +6,12 @@ import { cleanText } from './text.ts';
  * Names. The same person appears in simplified and traditional characters, with full-width characters or
  * spaces, or in pinyin. The name key (simplified, spaceless, lower-case) is what search and matching compare;
  * the display form keeps what the source wrote (trimmed).
+ *
+ * Conversion is OpenCC `hk` → `cn`: it converts standard traditional characters exactly as `t` → `cn` does and
+ * also the Hong Kong variants (衞 → 卫, 粧 → 妆, 衹 → 只) that `t` leaves alone. `tw` → `cn` is not used: it
+ * rewrites characters that are already simplified (么 → 幺, 著 → 着), which would change mainland names.
  */
-const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
+const toSimplified = OpenCC.Converter({ from: 'hk', to: 'cn' });
 
 // Compound surnames (复姓) that must not be split after their first character.
 const compoundSurnames = new Set([
@@ -35,12 +39,25 @@ function memo<T>(fn: (s: string) => T, max = 200_000): (s: string) => T {
   };
 }
 
+/** Separators that are not part of a name: spaces, the middle dots of transliterated names (· ・ ‧ • ∙ ⋅), hyphens, commas. */
+const separators = /[\s·・‧•∙⋅.\-_,，、'’]/g;
+
 const keyOf = memo((cleaned: string): string | null => {
-  const key = toSimplified(cleaned).replace(/[\s·•.\-_,，、]/g, '').toLowerCase();
+  const key = toSimplified(cleaned)
+    .toLowerCase()
+    // Pinyin with tone marks or ü (Wáng, Lǚ) keys like its plain spelling; ü is written v (lv), as input methods do.
+    .normalize('NFD')
+    .replace(/u\u0308/g, 'v')
+    .replace(/[\u0300-\u036f]/g, '')
+    .normalize('NFC')
+    .replace(separators, '');
   return key === '' ? null : key;
 });
 
-/** Simplified, spaceless (also without the middle dot of transliterated names), lower-case key; null if empty. */
+/**
+ * Simplified, spaceless (also without the middle dot of transliterated names), lower-case key; pinyin without
+ * tone marks; null if empty.
+ */
 export function nameKey(raw: string | null | undefined): string | null {
   const cleaned = cleanText(raw);
   return cleaned === null ? null : keyOf(cleaned);
@@ -60,12 +77,16 @@ export function normalizePersonName(input: { family?: string | null; given?: str
     // Chinese order family+given without a space; pinyin written "Given Family"? Sources write "WANG XIAOMING": keep family first.
     full = hanName ? `${family ?? ''}${given ?? ''}` : [family, given].filter(Boolean).join(' ');
   }
-  if (full !== null && f === null && g === null && han.test(full) && !latin.test(full)) {
-    const compact = full.replace(/\s/g, '');
-    const simplified = toSimplified(compact);
-    const surnameLength = compact.length > 2 && compoundSurnames.has(simplified.slice(0, 2)) ? 2 : 1;
-    f = compact.slice(0, surnameLength);
-    g = compact.slice(surnameLength) || null;
+  const dotted = full === null ? [] : full.split(/\s*[·・‧•∙⋅]\s*/).filter(Boolean);
+  if (full !== null && f === null && g === null && dotted.length > 1) {
+    // Transliterated names (约翰·史密斯) and Uyghur names (阿依古丽·买买提): given name(s) · family or father's name.
+    f = dotted[dotted.length - 1] ?? null;
+    g = dotted.slice(0, -1).join('·');
+  } else if (full !== null && f === null && g === null && han.test(full) && !latin.test(full)) {
+    const chars = [...full.replace(/\s/g, '')]; // code points: rare surnames can lie outside the BMP
+    const surnameLength = chars.length > 2 && compoundSurnames.has(toSimplified(chars.slice(0, 2).join(''))) ? 2 : 1;
+    f = chars.slice(0, surnameLength).join('');
+    g = chars.slice(surnameLength).join('') || null;
   }
   if (full === null) issues.push('EMPTY');
   const text = full ?? '';
@@ -74,14 +95,22 @@ export function normalizePersonName(input: { family?: string | null; given?: str
   return { full, family: f, given: g, key: nameKey(full), script, issues };
 }
 
-/** Company names: the key drops legal-form words and bracketed regions so "XX有限公司" matches "XX(中国)有限公司". */
+/**
+ * Company names: the key drops legal-form words and bracketed parts (full- or half-width brackets; NFKC has
+ * already folded （） to ()) so "XX有限公司", "XX(中国)有限公司" and "XX股份有限公司" meet. A branch keeps its
+ * branch suffix ("XX有限公司北京分公司" → "xx北京分公司"): a branch is not its head office.
+ */
+const legalForms = /(股份有限公司|有限责任公司|有限公司|股份公司)/g;
+
 export function normalizeCompanyName(raw: string | null | undefined): { full: string | null; key: string | null } {
   const full = cleanText(raw);
   if (full === null) return { full: null, key: null };
   const simplified = toSimplified(full);
   const stripped = simplified
-    .replace(/[(（][^)）]*[)）]/g, '')
-    .replace(/(股份有限公司|有限责任公司|有限公司|集团公司|公司|co\.?,?\s*ltd\.?|limited|inc\.?)$/i, '');
+    .replace(/[(\[【][^)\]】]*[)\]】]/g, '')
+    .replace(legalForms, '')
+    .replace(/(?<!分)(集团公司|公司)$/, '')
+    .replace(/[\s,.]*(co\.?,?\s*ltd\.?|company\s+limited|limited|ltd\.?|inc\.?|corp\.?|corporation)$/i, '');
   return { full, key: nameKey(stripped) ?? nameKey(simplified) };
 }
 

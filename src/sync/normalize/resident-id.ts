@@ -1,5 +1,6 @@
 import { cleanText, isPlaceholder } from './text.ts';
 import { normalizeUscc } from './uscc.ts';
+import { parseLooseDate } from './dates.ts';
 
 /**
  * Identity documents. The resident id card (GB 11643-1999) carries the birth date and sex and a MOD 11-2
@@ -56,7 +57,9 @@ export function normalizeResidentId(raw: string | null | undefined, check?: { bi
     valid = false;
   }
   // Mismatches with the record are flagged but do not invalidate the number: either side may hold the typo.
-  if (check?.birthDate && valid && check.birthDate !== birthDate) issues.push('BIRTH_DATE_MISMATCH');
+  // The record's birth date may come in any of the contracts' forms (1985-03-07, 19850307, 1985/3/7).
+  const expectedBirth = parseLooseDate(check?.birthDate ?? null);
+  if (expectedBirth !== null && valid && expectedBirth !== birthDate) issues.push('BIRTH_DATE_MISMATCH');
   if (check?.sex && check.sex !== 'U' && valid && check.sex !== sex) issues.push('SEX_MISMATCH');
   return valid ? { value, raw: cleaned, valid, issues, birthDate, sex } : { value, raw: cleaned, valid, issues };
 }
@@ -72,9 +75,16 @@ const typeCodes: Record<string, IdDocumentType> = {
   '99': 'OTHER',
 };
 
-/** Dispatches on the contracts' id type codes (01 resident id … 08 credit code, 99 other). */
+/** What a resident id number looks like, even when wrong (15 to 18 digits, maybe a final X): used when no type code came. */
+const residentShaped = /^\d{14,17}[\dX]$/;
+
+/**
+ * Dispatches on the contracts' id type codes (01 resident id … 08 credit code, 99 other). Without a type code
+ * a value shaped like a resident id number is read as one; anything else is OTHER.
+ */
 export function normalizeIdDocument(typeCode: string | null | undefined, raw: string | null | undefined, check?: { birthDate?: string | null; sex?: 'M' | 'F' | 'U' | null }): IdResult & { type: IdDocumentType } {
-  const code = cleanText(typeCode) ?? '01';
+  const shaped = residentShaped.test(cleanText(raw)?.replace(/[\s-]/g, '').toUpperCase() ?? '');
+  const code = cleanText(typeCode) ?? (shaped ? '01' : '99');
   const type = typeCodes[code.padStart(2, '0')];
   if (type === undefined) {
     const value = cleanText(raw)?.replace(/\s/g, '').toUpperCase() ?? null;
@@ -86,6 +96,11 @@ export function normalizeIdDocument(typeCode: string | null | undefined, raw: st
   const cleaned = cleanText(raw);
   if (cleaned === null) return { type, value: null, raw: raw ?? null, valid: false, issues: ['EMPTY'] };
   const value = cleaned.replace(/[\s-]/g, '').toUpperCase();
-  const plausible = /^[A-Z0-9]{5,20}$/.test(value) && !isPlaceholder(value);
-  return { type, value, raw: cleaned, valid: plausible, issues: plausible ? [] : ['BAD_CHARACTERS'] };
+  if (isPlaceholder(value)) return { type, value: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
+  // Passports and permits are letters and digits; military officer cards and other documents can carry
+  // Chinese characters (军字第1234567号).
+  const shape = type === 'MILITARY_ID' || type === 'OTHER' ? /^[\p{Script=Han}A-Z0-9()]{4,30}$/u : /^[A-Z0-9]{5,20}$/;
+  if (!shape.test(value)) return { type, value, raw: cleaned, valid: false, issues: ['BAD_CHARACTERS'] };
+  if (/^(.)\1+$/.test(value)) return { type, value, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
+  return { type, value, raw: cleaned, valid: true, issues: [] };
 }
