@@ -3,6 +3,8 @@ import type { CanonicalChange } from '../connectors/framework/canonical.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import { MappingError } from '../connectors/framework/errors.ts';
 import { applyChanges, emptyStats, type ApplyStats, type SyncDeps } from '../sync/apply-changes.ts';
+import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
+import { mergeRiskWork, newRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
 import type { Route } from './topic-router.ts';
 
 /**
@@ -13,6 +15,11 @@ import type { Route } from './topic-router.ts';
  *
  * Bad messages never stop the partition: mapping failures and rows the database rejects as invalid data are
  * written to `quarantined_event` with their position and reason, and the rest of the batch is applied.
+ *
+ * Throughput: messages that only carry facts (policies, roles, payments, claims, …) are applied together in
+ * one set-based step; only if the database rejects that step are they re-applied one message per savepoint to
+ * find the culprit. Messages with party changes go one by one (identity resolution), each in a savepoint. The
+ * risk follow-up of the whole batch is settled once at the end, in the same transaction.
  */
 export type BatchResult = ApplyStats & { skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
 
@@ -35,6 +42,8 @@ export async function applyBatch(
     );
     const from = stored ? BigInt(stored.next_offset) : -1n;
     let last: bigint | null = null;
+    const risk = newRiskWork();
+    const factMessages: { message: SourceMessage; changes: FactChange[] }[] = [];
     for (const item of mapped) {
       const offset = BigInt(item.message.offset);
       last = last === null || offset > last ? offset : last;
@@ -49,13 +58,20 @@ export async function applyBatch(
         continue;
       }
       for (const c of item.changes) if (c.sourceTime && (result.latestSourceTime === null || c.sourceTime > result.latestSourceTime)) result.latestSourceTime = c.sourceTime;
-      const problem = await applyInSavepoint(em, item.changes, deps, result);
-      if (problem) {
-        await quarantine(em, route, partition, item.message, 'REJECTED_BY_DATABASE', problem);
-        result.quarantined += 1;
-        result.rejected.push({ offset: item.message.offset, code: 'REJECTED_BY_DATABASE', reason: problem });
+      if (item.changes.every(isFact)) {
+        factMessages.push({ message: item.message, changes: item.changes.filter(isFact) });
+        continue;
+      }
+      await applyOneOrQuarantine(em, route, partition, item.message, item.changes, deps, result, risk);
+    }
+    if (factMessages.length > 0) {
+      const together = await inSavepoint(em, result, risk, (inner, stats, work) => applyFacts(inner, factMessages.flatMap((m) => m.changes), stats, work));
+      if (together !== null) {
+        // Someone in the set is bad: find who, one message at a time.
+        for (const m of factMessages) await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk);
       }
     }
+    await settleRiskWork(em, risk, deps.topicPrefix);
     if (last !== null && last + 1n > from) {
       result.nextOffset = (last + 1n).toString();
       await em.execute(
@@ -77,15 +93,40 @@ function mapMessage(route: Route, message: SourceMessage): Mapped {
   }
 }
 
+async function applyOneOrQuarantine(
+  em: EntityManager,
+  route: Route,
+  partition: number,
+  message: SourceMessage,
+  changes: CanonicalChange[],
+  deps: SyncDeps,
+  result: BatchResult,
+  risk: RiskWork,
+): Promise<void> {
+  const problem = await inSavepoint(em, result, risk, (inner, stats, work) => applyChanges(inner, changes, deps, stats, work));
+  if (problem) {
+    await quarantine(em, route, partition, message, 'REJECTED_BY_DATABASE', problem);
+    result.quarantined += 1;
+    result.rejected.push({ offset: message.offset, code: 'REJECTED_BY_DATABASE', reason: problem });
+  }
+}
+
 /**
- * Applies one message's changes inside a savepoint. A data error from PostgreSQL (SQLSTATE class 22 data
- * exception or 23 integrity violation) is this message's fault: roll back to the savepoint and report it.
- * Anything else (connection lost, serialization failure) is transient and aborts the whole batch for a retry.
+ * Runs `work` inside a savepoint; its statistics and risk follow-up count only if it commits. A data error
+ * from PostgreSQL (SQLSTATE class 22 data exception or 23 integrity violation) is the records' fault: roll back
+ * to the savepoint and report it. Anything else (connection lost, serialization failure) is transient and
+ * aborts the whole batch for a retry.
  */
-async function applyInSavepoint(em: EntityManager, changes: CanonicalChange[], deps: SyncDeps, stats: ApplyStats): Promise<string | null> {
+async function inSavepoint(
+  em: EntityManager,
+  stats: ApplyStats,
+  risk: RiskWork,
+  work: (em: EntityManager, stats: ApplyStats, risk: RiskWork) => Promise<void>,
+): Promise<string | null> {
   const local = { ...emptyStats() };
+  const localRisk = newRiskWork();
   try {
-    await em.transactional((inner) => applyChanges(inner, changes, deps, local));
+    await em.transactional((inner) => work(inner, local, localRisk));
   } catch (e) {
     const err = e as { sqlState?: unknown; code?: unknown };
     const sqlState = typeof err.sqlState === 'string' ? err.sqlState : err.code;
@@ -97,6 +138,7 @@ async function applyInSavepoint(em: EntityManager, changes: CanonicalChange[], d
   stats.applied += local.applied;
   stats.stale += local.stale;
   stats.partiesChanged += local.partiesChanged;
+  mergeRiskWork(risk, localRisk);
   return null;
 }
 

@@ -21,6 +21,9 @@ export const Policy = defineEntity({
     billingFrequency: p.text().nullable(),
     channel: p.text().nullable(),
     agentCode: p.text().nullable(),
+    /** Set by the sync step when the status changes to RI (reinstated) / the sum insured goes up. */
+    reinstatedAt: p.datetime().nullable(),
+    sumInsuredIncreasedAt: p.datetime().nullable(),
     sourceTime: p.datetime().nullable(),
     sourceVersion: p.bigint('string'),
     deleted: p.boolean().default(false),

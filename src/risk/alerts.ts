@@ -147,10 +147,3 @@ export async function evaluateAlerts(em: EntityManager, partyId: string, topicPr
   }
   return changed;
 }
-
-/** The customers an activity concerns: the one its source record is linked to. */
-export async function partyOfActivity(em: EntityManager, system: string | null, sourceId: string | null): Promise<string | null> {
-  if (!system || !sourceId) return null;
-  const [row] = await em.execute<{ party_id: string | null }[]>(`select party_id from source_record where system = ? and source_id = ? and not deleted`, [system, sourceId]);
-  return row?.party_id ?? null;
-}

@@ -1,29 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type {
-  CanonicalChange,
-  ActivityDelete,
-  ActivityUpsert,
-  CoverDelete,
-  CoverUpsert,
-  PartyDelete,
-  PartyUpsert,
-  PolicyDelete,
-  PolicyUpsert,
-  RoleDelete,
-  RoleUpsert,
-} from '../connectors/framework/canonical.ts';
+import type { CanonicalChange, PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
 import type { Matcher } from './match/matcher.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
 import { lockMatchKeys, reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
-import { screenParty } from '../risk/screening.ts';
-import { evaluateAlerts, partyOfActivity } from '../risk/alerts.ts';
+import { applyFacts, isFact, type FactChange } from './apply-facts.ts';
+import type { RiskWork } from '../risk/risk-work.ts';
 
 /**
  * The sync step: applies canonical changes inside the caller's transaction. Every write is guarded by the
  * source version, so a duplicate or an out-of-order older change is a no-op ("stale") and replaying a stream
- * converges to the same state. Policies, covers and roles are keyed by the source's natural keys, so a role
- * that arrives before its policy or its client is stored as is and joins up when the other side arrives.
+ * converges to the same state. Two paths:
+ *   - party changes go one by one through identity resolution (match, link/merge, survivorship), because each
+ *     record's outcome depends on the records before it;
+ *   - everything else (policies, covers, roles, activities) is keyed by the source's natural keys and written
+ *     set-wise (apply-facts.ts); a role that arrives before its policy or its client is stored as is and joins
+ *     up when the other side arrives, because the customer is found through source_record at read time.
+ * Risk follow-up (screening, alert rules) is only noted in `risk` and settled once per batch by the caller
+ * (src/risk/risk-work.ts).
  */
 export type ApplyOutcome = 'APPLIED' | 'STALE';
 export type ApplyStats = { applied: number; stale: number; partiesChanged: number };
@@ -31,38 +25,22 @@ export type ApplyStats = { applied: number; stale: number; partiesChanged: numbe
 /** What the sync step needs: the matcher, and the prefix of topics it writes to through the outbox (alerts). */
 export type SyncDeps = { matcher: Matcher; topicPrefix?: string };
 
-export async function applyChanges(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps, stats: ApplyStats): Promise<void> {
+export async function applyChanges(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<void> {
+  const facts: FactChange[] = [];
   for (const change of changes) {
-    const outcome = await applyChange(em, change, deps, stats);
+    if (isFact(change)) {
+      facts.push(change);
+      continue;
+    }
+    const outcome = change.op === 'upsert' ? await upsertParty(em, change, deps, stats, risk) : await deleteParty(em, change, deps, stats, risk);
     if (outcome === 'APPLIED') stats.applied += 1;
     else stats.stale += 1;
   }
+  if (facts.length > 0) await applyFacts(em, facts, stats, risk);
 }
 
 export function emptyStats(): ApplyStats {
   return { applied: 0, stale: 0, partiesChanged: 0 };
-}
-
-async function applyChange(em: EntityManager, change: CanonicalChange, deps: SyncDeps, stats: ApplyStats): Promise<ApplyOutcome> {
-  switch (change.entity) {
-    case 'party':
-      return change.op === 'upsert' ? upsertParty(em, change, deps, stats) : deleteParty(em, change, deps, stats);
-    case 'policy':
-      return upsertPolicy(em, change);
-    case 'policyCover':
-      return upsertCover(em, change);
-    case 'policyRole':
-      return upsertRole(em, change);
-    case 'activity': {
-      const outcome = await upsertActivity(em, change);
-      // Risk: claims and payments feed the high-claim rules of the customer they belong to.
-      if (outcome === 'APPLIED' && (change.kind === 'CLAIM' || change.kind === 'PAYMENT')) {
-        const party = change.op === 'upsert' ? await partyOfActivity(em, change.data.party?.system ?? null, change.data.party?.sourceId ?? null) : null;
-        if (party) await evaluateAlerts(em, party, deps.topicPrefix);
-      }
-      return outcome;
-    }
-  }
 }
 
 type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string };
@@ -75,7 +53,7 @@ async function lockSourceRecord(em: EntityManager, system: string, sourceId: str
   return row;
 }
 
-async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDeps, stats: ApplyStats): Promise<ApplyOutcome> {
+async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
 
@@ -112,10 +90,14 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   if (deps.matcher.profile) await em.execute(`update source_record set match_profile = ?::jsonb where id = ?`, [JSON.stringify(deps.matcher.profile(change.attributes)), recordId]);
   await replaceContributions(em, recordId, partyId, change);
   if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
-  // Risk: every change of a golden customer re-screens it against the blacklists (src/risk).
-  await screenParty(em, partyId);
-  if (previousParty !== null && previousParty !== partyId) await screenParty(em, previousParty);
-  await evaluateAlerts(em, partyId, deps.topicPrefix);
+  // Risk: every change of a golden customer re-screens it against the blacklists and re-evaluates its alerts
+  // (its claims may now be someone else's); settled once per batch.
+  risk.screen.add(partyId);
+  risk.evaluate.add(partyId);
+  if (previousParty !== null && previousParty !== partyId) {
+    risk.screen.add(previousParty);
+    risk.evaluate.add(previousParty);
+  }
   return 'APPLIED';
 }
 
@@ -141,7 +123,7 @@ async function replaceContributions(em: EntityManager, recordId: string, partyId
   }
 }
 
-async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDeps, stats: ApplyStats): Promise<ApplyOutcome> {
+async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
   if (!existing) {
@@ -164,99 +146,8 @@ async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDep
     if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
     // A deleted record may have been the one bridging the others: split what no longer holds together.
     await reclusterParty(em, deps.matcher, existing.party_id, `${change.system}/${change.sourceId} deleted`);
-    await screenParty(em, existing.party_id);
+    risk.screen.add(existing.party_id);
+    risk.evaluate.add(existing.party_id);
   }
   return 'APPLIED';
-}
-
-/**
- * Natural-key upserts guarded by source version. A delete is an upsert of `deleted = true` (a tombstone row),
- * which keeps a late older create from bringing the row back.
- */
-async function guardedUpsert(em: EntityManager, table: string, keyColumns: string[], columns: Record<string, unknown>): Promise<ApplyOutcome> {
-  const names = Object.keys(columns);
-  const updates = names.filter((n) => !keyColumns.includes(n) && n !== 'id').map((n) => `${n} = excluded.${n}`);
-  const result = await em.execute<{ affectedRows: number }>(
-    `insert into ${table} (${names.join(', ')}) values (${names.map(() => '?').join(', ')})
-     on conflict (${keyColumns.join(', ')}) do update set ${updates.join(', ')}
-     where ${table}.source_version < excluded.source_version`,
-    Object.values(columns),
-    'run',
-  );
-  return result.affectedRows > 0 ? 'APPLIED' : 'STALE';
-}
-
-function upsertPolicy(em: EntityManager, change: PolicyUpsert | PolicyDelete): Promise<ApplyOutcome> {
-  const d = change.op === 'upsert' ? change.data : null;
-  return guardedUpsert(em, 'policy', ['system', 'policy_no'], {
-    id: randomUUID(),
-    system: change.system,
-    policy_no: change.policyNo,
-    product_code: d?.productCode ?? null,
-    status: d?.status ?? null,
-    commencement_date: d?.commencementDate ?? null,
-    paid_to_date: d?.paidToDate ?? null,
-    sum_insured: d?.sumInsured ?? null,
-    premium: d?.premium ?? null,
-    billing_frequency: d?.billingFrequency ?? null,
-    channel: d?.channel ?? null,
-    agent_code: d?.agentCode ?? null,
-    source_time: change.sourceTime,
-    source_version: change.sourceVersion,
-    deleted: change.op === 'delete',
-  });
-}
-
-function upsertCover(em: EntityManager, change: CoverUpsert | CoverDelete): Promise<ApplyOutcome> {
-  const d = change.op === 'upsert' ? change.data : null;
-  return guardedUpsert(em, 'policy_cover', ['system', 'policy_no', 'coverage', 'rider'], {
-    id: randomUUID(),
-    system: change.system,
-    policy_no: change.key.policyNo,
-    coverage: change.key.coverage,
-    rider: change.key.rider,
-    product_code: d?.productCode ?? null,
-    sum_insured: d?.sumInsured ?? null,
-    premium: d?.premium ?? null,
-    status: d?.status ?? null,
-    source_version: change.sourceVersion,
-    deleted: change.op === 'delete',
-  });
-}
-
-function upsertRole(em: EntityManager, change: RoleUpsert | RoleDelete): Promise<ApplyOutcome> {
-  const d = change.op === 'upsert' ? change.data : null;
-  return guardedUpsert(em, 'policy_role', ['system', 'policy_no', 'client_source_id', 'role'], {
-    id: randomUUID(),
-    system: change.system,
-    policy_no: change.key.policyNo,
-    client_source_id: change.key.clientSourceId,
-    role: change.key.role,
-    beneficiary_order: d?.beneficiaryOrder ?? null,
-    share_percent: d?.sharePercent ?? null,
-    current: d?.current ?? false,
-    source_version: change.sourceVersion,
-    deleted: change.op === 'delete',
-  });
-}
-
-function upsertActivity(em: EntityManager, change: ActivityUpsert | ActivityDelete): Promise<ApplyOutcome> {
-  const d = change.op === 'upsert' ? change.data : null;
-  return guardedUpsert(em, 'activity', ['kind', 'system', 'source_key'], {
-    id: randomUUID(),
-    kind: change.kind,
-    system: change.system,
-    source_key: change.sourceKey,
-    party_system: d?.party?.system ?? null,
-    party_source_id: d?.party?.sourceId ?? null,
-    caller_phone_key: d?.callerPhoneKey ?? null,
-    policy_no: d?.policyNo ?? null,
-    occurred_at: d?.occurredAt ?? null,
-    type: d?.type ?? null,
-    status: d?.status ?? null,
-    amount: d?.amount ?? null,
-    data: JSON.stringify(d?.details ?? {}),
-    source_version: change.sourceVersion,
-    deleted: change.op === 'delete',
-  });
 }

@@ -1,0 +1,59 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { screenParty } from './screening.ts';
+import { evaluateAlerts } from './alerts.ts';
+
+/**
+ * Risk follow-up of one applied batch. The sync step only notes which customers, claims/payments and policies
+ * changed; at the end of the batch, still inside its transaction, every affected customer is screened and has
+ * its alert rules evaluated once — not once per event, which for a customer with a burst of claims would
+ * repeat the same work many times.
+ */
+export type RiskWork = {
+  /** Golden customers whose record changed: re-screened against the blacklists and re-evaluated. */
+  screen: Set<string>;
+  /** Golden customers whose evidence for the alert rules may have changed. */
+  evaluate: Set<string>;
+  /** Source records (system + id) that own claims or payments that changed. */
+  activityOwners: Map<string, { system: string; sourceId: string }>;
+  /** Policies that changed (status, sum insured, …): customers with claims on them are re-evaluated. */
+  policies: Map<string, { system: string; policyNo: string }>;
+};
+
+export function newRiskWork(): RiskWork {
+  return { screen: new Set(), evaluate: new Set(), activityOwners: new Map(), policies: new Map() };
+}
+
+export function mergeRiskWork(into: RiskWork, from: RiskWork): void {
+  for (const id of from.screen) into.screen.add(id);
+  for (const id of from.evaluate) into.evaluate.add(id);
+  for (const [k, v] of from.activityOwners) into.activityOwners.set(k, v);
+  for (const [k, v] of from.policies) into.policies.set(k, v);
+}
+
+const chunked = <T>(items: readonly T[], size = 1000): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** Screens and evaluates everyone the batch affected; returns the number of alerts opened or updated. */
+export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPrefix = ''): Promise<number> {
+  const evaluate = new Set(work.evaluate);
+  for (const owners of chunked([...work.activityOwners.values()])) {
+    const rows = await em.execute<{ party_id: string }[]>(
+      `select distinct party_id from source_record where not deleted and party_id is not null and (system, source_id) in (${owners.map(() => '(?, ?)').join(', ')})`,
+      owners.flatMap((o) => [o.system, o.sourceId]),
+    );
+    for (const r of rows) evaluate.add(r.party_id);
+  }
+  // A policy change matters to the rules only through claims on it (early claim after reinstatement or a
+  // sum-insured increase): the customers who claimed on the policy are re-evaluated.
+  for (const policies of chunked([...work.policies.values()])) {
+    const rows = await em.execute<{ party_id: string }[]>(
+      `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
+        where a.kind = 'CLAIM' and not a.deleted and sr.party_id is not null and a.policy_no in (${policies.map(() => '?').join(', ')})`,
+      policies.map((p) => p.policyNo),
+    );
+    for (const r of rows) evaluate.add(r.party_id);
+  }
+  for (const id of [...work.screen].sort()) await screenParty(em, id);
+  let alerts = 0;
+  for (const id of [...evaluate].sort()) alerts += await evaluateAlerts(em, id, topicPrefix);
+  return alerts;
+}

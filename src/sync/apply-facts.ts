@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ActivityDelete, ActivityUpsert, CanonicalChange, CoverDelete, CoverUpsert, PolicyDelete, PolicyUpsert, RoleDelete, RoleUpsert } from '../connectors/framework/canonical.ts';
+import type { ApplyStats } from './apply-changes.ts';
+import type { RiskWork } from '../risk/risk-work.ts';
+
+/**
+ * The set-based half of the sync step: policies, covers, roles and activities (payments, claims,
+ * interactions, …) are keyed by the source's natural keys and never need matching, so a whole batch of them is
+ * written with one multi-row upsert per table instead of one statement per event — this is what lets the hub
+ * keep up with a source system's change stream (bench/ingest.bench.ts).
+ *
+ * Semantics are those of applying the changes one by one: within the batch only the highest source version of
+ * each key survives (the first one of equal versions, as a guarded single upsert would keep it), and the
+ * database row is only overwritten by a strictly newer version, so duplicates and out-of-order redeliveries are
+ * no-ops. A delete is an upsert of `deleted = true` that keeps the last known data, so a late older create
+ * cannot bring the row back and the claim a delete removes can still be traced to its customer.
+ */
+export type FactChange = PolicyUpsert | PolicyDelete | CoverUpsert | CoverDelete | RoleUpsert | RoleDelete | ActivityUpsert | ActivityDelete;
+
+export function isFact(change: CanonicalChange): change is FactChange {
+  return change.entity !== 'party';
+}
+
+type Table = {
+  name: string;
+  keyColumns: string[];
+  /** Columns that keep their stored value when a delete (tombstone) arrives. */
+  dataColumns: string[];
+  /** Extra SET expressions computed from the stored and the incoming row (`t` = stored, `excluded` = incoming). */
+  derived?: Record<string, string>;
+  returning: string;
+};
+
+const tables = {
+  policy: {
+    name: 'policy',
+    keyColumns: ['system', 'policy_no'],
+    dataColumns: ['product_code', 'status', 'commencement_date', 'paid_to_date', 'sum_insured', 'premium', 'billing_frequency', 'channel', 'agent_code', 'source_time'],
+    derived: {
+      // The source sends state, not transitions: the hub notices them here, where old and new meet.
+      reinstated_at: `case when excluded.status = 'RI' and t.status is distinct from 'RI' then excluded.source_time else t.reinstated_at end`,
+      sum_insured_increased_at: `case when excluded.sum_insured > t.sum_insured then excluded.source_time else t.sum_insured_increased_at end`,
+    },
+    returning: 'system, policy_no',
+  },
+  policy_cover: {
+    name: 'policy_cover',
+    keyColumns: ['system', 'policy_no', 'coverage', 'rider'],
+    dataColumns: ['product_code', 'sum_insured', 'premium', 'status'],
+    returning: 'system, policy_no',
+  },
+  policy_role: {
+    name: 'policy_role',
+    keyColumns: ['system', 'policy_no', 'client_source_id', 'role'],
+    dataColumns: ['beneficiary_order', 'share_percent', 'current'],
+    returning: 'system, policy_no',
+  },
+  activity: {
+    name: 'activity',
+    keyColumns: ['kind', 'system', 'source_key'],
+    dataColumns: ['party_system', 'party_source_id', 'caller_phone_key', 'policy_no', 'occurred_at', 'type', 'status', 'amount', 'data'],
+    returning: 'kind, party_system, party_source_id',
+  },
+} satisfies Record<string, Table>;
+
+type Row = Record<string, unknown> & { source_version: string; deleted: boolean };
+
+function policyRow(c: PolicyUpsert | PolicyDelete): Row {
+  const d = c.op === 'upsert' ? c.data : null;
+  return {
+    id: randomUUID(), system: c.system, policy_no: c.policyNo, product_code: d?.productCode ?? null, status: d?.status ?? null,
+    commencement_date: d?.commencementDate ?? null, paid_to_date: d?.paidToDate ?? null, sum_insured: d?.sumInsured ?? null, premium: d?.premium ?? null,
+    billing_frequency: d?.billingFrequency ?? null, channel: d?.channel ?? null, agent_code: d?.agentCode ?? null, source_time: c.sourceTime,
+    // A policy first seen in status RI was reinstated (as far as the hub can know) when the source says so.
+    reinstated_at: d?.status === 'RI' ? c.sourceTime : null, sum_insured_increased_at: null,
+    source_version: c.sourceVersion, deleted: c.op === 'delete',
+  };
+}
+
+function coverRow(c: CoverUpsert | CoverDelete): Row {
+  const d = c.op === 'upsert' ? c.data : null;
+  return {
+    id: randomUUID(), system: c.system, policy_no: c.key.policyNo, coverage: c.key.coverage, rider: c.key.rider, product_code: d?.productCode ?? null,
+    sum_insured: d?.sumInsured ?? null, premium: d?.premium ?? null, status: d?.status ?? null, source_version: c.sourceVersion, deleted: c.op === 'delete',
+  };
+}
+
+function roleRow(c: RoleUpsert | RoleDelete): Row {
+  const d = c.op === 'upsert' ? c.data : null;
+  return {
+    id: randomUUID(), system: c.system, policy_no: c.key.policyNo, client_source_id: c.key.clientSourceId, role: c.key.role,
+    beneficiary_order: d?.beneficiaryOrder ?? null, share_percent: d?.sharePercent ?? null, current: d?.current ?? false, source_version: c.sourceVersion, deleted: c.op === 'delete',
+  };
+}
+
+function activityRow(c: ActivityUpsert | ActivityDelete): Row {
+  const d = c.op === 'upsert' ? c.data : null;
+  return {
+    id: randomUUID(), kind: c.kind, system: c.system, source_key: c.sourceKey, party_system: d?.party?.system ?? null, party_source_id: d?.party?.sourceId ?? null,
+    caller_phone_key: d?.callerPhoneKey ?? null, policy_no: d?.policyNo ?? null, occurred_at: d?.occurredAt ?? null, type: d?.type ?? null, status: d?.status ?? null,
+    amount: d?.amount ?? null, data: JSON.stringify(d?.details ?? {}), source_version: c.sourceVersion, deleted: c.op === 'delete',
+  };
+}
+
+function toRow(c: FactChange): { table: keyof typeof tables; row: Row } {
+  switch (c.entity) {
+    case 'policy':
+      return { table: 'policy', row: policyRow(c) };
+    case 'policyCover':
+      return { table: 'policy_cover', row: coverRow(c) };
+    case 'policyRole':
+      return { table: 'policy_role', row: roleRow(c) };
+    case 'activity':
+      return { table: 'activity', row: activityRow(c) };
+  }
+}
+
+/** PostgreSQL binds at most 65,535 parameters per statement. */
+const maxParams = 60_000;
+
+/** Applies fact changes set-wise: one upsert per table (and per 60k parameters). */
+export async function applyFacts(em: EntityManager, changes: readonly FactChange[], stats: ApplyStats, risk: RiskWork): Promise<void> {
+  const byTable = new Map<keyof typeof tables, Map<string, Row>>();
+  for (const change of changes) {
+    const { table, row } = toRow(change);
+    const rows = byTable.get(table) ?? new Map<string, Row>();
+    byTable.set(table, rows);
+    const key = tables[table].keyColumns.map((k) => String(row[k])).join('\u0000');
+    const held = rows.get(key);
+    if (held === undefined || BigInt(held.source_version) < BigInt(row.source_version)) rows.set(key, row);
+  }
+  let applied = 0;
+  for (const [name, rows] of byTable) {
+    const table: Table = tables[name];
+    const all = [...rows.values()];
+    const columns = Object.keys(all[0] ?? {});
+    const perStatement = Math.max(1, Math.floor(maxParams / columns.length));
+    for (let i = 0; i < all.length; i += perStatement) {
+      const slice = all.slice(i, i + perStatement);
+      const returned = await upsert(em, table, columns, slice);
+      applied += returned.length;
+      collectRiskWork(name, returned, risk);
+    }
+  }
+  stats.applied += applied;
+  stats.stale += changes.length - applied;
+}
+
+async function upsert(em: EntityManager, table: Table, columns: string[], rows: Row[]): Promise<Record<string, string | null>[]> {
+  const cast = (c: string) => (c === 'data' ? '?::jsonb' : '?');
+  const set = columns
+    .filter((c) => c !== 'id' && !table.keyColumns.includes(c) && !(table.derived && c in table.derived))
+    .map((c) => (table.dataColumns.includes(c) ? `${c} = case when excluded.deleted then t.${c} else excluded.${c} end` : `${c} = excluded.${c}`));
+  for (const [c, expr] of Object.entries(table.derived ?? {})) set.push(`${c} = ${expr}`);
+  return em.execute<Record<string, string | null>[]>(
+    `insert into ${table.name} as t (${columns.join(', ')}) values ${rows.map(() => `(${columns.map(cast).join(', ')})`).join(', ')}
+     on conflict (${table.keyColumns.join(', ')}) do update set ${set.join(', ')}
+     where t.source_version < excluded.source_version
+     returning ${table.returning}`,
+    rows.flatMap((r) => columns.map((c) => r[c])),
+  );
+}
+
+/** What changed that risk rules read: claims and payments of a customer, policies claims were made on. */
+function collectRiskWork(table: keyof typeof tables, returned: Record<string, string | null>[], risk: RiskWork): void {
+  for (const r of returned) {
+    if (table === 'activity') {
+      if ((r.kind === 'CLAIM' || r.kind === 'PAYMENT') && r.party_system && r.party_source_id) risk.activityOwners.set(`${r.party_system}\u0000${r.party_source_id}`, { system: r.party_system, sourceId: r.party_source_id });
+    } else if (table === 'policy' && r.system && r.policy_no) {
+      risk.policies.set(`${r.system}\u0000${r.policy_no}`, { system: r.system, policyNo: r.policy_no });
+    }
+  }
+}
