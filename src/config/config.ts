@@ -35,6 +35,8 @@ const envSchema = z.object({
   HUB_JWT_ISSUER: z.string().trim().min(1).default('customer-hub'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
 });
 
 export type HubConfig = {
@@ -51,6 +53,10 @@ export type HubConfig = {
   jwtIssuer: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   dbPoolMax: number;
+  /** Topic partitions applied at the same time by one hub instance (each in its own transaction). */
+  ingestConcurrency: number;
+  /** How long the group waits for a silent (crashed) member before handing its partitions to the others. */
+  kafkaSessionTimeoutMs: number;
 };
 
 export class ConfigError extends Error {
@@ -80,5 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     jwtIssuer: e.HUB_JWT_ISSUER,
     logLevel: e.LOG_LEVEL,
     dbPoolMax: e.DB_POOL_MAX,
+    ingestConcurrency: e.INGEST_CONCURRENCY,
+    kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
   };
 }

@@ -2,7 +2,7 @@ import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange } from '../connectors/framework/canonical.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import { MappingError } from '../connectors/framework/errors.ts';
-import { applyChanges, emptyStats, type ApplyStats, type SyncDeps } from '../sync/apply-changes.ts';
+import { applyChanges, emptyStats, lockPartyKeys, type ApplyStats, type SyncDeps } from '../sync/apply-changes.ts';
 import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
 import { mergeRiskWork, newRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
 import type { Route } from './topic-router.ts';
@@ -41,6 +41,7 @@ export async function applyBatch(
       [consumerGroup, route.topic, partition],
     );
     const from = stored ? BigInt(stored.next_offset) : -1n;
+    await lockPartyKeys(em, mapped.flatMap((m) => ('changes' in m && BigInt(m.message.offset) >= from ? m.changes : [])), deps.matcher);
     let last: bigint | null = null;
     const risk = newRiskWork();
     const factMessages: { message: SourceMessage; changes: FactChange[] }[] = [];

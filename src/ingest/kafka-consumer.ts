@@ -30,11 +30,15 @@ export async function startConnectorConsumer(opts: {
   groupId: string;
   deps: SyncDeps;
   logger: Logger;
+  /** Partitions applied at the same time (kafkajs partitionsConsumedConcurrently). */
+  concurrency?: number;
+  sessionTimeoutMs?: number;
 }): Promise<ConnectorConsumer> {
   const { kafka, orm, router, groupId, deps, logger } = opts;
   // Dead-letter topics are created up front, so the first bad message does not race topic auto-creation.
   await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`), `${router.prefix}hub.risk-alerts.v1`]);
-  const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+  const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+  const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)) });
   const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   let running = false;
   let stopping = false;
@@ -69,6 +73,7 @@ export async function startConnectorConsumer(opts: {
   await consumer.connect();
   await consumer.subscribe({ topics: router.streamTopics, fromBeginning: true });
   await consumer.run({
+    partitionsConsumedConcurrently: opts.concurrency ?? 1,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {

@@ -15,18 +15,36 @@ const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
 const dayDiff = (a: string, b: string) => Math.round((Date.parse(a) - Date.parse(b)) / 86_400_000);
 
-async function claimsOf(em: EntityManager, partyId: string): Promise<Claim[]> {
-  const rows = await em.execute<{ key: string; policy_no: string | null; reported: Date | null; incident: string | null; paid: string | null; claimed: string | null; status: string | null }[]>(
-    `select a.source_key as key, a.policy_no, a.occurred_at as reported, a.data->>'incidentDate' as incident, a.data->>'paidAmount' as paid, a.data->>'claimedAmount' as claimed, a.status
-       from activity a where a.kind = 'CLAIM' and not a.deleted
-        and (a.party_system, a.party_source_id) in (select system, source_id from source_record where party_id = ? and not deleted)`,
-    [partyId],
+type Payment = { key: string; type: string | null; at: Date | null; amount: number };
+/** Everything the claim rules read about one customer, loaded once per evaluation. */
+type Facts = { claims: Claim[]; payments: Payment[]; bankAccounts: string[] };
+
+/**
+ * The customer's claims and payments, through the source records linked to them. Two steps with literal keys
+ * rather than one join: the plan stays an index lookup even on tables whose statistics lag a bulk load.
+ */
+async function factsOf(em: EntityManager, partyId: string): Promise<Facts> {
+  const records = await em.execute<{ system: string; source_id: string }[]>(`select system, source_id from source_record where party_id = ? and not deleted`, [partyId]);
+  if (records.length === 0) return { claims: [], payments: [], bankAccounts: [] };
+  const rows = await em.execute<
+    { kind: string; key: string; policy_no: string | null; at: Date | null; type: string | null; status: string | null; amount: string | null; incident: string | null; paid: string | null; claimed: string | null; account: string | null }[]
+  >(
+    `select a.kind, a.source_key as key, a.policy_no, a.occurred_at as at, a.type, a.status, a.amount::text as amount, a.data->>'incidentDate' as incident,
+            a.data->>'paidAmount' as paid, a.data->>'claimedAmount' as claimed, ${bankAccountOf} as account
+       from activity a where a.kind in ('CLAIM', 'PAYMENT') and not a.deleted and (a.party_system, a.party_source_id) in (${records.map(() => '(?, ?)').join(', ')})`,
+    records.flatMap((r) => [r.system, r.source_id]),
   );
-  return rows.map((r) => ({ ...r, reported: r.reported ? new Date(r.reported) : null, paid: Number(r.paid ?? 0), claimed: Number(r.claimed ?? 0) }));
+  const date = (v: Date | null) => (v ? new Date(v) : null);
+  return {
+    claims: rows.filter((r) => r.kind === 'CLAIM').map((r) => ({ key: r.key, policy_no: r.policy_no, reported: date(r.at), incident: r.incident, paid: Number(r.paid ?? 0), claimed: Number(r.claimed ?? 0), status: r.status })),
+    payments: rows.filter((r) => r.kind === 'PAYMENT').map((r) => ({ key: r.key, type: r.type, at: date(r.at), amount: Number(r.amount ?? 0) })),
+    bankAccounts: [...new Set(rows.map((r) => r.account).filter((a): a is string => a !== null && a !== ''))].sort(),
+  };
 }
 
-async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, claims: Claim[]): Promise<Finding | null> {
+async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, facts: Facts): Promise<Finding | null> {
   const p = rule.params;
+  const claims = facts.claims;
   switch (rule.kind) {
     case 'CLAIMS_IN_WINDOW': {
       const since = daysAgo(num(p.windowDays, 365));
@@ -46,38 +64,42 @@ async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, clai
     case 'LOSS_RATIO': {
       const since = daysAgo(num(p.windowDays, 730));
       const paid = claims.filter((c) => c.reported && c.reported >= since).reduce((s, c) => s + c.paid, 0);
-      const [prem] = await em.execute<{ total: string | null; payments: string[] | null }[]>(
-        `select sum(a.amount)::text as total, array_agg(a.source_key order by a.source_key) as payments from activity a
-          where a.kind = 'PAYMENT' and a.type = 'PREMIUM_PAID' and not a.deleted and a.occurred_at >= ?
-            and (a.party_system, a.party_source_id) in (select system, source_id from source_record where party_id = ? and not deleted)`,
-        [since, partyId],
-      );
-      const premiums = Number(prem?.total ?? 0);
+      if (paid === 0) return null;
+      const premiumPayments = facts.payments.filter((x) => x.type === 'PREMIUM_PAID' && x.at && x.at >= since);
+      const premiums = premiumPayments.reduce((s, x) => s + x.amount, 0);
       if (premiums < num(p.minPremium, 1000)) return null;
       const ratio = paid / premiums;
       return ratio >= num(p.minRatio, 3)
-        ? { evidence: { paid: paid.toFixed(2), premiums: premiums.toFixed(2), ratio: Number(ratio.toFixed(2)), payments: prem?.payments ?? [] }, explanation: `loss ratio ${ratio.toFixed(2)} (claims paid ${paid.toFixed(2)} / premiums ${premiums.toFixed(2)}) over ${num(p.windowDays, 730)} days (threshold ${num(p.minRatio, 3)})` }
+        ? { evidence: { paid: paid.toFixed(2), premiums: premiums.toFixed(2), ratio: Number(ratio.toFixed(2)), payments: premiumPayments.map((x) => x.key).sort() }, explanation: `loss ratio ${ratio.toFixed(2)} (claims paid ${paid.toFixed(2)} / premiums ${premiums.toFixed(2)}) over ${num(p.windowDays, 730)} days (threshold ${num(p.minRatio, 3)})` }
         : null;
     }
     case 'EARLY_CLAIM': {
       const within = num(p.withinDays, 90);
       const keys = [...new Set(claims.map((c) => c.policy_no).filter((x): x is string => x !== null))];
       if (keys.length === 0) return null;
-      // Commencement, or reinstatement: when a lapsed policy is reinstated (status RI) the time of that change
-      // restarts the clock, as the contestability period does.
-      const policies = await em.execute<{ policy_no: string; commencement: string | null; status: string | null; changed: Date | null }[]>(
-        `select policy_no, to_char(commencement_date, 'YYYY-MM-DD') as commencement, status, source_time as changed from policy where not deleted and policy_no in (${keys.map(() => '?').join(', ')})`,
+      // The clock starts at commencement and restarts at a reinstatement (status changed to RI) or a sum-insured
+      // increase, as the contestability period does: the latest of these on or before the incident counts.
+      const policies = await em.execute<{ policy_no: string; commencement: string | null; reinstated: string | null; increased: string | null }[]>(
+        `select policy_no, to_char(commencement_date, 'YYYY-MM-DD') as commencement, to_char(reinstated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as reinstated,
+                to_char(sum_insured_increased_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as increased
+           from policy where not deleted and policy_no in (${keys.map(() => '?').join(', ')})`,
         keys,
       );
       const early = claims.flatMap((c) => {
         const pol = policies.find((x) => x.policy_no === c.policy_no);
         if (!pol || !c.incident) return [];
-        const start = pol.status === 'RI' && pol.changed ? new Date(pol.changed).toISOString().slice(0, 10) : pol.commencement;
-        if (!start) return [];
-        const d = dayDiff(c.incident, start);
-        return d >= 0 && d <= within ? [{ claim: c.key, policy: pol.policy_no, start, basis: pol.status === 'RI' ? 'REINSTATEMENT' : 'COMMENCEMENT', days: d }] : [];
+        const incident = c.incident;
+        const starts = [
+          { basis: 'COMMENCEMENT', start: pol.commencement },
+          { basis: 'REINSTATEMENT', start: pol.reinstated },
+          { basis: 'SUM_INSURED_INCREASE', start: pol.increased },
+        ].filter((x): x is { basis: string; start: string } => x.start !== null && x.start <= incident);
+        const latest = starts.sort((a, b) => b.start.localeCompare(a.start))[0];
+        if (!latest) return [];
+        const d = dayDiff(incident, latest.start);
+        return d <= within ? [{ claim: c.key, policy: pol.policy_no, start: latest.start, basis: latest.basis, days: d }] : [];
       });
-      return early.length > 0 ? { evidence: { early }, explanation: early.map((e) => `claim ${e.claim} incident ${e.days} days after ${e.basis.toLowerCase()} of policy ${e.policy} (threshold ${within})`).join('; ') } : null;
+      return early.length > 0 ? { evidence: { early }, explanation: early.map((e) => `claim ${e.claim} incident ${e.days} days after ${e.basis.toLowerCase().replaceAll('_', ' ')} of policy ${e.policy} (threshold ${within})`).join('; ') } : null;
     }
     case 'MULTI_POLICY_INCIDENT': {
       const byIncident = new Map<string, Set<string>>();
@@ -86,20 +108,47 @@ async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, clai
       return multi.length > 0 ? { evidence: { incidents: multi }, explanation: multi.map((m) => `the incident of ${m.incident} is claimed on ${m.policies.length} policies`).join('; ') } : null;
     }
     case 'SHARED_CONTACT': {
-      const excluded = Array.isArray(p.excludedPhones) ? p.excludedPhones.filter((x): x is string => typeof x === 'string') : [];
-      const shared = await em.execute<{ key: string; customers: number }[]>(
-        `select cp.search_key as key, count(distinct other.party_id)::int as customers from contact_point cp
-           join contact_point other on other.search_key = cp.search_key join party op on op.id = other.party_id and op.status = 'ACTIVE'
-          where cp.party_id = ? and cp.kind in ('MOBILE','LANDLINE') and cp.search_key is not null
-          group by cp.search_key having count(distinct other.party_id) >= ?`,
-        [partyId, num(p.minCustomers, 3)],
-      );
-      const hits = shared.filter((s) => !excluded.includes(s.key));
-      return hits.length > 0 ? { evidence: { phones: hits }, explanation: hits.map((h) => `phone shared by ${h.customers} unrelated customers`).join('; ') } : null;
+      // Network flag: a phone, an address or a bank account used by at least K golden customers. Switchboards,
+      // branch addresses and the insurer's own collection accounts go on the rule's exclusion list.
+      const contact = p.contact === 'ADDRESS' || p.contact === 'BANK_ACCOUNT' ? p.contact : 'PHONE';
+      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+      const excluded = new Set([...strings(p.excludedPhones), ...strings(p.excluded)]);
+      const min = num(p.minCustomers, 3);
+      const shared = contact === 'BANK_ACCOUNT' ? await sharedBankAccounts(em, facts.bankAccounts, min) : await sharedContactPoints(em, partyId, contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE'], min);
+      const hits = shared.filter((s) => !excluded.has(s.key));
+      if (hits.length === 0) return null;
+      const what = { PHONE: 'phone', ADDRESS: 'address', BANK_ACCOUNT: 'bank account' }[contact];
+      const evidenceKey = { PHONE: 'phones', ADDRESS: 'addresses', BANK_ACCOUNT: 'bankAccounts' }[contact];
+      return { evidence: { [evidenceKey]: hits }, explanation: hits.map((h) => `${what} shared by ${h.customers} unrelated customers`).join('; ') };
     }
     default:
       return null;
   }
+}
+
+async function sharedContactPoints(em: EntityManager, partyId: string, kinds: string[], min: number): Promise<{ key: string; customers: number }[]> {
+  return em.execute<{ key: string; customers: number }[]>(
+    `select cp.search_key as key, count(distinct other.party_id)::int as customers from contact_point cp
+       join contact_point other on other.search_key = cp.search_key and other.kind = cp.kind join party op on op.id = other.party_id and op.status = 'ACTIVE'
+      where cp.party_id = ? and cp.kind in (${kinds.map(() => '?').join(', ')}) and cp.search_key is not null
+      group by cp.search_key having count(distinct other.party_id) >= ? order by 1`,
+    [partyId, ...kinds, min],
+  );
+}
+
+/** Bank accounts come with payments (the debited account) and claims (the payee's account). */
+const bankAccountOf = `regexp_replace(coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount'), '[^0-9A-Za-z]', '', 'g')`;
+
+async function sharedBankAccounts(em: EntityManager, accounts: readonly string[], min: number): Promise<{ key: string; customers: number }[]> {
+  if (accounts.length === 0) return [];
+  return em.execute<{ key: string; customers: number }[]>(
+    `select ${bankAccountOf} as key, count(distinct sr.party_id)::int as customers from activity a
+       join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
+       join party op on op.id = sr.party_id and op.status = 'ACTIVE'
+      where ${bankAccountOf} in (${accounts.map(() => '?').join(', ')}) and not a.deleted and a.kind in ('PAYMENT', 'CLAIM')
+      group by 1 having count(distinct sr.party_id) >= ? order by 1`,
+    [...accounts, min],
+  );
 }
 
 function stable(v: unknown): string {
@@ -112,10 +161,10 @@ export async function evaluateAlerts(em: EntityManager, partyId: string, topicPr
   const [party] = await em.execute<{ status: string }[]>(`select status from party where id = ?`, [partyId]);
   if (!party || party.status !== 'ACTIVE') return 0;
   const rules = await em.execute<Rule[]>(`select code, kind, params, points, version from alert_rule where enabled order by code`);
-  const claims = await claimsOf(em, partyId);
+  const facts = await factsOf(em, partyId);
   let changed = 0;
   for (const rule of rules) {
-    const finding = await evaluateRule(em, partyId, rule, claims);
+    const finding = await evaluateRule(em, partyId, rule, facts);
     if (!finding) continue;
     const [open] = await em.execute<{ id: string; evidence: unknown; status: string }[]>(
       `select id, evidence, status from alert where party_id = ? and rule_code = ? and status <> 'CLOSED' for update`,

@@ -90,7 +90,10 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     let consumer: ConnectorConsumer | null = null;
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
-      consumer = await startConnectorConsumer({ kafka, orm, router, groupId: config.kafkaGroupId, deps, logger });
+      // PGlite has one session, so one partition at a time there; on PostgreSQL partitions are applied in parallel
+      // (identity resolution serialises on advisory locks of the blocking keys, src/sync/identity.ts).
+      const concurrency = embedded ? 1 : Math.min(config.ingestConcurrency, Math.max(1, config.dbPoolMax - 2));
+      consumer = await startConnectorConsumer({ kafka, orm, router, groupId: config.kafkaGroupId, deps, logger, concurrency, sessionTimeoutMs: config.kafkaSessionTimeoutMs });
       cleanups.push({ name: 'kafka consumer', run: () => consumer!.stop() });
       logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.streamTopics, group: config.kafkaGroupId });
     } else {

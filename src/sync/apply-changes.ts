@@ -39,23 +39,56 @@ export async function applyChanges(em: EntityManager, changes: readonly Canonica
   if (facts.length > 0) await applyFacts(em, facts, stats, risk);
 }
 
+/**
+ * Locks, in one sorted statement at the start of a batch, every source record and blocking key the batch's
+ * party changes will touch. Two transactions that share a customer (the same payer in payments on two
+ * partitions) then queue instead of deadlocking crosswise, and two that both create the same new source record
+ * cannot both insert it. The per-record locks taken later are re-entrant (advisory locks stack per session).
+ */
+export async function lockPartyKeys(em: EntityManager, changes: readonly CanonicalChange[], matcher: Matcher): Promise<void> {
+  const keys = new Set<string>();
+  for (const c of changes) {
+    if (c.entity !== 'party') continue;
+    keys.add(recordLockKey(c.system, c.sourceId));
+    if (c.op === 'upsert') for (const k of matcher.keys(c.attributes)) keys.add(k);
+  }
+  await lockMatchKeys(em, [...keys]);
+}
+
+const recordLockKey = (system: string, sourceId: string) => `record:${system}/${sourceId}`;
+
 export function emptyStats(): ApplyStats {
   return { applied: 0, stale: 0, partiesChanged: 0 };
 }
 
-type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string };
+type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; unchanged: boolean };
 
-async function lockSourceRecord(em: EntityManager, system: string, sourceId: string): Promise<SourceRecordRow | undefined> {
+/** Locks a source record; `unchanged` says whether it already holds exactly these attributes (jsonb equality). */
+async function lockSourceRecord(em: EntityManager, system: string, sourceId: string, attributes: unknown = null): Promise<SourceRecordRow | undefined> {
   const [row] = await em.execute<SourceRecordRow[]>(
-    `select id, party_id, source_version::text as source_version, deleted, link_type from source_record where system = ? and source_id = ? for update`,
-    [system, sourceId],
+    `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged
+       from source_record where system = ? and source_id = ? for update`,
+    [JSON.stringify(attributes), system, sourceId],
   );
   return row;
 }
 
 async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
-  const existing = await lockSourceRecord(em, change.system, change.sourceId);
+  const existing = await lockSourceRecord(em, change.system, change.sourceId, change.attributes);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
+  if (existing && existing.unchanged && !existing.deleted && existing.party_id !== null) {
+    // Sources repeat the customer with every event (the payer of each premium, the claimant of each claim):
+    // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,
+    // which survivorship may weigh (MOST_RECENT), so the golden record is recomputed.
+    await em.execute(`update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
+      JSON.stringify(change.raw),
+      change.sourceTime,
+      change.sourceVersion,
+      existing.id,
+    ]);
+    if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
+    return 'APPLIED';
+  }
 
   const recordId = existing?.id ?? randomUUID();
   const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), change.sourceTime, change.sourceVersion];

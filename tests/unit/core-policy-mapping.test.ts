@@ -26,11 +26,12 @@ describe('core-policy mapping', () => {
     expect(change.sourceTime?.toISOString()).toBe('2026-11-01T08:00:00.000Z');
     expect(change.attributes).toMatchObject({ kind: 'PERSON', fullName: '王小明', familyName: '王', givenName: '小明', nameKey: '王小明', birthDate: '1985-03-07', sex: 'M', occupationCode: 'A01' });
     expect(change.attributes.identifiers).toEqual([{ type: 'RESIDENT_ID', value: id, raw: id, valid: true, issues: [] }]);
+    // Search keys: national phone numbers, the e-mail, the address without spaces or postcode.
     expect(change.attributes.contactPoints.map((c) => [c.kind, c.searchKey ?? c.value])).toEqual([
       ['MOBILE', '13800138000'],
       ['LANDLINE', '02162345678'],
       ['EMAIL', 'wxm@example.cn'],
-      ['ADDRESS', '上海市徐汇区 漕溪北路88号 200030'],
+      ['ADDRESS', '上海市徐汇区漕溪北路88号'],
     ]);
   });
 

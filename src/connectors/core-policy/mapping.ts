@@ -12,6 +12,7 @@ import { code, decimal, integer, micros, microsToDate, requiredText, text, type 
 import {
   fromYyyymmddInt,
   nameKey,
+  normalizeAddress,
   normalizeCompanyName,
   normalizeEmail,
   normalizeIdDocument,
@@ -134,7 +135,9 @@ export function clientAttributes(row: Row): PartyAttributes {
   if (addressLines.length > 0) {
     const postcode = text(row, 'POSTCODE');
     const value = addressLines.join(' ') + (postcode === null ? '' : ` ${postcode}`);
-    contactPoints.push({ kind: 'ADDRESS', value, raw: value, searchKey: null, valid: true, issues: [] });
+    // The key (simplified, no spaces or punctuation, without the postcode) lets the risk rules see one address
+    // written two ways as shared.
+    contactPoints.push({ kind: 'ADDRESS', value, raw: value, searchKey: normalizeAddress(addressLines.join('')).key, valid: true, issues: [] });
   }
 
   return {

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { ensureBroker } from '../scripts/kafka/broker.ts';
+import { createTestDatabase } from '../tests/support/postgres.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/config/logger.ts';
+import { signToken } from '../src/auth/viewer.ts';
+import { startHub } from '../src/runtime/hub.ts';
+import { connectors } from '../src/connectors/registry.ts';
+import { TopicRouter } from '../src/ingest/topic-router.ts';
+import { createKafka, ensureTopics, publish } from '../src/ingest/kafka.ts';
+import { generateTraffic } from '../src/demo/generate-traffic.ts';
+import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
+
+/**
+ * End-to-end ingest and freshness, measured side by side in one run on this machine's PostgreSQL and a real
+ * Kafka broker:
+ *   1. raw: the same messages upserted into one PostgreSQL table (topic, key → jsonb), 500 rows per statement,
+ *      one connection — what the database can take with no hub logic at all;
+ *   2. hub: the real hub (startHub: connectors, set-based sync, identity resolution with the default matcher,
+ *      survivorship, screening, alert rules) consuming the same messages from the broker, from first fetch to
+ *      the last position committed; events/s and the ratio to (1);
+ *   3. freshness: the running hub fed a steady stream (default 2,000 events/s) of more traffic, plus probes — new
+ *      app registrations with unique phone numbers — each timed from publish to found by phone in GraphQL.
+ * Targets (issue 4): (2) ≥ 20,000 events/s and ≥ 0.5 of (1); (3) p99 < 500 ms at 2,000 events/s.
+ *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rate 2000 --seconds 30]
+ */
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '8000' },
+    policies: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '30' },
+    concurrency: { type: 'string', default: '4' },
+  },
+});
+const clients = Number(args.clients);
+const policies = Number(args.policies);
+const rate = Number(args.rate);
+const seconds = Number(args.seconds);
+
+const broker = await ensureBroker({ log: (m) => process.stderr.write(`${m}\n`) });
+const db = await createTestDatabase('hub_bench_ingest');
+const prefix = `bench${randomBytes(3).toString('hex')}.`;
+const kafka = createKafka(broker.brokers, 'bench-ingest');
+const router = new TopicRouter(connectors, prefix);
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+try {
+  const traffic = generateTraffic({ clients, policies }).map((m) => ({ ...m, topic: `${prefix}${m.topic}` }));
+  const byTopic = new Map<string, number>();
+  for (const m of traffic) byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1);
+  log(`events: ${traffic.length} (${[...byTopic].map(([t, n]) => `${t.slice(prefix.length)} ${n}`).join(', ')})`);
+  await ensureTopics(kafka, router.streamTopics);
+  await publish(kafka, traffic);
+
+  // 1. Raw batched upsert of the same messages.
+  const rawSeconds = await rawUpsert(db.url, traffic);
+  const rawRate = traffic.length / rawSeconds;
+  log(`raw batched upsert:  ${rawRate.toFixed(0)} events/s (${rawSeconds.toFixed(2)} s)`);
+
+  // 2. The hub, end to end.
+  const config = loadConfig({
+    DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `bench-${prefix}`, PORT: '0',
+    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'error', INGEST_CONCURRENCY: args.concurrency, DB_POOL_MAX: '10',
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, bigint>();
+  for (const topic of router.streamTopics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
+  const started = performance.now();
+  const hub = await startHub(config, { demo: false, logger: createLogger('error') });
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  try {
+    await waitUntilConsumed(pool, ends, 1_800_000);
+    const hubSeconds = (performance.now() - started) / 1000;
+    const hubRate = traffic.length / hubSeconds;
+    const { rows: [counts] } = await pool.query(`select (select count(*) from party where status = 'ACTIVE')::int as parties, (select count(*) from source_record)::int as records,
+      (select count(*) from activity)::int as activities, (select count(*) from quarantined_event)::int as quarantined, (select count(*) from alert)::int as alerts`);
+    log(`hub end to end:      ${hubRate.toFixed(0)} events/s (${hubSeconds.toFixed(2)} s, incl. start-up and consumer-group join)`);
+    log(`ratio hub / raw:     ${(hubRate / rawRate).toFixed(3)}`);
+    log(`store after ingest:  ${JSON.stringify(counts)}`);
+
+    // 3. Freshness under a steady load.
+    const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);
+    const more = generateTraffic({ seed: 7, clients, policies }).map((m) => ({ ...m, topic: `${prefix}${m.topic}` }));
+    const latencies = await freshness(hub.url, token, kafka, prefix, more, rate, seconds);
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+    log(`freshness at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`);
+  } finally {
+    await admin.disconnect();
+    await pool.end();
+    await hub.stop();
+  }
+} finally {
+  if (!process.env.BENCH_KEEP_DB) await db.drop();
+  else log(`kept database ${db.url}`);
+}
+
+async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`create table raw_event (topic text not null, key text not null, value jsonb, primary key (topic, key))`);
+    const started = performance.now();
+    for (let i = 0; i < messages.length; i += 500) {
+      // One statement may not touch a row twice: the last message of a key in the chunk wins, as in a log.
+      const chunk = new Map<string, DemoMessage>();
+      messages.slice(i, i + 500).forEach((m, j) => chunk.set(`${m.topic}\u0000${m.key ?? `#${i + j}`}`, m));
+      const rows = [...chunk.entries()];
+      await c.query(
+        `insert into raw_event (topic, key, value) values ${rows.map((_, k) => `($${k * 3 + 1}, $${k * 3 + 2}, $${k * 3 + 3}::jsonb)`).join(', ')}
+         on conflict (topic, key) do update set value = excluded.value`,
+        rows.flatMap(([k, m]) => [m.topic, k.split('\u0000')[1], m.value]),
+      );
+    }
+    return (performance.now() - started) / 1000;
+  } finally {
+    await c.end();
+  }
+}
+
+async function waitUntilConsumed(pool: pg.Pool, ends: Map<string, bigint>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
+    const at = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
+    if ([...ends].every(([k, end]) => end === 0n || (at.get(k) ?? 0n) >= end)) return;
+    if (Date.now() > deadline) throw new Error('the hub did not consume everything in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function freshness(url: string, token: string, kafka: ReturnType<typeof createKafka>, prefix: string, load: DemoMessage[], perSecond: number, durationSeconds: number): Promise<number[]> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const tickMs = 50;
+  const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
+  const started = performance.now();
+  let sent = 0;
+  let probes = 0;
+  try {
+    for (let tick = 0; performance.now() - started < durationSeconds * 1000; tick += 1) {
+      const due = started + tick * tickMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const batch = load.slice(sent % load.length, (sent % load.length) + perTick);
+      sent += batch.length;
+      const byTopic = new Map<string, { key: string | null; value: string | null }[]>();
+      for (const m of batch) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), { key: m.key, value: m.value }]);
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      if (tick % 2 === 0) {
+        // A probe every 100 ms: a new customer only findable once ingested, matched and committed.
+        probes += 1;
+        const mobile = `199${String(10_000_000 + probes).padStart(8, '0')}`;
+        const userId = `APP-PROBE-${prefix}${probes}`;
+        const value = JSON.stringify({ eventId: `W-${userId}`, type: 'REGISTERED', at: new Date().toISOString(), userId, mobile, email: null, name: `探针${probes}`, idNumber: null, consent: null });
+        const sentAt = performance.now();
+        await producer.send({ topic: `${prefix}app.customer-events.v1`, acks: -1, messages: [{ key: userId, value }] });
+        pending.push(waitVisible(url, token, mobile).then((at) => void latencies.push(at - sentAt)));
+      }
+    }
+    await Promise.all(pending);
+  } finally {
+    await producer.disconnect();
+  }
+  process.stdout.write(`freshness load: ${sent} events in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return latencies;
+}
+
+async function waitVisible(url: string, token: string, phone: string): Promise<number> {
+  const query = `query($phone: String!) { searchCustomers(query: { phone: $phone }) { edges { node { id } } } }`;
+  for (;;) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables: { phone } }) });
+    const body = (await res.json()) as { data?: { searchCustomers: { edges: unknown[] } }; errors?: unknown[] };
+    if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
+    if ((body.data?.searchCustomers.edges.length ?? 0) > 0) return performance.now();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

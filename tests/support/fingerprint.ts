@@ -1,0 +1,46 @@
+import pg from 'pg';
+
+/**
+ * Everything ingest produced, without generated ids, wall-clock times and the accidents of arrival order, so
+ * that two runs over the same events can be compared: golden records are named by their smallest member
+ * record (which of two records of one person arrives first, and so creates the golden record, depends on how
+ * partitions interleave and differs between any two runs).
+ */
+export async function storeFingerprint(url: string): Promise<Record<string, unknown[]>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const anchor = `(select min(s2.system || '/' || s2.source_id) from source_record s2 where s2.party_id = sr.party_id and not s2.deleted)`;
+    const queries = {
+      records: `select sr.system, sr.source_id, sr.source_version::text, sr.deleted, ${anchor} as golden, p.display_name, p.status, p.birth_date::text
+                  from source_record sr left join party p on p.id = sr.party_id order by sr.system, sr.source_id`,
+      goldenCount: `select status, count(*)::int as n from party where exists (select 1 from source_record sr where sr.party_id = party.id) group by status order by status`,
+      identifiers: `select sr.system, sr.source_id, pi.type, pi.value, pi.valid from party_identifier pi join source_record sr on sr.id = pi.source_record_id order by 1, 2, 3, 4`,
+      contactPoints: `select sr.system, sr.source_id, cp.kind, cp.value, cp.search_key from contact_point cp join source_record sr on sr.id = cp.source_record_id order by 1, 2, 3, 4`,
+      policies: `select system, policy_no, product_code, status, sum_insured::text, source_version::text, deleted from policy order by system, policy_no`,
+      covers: `select system, policy_no, coverage, rider, sum_insured::text, source_version::text, deleted from policy_cover order by 1, 2, 3, 4`,
+      roles: `select system, policy_no, client_source_id, role, current, source_version::text, deleted from policy_role order by 1, 2, 3, 4`,
+      activities: `select kind, system, source_key, party_system, party_source_id, policy_no, type, status, amount::text, source_version::text, deleted from activity order by 1, 2, 3`,
+      quarantined: `select topic, "offset"::text, error_code from quarantined_event order by 1, 2`,
+    };
+    const out: Record<string, unknown[]> = {};
+    for (const [name, sql] of Object.entries(queries)) out[name] = (await c.query(sql)).rows;
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Sum over partitions of the positions the hub has committed in its own store. */
+export async function consumedPositions(url: string): Promise<Map<string, bigint>> {
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    const { rows } = await c.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
+    return new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
+  } catch {
+    return new Map();
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
