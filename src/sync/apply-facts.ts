@@ -10,10 +10,8 @@ import type { RiskWork } from '../risk/risk-work.ts';
  * written with one multi-row upsert per table instead of one statement per event — this is what lets the hub
  * keep up with a source system's change stream (bench/ingest.bench.ts).
  *
- * Semantics are those of applying the changes one by one: within the batch only the highest source version of
- * each key survives (the first one of equal versions, as a guarded single upsert would keep it), and the
- * database row is only overwritten by a strictly newer version, so duplicates and out-of-order redeliveries are
- * no-ops. A delete is an upsert of `deleted = true` that keeps the last known data, so a late older create
+ * Semantics are those of applying the changes one by one: the database row is only overwritten by a strictly
+ * newer version, so duplicates and out-of-order redeliveries are no-ops. A delete is an upsert of `deleted = true` that keeps the last known data, so a late older create
  * cannot bring the row back and the claim a delete removes can still be traced to its customer.
  */
 export type FactChange = PolicyUpsert | PolicyDelete | CoverUpsert | CoverDelete | RoleUpsert | RoleDelete | ActivityUpsert | ActivityDelete;
@@ -119,28 +117,34 @@ function toRow(c: FactChange): { table: keyof typeof tables; row: Row } {
 /** PostgreSQL binds at most 65,535 parameters per statement. */
 const maxParams = 60_000;
 
-/** Applies fact changes set-wise: one upsert per table (and per 60k parameters). */
+/**
+ * Applies fact changes set-wise: one upsert per table and round. A key that changes several times in the batch
+ * (a create and its delete) gets one round per version, in version order, so the outcome is exactly that of
+ * applying the changes one by one — a tombstone keeps the data of the create before it.
+ */
 export async function applyFacts(em: EntityManager, changes: readonly FactChange[], stats: ApplyStats, risk: RiskWork): Promise<void> {
-  const byTable = new Map<keyof typeof tables, Map<string, Row>>();
+  const byTable = new Map<keyof typeof tables, Map<string, Row[]>>();
   for (const change of changes) {
     const { table, row } = toRow(change);
-    const rows = byTable.get(table) ?? new Map<string, Row>();
+    const rows = byTable.get(table) ?? new Map<string, Row[]>();
     byTable.set(table, rows);
     const key = tables[table].keyColumns.map((k) => String(row[k])).join('\u0000');
-    const held = rows.get(key);
-    if (held === undefined || BigInt(held.source_version) < BigInt(row.source_version)) rows.set(key, row);
+    rows.set(key, [...(rows.get(key) ?? []), row]);
   }
   let applied = 0;
-  for (const [name, rows] of byTable) {
+  for (const [name, rowsByKey] of byTable) {
     const table: Table = tables[name];
-    const all = [...rows.values()];
-    const columns = Object.keys(all[0] ?? {});
+    const versions = [...rowsByKey.values()].map((list) => list.sort((a, b) => (BigInt(a.source_version) < BigInt(b.source_version) ? -1 : BigInt(a.source_version) > BigInt(b.source_version) ? 1 : 0)));
+    const columns = Object.keys(versions[0]?.[0] ?? {});
     const perStatement = Math.max(1, Math.floor(maxParams / columns.length));
-    for (let i = 0; i < all.length; i += perStatement) {
-      const slice = all.slice(i, i + perStatement);
-      const returned = await upsert(em, table, columns, slice);
-      applied += returned.length;
-      collectRiskWork(name, returned, risk);
+    for (let round = 0; ; round += 1) {
+      const rows = versions.flatMap((list) => list.slice(round, round + 1));
+      if (rows.length === 0) break;
+      for (let i = 0; i < rows.length; i += perStatement) {
+        const returned = await upsert(em, table, columns, rows.slice(i, i + perStatement));
+        applied += returned.length;
+        collectRiskWork(name, returned, risk);
+      }
     }
   }
   stats.applied += applied;

@@ -12,9 +12,12 @@ export async function storeFingerprint(url: string): Promise<Record<string, unkn
   try {
     const anchor = `(select min(s2.system || '/' || s2.source_id) from source_record s2 where s2.party_id = sr.party_id and not s2.deleted)`;
     const queries = {
-      records: `select sr.system, sr.source_id, sr.source_version::text, sr.deleted, ${anchor} as golden, p.display_name, p.status, p.birth_date::text
+      // A deleted record's link is history (which golden record it left depends on what else had arrived), so
+      // only live records are compared by golden record.
+      records: `select sr.system, sr.source_id, sr.source_version::text, sr.deleted, case when sr.deleted then null else ${anchor} end as golden,
+                       case when sr.deleted then null else p.display_name end as display_name, case when sr.deleted then null else p.birth_date::text end as birth_date
                   from source_record sr left join party p on p.id = sr.party_id order by sr.system, sr.source_id`,
-      goldenCount: `select status, count(*)::int as n from party where exists (select 1 from source_record sr where sr.party_id = party.id) group by status order by status`,
+      goldenRecords: `select count(*)::int as n from party where status = 'ACTIVE'`,
       identifiers: `select sr.system, sr.source_id, pi.type, pi.value, pi.valid from party_identifier pi join source_record sr on sr.id = pi.source_record_id order by 1, 2, 3, 4`,
       contactPoints: `select sr.system, sr.source_id, cp.kind, cp.value, cp.search_key from contact_point cp join source_record sr on sr.id = cp.source_record_id order by 1, 2, 3, 4`,
       policies: `select system, policy_no, product_code, status, sum_insured::text, source_version::text, deleted from policy order by system, policy_no`,
