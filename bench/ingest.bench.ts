@@ -151,7 +151,7 @@ async function freshness(url: string, token: string, kafka: ReturnType<typeof cr
       const batch = load.slice(sent % load.length, (sent % load.length) + perTick);
       sent += batch.length;
       const byTopic = new Map<string, { key: string | null; value: string | null }[]>();
-      for (const m of batch) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), { key: m.key, value: m.value }]);
+      for (const m of batch) byTopic.set(m.topic, (byTopic.get(m.topic) ?? []).concat({ key: m.key, value: m.value }));
       await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
       if (tick % 2 === 0) {
         // A probe every 100 ms: a new customer only findable once ingested, matched and committed.

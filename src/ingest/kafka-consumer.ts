@@ -38,7 +38,9 @@ export async function startConnectorConsumer(opts: {
   // Dead-letter topics are created up front, so the first bad message does not race topic auto-creation.
   await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`), `${router.prefix}hub.risk-alerts.v1`]);
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
-  const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)) });
+  const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 3));
+  const newConsumer = (): Consumer => kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval });
+  let consumer: Consumer = newConsumer();
   const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   let running = false;
   let stopping = false;
@@ -52,8 +54,21 @@ export async function startConnectorConsumer(opts: {
     }
   };
 
-  /** Applies one chunk, retrying transient failures until it succeeds or the consumer is stopped. */
+  /**
+   * Applies one chunk, retrying transient failures until it succeeds or the consumer is stopped. kafkajs only
+   * heartbeats when asked, so a chunk that takes longer than the session timeout (identity resolution of many
+   * new customers, a database that is slow to come back) keeps heartbeating while it works — otherwise the group
+   * would drop this member and hand its partitions to another mid-batch.
+   */
   const applyWithRetry = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
+    const beating = setInterval(() => void heartbeat().catch(() => {}), heartbeatInterval);
+    try {
+      return await applyUntilDone(route, partition, chunk, heartbeat);
+    } finally {
+      clearInterval(beating);
+    }
+  };
+  const applyUntilDone = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await applyBatch(orm, groupId, route, partition, chunk, deps);
@@ -68,53 +83,75 @@ export async function startConnectorConsumer(opts: {
     }
   };
 
-  consumer.on(consumer.events.CRASH, (e) => logger.error('kafka consumer crashed', { error: e.payload.error, restart: e.payload.restart }));
   await producer.connect();
-  await consumer.connect();
-  await consumer.subscribe({ topics: router.streamTopics, fromBeginning: true });
-  await consumer.run({
-    partitionsConsumedConcurrently: opts.concurrency ?? 1,
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-      const route = router.route(batch.topic);
-      if (!route) throw new Error(`no connector for topic ${batch.topic}`);
-      const connector = route.connector.manifest.id;
-      const messages: SourceMessage[] = batch.messages.map((m) => ({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        key: m.key ?? null,
-        value: m.value ?? null,
-        timestamp: m.timestamp ?? null,
-      }));
-      for (let i = 0; i < messages.length; i += chunkSize) {
-        if (!isRunning() || isStale()) return;
-        const chunk = messages.slice(i, i + chunkSize);
-        const timer = applySeconds.startTimer({ connector });
-        const result = await applyWithRetry(route, batch.partition, chunk, heartbeat);
-        if (result === null) return;
-        timer();
-        maybeCrash('after-apply');
-        const last = chunk[chunk.length - 1];
-        if (last) {
-          resolveOffset(last.offset);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-          consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
+  /**
+   * Joins the group and consumes. kafkajs restarts itself after retriable crashes; after a non-retriable one
+   * (e.g. the group forgot this member) it stops for good, which would leave the hub up but ingesting nothing —
+   * so a fresh consumer rejoins after a pause. Stored positions make whatever is redelivered a no-op.
+   */
+  const startConsuming = async (): Promise<void> => {
+    consumer.on(consumer.events.CRASH, (e) => {
+      logger.error('kafka consumer crashed', { error: e.payload.error, restart: e.payload.restart });
+      if (e.payload.restart || stopping) return;
+      running = false;
+      const crashed = consumer;
+      setTimeout(() => {
+        void (async () => {
+          await crashed.disconnect().catch(() => {});
+          if (stopping) return;
+          consumer = newConsumer();
+          await startConsuming();
+          logger.info('kafka consumer rejoined the group after a crash', { groupId });
+        })().catch((err: unknown) => logger.error('restarting the kafka consumer failed', { error: err }));
+      }, 1_000);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: router.streamTopics, fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: opts.concurrency ?? 1,
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const route = router.route(batch.topic);
+        if (!route) throw new Error(`no connector for topic ${batch.topic}`);
+        const connector = route.connector.manifest.id;
+        const messages: SourceMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ?? null,
+          value: m.value ?? null,
+          timestamp: m.timestamp ?? null,
+        }));
+        for (let i = 0; i < messages.length; i += chunkSize) {
+          if (!isRunning() || isStale()) return;
+          const chunk = messages.slice(i, i + chunkSize);
+          const timer = applySeconds.startTimer({ connector });
+          const result = await applyWithRetry(route, batch.partition, chunk, heartbeat);
+          if (result === null) return;
+          timer();
+          maybeCrash('after-apply');
+          const last = chunk[chunk.length - 1];
+          if (last) {
+            resolveOffset(last.offset);
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+            consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
+          }
+          eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
+          eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
+          eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);
+          eventsTotal.inc({ connector, outcome: 'quarantined' }, result.quarantined);
+          for (const r of result.rejected) quarantinedTotal.inc({ connector, code: r.code });
+          if (result.latestSourceTime) sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
+          if (result.quarantined > 0) logger.warn('messages quarantined', { topic: batch.topic, partition: batch.partition, rejected: result.rejected });
+          await drainDeadLetters();
+          await heartbeat();
         }
-        eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
-        eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
-        eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);
-        eventsTotal.inc({ connector, outcome: 'quarantined' }, result.quarantined);
-        for (const r of result.rejected) quarantinedTotal.inc({ connector, code: r.code });
-        if (result.latestSourceTime) sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
-        if (result.quarantined > 0) logger.warn('messages quarantined', { topic: batch.topic, partition: batch.partition, rejected: result.rejected });
-        await drainDeadLetters();
-        await heartbeat();
-      }
-    },
-  });
-  running = true;
+      },
+    });
+    running = true;
+  };
+  await startConsuming();
   // Leftovers (e.g. a crash between the batch commit and the dead-letter send) are published on a timer.
   const timer = setInterval(() => void drainDeadLetters(), 5_000);
   timer.unref();

@@ -24,7 +24,11 @@ export async function publish(kafka: Kafka, messages: readonly OutgoingMessage[]
   await producer.connect();
   try {
     const byTopic = new Map<string, OutgoingMessage[]>();
-    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+    for (const m of messages) {
+      const list = byTopic.get(m.topic);
+      if (list) list.push(m);
+      else byTopic.set(m.topic, [m]);
+    }
     for (const [topic, list] of byTopic) {
       for (let i = 0; i < list.length; i += 1000) {
         await producer.send({ topic, acks: -1, messages: list.slice(i, i + 1000).map((m) => ({ key: m.key, value: m.value })) });
