@@ -1,16 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { coreEvent, dteupd, residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
+import { randomBytes } from 'node:crypto';
+import type { BatchInputMessage } from '../../src/ingest/batch-source.ts';
+import { createKafka, ensureTopics } from '../../src/ingest/kafka.ts';
 import { connectors } from '../../src/connectors/registry.ts';
-import { ingestBatch, type BatchInputMessage } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
-import { syncDeps, type RunningHub } from '../../src/runtime/hub.ts';
+import type { RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub } from '../support/hub.ts';
+import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
 
 /**
- * Every alert rule crossed by one customer's claims, payments, policies and contact data, applied through the
- * connectors and the sync step on a real database: exactly one alert per rule, and more evidence updates the
+ * Every alert rule crossed by one customer's claims, payments, policies and contact data, published to the
+ * real broker and applied by the running hub (connectors, sync step, risk) on a real database: exactly one alert per rule, and more evidence updates the
  * alerts instead of adding new ones.
  */
 const DAY = 86_400_000;
@@ -36,14 +39,16 @@ const ymd = (ms: number) => Number(new Date(ms).toISOString().slice(0, 10).repla
 describe('alert rules', () => {
   let db: TestDatabase;
   let hub: RunningHub;
-  let stream = 0;
-  const router = new TopicRouter(connectors);
-  const apply = (m: BatchInputMessage[]) => ingestBatch(hub.orm, router, `rules${(stream += 1)}`, m, syncDeps);
+  let brokers: string[];
+  const prefix = `rules${randomBytes(3).toString('hex')}.`;
+  const apply = (m: BatchInputMessage[]) => publishAndWait(brokers, prefix, db.url, m);
 
   beforeAll(async () => {
+    brokers = await kafkaBrokers();
     db = await createTestDatabase();
-    hub = await startTestHub({ DATABASE_URL: db.url });
-  });
+    await ensureTopics(createKafka(brokers, 'test'), new TopicRouter(connectors, prefix).streamTopics);
+    hub = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix });
+  }, 120_000);
   afterAll(async () => {
     await hub?.stop();
     await db?.drop();
