@@ -21,23 +21,24 @@ import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
  *   2. hub: the real hub (startHub: connectors, set-based sync, identity resolution with the default matcher,
  *      survivorship, screening, alert rules) consuming the same messages from the broker, from first fetch to
  *      the last position committed; events/s and the ratio to (1);
- *   3. freshness: the running hub fed a steady stream (default 2,000 events/s) of more traffic, plus probes — new
- *      app registrations with unique phone numbers — each timed from publish to found by phone in GraphQL.
+ *   3. freshness: the running hub fed a steady stream of more traffic (at each of the given rates in turn, default
+ *      2,000 events/s and then 100 events/s), plus probes — new app registrations with unique phone numbers —
+ *      each timed from publish to found by phone in GraphQL.
  * Targets (issue 4): (2) ≥ 20,000 events/s and ≥ 0.5 of (1); (3) p99 < 500 ms at 2,000 events/s.
- *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rate 2000 --seconds 30]
+ *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,100 --seconds 30]
  */
 const { values: args } = parseArgs({
   options: {
     clients: { type: 'string', default: '8000' },
     policies: { type: 'string', default: '10000' },
-    rate: { type: 'string', default: '2000' },
+    rates: { type: 'string', default: '2000,100' },
     seconds: { type: 'string', default: '30' },
     concurrency: { type: 'string', default: '4' },
   },
 });
 const clients = Number(args.clients);
 const policies = Number(args.policies);
-const rate = Number(args.rate);
+const rates = String(args.rates).split(',').map(Number);
 const seconds = Number(args.seconds);
 
 const broker = await ensureBroker({ log: (m) => process.stderr.write(`${m}\n`) });
@@ -67,8 +68,7 @@ try {
   });
   const admin = kafka.admin();
   await admin.connect();
-  const ends = new Map<string, bigint>();
-  for (const topic of router.streamTopics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
+  const ends = await endOffsets(admin, router.streamTopics);
   const started = performance.now();
   const hub = await startHub(config, { demo: false, logger: createLogger('error') });
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -85,10 +85,17 @@ try {
     // 3. Freshness under a steady load.
     const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);
     const more = generateTraffic({ seed: 7, clients, policies }).map((m) => ({ ...m, topic: `${prefix}${m.topic}` }));
-    const latencies = await freshness(hub.url, token, kafka, prefix, more, rate, seconds);
-    latencies.sort((a, b) => a - b);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-    log(`freshness at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`);
+    let offset = 0;
+    for (const [i, rate] of rates.entries()) {
+      // Each phase starts after the previous one's backlog is applied, on traffic it has not seen.
+      await waitUntilConsumed(pool, await endOffsets(admin, router.streamTopics), 3_600_000);
+      const load = more.slice(offset, offset + rate * seconds);
+      offset += load.length;
+      const latencies = await freshness(hub.url, token, kafka, i, prefix, load, rate, seconds);
+      latencies.sort((a, b) => a - b);
+      const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+      log(`freshness at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`);
+    }
   } finally {
     await admin.disconnect();
     await pool.end();
@@ -97,6 +104,12 @@ try {
 } finally {
   if (!process.env.BENCH_KEEP_DB) await db.drop();
   else log(`kept database ${db.url}`);
+}
+
+async function endOffsets(admin: ReturnType<ReturnType<typeof createKafka>['admin']>, topics: readonly string[]): Promise<Map<string, bigint>> {
+  const ends = new Map<string, bigint>();
+  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
+  return ends;
 }
 
 async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise<number> {
@@ -133,7 +146,7 @@ async function waitUntilConsumed(pool: pg.Pool, ends: Map<string, bigint>, timeo
   }
 }
 
-async function freshness(url: string, token: string, kafka: ReturnType<typeof createKafka>, prefix: string, load: DemoMessage[], perSecond: number, durationSeconds: number): Promise<number[]> {
+async function freshness(url: string, token: string, kafka: ReturnType<typeof createKafka>, phase: number, prefix: string, load: DemoMessage[], perSecond: number, durationSeconds: number): Promise<number[]> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const latencies: number[] = [];
@@ -156,8 +169,8 @@ async function freshness(url: string, token: string, kafka: ReturnType<typeof cr
       if (tick % 2 === 0) {
         // A probe every 100 ms: a new customer only findable once ingested, matched and committed.
         probes += 1;
-        const mobile = `199${String(10_000_000 + probes).padStart(8, '0')}`;
-        const userId = `APP-PROBE-${prefix}${probes}`;
+        const mobile = `19${phase % 10}${String(10_000_000 + probes).padStart(8, '0')}`;
+        const userId = `APP-PROBE-${prefix}${phase}-${probes}`;
         const value = JSON.stringify({ eventId: `W-${userId}`, type: 'REGISTERED', at: new Date().toISOString(), userId, mobile, email: null, name: `探针${probes}`, idNumber: null, consent: null });
         const sentAt = performance.now();
         await producer.send({ topic: `${prefix}app.customer-events.v1`, acks: -1, messages: [{ key: userId, value }] });

@@ -101,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDeps, groupPrefix: config.kafkaGroupId, logger });
+        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDeps, groupPrefix: config.kafkaGroupId, logger });
         process.stdout.write(`replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`);
         return 0;
       } finally {
@@ -169,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       if (rest[0] !== 'publish') break;
       if (!config.kafkaBrokers) throw new ConfigError('KAFKA_BROKERS must be set to publish the demo data');
-      const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
+      const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
       const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
       await ensureTopics(kafka, router.streamTopics);
       const messages = [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` }));

@@ -17,8 +17,8 @@ import type { Route } from './topic-router.ts';
  * written to `quarantined_event` with their position and reason, and the rest of the batch is applied.
  *
  * Throughput: messages that only carry facts (policies, roles, payments, claims, …) are applied together in
- * one set-based step; only if the database rejects that step are they re-applied one message per savepoint to
- * find the culprit. Messages with party changes go one by one (identity resolution), each in a savepoint. The
+ * one set-based step; messages with party changes go one by one (identity resolution) inside one savepoint.
+ * Only if the database rejects a step is it re-applied one message per savepoint to find the culprit. The
  * risk follow-up of the whole batch is settled once at the end, in the same transaction.
  */
 export type BatchResult = ApplyStats & { skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
@@ -45,6 +45,8 @@ export async function applyBatch(
     let last: bigint | null = null;
     const risk = newRiskWork();
     const factMessages: { message: SourceMessage; changes: FactChange[] }[] = [];
+    const partyMessages: { message: SourceMessage; changes: CanonicalChange[] }[] = [];
+    const rejected = new Set<string>();
     for (const item of mapped) {
       const offset = BigInt(item.message.offset);
       last = last === null || offset > last ? offset : last;
@@ -59,17 +61,29 @@ export async function applyBatch(
         continue;
       }
       for (const c of item.changes) if (c.sourceTime && (result.latestSourceTime === null || c.sourceTime > result.latestSourceTime)) result.latestSourceTime = c.sourceTime;
-      if (item.changes.every(isFact)) {
-        factMessages.push({ message: item.message, changes: item.changes.filter(isFact) });
-        continue;
-      }
-      await applyOneOrQuarantine(em, route, partition, item.message, item.changes, deps, result, risk);
+      // A message's facts (the payment beside its payer) join the batch's set-based step; its party changes go
+      // through identity resolution.
+      const facts = item.changes.filter(isFact);
+      if (facts.length > 0) factMessages.push({ message: item.message, changes: facts });
+      if (facts.length < item.changes.length) partyMessages.push({ message: item.message, changes: item.changes.filter((c) => !isFact(c)) });
     }
-    if (factMessages.length > 0) {
-      const together = await inSavepoint(em, result, risk, (inner, stats, work) => applyFacts(inner, factMessages.flatMap((m) => m.changes), stats, work));
+    if (partyMessages.length > 0) {
+      // Optimistically all in one savepoint; only if the database rejects one of them, again one savepoint
+      // per message to quarantine the culprit.
+      const together = await inSavepoint(em, result, risk, async (inner, stats, work) => {
+        for (const m of partyMessages) await applyChanges(inner, m.changes, deps, stats, work);
+      });
+      if (together !== null) {
+        for (const m of partyMessages) if (await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk)) rejected.add(m.message.offset);
+      }
+    }
+    // A quarantined message is quarantined whole: its facts are not applied without its customer.
+    const factsToApply = factMessages.filter((m) => !rejected.has(m.message.offset));
+    if (factsToApply.length > 0) {
+      const together = await inSavepoint(em, result, risk, (inner, stats, work) => applyFacts(inner, factsToApply.flatMap((m) => m.changes), stats, work));
       if (together !== null) {
         // Someone in the set is bad: find who, one message at a time.
-        for (const m of factMessages) await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk);
+        for (const m of factsToApply) await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk);
       }
     }
     await settleRiskWork(em, risk, deps.topicPrefix);
@@ -103,13 +117,13 @@ async function applyOneOrQuarantine(
   deps: SyncDeps,
   result: BatchResult,
   risk: RiskWork,
-): Promise<void> {
+): Promise<boolean> {
   const problem = await inSavepoint(em, result, risk, (inner, stats, work) => applyChanges(inner, changes, deps, stats, work));
-  if (problem) {
-    await quarantine(em, route, partition, message, 'REJECTED_BY_DATABASE', problem);
-    result.quarantined += 1;
-    result.rejected.push({ offset: message.offset, code: 'REJECTED_BY_DATABASE', reason: problem });
-  }
+  if (!problem) return false;
+  await quarantine(em, route, partition, message, 'REJECTED_BY_DATABASE', problem);
+  result.quarantined += 1;
+  result.rejected.push({ offset: message.offset, code: 'REJECTED_BY_DATABASE', reason: problem });
+  return true;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type LogEntry, type Producer } from 'kafkajs';
+import { createLogger, type Logger, type LogLevel } from '../config/logger.ts';
 
 /**
  * The only module that imports the Kafka client library (kafkajs today; see docs/architecture.md on why it is
@@ -7,11 +8,27 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 export type { Consumer, Producer };
 export type KafkaClient = Kafka;
 
-export function createKafka(brokers: string[], clientId: string): Kafka {
+/**
+ * kafkajs reports the ordinary life of a consumer group — a rebalance after an instance joins, leaves or crashes,
+ * a member the coordinator has already expired — as errors on every heartbeat. Those are expected and handled
+ * (the consumer rejoins; stored positions make redelivery harmless), so they are logged as warnings in the hub's
+ * JSON format; everything else kafkajs calls an error stays an error.
+ */
+const expected = [/group is rebalancing/i, /coordinator is not aware of this member/i, /not the correct coordinator/i, /coordinator is loading/i];
+
+const logCreator = (logger: Logger) => () => ({ level, log }: LogEntry) => {
+  const { message, timestamp: _t, logger: _l, ...fields } = log;
+  const text = `${message} ${typeof fields.error === 'string' ? fields.error : ''}`;
+  if (level <= logLevel.ERROR && !expected.some((r) => r.test(text))) logger.error(`kafka: ${message}`, fields);
+  else logger.warn(`kafka: ${message}`, fields);
+};
+
+export function createKafka(brokers: string[], clientId: string, logger: Logger = createLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'warn')): Kafka {
   return new Kafka({
     clientId,
     brokers,
     logLevel: logLevel.ERROR,
+    logCreator: logCreator(logger),
     retry: { initialRetryTime: 300, maxRetryTime: 30_000, retries: 10 },
   });
 }

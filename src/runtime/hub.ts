@@ -89,7 +89,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     let consumer: ConnectorConsumer | null = null;
     if (config.kafkaBrokers) {
-      const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId);
+      const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
       // PGlite has one session, so one partition at a time there; on PostgreSQL partitions are applied in parallel
       // (identity resolution serialises on advisory locks of the blocking keys, src/sync/identity.ts).
       const concurrency = embedded ? 1 : Math.min(config.ingestConcurrency, Math.max(1, config.dbPoolMax - 2));

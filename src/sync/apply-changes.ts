@@ -61,13 +61,17 @@ export function emptyStats(): ApplyStats {
   return { applied: 0, stale: 0, partiesChanged: 0 };
 }
 
-type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; unchanged: boolean };
+type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; unchanged: boolean; alone: boolean };
 
-/** Locks a source record; `unchanged` says whether it already holds exactly these attributes (jsonb equality). */
+/**
+ * Locks a source record; `unchanged` says whether it already holds exactly these attributes (jsonb equality),
+ * `alone` whether it is the only live record of its golden record.
+ */
 async function lockSourceRecord(em: EntityManager, system: string, sourceId: string, attributes: unknown = null): Promise<SourceRecordRow | undefined> {
   const [row] = await em.execute<SourceRecordRow[]>(
-    `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged
-       from source_record where system = ? and source_id = ? for update`,
+    `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
+            not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
+       from source_record sr where system = ? and source_id = ? for update`,
     [JSON.stringify(attributes), system, sourceId],
   );
   return row;
@@ -79,35 +83,38 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   if (existing && existing.unchanged && !existing.deleted && existing.party_id !== null) {
     // Sources repeat the customer with every event (the payer of each premium, the claimant of each claim):
     // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,
-    // which survivorship may weigh (MOST_RECENT), so the golden record is recomputed.
+    // which survivorship weighs (MOST_RECENT) among several records — alone in its golden record, the record
+    // wins every attribute whatever its time, so there is nothing to recompute.
     await em.execute(`update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
       JSON.stringify(change.raw),
       change.sourceTime,
       change.sourceVersion,
       existing.id,
     ]);
-    if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
+    if (!existing.alone && (await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
     return 'APPLIED';
   }
 
   const recordId = existing?.id ?? randomUUID();
-  const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), change.sourceTime, change.sourceVersion];
+  const profile = deps.matcher.profile ? JSON.stringify(deps.matcher.profile(change.attributes)) : null;
+  const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), profile, change.sourceTime, change.sourceVersion];
   if (existing) {
     await em.execute(
-      `update source_record set raw = ?::jsonb, attributes = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
+      `update source_record set raw = ?::jsonb, attributes = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
       [...values, recordId],
     );
   } else {
     await em.execute(
-      `insert into source_record (id, system, source_id, raw, attributes, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?, ?)`,
+      `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
       [recordId, change.system, change.sourceId, ...values],
     );
   }
 
-  // Identity resolution (src/sync/identity.ts): the record's blocking keys are locked so that concurrent
-  // instances serialise on the same person; a steward's manual link is kept as decided.
+  // Identity resolution (src/sync/identity.ts). The record's blocking keys are already locked for the whole
+  // batch (lockPartyKeys), so concurrent instances serialise on the same person; a steward's manual link is
+  // kept as decided.
   const keys = deps.matcher.keys(change.attributes);
-  await lockMatchKeys(em, keys);
+  const fresh = existing === undefined;
   const previousParty = existing?.party_id ?? null;
   let partyId: string;
   let cause: HistoryCause = 'SOURCE_CHANGE';
@@ -119,9 +126,8 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
     if (outcome.linkType === 'NEW' && previousParty === null) cause = 'CREATED';
     else if (partyId !== previousParty) cause = 'MATCH';
   }
-  await storeMatchKeys(em, recordId, keys);
-  if (deps.matcher.profile) await em.execute(`update source_record set match_profile = ?::jsonb where id = ?`, [JSON.stringify(deps.matcher.profile(change.attributes)), recordId]);
-  await replaceContributions(em, recordId, partyId, change);
+  await storeMatchKeys(em, recordId, keys, fresh);
+  await replaceContributions(em, recordId, partyId, change, fresh);
   if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
   // Risk: every change of a golden customer re-screens it against the blacklists and re-evaluates its alerts
   // (its claims may now be someone else's); settled once per batch.
@@ -135,9 +141,11 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
 }
 
 /** The golden record's identifiers and contact points are the union of its sources: one row per source value. */
-async function replaceContributions(em: EntityManager, recordId: string, partyId: string, change: PartyUpsert | null): Promise<void> {
-  await em.execute(`delete from party_identifier where source_record_id = ?`, [recordId]);
-  await em.execute(`delete from contact_point where source_record_id = ?`, [recordId]);
+async function replaceContributions(em: EntityManager, recordId: string, partyId: string, change: PartyUpsert | null, fresh = false): Promise<void> {
+  if (!fresh) {
+    await em.execute(`delete from party_identifier where source_record_id = ?`, [recordId]);
+    await em.execute(`delete from contact_point where source_record_id = ?`, [recordId]);
+  }
   if (change === null) return;
   const ids = change.attributes.identifiers;
   if (ids.length > 0) {

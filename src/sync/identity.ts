@@ -27,8 +27,9 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
   );
 }
 
-export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[]): Promise<void> {
-  await em.execute(`delete from match_key where source_record_id = ?`, [recordId]);
+/** Replaces a record's blocking keys (`fresh`: the record was just inserted and has none yet). */
+export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[], fresh = false): Promise<void> {
+  if (!fresh) await em.execute(`delete from match_key where source_record_id = ?`, [recordId]);
   if (keys.length > 0) {
     await em.execute(`insert into match_key (key_hash, source_record_id) values ${keys.map(() => '(hashtextextended(?, 0), ?)').join(', ')} on conflict do nothing`, keys.flatMap((k) => [k, recordId]));
   }

@@ -47,7 +47,7 @@ describe('crash storm', () => {
   let reference: TestDatabase;
   let brokers: string[];
   const prefix = `storm${randomBytes(3).toString('hex')}.`;
-  const traffic = generateTraffic({ seed: 11, clients: 3000, policies: 15_000, paymentsPerPolicy: 0.2, claimRate: 0.02, callsPerClient: 2 });
+  const traffic = generateTraffic({ seed: 11, clients: 1500, policies: 16_000, paymentsPerPolicy: 0.1, claimRate: 0.01, callsPerClient: 3 });
   const ends = new Map<string, bigint>();
 
   beforeAll(async () => {
