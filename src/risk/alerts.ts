@@ -9,7 +9,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  */
 type Rule = { code: string; kind: string; params: Record<string, unknown>; points: number; version: number };
 type Claim = { key: string; policy_no: string | null; reported: Date | null; incident: string | null; paid: number; claimed: number; status: string | null };
-type Finding = { evidence: Record<string, unknown>; explanation: string };
+/** `related`: other customers the same finding concerns (a shared phone flags everyone who shares it). */
+type Finding = { evidence: Record<string, unknown>; explanation: string; related?: string[] };
 
 const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
@@ -119,16 +120,22 @@ async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, fact
       if (hits.length === 0) return null;
       const what = { PHONE: 'phone', ADDRESS: 'address', BANK_ACCOUNT: 'bank account' }[contact];
       const evidenceKey = { PHONE: 'phones', ADDRESS: 'addresses', BANK_ACCOUNT: 'bankAccounts' }[contact];
-      return { evidence: { [evidenceKey]: hits }, explanation: hits.map((h) => `${what} shared by ${h.customers} unrelated customers`).join('; ') };
+      return {
+        evidence: { [evidenceKey]: hits.map((h) => ({ key: h.key, customers: h.customers })) },
+        explanation: hits.map((h) => `${what} shared by ${h.customers} unrelated customers`).join('; '),
+        related: [...new Set(hits.flatMap((h) => h.parties))].filter((id) => id !== partyId),
+      };
     }
     default:
       return null;
   }
 }
 
-async function sharedContactPoints(em: EntityManager, partyId: string, kinds: string[], min: number): Promise<{ key: string; customers: number }[]> {
-  return em.execute<{ key: string; customers: number }[]>(
-    `select cp.search_key as key, count(distinct other.party_id)::int as customers from contact_point cp
+type Shared = { key: string; customers: number; parties: string[] };
+
+async function sharedContactPoints(em: EntityManager, partyId: string, kinds: string[], min: number): Promise<Shared[]> {
+  return em.execute<Shared[]>(
+    `select cp.search_key as key, count(distinct other.party_id)::int as customers, array_agg(distinct other.party_id::text) as parties from contact_point cp
        join contact_point other on other.search_key = cp.search_key and other.kind = cp.kind join party op on op.id = other.party_id and op.status = 'ACTIVE'
       where cp.party_id = ? and cp.kind in (${kinds.map(() => '?').join(', ')}) and cp.search_key is not null
       group by cp.search_key having count(distinct other.party_id) >= ? order by 1`,
@@ -139,10 +146,10 @@ async function sharedContactPoints(em: EntityManager, partyId: string, kinds: st
 /** Bank accounts come with payments (the debited account) and claims (the payee's account). */
 const bankAccountOf = `regexp_replace(coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount'), '[^0-9A-Za-z]', '', 'g')`;
 
-async function sharedBankAccounts(em: EntityManager, accounts: readonly string[], min: number): Promise<{ key: string; customers: number }[]> {
+async function sharedBankAccounts(em: EntityManager, accounts: readonly string[], min: number): Promise<Shared[]> {
   if (accounts.length === 0) return [];
-  return em.execute<{ key: string; customers: number }[]>(
-    `select ${bankAccountOf} as key, count(distinct sr.party_id)::int as customers from activity a
+  return em.execute<Shared[]>(
+    `select ${bankAccountOf} as key, count(distinct sr.party_id)::int as customers, array_agg(distinct sr.party_id::text) as parties from activity a
        join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
        join party op on op.id = sr.party_id and op.status = 'ACTIVE'
       where ${bankAccountOf} in (${accounts.map(() => '?').join(', ')}) and not a.deleted and a.kind in ('PAYMENT', 'CLAIM')
@@ -157,7 +164,12 @@ function stable(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export async function evaluateAlerts(em: EntityManager, partyId: string, topicPrefix = ''): Promise<number> {
+/**
+ * Evaluates every enabled rule for one customer; returns the number of alerts opened or updated. `related`
+ * collects other customers a finding also concerns (the others sharing a flagged phone), for the caller to
+ * evaluate too — otherwise only the customer whose change crossed the threshold would be flagged.
+ */
+export async function evaluateAlerts(em: EntityManager, partyId: string, topicPrefix = '', related?: Set<string>): Promise<number> {
   const [party] = await em.execute<{ status: string }[]>(`select status from party where id = ?`, [partyId]);
   if (!party || party.status !== 'ACTIVE') return 0;
   const rules = await em.execute<Rule[]>(`select code, kind, params, points, version from alert_rule where enabled order by code`);
@@ -166,6 +178,7 @@ export async function evaluateAlerts(em: EntityManager, partyId: string, topicPr
   for (const rule of rules) {
     const finding = await evaluateRule(em, partyId, rule, facts);
     if (!finding) continue;
+    for (const id of finding.related ?? []) related?.add(id);
     const [open] = await em.execute<{ id: string; evidence: unknown; status: string }[]>(
       `select id, evidence, status from alert where party_id = ? and rule_code = ? and status <> 'CLOSED' for update`,
       [partyId, rule.code],

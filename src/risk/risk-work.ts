@@ -54,6 +54,17 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   }
   for (const id of [...work.screen].sort()) await screenParty(em, id);
   let alerts = 0;
-  for (const id of [...evaluate].sort()) alerts += await evaluateAlerts(em, id, topicPrefix);
+  // Network flags concern everyone in the network: customers a finding names are evaluated too (and whom
+  // they name in turn, until no one new comes up).
+  const done = new Set<string>();
+  let queue = [...evaluate].sort();
+  while (queue.length > 0) {
+    const related = new Set<string>();
+    for (const id of queue) {
+      done.add(id);
+      alerts += await evaluateAlerts(em, id, topicPrefix, related);
+    }
+    queue = [...related].filter((id) => !done.has(id)).sort();
+  }
   return alerts;
 }

@@ -89,6 +89,16 @@ describe('alert rules', () => {
       expect(first.find((a) => a.rule_code === 'LOSS_RATIO').evidence).toMatchObject({ paid: '110000.00', premiums: '11000.00', ratio: 10 });
       expect(first.find((a) => a.rule_code === 'SHARED_ADDRESS').evidence.addresses).toEqual([{ key: '浙江省杭州市西湖区文三路100号', customers: 4 }]);
       expect(first.find((a) => a.rule_code === 'SHARED_BANK_ACCOUNT').evidence.bankAccounts).toEqual([{ key: '6217000011112222', customers: 3 }]);
+      // Everyone in the network is flagged, not only the customer whose change crossed the threshold.
+      const network = await c.query(
+        `select sr.source_id, array_agg(a.rule_code order by a.rule_code) as rules from alert a join source_record sr on sr.party_id = a.party_id
+          where sr.source_id in ('W0000002', 'W0000003', 'W0000004') and a.rule_code like 'SHARED_%' group by sr.source_id order by sr.source_id`,
+      );
+      expect(network.rows).toEqual([
+        { source_id: 'W0000002', rules: ['SHARED_ADDRESS', 'SHARED_BANK_ACCOUNT', 'SHARED_CONTACT'] },
+        { source_id: 'W0000003', rules: ['SHARED_ADDRESS', 'SHARED_CONTACT'] },
+        { source_id: 'W0000004', rules: ['SHARED_ADDRESS', 'SHARED_BANK_ACCOUNT'] },
+      ]);
       expect(first.find((a) => a.rule_code === 'MULTI_POLICY_INCIDENT').evidence.incidents[0].policies).toEqual(['RCP00001', 'RCP00002']);
       expect(first.find((a) => a.rule_code === 'SHARED_CONTACT').evidence.phones).toEqual([{ key: '13912345678', customers: 3 }]);
 
