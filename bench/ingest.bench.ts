@@ -86,8 +86,8 @@ try {
     const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);
     // New business: other people under client, policy, claim and call numbers the store has not seen (the
     // generator numbers from the same start, so they are renumbered).
-    const renumber = (v: string | null) =>
-      v === null ? null : v.replace(/\bC(1\d{6})\b/g, 'N$1').replace(/\bP(1\d{6})\b/g, 'Q$1').replaceAll('7f1c2d6e-', '8f1c2d6e-').replaceAll('CALL-', 'CALL-N');
+    const renumber = <T extends string | null>(v: T): T =>
+      v === null ? v : (v.replace(/\bC(1\d{6})\b/g, 'N$1').replace(/\bP(1\d{6})\b/g, 'Q$1').replaceAll('7f1c2d6e-', '8f1c2d6e-').replaceAll('CALL-', 'CALL-N') as T);
     const more = generateTraffic({ seed: 7, clients, policies }).map((m) => ({ topic: `${prefix}${m.topic}`, key: renumber(m.key), value: renumber(m.value) }));
     let offset = 0;
     for (const [i, rate] of rates.entries()) {

@@ -158,6 +158,28 @@ async function sharedBankAccounts(em: EntityManager, accounts: readonly string[]
   );
 }
 
+/** The golden customers that now hold the phones, addresses or bank accounts an alert's evidence names. */
+async function holdersOf(em: EntityManager, evidence: unknown): Promise<string[]> {
+  const e = (evidence ?? {}) as { phones?: { key: string }[]; addresses?: { key: string }[]; bankAccounts?: { key: string }[] };
+  const keys = (list?: { key: string }[]) => (list ?? []).map((x) => x.key);
+  const contact = [...keys(e.phones), ...keys(e.addresses)];
+  const accounts = keys(e.bankAccounts);
+  const ids: string[] = [];
+  if (contact.length > 0) {
+    const rows = await em.execute<{ party_id: string }[]>(`select distinct party_id from contact_point where search_key in (${contact.map(() => '?').join(', ')})`, contact);
+    ids.push(...rows.map((r) => r.party_id));
+  }
+  if (accounts.length > 0) {
+    const rows = await em.execute<{ party_id: string }[]>(
+      `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
+        where ${bankAccountOf} in (${accounts.map(() => '?').join(', ')}) and not a.deleted and a.kind in ('PAYMENT', 'CLAIM') and sr.party_id is not null`,
+      accounts,
+    );
+    ids.push(...rows.map((r) => r.party_id));
+  }
+  return [...new Set(ids)];
+}
+
 function stable(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
   if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`;
@@ -171,25 +193,53 @@ function stable(v: unknown): string {
  */
 export async function evaluateAlerts(em: EntityManager, partyId: string, topicPrefix = '', related?: Set<string>): Promise<number> {
   const [party] = await em.execute<{ status: string }[]>(`select status from party where id = ?`, [partyId]);
-  if (!party || party.status !== 'ACTIVE') return 0;
+  if (!party) return 0;
+  const openRows = await em.execute<{ id: string; rule_code: string; evidence: unknown }[]>(
+    `select id, rule_code, evidence from alert where party_id = ? and status <> 'CLOSED' for update`,
+    [partyId],
+  );
+  const open = new Map(openRows.map((r) => [r.rule_code, r]));
+  const publish = (event: string, alertId: string, rule: { code: string; version: number | null; points: number | null }, evidence: unknown, explanation: string) =>
+    em.execute(`insert into outbox (id, topic, message_key, payload) values (gen_random_uuid(), ?, ?, ?::jsonb)`, [
+      `${topicPrefix}hub.risk-alerts.v1`,
+      partyId,
+      JSON.stringify({ event, alertId, customerId: partyId, rule: rule.code, ruleVersion: rule.version, points: rule.points, evidence, explanation, at: new Date().toISOString() }),
+    ]);
+  // Alerts whose condition no longer holds are closed by the system with the reason, not left stating evidence
+  // that is gone: a merged customer's alerts (the survivor is evaluated with all the evidence), an inactive
+  // customer's, and a rule's whose finding disappeared (claims left the window, a shared phone turned out to be
+  // one person's after a merge).
+  const close = async (alertId: string, ruleCode: string, reason: string) => {
+    await em.execute(`update alert set status = 'CLOSED', closed_by = 'system', closed_reason = ?, updated_at = now() where id = ?`, [reason, alertId]);
+    await publish('ALERT_CLOSED', alertId, { code: ruleCode, version: null, points: null }, null, reason);
+  };
+  if (party.status !== 'ACTIVE') {
+    for (const a of open.values()) await close(a.id, a.rule_code, party.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_INACTIVE');
+    return open.size;
+  }
   const rules = await em.execute<Rule[]>(`select code, kind, params, points, version from alert_rule where enabled order by code`);
   const facts = await factsOf(em, partyId);
   let changed = 0;
   for (const rule of rules) {
     const finding = await evaluateRule(em, partyId, rule, facts);
-    if (!finding) continue;
+    const current = open.get(rule.code);
+    if (!finding) {
+      if (current) {
+        await close(current.id, rule.code, 'CONDITION_NO_LONGER_MET');
+        changed += 1;
+        // Leaving a network can dissolve it for the others too: whoever still holds the keys is evaluated.
+        if (rule.kind === 'SHARED_CONTACT' && related) for (const id of await holdersOf(em, current.evidence)) if (id !== partyId) related.add(id);
+      }
+      continue;
+    }
     for (const id of finding.related ?? []) related?.add(id);
-    const [open] = await em.execute<{ id: string; evidence: unknown; status: string }[]>(
-      `select id, evidence, status from alert where party_id = ? and rule_code = ? and status <> 'CLOSED' for update`,
-      [partyId, rule.code],
-    );
     let alertId: string;
     let event: string;
-    if (open) {
-      if (stable(open.evidence) === stable(finding.evidence)) continue;
-      alertId = open.id;
+    if (current) {
+      if (stable(current.evidence) === stable(finding.evidence)) continue;
+      alertId = current.id;
       event = 'ALERT_UPDATED';
-      await em.execute(`update alert set evidence = ?::jsonb, explanation = ?, points = ?, rule_version = ?, updated_at = now() where id = ?`, [JSON.stringify(finding.evidence), finding.explanation, rule.points, rule.version, open.id]);
+      await em.execute(`update alert set evidence = ?::jsonb, explanation = ?, points = ?, rule_version = ?, updated_at = now() where id = ?`, [JSON.stringify(finding.evidence), finding.explanation, rule.points, rule.version, current.id]);
     } else {
       const [suppressed] = await em.execute<{ n: number }[]>(`select count(*)::int as n from alert where party_id = ? and rule_code = ? and status = 'CLOSED' and suppressed_until > now()`, [partyId, rule.code]);
       if ((suppressed?.n ?? 0) > 0) continue;
@@ -200,11 +250,7 @@ export async function evaluateAlerts(em: EntityManager, partyId: string, topicPr
       alertId = row?.id as string;
       event = 'ALERT_OPENED';
     }
-    await em.execute(`insert into outbox (id, topic, message_key, payload) values (gen_random_uuid(), ?, ?, ?::jsonb)`, [
-      `${topicPrefix}hub.risk-alerts.v1`,
-      partyId,
-      JSON.stringify({ event, alertId, customerId: partyId, rule: rule.code, ruleVersion: rule.version, points: rule.points, evidence: finding.evidence, explanation: finding.explanation, at: new Date().toISOString() }),
-    ]);
+    await publish(event, alertId, rule, finding.evidence, finding.explanation);
     changed += 1;
   }
   return changed;

@@ -123,6 +123,8 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   } else {
     const outcome = await resolveLink(em, deps.matcher, { id: recordId, system: change.system, sourceId: change.sourceId, currentPartyId: previousParty, attributes: change.attributes });
     partyId = outcome.partyId;
+    // Customers merged into this one: their alerts close (the survivor is evaluated with all the evidence).
+    for (const merged of outcome.merged) risk.evaluate.add(merged);
     if (outcome.linkType === 'NEW' && previousParty === null) cause = 'CREATED';
     else if (partyId !== previousParty) cause = 'MATCH';
   }

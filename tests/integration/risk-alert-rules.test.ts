@@ -110,6 +110,17 @@ describe('alert rules', () => {
       // and the outbox holds one event per opening or update
       const outbox = await c.query(`select payload->>'event' as event, payload->>'rule' as rule from outbox order by created_at`);
       expect(outbox.rows.filter((r) => r.rule === 'CLAIMS_IN_WINDOW').map((r) => r.event)).toEqual(['ALERT_OPENED', 'ALERT_UPDATED']);
+
+      // W0000003 gets a phone of its own: two customers left on the number dissolve the network, and every
+      // member's phone alert is closed by the system with the reason — not left stating "3 customers".
+      await apply([coreEvent('client', 'u', { CLNTNUM: 'W0000003', ...clientRows.W0000003, MOBILE: '13500009999', ADDR1: '浙江省杭州市西湖区', ADDR2: '文三路 100号', POSTCODE: '310012', DTEUPD: at + 2 })]);
+      const phoneAlerts = await c.query(
+        `select sr.source_id, a.status, a.closed_reason from alert a join source_record sr on sr.party_id = a.party_id
+          where sr.system = 'core-policy' and a.rule_code = 'SHARED_CONTACT' order by sr.source_id`,
+      );
+      expect(phoneAlerts.rows).toEqual(['W0000001', 'W0000002', 'W0000003'].map((source_id) => ({ source_id, status: 'CLOSED', closed_reason: 'CONDITION_NO_LONGER_MET' })));
+      const closed = await c.query(`select count(*)::int as n from outbox where payload->>'event' = 'ALERT_CLOSED' and payload->>'rule' = 'SHARED_CONTACT'`);
+      expect(closed.rows[0].n).toBe(3);
     } finally {
       await c.end();
     }
