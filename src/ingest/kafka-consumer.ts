@@ -39,7 +39,9 @@ export async function startConnectorConsumer(opts: {
   await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`), `${router.prefix}hub.risk-alerts.v1`]);
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 3));
-  const newConsumer = (): Consumer => kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval });
+  // maxWaitTimeInMs: kafkajs's default (5 s) is how long a fetch may sit on the broker; with many partitions
+  // and a trickle of events it showed up directly in publish-to-visible latency (bench:ingest freshness).
+  const newConsumer = (): Consumer => kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval, maxWaitTimeInMs: 250 });
   let consumer: Consumer = newConsumer();
   const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   let running = false;
