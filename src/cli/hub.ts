@@ -12,7 +12,7 @@ import { replayConnector } from '../ingest/replay.ts';
 import { screenParty } from '../risk/screening.ts';
 import { evaluateAlerts } from '../risk/alerts.ts';
 import { importListFile } from '../risk/list-import.ts';
-import { syncDeps } from '../runtime/hub.ts';
+import { syncDeps, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { matchFileCommand } from './match-file.ts';
@@ -101,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDeps, groupPrefix: config.kafkaGroupId, logger });
+        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDeps, groupPrefix: config.kafkaGroupId, logger, wireFormat: wireFormatFor(config) });
         process.stdout.write(`replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`);
         return 0;
       } finally {

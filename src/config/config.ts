@@ -37,6 +37,12 @@ const envSchema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
+  AVRO_CONNECTORS: z
+    .string()
+    .trim()
+    .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
+    .optional(),
 });
 
 export type HubConfig = {
@@ -57,6 +63,9 @@ export type HubConfig = {
   ingestConcurrency: number;
   /** How long the group waits for a silent (crashed) member before handing its partitions to the others. */
   kafkaSessionTimeoutMs: number;
+  /** Connectors whose topics carry the Confluent schema-registry wire format (Avro), and the registry. */
+  avroConnectors: string[];
+  schemaRegistryUrl: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -72,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if ((e.AVRO_CONNECTORS?.length ?? 0) > 0 && !e.SCHEMA_REGISTRY_URL) {
+    throw new ConfigError('Invalid configuration:\n  AVRO_CONNECTORS: needs SCHEMA_REGISTRY_URL (the registry the Avro schemas are read from)');
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.HUB_DATA_DIR,
@@ -88,5 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dbPoolMax: e.DB_POOL_MAX,
     ingestConcurrency: e.INGEST_CONCURRENCY,
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    avroConnectors: e.AVRO_CONNECTORS ?? [],
+    schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
   };
 }

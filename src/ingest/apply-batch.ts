@@ -100,6 +100,7 @@ export async function applyBatch(
 }
 
 function mapMessage(route: Route, message: SourceMessage): Mapped {
+  if (message.undecodable) return { message, error: { code: 'UNDECODABLE', reason: message.undecodable } };
   try {
     return { message, changes: route.connector.map({ ...message, topic: route.contractTopic }) };
   } catch (e) {

@@ -9,6 +9,7 @@ import { maybeCrash } from './fault-injection.ts';
 import { ensureTopics, type Consumer, type KafkaClient } from './kafka.ts';
 import { applySeconds, consumerLag, eventsTotal, quarantinedTotal, retriesTotal, sourceTimeLag } from './metrics.ts';
 import type { Route, TopicRouter } from './topic-router.ts';
+import { plainFormat, type WireFormat } from './wire-format.ts';
 
 /**
  * Live consumption of every connector's topics in one consumer group. Per fetched batch (one topic
@@ -33,7 +34,10 @@ export async function startConnectorConsumer(opts: {
   /** Partitions applied at the same time (kafkajs partitionsConsumedConcurrently). */
   concurrency?: number;
   sessionTimeoutMs?: number;
+  /** Decodes connectors' wire formats (schema-registry Avro) before mapping; plain JSON by default. */
+  wireFormat?: WireFormat;
 }): Promise<ConnectorConsumer> {
+  const wireFormat = opts.wireFormat ?? plainFormat;
   const { kafka, orm, router, groupId, deps, logger } = opts;
   // Dead-letter topics are created up front, so the first bad message does not race topic auto-creation.
   await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`), `${router.prefix}hub.risk-alerts.v1`]);
@@ -73,7 +77,7 @@ export async function startConnectorConsumer(opts: {
   const applyUntilDone = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await applyBatch(orm, groupId, route, partition, chunk, deps);
+        return await applyBatch(orm, groupId, route, partition, await wireFormat.decode(route.connector.manifest.id, chunk), deps);
       } catch (e) {
         if (stopping) return null;
         const delay = backoff(attempt);

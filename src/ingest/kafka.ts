@@ -33,7 +33,7 @@ export function createKafka(brokers: string[], clientId: string, logger: Logger 
   });
 }
 
-export type OutgoingMessage = { topic: string; key: string | null; value: string | null };
+export type OutgoingMessage = { topic: string; key: string | null; value: string | Buffer | null };
 
 /** Publishes messages in order, per topic, waiting for all in-sync replicas. */
 export async function publish(kafka: Kafka, messages: readonly OutgoingMessage[]): Promise<void> {

@@ -6,6 +6,7 @@ import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatch } from './apply-batch.ts';
 import type { KafkaClient } from './kafka.ts';
 import type { TopicRouter } from './topic-router.ts';
+import { plainFormat, type WireFormat } from './wire-format.ts';
 
 /**
  * Replay / backfill of ONE connector: its topics are re-read from the beginning or from a point in time by a
@@ -15,7 +16,7 @@ import type { TopicRouter } from './topic-router.ts';
  */
 export type ReplayReport = { connector: string; group: string; messages: number; applied: number; stale: number; quarantined: number };
 
-export async function replayConnector(opts: { kafka: KafkaClient; orm: MikroORM; router: TopicRouter; connector: Connector; from: 'beginning' | Date; deps: SyncDeps; groupPrefix: string; logger: Logger }): Promise<ReplayReport> {
+export async function replayConnector(opts: { kafka: KafkaClient; orm: MikroORM; router: TopicRouter; connector: Connector; from: 'beginning' | Date; deps: SyncDeps; groupPrefix: string; logger: Logger; wireFormat?: WireFormat }): Promise<ReplayReport> {
   const { kafka, orm, router, connector, deps, logger } = opts;
   const topics = router.streamTopics.filter((t) => router.route(t)?.connector === connector);
   if (topics.length === 0) throw new Error(`connector ${connector.manifest.id} has no Kafka topics to replay (file connectors are re-imported with \`hub import\`)`);
@@ -57,7 +58,7 @@ export async function replayConnector(opts: { kafka: KafkaClient; orm: MikroORM;
       const messages = batch.messages.filter((m) => BigInt(m.offset) < stopAt).map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, timestamp: m.timestamp ?? null }));
       const route = router.route(batch.topic);
       if (route && messages.length > 0) {
-        const r = await applyBatch(orm, group, route, batch.partition, messages, deps);
+        const r = await applyBatch(orm, group, route, batch.partition, await (opts.wireFormat ?? plainFormat).decode(connector.manifest.id, messages), deps);
         report.messages += messages.length;
         report.applied += r.applied;
         report.stale += r.stale;

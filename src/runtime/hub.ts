@@ -10,6 +10,8 @@ import { connectors } from '../connectors/registry.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { ingestBatch } from '../ingest/batch-source.ts';
 import { createKafka } from '../ingest/kafka.ts';
+import { confluentAvroFormat, plainFormat, type WireFormat } from '../ingest/wire-format.ts';
+import { ConfigError } from '../config/config.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
 import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
@@ -93,7 +95,17 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       // PGlite has one session, so one partition at a time there; on PostgreSQL partitions are applied in parallel
       // (identity resolution serialises on advisory locks of the blocking keys, src/sync/identity.ts).
       const concurrency = embedded ? 1 : Math.min(config.ingestConcurrency, Math.max(1, config.dbPoolMax - 2));
-      consumer = await startConnectorConsumer({ kafka, orm, router, groupId: config.kafkaGroupId, deps, logger, concurrency, sessionTimeoutMs: config.kafkaSessionTimeoutMs });
+      consumer = await startConnectorConsumer({
+        kafka,
+        orm,
+        router,
+        groupId: config.kafkaGroupId,
+        deps,
+        logger,
+        concurrency,
+        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+        wireFormat: wireFormatFor(config),
+      });
       cleanups.push({ name: 'kafka consumer', run: () => consumer!.stop() });
       logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.streamTopics, group: config.kafkaGroupId });
     } else {
@@ -148,4 +160,11 @@ function loadTokenSettings(config: HubConfig, logger: Logger): { tokens: TokenSe
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
   logger.warn('HUB_JWT_SECRET is not set: using a development signing secret; do not use in production', { file });
   return { tokens: tokenSettings(readFileSync(file, 'utf8').trim(), config.jwtIssuer), development: true };
+}
+
+/** The wire formats configured per connector (`AVRO_CONNECTORS`, `SCHEMA_REGISTRY_URL`); unknown ids stop the hub. */
+export function wireFormatFor(config: HubConfig): WireFormat {
+  const unknown = config.avroConnectors.filter((id) => !connectors.some((c) => c.manifest.id === id));
+  if (unknown.length > 0) throw new ConfigError(`AVRO_CONNECTORS names unknown connectors: ${unknown.join(', ')} (known: ${connectors.map((c) => c.manifest.id).join(', ')})`);
+  return config.schemaRegistryUrl && config.avroConnectors.length > 0 ? confluentAvroFormat(config.schemaRegistryUrl, config.avroConnectors) : plainFormat;
 }

@@ -20,7 +20,7 @@ export async function publishAndWait(
   brokers: string[],
   prefix: string,
   databaseUrl: string,
-  messages: readonly { topic: string; key: string | null; value: string | null }[],
+  messages: readonly { topic: string; key: string | null; value: string | Buffer | null }[],
   timeoutMs = 60_000,
 ): Promise<void> {
   const kafka = createKafka(brokers, 'test-producer');

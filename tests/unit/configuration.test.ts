@@ -5,6 +5,10 @@ describe('configuration from the environment', () => {
   it('has defaults for a newcomer', () => {
     expect(loadConfig({})).toMatchObject({ databaseUrl: undefined, port: 4000, host: '127.0.0.1', kafkaBrokers: undefined, dataDir: '.data', logLevel: 'info' });
   });
+  it('switches connectors to the schema-registry wire format only with a registry', () => {
+    expect(loadConfig({ AVRO_CONNECTORS: 'billing, claims', SCHEMA_REGISTRY_URL: 'http://registry:8081' })).toMatchObject({ avroConnectors: ['billing', 'claims'], schemaRegistryUrl: 'http://registry:8081' });
+    expect(() => loadConfig({ AVRO_CONNECTORS: 'billing' })).toThrow(/AVRO_CONNECTORS: needs SCHEMA_REGISTRY_URL/);
+  });
   it('treats empty strings as unset and parses lists', () => {
     expect(loadConfig({ DATABASE_URL: '', KAFKA_BROKERS: 'a:9092, b:9093' })).toMatchObject({ databaseUrl: undefined, kafkaBrokers: ['a:9092', 'b:9093'] });
   });

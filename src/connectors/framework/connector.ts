@@ -27,6 +27,8 @@ export type SourceMessage = {
   key: Buffer | null;
   value: Buffer | null;
   timestamp: string | null;
+  /** Set when the wire format could not be decoded (src/ingest/wire-format.ts): the message is quarantined. */
+  undecodable?: string;
 };
 
 export type Connector = {
