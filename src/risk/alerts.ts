@@ -232,15 +232,18 @@ export async function evaluateAlerts(em: EntityManager, partyId: string, topicPr
       }
       continue;
     }
-    for (const id of finding.related ?? []) related?.add(id);
     let alertId: string;
     let event: string;
     if (current) {
       if (stable(current.evidence) === stable(finding.evidence)) continue;
+      // Only a finding that changed can change the others' (a new member, one fewer): unchanged, the network
+      // is as its members' alerts already say, and re-evaluating all of them would cost O(network) per event.
+      for (const id of finding.related ?? []) related?.add(id);
       alertId = current.id;
       event = 'ALERT_UPDATED';
       await em.execute(`update alert set evidence = ?::jsonb, explanation = ?, points = ?, rule_version = ?, updated_at = now() where id = ?`, [JSON.stringify(finding.evidence), finding.explanation, rule.points, rule.version, current.id]);
     } else {
+      for (const id of finding.related ?? []) related?.add(id);
       const [suppressed] = await em.execute<{ n: number }[]>(`select count(*)::int as n from alert where party_id = ? and rule_code = ? and status = 'CLOSED' and suppressed_until > now()`, [partyId, rule.code]);
       if ((suppressed?.n ?? 0) > 0) continue;
       const [row] = await em.execute<{ id: string }[]>(
