@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ensureBroker } from '../scripts/kafka/broker.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
+import { endOffsets, untilConsumed } from '../tests/support/kafka.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/config/logger.ts';
 import { signToken } from '../src/auth/viewer.ts';
@@ -66,14 +67,12 @@ try {
     DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `bench-${prefix}`, PORT: '0',
     HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'error', INGEST_CONCURRENCY: args.concurrency, DB_POOL_MAX: '10',
   });
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await endOffsets(admin, router.streamTopics);
+  const ends = await endOffsets(broker.brokers, router.streamTopics);
   const started = performance.now();
   const hub = await startHub(config, { demo: false, logger: createLogger('error') });
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   try {
-    await waitUntilConsumed(pool, ends, 1_800_000);
+    await untilConsumed(db.url, ends, 1_800_000);
     const hubSeconds = (performance.now() - started) / 1000;
     const hubRate = traffic.length / hubSeconds;
     const { rows: [counts] } = await pool.query(`select (select count(*) from party where status = 'ACTIVE')::int as parties, (select count(*) from source_record)::int as records,
@@ -94,7 +93,7 @@ try {
     let offset = 0;
     for (const [i, rate] of rates.entries()) {
       // Each phase starts after the previous one's backlog is applied, on traffic it has not seen.
-      await waitUntilConsumed(pool, await endOffsets(admin, router.streamTopics), 3_600_000);
+      await untilConsumed(db.url, await endOffsets(broker.brokers, router.streamTopics), 3_600_000);
       const load = more.slice(offset, offset + rate * seconds);
       offset += load.length;
       const latencies = await freshness(hub.url, token, kafka, i, prefix, load, rate, seconds);
@@ -103,7 +102,6 @@ try {
       log(`freshness at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`);
     }
   } finally {
-    await admin.disconnect();
     await pool.end();
     await hub.stop();
   }
@@ -132,12 +130,6 @@ function interleave(messages: readonly DemoMessage[]): DemoMessage[] {
   return out;
 }
 
-async function endOffsets(admin: ReturnType<ReturnType<typeof createKafka>['admin']>, topics: readonly string[]): Promise<Map<string, bigint>> {
-  const ends = new Map<string, bigint>();
-  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
-  return ends;
-}
-
 async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -158,17 +150,6 @@ async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise
     return (performance.now() - started) / 1000;
   } finally {
     await c.end();
-  }
-}
-
-async function waitUntilConsumed(pool: pg.Pool, ends: Map<string, bigint>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await pool.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
-    const at = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
-    if ([...ends].every(([k, end]) => end === 0n || (at.get(k) ?? 0n) >= end)) return;
-    if (Date.now() > deadline) throw new Error('the hub did not consume everything in time');
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -10,7 +10,7 @@ import { connectorById, connectors } from '../connectors/registry.ts';
 import { importFile } from '../ingest/file-import.ts';
 import { replayConnector } from '../ingest/replay.ts';
 import { screenParty } from '../risk/screening.ts';
-import { evaluateAlerts } from '../risk/alerts.ts';
+import { enabledRules, evaluateAlerts } from '../risk/alerts.ts';
 import { importListFile } from '../risk/list-import.ts';
 import { syncDeps, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
@@ -135,9 +135,10 @@ async function main(argv: string[]): Promise<number> {
         let alerts = 0;
         for (let i = 0; i < parties.length; i += 200) {
           await orm.em.fork().transactional(async (em) => {
+            const rules = await enabledRules(em);
             for (const p of parties.slice(i, i + 200)) {
               await screenParty(em, p.id);
-              alerts += await evaluateAlerts(em, p.id, config.kafkaTopicPrefix);
+              alerts += await evaluateAlerts(em, p.id, config.kafkaTopicPrefix, undefined, rules);
             }
           });
         }

@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * open and is updated as its evidence grows; a closed alert with a suppression window is not reopened inside
  * it. Every opened or updated alert is written to the outbox in the same transaction (published to Kafka).
  */
-type Rule = { code: string; kind: string; params: Record<string, unknown>; points: number; version: number };
+export type Rule = { code: string; kind: string; params: Record<string, unknown>; points: number; version: number };
 type Claim = { key: string; policy_no: string | null; reported: Date | null; incident: string | null; paid: number; claimed: number; status: string | null };
 /** `related`: other customers the same finding concerns (a shared phone flags everyone who shares it). */
 type Finding = { evidence: Record<string, unknown>; explanation: string; related?: string[] };
@@ -191,7 +191,12 @@ function stable(v: unknown): string {
  * collects other customers a finding also concerns (the others sharing a flagged phone), for the caller to
  * evaluate too — otherwise only the customer whose change crossed the threshold would be flagged.
  */
-export async function evaluateAlerts(em: EntityManager, partyId: string, topicPrefix = '', related?: Set<string>): Promise<number> {
+/** The enabled rules, in code order; load once per batch and pass to evaluateAlerts. */
+export function enabledRules(em: EntityManager): Promise<Rule[]> {
+  return em.execute<Rule[]>(`select code, kind, params, points, version from alert_rule where enabled order by code`);
+}
+
+export async function evaluateAlerts(em: EntityManager, partyId: string, topicPrefix = '', related?: Set<string>, rulesInForce?: Rule[]): Promise<number> {
   const [party] = await em.execute<{ status: string }[]>(`select status from party where id = ?`, [partyId]);
   if (!party) return 0;
   const openRows = await em.execute<{ id: string; rule_code: string; evidence: unknown }[]>(
@@ -217,7 +222,7 @@ export async function evaluateAlerts(em: EntityManager, partyId: string, topicPr
     for (const a of open.values()) await close(a.id, a.rule_code, party.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_INACTIVE');
     return open.size;
   }
-  const rules = await em.execute<Rule[]>(`select code, kind, params, points, version from alert_rule where enabled order by code`);
+  const rules = rulesInForce ?? (await enabledRules(em));
   const facts = await factsOf(em, partyId);
   let changed = 0;
   for (const rule of rules) {

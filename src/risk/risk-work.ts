@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { screenParty } from './screening.ts';
-import { evaluateAlerts } from './alerts.ts';
+import { enabledRules, evaluateAlerts } from './alerts.ts';
 
 /**
  * Risk follow-up of one applied batch. The sync step only notes which customers, claims/payments and policies
@@ -58,11 +58,12 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   // they name in turn, until no one new comes up).
   const done = new Set<string>();
   let queue = [...evaluate].sort();
+  const rules = queue.length > 0 ? await enabledRules(em) : [];
   while (queue.length > 0) {
     const related = new Set<string>();
     for (const id of queue) {
       done.add(id);
-      alerts += await evaluateAlerts(em, id, topicPrefix, related);
+      alerts += await evaluateAlerts(em, id, topicPrefix, related, rules);
     }
     queue = [...related].filter((id) => !done.has(id)).sort();
   }

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createKafka, ensureTopics, publish } from '../../src/ingest/kafka.ts';
 import { corePolicyTopics } from '../../src/connectors/core-policy/manifest.ts';
 import { coreEvent, dteupd, residentId, type CoreEvent } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
-import { testJwtSecret } from '../support/hub.ts';
+import { startHubProcess } from '../support/hub-process.ts';
 import { eventually } from '../support/graphql.ts';
 
 /**
@@ -16,7 +14,6 @@ import { eventually } from '../support/graphql.ts';
  * committed, restarts it, and compares the final database state with an uninterrupted run over the same
  * events: no lost and no duplicated effect.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function events(): CoreEvent[] {
   const out: CoreEvent[] = [];
@@ -78,23 +75,6 @@ async function countApplied(url: string): Promise<number> {
   } finally {
     await c.end();
   }
-}
-
-function startHubProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, ['src/cli/hub.ts', 'start'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', HUB_JWT_SECRET: testJwtSecret, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  exited.then(({ signal }) => {
-    if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && stderr.includes('"level":"error"')) process.stderr.write(stderr);
-  });
-  return { child, exited };
 }
 
 describe('crash between applying a batch and committing its offsets', () => {

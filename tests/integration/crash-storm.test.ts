@@ -1,18 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createKafka, ensureTopics, publish } from '../../src/ingest/kafka.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { kafkaBrokers } from '../support/kafka.ts';
-import { testJwtSecret } from '../support/hub.ts';
-import { consumedPositions, storeFingerprint } from '../support/fingerprint.ts';
+import { consumedAll, consumedPositions, endOffsets, kafkaBrokers, untilConsumed } from '../support/kafka.ts';
+import { startHubProcess } from '../support/hub-process.ts';
+import { storeFingerprint } from '../support/fingerprint.ts';
 
 /**
  * Crash storm: over 100,000 events on every live topic (core policy, billing, claims, contact centre, web/app),
@@ -22,22 +20,10 @@ import { consumedPositions, storeFingerprint } from '../support/fingerprint.ts';
  * the database commit and the Kafka offset commit (redelivered, skipped by the stored position), during
  * start-up or a rebalance.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const kills = 10;
 // The hub processes' logs (kafkajs reports every rebalance a kill causes as an error): kept, not printed.
 const logFile = join(tmpdir(), `crash-storm-${process.pid}.log`);
 const log = openSync(logFile, 'a');
-
-function startHubProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<NodeJS.Signals | number | null> } {
-  const child = spawn(process.execPath, ['src/cli/hub.ts', 'start'], {
-    cwd: root,
-    // A short session timeout: the group hands a killed instance's partitions on after 6 s, not 30.
-    env: { ...process.env, PORT: '0', HUB_JWT_SECRET: testJwtSecret, LOG_LEVEL: 'error', KAFKA_SESSION_TIMEOUT_MS: '6000', ...env },
-    stdio: ['ignore', 'ignore', log],
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  return { child, exited };
-}
 
 const total = (positions: Map<string, bigint>) => [...positions.values()].reduce((s, v) => s + v, 0n);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,7 +34,7 @@ describe('crash storm', () => {
   let brokers: string[];
   const prefix = `storm${randomBytes(3).toString('hex')}.`;
   const traffic = generateTraffic({ seed: 11, clients: 1500, policies: 16_000, paymentsPerPolicy: 0.1, claimRate: 0.01, callsPerClient: 3 });
-  const ends = new Map<string, bigint>();
+  let ends = new Map<string, bigint>();
 
   beforeAll(async () => {
     brokers = await kafkaBrokers();
@@ -57,34 +43,23 @@ describe('crash storm', () => {
     const router = new TopicRouter(connectors, prefix);
     await ensureTopics(kafka, router.streamTopics);
     await publish(kafka, traffic.map((m) => ({ ...m, topic: prefix + m.topic })));
-    const admin = kafka.admin();
-    await admin.connect();
-    for (const topic of router.streamTopics) for (const p of await admin.fetchTopicOffsets(topic)) if (p.high !== '0') ends.set(`${topic}/${p.partition}`, BigInt(p.high));
-    await admin.disconnect();
+    ends = await endOffsets(brokers, router.streamTopics);
   }, 300_000);
   afterAll(async () => {
     await crashed?.drop();
     await reference?.drop();
   });
 
-  const done = async (url: string) => {
-    const at = await consumedPositions(url);
-    return [...ends].every(([k, end]) => (at.get(k) ?? 0n) >= end);
-  };
-  const untilDone = async (url: string, what: string) => {
-    const deadline = Date.now() + 600_000;
-    while (!(await done(url))) {
-      if (Date.now() > deadline) throw new Error(`${what} did not consume everything in 10 minutes (hub logs: ${logFile})`);
-      await sleep(250);
-    }
-  };
+  const done = (url: string) => consumedAll(url, ends);
+  const untilDone = (url: string, what: string) => untilConsumed(url, ends, 600_000, `${what} (hub logs: ${logFile})`);
 
   it('ends, after ten SIGKILLs during ingest of 100,000+ events, in the state of an uninterrupted run', async () => {
     expect(traffic.length).toBeGreaterThanOrEqual(100_000);
     expect(new Set(traffic.map((m) => m.topic)).size).toBeGreaterThanOrEqual(7);
-    const common = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix };
+    // A short session timeout: the group hands a killed instance's partitions on after 6 s, not 30.
+    const common = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'error', KAFKA_SESSION_TIMEOUT_MS: '6000' };
 
-    const ref = startHubProcess({ ...common, DATABASE_URL: reference.url, KAFKA_GROUP_ID: `ref-${prefix}` });
+    const ref = startHubProcess({ ...common, DATABASE_URL: reference.url, KAFKA_GROUP_ID: `ref-${prefix}` }, { logFd: log });
     await untilDone(reference.url, 'the uninterrupted run');
     ref.child.kill('SIGTERM');
     await ref.exited;
@@ -93,7 +68,7 @@ describe('crash storm', () => {
     const moments: { afterMs: number; consumedBefore: string; consumedAtKill: string }[] = [];
     let lastKillAt = 0n;
     while (moments.length < kills) {
-      const run = startHubProcess({ ...common, DATABASE_URL: crashed.url, KAFKA_GROUP_ID: group });
+      const run = startHubProcess({ ...common, DATABASE_URL: crashed.url, KAFKA_GROUP_ID: group }, { logFd: log });
       const started = Date.now();
       // Wait for progress beyond the previous kill, then kill after a further random 0–3 s.
       while (total(await consumedPositions(crashed.url)) <= lastKillAt) {
@@ -103,14 +78,14 @@ describe('crash storm', () => {
       await sleep(Math.floor(Math.random() * 3000));
       const before = total(await consumedPositions(crashed.url));
       run.child.kill('SIGKILL');
-      expect(await run.exited).toBe('SIGKILL');
+      expect((await run.exited).signal).toBe('SIGKILL');
       const atKill = total(await consumedPositions(crashed.url));
       // The kill must land during ingest, not after it.
       expect(await done(crashed.url)).toBe(false);
       moments.push({ afterMs: Date.now() - started, consumedBefore: before.toString(), consumedAtKill: atKill.toString() });
       lastKillAt = atKill;
     }
-    const last = startHubProcess({ ...common, DATABASE_URL: crashed.url, KAFKA_GROUP_ID: group });
+    const last = startHubProcess({ ...common, DATABASE_URL: crashed.url, KAFKA_GROUP_ID: group }, { logFd: log });
     await untilDone(crashed.url, 'the crashed run after its last restart');
     last.child.kill('SIGTERM');
     await last.exited;

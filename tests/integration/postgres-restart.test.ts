@@ -8,9 +8,9 @@ import { generateTraffic } from '../../src/demo/generate-traffic.ts';
 import type { RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startDedicatedPostgres, type DedicatedPostgres } from '../support/dedicated-postgres.ts';
-import { kafkaBrokers } from '../support/kafka.ts';
+import { consumedPositions, endOffsets, kafkaBrokers, untilConsumed } from '../support/kafka.ts';
 import { startTestHub } from '../support/hub.ts';
-import { consumedPositions, storeFingerprint } from '../support/fingerprint.ts';
+import { storeFingerprint } from '../support/fingerprint.ts';
 
 /**
  * A real PostgreSQL restart during ingest: the hub's database is a server of this test's own (so the shared one
@@ -42,26 +42,6 @@ describe('PostgreSQL restart during ingest', () => {
     await db?.drop();
   }, 120_000);
 
-  const ends = async () => {
-    const admin = createKafka(brokers, 'test-admin').admin();
-    await admin.connect();
-    try {
-      const out = new Map<string, bigint>();
-      for (const topic of new TopicRouter(connectors, prefix).streamTopics) for (const p of await admin.fetchTopicOffsets(topic)) if (p.high !== '0') out.set(`${topic}/${p.partition}`, BigInt(p.high));
-      return out;
-    } finally {
-      await admin.disconnect();
-    }
-  };
-  const untilConsumed = async (url: string, target: Map<string, bigint>) => {
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      const at = await consumedPositions(url);
-      if ([...target].every(([k, end]) => (at.get(k) ?? 0n) >= end)) return;
-      if (Date.now() > deadline) throw new Error('not consumed within 5 minutes');
-      await sleep(200);
-    }
-  };
   const ready = async (url: string) => (await fetch(new URL('/readyz', url))).status;
 
   it('loses and duplicates nothing across a crash and a clean restart of the database', async () => {
@@ -80,14 +60,14 @@ describe('PostgreSQL restart during ingest', () => {
     server.halt('fast');
     await sleep(2000);
     server.resume();
-    const target = await ends();
-    await untilConsumed(server.url, target);
+    const target = await endOffsets(brokers, new TopicRouter(connectors, prefix).streamTopics);
+    await untilConsumed(server.url, target, 300_000);
     expect(await ready(hub.url)).toBe(200);
 
     // The same events, undisturbed, on the shared server.
     const reference = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix });
     try {
-      await untilConsumed(db.url, target);
+      await untilConsumed(db.url, target, 300_000);
     } finally {
       await reference.stop();
     }

@@ -33,17 +33,3 @@ export async function storeFingerprint(url: string): Promise<Record<string, unkn
     await c.end();
   }
 }
-
-/** Sum over partitions of the positions the hub has committed in its own store. */
-export async function consumedPositions(url: string): Promise<Map<string, bigint>> {
-  const c = new pg.Client({ connectionString: url });
-  try {
-    await c.connect();
-    const { rows } = await c.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
-    return new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
-  } catch {
-    return new Map();
-  } finally {
-    await c.end().catch(() => {});
-  }
-}

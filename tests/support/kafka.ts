@@ -1,6 +1,6 @@
 import { ensureBroker } from '../../scripts/kafka/broker.ts';
 import { createKafka, publish } from '../../src/ingest/kafka.ts';
-import { consumedPositions } from './fingerprint.ts';
+import pg from 'pg';
 
 /**
  * Brokers for integration tests: KAFKA_BROKERS when given, otherwise the project's own broker from Maven
@@ -10,6 +10,47 @@ export async function kafkaBrokers(): Promise<string[]> {
   const given = process.env.KAFKA_BROKERS;
   if (given) return given.split(',').map((b) => b.trim()).filter(Boolean);
   return (await ensureBroker({ log: () => {} })).brokers;
+}
+
+/** The position the hub has stored per topic partition (`topic/partition` → next offset); empty if none yet. */
+export async function consumedPositions(url: string): Promise<Map<string, bigint>> {
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    const { rows } = await c.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
+    return new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
+  } catch {
+    return new Map();
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** The end offset of every non-empty partition of the topics (`topic/partition` → high watermark). */
+export async function endOffsets(brokers: string[], topics: Iterable<string>): Promise<Map<string, bigint>> {
+  const admin = createKafka(brokers, 'test-admin').admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, bigint>();
+    for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) if (p.high !== '0') ends.set(`${topic}/${p.partition}`, BigInt(p.high));
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function consumedAll(databaseUrl: string, ends: Map<string, bigint>): Promise<boolean> {
+  const at = await consumedPositions(databaseUrl);
+  return [...ends].every(([k, end]) => (at.get(k) ?? 0n) >= end);
+}
+
+/** Waits until the hub reading `databaseUrl` has stored positions at or past `ends`. */
+export async function untilConsumed(databaseUrl: string, ends: Map<string, bigint>, timeoutMs: number, what = 'the hub'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await consumedAll(databaseUrl, ends))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not apply everything within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
@@ -23,21 +64,7 @@ export async function publishAndWait(
   messages: readonly { topic: string; key: string | null; value: string | Buffer | null }[],
   timeoutMs = 60_000,
 ): Promise<void> {
-  const kafka = createKafka(brokers, 'test-producer');
-  await publish(kafka, messages.map((m) => ({ ...m, topic: prefix + m.topic })));
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map<string, bigint>();
-  try {
-    for (const topic of new Set(messages.map((m) => prefix + m.topic))) for (const p of await admin.fetchTopicOffsets(topic)) if (p.high !== '0') ends.set(`${topic}/${p.partition}`, BigInt(p.high));
-  } finally {
-    await admin.disconnect();
-  }
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const at = await consumedPositions(databaseUrl);
-    if ([...ends].every(([k, end]) => (at.get(k) ?? 0n) >= end)) return;
-    if (Date.now() > deadline) throw new Error(`the hub did not apply ${messages.length} published messages within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await publish(createKafka(brokers, 'test-producer'), messages.map((m) => ({ ...m, topic: prefix + m.topic })));
+  const ends = await endOffsets(brokers, new Set(messages.map((m) => prefix + m.topic)));
+  await untilConsumed(databaseUrl, ends, timeoutMs, `the hub (${messages.length} published messages)`);
 }
