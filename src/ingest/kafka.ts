@@ -62,8 +62,23 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], part
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length > 0) {
+    if (missing.length === 0) return;
+    try {
       await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    } catch (e) {
+      // kafkajs's wait for leaders only retries "leader not available"; a broker that has just started (or holds
+      // many topics) may first answer "unknown topic" for topics it has just created. They exist: wait below.
+      if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw e;
+    }
+    for (const deadline = Date.now() + 60_000; ; ) {
+      try {
+        const { topics: meta } = await admin.fetchTopicMetadata({ topics: missing });
+        if (meta.length === missing.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${missing.join(', ')} have no leaders after 60 s`);
+      await new Promise((r) => setTimeout(r, 300));
     }
   } finally {
     await admin.disconnect();
