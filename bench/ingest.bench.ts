@@ -12,6 +12,7 @@ import { connectors } from '../src/connectors/registry.ts';
 import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { createKafka, ensureTopics, publish } from '../src/ingest/kafka.ts';
 import { generateTraffic } from '../src/demo/generate-traffic.ts';
+import { applyPhaseSeconds } from '../src/ingest/metrics.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
 
 /**
@@ -80,6 +81,8 @@ try {
     log(`hub end to end:      ${hubRate.toFixed(0)} events/s (${hubSeconds.toFixed(2)} s, incl. start-up and consumer-group join)`);
     log(`ratio hub / raw:     ${(hubRate / rawRate).toFixed(3)}`);
     log(`store after ingest:  ${JSON.stringify(counts)}`);
+    const phases = (await applyPhaseSeconds.get()).values.map((v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`);
+    log(`apply time by phase: ${phases.join(', ')} (summed over ${args.concurrency} concurrent partitions)`);
 
     // 3. Freshness under a steady load.
     const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);

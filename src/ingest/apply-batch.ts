@@ -6,6 +6,7 @@ import { applyChanges, emptyStats, lockPartyKeys, type ApplyStats, type SyncDeps
 import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
 import { mergeRiskWork, newRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
 import type { Route } from './topic-router.ts';
+import { applyPhaseSeconds } from './metrics.ts';
 
 /**
  * Applies one batch of messages from one topic partition in ONE database transaction together with the
@@ -17,7 +18,8 @@ import type { Route } from './topic-router.ts';
  * written to `quarantined_event` with their position and reason, and the rest of the batch is applied.
  *
  * Throughput: messages that only carry facts (policies, roles, payments, claims, …) are applied together in
- * one set-based step; messages with party changes go one by one (identity resolution) inside one savepoint.
+ * one set-based step; the party changes of all messages go through set-based identity resolution together
+ * (src/sync/apply-parties.ts), in their order, inside one savepoint.
  * Only if the database rejects a step is it re-applied one message per savepoint to find the culprit. The
  * risk follow-up of the whole batch is settled once at the end, in the same transaction.
  */
@@ -67,16 +69,21 @@ export async function applyBatch(
       if (facts.length > 0) factMessages.push({ message: item.message, changes: facts });
       if (facts.length < item.changes.length) partyMessages.push({ message: item.message, changes: item.changes.filter((c) => !isFact(c)) });
     }
+    let phaseStarted = performance.now();
+    const phaseDone = (phase: string) => {
+      const now = performance.now();
+      applyPhaseSeconds.inc({ phase }, (now - phaseStarted) / 1000);
+      phaseStarted = now;
+    };
     if (partyMessages.length > 0) {
       // Optimistically all in one savepoint; only if the database rejects one of them, again one savepoint
       // per message to quarantine the culprit.
-      const together = await inSavepoint(em, result, risk, async (inner, stats, work) => {
-        for (const m of partyMessages) await applyChanges(inner, m.changes, deps, stats, work);
-      });
+      const together = await inSavepoint(em, result, risk, (inner, stats, work) => applyChanges(inner, partyMessages.flatMap((m) => m.changes), deps, stats, work));
       if (together !== null) {
         for (const m of partyMessages) if (await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk)) rejected.add(m.message.offset);
       }
     }
+    phaseDone('party');
     // A quarantined message is quarantined whole: its facts are not applied without its customer.
     const factsToApply = factMessages.filter((m) => !rejected.has(m.message.offset));
     if (factsToApply.length > 0) {
@@ -86,7 +93,9 @@ export async function applyBatch(
         for (const m of factsToApply) await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk);
       }
     }
+    phaseDone('facts');
     await settleRiskWork(em, risk, deps.topicPrefix);
+    phaseDone('risk');
     if (last !== null && last + 1n > from) {
       result.nextOffset = (last + 1n).toString();
       await em.execute(

@@ -1,18 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange, PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
 import type { Matcher } from './match/matcher.ts';
-import { recomputeParty, type HistoryCause } from './survivorship.ts';
-import { lockMatchKeys, reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
+import { lockMatchKeys } from './identity.ts';
 import { applyFacts, isFact, type FactChange } from './apply-facts.ts';
+import { applyParties } from './apply-parties.ts';
 import type { RiskWork } from '../risk/risk-work.ts';
 
 /**
  * The sync step: applies canonical changes inside the caller's transaction. Every write is guarded by the
  * source version, so a duplicate or an out-of-order older change is a no-op ("stale") and replaying a stream
  * converges to the same state. Two paths:
- *   - party changes go one by one through identity resolution (match, link/merge, survivorship), because each
- *     record's outcome depends on the records before it;
+ *   - party changes go through identity resolution (match, link/merge, survivorship) set-wise per batch
+ *     (apply-parties.ts): each record is decided in memory in order, seeing the records before it, and the
+ *     rare cases that reshape golden records (merge, unmerge, delete) are applied one at a time
+ *     (party-change.ts);
  *   - everything else (policies, covers, roles, activities) is keyed by the source's natural keys and written
  *     set-wise (apply-facts.ts); a role that arrives before its policy or its client is stored as is and joins
  *     up when the other side arrives, because the customer is found through source_record at read time.
@@ -27,15 +28,12 @@ export type SyncDeps = { matcher: Matcher; topicPrefix?: string };
 
 export async function applyChanges(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<void> {
   const facts: FactChange[] = [];
+  const parties: (PartyUpsert | PartyDelete)[] = [];
   for (const change of changes) {
-    if (isFact(change)) {
-      facts.push(change);
-      continue;
-    }
-    const outcome = change.op === 'upsert' ? await upsertParty(em, change, deps, stats, risk) : await deleteParty(em, change, deps, stats, risk);
-    if (outcome === 'APPLIED') stats.applied += 1;
-    else stats.stale += 1;
+    if (isFact(change)) facts.push(change);
+    else parties.push(change);
   }
+  if (parties.length > 0) await applyParties(em, parties, deps, stats, risk);
   if (facts.length > 0) await applyFacts(em, facts, stats, risk);
 }
 
@@ -59,138 +57,4 @@ const recordLockKey = (system: string, sourceId: string) => `record:${system}/${
 
 export function emptyStats(): ApplyStats {
   return { applied: 0, stale: 0, partiesChanged: 0 };
-}
-
-type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; unchanged: boolean; alone: boolean };
-
-/**
- * Locks a source record; `unchanged` says whether it already holds exactly these attributes (jsonb equality),
- * `alone` whether it is the only live record of its golden record.
- */
-async function lockSourceRecord(em: EntityManager, system: string, sourceId: string, attributes: unknown = null): Promise<SourceRecordRow | undefined> {
-  const [row] = await em.execute<SourceRecordRow[]>(
-    `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
-            not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
-       from source_record sr where system = ? and source_id = ? for update`,
-    [JSON.stringify(attributes), system, sourceId],
-  );
-  return row;
-}
-
-async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
-  const existing = await lockSourceRecord(em, change.system, change.sourceId, change.attributes);
-  if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
-  if (existing && existing.unchanged && !existing.deleted && existing.party_id !== null) {
-    // Sources repeat the customer with every event (the payer of each premium, the claimant of each claim):
-    // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,
-    // which survivorship weighs (MOST_RECENT) among several records — alone in its golden record, the record
-    // wins every attribute whatever its time, so there is nothing to recompute.
-    await em.execute(`update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
-      JSON.stringify(change.raw),
-      change.sourceTime,
-      change.sourceVersion,
-      existing.id,
-    ]);
-    if (!existing.alone && (await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
-    return 'APPLIED';
-  }
-
-  const recordId = existing?.id ?? randomUUID();
-  const profile = deps.matcher.profile ? JSON.stringify(deps.matcher.profile(change.attributes)) : null;
-  const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), profile, change.sourceTime, change.sourceVersion];
-  if (existing) {
-    await em.execute(
-      `update source_record set raw = ?::jsonb, attributes = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
-      [...values, recordId],
-    );
-  } else {
-    await em.execute(
-      `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
-      [recordId, change.system, change.sourceId, ...values],
-    );
-  }
-
-  // Identity resolution (src/sync/identity.ts). The record's blocking keys are already locked for the whole
-  // batch (lockPartyKeys), so concurrent instances serialise on the same person; a steward's manual link is
-  // kept as decided.
-  const keys = deps.matcher.keys(change.attributes);
-  const fresh = existing === undefined;
-  const previousParty = existing?.party_id ?? null;
-  let partyId: string;
-  let cause: HistoryCause = 'SOURCE_CHANGE';
-  if (existing?.link_type === 'MANUAL' && previousParty !== null) {
-    partyId = previousParty;
-  } else {
-    const outcome = await resolveLink(em, deps.matcher, { id: recordId, system: change.system, sourceId: change.sourceId, currentPartyId: previousParty, attributes: change.attributes });
-    partyId = outcome.partyId;
-    // Customers merged into this one: their alerts close (the survivor is evaluated with all the evidence).
-    for (const merged of outcome.merged) risk.evaluate.add(merged);
-    if (outcome.linkType === 'NEW' && previousParty === null) cause = 'CREATED';
-    else if (partyId !== previousParty) cause = 'MATCH';
-  }
-  await storeMatchKeys(em, recordId, keys, fresh);
-  await replaceContributions(em, recordId, partyId, change, fresh);
-  if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
-  // Risk: every change of a golden customer re-screens it against the blacklists and re-evaluates its alerts
-  // (its claims may now be someone else's); settled once per batch.
-  risk.screen.add(partyId);
-  risk.evaluate.add(partyId);
-  if (previousParty !== null && previousParty !== partyId) {
-    risk.screen.add(previousParty);
-    risk.evaluate.add(previousParty);
-  }
-  return 'APPLIED';
-}
-
-/** The golden record's identifiers and contact points are the union of its sources: one row per source value. */
-async function replaceContributions(em: EntityManager, recordId: string, partyId: string, change: PartyUpsert | null, fresh = false): Promise<void> {
-  if (!fresh) {
-    await em.execute(`delete from party_identifier where source_record_id = ?`, [recordId]);
-    await em.execute(`delete from contact_point where source_record_id = ?`, [recordId]);
-  }
-  if (change === null) return;
-  const ids = change.attributes.identifiers;
-  if (ids.length > 0) {
-    await em.execute(
-      `insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${ids.map(() => '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}`,
-      ids.flatMap((i) => [randomUUID(), partyId, recordId, i.type, i.value, i.raw, i.valid, JSON.stringify(i.issues)]),
-    );
-  }
-  const cps = change.attributes.contactPoints;
-  if (cps.length > 0) {
-    await em.execute(
-      `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from)
-       values ${cps.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)').join(', ')}`,
-      cps.flatMap((c) => [randomUUID(), partyId, recordId, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), change.sourceTime]),
-    );
-  }
-}
-
-async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
-  const existing = await lockSourceRecord(em, change.system, change.sourceId);
-  if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
-  if (!existing) {
-    // Delete of a record never seen: remember it, so that an older create arriving late cannot resurrect it.
-    await em.execute(
-      `insert into source_record (id, system, source_id, source_time, source_version, deleted) values (?, ?, ?, ?, ?, true)`,
-      [randomUUID(), change.system, change.sourceId, change.sourceTime, change.sourceVersion],
-    );
-    return 'APPLIED';
-  }
-  await em.execute(`update source_record set deleted = true, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
-    change.sourceTime,
-    change.sourceVersion,
-    existing.id,
-  ]);
-  await em.execute(`delete from match_key where source_record_id = ?`, [existing.id]);
-  await em.execute(`update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [existing.id]);
-  if (existing.party_id !== null) {
-    await replaceContributions(em, existing.id, existing.party_id, null);
-    if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
-    // A deleted record may have been the one bridging the others: split what no longer holds together.
-    await reclusterParty(em, deps.matcher, existing.party_id, `${change.system}/${change.sourceId} deleted`);
-    risk.screen.add(existing.party_id);
-    risk.evaluate.add(existing.party_id);
-  }
-  return 'APPLIED';
 }

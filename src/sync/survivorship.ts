@@ -138,36 +138,71 @@ type PartyRow = GoldenValues & { status: string; lineage: Record<string, Attribu
 export type HistoryCause = 'CREATED' | 'SOURCE_CHANGE' | 'MATCH' | 'MERGE' | 'MERGED_INTO' | 'UNMERGE' | 'STEWARD_ACTION' | 'DEACTIVATED';
 
 export async function recomputeParty(em: EntityManager, partyId: string, cause: HistoryCause = 'SOURCE_CHANGE', detail: Record<string, unknown> = {}): Promise<'CHANGED' | 'UNCHANGED'> {
-  const rows = await em.execute<{ id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(
-    `select id, system, source_id, source_time, attributes from source_record where party_id = ? and not deleted`,
-    [partyId],
-  );
-  const [current] = await em.execute<
-    { kind: GoldenValues['kind']; status: string; display_name: string | null; family_name: string | null; given_name: string | null; name_key: string | null; birth_date: string | null; sex: GoldenValues['sex']; occupation_code: string | null; lineage: Record<string, AttributeLineage> }[]
-  >(`select kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage from party where id = ? for update`, [partyId]);
-  if (!current) throw new Error(`golden party ${partyId} does not exist`);
-  if (current.status === 'MERGED') return 'UNCHANGED';
-
-  let next: PartyRow;
-  if (rows.length === 0) {
-    next = { ...fromRow(current), status: 'INACTIVE' };
-  } else {
-    const { values, lineage } = survive(
-      rows.map((r) => ({ sourceRecordId: r.id, system: r.system, sourceId: r.source_id, sourceTime: r.source_time ? new Date(r.source_time) : null, attributes: r.attributes })),
-    );
-    next = { ...values, status: 'ACTIVE', lineage };
-  }
-  if (sameParty(next, { ...fromRow(current), status: current.status })) return 'UNCHANGED';
-  const [updated] = await em.execute<{ version: number }[]>(
-    `update party set kind = ?, status = ?, display_name = ?, family_name = ?, given_name = ?, name_key = ?, birth_date = ?::date, sex = ?,
-       occupation_code = ?, lineage = ?::jsonb, version = version + 1, updated_at = now() where id = ? returning version`,
-    [next.kind, next.status, next.displayName, next.familyName, next.givenName, next.nameKey, next.birthDate, next.sex, next.occupationCode, JSON.stringify(next.lineage), partyId],
-  );
-  await writeHistory(em, partyId, updated?.version ?? 0, next.status === 'INACTIVE' && current.status !== 'INACTIVE' ? 'DEACTIVATED' : cause, detail, next);
-  return 'CHANGED';
+  const changed = await recomputeParties(em, new Map([[partyId, { cause, detail }]]));
+  return changed.has(partyId) ? 'CHANGED' : 'UNCHANGED';
 }
 
-function fromRow(r: { kind: GoldenValues['kind']; display_name: string | null; family_name: string | null; given_name: string | null; name_key: string | null; birth_date: string | null; sex: GoldenValues['sex']; occupation_code: string | null; lineage: Record<string, AttributeLineage> }): Omit<PartyRow, 'status'> {
+type CurrentRow = { id: string; kind: GoldenValues['kind']; status: string; display_name: string | null; family_name: string | null; given_name: string | null; name_key: string | null; birth_date: string | null; sex: GoldenValues['sex']; occupation_code: string | null; lineage: Record<string, AttributeLineage> };
+
+/**
+ * Recomputes a set of golden parties in a constant number of statements (records of all, the parties locked in
+ * id order, one update of those that changed, one insert of their history rows); returns the ids that changed.
+ * Each party gets the cause and detail given for it.
+ */
+export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<string, { cause: HistoryCause; detail: Record<string, unknown> }>): Promise<Set<string>> {
+  const changed = new Set<string>();
+  const ids = [...parties.keys()].sort();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const chunk = ids.slice(i, i + 1000);
+    const list = chunk.map(() => '?').join(', ');
+    const rows = await em.execute<{ id: string; party_id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(
+      `select id, party_id, system, source_id, source_time, attributes from source_record where party_id in (${list}) and not deleted`,
+      chunk,
+    );
+    const recordsOf = new Map<string, SurvivorCandidate[]>();
+    for (const r of rows) {
+      const candidate = { sourceRecordId: r.id, system: r.system, sourceId: r.source_id, sourceTime: r.source_time ? new Date(r.source_time) : null, attributes: r.attributes };
+      recordsOf.set(r.party_id, [...(recordsOf.get(r.party_id) ?? []), candidate]);
+    }
+    const current = await em.execute<CurrentRow[]>(
+      `select id, kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage
+         from party where id in (${list}) order by id for update`,
+      chunk,
+    );
+    const missing = chunk.find((id) => !current.some((c) => c.id === id));
+    if (missing) throw new Error(`golden party ${missing} does not exist`);
+    const updates: { id: string; next: PartyRow; cause: HistoryCause; detail: Record<string, unknown> }[] = [];
+    for (const row of current) {
+      if (row.status === 'MERGED') continue;
+      const records = recordsOf.get(row.id) ?? [];
+      let next: PartyRow;
+      if (records.length === 0) {
+        next = { ...fromRow(row), status: 'INACTIVE' };
+      } else {
+        const { values, lineage } = survive(records);
+        next = { ...values, status: 'ACTIVE', lineage };
+      }
+      if (sameParty(next, { ...fromRow(row), status: row.status })) continue;
+      const given = parties.get(row.id) as { cause: HistoryCause; detail: Record<string, unknown> };
+      updates.push({ id: row.id, next, cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause, detail: given.detail });
+    }
+    if (updates.length === 0) continue;
+    const versions = await em.execute<{ id: string; version: number }[]>(
+      `update party p set kind = v.kind, status = v.status, display_name = v.display_name, family_name = v.family_name, given_name = v.given_name, name_key = v.name_key,
+              birth_date = v.birth_date::date, sex = v.sex, occupation_code = v.occupation_code, lineage = v.lineage::jsonb, version = p.version + 1, updated_at = now()
+         from (values ${updates.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')})
+              as v(id, kind, status, display_name, family_name, given_name, name_key, birth_date, sex, occupation_code, lineage)
+        where p.id = v.id returning p.id, p.version`,
+      updates.flatMap(({ id, next }) => [id, next.kind, next.status, next.displayName, next.familyName, next.givenName, next.nameKey, next.birthDate, next.sex, next.occupationCode, JSON.stringify(next.lineage)]),
+    );
+    const versionOf = new Map(versions.map((v) => [v.id, v.version]));
+    await writeHistories(em, updates.map((u) => ({ partyId: u.id, version: versionOf.get(u.id) ?? 0, cause: u.cause, detail: u.detail, snapshot: u.next })));
+    for (const u of updates) changed.add(u.id);
+  }
+  return changed;
+}
+
+function fromRow(r: Omit<CurrentRow, 'id' | 'status'>): Omit<PartyRow, 'status'> {
   return {
     kind: r.kind,
     displayName: r.display_name,
@@ -188,7 +223,7 @@ function sameParty(a: PartyRow, b: PartyRow): boolean {
 }
 
 /** JSON with sorted keys: jsonb returns keys in its own order, so plain JSON.stringify would see false changes. */
-function stableJson(v: unknown): string {
+export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
@@ -198,11 +233,13 @@ function stableJson(v: unknown): string {
 
 /** One history row per golden-record version: its cause, what triggered it, and the values after it. */
 export async function writeHistory(em: EntityManager, partyId: string, version: number, cause: HistoryCause, detail: Record<string, unknown>, snapshot: unknown): Promise<void> {
-  await em.execute(`insert into party_history (id, party_id, version, cause, detail, snapshot) values (gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)`, [
-    partyId,
-    version,
-    cause,
-    JSON.stringify(detail),
-    JSON.stringify(snapshot),
-  ]);
+  await writeHistories(em, [{ partyId, version, cause, detail, snapshot }]);
+}
+
+async function writeHistories(em: EntityManager, rows: readonly { partyId: string; version: number; cause: HistoryCause; detail: Record<string, unknown>; snapshot: unknown }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await em.execute(
+    `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${rows.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)').join(', ')}`,
+    rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
+  );
 }

@@ -24,6 +24,23 @@ export type MatchDecision = {
 
 export type MatchSubject = { recordId: string; system: string; sourceId: string; attributes: PartyAttributes };
 
+/** A live source record of an active golden record that shares a usable blocking key with the subject. */
+export type MatchCandidate = { recordId: string; partyId: string; system: string; sourceId: string; profile: unknown | null; attributes: PartyAttributes | null };
+
+/**
+ * The in-memory half of a matcher, so that a whole batch can be resolved set-wise (src/sync/apply-parties.ts):
+ * the caller finds blocks and candidates for all of a batch's records in a few statements, and the matcher
+ * decides each record against its candidates exactly as `match` would against the store.
+ */
+export type BatchMatching = {
+  /** Blocks are counted up to this many records; a count at the limit stands for "too big". */
+  readonly countLimit: number;
+  /** Whether a block of `size` records (the subject's own stored key included) is evidence; bigger ones are skipped. */
+  usable(key: string, size: number): boolean;
+  /** The decision for a subject given the candidates of its usable blocks (the subject itself and rejected parties left out). */
+  decide(subject: MatchSubject, candidates: readonly MatchCandidate[]): MatchDecision;
+};
+
 export type Matcher = {
   readonly name: string;
   /** Must not return the subject's own record, and must leave out parties rejected for this record. */
@@ -34,4 +51,6 @@ export type Matcher = {
   profile?(attributes: PartyAttributes): unknown;
   /** Whether two records of one golden record still match each other (used to split a party whose links broke). */
   matchesPair(a: PartyAttributes, b: PartyAttributes): boolean;
+  /** Present when the matcher can resolve a batch set-wise; without it, records are matched one by one. */
+  batch?: BatchMatching;
 };

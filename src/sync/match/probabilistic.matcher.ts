@@ -6,7 +6,7 @@ import { defaultComparisons } from './engine/comparisons.ts';
 import { defaultEngineSettings, differentResidentIds } from './engine/engine.ts';
 import { FellegiSunterModel, type ModelParams } from './engine/fellegi-sunter.ts';
 import { toMatchRecord, type MatchRecord } from './engine/match-record.ts';
-import type { Matcher, MatchDecision, MatchSubject, PartyEvidence } from './matcher.ts';
+import type { BatchMatching, Matcher, MatchDecision, MatchSubject, PartyEvidence } from './matcher.ts';
 
 /**
  * Streaming identity resolution with the same comparisons, blocking keys, deterministic rule and thresholds as
@@ -64,6 +64,40 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     return { levels, scored, sameId, probability: sameId ? Math.max(scored.probability, 0.999) : scored.probability };
   };
 
+  const batch: BatchMatching = {
+    countLimit: maxBlock + 2,
+    // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
+    usable: (key, n) => n > 0 && n <= (capOf.get(key.slice(0, key.indexOf(':'))) ?? maxBlock) + 1,
+    decide(subject, candidates) {
+      const me = toMatchRecordFromAttributes(0, subject.system, subject.sourceId, subject.attributes);
+      const best = new Map<string, PartyEvidence>();
+      for (const c of candidates) {
+        const other = c.profile ? { ...(c.profile as MatchRecord), index: 1 } : c.attributes ? toMatchRecordFromAttributes(1, c.system, c.sourceId, c.attributes) : null;
+        if (other === null || (other.kind ?? 'PERSON') !== subject.attributes.kind) continue;
+        const s = scorePair(me, other);
+        if (s === null) continue;
+        const { levels, scored, sameId, probability } = s;
+        if (probability < reviewThreshold) continue;
+        const evidence: PartyEvidence = {
+          partyId: c.partyId,
+          probability,
+          linkType: sameId && levels[idIndex] === 0 && me.idNumber !== null && /^\d{17}[\dX]$/.test(me.idNumber) ? 'EXACT_ID' : 'PROBABILISTIC',
+          explanation: {
+            decision: probability >= matchThreshold ? 'MATCH' : 'POSSIBLE_MATCH',
+            probability,
+            candidatePartyId: c.partyId,
+            comparisons: scored.explanation ?? [],
+            note: `${sameId ? 'same id number and compatible name; ' : ''}best evidence: ${c.system}/${c.sourceId}`,
+          },
+        };
+        const prev = best.get(c.partyId);
+        if (!prev || prev.probability < probability) best.set(c.partyId, evidence);
+      }
+      const all = [...best.values()];
+      return { matches: all.filter((e) => e.probability >= matchThreshold), possible: all.filter((e) => e.probability < matchThreshold) };
+    },
+  };
+
   return {
     name: 'fellegi-sunter',
     keys: keysOf,
@@ -72,17 +106,17 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       const s = scorePair(toMatchRecordFromAttributes(0, '', '', a), toMatchRecordFromAttributes(1, '', '', b));
       return s !== null && s.probability >= matchThreshold;
     },
+    batch,
     async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };
-      const placeholders = keys.map(() => '?').join(', ');
+      const placeholders = keys.map(() => '(?)').join(', ');
       // Count each block only up to the cap: the cost of skipping a giant block must not grow with its size.
       const sizes = await em.execute<{ key: string; n: number }[]>(
-        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit ?) as capped) as n from (values ${placeholders.split(', ').map(() => '(?)').join(', ')}) as t(k)`,
-        [maxBlock + 2, ...keys],
+        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit ?) as capped) as n from (values ${placeholders}) as t(k)`,
+        [batch.countLimit, ...keys],
       );
-      // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
-      const usable = sizes.filter((s) => s.n > 0 && s.n <= (capOf.get(s.key.slice(0, s.key.indexOf(':'))) ?? maxBlock) + 1).map((s) => s.key);
+      const usable = sizes.filter((s) => batch.usable(s.key, s.n)).map((s) => s.key);
       if (usable.length === 0) return { matches: [], possible: [] };
       const candidates = await em.execute<{ id: string; party_id: string; system: string; source_id: string; profile: MatchRecord | null; attributes: PartyAttributes | null }[]>(
         `select distinct on (sr.id) sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
@@ -92,32 +126,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
             and sr.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
         [...usable, subject.recordId, subject.recordId],
       );
-      const me = toMatchRecordFromAttributes(0, subject.system, subject.sourceId, subject.attributes);
-      const best = new Map<string, PartyEvidence>();
-      for (const c of candidates) {
-        const other = c.profile ? { ...c.profile, index: 1 } : c.attributes ? toMatchRecordFromAttributes(1, c.system, c.source_id, c.attributes) : null;
-        if (other === null || (other.kind ?? 'PERSON') !== subject.attributes.kind) continue;
-        const s = scorePair(me, other);
-        if (s === null) continue;
-        const { levels, scored, sameId, probability } = s;
-        if (probability < reviewThreshold) continue;
-        const evidence: PartyEvidence = {
-          partyId: c.party_id,
-          probability,
-          linkType: sameId && levels[idIndex] === 0 && me.idNumber !== null && /^\d{17}[\dX]$/.test(me.idNumber) ? 'EXACT_ID' : 'PROBABILISTIC',
-          explanation: {
-            decision: probability >= matchThreshold ? 'MATCH' : 'POSSIBLE_MATCH',
-            probability,
-            candidatePartyId: c.party_id,
-            comparisons: scored.explanation ?? [],
-            note: `${sameId ? 'same id number and compatible name; ' : ''}best evidence: ${c.system}/${c.source_id}`,
-          },
-        };
-        const prev = best.get(c.party_id);
-        if (!prev || prev.probability < probability) best.set(c.party_id, evidence);
-      }
-      const all = [...best.values()];
-      return { matches: all.filter((e) => e.probability >= matchThreshold), possible: all.filter((e) => e.probability < matchThreshold) };
+      return batch.decide(subject, candidates.map((c) => ({ recordId: c.id, partyId: c.party_id, system: c.system, sourceId: c.source_id, profile: c.profile, attributes: c.attributes })));
     },
   };
 }

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
+import { recomputeParty, type HistoryCause } from './survivorship.ts';
+import { reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
+import type { ApplyOutcome, ApplyStats, SyncDeps } from './apply-changes.ts';
+import type { RiskWork } from '../risk/risk-work.ts';
+
+/**
+ * One party change at a time, against the store: the general path of identity resolution, which handles every
+ * case (merges of golden records a record bridges, unmerges when evidence breaks, deletes, revived records).
+ * The set-based path (apply-parties.ts) decides the common cases of a batch in memory and hands each of the
+ * others to this path, in order.
+ */
+export function applyPartyChangeAlone(em: EntityManager, change: PartyUpsert | PartyDelete, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
+  return change.op === 'upsert' ? upsertParty(em, change, deps, stats, risk) : deleteParty(em, change, deps, stats, risk);
+}
+
+type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; unchanged: boolean; alone: boolean };
+
+/**
+ * Locks a source record; `unchanged` says whether it already holds exactly these attributes (jsonb equality),
+ * `alone` whether it is the only live record of its golden record.
+ */
+async function lockSourceRecord(em: EntityManager, system: string, sourceId: string, attributes: unknown = null): Promise<SourceRecordRow | undefined> {
+  const [row] = await em.execute<SourceRecordRow[]>(
+    `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
+            not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
+       from source_record sr where system = ? and source_id = ? for update`,
+    [JSON.stringify(attributes), system, sourceId],
+  );
+  return row;
+}
+
+async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
+  const existing = await lockSourceRecord(em, change.system, change.sourceId, change.attributes);
+  if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
+  if (existing && existing.unchanged && !existing.deleted && existing.party_id !== null) {
+    // Sources repeat the customer with every event (the payer of each premium, the claimant of each claim):
+    // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,
+    // which survivorship weighs (MOST_RECENT) among several records — alone in its golden record, the record
+    // wins every attribute whatever its time, so there is nothing to recompute.
+    await em.execute(`update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
+      JSON.stringify(change.raw),
+      change.sourceTime,
+      change.sourceVersion,
+      existing.id,
+    ]);
+    if (!existing.alone && (await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
+    return 'APPLIED';
+  }
+
+  const recordId = existing?.id ?? randomUUID();
+  const profile = deps.matcher.profile ? JSON.stringify(deps.matcher.profile(change.attributes)) : null;
+  const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), profile, change.sourceTime, change.sourceVersion];
+  if (existing) {
+    await em.execute(
+      `update source_record set raw = ?::jsonb, attributes = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
+      [...values, recordId],
+    );
+  } else {
+    await em.execute(
+      `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
+      [recordId, change.system, change.sourceId, ...values],
+    );
+  }
+
+  // Identity resolution (src/sync/identity.ts). The record's blocking keys are already locked for the whole
+  // batch (lockPartyKeys), so concurrent instances serialise on the same person; a steward's manual link is
+  // kept as decided.
+  const keys = deps.matcher.keys(change.attributes);
+  const fresh = existing === undefined;
+  const previousParty = existing?.party_id ?? null;
+  let partyId: string;
+  let cause: HistoryCause = 'SOURCE_CHANGE';
+  if (existing?.link_type === 'MANUAL' && previousParty !== null) {
+    partyId = previousParty;
+  } else {
+    const outcome = await resolveLink(em, deps.matcher, { id: recordId, system: change.system, sourceId: change.sourceId, currentPartyId: previousParty, attributes: change.attributes });
+    partyId = outcome.partyId;
+    // Customers merged into this one: their alerts close (the survivor is evaluated with all the evidence).
+    for (const merged of outcome.merged) risk.evaluate.add(merged);
+    if (outcome.linkType === 'NEW' && previousParty === null) cause = 'CREATED';
+    else if (partyId !== previousParty) cause = 'MATCH';
+  }
+  await storeMatchKeys(em, recordId, keys, fresh);
+  await replaceContributions(em, recordId, partyId, change, fresh);
+  if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
+  // Risk: every change of a golden customer re-screens it against the blacklists and re-evaluates its alerts
+  // (its claims may now be someone else's); settled once per batch.
+  risk.screen.add(partyId);
+  risk.evaluate.add(partyId);
+  if (previousParty !== null && previousParty !== partyId) {
+    risk.screen.add(previousParty);
+    risk.evaluate.add(previousParty);
+  }
+  return 'APPLIED';
+}
+
+/** The golden record's identifiers and contact points are the union of its sources: one row per source value. */
+export async function replaceContributions(em: EntityManager, recordId: string, partyId: string, change: PartyUpsert | null, fresh = false): Promise<void> {
+  if (!fresh) {
+    await em.execute(`delete from party_identifier where source_record_id = ?`, [recordId]);
+    await em.execute(`delete from contact_point where source_record_id = ?`, [recordId]);
+  }
+  if (change === null) return;
+  const ids = change.attributes.identifiers;
+  if (ids.length > 0) {
+    await em.execute(
+      `insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${ids.map(() => '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}`,
+      ids.flatMap((i) => [randomUUID(), partyId, recordId, i.type, i.value, i.raw, i.valid, JSON.stringify(i.issues)]),
+    );
+  }
+  const cps = change.attributes.contactPoints;
+  if (cps.length > 0) {
+    await em.execute(
+      `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from)
+       values ${cps.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)').join(', ')}`,
+      cps.flatMap((c) => [randomUUID(), partyId, recordId, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), change.sourceTime]),
+    );
+  }
+}
+
+async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
+  const existing = await lockSourceRecord(em, change.system, change.sourceId);
+  if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
+  if (!existing) {
+    // Delete of a record never seen: remember it, so that an older create arriving late cannot resurrect it.
+    await em.execute(
+      `insert into source_record (id, system, source_id, source_time, source_version, deleted) values (?, ?, ?, ?, ?, true)`,
+      [randomUUID(), change.system, change.sourceId, change.sourceTime, change.sourceVersion],
+    );
+    return 'APPLIED';
+  }
+  await em.execute(`update source_record set deleted = true, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
+    change.sourceTime,
+    change.sourceVersion,
+    existing.id,
+  ]);
+  await em.execute(`delete from match_key where source_record_id = ?`, [existing.id]);
+  await em.execute(`update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [existing.id]);
+  if (existing.party_id !== null) {
+    await replaceContributions(em, existing.id, existing.party_id, null);
+    if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
+    // A deleted record may have been the one bridging the others: split what no longer holds together.
+    await reclusterParty(em, deps.matcher, existing.party_id, `${change.system}/${change.sourceId} deleted`);
+    risk.screen.add(existing.party_id);
+    risk.evaluate.add(existing.party_id);
+  }
+  return 'APPLIED';
+}
