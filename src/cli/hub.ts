@@ -9,8 +9,8 @@ import { createKafka, ensureTopics, publish } from '../ingest/kafka.ts';
 import { connectorById, connectors } from '../connectors/registry.ts';
 import { importFile } from '../ingest/file-import.ts';
 import { replayConnector } from '../ingest/replay.ts';
-import { screenParty } from '../risk/screening.ts';
-import { enabledRules, evaluateAlerts } from '../risk/alerts.ts';
+import { screenParties } from '../risk/screening.ts';
+import { evaluateAlertsForParties } from '../risk/alerts.ts';
 import { importListFile } from '../risk/list-import.ts';
 import { syncDeps, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
@@ -135,14 +135,12 @@ async function main(argv: string[]): Promise<number> {
         let alerts = 0;
         for (let i = 0; i < parties.length; i += 200) {
           await orm.em.fork().transactional(async (em) => {
-            const rules = await enabledRules(em);
-            for (const p of parties.slice(i, i + 200)) {
-              await screenParty(em, p.id);
-              alerts += await evaluateAlerts(em, p.id, config.kafkaTopicPrefix, undefined, rules);
-            }
+            const slice = parties.slice(i, i + 200).map((p) => p.id);
+            await screenParties(em, slice);
+            alerts += await evaluateAlertsForParties(em, slice, config.kafkaTopicPrefix);
           });
         }
-        process.stdout.write(`rescanned ${parties.length} customers: ${alerts} alerts opened or updated\n`);
+        process.stdout.write(`rescanned ${parties.length} customers: ${alerts} alerts opened, updated or closed\n`);
         return 0;
       } finally {
         await orm.close(true);

@@ -1,11 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
 
 /**
- * High-claim alert rules, evaluated incrementally for one customer whenever a claim, payment or policy change of
- * theirs is applied (and for everyone by `hub risk rescan`). Rules are rows of `alert_rule` (parameters, points,
+ * High-claim alert rules, evaluated incrementally for the customers whose claims, payments or policies a batch
+ * changed (and for everyone by `hub risk rescan`). Rules are rows of `alert_rule` (parameters, points,
  * enabled, versioned); this module only knows how each kind is computed. One alert per customer and rule stays
  * open and is updated as its evidence grows; a closed alert with a suppression window is not reopened inside
  * it. Every opened or updated alert is written to the outbox in the same transaction (published to Kafka).
+ *
+ * A set of customers is evaluated with a constant number of statements: everything the rules read is loaded
+ * for the whole set first (statuses, open alerts, claims and payments, policies, one network query per
+ * network rule), the rules are evaluated in memory, and only what changed is written. A customer's evaluation
+ * reads its own alerts and the shared data (contact points, activities, policies), never another customer's
+ * alerts — so evaluating the set at once gives what evaluating its members one after the other would.
  */
 export type Rule = { code: string; kind: string; params: Record<string, unknown>; points: number; version: number };
 type Claim = { key: string; policy_no: string | null; reported: Date | null; incident: string | null; paid: number; claimed: number; status: string | null };
@@ -19,31 +26,77 @@ const dayDiff = (a: string, b: string) => Math.round((Date.parse(a) - Date.parse
 type Payment = { key: string; type: string | null; at: Date | null; amount: number };
 /** Everything the claim rules read about one customer, loaded once per evaluation. */
 type Facts = { claims: Claim[]; payments: Payment[]; bankAccounts: string[] };
+type ActivityRow = { kind: string; key: string; policy_no: string | null; at: Date | null; type: string | null; status: string | null; amount: string | null; incident: string | null; paid: string | null; claimed: string | null; account: string | null };
 
 /**
- * The customer's claims and payments, through the source records linked to them. Two steps with literal keys
+ * The customers' claims and payments, through the source records linked to them. Two steps with literal keys
  * rather than one join: the plan stays an index lookup even on tables whose statistics lag a bulk load.
  */
-async function factsOf(em: EntityManager, partyId: string): Promise<Facts> {
-  const records = await em.execute<{ system: string; source_id: string }[]>(`select system, source_id from source_record where party_id = ? and not deleted`, [partyId]);
-  if (records.length === 0) return { claims: [], payments: [], bankAccounts: [] };
-  const rows = await em.execute<
-    { kind: string; key: string; policy_no: string | null; at: Date | null; type: string | null; status: string | null; amount: string | null; incident: string | null; paid: string | null; claimed: string | null; account: string | null }[]
-  >(
-    `select a.kind, a.source_key as key, a.policy_no, a.occurred_at as at, a.type, a.status, a.amount::text as amount, a.data->>'incidentDate' as incident,
-            a.data->>'paidAmount' as paid, a.data->>'claimedAmount' as claimed, ${bankAccountOf} as account
-       from activity a where a.kind in ('CLAIM', 'PAYMENT') and not a.deleted and (a.party_system, a.party_source_id) in (${records.map(() => '(?, ?)').join(', ')})`,
-    records.flatMap((r) => [r.system, r.source_id]),
+async function factsOfParties(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, Facts>> {
+  const rowsOf = new Map<string, ActivityRow[]>(partyIds.map((id) => [id, []]));
+  const records = partyIds.length === 0 ? [] : await em.execute<{ party_id: string; system: string; source_id: string }[]>(
+    `select party_id, system, source_id from source_record where party_id in (${marks(partyIds.length)}) and not deleted`,
+    [...partyIds],
   );
+  if (records.length > 0) {
+    const owner = new Map(records.map((r) => [`${r.system}\u0000${r.source_id}`, r.party_id]));
+    const rows = await em.execute<(ActivityRow & { party_system: string; party_source_id: string })[]>(
+      `select a.party_system, a.party_source_id, a.kind, a.source_key as key, a.policy_no, a.occurred_at as at, a.type, a.status, a.amount::text as amount, a.data->>'incidentDate' as incident,
+              a.data->>'paidAmount' as paid, a.data->>'claimedAmount' as claimed, ${bankAccountOf} as account
+         from (values ${marks(records.length, '(?, ?)')}) as owner(system, source_id)
+         join activity a on a.party_system = owner.system and a.party_source_id = owner.source_id
+        where a.kind in ('CLAIM', 'PAYMENT') and not a.deleted`,
+      records.flatMap((r) => [r.system, r.source_id]),
+    );
+    // Each customer's rows keep the order the statement returned them in (as when it was read alone).
+    for (const r of rows) rowsOf.get(owner.get(`${r.party_system}\u0000${r.party_source_id}`) as string)?.push(r);
+  }
   const date = (v: Date | null) => (v ? new Date(v) : null);
-  return {
-    claims: rows.filter((r) => r.kind === 'CLAIM').map((r) => ({ key: r.key, policy_no: r.policy_no, reported: date(r.at), incident: r.incident, paid: Number(r.paid ?? 0), claimed: Number(r.claimed ?? 0), status: r.status })),
-    payments: rows.filter((r) => r.kind === 'PAYMENT').map((r) => ({ key: r.key, type: r.type, at: date(r.at), amount: Number(r.amount ?? 0) })),
-    bankAccounts: [...new Set(rows.map((r) => r.account).filter((a): a is string => a !== null && a !== ''))].sort(),
-  };
+  return new Map(
+    [...rowsOf].map(([id, rows]) => [
+      id,
+      {
+        claims: rows.filter((r) => r.kind === 'CLAIM').map((r) => ({ key: r.key, policy_no: r.policy_no, reported: date(r.at), incident: r.incident, paid: Number(r.paid ?? 0), claimed: Number(r.claimed ?? 0), status: r.status })),
+        payments: rows.filter((r) => r.kind === 'PAYMENT').map((r) => ({ key: r.key, type: r.type, at: date(r.at), amount: Number(r.amount ?? 0) })),
+        bankAccounts: [...new Set(rows.map((r) => r.account).filter((a): a is string => a !== null && a !== ''))].sort(),
+      },
+    ]),
+  );
 }
 
-async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, facts: Facts): Promise<Finding | null> {
+type PolicyRow = { policy_no: string; commencement: string | null; reinstated: string | null; increased: string | null };
+type Shared = { key: string; customers: number; parties: string[] };
+/**
+ * What the rules read beyond the customer's own claims and payments, loaded once for the whole set: the
+ * policies claimed on (EARLY_CLAIM, by number) and, per network rule code, each customer's shared contacts
+ * (SHARED_CONTACT, by customer).
+ */
+type Context = { policies: Map<string, PolicyRow>; shared: Map<string, Map<string, Shared[]>> };
+
+/** Policies by number: the first row the statement returns for a number counts, as it did per customer. */
+async function policiesOf(em: EntityManager, policyNos: readonly string[]): Promise<Map<string, PolicyRow>> {
+  const byNo = new Map<string, PolicyRow>();
+  if (policyNos.length === 0) return byNo;
+  const rows = await em.execute<PolicyRow[]>(
+    `select policy_no, to_char(commencement_date, 'YYYY-MM-DD') as commencement, to_char(reinstated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as reinstated,
+            to_char(sum_insured_increased_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as increased
+       from policy where not deleted and policy_no in (${marks(policyNos.length)})`,
+    [...policyNos],
+  );
+  for (const r of rows) if (!byNo.has(r.policy_no)) byNo.set(r.policy_no, r);
+  return byNo;
+}
+
+const claimedPolicies = (facts: Facts) => [...new Set(facts.claims.map((c) => c.policy_no).filter((x): x is string => x !== null))];
+
+/** How a SHARED_CONTACT rule reads its parameters. */
+function networkParams(p: Record<string, unknown>) {
+  const contact: 'PHONE' | 'ADDRESS' | 'BANK_ACCOUNT' = p.contact === 'ADDRESS' || p.contact === 'BANK_ACCOUNT' ? p.contact : 'PHONE';
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return { contact, excluded: new Set([...strings(p.excludedPhones), ...strings(p.excluded)]), min: num(p.minCustomers, 3) };
+}
+
+function evaluateRule(partyId: string, rule: Rule, facts: Facts, context: Context): Finding | null {
   const p = rule.params;
   const claims = facts.claims;
   switch (rule.kind) {
@@ -76,18 +129,11 @@ async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, fact
     }
     case 'EARLY_CLAIM': {
       const within = num(p.withinDays, 90);
-      const keys = [...new Set(claims.map((c) => c.policy_no).filter((x): x is string => x !== null))];
-      if (keys.length === 0) return null;
       // The clock starts at commencement and restarts at a reinstatement (status changed to RI) or a sum-insured
-      // increase, as the contestability period does: the latest of these on or before the incident counts.
-      const policies = await em.execute<{ policy_no: string; commencement: string | null; reinstated: string | null; increased: string | null }[]>(
-        `select policy_no, to_char(commencement_date, 'YYYY-MM-DD') as commencement, to_char(reinstated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as reinstated,
-                to_char(sum_insured_increased_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as increased
-           from policy where not deleted and policy_no in (${keys.map(() => '?').join(', ')})`,
-        keys,
-      );
+      // increase, as the contestability period does: the latest of these on or before the incident counts. The
+      // policies claimed on are loaded for the whole set (policiesOf).
       const early = claims.flatMap((c) => {
-        const pol = policies.find((x) => x.policy_no === c.policy_no);
+        const pol = c.policy_no === null ? undefined : context.policies.get(c.policy_no);
         if (!pol || !c.incident) return [];
         const incident = c.incident;
         const starts = [
@@ -110,12 +156,10 @@ async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, fact
     }
     case 'SHARED_CONTACT': {
       // Network flag: a phone, an address or a bank account used by at least K golden customers. Switchboards,
-      // branch addresses and the insurer's own collection accounts go on the rule's exclusion list.
-      const contact = p.contact === 'ADDRESS' || p.contact === 'BANK_ACCOUNT' ? p.contact : 'PHONE';
-      const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-      const excluded = new Set([...strings(p.excludedPhones), ...strings(p.excluded)]);
-      const min = num(p.minCustomers, 3);
-      const shared = contact === 'BANK_ACCOUNT' ? await sharedBankAccounts(em, facts.bankAccounts, min) : await sharedContactPoints(em, partyId, contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE'], min);
+      // branch addresses and the insurer's own collection accounts go on the rule's exclusion list. The
+      // networks of the whole set are found by one statement per rule (contextOf).
+      const { contact, excluded } = networkParams(p);
+      const shared = context.shared.get(rule.code)?.get(partyId) ?? [];
       const hits = shared.filter((s) => !excluded.has(s.key));
       if (hits.length === 0) return null;
       const what = { PHONE: 'phone', ADDRESS: 'address', BANK_ACCOUNT: 'bank account' }[contact];
@@ -131,31 +175,67 @@ async function evaluateRule(em: EntityManager, partyId: string, rule: Rule, fact
   }
 }
 
-type Shared = { key: string; customers: number; parties: string[] };
-
-async function sharedContactPoints(em: EntityManager, partyId: string, kinds: string[], min: number): Promise<Shared[]> {
-  return em.execute<Shared[]>(
-    `select cp.search_key as key, count(distinct other.party_id)::int as customers, array_agg(distinct other.party_id::text) as parties from contact_point cp
+/**
+ * Per customer of the set, the phones or addresses it shares with at least `min` golden customers (itself
+ * included), grouped by customer and key.
+ */
+async function sharedContactPoints(em: EntityManager, partyIds: readonly string[], kinds: string[], min: number): Promise<Map<string, Shared[]>> {
+  const rows = await em.execute<(Shared & { subject: string })[]>(
+    `select cp.party_id as subject, cp.search_key as key, count(distinct other.party_id)::int as customers, array_agg(distinct other.party_id::text) as parties from contact_point cp
        join contact_point other on other.search_key = cp.search_key and other.kind = cp.kind join party op on op.id = other.party_id and op.status = 'ACTIVE'
-      where cp.party_id = ? and cp.kind in (${kinds.map(() => '?').join(', ')}) and cp.search_key is not null
-      group by cp.search_key having count(distinct other.party_id) >= ? order by 1`,
-    [partyId, ...kinds, min],
+      where cp.party_id in (${marks(partyIds.length)}) and cp.kind in (${marks(kinds.length)}) and cp.search_key is not null
+      group by cp.party_id, cp.search_key having count(distinct other.party_id) >= ? order by 1, 2`,
+    [...partyIds, ...kinds, min],
   );
+  const byParty = new Map<string, Shared[]>();
+  for (const { subject, ...shared } of rows) byParty.set(subject, [...(byParty.get(subject) ?? []), shared]);
+  return byParty;
 }
 
 /** Bank accounts come with payments (the debited account) and claims (the payee's account). */
 const bankAccountOf = `regexp_replace(coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount'), '[^0-9A-Za-z]', '', 'g')`;
 
-async function sharedBankAccounts(em: EntityManager, accounts: readonly string[], min: number): Promise<Shared[]> {
-  if (accounts.length === 0) return [];
-  return em.execute<Shared[]>(
+/**
+ * Per customer of the set, its bank accounts used by at least `min` golden customers: the accounts of everyone
+ * in the set are looked up at once (a shared account's count does not depend on who asks) and handed back to
+ * the customers they belong to.
+ */
+async function sharedBankAccounts(em: EntityManager, accountsOf: Map<string, readonly string[]>, min: number): Promise<Map<string, Shared[]>> {
+  const accounts = [...new Set([...accountsOf.values()].flat())];
+  const byParty = new Map<string, Shared[]>();
+  if (accounts.length === 0) return byParty;
+  const rows = await em.execute<Shared[]>(
     `select ${bankAccountOf} as key, count(distinct sr.party_id)::int as customers, array_agg(distinct sr.party_id::text) as parties from activity a
        join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
        join party op on op.id = sr.party_id and op.status = 'ACTIVE'
-      where ${bankAccountOf} in (${accounts.map(() => '?').join(', ')}) and not a.deleted and a.kind in ('PAYMENT', 'CLAIM')
+      where ${bankAccountOf} in (${marks(accounts.length)}) and not a.deleted and a.kind in ('PAYMENT', 'CLAIM')
       group by 1 having count(distinct sr.party_id) >= ? order by 1`,
     [...accounts, min],
   );
+  for (const [partyId, own] of accountsOf) {
+    const mine = new Set(own);
+    const shared = rows.filter((r) => mine.has(r.key));
+    if (shared.length > 0) byParty.set(partyId, shared);
+  }
+  return byParty;
+}
+
+/** Loads what the rules read beyond each customer's facts, for the whole set: a statement per rule that needs one. */
+async function contextOf(em: EntityManager, rules: readonly Rule[], facts: Map<string, Facts>): Promise<Context> {
+  const context: Context = { policies: new Map(), shared: new Map() };
+  const partyIds = [...facts.keys()];
+  if (rules.some((r) => r.kind === 'EARLY_CLAIM')) context.policies = await policiesOf(em, [...new Set([...facts.values()].flatMap(claimedPolicies))]);
+  for (const rule of rules) {
+    if (rule.kind !== 'SHARED_CONTACT') continue;
+    const { contact, min } = networkParams(rule.params);
+    context.shared.set(
+      rule.code,
+      contact === 'BANK_ACCOUNT'
+        ? await sharedBankAccounts(em, new Map([...facts].map(([id, f]) => [id, f.bankAccounts])), min)
+        : await sharedContactPoints(em, partyIds, contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE'], min),
+    );
+  }
+  return context;
 }
 
 /** The golden customers that now hold the phones, addresses or bank accounts an alert's evidence names. */
@@ -186,80 +266,141 @@ function stable(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/**
- * Evaluates every enabled rule for one customer; returns the number of alerts opened or updated. `related`
- * collects other customers a finding also concerns (the others sharing a flagged phone), for the caller to
- * evaluate too — otherwise only the customer whose change crossed the threshold would be flagged.
- */
-/** The enabled rules, in code order; load once per batch and pass to evaluateAlerts. */
+/** The enabled rules, in code order; load once per batch and pass to evaluateAlertsForParties. */
 export function enabledRules(em: EntityManager): Promise<Rule[]> {
   return em.execute<Rule[]>(`select code, kind, params, points, version from alert_rule where enabled order by code`);
 }
 
-export async function evaluateAlerts(em: EntityManager, partyId: string, topicPrefix = '', related?: Set<string>, rulesInForce?: Rule[]): Promise<number> {
-  const [party] = await em.execute<{ status: string }[]>(`select status from party where id = ?`, [partyId]);
-  if (!party) return 0;
-  const openRows = await em.execute<{ id: string; rule_code: string; evidence: unknown }[]>(
-    `select id, rule_code, evidence from alert where party_id = ? and status <> 'CLOSED' for update`,
-    [partyId],
-  );
-  const open = new Map(openRows.map((r) => [r.rule_code, r]));
-  const publish = (event: string, alertId: string, rule: { code: string; version: number | null; points: number | null }, evidence: unknown, explanation: string) =>
-    em.execute(`insert into outbox (id, topic, message_key, payload) values (gen_random_uuid(), ?, ?, ?::jsonb)`, [
-      `${topicPrefix}hub.risk-alerts.v1`,
-      partyId,
-      JSON.stringify({ event, alertId, customerId: partyId, rule: rule.code, ruleVersion: rule.version, points: rule.points, evidence, explanation, at: new Date().toISOString() }),
-    ]);
-  // Alerts whose condition no longer holds are closed by the system with the reason, not left stating evidence
-  // that is gone: a merged customer's alerts (the survivor is evaluated with all the evidence), an inactive
-  // customer's, and a rule's whose finding disappeared (claims left the window, a shared phone turned out to be
-  // one person's after a merge).
-  const close = async (alertId: string, ruleCode: string, reason: string) => {
-    await em.execute(`update alert set status = 'CLOSED', closed_by = 'system', closed_reason = ?, updated_at = now() where id = ?`, [reason, alertId]);
-    await publish('ALERT_CLOSED', alertId, { code: ruleCode, version: null, points: null }, null, reason);
-  };
-  if (party.status !== 'ACTIVE') {
-    for (const a of open.values()) await close(a.id, a.rule_code, party.status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_INACTIVE');
-    return open.size;
-  }
-  const rules = rulesInForce ?? (await enabledRules(em));
-  const facts = await factsOf(em, partyId);
+type OpenAlert = { id: string; party_id: string; rule_code: string; evidence: unknown };
+/** What the evaluation decided for one customer and rule, written after everyone in the set was evaluated. */
+type Change =
+  | { kind: 'CLOSE'; partyId: string; alertId: string; ruleCode: string; reason: string }
+  | { kind: 'UPDATE'; partyId: string; alertId: string; rule: Rule; finding: Finding }
+  | { kind: 'OPEN'; partyId: string; rule: Rule; finding: Finding };
+const pairKey = (partyId: string, ruleCode: string) => `${partyId}\u0000${ruleCode}`;
+
+/**
+ * Evaluates every enabled rule for a set of customers; returns the number of alerts opened, updated or closed.
+ * `related` collects other customers a finding also concerns (the others sharing a flagged phone), for the
+ * caller to evaluate too — otherwise only the customer whose change crossed the threshold would be flagged.
+ * Works in slices of 500 customers, each with a constant number of statements (holdersOf aside, which runs
+ * per closed network alert, rarely).
+ */
+export async function evaluateAlertsForParties(em: EntityManager, partyIds: readonly string[], topicPrefix = '', related?: Set<string>, rulesInForce?: Rule[]): Promise<number> {
+  let rules: Promise<Rule[]> | undefined = rulesInForce ? Promise.resolve(rulesInForce) : undefined;
+  const rulesOnce = () => (rules ??= enabledRules(em));
   let changed = 0;
-  for (const rule of rules) {
-    const finding = await evaluateRule(em, partyId, rule, facts);
-    const current = open.get(rule.code);
-    if (!finding) {
-      if (current) {
-        await close(current.id, rule.code, 'CONDITION_NO_LONGER_MET');
-        changed += 1;
-        // Leaving a network can dissolve it for the others too: whoever still holds the keys is evaluated.
-        if (rule.kind === 'SHARED_CONTACT' && related) for (const id of await holdersOf(em, current.evidence)) if (id !== partyId) related.add(id);
-      }
+  for (const slice of chunked(uniqueIds(partyIds))) changed += await evaluateSlice(em, slice, topicPrefix, related, rulesOnce);
+  return changed;
+}
+
+/** Evaluates every enabled rule for one customer (a set of one); returns the number of alerts opened, updated or closed. */
+export async function evaluateAlerts(em: EntityManager, partyId: string, topicPrefix = '', related?: Set<string>, rulesInForce?: Rule[]): Promise<number> {
+  return evaluateAlertsForParties(em, [partyId], topicPrefix, related, rulesInForce);
+}
+
+async function evaluateSlice(em: EntityManager, partyIds: readonly string[], topicPrefix: string, related: Set<string> | undefined, rulesInForce: () => Promise<Rule[]>): Promise<number> {
+  const statuses = await em.execute<{ id: string; status: string }[]>(`select id, status from party where id in (${marks(partyIds.length)})`, [...partyIds]);
+  const statusOf = new Map(statuses.map((r) => [r.id, r.status]));
+  const present = partyIds.filter((id) => statusOf.has(id));
+  if (present.length === 0) return 0;
+  // Locked in one order (customer, rule) whatever the set, as the one-customer evaluations locked them in turn.
+  const openRows = await em.execute<OpenAlert[]>(
+    `select id, party_id, rule_code, evidence from alert where party_id in (${marks(present.length)}) and status <> 'CLOSED' order by party_id, rule_code for update`,
+    present,
+  );
+  const openOf = new Map<string, Map<string, OpenAlert>>();
+  for (const r of openRows) openOf.set(r.party_id, (openOf.get(r.party_id) ?? new Map<string, OpenAlert>()).set(r.rule_code, r));
+  const active = present.filter((id) => statusOf.get(id) === 'ACTIVE');
+  const rules = active.length > 0 ? await rulesInForce() : [];
+  const facts = active.length > 0 ? await factsOfParties(em, active) : new Map<string, Facts>();
+  const context = await contextOf(em, rules, facts);
+
+  // Customers in the order given and rules in code order: the outbox gets the events in the order the
+  // one-customer evaluations wrote them.
+  const changes: Change[] = [];
+  for (const partyId of present) {
+    const open = openOf.get(partyId) ?? new Map<string, OpenAlert>();
+    const status = statusOf.get(partyId);
+    // Alerts whose condition no longer holds are closed by the system with the reason, not left stating evidence
+    // that is gone: a merged customer's alerts (the survivor is evaluated with all the evidence), an inactive
+    // customer's, and a rule's whose finding disappeared (claims left the window, a shared phone turned out to be
+    // one person's after a merge).
+    if (status !== 'ACTIVE') {
+      for (const a of open.values()) changes.push({ kind: 'CLOSE', partyId, alertId: a.id, ruleCode: a.rule_code, reason: status === 'MERGED' ? 'CUSTOMER_MERGED' : 'CUSTOMER_INACTIVE' });
       continue;
     }
-    let alertId: string;
-    let event: string;
-    if (current) {
-      if (stable(current.evidence) === stable(finding.evidence)) continue;
-      // Only a finding that changed can change the others' (a new member, one fewer): unchanged, the network
-      // is as its members' alerts already say, and re-evaluating all of them would cost O(network) per event.
-      for (const id of finding.related ?? []) related?.add(id);
-      alertId = current.id;
-      event = 'ALERT_UPDATED';
-      await em.execute(`update alert set evidence = ?::jsonb, explanation = ?, points = ?, rule_version = ?, updated_at = now() where id = ?`, [JSON.stringify(finding.evidence), finding.explanation, rule.points, rule.version, current.id]);
-    } else {
-      for (const id of finding.related ?? []) related?.add(id);
-      const [suppressed] = await em.execute<{ n: number }[]>(`select count(*)::int as n from alert where party_id = ? and rule_code = ? and status = 'CLOSED' and suppressed_until > now()`, [partyId, rule.code]);
-      if ((suppressed?.n ?? 0) > 0) continue;
-      const [row] = await em.execute<{ id: string }[]>(
-        `insert into alert (id, party_id, rule_code, rule_version, status, points, evidence, explanation) values (gen_random_uuid(), ?, ?, ?, 'OPEN', ?, ?::jsonb, ?) returning id`,
-        [partyId, rule.code, rule.version, rule.points, JSON.stringify(finding.evidence), finding.explanation],
-      );
-      alertId = row?.id as string;
-      event = 'ALERT_OPENED';
+    const own = facts.get(partyId) as Facts;
+    for (const rule of rules) {
+      const finding = evaluateRule(partyId, rule, own, context);
+      const current = open.get(rule.code);
+      if (!finding) {
+        if (current) {
+          changes.push({ kind: 'CLOSE', partyId, alertId: current.id, ruleCode: rule.code, reason: 'CONDITION_NO_LONGER_MET' });
+          // Leaving a network can dissolve it for the others too: whoever still holds the keys is evaluated.
+          if (rule.kind === 'SHARED_CONTACT' && related) for (const id of await holdersOf(em, current.evidence)) if (id !== partyId) related.add(id);
+        }
+        continue;
+      }
+      if (current) {
+        if (stable(current.evidence) === stable(finding.evidence)) continue;
+        // Only a finding that changed can change the others' (a new member, one fewer): unchanged, the network
+        // is as its members' alerts already say, and re-evaluating all of them would cost O(network) per event.
+        for (const id of finding.related ?? []) related?.add(id);
+        changes.push({ kind: 'UPDATE', partyId, alertId: current.id, rule, finding });
+      } else {
+        for (const id of finding.related ?? []) related?.add(id);
+        changes.push({ kind: 'OPEN', partyId, rule, finding });
+      }
     }
-    await publish(event, alertId, rule, finding.evidence, finding.explanation);
-    changed += 1;
   }
-  return changed;
+
+  // A rule closed with a suppression window is not reopened inside it.
+  const opening = changes.flatMap((c) => (c.kind === 'OPEN' ? [[c.partyId, c.rule.code]] : []));
+  const suppressed = new Set(
+    opening.length === 0 ? [] : (await em.execute<{ party_id: string; rule_code: string }[]>(
+      `select distinct party_id, rule_code from alert where status = 'CLOSED' and suppressed_until > now() and (party_id, rule_code) in (${marks(opening.length, '(?::uuid, ?)')})`,
+      opening.flat(),
+    )).map((r) => pairKey(r.party_id, r.rule_code)),
+  );
+  const made = changes.filter((c) => c.kind !== 'OPEN' || !suppressed.has(pairKey(c.partyId, c.rule.code)));
+  if (made.length === 0) return 0;
+
+  const closes = made.flatMap((c) => (c.kind === 'CLOSE' ? [c] : []));
+  if (closes.length > 0) {
+    await em.execute(
+      `update alert set status = 'CLOSED', closed_by = 'system', closed_reason = v.reason, updated_at = now()
+         from (values ${marks(closes.length, '(?::uuid, ?::text)')}) as v(id, reason) where alert.id = v.id`,
+      closes.flatMap((c) => [c.alertId, c.reason]),
+    );
+  }
+  const updates = made.flatMap((c) => (c.kind === 'UPDATE' ? [c] : []));
+  if (updates.length > 0) {
+    await em.execute(
+      `update alert set evidence = v.evidence, explanation = v.explanation, points = v.points, rule_version = v.rule_version, updated_at = now()
+         from (values ${marks(updates.length, '(?::uuid, ?::jsonb, ?::text, ?::int, ?::int)')}) as v(id, evidence, explanation, points, rule_version) where alert.id = v.id`,
+      updates.flatMap((c) => [c.alertId, JSON.stringify(c.finding.evidence), c.finding.explanation, c.rule.points, c.rule.version]),
+    );
+  }
+  const opens = made.flatMap((c) => (c.kind === 'OPEN' ? [c] : []));
+  const opened = new Map<string, string>();
+  if (opens.length > 0) {
+    const rows = await em.execute<{ id: string; party_id: string; rule_code: string }[]>(
+      `insert into alert (id, party_id, rule_code, rule_version, status, points, evidence, explanation)
+       values ${marks(opens.length, "(gen_random_uuid(), ?, ?, ?, 'OPEN', ?, ?::jsonb, ?)")} returning id, party_id, rule_code`,
+      opens.flatMap((c) => [c.partyId, c.rule.code, c.rule.version, c.rule.points, JSON.stringify(c.finding.evidence), c.finding.explanation]),
+    );
+    for (const r of rows) opened.set(pairKey(r.party_id, r.rule_code), r.id);
+  }
+  // Every change goes to the outbox in the same transaction (published to Kafka after commit).
+  const at = new Date().toISOString();
+  const events = made.map((c) => {
+    const [event, alertId, rule, evidence, explanation] =
+      c.kind === 'CLOSE' ? ['ALERT_CLOSED', c.alertId, { code: c.ruleCode, version: null, points: null }, null, c.reason] as const
+      : c.kind === 'UPDATE' ? ['ALERT_UPDATED', c.alertId, c.rule, c.finding.evidence, c.finding.explanation] as const
+      : ['ALERT_OPENED', opened.get(pairKey(c.partyId, c.rule.code)) as string, c.rule, c.finding.evidence, c.finding.explanation] as const;
+    return [`${topicPrefix}hub.risk-alerts.v1`, c.partyId, JSON.stringify({ event, alertId, customerId: c.partyId, rule: rule.code, ruleVersion: rule.version, points: rule.points, evidence, explanation, at })];
+  });
+  await em.execute(`insert into outbox (id, topic, message_key, payload) values ${marks(events.length, '(gen_random_uuid(), ?, ?, ?::jsonb)')}`, events.flat());
+  return made.length;
 }

@@ -1,12 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { screenParty } from './screening.ts';
-import { enabledRules, evaluateAlerts } from './alerts.ts';
+import { screenParties } from './screening.ts';
+import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
+import { chunked } from '../db/sql-sets.ts';
 
 /**
  * Risk follow-up of one applied batch. The sync step only notes which customers, claims/payments and policies
  * changed; at the end of the batch, still inside its transaction, every affected customer is screened and has
  * its alert rules evaluated once — not once per event, which for a customer with a burst of claims would
- * repeat the same work many times.
+ * repeat the same work many times. Both run set-based: the batch's customers are screened together and
+ * evaluated together (a constant number of statements per 500 customers, not a handful per customer — at
+ * ~0.5 ms a round trip the per-customer form cost as much as the identity resolution of the batch).
  */
 export type RiskWork = {
   /** Golden customers whose record changed: re-screened against the blacklists and re-evaluated. */
@@ -30,12 +33,10 @@ export function mergeRiskWork(into: RiskWork, from: RiskWork): void {
   for (const [k, v] of from.policies) into.policies.set(k, v);
 }
 
-const chunked = <T>(items: readonly T[], size = 1000): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-/** Screens and evaluates everyone the batch affected; returns the number of alerts opened or updated. */
+/** Screens and evaluates everyone the batch affected; returns the number of alerts opened, updated or closed. */
 export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPrefix = ''): Promise<number> {
   const evaluate = new Set(work.evaluate);
-  for (const owners of chunked([...work.activityOwners.values()])) {
+  for (const owners of chunked([...work.activityOwners.values()], 1000)) {
     const rows = await em.execute<{ party_id: string }[]>(
       `select distinct party_id from source_record where not deleted and party_id is not null and (system, source_id) in (${owners.map(() => '(?, ?)').join(', ')})`,
       owners.flatMap((o) => [o.system, o.sourceId]),
@@ -44,7 +45,7 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   }
   // A policy change matters to the rules only through claims on it (early claim after reinstatement or a
   // sum-insured increase): the customers who claimed on the policy are re-evaluated.
-  for (const policies of chunked([...work.policies.values()])) {
+  for (const policies of chunked([...work.policies.values()], 1000)) {
     const rows = await em.execute<{ party_id: string }[]>(
       `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
         where a.kind = 'CLAIM' and not a.deleted and sr.party_id is not null and a.policy_no in (${policies.map(() => '?').join(', ')})`,
@@ -52,19 +53,18 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
     );
     for (const r of rows) evaluate.add(r.party_id);
   }
-  for (const id of [...work.screen].sort()) await screenParty(em, id);
+  await screenParties(em, [...work.screen].sort());
   let alerts = 0;
   // Network flags concern everyone in the network: customers a finding names are evaluated too (and whom
-  // they name in turn, until no one new comes up).
+  // they name in turn, until no one new comes up) — one set evaluation per round. Within a round the order
+  // does not matter: an evaluation reads contact points, activities and policies, not other customers' alerts.
   const done = new Set<string>();
   let queue = [...evaluate].sort();
   const rules = queue.length > 0 ? await enabledRules(em) : [];
   while (queue.length > 0) {
     const related = new Set<string>();
-    for (const id of queue) {
-      done.add(id);
-      alerts += await evaluateAlerts(em, id, topicPrefix, related, rules);
-    }
+    for (const id of queue) done.add(id);
+    alerts += await evaluateAlertsForParties(em, queue, topicPrefix, related, rules);
     queue = [...related].filter((id) => !done.has(id)).sort();
   }
   return alerts;

@@ -1,10 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { nameKey, namePinyin, normalizeIdDocument, phoneSearchKey } from '../sync/normalize/index.ts';
+import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
 
 /**
  * Screening of golden customers against the blacklists. Every active entry's identifiers are stored as hashed
  * keys (blacklist_key), and a customer is screened by looking up its own keys — the cost depends on the
- * customer's few keys, not on the size of the lists. Rules:
+ * customer's few keys, not on the size of the lists. A set of customers (everyone a batch changed) is screened
+ * at once, with a constant number of statements rather than a handful per customer; screening one customer is
+ * the same code with a set of one. Rules:
  *   - id number, credit code or bank account equal after normalisation → hit (score 1.0); phone → 0.8;
  *   - name equal after simplified/traditional folding, or equal in pinyin (candidate only) → a hit only when
  *     confirmed by the birth date where the entry has one; sanctions lists always require that confirmation;
@@ -44,21 +47,39 @@ export function entryKeys(n: NormalisedEntry): string[] {
 
 type PartyFacts = { version: number; nameKey: string | null; birthDate: string | null; ids: Set<string>; phones: Set<string>; accounts: Set<string> };
 
-async function partyFacts(em: EntityManager, partyId: string): Promise<PartyFacts | null> {
-  const [p] = await em.execute<{ version: number; name_key: string | null; birth_date: string | null; status: string }[]>(
-    `select version, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, status from party where id = ?`,
-    [partyId],
+/**
+ * The screening facts of a set of customers, ACTIVE ones only (a missing or inactive customer has none): four
+ * statements for the whole set — the party rows, then identifiers, phones and bank accounts grouped by customer.
+ */
+async function partyFactsOf(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, PartyFacts>> {
+  const facts = new Map<string, PartyFacts>();
+  const parties = await em.execute<{ id: string; version: number; name_key: string | null; birth_date: string | null; status: string }[]>(
+    `select id, version, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, status from party where id in (${marks(partyIds.length)})`,
+    [...partyIds],
   );
-  if (!p || p.status !== 'ACTIVE') return null;
-  const ids = await em.execute<{ value: string }[]>(`select distinct value from party_identifier where party_id = ? and value is not null`, [partyId]);
-  const phones = await em.execute<{ search_key: string }[]>(`select distinct search_key from contact_point where party_id = ? and kind in ('MOBILE','LANDLINE') and search_key is not null`, [partyId]);
-  const accounts = await em.execute<{ account: string }[]>(
-    `select distinct coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount', a.data->>'payingAccount') as account from activity a
-      where not a.deleted and (a.party_system, a.party_source_id) in (select system, source_id from source_record where party_id = ? and not deleted)
+  for (const p of parties) {
+    if (p.status === 'ACTIVE') facts.set(p.id, { version: p.version, nameKey: p.name_key, birthDate: p.birth_date, ids: new Set(), phones: new Set(), accounts: new Set() });
+  }
+  const active = [...facts.keys()];
+  if (active.length === 0) return facts;
+  const of = (partyId: string) => facts.get(partyId) as PartyFacts;
+  const ids = await em.execute<{ party_id: string; value: string }[]>(`select distinct party_id, value from party_identifier where party_id in (${marks(active.length)}) and value is not null`, active);
+  for (const r of ids) of(r.party_id).ids.add(r.value);
+  const phones = await em.execute<{ party_id: string; search_key: string }[]>(
+    `select distinct party_id, search_key from contact_point where party_id in (${marks(active.length)}) and kind in ('MOBILE','LANDLINE') and search_key is not null`,
+    active,
+  );
+  for (const r of phones) of(r.party_id).phones.add(r.search_key);
+  // Bank accounts the customer's source records carry on any activity (payments, claims, …).
+  const accounts = await em.execute<{ party_id: string; account: string }[]>(
+    `select distinct sr.party_id, coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount', a.data->>'payingAccount') as account
+       from source_record sr join activity a on a.party_system = sr.system and a.party_source_id = sr.source_id and not a.deleted
+      where sr.party_id in (${marks(active.length)}) and not sr.deleted
         and coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount', a.data->>'payingAccount') is not null`,
-    [partyId],
+    active,
   );
-  return { version: p.version, nameKey: p.name_key, birthDate: p.birth_date, ids: new Set(ids.map((r) => r.value)), phones: new Set(phones.map((r) => r.search_key)), accounts: new Set(accounts.map((r) => r.account.replace(/\s/g, ''))) };
+  for (const r of accounts) of(r.party_id).accounts.add(r.account.replace(/\s/g, ''));
+  return facts;
 }
 
 function partyKeys(f: PartyFacts): string[] {
@@ -103,43 +124,74 @@ export function evaluate(f: PartyFacts, e: EntryRow): Hit | null {
   return matched.length > 0 && score > 0 ? { entryId: e.id, list: e.list, entryVersion: e.version, score, matched } : null;
 }
 
-/** (Re)screens one golden customer; returns its current open hits. */
-export async function screenParty(em: EntityManager, partyId: string): Promise<Hit[]> {
-  const facts = await partyFacts(em, partyId);
-  if (!facts) {
-    await em.execute(`delete from screening_hit where party_id = ? and status = 'OPEN'`, [partyId]);
-    return [];
+/** The kept (not ALLOW-list) hits of one customer, and whether an ALLOW entry dismisses them. */
+type Outcome = { keep: Hit[]; allowed: boolean; version: number };
+
+/**
+ * (Re)screens a set of golden customers with a constant number of statements per slice of 500: the facts
+ * (four), one blacklist lookup for the union of everyone's keys, one delete and one upsert. Returns each
+ * customer's kept hits (every id asked for has an entry; a missing or inactive customer's is empty).
+ */
+export async function screenParties(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, Hit[]>> {
+  const result = new Map<string, Hit[]>();
+  for (const slice of chunked(uniqueIds(partyIds))) for (const [id, hits] of await screenSlice(em, slice)) result.set(id, hits);
+  return result;
+}
+
+async function screenSlice(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, Hit[]>> {
+  const facts = await partyFactsOf(em, partyIds);
+  const keysOf = new Map([...facts].map(([id, f]) => [id, partyKeys(f)]));
+  const allKeys = [...new Set([...keysOf.values()].flat())];
+  // Which key found which entry: an entry is evaluated only against the customers holding one of its keys, as
+  // when each customer looked up its own keys (evaluate() is exact; the key only makes it a candidate).
+  const found = allKeys.length === 0 ? [] : await em.execute<(EntryRow & { key: string })[]>(
+    `select q.key, e.id, e.list, e.version, e.id_number, e.name_key, e.name_pinyin, to_char(e.birth_date, 'YYYY-MM-DD') as birth_date, e.phone_key, e.bank_account, e.credit_code
+       from (values ${marks(allKeys.length, '(?::text)')}) as q(key) join blacklist_key k on k.key_hash = hashtextextended(q.key, 0) join blacklist_entry e on e.id = k.entry_id
+      where e.status = 'ACTIVE' and (e.effective_from is null or e.effective_from <= current_date) and (e.effective_to is null or e.effective_to >= current_date)`,
+    allKeys,
+  );
+  const entriesByKey = new Map<string, EntryRow[]>();
+  for (const { key, ...entry } of found) entriesByKey.set(key, [...(entriesByKey.get(key) ?? []), entry]);
+  const outcomes = new Map<string, Outcome>();
+  for (const [id, f] of facts) {
+    const candidates = new Map<string, EntryRow>();
+    for (const key of keysOf.get(id) ?? []) for (const e of entriesByKey.get(key) ?? []) candidates.set(e.id, e);
+    const hits = [...candidates.values()].sort((a, b) => a.id.localeCompare(b.id)).map((e) => evaluate(f, e)).filter((h): h is Hit => h !== null);
+    outcomes.set(id, { keep: hits.filter((h) => h.list !== 'ALLOW'), allowed: hits.some((h) => h.list === 'ALLOW' && h.score >= 1), version: f.version });
   }
-  const keys = partyKeys(facts);
-  const entries = keys.length === 0 ? [] : await em.execute<EntryRow[]>(
-    `select distinct e.id, e.list, e.version, e.id_number, e.name_key, e.name_pinyin, to_char(e.birth_date, 'YYYY-MM-DD') as birth_date, e.phone_key, e.bank_account, e.credit_code
-       from blacklist_key k join blacklist_entry e on e.id = k.entry_id
-      where k.key_hash in (${keys.map(() => 'hashtextextended(?, 0)').join(', ')}) and e.status = 'ACTIVE'
-        and (e.effective_from is null or e.effective_from <= current_date) and (e.effective_to is null or e.effective_to >= current_date)`,
-    keys,
+  // A customer no longer ACTIVE (merged, deactivated, gone) keeps no open hits; for the others, hits that no
+  // longer hold are removed and the kept ones are upserted.
+  const gone = partyIds.filter((id) => !facts.has(id));
+  const active = [...facts.keys()];
+  const kept = [...outcomes].flatMap(([id, o]) => o.keep.map((h) => [id, h.entryId]));
+  const conditions = [
+    ...(gone.length > 0 ? [`(party_id in (${marks(gone.length)}) and status = 'OPEN')`] : []),
+    ...(active.length > 0 ? [`(party_id in (${marks(active.length)})${kept.length > 0 ? ` and (party_id, entry_id) not in (${marks(kept.length, '(?::uuid, ?::uuid)')})` : ''})`] : []),
+  ];
+  if (conditions.length > 0) await em.execute(`delete from screening_hit where ${conditions.join(' or ')}`, [...gone, ...active, ...kept.flat()]);
+  // A dismissal survives only while neither the entry nor the customer has changed since; a customer on the
+  // ALLOW list by a strong identifier has its hits dismissed by the system.
+  const rows = [...outcomes].flatMap(([id, o]) =>
+    o.keep.map((h) => [id, h.entryId, h.score, JSON.stringify(h.matched), o.allowed ? 'DISMISSED' : 'OPEN', o.allowed ? 'system' : null, o.allowed ? 'ALLOW_LIST' : null, o.allowed ? new Date() : null, h.entryVersion, o.version]),
   );
-  const hits = entries.map((e) => evaluate(facts, e)).filter((h): h is Hit => h !== null);
-  const allowed = hits.some((h) => h.list === 'ALLOW' && h.score >= 1);
-  const keep = hits.filter((h) => h.list !== 'ALLOW');
-  // Hits that no longer hold are removed; the others are upserted. A dismissal survives only while neither the
-  // entry nor the customer has changed since.
-  await em.execute(
-    `delete from screening_hit where party_id = ?${keep.length ? ` and entry_id not in (${keep.map(() => '?').join(', ')})` : ''}`,
-    [partyId, ...keep.map((h) => h.entryId)],
-  );
-  for (const h of keep) {
+  if (rows.length > 0) {
     await em.execute(
       `insert into screening_hit (id, party_id, entry_id, score, matched, status, dismissed_by, dismissed_reason, dismissed_at, entry_version, party_version)
-       values (gen_random_uuid(), ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
+       values ${marks(rows.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)')}
        on conflict (party_id, entry_id) do update set score = excluded.score, matched = excluded.matched, updated_at = now(),
          status = case when screening_hit.status = 'DISMISSED' and screening_hit.entry_version = excluded.entry_version and screening_hit.party_version = excluded.party_version then 'DISMISSED' else excluded.status end,
          dismissed_by = case when screening_hit.status = 'DISMISSED' and screening_hit.entry_version = excluded.entry_version and screening_hit.party_version = excluded.party_version then screening_hit.dismissed_by else excluded.dismissed_by end,
          dismissed_reason = case when screening_hit.status = 'DISMISSED' and screening_hit.entry_version = excluded.entry_version and screening_hit.party_version = excluded.party_version then screening_hit.dismissed_reason else excluded.dismissed_reason end,
          entry_version = excluded.entry_version, party_version = excluded.party_version`,
-      [partyId, h.entryId, h.score, JSON.stringify(h.matched), allowed ? 'DISMISSED' : 'OPEN', allowed ? 'system' : null, allowed ? 'ALLOW_LIST' : null, allowed ? new Date() : null, h.entryVersion, facts.version],
+      rows.flat(),
     );
   }
-  return keep;
+  return new Map(partyIds.map((id) => [id, outcomes.get(id)?.keep ?? []]));
+}
+
+/** (Re)screens one golden customer; returns its current kept hits. */
+export async function screenParty(em: EntityManager, partyId: string): Promise<Hit[]> {
+  return (await screenParties(em, [partyId])).get(partyId.toLowerCase()) ?? [];
 }
 
 /** Screens every customer an entry could hit (after approval or change of the entry). */
@@ -158,6 +210,6 @@ export async function screenEntry(em: EntityManager, entryId: string): Promise<n
   // Names are found by their simplified key (a traditional-character entry finds the simplified customer);
   // homophones (pinyin) are found when the customer is next screened on change or by \`hub risk rescan\`.
   const ids = new Set(parties.map((p) => p.party_id).filter(Boolean));
-  for (const id of ids) await screenParty(em, id);
+  await screenParties(em, [...ids]);
   return ids.size;
 }

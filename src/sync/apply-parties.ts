@@ -147,7 +147,8 @@ async function loadStates(em: EntityManager, changes: readonly PartyChange[]): P
     const rows = await em.execute<{ id: string; system: string; source_id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; attributes: PartyAttributes | null; others: number }[]>(
       `select sr.id, sr.system, sr.source_id, sr.party_id, sr.source_version::text as source_version, sr.deleted, sr.link_type, sr.attributes,
               (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
-         from source_record sr where (sr.system, sr.source_id) in (${chunk.map(() => '(?, ?)').join(', ')}) order by sr.id for update of sr`,
+         from (values ${chunk.map(() => '(?, ?)').join(', ')}) as wanted(system, source_id)
+         join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id order by sr.id for update of sr`,
       chunk.flatMap((c) => [c.system, c.sourceId]),
     );
     for (const r of rows) {
@@ -185,7 +186,8 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
   for (const chunk of chunked([...keys], 1000)) {
     const sizes = await em.execute<{ key: string; n: number }[]>(
       `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit ?) as capped) as n from (values ${chunk.map(() => '(?)').join(', ')}) as t(k)`,
-      [matching.countLimit + changes.length, ...chunk],
+      // Counted past the matcher's limit by as many records as the batch could take out of a block.
+      [matching.countLimit + storedIds.size, ...chunk],
     );
     for (const s of sizes) {
       blocks.stored.set(s.key, s.n);

@@ -30,7 +30,7 @@ describe('set-based identity resolution', () => {
     const orm = await openOrm(db.url, { poolMax: 2 });
     try {
       await migrate(orm);
-      return await ingestBatch(orm, new TopicRouter(connectors), 'equivalence', generateTraffic({ seed: 11, clients: 250, policies: 300 }), deps);
+      return await ingestBatch(orm, new TopicRouter(connectors), 'equivalence', generateTraffic({ seed: 11, clients: 400, policies: 500 }), deps);
     } finally {
       await orm.close();
     }
