@@ -66,7 +66,7 @@ try {
   // 2. The hub, end to end.
   const config = loadConfig({
     DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `bench-${prefix}`, PORT: '0',
-    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'error', INGEST_CONCURRENCY: args.concurrency, DB_POOL_MAX: '10',
+    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'error', INGEST_CONCURRENCY: args.concurrency, DB_POOL_MAX: String(Number(args.concurrency) + 6),
   });
   const ends = await endOffsets(broker.brokers, router.streamTopics);
   const started = performance.now();
@@ -92,7 +92,10 @@ try {
       v === null ? v : (v.replace(/\bC(1\d{6})\b/g, 'N$1').replace(/\bP(1\d{6})\b/g, 'Q$1').replaceAll('7f1c2d6e-', '8f1c2d6e-').replaceAll('CALL-', 'CALL-N') as T);
     // Interleaved across topics (each topic in its own order), so every second of load has the stream's mix of
     // customers, policies, payments, claims and calls rather than a run of one table.
-    const more = interleave(generateTraffic({ seed: 7, clients, policies })).map((m) => ({ topic: `${prefix}${m.topic}`, key: renumber(m.key), value: renumber(m.value) }));
+    // Enough of it for every phase (scaled from the ingest set's size), so no phase runs short of load.
+    const needed = rates.reduce((sum, r) => sum + r * seconds, 0);
+    const scale = Math.max(1, Math.ceil(needed / traffic.length));
+    const more = interleave(generateTraffic({ seed: 7, clients: clients * scale, policies: policies * scale })).map((m) => ({ topic: `${prefix}${m.topic}`, key: renumber(m.key), value: renumber(m.value) }));
     let offset = 0;
     for (const [i, rate] of rates.entries()) {
       // Each phase starts after the previous one's backlog is applied, on traffic it has not seen.
@@ -204,8 +207,9 @@ async function waitVisible(url: string, token: string, phone: string): Promise<n
     if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
     if ((body.data?.searchCustomers.edges.length ?? 0) > 0) return performance.now();
     // Fine-grained while it matters for the target (< 500 ms), coarser after, so that a backlog of waiting probes
-    // does not itself load the hub it measures.
+    // does not itself load the hub it measures (at 10 ms, a few probes in flight were hundreds of GraphQL
+    // requests a second — a core's worth on this machine). A 25 ms step overstates latency by 12 ms on average.
     const waited = performance.now() - started;
-    await new Promise((r) => setTimeout(r, waited < 600 ? 10 : waited < 5_000 ? 100 : 500));
+    await new Promise((r) => setTimeout(r, waited < 600 ? 25 : waited < 5_000 ? 100 : 500));
   }
 }

@@ -2,7 +2,8 @@ import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange } from '../connectors/framework/canonical.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import { MappingError } from '../connectors/framework/errors.ts';
-import { applyChanges, emptyStats, lockPartyKeys, type ApplyStats, type SyncDeps } from '../sync/apply-changes.ts';
+import { applyChanges, lockPartyKeys, type SyncDeps } from '../sync/apply-changes.ts';
+import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
 import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
 import { mergeRiskWork, newRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
 import type { Route } from './topic-router.ts';
@@ -23,51 +24,66 @@ import { applyPhaseSeconds } from './metrics.ts';
  * Only if the database rejects a step is it re-applied one message per savepoint to find the culprit. The
  * risk follow-up of the whole batch is settled once at the end, in the same transaction.
  */
-export type BatchResult = ApplyStats & { skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
+export type BatchResult = { applied: number; stale: number; partiesChanged: number; skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
+
+/** Messages of one topic partition, in offset order. */
+export type BatchPart = { route: Route; partition: number; messages: readonly SourceMessage[] };
 
 type Mapped = { message: SourceMessage; changes: CanonicalChange[] } | { message: SourceMessage; error: { code: string; reason: string } };
+type Taken = { part: number; message: SourceMessage; changes: CanonicalChange[] };
 
-export async function applyBatch(
-  orm: MikroORM,
-  consumerGroup: string,
-  route: Route,
-  partition: number,
-  messages: readonly SourceMessage[],
-  deps: SyncDeps,
-): Promise<BatchResult> {
-  const mapped = messages.map((m) => mapMessage(route, m));
+export async function applyBatch(orm: MikroORM, consumerGroup: string, route: Route, partition: number, messages: readonly SourceMessage[], deps: SyncDeps): Promise<BatchResult> {
+  const [result] = await applyBatches(orm, consumerGroup, [{ route, partition, messages }], deps);
+  return result as BatchResult;
+}
+
+/**
+ * Applies several partitions' messages (of any topics) in one transaction — group commit: with many partitions
+ * each bringing a few messages, one transaction for all of them instead of one each is what keeps the cost per
+ * event low at a steady trickle. Each partition's position is stored in the same transaction; the results come
+ * back per part (applied and stale changes are counted per source system, and reported with the first part of
+ * that system).
+ */
+export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: readonly BatchPart[], deps: SyncDeps): Promise<BatchResult[]> {
+  const mapped = parts.map((p) => p.messages.map((m) => mapMessage(p.route, m)));
   return orm.em.fork().transactional(async (em) => {
-    const result: BatchResult = { ...emptyStats(), skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null };
-    const [stored] = await em.execute<{ next_offset: string }[]>(
-      `select next_offset::text as next_offset from consumer_offset where consumer_group = ? and topic = ? and partition = ? for update`,
-      [consumerGroup, route.topic, partition],
+    const results: BatchResult[] = parts.map(() => ({ applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null }));
+    const stored = await em.execute<{ topic: string; partition: number; next_offset: string }[]>(
+      `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${parts.map(() => '(?, ?::int)').join(', ')}) as p(topic, partition)
+         join consumer_offset o on o.consumer_group = ? and o.topic = p.topic and o.partition = p.partition order by o.topic, o.partition for update of o`,
+      [...parts.flatMap((p) => [p.route.topic, p.partition]), consumerGroup],
     );
-    const from = stored ? BigInt(stored.next_offset) : -1n;
-    await lockPartyKeys(em, mapped.flatMap((m) => ('changes' in m && BigInt(m.message.offset) >= from ? m.changes : [])), deps.matcher);
-    let last: bigint | null = null;
+    const from = parts.map((p) => {
+      const row = stored.find((r) => r.topic === p.route.topic && r.partition === p.partition);
+      return row ? BigInt(row.next_offset) : -1n;
+    });
+    await lockPartyKeys(em, mapped.flatMap((items, i) => items.flatMap((m) => ('changes' in m && BigInt(m.message.offset) >= (from[i] as bigint) ? m.changes : []))), deps.matcher);
+    const stats = emptyStats();
     const risk = newRiskWork();
-    const factMessages: { message: SourceMessage; changes: FactChange[] }[] = [];
-    const partyMessages: { message: SourceMessage; changes: CanonicalChange[] }[] = [];
+    const factMessages: Taken[] = [];
+    const partyMessages: Taken[] = [];
     const rejected = new Set<string>();
-    for (const item of mapped) {
-      const offset = BigInt(item.message.offset);
-      last = last === null || offset > last ? offset : last;
-      if (offset < from) {
-        result.skipped += 1;
-        continue;
+    const last: (bigint | null)[] = parts.map(() => null);
+    for (const [i, items] of mapped.entries()) {
+      const result = results[i] as BatchResult;
+      for (const item of items) {
+        const offset = BigInt(item.message.offset);
+        last[i] = last[i] === null || offset > (last[i] as bigint) ? offset : last[i] as bigint;
+        if (offset < (from[i] as bigint)) {
+          result.skipped += 1;
+          continue;
+        }
+        if ('error' in item) {
+          await quarantine(em, parts[i] as BatchPart, item.message, item.error.code, item.error.reason, result);
+          continue;
+        }
+        for (const c of item.changes) if (c.sourceTime && (result.latestSourceTime === null || c.sourceTime > result.latestSourceTime)) result.latestSourceTime = c.sourceTime;
+        // A message's facts (the payment beside its payer) join the batch's set-based step; its party changes go
+        // through identity resolution.
+        const facts = item.changes.filter(isFact);
+        if (facts.length > 0) factMessages.push({ part: i, message: item.message, changes: facts });
+        if (facts.length < item.changes.length) partyMessages.push({ part: i, message: item.message, changes: item.changes.filter((c) => !isFact(c)) });
       }
-      if ('error' in item) {
-        await quarantine(em, route, partition, item.message, item.error.code, item.error.reason);
-        result.quarantined += 1;
-        result.rejected.push({ offset: item.message.offset, code: item.error.code, reason: item.error.reason });
-        continue;
-      }
-      for (const c of item.changes) if (c.sourceTime && (result.latestSourceTime === null || c.sourceTime > result.latestSourceTime)) result.latestSourceTime = c.sourceTime;
-      // A message's facts (the payment beside its payer) join the batch's set-based step; its party changes go
-      // through identity resolution.
-      const facts = item.changes.filter(isFact);
-      if (facts.length > 0) factMessages.push({ message: item.message, changes: facts });
-      if (facts.length < item.changes.length) partyMessages.push({ message: item.message, changes: item.changes.filter((c) => !isFact(c)) });
     }
     let phaseStarted = performance.now();
     const phaseDone = (phase: string) => {
@@ -75,36 +91,57 @@ export async function applyBatch(
       applyPhaseSeconds.inc({ phase }, (now - phaseStarted) / 1000);
       phaseStarted = now;
     };
+    const applyOneByOne = async (taken: readonly Taken[]) => {
+      for (const m of taken) {
+        const part = parts[m.part] as BatchPart;
+        const problem = await inSavepoint(em, stats, risk, (inner, s, work) => applyChanges(inner, m.changes, deps, s, work));
+        if (problem === null) continue;
+        await quarantine(em, part, m.message, 'REJECTED_BY_DATABASE', problem, results[m.part] as BatchResult);
+        rejected.add(`${m.part}:${m.message.offset}`);
+      }
+    };
     if (partyMessages.length > 0) {
       // Optimistically all in one savepoint; only if the database rejects one of them, again one savepoint
       // per message to quarantine the culprit.
-      const together = await inSavepoint(em, result, risk, (inner, stats, work) => applyChanges(inner, partyMessages.flatMap((m) => m.changes), deps, stats, work));
-      if (together !== null) {
-        for (const m of partyMessages) if (await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk)) rejected.add(m.message.offset);
-      }
+      const together = await inSavepoint(em, stats, risk, (inner, s, work) => applyChanges(inner, partyMessages.flatMap((m) => m.changes), deps, s, work));
+      if (together !== null) await applyOneByOne(partyMessages);
     }
     phaseDone('party');
     // A quarantined message is quarantined whole: its facts are not applied without its customer.
-    const factsToApply = factMessages.filter((m) => !rejected.has(m.message.offset));
+    const factsToApply = factMessages.filter((m) => !rejected.has(`${m.part}:${m.message.offset}`));
     if (factsToApply.length > 0) {
-      const together = await inSavepoint(em, result, risk, (inner, stats, work) => applyFacts(inner, factsToApply.flatMap((m) => m.changes), stats, work));
-      if (together !== null) {
-        // Someone in the set is bad: find who, one message at a time.
-        for (const m of factsToApply) await applyOneOrQuarantine(em, route, partition, m.message, m.changes, deps, result, risk);
-      }
+      const together = await inSavepoint(em, stats, risk, (inner, s, work) => applyFacts(inner, factsToApply.flatMap((m) => m.changes.filter(isFact)), s, work));
+      // Someone in the set is bad: find who, one message at a time.
+      if (together !== null) await applyOneByOne(factsToApply);
     }
     phaseDone('facts');
     await settleRiskWork(em, risk, deps.topicPrefix);
     phaseDone('risk');
-    if (last !== null && last + 1n > from) {
-      result.nextOffset = (last + 1n).toString();
+    const positions = parts.flatMap((p, i) => {
+      const l = last[i] ?? null;
+      if (l === null || l + 1n <= (from[i] as bigint)) return [];
+      (results[i] as BatchResult).nextOffset = (l + 1n).toString();
+      return [[consumerGroup, p.route.topic, p.partition, (l + 1n).toString()]];
+    });
+    if (positions.length > 0) {
       await em.execute(
-        `insert into consumer_offset (consumer_group, topic, partition, next_offset) values (?, ?, ?, ?)
+        `insert into consumer_offset (consumer_group, topic, partition, next_offset) values ${positions.map(() => '(?, ?, ?, ?)').join(', ')}
          on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
-        [consumerGroup, route.topic, partition, result.nextOffset],
+        positions.flat(),
       );
     }
-    return result;
+    // Changes are counted per source system; each system's count goes with its first part.
+    const reported = new Set<string>();
+    for (const [i, p] of parts.entries()) {
+      const result = results[i] as BatchResult;
+      const system = p.route.connector.manifest.sourceSystem;
+      if (i === 0) result.partiesChanged = stats.partiesChanged;
+      if (reported.has(system)) continue;
+      reported.add(system);
+      result.applied = stats.bySystem.get(system)?.applied ?? 0;
+      result.stale = stats.bySystem.get(system)?.stale ?? 0;
+    }
+    return results;
   });
 }
 
@@ -116,24 +153,6 @@ function mapMessage(route: Route, message: SourceMessage): Mapped {
     if (e instanceof MappingError) return { message, error: { code: e.code, reason: e.message } };
     return { message, error: { code: 'MAPPING_FAILED', reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } };
   }
-}
-
-async function applyOneOrQuarantine(
-  em: EntityManager,
-  route: Route,
-  partition: number,
-  message: SourceMessage,
-  changes: CanonicalChange[],
-  deps: SyncDeps,
-  result: BatchResult,
-  risk: RiskWork,
-): Promise<boolean> {
-  const problem = await inSavepoint(em, result, risk, (inner, stats, work) => applyChanges(inner, changes, deps, stats, work));
-  if (!problem) return false;
-  await quarantine(em, route, partition, message, 'REJECTED_BY_DATABASE', problem);
-  result.quarantined += 1;
-  result.rejected.push({ offset: message.offset, code: 'REJECTED_BY_DATABASE', reason: problem });
-  return true;
 }
 
 /**
@@ -160,19 +179,19 @@ async function inSavepoint(
     }
     throw e;
   }
-  stats.applied += local.applied;
-  stats.stale += local.stale;
-  stats.partiesChanged += local.partiesChanged;
+  addStats(stats, local);
   mergeRiskWork(risk, localRisk);
   return null;
 }
 
-async function quarantine(em: EntityManager, route: Route, partition: number, message: SourceMessage, code: string, reason: string): Promise<void> {
+async function quarantine(em: EntityManager, part: BatchPart, message: SourceMessage, code: string, reason: string, result: BatchResult): Promise<void> {
   await em.execute(
     `insert into quarantined_event (id, connector, topic, partition, "offset", message_key, message_value, error_code, reason)
      values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?) on conflict (topic, partition, "offset") do nothing`,
-    [route.connector.manifest.id, route.topic, partition, message.offset, asText(message.key), asText(message.value), code, reason],
+    [part.route.connector.manifest.id, part.route.topic, part.partition, message.offset, asText(message.key), asText(message.value), code, reason],
   );
+  result.quarantined += 1;
+  result.rejected.push({ offset: message.offset, code, reason });
 }
 
 /** PostgreSQL text cannot hold NUL; keep everything else of the original bytes readable. */

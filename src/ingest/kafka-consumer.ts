@@ -2,7 +2,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
-import { applyBatch, type BatchResult } from './apply-batch.ts';
+import { applyBatches, type BatchPart, type BatchResult } from './apply-batch.ts';
+import { GroupCommit } from './group-commit.ts';
 import { publishDeadLetters } from './dead-letters.ts';
 import { publishOutbox } from '../risk/outbox.ts';
 import { maybeCrash } from './fault-injection.ts';
@@ -13,8 +14,9 @@ import { plainFormat, type WireFormat } from './wire-format.ts';
 
 /**
  * Live consumption of every connector's topics in one consumer group. Per fetched batch (one topic
- * partition), messages are applied in chunks, each chunk in one database transaction with its position
- * (apply-batch.ts); only then is the Kafka offset committed. A crash in between leads to redelivery, which the
+ * partition), messages are applied in chunks, each chunk in a database transaction with its position
+ * (apply-batch.ts) — chunks of different partitions that arrive while others are being applied share one
+ * transaction (group-commit.ts); only then is the Kafka offset committed. A crash in between leads to redelivery, which the
  * stored position turns into a no-op. Transient failures (database or broker unavailable) are retried with
  * capped exponential backoff — the partition waits, nothing is skipped. Quarantined messages go to their
  * dead-letter topic through the outbox (dead-letters.ts).
@@ -22,6 +24,10 @@ import { plainFormat, type WireFormat } from './wire-format.ts';
 export type ConnectorConsumer = { stop(): Promise<void>; isRunning(): boolean };
 
 const chunkSize = 500;
+/** Messages per group-committed transaction. */
+const groupMaxMessages = 2_000;
+/** Partitions kafkajs may hand over at once: all of them, so that a trickle on many partitions can be grouped. */
+const partitionsInFlight = 64;
 const backoff = (attempt: number) => Math.min(300 * 2 ** (attempt - 1), 30_000);
 
 export async function startConnectorConsumer(opts: {
@@ -31,7 +37,7 @@ export async function startConnectorConsumer(opts: {
   groupId: string;
   deps: SyncDeps;
   logger: Logger;
-  /** Partitions applied at the same time (kafkajs partitionsConsumedConcurrently). */
+  /** Transactions applied at the same time (each holding the chunks of one or more partitions). */
   concurrency?: number;
   sessionTimeoutMs?: number;
   /** Decodes connectors' wire formats (schema-registry Avro) before mapping; plain JSON by default. */
@@ -51,14 +57,34 @@ export async function startConnectorConsumer(opts: {
   let running = false;
   let stopping = false;
 
-  const drainDeadLetters = async () => {
-    try {
-      while ((await publishDeadLetters(orm, producer)) > 0);
-      while ((await publishOutbox(orm, producer)) > 0);
-    } catch (e) {
-      logger.warn('dead-letter / outbox publishing failed; will retry', { error: e });
+  // One drain at a time; a request while one runs is answered by one more pass after it (not one per batch).
+  let draining: Promise<void> | null = null;
+  let drainAgain = false;
+  const drainDeadLetters = (): Promise<void> => {
+    if (draining) {
+      drainAgain = true;
+      return draining;
     }
+    draining = (async () => {
+      do {
+        drainAgain = false;
+        try {
+          while ((await publishDeadLetters(orm, producer)) > 0);
+          while ((await publishOutbox(orm, producer)) > 0);
+        } catch (e) {
+          logger.warn('dead-letter / outbox publishing failed; will retry', { error: e });
+        }
+      } while (drainAgain && !stopping);
+    })().finally(() => {
+      draining = null;
+    });
+    return draining;
   };
+  const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, deps), {
+    sizeOf: (p) => p.messages.length,
+    maxMessages: groupMaxMessages,
+    parallel: opts.concurrency ?? 1,
+  });
 
   /**
    * Applies one chunk, retrying transient failures until it succeeds or the consumer is stopped. kafkajs only
@@ -77,7 +103,9 @@ export async function startConnectorConsumer(opts: {
   const applyUntilDone = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await applyBatch(orm, groupId, route, partition, await wireFormat.decode(route.connector.manifest.id, chunk), deps);
+        const part = { route, partition, messages: await wireFormat.decode(route.connector.manifest.id, chunk) };
+        // A retry goes alone: a chunk that keeps failing must stall only its own partition, not its group.
+        return attempt === 1 ? await groupCommit.submit(part) : ((await applyBatches(orm, groupId, [part], deps))[0] as BatchResult);
       } catch (e) {
         if (stopping) return null;
         const delay = backoff(attempt);
@@ -114,7 +142,7 @@ export async function startConnectorConsumer(opts: {
     await consumer.connect();
     await consumer.subscribe({ topics: router.streamTopics, fromBeginning: true });
     await consumer.run({
-      partitionsConsumedConcurrently: opts.concurrency ?? 1,
+      partitionsConsumedConcurrently: partitionsInFlight,
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {

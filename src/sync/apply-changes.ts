@@ -21,7 +21,9 @@ import type { RiskWork } from '../risk/risk-work.ts';
  * (src/risk/risk-work.ts).
  */
 export type ApplyOutcome = 'APPLIED' | 'STALE';
-export type ApplyStats = { applied: number; stale: number; partiesChanged: number };
+export { emptyStats, type ApplyStats } from './apply-stats.ts';
+import type { ApplyStats } from './apply-stats.ts';
+
 
 /** What the sync step needs: the matcher, and the prefix of topics it writes to through the outbox (alerts). */
 export type SyncDeps = { matcher: Matcher; topicPrefix?: string };
@@ -54,7 +56,3 @@ export async function lockPartyKeys(em: EntityManager, changes: readonly Canonic
 }
 
 const recordLockKey = (system: string, sourceId: string) => `record:${system}/${sourceId}`;
-
-export function emptyStats(): ApplyStats {
-  return { applied: 0, stale: 0, partiesChanged: 0 };
-}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ActivityDelete, ActivityUpsert, CanonicalChange, CoverDelete, CoverUpsert, PolicyDelete, PolicyUpsert, RoleDelete, RoleUpsert } from '../connectors/framework/canonical.ts';
-import type { ApplyStats } from './apply-changes.ts';
+import { tally, type ApplyStats } from './apply-stats.ts';
 import type { RiskWork } from '../risk/risk-work.ts';
 
 /**
@@ -58,7 +58,7 @@ const tables = {
     name: 'activity',
     keyColumns: ['kind', 'system', 'source_key'],
     dataColumns: ['party_system', 'party_source_id', 'caller_phone_key', 'policy_no', 'occurred_at', 'type', 'status', 'amount', 'data'],
-    returning: 'kind, party_system, party_source_id',
+    returning: 'system, kind, party_system, party_source_id',
   },
 } satisfies Record<string, Table>;
 
@@ -131,7 +131,7 @@ export async function applyFacts(em: EntityManager, changes: readonly FactChange
     const key = tables[table].keyColumns.map((k) => String(row[k])).join('\u0000');
     rows.set(key, [...(rows.get(key) ?? []), row]);
   }
-  let applied = 0;
+  const applied = new Map<string, number>();
   for (const [name, rowsByKey] of byTable) {
     const table: Table = tables[name];
     const versions = [...rowsByKey.values()].map((list) => list.sort((a, b) => (BigInt(a.source_version) < BigInt(b.source_version) ? -1 : BigInt(a.source_version) > BigInt(b.source_version) ? 1 : 0)));
@@ -142,13 +142,14 @@ export async function applyFacts(em: EntityManager, changes: readonly FactChange
       if (rows.length === 0) break;
       for (let i = 0; i < rows.length; i += perStatement) {
         const returned = await upsert(em, table, columns, rows.slice(i, i + perStatement));
-        applied += returned.length;
+        for (const r of returned) applied.set(r.system as string, (applied.get(r.system as string) ?? 0) + 1);
         collectRiskWork(name, returned, risk);
       }
     }
   }
-  stats.applied += applied;
-  stats.stale += changes.length - applied;
+  const seen = new Map<string, number>();
+  for (const c of changes) seen.set(c.system, (seen.get(c.system) ?? 0) + 1);
+  for (const [system, n] of seen) tally(stats, system, applied.get(system) ?? 0, n - (applied.get(system) ?? 0));
 }
 
 async function upsert(em: EntityManager, table: Table, columns: string[], rows: Row[]): Promise<Record<string, string | null>[]> {

@@ -5,7 +5,8 @@ import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { BatchMatching, MatchCandidate, PartyEvidence } from './match/matcher.ts';
 import { recomputeParties, stableJson, type HistoryCause } from './survivorship.ts';
 import { applyPartyChangeAlone } from './party-change.ts';
-import type { ApplyStats, SyncDeps } from './apply-changes.ts';
+import { tally, type ApplyStats } from './apply-stats.ts';
+import type { SyncDeps } from './apply-changes.ts';
 import type { RiskWork } from '../risk/risk-work.ts';
 import { chunked } from '../db/sql-sets.ts';
 
@@ -104,7 +105,7 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
     const change = changes[i] as PartyChange;
     const state = states.get(recordKey(change.system, change.sourceId));
     if (state && state.version >= BigInt(change.sourceVersion)) {
-      stats.stale += 1;
+      tally(stats, change.system, 0, 1);
       continue;
     }
     if (change.op === 'upsert' && state && !state.deleted && state.partyId !== null && sameJson(state.attributes, change.attributes)) {
@@ -113,7 +114,7 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
       touch(segment, state, change);
       state.version = BigInt(change.sourceVersion);
       noteRecompute(state.partyId, 'SOURCE_CHANGE', change);
-      stats.applied += 1;
+      tally(stats, change.system, 1, 0);
       continue;
     }
     if (change.op === 'upsert' && matching && !(state?.resolvedInSegment ?? false) && !(state?.deleted ?? false) && (state === undefined || state.partyId !== null)) {
@@ -124,15 +125,15 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
         noteRecompute(linked.state.partyId as string, linked.cause, change);
         risk.screen.add(linked.state.partyId as string);
         risk.evaluate.add(linked.state.partyId as string);
-        stats.applied += 1;
+        tally(stats, change.system, 1, 0);
         continue;
       }
     }
     // Reshapes golden records (or no in-memory matcher): flush, apply alone, and reload the batch's view.
     await flush(em, segment);
     segment = newSegment();
-    if ((await applyPartyChangeAlone(em, change, deps, stats, risk)) === 'APPLIED') stats.applied += 1;
-    else stats.stale += 1;
+    const outcome = await applyPartyChangeAlone(em, change, deps, stats, risk);
+    tally(stats, change.system, outcome === 'APPLIED' ? 1 : 0, outcome === 'APPLIED' ? 0 : 1);
     states = await loadStates(em, changes.slice(i + 1));
     blocks = null;
   }
