@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
     policies: { type: 'string', default: '10000' },
     rates: { type: 'string', default: '2000,200,50' },
     seconds: { type: 'string', default: '30' },
-    concurrency: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '1' },
   },
 });
 const clients = Number(args.clients);

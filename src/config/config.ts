@@ -35,7 +35,7 @@ const envSchema = z.object({
   HUB_JWT_ISSUER: z.string().trim().min(1).default('customer-hub'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
   AVRO_CONNECTORS: z
