@@ -4,6 +4,7 @@ import type { SourceMessage } from '../connectors/framework/connector.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatches, type BatchPart, type BatchResult } from './apply-batch.ts';
 import { GroupCommit } from './group-commit.ts';
+import { TableStatistics } from './table-statistics.ts';
 import { publishDeadLetters } from './dead-letters.ts';
 import { publishOutbox } from '../risk/outbox.ts';
 import { maybeCrash } from './fault-injection.ts';
@@ -80,6 +81,7 @@ export async function startConnectorConsumer(opts: {
     });
     return draining;
   };
+  const statistics = new TableStatistics(orm, logger);
   const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, deps), {
     sizeOf: (p) => p.messages.length,
     maxMessages: groupMaxMessages,
@@ -171,6 +173,7 @@ export async function startConnectorConsumer(opts: {
             await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
             consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
           }
+          statistics.noteApplied(chunk.length - result.skipped);
           eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
           eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
           eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);
@@ -209,6 +212,7 @@ export async function startConnectorConsumer(opts: {
         clearTimeout(timer);
       };
       await limit('consumer disconnect', consumer.disconnect());
+      await statistics.idle();
       await limit('producer disconnect', producer.disconnect());
       running = false;
     },

@@ -170,36 +170,45 @@ async function loadStates(em: EntityManager, changes: readonly PartyChange[]): P
 
 /**
  * Blocks of every key the remaining changes may match on: sizes counted up to the matcher's limit plus what
- * the batch could add, and the candidate records of every block that could be usable at some point of the
- * batch (the batch can shrink a block by at most its number of stored records).
+ * the batch could take out of a block, and the candidate records of every block that could be usable at some
+ * point of the batch. Only a stored record whose attributes change can take its old keys out of their blocks
+ * (an unchanged repeat keeps them; a delete is applied alone and reloads this view), so that bound is counted
+ * per key — a batch of repeated payers must not make every large block look usable and fetch all of it.
  */
 async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], states: Map<string, RecordState>, deps: SyncDeps, matching: BatchMatching): Promise<Blocks> {
   const keys = new Set<string>();
   const storedIds = new Set<string>();
+  const leaving = new Map<string, Set<string>>();
   for (const c of changes) {
     if (c.op !== 'upsert') continue;
     for (const k of deps.matcher.keys(c.attributes)) keys.add(k);
     const state = states.get(recordKey(c.system, c.sourceId));
-    if (state) storedIds.add(state.id);
+    if (!state) continue;
+    storedIds.add(state.id);
+    if (state.deleted || state.attributes === null || sameJson(state.attributes, c.attributes)) continue;
+    for (const k of deps.matcher.keys(state.attributes)) leaving.set(k, new Set([...(leaving.get(k) ?? []), state.id]));
   }
+  const maxLeaving = Math.max(0, ...[...leaving.values()].map((ids) => ids.size));
   const blocks: Blocks = { stored: new Map(), candidates: new Map(), rejections: new Map(), delta: new Map(), added: new Map(), replaced: new Set() };
   const wanted: string[] = [];
   for (const chunk of chunked([...keys], 1000)) {
     const sizes = await em.execute<{ key: string; n: number }[]>(
       `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit ?) as capped) as n from (values ${chunk.map(() => '(?)').join(', ')}) as t(k)`,
-      // Counted past the matcher's limit by as many records as the batch could take out of a block.
-      [matching.countLimit + storedIds.size, ...chunk],
+      [matching.countLimit + maxLeaving, ...chunk],
     );
     for (const s of sizes) {
       blocks.stored.set(s.key, s.n);
-      if (s.n > 0 && matching.usable(s.key, Math.max(1, s.n - storedIds.size))) wanted.push(s.key);
+      if (s.n > 0 && matching.usable(s.key, Math.max(1, s.n - (leaving.get(s.key)?.size ?? 0)))) wanted.push(s.key);
     }
   }
   for (const chunk of chunked(wanted, 1000)) {
     const rows = await em.execute<{ key: string; id: string; party_id: string; system: string; source_id: string; profile: unknown; attributes: PartyAttributes | null }[]>(
-      `select t.k as key, sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
-         from (values ${chunk.map(() => '(?)').join(', ')}) as t(k) join match_key mk on mk.key_hash = hashtextextended(t.k, 0)
-         join source_record sr on sr.id = mk.source_record_id and not sr.deleted join party p on p.id = sr.party_id and p.status = 'ACTIVE'`,
+      // Per key (lateral, kept apart by OFFSET 0): index lookups whatever the statistics say — on freshly
+      // loaded tables the planner otherwise hash-joins whole tables for a few hundred keys.
+      `select t.k as key, c.* from (values ${chunk.map(() => '(?)').join(', ')}) as t(k) cross join lateral (
+         select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
+           from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted join party p on p.id = sr.party_id and p.status = 'ACTIVE'
+          where mk.key_hash = hashtextextended(t.k, 0) offset 0) as c`,
       chunk,
     );
     for (const r of rows) {
