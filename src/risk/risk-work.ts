@@ -38,7 +38,8 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   const evaluate = new Set(work.evaluate);
   for (const owners of chunked([...work.activityOwners.values()], 1000)) {
     const rows = await em.execute<{ party_id: string }[]>(
-      `select distinct party_id from source_record where not deleted and party_id is not null and (system, source_id) in (${owners.map(() => '(?, ?)').join(', ')})`,
+      `select distinct sr.party_id from (values ${owners.map(() => '(?, ?)').join(', ')}) as o(system, source_id)
+         join source_record sr on sr.system = o.system and sr.source_id = o.source_id where not sr.deleted and sr.party_id is not null`,
       owners.flatMap((o) => [o.system, o.sourceId]),
     );
     for (const r of rows) evaluate.add(r.party_id);

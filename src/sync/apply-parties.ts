@@ -113,7 +113,9 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
       // matching evidence, so identity resolution is skipped; only recency moved, which survivorship weighs.
       touch(segment, state, change);
       state.version = BigInt(change.sourceVersion);
-      noteRecompute(state.partyId, 'SOURCE_CHANGE', change);
+      // Alone in its golden record, the record wins every attribute whatever its time: nothing to recompute
+      // (and no new version for a timestamp). With others, recency decides (MOST_RECENT).
+      if (state.others + addedTo(segment, state.partyId, state.id) > 0) noteRecompute(state.partyId, 'SOURCE_CHANGE', change);
       tally(stats, change.system, 1, 0);
       continue;
     }
