@@ -6,38 +6,58 @@
  * `maxMessages`; at most `parallel` transactions run at once. Under a bulk load this changes nothing (batches
  * are full anyway); at a trickle it turns dozens of tiny transactions into a few.
  */
-type Waiting<P, R> = { part: P; size: number; resolve: (r: R) => void; reject: (e: unknown) => void };
+type Waiting<P, R> = { part: P; size: number; key: string; alone: boolean; resolve: (r: R) => void; reject: (e: unknown) => void };
 
 export class GroupCommit<P, R> {
   readonly #apply: (parts: P[]) => Promise<R[]>;
   readonly #sizeOf: (part: P) => number;
+  readonly #keyOf: (part: P) => string;
   readonly #maxMessages: number;
   readonly #parallel: number;
   readonly #queue: Waiting<P, R>[] = [];
   #running = 0;
+  #closed: Error | null = null;
 
-  constructor(apply: (parts: P[]) => Promise<R[]>, opts: { sizeOf: (part: P) => number; maxMessages: number; parallel: number }) {
+  constructor(apply: (parts: P[]) => Promise<R[]>, opts: { sizeOf: (part: P) => number; keyOf: (part: P) => string; maxMessages: number; parallel: number }) {
     this.#apply = apply;
     this.#sizeOf = opts.sizeOf;
+    this.#keyOf = opts.keyOf;
     this.#maxMessages = opts.maxMessages;
     this.#parallel = Math.max(1, opts.parallel);
   }
 
-  /** Resolves with this part's result once the transaction holding it has committed; rejects if it failed. */
-  submit(part: P): Promise<R> {
+  /**
+   * Resolves with this part's result once the transaction holding it has committed; rejects if it failed.
+   * `alone`: in a transaction of its own (a retry: a part that keeps failing must not take others down with it),
+   * still within the `parallel` limit — during a database outage every partition retries, and unbounded
+   * retries would compete for the connection pool.
+   */
+  submit(part: P, opts: { alone?: boolean } = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ part, size: this.#sizeOf(part), resolve, reject });
+      if (this.#closed) return reject(this.#closed);
+      this.#queue.push({ part, size: this.#sizeOf(part), key: this.#keyOf(part), alone: opts.alone ?? false, resolve, reject });
       this.#drain();
     });
   }
 
+  /** Rejects everything still waiting (shutdown: only the transactions already running finish). */
+  close(reason: Error): void {
+    this.#closed = reason;
+    for (const w of this.#queue.splice(0)) w.reject(reason);
+  }
+
   #drain(): void {
     while (this.#running < this.#parallel && this.#queue.length > 0) {
-      const group: Waiting<P, R>[] = [];
-      let size = 0;
-      while (this.#queue.length > 0 && (group.length === 0 || size + (this.#queue[0] as Waiting<P, R>).size <= this.#maxMessages)) {
-        const next = this.#queue.shift() as Waiting<P, R>;
-        group.push(next);
+      const group: Waiting<P, R>[] = [this.#queue.shift() as Waiting<P, R>];
+      let size = (group[0] as Waiting<P, R>).size;
+      // A part joins while it fits, is not to go alone, and is not of a partition already in the group (its
+      // chunks must be applied in order, one transaction after the other).
+      const keys = new Set([(group[0] as Waiting<P, R>).key]);
+      while (!(group[0] as Waiting<P, R>).alone && this.#queue.length > 0) {
+        const next = this.#queue[0] as Waiting<P, R>;
+        if (next.alone || keys.has(next.key) || size + next.size > this.#maxMessages) break;
+        group.push(this.#queue.shift() as Waiting<P, R>);
+        keys.add(next.key);
         size += next.size;
       }
       this.#running += 1;

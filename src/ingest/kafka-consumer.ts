@@ -84,6 +84,7 @@ export async function startConnectorConsumer(opts: {
   const statistics = new TableStatistics(orm, logger);
   const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, deps), {
     sizeOf: (p) => p.messages.length,
+    keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
     maxMessages: groupMaxMessages,
     parallel: opts.concurrency ?? 1,
   });
@@ -107,7 +108,7 @@ export async function startConnectorConsumer(opts: {
       try {
         const part = { route, partition, messages: await wireFormat.decode(route.connector.manifest.id, chunk) };
         // A retry goes alone: a chunk that keeps failing must stall only its own partition, not its group.
-        return attempt === 1 ? await groupCommit.submit(part) : ((await applyBatches(orm, groupId, [part], deps))[0] as BatchResult);
+        return await groupCommit.submit(part, { alone: attempt > 1 });
       } catch (e) {
         if (stopping) return null;
         const delay = backoff(attempt);
@@ -197,6 +198,9 @@ export async function startConnectorConsumer(opts: {
     async stop() {
       stopping = true;
       clearInterval(timer);
+      // Chunks still waiting for a transaction are not started: they are redelivered after the restart and the
+      // stored positions make that exact. The transaction in hand finishes.
+      groupCommit.close(new Error('the consumer is stopping'));
       // Waits for the batch in hand to finish and its offsets to be committed — but not forever: a consumer
       // stuck reconnecting to an unreachable broker must not keep the process from shutting down (anything
       // not committed is redelivered and skipped by the stored positions).

@@ -20,10 +20,12 @@ import { chunked } from '../db/sql-sets.ts';
  *      matched against its candidates — the store's, plus the records this batch linked before it, with the
  *      block sizes as they stand at that moment, so a record sees exactly what it would see one at a time;
  *   3. the writes (golden records, source records, blocking keys, identifiers and contact points, review tasks)
- *      go out as a few multi-row statements; survivorship runs once per affected golden record at the end.
+ *      go out as a few multi-row statements; survivorship runs once per affected golden record at the end (so
+ *      a golden record's version counts batches, not events, and its lineage carries the latest source time).
  * A decision that reshapes golden records — a record bridging two golden records (merge), a record leaving a
  * golden record it shares with others (unmerge), a delete, a revived record — is rare: the pending writes are
- * flushed, that change goes through the one-at-a-time path, and the batch's view is reloaded.
+ * flushed and their golden records recomputed, that change goes through the one-at-a-time path, and the batch's
+ * view is reloaded.
  */
 type PartyChange = PartyUpsert | PartyDelete;
 
@@ -98,6 +100,21 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
     recompute.set(partyId, { cause: (rank[cause] ?? 0) > (rank[prev.cause] ?? 0) ? cause : prev.cause, detail: { records: records.slice(0, 50), count: records.length } });
   };
 
+  if (!matching) {
+    // No in-memory matcher: every change one at a time (also the reference the set-based path is tested against).
+    for (const change of changes) {
+      const outcome = await applyPartyChangeAlone(em, change, deps, stats, risk);
+      tally(stats, change.system, outcome === 'APPLIED' ? 1 : 0, outcome === 'APPLIED' ? 0 : 1);
+    }
+    return;
+  }
+  /** Sends the pending writes and brings the golden records they touched up to date. */
+  const settle = async (pending: Segment) => {
+    await flush(em, pending);
+    if (recompute.size > 0) stats.partiesChanged += (await recomputeParties(em, recompute)).size;
+    recompute.clear();
+  };
+
   let states = await loadStates(em, changes);
   let blocks: Blocks | null = null;
   let segment = newSegment();
@@ -119,7 +136,7 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
       tally(stats, change.system, 1, 0);
       continue;
     }
-    if (change.op === 'upsert' && matching && !(state?.resolvedInSegment ?? false) && !(state?.deleted ?? false) && (state === undefined || state.partyId !== null)) {
+    if (change.op === 'upsert' && !(state?.resolvedInSegment ?? false) && !(state?.deleted ?? false) && (state === undefined || state.partyId !== null)) {
       blocks ??= await loadBlocks(em, changes.slice(i), states, deps, matching);
       const linked = resolveInMemory(change, state, blocks, segment, deps, matching);
       if (linked !== null) {
@@ -131,16 +148,17 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
         continue;
       }
     }
-    // Reshapes golden records (or no in-memory matcher): flush, apply alone, and reload the batch's view.
-    await flush(em, segment);
+    // Reshapes golden records: the pending writes go out and the golden records they touched are recomputed
+    // first (a merge or a delete reads and versions them as they stand), then the change is applied alone and
+    // the batch's view reloaded.
+    await settle(segment);
     segment = newSegment();
     const outcome = await applyPartyChangeAlone(em, change, deps, stats, risk);
     tally(stats, change.system, outcome === 'APPLIED' ? 1 : 0, outcome === 'APPLIED' ? 0 : 1);
     states = await loadStates(em, changes.slice(i + 1));
     blocks = null;
   }
-  await flush(em, segment);
-  if (recompute.size > 0) stats.partiesChanged += (await recomputeParties(em, recompute)).size;
+  await settle(segment);
 }
 
 async function loadStates(em: EntityManager, changes: readonly PartyChange[]): Promise<Map<string, RecordState>> {
@@ -337,7 +355,9 @@ function touch(segment: Segment, state: RecordState, change: PartyUpsert): void 
 /** Sends a segment's writes, a few multi-row statements per table, parents before children. */
 async function flush(em: EntityManager, segment: Segment): Promise<void> {
   for (const chunk of chunked(segment.parties)) {
-    await em.execute(`insert into party (id, kind) values ${chunk.map(() => '(?, ?)').join(', ')}`, chunk.flatMap((p) => [p.id, p.kind]));
+    // clock_timestamp(), not the transaction's now(): the oldest golden record survives a merge, and golden
+    // records created in one transaction must still have an order (the order they were created in).
+    await em.execute(`insert into party (id, kind, created_at) values ${chunk.map(() => '(?, ?, clock_timestamp())').join(', ')}`, chunk.flatMap((p) => [p.id, p.kind]));
   }
   const writes = [...segment.records.values()];
   const fresh = writes.filter((w) => w.fresh);

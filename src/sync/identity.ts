@@ -93,7 +93,7 @@ export async function resolveLink(
   } else {
     partyId = randomUUID();
     linkType = 'NEW';
-    await em.execute(`insert into party (id, kind) values (?, ?)`, [partyId, record.attributes.kind]);
+    await em.execute(`insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [partyId, record.attributes.kind]);
     explanation = { decision: 'NEW', probability: null, candidatePartyId: null, comparisons: [], note: decision.possible.length > 0 ? 'possible matches sent to review' : 'no golden record matches' };
   }
 
@@ -161,7 +161,7 @@ export async function splitRecord(em: EntityManager, recordId: string, cause: Hi
   );
   if (!row?.party_id) return null;
   const to = randomUUID();
-  await em.execute(`insert into party (id, kind) values (?, ?)`, [to, row.kind]);
+  await em.execute(`insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, row.kind]);
   await em.execute(`update source_record set party_id = ?, link_type = 'MANUAL', linked_at = now() where id = ?`, [to, recordId]);
   await em.execute(`update party_identifier set party_id = ? where source_record_id = ?`, [to, recordId]);
   await em.execute(`update contact_point set party_id = ? where source_record_id = ?`, [to, recordId]);
@@ -199,7 +199,7 @@ export async function reclusterParty(em: EntityManager, matcher: Matcher, partyI
     if (root === keep) continue;
     const to = randomUUID();
     const kind = (rows[members[0] as number] as (typeof rows)[number]).attributes.kind;
-    await em.execute(`insert into party (id, kind) values (?, ?)`, [to, kind]);
+    await em.execute(`insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, kind]);
     const ids = members.map((m) => (rows[m] as (typeof rows)[number]).id);
     const list = ids.map(() => '?').join(', ');
     await em.execute(`update source_record set party_id = ?, link_type = 'PROBABILISTIC', linked_at = now() where id in (${list})`, [to, ...ids]);

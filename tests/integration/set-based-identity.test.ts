@@ -6,6 +6,7 @@ import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { openOrm, migrate } from '../../src/db/orm.ts';
 import { syncDeps } from '../../src/runtime/hub.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
+import { coreEvent, deleteWithTombstone, dteupd, residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
 import type { SyncDeps } from '../../src/sync/apply-changes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { storeFingerprint } from '../support/fingerprint.ts';
@@ -15,7 +16,9 @@ import { storeFingerprint } from '../support/fingerprint.ts';
  * result the one-at-a-time path gives for the same changes in the same order. Same traffic (every live topic,
  * customers repeated across systems with variations, bridging records, changes and deletes) into two stores:
  * once in batches of up to 500 with the set-based path, once with every party change applied alone (a matcher
- * without in-memory matching) — the stores must be equal, golden-record grouping and review queue included.
+ * without in-memory matching takes the one-at-a-time path for everything) — the stores must be equal:
+ * golden-record grouping, values and lineage winners, links, retired (merged, inactive) golden records and the
+ * review queue.
  */
 describe('set-based identity resolution', () => {
   const dbs: TestDatabase[] = [];
@@ -30,13 +33,26 @@ describe('set-based identity resolution', () => {
     const orm = await openOrm(db.url, { poolMax: 2 });
     try {
       await migrate(orm);
-      return await ingestBatch(orm, new TopicRouter(connectors), 'equivalence', generateTraffic({ seed: 11, clients: 400, policies: 500 }), deps);
+      return await ingestBatch(orm, new TopicRouter(connectors), 'equivalence', [...generateTraffic({ seed: 11, clients: 400, policies: 500 }), ...withinOneBatch], deps);
     } finally {
       await orm.close();
     }
   };
 
-  const reviewQueue = async (url: string) => {
+  // In one batch: a new customer, then its record deleted — its golden record must retire with its values (it
+  // is created, then deactivated, in that order); and two customers, then a record bridging them (a merge).
+  const client = (no: string, over: Record<string, string | number | null>, at: string) =>
+    coreEvent('client', 'c', { CLNTNUM: no, CLTTYPE: 'P', SURNAME: '欧阳', GIVNAME: '明远', CLTSEX: 'M', CLTDOB: 19770707, IDTYPE: null, IDNO: null, MOBILE: null, PHONE: null, EMAIL: null, ADDR1: null, POSTCODE: null, OCCPCODE: null, DTEUPD: dteupd(at), ...over });
+  const gone = { CLNTNUM: 'Z9000001', CLTTYPE: 'P', SURNAME: '司马', GIVNAME: '晓岚', CLTSEX: 'F', CLTDOB: 19880808, IDTYPE: null, IDNO: null, MOBILE: '13700001111', PHONE: null, EMAIL: null, ADDR1: null, POSTCODE: null, OCCPCODE: null, DTEUPD: dteupd('2026-11-20T00:00:00Z') };
+  const withinOneBatch = [
+    coreEvent('client', 'c', gone),
+    ...deleteWithTombstone('client', { ...gone, DTEUPD: dteupd('2026-11-20T00:01:00Z') }),
+    client('Z9000002', { IDTYPE: '01', IDNO: residentId('110101', '19770707', '031'), MOBILE: '13700002222' }, '2026-11-20T00:02:00Z'),
+    client('Z9000003', { CLTDOB: 19770708, EMAIL: 'oymy@example.cn' }, '2026-11-20T00:03:00Z'),
+    client('Z9000004', { IDTYPE: '01', IDNO: residentId('110101', '19770707', '031'), CLTDOB: 19770708, EMAIL: 'oymy@example.cn' }, '2026-11-20T00:04:00Z'),
+  ];
+
+  const identityDetails = async (url: string) => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
@@ -45,8 +61,21 @@ describe('set-based identity resolution', () => {
         `select sr.system || '/' || sr.source_id as record, ${anchor} as candidate, rt.status, round(rt.probability::numeric, 6)::text as probability
            from review_task rt join source_record sr on sr.id = rt.source_record_id order by 1, 2, 3`,
       );
-      const { rows: [stats] } = await c.query(`select count(*) filter (where status = 'MERGED')::int as merged, count(*)::int as parties from party`);
-      return { rows, stats: stats as { merged: number; parties: number } };
+      const { rows: [stats] } = await c.query(
+        `select count(*) filter (where status = 'MERGED')::int as merged, count(*) filter (where status = 'INACTIVE')::int as inactive, count(*)::int as parties from party`,
+      );
+      // How each live record is linked, and which record's value each golden attribute took (lineage, without
+      // times: a batch's golden record is recomputed once, with the latest source time).
+      const { rows: links } = await c.query(`select sr.system, sr.source_id, sr.link_type from source_record sr where not sr.deleted order by 1, 2`);
+      const { rows: lineage } = await c.query(
+        `select ${anchor.replaceAll('rt.candidate_party_id', 'p.id')} as golden, l.key as attribute, l.value->>'system' || '/' || (l.value->>'sourceId') as winner
+           from party p cross join jsonb_each(p.lineage) l where p.status = 'ACTIVE' order by 1, 2`,
+      );
+      // Golden records left without live records keep their last values (and were versioned as such).
+      const { rows: retired } = await c.query(
+        `select status, display_name, birth_date::text, lineage = '{}'::jsonb as blank from party where status <> 'ACTIVE' order by 1, 2 nulls first, 3 nulls first, 4`,
+      );
+      return { rows, stats: stats as { merged: number; inactive: number; parties: number }, links, lineage, retired };
     } finally {
       await c.end();
     }
@@ -65,10 +94,14 @@ describe('set-based identity resolution', () => {
     expect(fa.records?.length).toBeGreaterThan(500);
     for (const table of Object.keys(fb)) expect({ table, rows: fa[table] }).toEqual({ table, rows: fb[table] });
 
-    const ra = await reviewQueue(setBased.url);
-    const rb = await reviewQueue(oneByOne.url);
+    const ra = await identityDetails(setBased.url);
+    const rb = await identityDetails(oneByOne.url);
     expect(ra.rows).toEqual(rb.rows);
     expect(ra.stats).toEqual(rb.stats);
+    expect(ra.links).toEqual(rb.links);
+    expect(ra.lineage).toEqual(rb.lineage);
+    expect(ra.retired).toEqual(rb.retired);
+    expect(ra.retired.some((r: { blank: boolean }) => r.blank)).toBe(false);
     // The traffic exercises the cases handed to the one-at-a-time path too (records bridging golden records).
     expect(ra.stats.merged).toBeGreaterThan(0);
   });
