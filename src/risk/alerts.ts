@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
+import { stableJson } from '../sync/survivorship.ts';
 
 /**
  * High-claim alert rules, evaluated incrementally for the customers whose claims, payments or policies a batch
@@ -260,11 +261,6 @@ async function holdersOf(em: EntityManager, evidence: unknown): Promise<string[]
   return [...new Set(ids)];
 }
 
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  return JSON.stringify(v);
-}
 
 /** The enabled rules, in code order; load once per batch and pass to evaluateAlertsForParties. */
 export function enabledRules(em: EntityManager): Promise<Rule[]> {
@@ -343,7 +339,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
         continue;
       }
       if (current) {
-        if (stable(current.evidence) === stable(finding.evidence)) continue;
+        if (stableJson(current.evidence) === stableJson(finding.evidence)) continue;
         // Only a finding that changed can change the others' (a new member, one fewer): unchanged, the network
         // is as its members' alerts already say, and re-evaluating all of them would cost O(network) per event.
         for (const id of finding.related ?? []) related?.add(id);

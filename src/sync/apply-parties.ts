@@ -4,7 +4,8 @@ import type { PartyAttributes, PartyDelete, PartyUpsert } from '../connectors/fr
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { BatchMatching, MatchCandidate, PartyEvidence } from './match/matcher.ts';
 import { recomputeParties, stableJson, type HistoryCause } from './survivorship.ts';
-import { applyPartyChangeAlone } from './party-change.ts';
+import { applyPartyChangeAlone, insertContributions } from './party-change.ts';
+import { insertMatchKeys } from './identity.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
 import type { SyncDeps } from './apply-changes.ts';
 import type { RiskWork } from '../risk/risk-work.ts';
@@ -79,10 +80,12 @@ type Segment = {
   touches: Map<string, { raw: Record<string, unknown>; sourceTime: Date | null; sourceVersion: string }>;
   keys: Map<string, string[]>;
   reviews: Map<string, { recordId: string; partyId: string; probability: number; explanation: MatchExplanation }>;
+  /** Records the segment linked to each golden record (they make it not alone). */
+  linked: Map<string, Set<string>>;
 };
 
 const recordKey = (system: string, sourceId: string) => `${system}\u0000${sourceId}`;
-const newSegment = (): Segment => ({ parties: [], records: new Map(), touches: new Map(), keys: new Map(), reviews: new Map() });
+const newSegment = (): Segment => ({ parties: [], records: new Map(), touches: new Map(), keys: new Map(), reviews: new Map(), linked: new Map() });
 const sameJson = (a: unknown, b: unknown) => stableJson(JSON.parse(JSON.stringify(a ?? null))) === stableJson(JSON.parse(JSON.stringify(b ?? null)));
 
 export async function applyParties(em: EntityManager, changes: readonly PartyChange[], deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<void> {
@@ -298,6 +301,7 @@ function resolveInMemory(
   const profileJson = deps.matcher.profile ? JSON.stringify(deps.matcher.profile(change.attributes)) : null;
   if (newParty) segment.parties.push({ id: partyId, kind: change.attributes.kind });
   segment.touches.delete(recordId);
+  if (link !== null) segment.linked.set(partyId, new Set([...(segment.linked.get(partyId) ?? []), recordId]));
   segment.records.set(recordId, { id: recordId, change, partyId, fresh: state === undefined, link, explanation, profile: profileJson, raw: change.raw, sourceTime: change.sourceTime, sourceVersion: change.sourceVersion });
   segment.keys.set(recordId, keys);
   for (const p of possible) segment.reviews.set(`${recordId}|${p.partyId}`, { recordId, partyId: p.partyId, probability: p.probability, explanation: p.explanation });
@@ -324,9 +328,8 @@ function resolveInMemory(
 
 /** Records the segment linked to a golden record, other than `recordId` (they make it not alone). */
 function addedTo(segment: Segment, partyId: string, recordId: string): number {
-  let n = 0;
-  for (const w of segment.records.values()) if (w.partyId === partyId && w.id !== recordId && w.link !== null) n += 1;
-  return n;
+  const linked = segment.linked.get(partyId);
+  return linked ? linked.size - (linked.has(recordId) ? 1 : 0) : 0;
 }
 
 /** The candidates a record would get from the store right now: usable blocks, without itself and rejected parties. */
@@ -398,22 +401,8 @@ async function flush(em: EntityManager, segment: Segment): Promise<void> {
     await em.execute(`delete from party_identifier where source_record_id in (${list})`, chunk);
     await em.execute(`delete from contact_point where source_record_id in (${list})`, chunk);
   }
-  const keyRows = [...segment.keys].flatMap(([id, keys]) => keys.map((k) => [k, id] as const));
-  for (const chunk of chunked(keyRows, 1000)) {
-    await em.execute(`insert into match_key (key_hash, source_record_id) values ${chunk.map(() => '(hashtextextended(?, 0), ?)').join(', ')} on conflict do nothing`, chunk.flat());
-  }
-  // The golden record's identifiers and contact points are the union of its sources: one row per source value.
-  const ids = writes.flatMap((w) => w.change.attributes.identifiers.map((i) => [randomUUID(), w.partyId, w.id, i.type, i.value, i.raw, i.valid, JSON.stringify(i.issues)]));
-  for (const chunk of chunked(ids)) {
-    await em.execute(`insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}`, chunk.flat());
-  }
-  const cps = writes.flatMap((w) => w.change.attributes.contactPoints.map((c) => [randomUUID(), w.partyId, w.id, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), w.change.sourceTime]));
-  for (const chunk of chunked(cps)) {
-    await em.execute(
-      `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from) values ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)').join(', ')}`,
-      chunk.flat(),
-    );
-  }
+  await insertMatchKeys(em, [...segment.keys].flatMap(([id, keys]) => keys.map((k) => [k, id] as const)));
+  await insertContributions(em, writes.map((w) => ({ recordId: w.id, partyId: w.partyId, change: w.change })));
   for (const chunk of chunked([...segment.reviews.values()])) {
     await em.execute(
       `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values ${chunk.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb)').join(', ')}

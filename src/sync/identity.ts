@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../connectors/framework/canonical.ts';
 import type { Matcher, PartyEvidence } from './match/matcher.ts';
 import { recomputeParty, writeHistory, type HistoryCause } from './survivorship.ts';
+import { chunked, marks } from '../db/sql-sets.ts';
 
 /**
  * Incremental clustering. After a source record changes, its matcher evidence decides where it belongs:
@@ -30,8 +31,13 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
 /** Replaces a record's blocking keys (`fresh`: the record was just inserted and has none yet). */
 export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[], fresh = false): Promise<void> {
   if (!fresh) await em.execute(`delete from match_key where source_record_id = ?`, [recordId]);
-  if (keys.length > 0) {
-    await em.execute(`insert into match_key (key_hash, source_record_id) values ${keys.map(() => '(hashtextextended(?, 0), ?)').join(', ')} on conflict do nothing`, keys.flatMap((k) => [k, recordId]));
+  await insertMatchKeys(em, keys.map((k) => [k, recordId] as const));
+}
+
+/** Inserts blocking keys (key, source record id) of any number of records, hashed as the candidate search reads them. */
+export async function insertMatchKeys(em: EntityManager, rows: readonly (readonly [string, string])[]): Promise<void> {
+  for (const chunk of chunked(rows, 1000)) {
+    await em.execute(`insert into match_key (key_hash, source_record_id) values ${marks(chunk.length, '(hashtextextended(?, 0), ?)')} on conflict do nothing`, chunk.flat());
   }
 }
 

@@ -5,6 +5,7 @@ import { recomputeParty, type HistoryCause } from './survivorship.ts';
 import { reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
 import type { ApplyOutcome, ApplyStats, SyncDeps } from './apply-changes.ts';
 import type { RiskWork } from '../risk/risk-work.ts';
+import { chunked, marks } from '../db/sql-sets.ts';
 
 /**
  * One party change at a time, against the store: the general path of identity resolution, which handles every
@@ -103,20 +104,22 @@ export async function replaceContributions(em: EntityManager, recordId: string, 
     await em.execute(`delete from party_identifier where source_record_id = ?`, [recordId]);
     await em.execute(`delete from contact_point where source_record_id = ?`, [recordId]);
   }
-  if (change === null) return;
-  const ids = change.attributes.identifiers;
-  if (ids.length > 0) {
-    await em.execute(
-      `insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${ids.map(() => '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}`,
-      ids.flatMap((i) => [randomUUID(), partyId, recordId, i.type, i.value, i.raw, i.valid, JSON.stringify(i.issues)]),
-    );
+  if (change !== null) await insertContributions(em, [{ recordId, partyId, change }]);
+}
+
+/** Inserts the identifiers and contact points of any number of source records, a few multi-row statements. */
+export async function insertContributions(em: EntityManager, records: readonly { recordId: string; partyId: string; change: PartyUpsert }[]): Promise<void> {
+  const ids = records.flatMap(({ recordId, partyId, change }) => change.attributes.identifiers.map((i) => [randomUUID(), partyId, recordId, i.type, i.value, i.raw, i.valid, JSON.stringify(i.issues)]));
+  for (const chunk of chunked(ids)) {
+    await em.execute(`insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`, chunk.flat());
   }
-  const cps = change.attributes.contactPoints;
-  if (cps.length > 0) {
+  const cps = records.flatMap(({ recordId, partyId, change }) =>
+    change.attributes.contactPoints.map((c) => [randomUUID(), partyId, recordId, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), change.sourceTime]),
+  );
+  for (const chunk of chunked(cps)) {
     await em.execute(
-      `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from)
-       values ${cps.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)').join(', ')}`,
-      cps.flatMap((c) => [randomUUID(), partyId, recordId, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), change.sourceTime]),
+      `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)')}`,
+      chunk.flat(),
     );
   }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../connectors/framework/canonical.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
+import { chunked } from '../db/sql-sets.ts';
 
 /**
  * Survivorship: the golden party's attributes are recomputed from its live source records after every change.
@@ -152,8 +153,7 @@ type CurrentRow = { id: string; kind: GoldenValues['kind']; status: string; disp
 export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<string, { cause: HistoryCause; detail: Record<string, unknown> }>): Promise<Set<string>> {
   const changed = new Set<string>();
   const ids = [...parties.keys()].sort();
-  for (let i = 0; i < ids.length; i += 1000) {
-    const chunk = ids.slice(i, i + 1000);
+  for (const chunk of chunked(ids, 1000)) {
     const list = chunk.map(() => '?').join(', ');
     const rows = await em.execute<{ id: string; party_id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(
       `select id, party_id, system, source_id, source_time, attributes from source_record where party_id in (${list}) and not deleted`,
