@@ -13,6 +13,7 @@ import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { createKafka, ensureTopics, publish } from '../src/ingest/kafka.ts';
 import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { applyPhaseSeconds } from '../src/ingest/metrics.ts';
+import { sqlProfileReport } from '../src/db/query-stats.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
 
 /**
@@ -98,6 +99,8 @@ try {
     log(`store after ingest:  ${JSON.stringify(counts)}`);
     const phases = (await applyPhaseSeconds.get()).values.map((v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`);
     log(`apply time by phase: ${phases.join(', ')} (summed over ${args.concurrency} concurrent partitions)`);
+    const sql = sqlProfileReport();
+    if (sql) log(sql);
 
     // 3. Freshness under a steady load.
     const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);

@@ -12,6 +12,27 @@ export function withQueryStats<T>(stats: QueryStats, fn: () => T): T {
   return scope.run(stats, fn);
 }
 
+/**
+ * Opt-in statement profile (HUB_SQL_PROFILE=1): total time and count per statement shape (the text up to its
+ * first VALUES list or 120 characters), for finding where an ingest batch's database time goes. Benchmarks
+ * print it with `sqlProfileReport`.
+ */
+const profile = process.env.HUB_SQL_PROFILE === '1' ? new Map<string, { n: number; ms: number }>() : null;
+
+function shapeOf(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ');
+  const cut = flat.search(/values \(/i);
+  return (cut > 0 ? flat.slice(0, Math.min(cut, 160)) : flat.slice(0, 160)).trim();
+}
+
+export function sqlProfileReport(top = 25): string | null {
+  if (!profile) return null;
+  const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
+  const total = [...profile.values()].reduce((s, v) => s + v.ms, 0);
+  return [`SQL time ${(total / 1000).toFixed(1)} s over ${[...profile.values()].reduce((s, v) => s + v.n, 0)} statements`,
+    ...rows.map(([shape, v]) => `${(v.ms / 1000).toFixed(2).padStart(7)} s ${String(v.n).padStart(7)}×  ${shape}`)].join('\n');
+}
+
 /** MikroORM logger that feeds the statement counter and forwards query text only when SQL debugging is on. */
 export class CountingLogger implements Logger {
   private readonly writer: (message: string) => void;
@@ -36,6 +57,13 @@ export class CountingLogger implements Logger {
   logQuery(context: LogContext): void {
     const stats = scope.getStore();
     if (stats) stats.statements += 1;
+    if (profile && context.query) {
+      const shape = shapeOf(context.query);
+      const entry = profile.get(shape) ?? { n: 0, ms: 0 };
+      entry.n += 1;
+      entry.ms += context.took ?? 0;
+      profile.set(shape, entry);
+    }
     if (this.printQueries && context.query) this.writer(`[query] ${context.query} (${context.took ?? '?'} ms)`);
   }
   setDebugMode(): void {}

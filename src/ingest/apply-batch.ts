@@ -57,7 +57,7 @@ export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: 
       const row = stored.find((r) => r.topic === p.route.topic && r.partition === p.partition);
       return row ? BigInt(row.next_offset) : -1n;
     });
-    await lockPartyKeys(em, mapped.flatMap((items, i) => items.flatMap((m) => ('changes' in m && BigInt(m.message.offset) >= (from[i] as bigint) ? m.changes : []))), deps.matcher);
+    await lockPartyKeys(em, mapped.flatMap((items, i) => items.flatMap((m) => ('changes' in m && BigInt(m.message.offset) >= (from[i] as bigint) ? m.changes : []))), deps);
     const stats = emptyStats();
     const risk = newRiskWork();
     const factMessages: Taken[] = [];

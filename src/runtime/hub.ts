@@ -14,6 +14,7 @@ import { confluentAvroFormat, plainFormat, type WireFormat } from '../ingest/wir
 import { ConfigError } from '../config/config.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
 import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
+import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
 import { startServer, type HubServer } from '../server/app.ts';
@@ -81,7 +82,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     const { tokens, development } = loadTokenSettings(config, logger);
     const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
-    const deps: SyncDeps = { ...syncDeps, topicPrefix: config.kafkaTopicPrefix };
+    const deps: SyncDeps = { ...syncDeps, topicPrefix: config.kafkaTopicPrefix, oversized: new OversizedBlocks() };
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange, PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
 import type { Matcher } from './match/matcher.ts';
+import type { OversizedBlocks } from './match/oversized-blocks.ts';
 import { lockMatchKeys } from './identity.ts';
 import { applyFacts, isFact, type FactChange } from './apply-facts.ts';
 import { applyParties } from './apply-parties.ts';
@@ -25,8 +26,11 @@ export { emptyStats, type ApplyStats } from './apply-stats.ts';
 import type { ApplyStats } from './apply-stats.ts';
 
 
-/** What the sync step needs: the matcher, and the prefix of topics it writes to through the outbox (alerts). */
-export type SyncDeps = { matcher: Matcher; topicPrefix?: string };
+/**
+ * What the sync step needs: the matcher, the prefix of topics it writes to through the outbox (alerts), and
+ * the process's memory of blocks far too big to match on (per hub: see OversizedBlocks).
+ */
+export type SyncDeps = { matcher: Matcher; topicPrefix?: string; oversized?: OversizedBlocks };
 
 export async function applyChanges(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<void> {
   const facts: FactChange[] = [];
@@ -45,12 +49,14 @@ export async function applyChanges(em: EntityManager, changes: readonly Canonica
  * partitions) then queue instead of deadlocking crosswise, and two that both create the same new source record
  * cannot both insert it. The per-record locks taken later are re-entrant (advisory locks stack per session).
  */
-export async function lockPartyKeys(em: EntityManager, changes: readonly CanonicalChange[], matcher: Matcher): Promise<void> {
+export async function lockPartyKeys(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps): Promise<void> {
   const keys = new Set<string>();
   for (const c of changes) {
     if (c.entity !== 'party') continue;
     keys.add(recordLockKey(c.system, c.sourceId));
-    if (c.op === 'upsert') for (const k of matcher.keys(c.attributes)) keys.add(k);
+    // Blocks far too big to match on are not locked: no decision depends on their members, and they are in
+    // nearly every batch (a common family name), so locking them serialised all concurrent transactions.
+    if (c.op === 'upsert') for (const k of deps.matcher.keys(c.attributes)) if (!deps.oversized?.has(k)) keys.add(k);
   }
   await lockMatchKeys(em, [...keys]);
 }

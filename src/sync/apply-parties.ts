@@ -7,6 +7,7 @@ import { recomputeParties, stableJson, type HistoryCause } from './survivorship.
 import { applyPartyChangeAlone, insertContributions } from './party-change.ts';
 import { insertMatchKeys } from './identity.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
+import { OversizedBlocks } from './match/oversized-blocks.ts';
 import type { SyncDeps } from './apply-changes.ts';
 import type { RiskWork } from '../risk/risk-work.ts';
 import { chunked } from '../db/sql-sets.ts';
@@ -204,23 +205,39 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
   const leaving = new Map<string, Set<string>>();
   for (const c of changes) {
     if (c.op !== 'upsert') continue;
-    for (const k of deps.matcher.keys(c.attributes)) keys.add(k);
     const state = states.get(recordKey(c.system, c.sourceId));
+    // Stale changes and unchanged repeats of stored records are never matched (see applyParties): their blocks
+    // are neither counted nor fetched. Most of a stream is repeats — the payer of every premium.
+    if (state && state.version >= BigInt(c.sourceVersion)) continue;
+    const unchanged = state !== undefined && !state.deleted && state.attributes !== null && sameJson(state.attributes, c.attributes);
+    if (unchanged && state.partyId !== null) continue;
+    for (const k of deps.matcher.keys(c.attributes)) keys.add(k);
     if (!state) continue;
     storedIds.add(state.id);
-    if (state.deleted || state.attributes === null || sameJson(state.attributes, c.attributes)) continue;
+    if (state.deleted || state.attributes === null || unchanged) continue;
     for (const k of deps.matcher.keys(state.attributes)) leaving.set(k, new Set([...(leaving.get(k) ?? []), state.id]));
   }
-  const maxLeaving = Math.max(0, ...[...leaving.values()].map((ids) => ids.size));
   const blocks: Blocks = { stored: new Map(), candidates: new Map(), rejections: new Map(), delta: new Map(), added: new Map(), replaced: new Set() };
   const wanted: string[] = [];
-  for (const chunk of chunked([...keys], 1000)) {
+  const oversized = deps.oversized;
+  const toCount: string[] = [];
+  for (const k of keys) {
+    const limit = matching.countLimit(k) + (leaving.get(k)?.size ?? 0);
+    // A block remembered as far too big is not counted again: it stays too big for this batch.
+    if (oversized?.has(k)) blocks.stored.set(k, limit + OversizedBlocks.margin);
+    else toCount.push(k);
+  }
+  for (const chunk of chunked(toCount, 1000)) {
     const sizes = await em.execute<{ key: string; n: number }[]>(
-      `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit ?) as capped) as n from (values ${chunk.map(() => '(?)').join(', ')}) as t(k)`,
-      [matching.countLimit + maxLeaving, ...chunk],
+      // Each block counted only as far as it can matter: its rule's limit plus what the batch may take out of
+      // it, plus a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
+      `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
+         from (values ${chunk.map(() => '(?, ?::int)').join(', ')}) as t(k, cap)`,
+      chunk.flatMap((k) => [k, matching.countLimit(k) + (leaving.get(k)?.size ?? 0) + (oversized ? OversizedBlocks.margin : 0)]),
     );
     for (const s of sizes) {
       blocks.stored.set(s.key, s.n);
+      if (oversized && s.n >= matching.countLimit(s.key) + (leaving.get(s.key)?.size ?? 0) + OversizedBlocks.margin) oversized.note(s.key);
       if (s.n > 0 && matching.usable(s.key, Math.max(1, s.n - (leaving.get(s.key)?.size ?? 0)))) wanted.push(s.key);
     }
   }

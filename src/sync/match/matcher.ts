@@ -33,8 +33,12 @@ export type MatchCandidate = { recordId: string; partyId: string; system: string
  * decides each record against its candidates exactly as `match` would against the store.
  */
 export type BatchMatching = {
-  /** Blocks are counted up to this many records; a count at the limit stands for "too big". */
-  readonly countLimit: number;
+  /**
+   * Blocks of `key` are counted up to this many records; a count at the limit stands for "too big". Per key,
+   * because the caps differ by rule: a weak key (a family name) is skipped above 20 records, and counting its
+   * block further is wasted index reading.
+   */
+  countLimit(key: string): number;
   /** Whether a block of `size` records (the subject's own stored key included) is evidence; bigger ones are skipped. */
   usable(key: string, size: number): boolean;
   /** The decision for a subject given the candidates of its usable blocks (the subject itself and rejected parties left out). */

@@ -64,10 +64,11 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     return { levels, scored, sameId, probability: sameId ? Math.max(scored.probability, 0.999) : scored.probability };
   };
 
+  // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
+  const capOfKey = (key: string) => (capOf.get(key.slice(0, key.indexOf(':'))) ?? maxBlock) + 1;
   const batch: BatchMatching = {
-    countLimit: maxBlock + 2,
-    // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
-    usable: (key, n) => n > 0 && n <= (capOf.get(key.slice(0, key.indexOf(':'))) ?? maxBlock) + 1,
+    countLimit: (key) => capOfKey(key) + 1,
+    usable: (key, n) => n > 0 && n <= capOfKey(key),
     decide(subject, candidates) {
       const me = toMatchRecordFromAttributes(0, subject.system, subject.sourceId, subject.attributes);
       const best = new Map<string, PartyEvidence>();
@@ -110,11 +111,11 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };
-      const placeholders = keys.map(() => '(?)').join(', ');
+      const placeholders = keys.map(() => '(?, ?::int)').join(', ');
       // Count each block only up to the cap: the cost of skipping a giant block must not grow with its size.
       const sizes = await em.execute<{ key: string; n: number }[]>(
-        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit ?) as capped) as n from (values ${placeholders}) as t(k)`,
-        [batch.countLimit, ...keys],
+        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n from (values ${placeholders}) as t(k, cap)`,
+        keys.flatMap((k) => [k, batch.countLimit(k)]),
       );
       const usable = sizes.filter((s) => batch.usable(s.key, s.n)).map((s) => s.key);
       if (usable.length === 0) return { matches: [], possible: [] };
