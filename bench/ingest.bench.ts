@@ -67,7 +67,7 @@ try {
   // 2. The hub, end to end.
   const config = loadConfig({
     DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `bench-${prefix}`, PORT: '0',
-    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'error', INGEST_CONCURRENCY: args.concurrency, DB_POOL_MAX: String(Number(args.concurrency) + 6),
+    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'error', INGEST_CONCURRENCY: args.concurrency, RISK_ROUND_MS: process.env.RISK_ROUND_MS, DB_POOL_MAX: String(Number(args.concurrency) + 6),
   });
   const ends = await endOffsets(broker.brokers, router.streamTopics);
   const started = performance.now();

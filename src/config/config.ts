@@ -36,6 +36,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
   AVRO_CONNECTORS: z
@@ -61,6 +62,8 @@ export type HubConfig = {
   dbPoolMax: number;
   /** Topic partitions applied at the same time by one hub instance (each in its own transaction). */
   ingestConcurrency: number;
+  /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much under load. */
+  riskRoundMs: number;
   /** How long the group waits for a silent (crashed) member before handing its partitions to the others. */
   kafkaSessionTimeoutMs: number;
   /** Connectors whose topics carry the Confluent schema-registry wire format (Avro), and the registry. */
@@ -99,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     logLevel: e.LOG_LEVEL,
     dbPoolMax: e.DB_POOL_MAX,
     ingestConcurrency: e.INGEST_CONCURRENCY,
+    riskRoundMs: e.RISK_ROUND_MS,
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     avroConnectors: e.AVRO_CONNECTORS ?? [],
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,

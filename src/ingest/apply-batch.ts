@@ -5,7 +5,7 @@ import { MappingError } from '../connectors/framework/errors.ts';
 import { applyChanges, lockPartyKeys, type SyncDeps } from '../sync/apply-changes.ts';
 import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
 import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
-import { mergeRiskWork, newRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
+import { mergeRiskWork, newRiskWork, queueRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
 import type { Route } from './topic-router.ts';
 import { applyPhaseSeconds } from './metrics.ts';
 
@@ -22,7 +22,8 @@ import { applyPhaseSeconds } from './metrics.ts';
  * one set-based step; the party changes of all messages go through set-based identity resolution together
  * (src/sync/apply-parties.ts), in their order, inside one savepoint.
  * Only if the database rejects a step is it re-applied one message per savepoint to find the culprit. The
- * risk follow-up of the whole batch is settled once at the end, in the same transaction.
+ * risk follow-up of the whole batch is settled once at the end, in the same transaction, or — for streaming
+ * ingest — queued in it for the risk worker.
  */
 export type BatchResult = { applied: number; stale: number; partiesChanged: number; skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
 
@@ -44,7 +45,7 @@ export async function applyBatch(orm: MikroORM, consumerGroup: string, route: Ro
  * back per part (applied and stale changes are counted per source system, and reported with the first part of
  * that system).
  */
-export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: readonly BatchPart[], deps: SyncDeps): Promise<BatchResult[]> {
+export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: readonly BatchPart[], deps: SyncDeps, opts: { queueRisk?: boolean } = {}): Promise<BatchResult[]> {
   const mapped = parts.map((p) => p.messages.map((m) => mapMessage(p.route, m)));
   return orm.em.fork().transactional(async (em) => {
     const results: BatchResult[] = parts.map(() => ({ applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null }));
@@ -115,8 +116,11 @@ export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: 
       if (together !== null) await applyOneByOne(factsToApply);
     }
     phaseDone('facts');
-    await settleRiskWork(em, risk, deps.topicPrefix);
-    phaseDone('risk');
+    // Streaming ingest queues the risk follow-up for the risk worker (src/risk/risk-worker.ts); other callers
+    // (file imports, demo loads) settle it here, so that they are complete when they return.
+    if (opts.queueRisk) await queueRiskWork(em, risk);
+    else await settleRiskWork(em, risk, deps.topicPrefix);
+    phaseDone(opts.queueRisk ? 'risk-queue' : 'risk');
     const positions = parts.flatMap((p, i) => {
       const l = last[i] ?? null;
       if (l === null || l + 1n <= (from[i] as bigint)) return [];

@@ -17,3 +17,5 @@ export const sourceTimeLag = new Gauge({ name: 'hub_source_time_lag_seconds', he
 export const quarantinedTotal = new Counter({ name: 'hub_quarantined_total', help: 'Messages quarantined, by connector and error code', labelNames: ['connector', 'code'] as const, registers: [registry] });
 export const dlqPublishedTotal = new Counter({ name: 'hub_dlq_published_total', help: 'Quarantined messages published to their dead-letter topic', labelNames: ['topic'] as const, registers: [registry] });
 export const retriesTotal = new Counter({ name: 'hub_transient_retries_total', help: 'Batch retries after a transient failure (database or broker unavailable)', labelNames: ['connector'] as const, registers: [registry] });
+export const riskQueueAge = new Gauge({ name: 'hub_risk_queue_age_seconds', help: 'Age of the oldest risk follow-up still queued (how far risk flags trail ingest); 0 when the queue is empty', registers: [registry] });
+export const riskSettledTotal = new Counter({ name: 'hub_risk_work_settled_total', help: 'Queued risk follow-ups (one per ingest transaction) settled by the risk worker', registers: [registry] });

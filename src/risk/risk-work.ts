@@ -1,7 +1,7 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { screenParties } from './screening.ts';
 import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
-import { chunked } from '../db/sql-sets.ts';
+import { chunked, marks } from '../db/sql-sets.ts';
 
 /**
  * Risk follow-up of one applied batch. The sync step only notes which customers, claims/payments and policies
@@ -31,6 +31,50 @@ export function mergeRiskWork(into: RiskWork, from: RiskWork): void {
   for (const id of from.evaluate) into.evaluate.add(id);
   for (const [k, v] of from.activityOwners) into.activityOwners.set(k, v);
   for (const [k, v] of from.policies) into.policies.set(k, v);
+}
+
+/** The work as stored in `risk_work` (JSON). */
+type QueuedWork = { screen: string[]; evaluate: string[]; activityOwners: [string, string][]; policies: [string, string][] };
+
+export function isEmptyRiskWork(work: RiskWork): boolean {
+  return work.screen.size === 0 && work.evaluate.size === 0 && work.activityOwners.size === 0 && work.policies.size === 0;
+}
+
+/**
+ * Queues a batch's risk follow-up in the caller's transaction (streaming ingest: the risk worker settles it
+ * after commit, see risk-worker.ts). The ingest transaction then neither reads the claim and payment history
+ * nor takes the alert locks, and the worker settles the customers of many batches in one go.
+ */
+export async function queueRiskWork(em: EntityManager, work: RiskWork): Promise<void> {
+  if (isEmptyRiskWork(work)) return;
+  const queued: QueuedWork = {
+    screen: [...work.screen],
+    evaluate: [...work.evaluate],
+    activityOwners: [...work.activityOwners.values()].map((o) => [o.system, o.sourceId]),
+    policies: [...work.policies.values()].map((p) => [p.system, p.policyNo]),
+  };
+  await em.execute(`insert into risk_work (work) values (?::jsonb)`, [JSON.stringify(queued)]);
+}
+
+/**
+ * Claims up to `limit` queued rows (FOR UPDATE SKIP LOCKED: several hub instances share the queue), settles
+ * everyone they name together and deletes them, all in one transaction; returns the rows settled (0: queue empty).
+ */
+export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, limit = 20): Promise<number> {
+  return orm.em.fork().transactional(async (em) => {
+    const rows = await em.execute<{ id: string; work: QueuedWork }[]>(`select id::text as id, work from risk_work order by id limit ? for update skip locked`, [limit]);
+    if (rows.length === 0) return 0;
+    const work = newRiskWork();
+    for (const { work: q } of rows) {
+      for (const id of q.screen) work.screen.add(id);
+      for (const id of q.evaluate) work.evaluate.add(id);
+      for (const [system, sourceId] of q.activityOwners) work.activityOwners.set(`${system}\u0000${sourceId}`, { system, sourceId });
+      for (const [system, policyNo] of q.policies) work.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+    }
+    await settleRiskWork(em, work, topicPrefix);
+    await em.execute(`delete from risk_work where id in (${marks(rows.length)})`, rows.map((r) => r.id));
+    return rows.length;
+  });
 }
 
 /** Screens and evaluates everyone the batch affected; returns the number of alerts opened, updated or closed. */

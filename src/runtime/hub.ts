@@ -104,6 +104,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         deps,
         logger,
         concurrency,
+        riskRoundMs: config.riskRoundMs,
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         wireFormat: wireFormatFor(config),
       });

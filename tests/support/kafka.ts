@@ -39,12 +39,26 @@ export async function endOffsets(brokers: string[], topics: Iterable<string>): P
   }
 }
 
+/** Everything up to `ends` applied, and its risk follow-up settled (the risk worker's queue is empty). */
 export async function consumedAll(databaseUrl: string, ends: Map<string, bigint>): Promise<boolean> {
   const at = await consumedPositions(databaseUrl);
-  return [...ends].every(([k, end]) => (at.get(k) ?? 0n) >= end);
+  return [...ends].every(([k, end]) => (at.get(k) ?? 0n) >= end) && (await riskQueueEmpty(databaseUrl));
 }
 
-/** Waits until the hub reading `databaseUrl` has stored positions at or past `ends`. */
+async function riskQueueEmpty(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    const { rows } = await c.query<{ queued: boolean }>(`select exists (select 1 from risk_work) as queued`);
+    return rows[0]?.queued === false;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** Waits until the hub reading `databaseUrl` has stored positions at or past `ends` and settled their risk follow-up. */
 export async function untilConsumed(databaseUrl: string, ends: Map<string, bigint>, timeoutMs: number, what = 'the hub'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await consumedAll(databaseUrl, ends))) {
