@@ -99,7 +99,7 @@ try {
     log(`store after ingest:  ${JSON.stringify(counts)}`);
     const phases = (await applyPhaseSeconds.get()).values.map((v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`);
     log(`apply time by phase: ${phases.join(', ')} (summed over ${args.concurrency} concurrent partitions)`);
-    const sql = sqlProfileReport();
+    const sql = sqlProfileReport(45);
     if (sql) log(sql);
 
     // 3. Freshness under a steady load.

@@ -27,10 +27,18 @@ import { applyPhaseSeconds } from './metrics.ts';
  */
 export type BatchResult = { applied: number; stale: number; partiesChanged: number; skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
 
-/** Messages of one topic partition, in offset order. */
-export type BatchPart = { route: Route; partition: number; messages: readonly SourceMessage[] };
+/**
+ * Messages of one topic partition, in offset order; `mapped` when the caller already mapped them (the consumer
+ * does, while the previous transaction is still running, so mapping is not on the transaction's clock).
+ */
+export type BatchPart = { route: Route; partition: number; messages: readonly SourceMessage[]; mapped?: readonly Mapped[] };
 
-type Mapped = { message: SourceMessage; changes: CanonicalChange[] } | { message: SourceMessage; error: { code: string; reason: string } };
+export type Mapped = { message: SourceMessage; changes: CanonicalChange[] } | { message: SourceMessage; error: { code: string; reason: string } };
+
+/** Maps a partition's messages to canonical changes (or the error that quarantines each), in order. */
+export function mapMessages(route: Route, messages: readonly SourceMessage[]): Mapped[] {
+  return messages.map((m) => mapMessage(route, m));
+}
 type Taken = { part: number; message: SourceMessage; changes: CanonicalChange[] };
 
 export async function applyBatch(orm: MikroORM, consumerGroup: string, route: Route, partition: number, messages: readonly SourceMessage[], deps: SyncDeps): Promise<BatchResult> {
@@ -46,7 +54,7 @@ export async function applyBatch(orm: MikroORM, consumerGroup: string, route: Ro
  * that system).
  */
 export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: readonly BatchPart[], deps: SyncDeps, opts: { queueRisk?: boolean } = {}): Promise<BatchResult[]> {
-  const mapped = parts.map((p) => p.messages.map((m) => mapMessage(p.route, m)));
+  const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages));
   return orm.em.fork().transactional(async (em) => {
     const results: BatchResult[] = parts.map(() => ({ applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null }));
     const stored = await em.execute<{ topic: string; partition: number; next_offset: string }[]>(

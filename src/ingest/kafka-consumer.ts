@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
-import { applyBatches, type BatchPart, type BatchResult } from './apply-batch.ts';
+import { applyBatches, mapMessages, type BatchPart, type BatchResult } from './apply-batch.ts';
 import { GroupCommit } from './group-commit.ts';
 import { TableStatistics } from './table-statistics.ts';
 import { publishDeadLetters } from './dead-letters.ts';
@@ -111,7 +111,11 @@ export async function startConnectorConsumer(opts: {
   const applyUntilDone = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const part = { route, partition, messages: await wireFormat.decode(route.connector.manifest.id, chunk) };
+        const messages = await wireFormat.decode(route.connector.manifest.id, chunk);
+        // Mapped (and the matcher's keys of its customers worked out) now, while the transaction before it runs.
+        const mapped = mapMessages(route, messages);
+        for (const m of mapped) if ('changes' in m) for (const c of m.changes) if (c.entity === 'party' && c.op === 'upsert') deps.matcher.keys(c.attributes);
+        const part = { route, partition, messages, mapped };
         // A retry goes alone: a chunk that keeps failing must stall only its own partition, not its group.
         return await groupCommit.submit(part, { alone: attempt > 1 });
       } catch (e) {

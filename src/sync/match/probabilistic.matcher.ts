@@ -46,14 +46,28 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
   const nameIndexes = defaultComparisons.map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1)).filter((i) => i >= 0);
 
   const capOf = new Map(defaultBlockingRules.map((r) => [r.name, r.maxBlockSize ?? maxBlock]));
+  // A batch asks for one record's keys and normalised view several times (locking, blocking, deciding,
+  // storing); the normalisation (pinyin, name splitting, address parsing) is the costly part, so both are kept
+  // per attributes object, which the sync step never mutates.
+  const normalised = new WeakMap<PartyAttributes, MatchRecord>();
+  const keyed = new WeakMap<PartyAttributes, string[]>();
+  const normalise = (a: PartyAttributes): MatchRecord => {
+    let r = normalised.get(a);
+    if (!r) normalised.set(a, (r = toMatchRecordFromAttributes(0, '', '', a)));
+    return r;
+  };
   const keysOf = (a: PartyAttributes): string[] => {
-    const r = toMatchRecordFromAttributes(0, '', '', a);
+    const cached = keyed.get(a);
+    if (cached) return cached;
+    const r = normalise(a);
     const keys = new Set<string>();
     for (const rule of defaultBlockingRules) {
       const k = rule.key(r);
       if (k !== null) keys.add(`${rule.name}:${k}`);
     }
-    return [...keys].sort();
+    const sorted = [...keys].sort();
+    keyed.set(a, sorted);
+    return sorted;
   };
 
   const scorePair = (me: MatchRecord, other: MatchRecord) => {
@@ -70,7 +84,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     countLimit: (key) => capOfKey(key) + 1,
     usable: (key, n) => n > 0 && n <= capOfKey(key),
     decide(subject, candidates) {
-      const me = toMatchRecordFromAttributes(0, subject.system, subject.sourceId, subject.attributes);
+      const me: MatchRecord = { ...normalise(subject.attributes), source: subject.system, recordId: subject.sourceId };
       const best = new Map<string, PartyEvidence>();
       for (const c of candidates) {
         const other = c.profile ? { ...(c.profile as MatchRecord), index: 1 } : c.attributes ? toMatchRecordFromAttributes(1, c.system, c.sourceId, c.attributes) : null;
@@ -102,7 +116,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
   return {
     name: 'fellegi-sunter',
     keys: keysOf,
-    profile: (a) => toMatchRecordFromAttributes(0, '', '', a),
+    profile: (a) => normalise(a),
     matchesPair: (a, b) => {
       const s = scorePair(toMatchRecordFromAttributes(0, '', '', a), toMatchRecordFromAttributes(1, '', '', b));
       return s !== null && s.probability >= matchThreshold;
