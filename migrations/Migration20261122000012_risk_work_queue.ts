@@ -9,6 +9,8 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261122000012_risk_work_queue extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`create table risk_work (id bigint generated always as identity primary key, work jsonb not null, queued_at timestamptz not null default now());`);
+    // attempts / last_error: a row that keeps failing on its own is parked (see risk-worker.ts) and kept for a look.
+    this.addSql(`create table risk_work (id bigint generated always as identity primary key, work jsonb not null, queued_at timestamptz not null default now(),
+      attempts int not null default 0, last_error text);`);
   }
 }

@@ -7,7 +7,7 @@ import { GroupCommit } from './group-commit.ts';
 import { TableStatistics } from './table-statistics.ts';
 import { publishDeadLetters } from './dead-letters.ts';
 import { publishOutbox } from '../risk/outbox.ts';
-import { startRiskWorker } from '../risk/risk-worker.ts';
+import { startRiskWorker, type RiskWorker } from '../risk/risk-worker.ts';
 import { maybeCrash } from './fault-injection.ts';
 import { ensureTopics, type Consumer, type KafkaClient } from './kafka.ts';
 import { applySeconds, consumerLag, eventsTotal, quarantinedTotal, retriesTotal, sourceTimeLag } from './metrics.ts';
@@ -85,8 +85,9 @@ export async function startConnectorConsumer(opts: {
     return draining;
   };
   const statistics = new TableStatistics(orm, logger);
-  // Risk follow-up of every committed transaction is settled by the risk worker, beside ingest.
-  const riskWorker = startRiskWorker({ orm, topicPrefix: deps.topicPrefix ?? '', logger, roundMs: opts.riskRoundMs, afterSettle: () => void drainDeadLetters() });
+  // Risk follow-up of every committed transaction is settled by the risk worker, beside ingest (started once
+  // consuming has started; a wake before that is not needed, its first round finds the queue as it is).
+  let riskWorker: RiskWorker | null = null;
   const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, deps, { queueRisk: true }), {
     sizeOf: (p) => p.messages.length,
     keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
@@ -147,6 +148,7 @@ export async function startConnectorConsumer(opts: {
           if (stopping) return;
           consumer = newConsumer();
           await startConsuming();
+  riskWorker = startRiskWorker({ orm, topicPrefix: deps.topicPrefix ?? '', logger, roundMs: opts.riskRoundMs, afterSettle: () => void drainDeadLetters() });
           logger.info('kafka consumer rejoined the group after a crash', { groupId });
         })().catch((err: unknown) => logger.error('restarting the kafka consumer failed', { error: err }));
       }, 1_000);
@@ -183,7 +185,7 @@ export async function startConnectorConsumer(opts: {
             await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
             consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
           }
-          riskWorker.wake();
+          riskWorker?.wake();
           statistics.noteApplied(chunk.length - result.skipped);
           eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
           eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
@@ -202,6 +204,7 @@ export async function startConnectorConsumer(opts: {
     running = true;
   };
   await startConsuming();
+  riskWorker = startRiskWorker({ orm, topicPrefix: deps.topicPrefix ?? '', logger, roundMs: opts.riskRoundMs, afterSettle: () => void drainDeadLetters() });
   // Leftovers (e.g. a crash between the batch commit and the dead-letter send) are published on a timer.
   const timer = setInterval(() => void drainDeadLetters(), 5_000);
   timer.unref();
@@ -228,7 +231,9 @@ export async function startConnectorConsumer(opts: {
         clearTimeout(timer);
       };
       await limit('consumer disconnect', consumer.disconnect());
-      await limit('risk worker', riskWorker.stop());
+      if (riskWorker) await limit('risk worker', riskWorker.stop());
+      // The last round's alert changes go out before the producer does (or wait in the outbox for the next start).
+      await limit('outbox publishing', drainDeadLetters());
       await statistics.idle();
       await limit('producer disconnect', producer.disconnect());
       running = false;

@@ -1,4 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../config/logger.ts';
 import { screenParties } from './screening.ts';
 import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
@@ -56,25 +57,50 @@ export async function queueRiskWork(em: EntityManager, work: RiskWork): Promise<
   await em.execute(`insert into risk_work (work) values (?::jsonb)`, [JSON.stringify(queued)]);
 }
 
+/** A queued row that failed this many times on its own is parked: no longer claimed, kept with its last error. */
+export const parkAfter = 5;
+
 /**
- * Claims up to `limit` queued rows (FOR UPDATE SKIP LOCKED: several hub instances share the queue), settles
- * everyone they name together and deletes them, all in one transaction; returns the rows settled (0: queue empty).
+ * Claims up to `limit` queued rows (FOR UPDATE SKIP LOCKED), settles everyone they name together and deletes
+ * them, all in one transaction; returns the rows settled (0: queue empty, or another instance is settling).
+ * One settlement at a time across instances (a transaction-scoped advisory lock): two settling the same
+ * customer at once would race to open the same alert. After two failed rounds (`failures`) rows go one at a
+ * time, and a row that fails alone has its attempt counted; at `parkAfter` it is parked.
  */
-export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, limit = 20): Promise<number> {
-  return orm.em.fork().transactional(async (em) => {
-    const rows = await em.execute<{ id: string; work: QueuedWork }[]>(`select id::text as id, work from risk_work order by id limit ? for update skip locked`, [limit]);
-    if (rows.length === 0) return 0;
-    const work = newRiskWork();
-    for (const { work: q } of rows) {
-      for (const id of q.screen) work.screen.add(id);
-      for (const id of q.evaluate) work.evaluate.add(id);
-      for (const [system, sourceId] of q.activityOwners) work.activityOwners.set(`${system}\u0000${sourceId}`, { system, sourceId });
-      for (const [system, policyNo] of q.policies) work.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, opts: { limit?: number; failures?: number; logger?: Logger } = {}): Promise<number> {
+  const limit = (opts.failures ?? 0) >= 2 ? 1 : (opts.limit ?? 20);
+  let claimed: string[] = [];
+  try {
+    return await orm.em.fork().transactional(async (em) => {
+      const [turn] = await em.execute<{ ok: boolean }[]>(`select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`);
+      if (!turn?.ok) return 0;
+      const rows = await em.execute<{ id: string; work: QueuedWork }[]>(
+        `select id::text as id, work from risk_work where attempts < ? order by id limit ? for update skip locked`,
+        [parkAfter, limit],
+      );
+      claimed = rows.map((r) => r.id);
+      if (rows.length === 0) return 0;
+      const work = newRiskWork();
+      for (const { work: q } of rows) {
+        for (const id of q.screen) work.screen.add(id);
+        for (const id of q.evaluate) work.evaluate.add(id);
+        for (const [system, sourceId] of q.activityOwners) work.activityOwners.set(`${system}\u0000${sourceId}`, { system, sourceId });
+        for (const [system, policyNo] of q.policies) work.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+      }
+      await settleRiskWork(em, work, topicPrefix);
+      await em.execute(`delete from risk_work where id in (${marks(rows.length)})`, rows.map((r) => r.id));
+      return rows.length;
+    });
+  } catch (e) {
+    if (claimed.length === 1) {
+      const [row] = await orm.em.fork().execute<{ attempts: number }[]>(
+        `update risk_work set attempts = attempts + 1, last_error = ? where id = ? returning attempts`,
+        [e instanceof Error ? e.message : String(e), claimed[0]],
+      ).catch(() => []);
+      if ((row?.attempts ?? 0) >= parkAfter) opts.logger?.error('risk work parked after repeated failures; the rest of the queue goes on', { riskWorkId: claimed[0], error: e });
     }
-    await settleRiskWork(em, work, topicPrefix);
-    await em.execute(`delete from risk_work where id in (${marks(rows.length)})`, rows.map((r) => r.id));
-    return rows.length;
-  });
+    throw e;
+  }
 }
 
 /** Screens and evaluates everyone the batch affected; returns the number of alerts opened, updated or closed. */

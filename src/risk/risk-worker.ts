@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
-import { settleQueuedRiskWork } from './risk-work.ts';
+import { parkAfter, settleQueuedRiskWork } from './risk-work.ts';
 import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../ingest/metrics.ts';
 
 /**
@@ -13,75 +13,80 @@ import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../ingest/met
  *   - it reads committed data, so a network (a phone shared by customers of two concurrent transactions) is
  *     seen whole.
  * Risk flags trail ingest by one round (hub_risk_queue_age_seconds). The consumer wakes the worker after each
- * commit; it also polls, for work queued by other hub instances. Failures are retried with backoff, and the
- * queued rows stay until settled.
+ * commit; it also polls, for work queued by other hub instances. Failures are retried with capped backoff, and
+ * the queued rows stay until settled; after repeated failures rows are settled one at a time, and a row that
+ * keeps failing alone is parked (attempts, last_error) so that it does not hold up everyone else's.
  */
 export type RiskWorker = { wake(): void; stop(): Promise<void> };
 
 export function startRiskWorker(opts: { orm: MikroORM; topicPrefix: string; logger: Logger; afterSettle?: () => void; pollMs?: number; roundMs?: number }): RiskWorker {
   const { orm, topicPrefix, logger } = opts;
   const pollMs = opts.pollMs ?? 1_000;
-  const roundMs = opts.roundMs ?? 2_000;
-  let lastRound = 0;
+  const roundMs = Math.max(50, opts.roundMs ?? 2_000);
   let stopping = false;
-  let wakeUp: (() => void) | null = null;
+  let failures = 0;
   let pending = false;
-  const sleep = (ms: number) =>
+  let interrupt: (() => void) | null = null;
+  /** Waits `ms`; cut short by stop(), and by wake() when `wakeable` (not while backing off after a failure). */
+  let wakeable = false;
+  const pause = (ms: number, canWake: boolean) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wakeUp = null;
-        resolve();
-      }, ms);
-      wakeUp = () => {
+      wakeable = canWake;
+      const timer = setTimeout(done, ms);
+      function done() {
         clearTimeout(timer);
-        wakeUp = null;
+        interrupt = null;
         resolve();
-      };
+      }
+      interrupt = done;
     });
 
   const loop = (async () => {
-    let failures = 0;
+    let lastRound = 0;
     while (!stopping) {
       // At most one round per roundMs: under load a round then settles the work of several ingest
       // transactions, and a customer in all of them is screened and evaluated once.
       const wait = lastRound + roundMs - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await pause(wait, false);
       if (stopping) break;
       pending = false;
+      const started = performance.now();
+      lastRound = started;
+      let settled: number;
       try {
-        const started = performance.now();
-        lastRound = started;
-        const settled = await settleQueuedRiskWork(orm, topicPrefix, 200);
+        settled = await settleQueuedRiskWork(orm, topicPrefix, { limit: 200, logger, failures });
         failures = 0;
-        if (settled > 0) {
-          applyPhaseSeconds.inc({ phase: 'risk' }, (performance.now() - started) / 1000);
-          riskSettledTotal.inc(settled);
-          opts.afterSettle?.();
-          const [age] = await orm.em.fork().execute<{ s: number | null }[]>(`select extract(epoch from now() - min(queued_at))::float8 as s from risk_work`);
-          riskQueueAge.set(age?.s ?? 0);
-          continue;
-        }
-        riskQueueAge.set(0);
       } catch (e) {
         if (stopping) break;
         failures += 1;
         logger.warn('settling queued risk work failed; will retry', { attempt: failures, error: e });
-        await sleep(Math.min(300 * 2 ** (failures - 1), 30_000));
+        await pause(Math.min(300 * 2 ** (failures - 1), 30_000), false);
         continue;
       }
-      if (!pending) await sleep(pollMs);
+      if (settled > 0) {
+        applyPhaseSeconds.inc({ phase: 'risk' }, (performance.now() - started) / 1000);
+        riskSettledTotal.inc(settled);
+        opts.afterSettle?.();
+      }
+      riskQueueAge.set(settled > 0 ? await queueAge(orm).catch(() => 0) : 0);
+      if (settled === 0 && !pending) await pause(pollMs, true);
     }
   })();
 
   return {
     wake() {
       pending = true;
-      wakeUp?.();
+      if (wakeable) interrupt?.();
     },
     async stop() {
       stopping = true;
-      wakeUp?.();
+      interrupt?.();
       await loop;
     },
   };
+}
+
+async function queueAge(orm: MikroORM): Promise<number> {
+  const [age] = await orm.em.fork().execute<{ s: number | null }[]>(`select extract(epoch from now() - min(queued_at))::float8 as s from risk_work where attempts < ${parkAfter}`);
+  return age?.s ?? 0;
 }

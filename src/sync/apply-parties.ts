@@ -224,7 +224,8 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
   for (const k of keys) {
     const limit = matching.countLimit(k) + (leaving.get(k)?.size ?? 0);
     // A block remembered as far too big is not counted again: it stays too big for this batch.
-    if (oversized?.has(k)) blocks.stored.set(k, limit + OversizedBlocks.margin);
+    // (Unless records of the batch leave it: then it may shrink, and is counted.)
+    if (oversized?.has(k) && !leaving.has(k)) blocks.stored.set(k, limit + OversizedBlocks.margin);
     else toCount.push(k);
   }
   for (const chunk of chunked(toCount, 1000)) {
@@ -238,6 +239,7 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     for (const s of sizes) {
       blocks.stored.set(s.key, s.n);
       if (oversized && s.n >= matching.countLimit(s.key) + (leaving.get(s.key)?.size ?? 0) + OversizedBlocks.margin) oversized.note(s.key);
+      else oversized?.forget(s.key);
       if (s.n > 0 && matching.usable(s.key, Math.max(1, s.n - (leaving.get(s.key)?.size ?? 0)))) wanted.push(s.key);
     }
   }

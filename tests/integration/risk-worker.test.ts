@@ -11,6 +11,9 @@ import type { RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { endOffsets, kafkaBrokers, untilConsumed } from '../support/kafka.ts';
 import { startTestHub } from '../support/hub.ts';
+import { migrate, openOrm, type Orm } from '../../src/db/orm.ts';
+import { parkAfter, settleQueuedRiskWork } from '../../src/risk/risk-work.ts';
+import { createLogger } from '../../src/config/logger.ts';
 
 /**
  * The risk follow-up of streaming ingest is queued with each ingest transaction and settled by the risk worker
@@ -63,4 +66,44 @@ describe('risk worker', () => {
     });
     expect(changed).toBe(0);
   }, 120_000);
+});
+
+/**
+ * A queued row that cannot be settled (here: an id that is not a UUID) must not hold up the rest of the queue:
+ * after failed rounds the worker goes one row at a time, counts the bad row's attempts, parks it with its error,
+ * and settles the others.
+ */
+describe('risk worker with a row that keeps failing', () => {
+  let db: TestDatabase;
+  let orm: Orm;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    orm = await openOrm(db.url, { poolMax: 2 });
+    await migrate(orm);
+  }, 60_000);
+
+  afterAll(async () => {
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  it('parks it with its error and settles the rest', async () => {
+    const party = '00000000-0000-4000-8000-000000000001';
+    await orm.em.fork().execute(`insert into party (id, kind) values (?, 'PERSON')`, [party]);
+    const work = (ids: string[]) => JSON.stringify({ screen: ids, evaluate: ids, activityOwners: [], policies: [] });
+    await orm.em.fork().execute(`insert into risk_work (work) values (?::jsonb), (?::jsonb)`, [work(['not-a-uuid']), work([party])]);
+    const logger = createLogger('silent');
+    // Both rows in one round: the bad one fails the round.
+    await expect(settleQueuedRiskWork(orm, '', { limit: 200, failures: 0, logger })).rejects.toThrow();
+    // One at a time: the bad row (queued first) fails alone until it is parked.
+    for (let i = 0; i < parkAfter; i += 1) await expect(settleQueuedRiskWork(orm, '', { limit: 200, failures: 2, logger })).rejects.toThrow();
+    // Then the good row is settled, and the bad one stays parked with its error.
+    expect(await settleQueuedRiskWork(orm, '', { limit: 200, failures: 2, logger })).toBe(1);
+    expect(await settleQueuedRiskWork(orm, '', { limit: 200, failures: 0, logger })).toBe(0);
+    const rows = await orm.em.fork().execute<{ attempts: number; last_error: string | null }[]>(`select attempts, last_error from risk_work`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.attempts).toBe(parkAfter);
+    expect(rows[0]?.last_error).toMatch(/uuid/i);
+  }, 60_000);
 });

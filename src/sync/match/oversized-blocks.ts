@@ -5,9 +5,11 @@
  *   - locking them (src/sync/apply-changes.ts lockPartyKeys) made every two concurrent ingest transactions
  *     queue on each other whatever customers they carried.
  * A key is remembered once its block is at least `margin` records over what the matcher could use. Blocks
- * shrink only when records leave them (a delete, a changed name), so a remembered block would need more than
- * `margin` of its records to leave before it mattered again; the memory is also dropped every `ttlMs`, which
- * bounds how long even a mass erasure could go unnoticed. Per hub process: instances learn on their own.
+ * shrink only when records leave them (a changed name, a delete): a block a batch's changed records leave is
+ * counted again (and forgotten if it is no longer far too big); a delete is not tracked, so a remembered block
+ * would need more than `margin` of its records deleted before it mattered again — and the memory is dropped
+ * every `ttlMs`, which bounds how long even a mass erasure could go unnoticed. Per hub process: instances learn
+ * on their own.
  */
 export class OversizedBlocks {
   static readonly margin = 8;
@@ -29,6 +31,10 @@ export class OversizedBlocks {
   note(key: string): void {
     if (this.keys.size >= this.maxKeys) this.clear();
     this.keys.add(key);
+  }
+
+  forget(key: string): void {
+    this.keys.delete(key);
   }
 
   private clear(): void {
