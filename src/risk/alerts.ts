@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../db/bound-sql.ts';
 import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
 import { stableJson } from '../sync/survivorship.ts';
 
@@ -35,13 +36,13 @@ type ActivityRow = { kind: string; key: string; policy_no: string | null; at: Da
  */
 async function factsOfParties(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, Facts>> {
   const rowsOf = new Map<string, ActivityRow[]>(partyIds.map((id) => [id, []]));
-  const records = partyIds.length === 0 ? [] : await em.execute<{ party_id: string; system: string; source_id: string }[]>(
+  const records = partyIds.length === 0 ? [] : await executeBound<{ party_id: string; system: string; source_id: string }[]>(em, 
     `select party_id, system, source_id from source_record where party_id in (${marks(partyIds.length)}) and not deleted`,
     [...partyIds],
   );
   if (records.length > 0) {
     const owner = new Map(records.map((r) => [`${r.system}\u0000${r.source_id}`, r.party_id]));
-    const rows = await em.execute<(ActivityRow & { party_system: string; party_source_id: string })[]>(
+    const rows = await executeBound<(ActivityRow & { party_system: string; party_source_id: string })[]>(em, 
       `select a.party_system, a.party_source_id, a.kind, a.source_key as key, a.policy_no, a.occurred_at as at, a.type, a.status, a.amount::text as amount, a.data->>'incidentDate' as incident,
               a.data->>'paidAmount' as paid, a.data->>'claimedAmount' as claimed, ${bankAccountOf} as account
          from (values ${marks(records.length, '(?, ?)')}) as owner(system, source_id)
@@ -78,7 +79,7 @@ type Context = { policies: Map<string, PolicyRow>; shared: Map<string, Map<strin
 async function policiesOf(em: EntityManager, policyNos: readonly string[]): Promise<Map<string, PolicyRow>> {
   const byNo = new Map<string, PolicyRow>();
   if (policyNos.length === 0) return byNo;
-  const rows = await em.execute<PolicyRow[]>(
+  const rows = await executeBound<PolicyRow[]>(em, 
     `select policy_no, to_char(commencement_date, 'YYYY-MM-DD') as commencement, to_char(reinstated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as reinstated,
             to_char(sum_insured_increased_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as increased
        from policy where not deleted and policy_no in (${marks(policyNos.length)})`,
@@ -181,7 +182,7 @@ function evaluateRule(partyId: string, rule: Rule, facts: Facts, context: Contex
  * included), grouped by customer and key.
  */
 async function sharedContactPoints(em: EntityManager, partyIds: readonly string[], kinds: string[], min: number): Promise<Map<string, Shared[]>> {
-  const rows = await em.execute<(Shared & { subject: string })[]>(
+  const rows = await executeBound<(Shared & { subject: string })[]>(em, 
     `select cp.party_id as subject, cp.search_key as key, count(distinct other.party_id)::int as customers, array_agg(distinct other.party_id::text) as parties from contact_point cp
        join contact_point other on other.search_key = cp.search_key and other.kind = cp.kind join party op on op.id = other.party_id and op.status = 'ACTIVE'
       where cp.party_id in (${marks(partyIds.length)}) and cp.kind in (${marks(kinds.length)}) and cp.search_key is not null
@@ -205,7 +206,7 @@ async function sharedBankAccounts(em: EntityManager, accountsOf: Map<string, rea
   const accounts = [...new Set([...accountsOf.values()].flat())];
   const byParty = new Map<string, Shared[]>();
   if (accounts.length === 0) return byParty;
-  const rows = await em.execute<Shared[]>(
+  const rows = await executeBound<Shared[]>(em, 
     // Per account (lateral, kept apart by OFFSET 0): an index lookup each. As one IN list the planner expected
     // half the activity table to match and scanned it, evaluating the expression on every row (~100 ms a batch).
     `select t.k as key, count(distinct c.party_id)::int as customers, array_agg(distinct c.party_id::text) as parties
@@ -251,11 +252,11 @@ async function holdersOf(em: EntityManager, evidence: unknown): Promise<string[]
   const accounts = keys(e.bankAccounts);
   const ids: string[] = [];
   if (contact.length > 0) {
-    const rows = await em.execute<{ party_id: string }[]>(`select distinct party_id from contact_point where search_key in (${contact.map(() => '?').join(', ')})`, contact);
+    const rows = await executeBound<{ party_id: string }[]>(em, `select distinct party_id from contact_point where search_key in (${contact.map(() => '?').join(', ')})`, contact);
     ids.push(...rows.map((r) => r.party_id));
   }
   if (accounts.length > 0) {
-    const rows = await em.execute<{ party_id: string }[]>(
+    const rows = await executeBound<{ party_id: string }[]>(em, 
       `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
         where ${bankAccountOf} in (${accounts.map(() => '?').join(', ')}) and not a.deleted and a.kind in ('PAYMENT', 'CLAIM') and sr.party_id is not null`,
       accounts,
@@ -268,7 +269,7 @@ async function holdersOf(em: EntityManager, evidence: unknown): Promise<string[]
 
 /** The enabled rules, in code order; load once per batch and pass to evaluateAlertsForParties. */
 export function enabledRules(em: EntityManager): Promise<Rule[]> {
-  return em.execute<Rule[]>(`select code, kind, params, points, version from alert_rule where enabled order by code`);
+  return executeBound<Rule[]>(em, `select code, kind, params, points, version from alert_rule where enabled order by code`);
 }
 
 type OpenAlert = { id: string; party_id: string; rule_code: string; evidence: unknown };
@@ -300,12 +301,12 @@ export async function evaluateAlerts(em: EntityManager, partyId: string, topicPr
 }
 
 async function evaluateSlice(em: EntityManager, partyIds: readonly string[], topicPrefix: string, related: Set<string> | undefined, rulesInForce: () => Promise<Rule[]>): Promise<number> {
-  const statuses = await em.execute<{ id: string; status: string }[]>(`select id, status from party where id in (${marks(partyIds.length)})`, [...partyIds]);
+  const statuses = await executeBound<{ id: string; status: string }[]>(em, `select id, status from party where id in (${marks(partyIds.length)})`, [...partyIds]);
   const statusOf = new Map(statuses.map((r) => [r.id, r.status]));
   const present = partyIds.filter((id) => statusOf.has(id));
   if (present.length === 0) return 0;
   // Locked in one order (customer, rule) whatever the set, as the one-customer evaluations locked them in turn.
-  const openRows = await em.execute<OpenAlert[]>(
+  const openRows = await executeBound<OpenAlert[]>(em, 
     `select id, party_id, rule_code, evidence from alert where party_id in (${marks(present.length)}) and status <> 'CLOSED' order by party_id, rule_code for update`,
     present,
   );
@@ -358,7 +359,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   // A rule closed with a suppression window is not reopened inside it.
   const opening = changes.flatMap((c) => (c.kind === 'OPEN' ? [[c.partyId, c.rule.code]] : []));
   const suppressed = new Set(
-    opening.length === 0 ? [] : (await em.execute<{ party_id: string; rule_code: string }[]>(
+    opening.length === 0 ? [] : (await executeBound<{ party_id: string; rule_code: string }[]>(em, 
       `select distinct party_id, rule_code from alert where status = 'CLOSED' and suppressed_until > now() and (party_id, rule_code) in (${marks(opening.length, '(?::uuid, ?)')})`,
       opening.flat(),
     )).map((r) => pairKey(r.party_id, r.rule_code)),
@@ -368,7 +369,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
 
   const closes = made.flatMap((c) => (c.kind === 'CLOSE' ? [c] : []));
   if (closes.length > 0) {
-    await em.execute(
+    await executeBound(em, 
       `update alert set status = 'CLOSED', closed_by = 'system', closed_reason = v.reason, updated_at = now()
          from (values ${marks(closes.length, '(?::uuid, ?::text)')}) as v(id, reason) where alert.id = v.id`,
       closes.flatMap((c) => [c.alertId, c.reason]),
@@ -376,7 +377,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   }
   const updates = made.flatMap((c) => (c.kind === 'UPDATE' ? [c] : []));
   if (updates.length > 0) {
-    await em.execute(
+    await executeBound(em, 
       `update alert set evidence = v.evidence, explanation = v.explanation, points = v.points, rule_version = v.rule_version, updated_at = now()
          from (values ${marks(updates.length, '(?::uuid, ?::jsonb, ?::text, ?::int, ?::int)')}) as v(id, evidence, explanation, points, rule_version) where alert.id = v.id`,
       updates.flatMap((c) => [c.alertId, JSON.stringify(c.finding.evidence), c.finding.explanation, c.rule.points, c.rule.version]),
@@ -385,7 +386,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   const opens = made.flatMap((c) => (c.kind === 'OPEN' ? [c] : []));
   const opened = new Map<string, string>();
   if (opens.length > 0) {
-    const rows = await em.execute<{ id: string; party_id: string; rule_code: string }[]>(
+    const rows = await executeBound<{ id: string; party_id: string; rule_code: string }[]>(em, 
       `insert into alert (id, party_id, rule_code, rule_version, status, points, evidence, explanation)
        values ${marks(opens.length, "(gen_random_uuid(), ?, ?, ?, 'OPEN', ?, ?::jsonb, ?)")} returning id, party_id, rule_code`,
       opens.flatMap((c) => [c.partyId, c.rule.code, c.rule.version, c.rule.points, JSON.stringify(c.finding.evidence), c.finding.explanation]),
@@ -401,6 +402,6 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
       : ['ALERT_OPENED', opened.get(pairKey(c.partyId, c.rule.code)) as string, c.rule, c.finding.evidence, c.finding.explanation] as const;
     return [`${topicPrefix}hub.risk-alerts.v1`, c.partyId, JSON.stringify({ event, alertId, customerId: c.partyId, rule: rule.code, ruleVersion: rule.version, points: rule.points, evidence, explanation, at })];
   });
-  await em.execute(`insert into outbox (id, topic, message_key, payload) values ${marks(events.length, '(gen_random_uuid(), ?, ?, ?::jsonb)')}`, events.flat());
+  await executeBound(em, `insert into outbox (id, topic, message_key, payload) values ${marks(events.length, '(gen_random_uuid(), ?, ?, ?::jsonb)')}`, events.flat());
   return made.length;
 }

@@ -1,4 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { executeBound } from '../db/bound-sql.ts';
 import type { Logger } from '../config/logger.ts';
 import { screenParties } from './screening.ts';
 import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
@@ -54,7 +55,7 @@ export async function queueRiskWork(em: EntityManager, work: RiskWork): Promise<
     activityOwners: [...work.activityOwners.values()].map((o) => [o.system, o.sourceId]),
     policies: [...work.policies.values()].map((p) => [p.system, p.policyNo]),
   };
-  await em.execute(`insert into risk_work (work) values (?::jsonb)`, [JSON.stringify(queued)]);
+  await executeBound(em, `insert into risk_work (work) values (?::jsonb)`, [JSON.stringify(queued)]);
 }
 
 /** A queued row that failed this many times on its own is parked: no longer claimed, kept with its last error. */
@@ -72,9 +73,9 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
   let claimed: string[] = [];
   try {
     return await orm.em.fork().transactional(async (em) => {
-      const [turn] = await em.execute<{ ok: boolean }[]>(`select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`);
+      const [turn] = await executeBound<{ ok: boolean }[]>(em, `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`);
       if (!turn?.ok) return 0;
-      const rows = await em.execute<{ id: string; work: QueuedWork }[]>(
+      const rows = await executeBound<{ id: string; work: QueuedWork }[]>(em, 
         `select id::text as id, work from risk_work where attempts < ? order by id limit ? for update skip locked`,
         [parkAfter, limit],
       );
@@ -88,7 +89,7 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
         for (const [system, policyNo] of q.policies) work.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
       }
       await settleRiskWork(em, work, topicPrefix);
-      await em.execute(`delete from risk_work where id in (${marks(rows.length)})`, rows.map((r) => r.id));
+      await executeBound(em, `delete from risk_work where id in (${marks(rows.length)})`, rows.map((r) => r.id));
       return rows.length;
     });
   } catch (e) {
@@ -107,7 +108,7 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
 export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPrefix = ''): Promise<number> {
   const evaluate = new Set(work.evaluate);
   for (const owners of chunked([...work.activityOwners.values()], 1000)) {
-    const rows = await em.execute<{ party_id: string }[]>(
+    const rows = await executeBound<{ party_id: string }[]>(em, 
       `select distinct sr.party_id from (values ${owners.map(() => '(?, ?)').join(', ')}) as o(system, source_id)
          join source_record sr on sr.system = o.system and sr.source_id = o.source_id where not sr.deleted and sr.party_id is not null`,
       owners.flatMap((o) => [o.system, o.sourceId]),
@@ -117,7 +118,7 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   // A policy change matters to the rules only through claims on it (early claim after reinstatement or a
   // sum-insured increase): the customers who claimed on the policy are re-evaluated.
   for (const policies of chunked([...work.policies.values()], 1000)) {
-    const rows = await em.execute<{ party_id: string }[]>(
+    const rows = await executeBound<{ party_id: string }[]>(em, 
       `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
         where a.kind = 'CLAIM' and not a.deleted and sr.party_id is not null and a.policy_no in (${policies.map(() => '?').join(', ')})`,
       policies.map((p) => p.policyNo),

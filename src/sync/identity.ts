@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../connectors/framework/canonical.ts';
 import type { Matcher, PartyEvidence } from './match/matcher.ts';
@@ -22,7 +23,7 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
   if (keys.length === 0) return;
   // One statement; the ordered sub-select (kept apart by OFFSET 0) makes every instance take locks in the same
   // order, so two transactions never hold each other's keys crosswise.
-  await em.execute(
+  await executeBound(em, 
     `select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from (values ${keys.map(() => '(?)').join(', ')}) as t(k) order by k offset 0) as ordered`,
     [...keys],
   );
@@ -30,19 +31,19 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
 
 /** Replaces a record's blocking keys (`fresh`: the record was just inserted and has none yet). */
 export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[], fresh = false): Promise<void> {
-  if (!fresh) await em.execute(`delete from match_key where source_record_id = ?`, [recordId]);
+  if (!fresh) await executeBound(em, `delete from match_key where source_record_id = ?`, [recordId]);
   await insertMatchKeys(em, keys.map((k) => [k, recordId] as const));
 }
 
 /** Inserts blocking keys (key, source record id) of any number of records, hashed as the candidate search reads them. */
 export async function insertMatchKeys(em: EntityManager, rows: readonly (readonly [string, string])[]): Promise<void> {
   for (const chunk of chunked(rows, 1000)) {
-    await em.execute(`insert into match_key (key_hash, source_record_id) values ${marks(chunk.length, '(hashtextextended(?, 0), ?)')} on conflict do nothing`, chunk.flat());
+    await executeBound(em, `insert into match_key (key_hash, source_record_id) values ${marks(chunk.length, '(hashtextextended(?, 0), ?)')} on conflict do nothing`, chunk.flat());
   }
 }
 
 async function createdAt(em: EntityManager, ids: readonly string[]): Promise<string[]> {
-  const rows = await em.execute<{ id: string }[]>(`select id from party where id in (${ids.map(() => '?').join(', ')}) order by created_at, id`, [...ids]);
+  const rows = await executeBound<{ id: string }[]>(em, `select id from party where id in (${ids.map(() => '?').join(', ')}) order by created_at, id`, [...ids]);
   return rows.map((r) => r.id);
 }
 
@@ -56,7 +57,7 @@ export async function resolveLink(
   let unmergedFrom: string | null = null;
 
   if (record.currentPartyId !== null && !matched.has(record.currentPartyId)) {
-    const [others] = await em.execute<{ n: number }[]>(`select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`, [record.currentPartyId, record.id]);
+    const [others] = await executeBound<{ n: number }[]>(em, `select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`, [record.currentPartyId, record.id]);
     if ((others?.n ?? 0) === 0) {
       // Alone in its party: nothing to split from; the party stays this record's.
       matched.set(record.currentPartyId, { partyId: record.currentPartyId, probability: 1, linkType: 'PROBABILISTIC', explanation: { decision: 'KEEP', probability: null, candidatePartyId: record.currentPartyId, comparisons: [], note: 'only record of its golden record' } });
@@ -73,7 +74,7 @@ export async function resolveLink(
     // Never merge golden records that hold different valid resident ids: keep those compatible with the
     // strongest evidence; the others stay apart (they can still be merged by a steward).
     const strongest = [...matched.values()].sort((a, b) => b.probability - a.probability)[0] as PartyEvidence;
-    const ids = await em.execute<{ party_id: string; value: string }[]>(
+    const ids = await executeBound<{ party_id: string; value: string }[]>(em, 
       `select distinct party_id, value from party_identifier where type = 'RESIDENT_ID' and valid and party_id in (${[...matched.keys()].map(() => '?').join(', ')})`,
       [...matched.keys()],
     );
@@ -99,19 +100,19 @@ export async function resolveLink(
   } else {
     partyId = randomUUID();
     linkType = 'NEW';
-    await em.execute(`insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [partyId, record.attributes.kind]);
+    await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [partyId, record.attributes.kind]);
     explanation = { decision: 'NEW', probability: null, candidatePartyId: null, comparisons: [], note: decision.possible.length > 0 ? 'possible matches sent to review' : 'no golden record matches' };
   }
 
   if (record.currentPartyId !== partyId || unmergedFrom !== null || merged.length > 0) {
-    await em.execute(
+    await executeBound(em, 
       `update source_record set party_id = ?, link_type = ?, link_score = ?, linked_at = now(), match_explanation = ?::jsonb where id = ?`,
       [partyId, linkType, explanation.probability, JSON.stringify(explanation), record.id],
     );
-    await em.execute(`update party_identifier set party_id = ? where source_record_id = ?`, [partyId, record.id]);
-    await em.execute(`update contact_point set party_id = ? where source_record_id = ?`, [partyId, record.id]);
+    await executeBound(em, `update party_identifier set party_id = ? where source_record_id = ?`, [partyId, record.id]);
+    await executeBound(em, `update contact_point set party_id = ? where source_record_id = ?`, [partyId, record.id]);
   } else {
-    await em.execute(`update source_record set match_explanation = ?::jsonb where id = ? and link_type <> 'MANUAL'`, [JSON.stringify(explanation), record.id]);
+    await executeBound(em, `update source_record set match_explanation = ?::jsonb where id = ? and link_type <> 'MANUAL'`, [JSON.stringify(explanation), record.id]);
   }
   if (unmergedFrom !== null) {
     await recomputeParty(em, unmergedFrom, 'UNMERGE', { record: `${record.system}/${record.sourceId}`, movedTo: partyId });
@@ -123,7 +124,7 @@ export async function resolveLink(
   if (matched.size === 0 || record.currentPartyId === null) {
     for (const possible of decision.possible) {
       if (possible.partyId === partyId) continue;
-      await em.execute(
+      await executeBound(em, 
         `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values (gen_random_uuid(), ?, ?, ?, ?::jsonb)
          on conflict (source_record_id, candidate_party_id) where status = 'OPEN' do update set probability = excluded.probability, explanation = excluded.explanation`,
         [record.id, possible.partyId, possible.probability, JSON.stringify(possible.explanation)],
@@ -141,17 +142,17 @@ export async function resolveLink(
  */
 export async function mergeParties(em: EntityManager, survivorId: string, loserId: string, cause: HistoryCause, detail: Record<string, unknown>): Promise<void> {
   if (survivorId === loserId) return;
-  await em.execute(`update source_record set party_id = ? where party_id = ?`, [survivorId, loserId]);
-  await em.execute(`update party_identifier set party_id = ? where party_id = ?`, [survivorId, loserId]);
-  await em.execute(`update contact_point set party_id = ? where party_id = ?`, [survivorId, loserId]);
-  await em.execute(`update party set merged_into_id = ? where merged_into_id = ?`, [survivorId, loserId]);
-  const [loser] = await em.execute<{ version: number }[]>(
+  await executeBound(em, `update source_record set party_id = ? where party_id = ?`, [survivorId, loserId]);
+  await executeBound(em, `update party_identifier set party_id = ? where party_id = ?`, [survivorId, loserId]);
+  await executeBound(em, `update contact_point set party_id = ? where party_id = ?`, [survivorId, loserId]);
+  await executeBound(em, `update party set merged_into_id = ? where merged_into_id = ?`, [survivorId, loserId]);
+  const [loser] = await executeBound<{ version: number }[]>(em, 
     `update party set status = 'MERGED', merged_into_id = ?, version = version + 1, updated_at = now() where id = ? returning version`,
     [survivorId, loserId],
   );
   await writeHistory(em, loserId, loser?.version ?? 0, 'MERGED_INTO', { ...detail, survivor: survivorId }, { status: 'MERGED', mergedIntoId: survivorId });
-  await em.execute(`update review_task set status = 'OBSOLETE' where status = 'OPEN' and candidate_party_id = ?`, [loserId]);
-  await em.execute(
+  await executeBound(em, `update review_task set status = 'OBSOLETE' where status = 'OPEN' and candidate_party_id = ?`, [loserId]);
+  await executeBound(em, 
     `insert into match_rejection (source_record_id, party_id, rejected_by, rejected_at)
      select source_record_id, ?, rejected_by, rejected_at from match_rejection where party_id = ? on conflict do nothing`,
     [survivorId, loserId],
@@ -161,18 +162,18 @@ export async function mergeParties(em: EntityManager, survivorId: string, loserI
 
 /** Moves one source record out of its party into a new one (a steward's split, or broken evidence). */
 export async function splitRecord(em: EntityManager, recordId: string, cause: HistoryCause, detail: Record<string, unknown>): Promise<{ from: string; to: string } | null> {
-  const [row] = await em.execute<{ party_id: string | null; kind: string }[]>(
+  const [row] = await executeBound<{ party_id: string | null; kind: string }[]>(em, 
     `select sr.party_id, p.kind from source_record sr join party p on p.id = sr.party_id where sr.id = ? for update of sr`,
     [recordId],
   );
   if (!row?.party_id) return null;
   const to = randomUUID();
-  await em.execute(`insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, row.kind]);
-  await em.execute(`update source_record set party_id = ?, link_type = 'MANUAL', linked_at = now() where id = ?`, [to, recordId]);
-  await em.execute(`update party_identifier set party_id = ? where source_record_id = ?`, [to, recordId]);
-  await em.execute(`update contact_point set party_id = ? where source_record_id = ?`, [to, recordId]);
+  await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, row.kind]);
+  await executeBound(em, `update source_record set party_id = ?, link_type = 'MANUAL', linked_at = now() where id = ?`, [to, recordId]);
+  await executeBound(em, `update party_identifier set party_id = ? where source_record_id = ?`, [to, recordId]);
+  await executeBound(em, `update contact_point set party_id = ? where source_record_id = ?`, [to, recordId]);
   // Remember the decision: the matcher will not put this record back into the party it was split from.
-  await em.execute(`insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`, [recordId, row.party_id, String(detail.by ?? 'system')]);
+  await executeBound(em, `insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`, [recordId, row.party_id, String(detail.by ?? 'system')]);
   await recomputeParty(em, row.party_id, cause, { ...detail, splitRecord: recordId, to });
   await recomputeParty(em, to, cause, { ...detail, splitFrom: row.party_id });
   return { from: row.party_id, to };
@@ -184,7 +185,7 @@ export async function splitRecord(em: EntityManager, recordId: string, cause: Hi
  * other component moves to a new golden record. Parties a steward linked by hand (MANUAL) are left alone.
  */
 export async function reclusterParty(em: EntityManager, matcher: Matcher, partyId: string, why: string): Promise<string[]> {
-  const rows = await em.execute<{ id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]>(
+  const rows = await executeBound<{ id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]>(em, 
     `select id, link_type, attributes, system, source_id from source_record where party_id = ? and not deleted order by linked_at nulls first, id for update`,
     [partyId],
   );
@@ -205,12 +206,12 @@ export async function reclusterParty(em: EntityManager, matcher: Matcher, partyI
     if (root === keep) continue;
     const to = randomUUID();
     const kind = (rows[members[0] as number] as (typeof rows)[number]).attributes.kind;
-    await em.execute(`insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, kind]);
+    await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, kind]);
     const ids = members.map((m) => (rows[m] as (typeof rows)[number]).id);
     const list = ids.map(() => '?').join(', ');
-    await em.execute(`update source_record set party_id = ?, link_type = 'PROBABILISTIC', linked_at = now() where id in (${list})`, [to, ...ids]);
-    await em.execute(`update party_identifier set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
-    await em.execute(`update contact_point set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
+    await executeBound(em, `update source_record set party_id = ?, link_type = 'PROBABILISTIC', linked_at = now() where id in (${list})`, [to, ...ids]);
+    await executeBound(em, `update party_identifier set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
+    await executeBound(em, `update contact_point set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
     await recomputeParty(em, to, 'UNMERGE', { splitFrom: partyId, why });
     created.push(to);
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
@@ -24,7 +25,7 @@ type SourceRecordRow = { id: string; party_id: string | null; source_version: st
  * `alone` whether it is the only live record of its golden record.
  */
 async function lockSourceRecord(em: EntityManager, system: string, sourceId: string, attributes: unknown = null): Promise<SourceRecordRow | undefined> {
-  const [row] = await em.execute<SourceRecordRow[]>(
+  const [row] = await executeBound<SourceRecordRow[]>(em, 
     `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
             not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
        from source_record sr where system = ? and source_id = ? for update`,
@@ -41,7 +42,7 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
     // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,
     // which survivorship weighs (MOST_RECENT) among several records — alone in its golden record, the record
     // wins every attribute whatever its time, so there is nothing to recompute.
-    await em.execute(`update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
+    await executeBound(em, `update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
       JSON.stringify(change.raw),
       change.sourceTime,
       change.sourceVersion,
@@ -55,12 +56,12 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   const profile = deps.matcher.profile ? JSON.stringify(deps.matcher.profile(change.attributes)) : null;
   const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), profile, change.sourceTime, change.sourceVersion];
   if (existing) {
-    await em.execute(
+    await executeBound(em, 
       `update source_record set raw = ?::jsonb, attributes = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
       [...values, recordId],
     );
   } else {
-    await em.execute(
+    await executeBound(em, 
       `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
       [recordId, change.system, change.sourceId, ...values],
     );
@@ -101,8 +102,8 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
 /** The golden record's identifiers and contact points are the union of its sources: one row per source value. */
 export async function replaceContributions(em: EntityManager, recordId: string, partyId: string, change: PartyUpsert | null, fresh = false): Promise<void> {
   if (!fresh) {
-    await em.execute(`delete from party_identifier where source_record_id = ?`, [recordId]);
-    await em.execute(`delete from contact_point where source_record_id = ?`, [recordId]);
+    await executeBound(em, `delete from party_identifier where source_record_id = ?`, [recordId]);
+    await executeBound(em, `delete from contact_point where source_record_id = ?`, [recordId]);
   }
   if (change !== null) await insertContributions(em, [{ recordId, partyId, change }]);
 }
@@ -111,13 +112,13 @@ export async function replaceContributions(em: EntityManager, recordId: string, 
 export async function insertContributions(em: EntityManager, records: readonly { recordId: string; partyId: string; change: PartyUpsert }[]): Promise<void> {
   const ids = records.flatMap(({ recordId, partyId, change }) => change.attributes.identifiers.map((i) => [randomUUID(), partyId, recordId, i.type, i.value, i.raw, i.valid, JSON.stringify(i.issues)]));
   for (const chunk of chunked(ids)) {
-    await em.execute(`insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`, chunk.flat());
+    await executeBound(em, `insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`, chunk.flat());
   }
   const cps = records.flatMap(({ recordId, partyId, change }) =>
     change.attributes.contactPoints.map((c) => [randomUUID(), partyId, recordId, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), change.sourceTime]),
   );
   for (const chunk of chunked(cps)) {
-    await em.execute(
+    await executeBound(em, 
       `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)')}`,
       chunk.flat(),
     );
@@ -129,19 +130,19 @@ async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDep
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
   if (!existing) {
     // Delete of a record never seen: remember it, so that an older create arriving late cannot resurrect it.
-    await em.execute(
+    await executeBound(em, 
       `insert into source_record (id, system, source_id, source_time, source_version, deleted) values (?, ?, ?, ?, ?, true)`,
       [randomUUID(), change.system, change.sourceId, change.sourceTime, change.sourceVersion],
     );
     return 'APPLIED';
   }
-  await em.execute(`update source_record set deleted = true, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
+  await executeBound(em, `update source_record set deleted = true, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
     change.sourceTime,
     change.sourceVersion,
     existing.id,
   ]);
-  await em.execute(`delete from match_key where source_record_id = ?`, [existing.id]);
-  await em.execute(`update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [existing.id]);
+  await executeBound(em, `delete from match_key where source_record_id = ?`, [existing.id]);
+  await executeBound(em, `update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [existing.id]);
   if (existing.party_id !== null) {
     await replaceContributions(em, existing.id, existing.party_id, null);
     if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
