@@ -173,6 +173,7 @@ export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<s
     const missing = chunk.find((id) => !current.some((c) => c.id === id));
     if (missing) throw new Error(`golden party ${missing} does not exist`);
     const updates: { id: string; next: PartyRow; cause: HistoryCause; detail: Record<string, unknown> }[] = [];
+    const refreshes: { id: string; lineage: Record<string, AttributeLineage> }[] = [];
     for (const row of current) {
       if (row.status === 'MERGED') continue;
       const records = recordsOf.get(row.id) ?? [];
@@ -183,9 +184,23 @@ export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<s
         const { values, lineage } = survive(records);
         next = { ...values, status: 'ACTIVE', lineage };
       }
-      if (sameParty(next, { ...fromRow(row), status: row.status })) continue;
+      const stored = { ...fromRow(row), status: row.status };
+      if (sameParty(next, stored)) continue;
+      // The same values from the same records, only a newer source time of a winner (a repeat of the payer on
+      // every premium): the lineage is refreshed in place, without a new version or history row — versions
+      // record changes of what the golden record says or where it comes from.
+      if (sameParty(next, stored, { ignoreSourceTimes: true })) {
+        refreshes.push({ id: row.id, lineage: next.lineage });
+        continue;
+      }
       const given = parties.get(row.id) as { cause: HistoryCause; detail: Record<string, unknown> };
       updates.push({ id: row.id, next, cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause, detail: given.detail });
+    }
+    if (refreshes.length > 0) {
+      await executeBound(em, 
+        `update party p set lineage = v.lineage::jsonb, updated_at = now() from (values ${refreshes.map(() => '(?::uuid, ?)').join(', ')}) as v(id, lineage) where p.id = v.id`,
+        refreshes.flatMap((r) => [r.id, JSON.stringify(r.lineage)]),
+      );
     }
     if (updates.length === 0) continue;
     const versions = await executeBound<{ id: string; version: number }[]>(em, 
@@ -219,8 +234,9 @@ function fromRow(r: Omit<CurrentRow, 'id' | 'status'>): Omit<PartyRow, 'status'>
 
 const compared = ['kind', 'status', 'displayName', 'familyName', 'givenName', 'nameKey', 'birthDate', 'sex', 'occupationCode'] as const;
 
-function sameParty(a: PartyRow, b: PartyRow): boolean {
-  return compared.every((k) => a[k] === b[k]) && stableJson(a.lineage) === stableJson(b.lineage);
+function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean } = {}): boolean {
+  const lineage = (l: Record<string, AttributeLineage>) => (opts.ignoreSourceTimes ? Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, { ...v, sourceTime: null }])) : l);
+  return compared.every((k) => a[k] === b[k]) && stableJson(lineage(a.lineage)) === stableJson(lineage(b.lineage));
 }
 
 /** JSON with sorted keys: jsonb returns keys in its own order, so plain JSON.stringify would see false changes. */

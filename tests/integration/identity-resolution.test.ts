@@ -153,4 +153,32 @@ describe('identity resolution', () => {
     await apply(deleteWithTombstone('client', { CLNTNUM: 'D0000003', DTEUPD: at() }));
     expect(await customerOf('D0000002')).not.toBe(await customerOf('D0000001'));
   });
+
+  it('refreshes the lineage of a repeated winning record in place, without a new version; a changed value makes one', async () => {
+    const idL = residentId('110101', '19850303', '123');
+    const lu = (no: string, over: Record<string, string | number | null> = {}) =>
+      person(no, { SURNAME: '欧阳', GIVNAME: '澜', CLTSEX: 'F', CLTDOB: 19850303, IDTYPE: '01', IDNO: idL, OCCPCODE: 'T01', ...over });
+    await apply([lu('L0000001'), lu('L0000002')]);
+    const id = await customerOf('L0000001');
+    expect(await customerOf('L0000002')).toBe(id);
+    const state = async () => {
+      const [p] = await hub.orm.em.fork().execute<{ version: number; lineage: Record<string, { sourceId: string; sourceTime: string | null }>; history: number }[]>(
+        `select version, lineage, (select count(*)::int from party_history h where h.party_id = p.id) as history from party p where id = ?`, [id]);
+      return p!;
+    };
+    const before = await state();
+    // The same customer again from L0000002 (the premium payer repeated): same values, newer source time.
+    await apply([lu('L0000002')]);
+    const repeated = await state();
+    expect(repeated.version).toBe(before.version);
+    expect(repeated.history).toBe(before.history);
+    const won = Object.entries(repeated.lineage).filter(([, l]) => l.sourceId === 'L0000002');
+    expect(won.length).toBeGreaterThan(0);
+    for (const [attribute, l] of won) expect(Date.parse(l.sourceTime ?? '')).toBeGreaterThan(Date.parse(before.lineage[attribute]?.sourceTime ?? ''));
+    // A changed value is a new version with its history row.
+    await apply([lu('L0000002', { OCCPCODE: 'T02' })]);
+    const changed = await state();
+    expect(changed.version).toBe(before.version + 1);
+    expect(changed.history).toBe(before.history + 1);
+  });
 });
