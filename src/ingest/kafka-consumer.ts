@@ -148,7 +148,6 @@ export async function startConnectorConsumer(opts: {
           if (stopping) return;
           consumer = newConsumer();
           await startConsuming();
-  riskWorker = startRiskWorker({ orm, topicPrefix: deps.topicPrefix ?? '', logger, roundMs: opts.riskRoundMs, afterSettle: () => void drainDeadLetters() });
           logger.info('kafka consumer rejoined the group after a crash', { groupId });
         })().catch((err: unknown) => logger.error('restarting the kafka consumer failed', { error: err }));
       }, 1_000);

@@ -36,13 +36,13 @@ type ActivityRow = { kind: string; key: string; policy_no: string | null; at: Da
  */
 async function factsOfParties(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, Facts>> {
   const rowsOf = new Map<string, ActivityRow[]>(partyIds.map((id) => [id, []]));
-  const records = partyIds.length === 0 ? [] : await executeBound<{ party_id: string; system: string; source_id: string }[]>(em, 
+  const records = partyIds.length === 0 ? [] : await executeBound<{ party_id: string; system: string; source_id: string }[]>(em,
     `select party_id, system, source_id from source_record where party_id in (${marks(partyIds.length)}) and not deleted`,
     [...partyIds],
   );
   if (records.length > 0) {
     const owner = new Map(records.map((r) => [`${r.system}\u0000${r.source_id}`, r.party_id]));
-    const rows = await executeBound<(ActivityRow & { party_system: string; party_source_id: string })[]>(em, 
+    const rows = await executeBound<(ActivityRow & { party_system: string; party_source_id: string })[]>(em,
       `select a.party_system, a.party_source_id, a.kind, a.source_key as key, a.policy_no, a.occurred_at as at, a.type, a.status, a.amount::text as amount, a.data->>'incidentDate' as incident,
               a.data->>'paidAmount' as paid, a.data->>'claimedAmount' as claimed, ${bankAccountOf} as account
          from (values ${marks(records.length, '(?, ?)')}) as owner(system, source_id)
@@ -79,7 +79,7 @@ type Context = { policies: Map<string, PolicyRow>; shared: Map<string, Map<strin
 async function policiesOf(em: EntityManager, policyNos: readonly string[]): Promise<Map<string, PolicyRow>> {
   const byNo = new Map<string, PolicyRow>();
   if (policyNos.length === 0) return byNo;
-  const rows = await executeBound<PolicyRow[]>(em, 
+  const rows = await executeBound<PolicyRow[]>(em,
     `select policy_no, to_char(commencement_date, 'YYYY-MM-DD') as commencement, to_char(reinstated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as reinstated,
             to_char(sum_insured_increased_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as increased
        from policy where not deleted and policy_no in (${marks(policyNos.length)})`,
@@ -182,7 +182,7 @@ function evaluateRule(partyId: string, rule: Rule, facts: Facts, context: Contex
  * included), grouped by customer and key.
  */
 async function sharedContactPoints(em: EntityManager, partyIds: readonly string[], kinds: string[], min: number): Promise<Map<string, Shared[]>> {
-  const rows = await executeBound<(Shared & { subject: string })[]>(em, 
+  const rows = await executeBound<(Shared & { subject: string })[]>(em,
     `select cp.party_id as subject, cp.search_key as key, count(distinct other.party_id)::int as customers, array_agg(distinct other.party_id::text) as parties from contact_point cp
        join contact_point other on other.search_key = cp.search_key and other.kind = cp.kind join party op on op.id = other.party_id and op.status = 'ACTIVE'
       where cp.party_id in (${marks(partyIds.length)}) and cp.kind in (${marks(kinds.length)}) and cp.search_key is not null
@@ -206,7 +206,7 @@ async function sharedBankAccounts(em: EntityManager, accountsOf: Map<string, rea
   const accounts = [...new Set([...accountsOf.values()].flat())];
   const byParty = new Map<string, Shared[]>();
   if (accounts.length === 0) return byParty;
-  const rows = await executeBound<Shared[]>(em, 
+  const rows = await executeBound<Shared[]>(em,
     // Per account (lateral, kept apart by OFFSET 0): an index lookup each. As one IN list the planner expected
     // half the activity table to match and scanned it, evaluating the expression on every row (~100 ms a batch).
     `select t.k as key, count(distinct c.party_id)::int as customers, array_agg(distinct c.party_id::text) as parties
@@ -256,7 +256,7 @@ async function holdersOf(em: EntityManager, evidence: unknown): Promise<string[]
     ids.push(...rows.map((r) => r.party_id));
   }
   if (accounts.length > 0) {
-    const rows = await executeBound<{ party_id: string }[]>(em, 
+    const rows = await executeBound<{ party_id: string }[]>(em,
       `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
         where ${bankAccountOf} in (${accounts.map(() => '?').join(', ')}) and not a.deleted and a.kind in ('PAYMENT', 'CLAIM') and sr.party_id is not null`,
       accounts,
@@ -306,7 +306,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   const present = partyIds.filter((id) => statusOf.has(id));
   if (present.length === 0) return 0;
   // Locked in one order (customer, rule) whatever the set, as the one-customer evaluations locked them in turn.
-  const openRows = await executeBound<OpenAlert[]>(em, 
+  const openRows = await executeBound<OpenAlert[]>(em,
     `select id, party_id, rule_code, evidence from alert where party_id in (${marks(present.length)}) and status <> 'CLOSED' order by party_id, rule_code for update`,
     present,
   );
@@ -359,7 +359,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   // A rule closed with a suppression window is not reopened inside it.
   const opening = changes.flatMap((c) => (c.kind === 'OPEN' ? [[c.partyId, c.rule.code]] : []));
   const suppressed = new Set(
-    opening.length === 0 ? [] : (await executeBound<{ party_id: string; rule_code: string }[]>(em, 
+    opening.length === 0 ? [] : (await executeBound<{ party_id: string; rule_code: string }[]>(em,
       `select distinct party_id, rule_code from alert where status = 'CLOSED' and suppressed_until > now() and (party_id, rule_code) in (${marks(opening.length, '(?::uuid, ?)')})`,
       opening.flat(),
     )).map((r) => pairKey(r.party_id, r.rule_code)),
@@ -369,7 +369,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
 
   const closes = made.flatMap((c) => (c.kind === 'CLOSE' ? [c] : []));
   if (closes.length > 0) {
-    await executeBound(em, 
+    await executeBound(em,
       `update alert set status = 'CLOSED', closed_by = 'system', closed_reason = v.reason, updated_at = now()
          from (values ${marks(closes.length, '(?::uuid, ?::text)')}) as v(id, reason) where alert.id = v.id`,
       closes.flatMap((c) => [c.alertId, c.reason]),
@@ -377,7 +377,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   }
   const updates = made.flatMap((c) => (c.kind === 'UPDATE' ? [c] : []));
   if (updates.length > 0) {
-    await executeBound(em, 
+    await executeBound(em,
       `update alert set evidence = v.evidence, explanation = v.explanation, points = v.points, rule_version = v.rule_version, updated_at = now()
          from (values ${marks(updates.length, '(?::uuid, ?::jsonb, ?::text, ?::int, ?::int)')}) as v(id, evidence, explanation, points, rule_version) where alert.id = v.id`,
       updates.flatMap((c) => [c.alertId, JSON.stringify(c.finding.evidence), c.finding.explanation, c.rule.points, c.rule.version]),
@@ -386,7 +386,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   const opens = made.flatMap((c) => (c.kind === 'OPEN' ? [c] : []));
   const opened = new Map<string, string>();
   if (opens.length > 0) {
-    const rows = await executeBound<{ id: string; party_id: string; rule_code: string }[]>(em, 
+    const rows = await executeBound<{ id: string; party_id: string; rule_code: string }[]>(em,
       `insert into alert (id, party_id, rule_code, rule_version, status, points, evidence, explanation)
        values ${marks(opens.length, "(gen_random_uuid(), ?, ?, ?, 'OPEN', ?, ?::jsonb, ?)")} returning id, party_id, rule_code`,
       opens.flatMap((c) => [c.partyId, c.rule.code, c.rule.version, c.rule.points, JSON.stringify(c.finding.evidence), c.finding.explanation]),

@@ -75,7 +75,7 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
     return await orm.em.fork().transactional(async (em) => {
       const [turn] = await executeBound<{ ok: boolean }[]>(em, `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`);
       if (!turn?.ok) return 0;
-      const rows = await executeBound<{ id: string; work: QueuedWork }[]>(em, 
+      const rows = await executeBound<{ id: string; work: QueuedWork }[]>(em,
         `select id::text as id, work from risk_work where attempts < ? order by id limit ? for update skip locked`,
         [parkAfter, limit],
       );
@@ -108,7 +108,7 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
 export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPrefix = ''): Promise<number> {
   const evaluate = new Set(work.evaluate);
   for (const owners of chunked([...work.activityOwners.values()], 1000)) {
-    const rows = await executeBound<{ party_id: string }[]>(em, 
+    const rows = await executeBound<{ party_id: string }[]>(em,
       `select distinct sr.party_id from (values ${owners.map(() => '(?, ?)').join(', ')}) as o(system, source_id)
          join source_record sr on sr.system = o.system and sr.source_id = o.source_id where not sr.deleted and sr.party_id is not null`,
       owners.flatMap((o) => [o.system, o.sourceId]),
@@ -118,7 +118,7 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   // A policy change matters to the rules only through claims on it (early claim after reinstatement or a
   // sum-insured increase): the customers who claimed on the policy are re-evaluated.
   for (const policies of chunked([...work.policies.values()], 1000)) {
-    const rows = await executeBound<{ party_id: string }[]>(em, 
+    const rows = await executeBound<{ party_id: string }[]>(em,
       `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
         where a.kind = 'CLAIM' and not a.deleted and sr.party_id is not null and a.policy_no in (${policies.map(() => '?').join(', ')})`,
       policies.map((p) => p.policyNo),

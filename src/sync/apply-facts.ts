@@ -159,7 +159,7 @@ async function upsert(em: EntityManager, table: Table, columns: string[], rows: 
     .filter((c) => c !== 'id' && !table.keyColumns.includes(c) && !(table.derived && c in table.derived))
     .map((c) => (table.dataColumns.includes(c) ? `${c} = case when excluded.deleted then t.${c} else excluded.${c} end` : `${c} = excluded.${c}`));
   for (const [c, expr] of Object.entries(table.derived ?? {})) set.push(`${c} = ${expr}`);
-  return executeBound<Record<string, string | null>[]>(em, 
+  return executeBound<Record<string, string | null>[]>(em,
     `insert into ${table.name} as t (${columns.join(', ')}) values ${rows.map(() => `(${columns.map(cast).join(', ')})`).join(', ')}
      on conflict (${table.keyColumns.join(', ')}) do update set ${set.join(', ')}
      where t.source_version < excluded.source_version

@@ -170,7 +170,7 @@ async function loadStates(em: EntityManager, changes: readonly PartyChange[]): P
   const states = new Map<string, RecordState>();
   const pairs = [...new Map(changes.map((c) => [recordKey(c.system, c.sourceId), c])).values()];
   for (const chunk of chunked(pairs)) {
-    const rows = await executeBound<{ id: string; system: string; source_id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; attributes: PartyAttributes | null; others: number }[]>(em, 
+    const rows = await executeBound<{ id: string; system: string; source_id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; attributes: PartyAttributes | null; others: number }[]>(em,
       `select sr.id, sr.system, sr.source_id, sr.party_id, sr.source_version::text as source_version, sr.deleted, sr.link_type, sr.attributes,
               (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
          from (values ${chunk.map(() => '(?, ?)').join(', ')}) as wanted(system, source_id)
@@ -230,7 +230,7 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     else toCount.push(k);
   }
   for (const chunk of chunked(toCount, 1000)) {
-    const sizes = await executeBound<{ key: string; n: number }[]>(em, 
+    const sizes = await executeBound<{ key: string; n: number }[]>(em,
       // Each block counted only as far as it can matter: its rule's limit plus what the batch may take out of
       // it, plus a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
       `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
@@ -245,7 +245,7 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     }
   }
   for (const chunk of chunked(wanted, 1000)) {
-    const rows = await executeBound<{ key: string; id: string; party_id: string; system: string; source_id: string; profile: unknown; attributes: PartyAttributes | null }[]>(em, 
+    const rows = await executeBound<{ key: string; id: string; party_id: string; system: string; source_id: string; profile: unknown; attributes: PartyAttributes | null }[]>(em,
       // Per key (lateral, kept apart by OFFSET 0): index lookups whatever the statistics say — on freshly
       // loaded tables the planner otherwise hash-joins whole tables for a few hundred keys.
       `select t.k as key, c.* from (values ${chunk.map(() => '(?)').join(', ')}) as t(k) cross join lateral (
@@ -261,7 +261,7 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     }
   }
   for (const chunk of chunked([...storedIds], 1000)) {
-    const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(em, 
+    const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(em,
       `select source_record_id, party_id from match_rejection where source_record_id in (${chunk.map(() => '?').join(', ')})`,
       chunk,
     );
@@ -386,7 +386,7 @@ async function flush(em: EntityManager, segment: Segment): Promise<void> {
   const fresh = writes.filter((w) => w.fresh);
   const stored = writes.filter((w) => !w.fresh);
   for (const chunk of chunked(fresh)) {
-    await executeBound(em, 
+    await executeBound(em,
       `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version, party_id, link_type, link_score, linked_at, match_explanation)
        values ${chunk.map(() => '(?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, now(), ?::jsonb)').join(', ')}`,
       chunk.flatMap((w) => [
@@ -398,7 +398,7 @@ async function flush(em: EntityManager, segment: Segment): Promise<void> {
   for (const chunk of chunked(stored)) {
     // A stored record keeps its golden record here (moves are applied one at a time); its explanation is
     // refreshed unless a steward linked it by hand.
-    await executeBound(em, 
+    await executeBound(em,
       `update source_record sr set raw = v.raw::jsonb, attributes = v.attributes::jsonb, match_profile = v.profile::jsonb, source_time = v.source_time::timestamptz,
               source_version = v.source_version::bigint, deleted = false, updated_at = now(),
               match_explanation = case when sr.link_type = 'MANUAL' or v.explanation is null then sr.match_explanation else v.explanation::jsonb end
@@ -408,7 +408,7 @@ async function flush(em: EntityManager, segment: Segment): Promise<void> {
     );
   }
   for (const chunk of chunked([...segment.touches])) {
-    await executeBound(em, 
+    await executeBound(em,
       `update source_record sr set raw = v.raw::jsonb, source_time = v.source_time::timestamptz, source_version = v.source_version::bigint, updated_at = now()
          from (values ${chunk.map(() => '(?::uuid, ?, ?, ?)').join(', ')}) as v(id, raw, source_time, source_version) where sr.id = v.id`,
       chunk.flatMap(([id, t]) => [id, JSON.stringify(t.raw), t.sourceTime?.toISOString() ?? null, t.sourceVersion]),
@@ -424,7 +424,7 @@ async function flush(em: EntityManager, segment: Segment): Promise<void> {
   await insertMatchKeys(em, [...segment.keys].flatMap(([id, keys]) => keys.map((k) => [k, id] as const)));
   await insertContributions(em, writes.map((w) => ({ recordId: w.id, partyId: w.partyId, change: w.change })));
   for (const chunk of chunked([...segment.reviews.values()])) {
-    await executeBound(em, 
+    await executeBound(em,
       `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values ${chunk.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb)').join(', ')}
        on conflict (source_record_id, candidate_party_id) where status = 'OPEN' do update set probability = excluded.probability, explanation = excluded.explanation`,
       chunk.flatMap((r) => [r.recordId, r.partyId, r.probability, JSON.stringify(r.explanation)]),

@@ -23,7 +23,7 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
   if (keys.length === 0) return;
   // One statement; the ordered sub-select (kept apart by OFFSET 0) makes every instance take locks in the same
   // order, so two transactions never hold each other's keys crosswise.
-  await executeBound(em, 
+  await executeBound(em,
     `select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from (values ${keys.map(() => '(?)').join(', ')}) as t(k) order by k offset 0) as ordered`,
     [...keys],
   );
@@ -74,7 +74,7 @@ export async function resolveLink(
     // Never merge golden records that hold different valid resident ids: keep those compatible with the
     // strongest evidence; the others stay apart (they can still be merged by a steward).
     const strongest = [...matched.values()].sort((a, b) => b.probability - a.probability)[0] as PartyEvidence;
-    const ids = await executeBound<{ party_id: string; value: string }[]>(em, 
+    const ids = await executeBound<{ party_id: string; value: string }[]>(em,
       `select distinct party_id, value from party_identifier where type = 'RESIDENT_ID' and valid and party_id in (${[...matched.keys()].map(() => '?').join(', ')})`,
       [...matched.keys()],
     );
@@ -105,7 +105,7 @@ export async function resolveLink(
   }
 
   if (record.currentPartyId !== partyId || unmergedFrom !== null || merged.length > 0) {
-    await executeBound(em, 
+    await executeBound(em,
       `update source_record set party_id = ?, link_type = ?, link_score = ?, linked_at = now(), match_explanation = ?::jsonb where id = ?`,
       [partyId, linkType, explanation.probability, JSON.stringify(explanation), record.id],
     );
@@ -124,7 +124,7 @@ export async function resolveLink(
   if (matched.size === 0 || record.currentPartyId === null) {
     for (const possible of decision.possible) {
       if (possible.partyId === partyId) continue;
-      await executeBound(em, 
+      await executeBound(em,
         `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values (gen_random_uuid(), ?, ?, ?, ?::jsonb)
          on conflict (source_record_id, candidate_party_id) where status = 'OPEN' do update set probability = excluded.probability, explanation = excluded.explanation`,
         [record.id, possible.partyId, possible.probability, JSON.stringify(possible.explanation)],
@@ -146,13 +146,13 @@ export async function mergeParties(em: EntityManager, survivorId: string, loserI
   await executeBound(em, `update party_identifier set party_id = ? where party_id = ?`, [survivorId, loserId]);
   await executeBound(em, `update contact_point set party_id = ? where party_id = ?`, [survivorId, loserId]);
   await executeBound(em, `update party set merged_into_id = ? where merged_into_id = ?`, [survivorId, loserId]);
-  const [loser] = await executeBound<{ version: number }[]>(em, 
+  const [loser] = await executeBound<{ version: number }[]>(em,
     `update party set status = 'MERGED', merged_into_id = ?, version = version + 1, updated_at = now() where id = ? returning version`,
     [survivorId, loserId],
   );
   await writeHistory(em, loserId, loser?.version ?? 0, 'MERGED_INTO', { ...detail, survivor: survivorId }, { status: 'MERGED', mergedIntoId: survivorId });
   await executeBound(em, `update review_task set status = 'OBSOLETE' where status = 'OPEN' and candidate_party_id = ?`, [loserId]);
-  await executeBound(em, 
+  await executeBound(em,
     `insert into match_rejection (source_record_id, party_id, rejected_by, rejected_at)
      select source_record_id, ?, rejected_by, rejected_at from match_rejection where party_id = ? on conflict do nothing`,
     [survivorId, loserId],
@@ -162,7 +162,7 @@ export async function mergeParties(em: EntityManager, survivorId: string, loserI
 
 /** Moves one source record out of its party into a new one (a steward's split, or broken evidence). */
 export async function splitRecord(em: EntityManager, recordId: string, cause: HistoryCause, detail: Record<string, unknown>): Promise<{ from: string; to: string } | null> {
-  const [row] = await executeBound<{ party_id: string | null; kind: string }[]>(em, 
+  const [row] = await executeBound<{ party_id: string | null; kind: string }[]>(em,
     `select sr.party_id, p.kind from source_record sr join party p on p.id = sr.party_id where sr.id = ? for update of sr`,
     [recordId],
   );
@@ -185,7 +185,7 @@ export async function splitRecord(em: EntityManager, recordId: string, cause: Hi
  * other component moves to a new golden record. Parties a steward linked by hand (MANUAL) are left alone.
  */
 export async function reclusterParty(em: EntityManager, matcher: Matcher, partyId: string, why: string): Promise<string[]> {
-  const rows = await executeBound<{ id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]>(em, 
+  const rows = await executeBound<{ id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]>(em,
     `select id, link_type, attributes, system, source_id from source_record where party_id = ? and not deleted order by linked_at nulls first, id for update`,
     [partyId],
   );

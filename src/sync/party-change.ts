@@ -25,7 +25,7 @@ type SourceRecordRow = { id: string; party_id: string | null; source_version: st
  * `alone` whether it is the only live record of its golden record.
  */
 async function lockSourceRecord(em: EntityManager, system: string, sourceId: string, attributes: unknown = null): Promise<SourceRecordRow | undefined> {
-  const [row] = await executeBound<SourceRecordRow[]>(em, 
+  const [row] = await executeBound<SourceRecordRow[]>(em,
     `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
             not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
        from source_record sr where system = ? and source_id = ? for update`,
@@ -56,12 +56,12 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   const profile = deps.matcher.profile ? JSON.stringify(deps.matcher.profile(change.attributes)) : null;
   const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), profile, change.sourceTime, change.sourceVersion];
   if (existing) {
-    await executeBound(em, 
+    await executeBound(em,
       `update source_record set raw = ?::jsonb, attributes = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
       [...values, recordId],
     );
   } else {
-    await executeBound(em, 
+    await executeBound(em,
       `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
       [recordId, change.system, change.sourceId, ...values],
     );
@@ -118,7 +118,7 @@ export async function insertContributions(em: EntityManager, records: readonly {
     change.attributes.contactPoints.map((c) => [randomUUID(), partyId, recordId, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), change.sourceTime]),
   );
   for (const chunk of chunked(cps)) {
-    await executeBound(em, 
+    await executeBound(em,
       `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)')}`,
       chunk.flat(),
     );
@@ -130,7 +130,7 @@ async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDep
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
   if (!existing) {
     // Delete of a record never seen: remember it, so that an older create arriving late cannot resurrect it.
-    await executeBound(em, 
+    await executeBound(em,
       `insert into source_record (id, system, source_id, source_time, source_version, deleted) values (?, ?, ?, ?, ?, true)`,
       [randomUUID(), change.system, change.sourceId, change.sourceTime, change.sourceVersion],
     );

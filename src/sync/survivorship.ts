@@ -156,7 +156,7 @@ export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<s
   const ids = [...parties.keys()].sort();
   for (const chunk of chunked(ids, 1000)) {
     const list = chunk.map(() => '?').join(', ');
-    const rows = await executeBound<{ id: string; party_id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(em, 
+    const rows = await executeBound<{ id: string; party_id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(em,
       `select id, party_id, system, source_id, source_time, attributes from source_record where party_id in (${list}) and not deleted`,
       chunk,
     );
@@ -165,7 +165,7 @@ export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<s
       const candidate = { sourceRecordId: r.id, system: r.system, sourceId: r.source_id, sourceTime: r.source_time ? new Date(r.source_time) : null, attributes: r.attributes };
       recordsOf.set(r.party_id, [...(recordsOf.get(r.party_id) ?? []), candidate]);
     }
-    const current = await executeBound<CurrentRow[]>(em, 
+    const current = await executeBound<CurrentRow[]>(em,
       `select id, kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage
          from party where id in (${list}) order by id for update`,
       chunk,
@@ -197,13 +197,13 @@ export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<s
       updates.push({ id: row.id, next, cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause, detail: given.detail });
     }
     if (refreshes.length > 0) {
-      await executeBound(em, 
+      await executeBound(em,
         `update party p set lineage = v.lineage::jsonb, updated_at = now() from (values ${refreshes.map(() => '(?::uuid, ?)').join(', ')}) as v(id, lineage) where p.id = v.id`,
         refreshes.flatMap((r) => [r.id, JSON.stringify(r.lineage)]),
       );
     }
     if (updates.length === 0) continue;
-    const versions = await executeBound<{ id: string; version: number }[]>(em, 
+    const versions = await executeBound<{ id: string; version: number }[]>(em,
       `update party p set kind = v.kind, status = v.status, display_name = v.display_name, family_name = v.family_name, given_name = v.given_name, name_key = v.name_key,
               birth_date = v.birth_date::date, sex = v.sex, occupation_code = v.occupation_code, lineage = v.lineage::jsonb, version = p.version + 1, updated_at = now()
          from (values ${updates.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')})
@@ -255,7 +255,7 @@ export async function writeHistory(em: EntityManager, partyId: string, version: 
 
 async function writeHistories(em: EntityManager, rows: readonly { partyId: string; version: number; cause: HistoryCause; detail: Record<string, unknown>; snapshot: unknown }[]): Promise<void> {
   if (rows.length === 0) return;
-  await executeBound(em, 
+  await executeBound(em,
     `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${rows.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)').join(', ')}`,
     rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
   );
