@@ -12,8 +12,7 @@ import { replayConnector } from '../ingest/replay.ts';
 import { screenParties } from '../risk/screening.ts';
 import { evaluateAlertsForParties } from '../risk/alerts.ts';
 import { importListFile } from '../risk/list-import.ts';
-import { syncDeps, wireFormatFor } from '../runtime/hub.ts';
-import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
+import { syncDepsFor, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { matchFileCommand } from './match-file.ts';
@@ -102,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: { ...syncDeps, oversized: new OversizedBlocks() }, groupPrefix: config.kafkaGroupId, logger, wireFormat: wireFormatFor(config) });
+        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDepsFor(), groupPrefix: config.kafkaGroupId, logger, wireFormat: wireFormatFor(config) });
         process.stdout.write(`replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`);
         return 0;
       } finally {
@@ -157,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const report = await importFile(orm, connector, file, { ...syncDeps, oversized: new OversizedBlocks() }, { encoding: values.encoding ?? 'gbk' });
+        const report = await importFile(orm, connector, file, syncDepsFor(), { encoding: values.encoding ?? 'gbk' });
         process.stdout.write(`${report.file}: ${report.rows} rows, ${report.applied} changes applied, ${report.stale} unchanged, ${report.skipped} rows already imported, ${report.quarantined} rejected\n`);
         for (const r of report.rejected) process.stdout.write(`  line ${r.offset}: ${r.code}: ${r.reason}\n`);
         return report.quarantined > 0 ? 3 : 0;

@@ -28,6 +28,16 @@ export function newRiskWork(): RiskWork {
   return { screen: new Set(), evaluate: new Set(), activityOwners: new Map(), policies: new Map() };
 }
 
+/** Notes a source record whose claims or payments changed (its customer is re-evaluated). */
+export function noteActivityOwner(work: RiskWork, system: string, sourceId: string): void {
+  work.activityOwners.set(`${system}\u0000${sourceId}`, { system, sourceId });
+}
+
+/** Notes a policy that changed (customers who claimed on it are re-evaluated). */
+export function notePolicy(work: RiskWork, system: string, policyNo: string): void {
+  work.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+}
+
 export function mergeRiskWork(into: RiskWork, from: RiskWork): void {
   for (const id of from.screen) into.screen.add(id);
   for (const id of from.evaluate) into.evaluate.add(id);
@@ -85,8 +95,8 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
       for (const { work: q } of rows) {
         for (const id of q.screen) work.screen.add(id);
         for (const id of q.evaluate) work.evaluate.add(id);
-        for (const [system, sourceId] of q.activityOwners) work.activityOwners.set(`${system}\u0000${sourceId}`, { system, sourceId });
-        for (const [system, policyNo] of q.policies) work.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+        for (const [system, sourceId] of q.activityOwners) noteActivityOwner(work, system, sourceId);
+        for (const [system, policyNo] of q.policies) notePolicy(work, system, policyNo);
       }
       await settleRiskWork(em, work, topicPrefix);
       await executeBound(em, `delete from risk_work where id in (${marks(rows.length)})`, rows.map((r) => r.id));

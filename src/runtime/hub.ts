@@ -39,6 +39,11 @@ export type RunningHub = {
 
 export const syncDeps: SyncDeps = { matcher: createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined }) };
 
+/** Sync dependencies of one running ingest (a hub, a replay, an import): the shared matcher, and its own memory of oversized blocks. */
+export function syncDepsFor(topicPrefix?: string): SyncDeps {
+  return { ...syncDeps, topicPrefix, oversized: new OversizedBlocks() };
+}
+
 export async function startHub(config: HubConfig, opts: { demo: boolean; logger?: Logger }): Promise<RunningHub> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const cleanups: { name: string; run: () => Promise<void> }[] = [];
@@ -82,7 +87,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     const { tokens, development } = loadTokenSettings(config, logger);
     const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
-    const deps: SyncDeps = { ...syncDeps, topicPrefix: config.kafkaTopicPrefix, oversized: new OversizedBlocks() };
+    const deps = syncDepsFor(config.kafkaTopicPrefix);
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();

@@ -3,7 +3,7 @@ import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ActivityDelete, ActivityUpsert, CanonicalChange, CoverDelete, CoverUpsert, PolicyDelete, PolicyUpsert, RoleDelete, RoleUpsert } from '../connectors/framework/canonical.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
-import type { RiskWork } from '../risk/risk-work.ts';
+import { noteActivityOwner, notePolicy, type RiskWork } from '../risk/risk-work.ts';
 
 /**
  * The set-based half of the sync step: policies, covers, roles and activities (payments, claims,
@@ -172,9 +172,9 @@ async function upsert(em: EntityManager, table: Table, columns: string[], rows: 
 function collectRiskWork(table: keyof typeof tables, returned: Record<string, string | null>[], risk: RiskWork): void {
   for (const r of returned) {
     if (table === 'activity') {
-      if ((r.kind === 'CLAIM' || r.kind === 'PAYMENT') && r.party_system && r.party_source_id) risk.activityOwners.set(`${r.party_system}\u0000${r.party_source_id}`, { system: r.party_system, sourceId: r.party_source_id });
+      if ((r.kind === 'CLAIM' || r.kind === 'PAYMENT') && r.party_system && r.party_source_id) noteActivityOwner(risk, r.party_system, r.party_source_id);
     } else if (table === 'policy' && r.system && r.policy_no) {
-      risk.policies.set(`${r.system}\u0000${r.policy_no}`, { system: r.system, policyNo: r.policy_no });
+      notePolicy(risk, r.system, r.policy_no);
     }
   }
 }

@@ -221,9 +221,11 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
   const blocks: Blocks = { stored: new Map(), candidates: new Map(), rejections: new Map(), delta: new Map(), added: new Map(), replaced: new Set() };
   const wanted: string[] = [];
   const oversized = deps.oversized;
+  // How far a block can matter: its rule's limit plus what the batch may take out of it.
+  const limitOf = (k: string) => matching.countLimit(k) + (leaving.get(k)?.size ?? 0);
   const toCount: string[] = [];
   for (const k of keys) {
-    const limit = matching.countLimit(k) + (leaving.get(k)?.size ?? 0);
+    const limit = limitOf(k);
     // A block remembered as far too big is not counted again: it stays too big for this batch.
     // (Unless records of the batch leave it: then it may shrink, and is counted.)
     if (oversized?.has(k) && !leaving.has(k)) blocks.stored.set(k, limit + OversizedBlocks.margin);
@@ -235,11 +237,11 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
       // it, plus a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
       `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
          from (values ${chunk.map(() => '(?, ?::int)').join(', ')}) as t(k, cap)`,
-      chunk.flatMap((k) => [k, matching.countLimit(k) + (leaving.get(k)?.size ?? 0) + (oversized ? OversizedBlocks.margin : 0)]),
+      chunk.flatMap((k) => [k, limitOf(k) + (oversized ? OversizedBlocks.margin : 0)]),
     );
     for (const s of sizes) {
       blocks.stored.set(s.key, s.n);
-      if (oversized && s.n >= matching.countLimit(s.key) + (leaving.get(s.key)?.size ?? 0) + OversizedBlocks.margin) oversized.note(s.key);
+      if (oversized && s.n >= limitOf(s.key) + OversizedBlocks.margin) oversized.note(s.key);
       else oversized?.forget(s.key);
       if (s.n > 0 && matching.usable(s.key, Math.max(1, s.n - (leaving.get(s.key)?.size ?? 0)))) wanted.push(s.key);
     }

@@ -4,8 +4,7 @@ import { connectors } from '../../src/connectors/registry.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { openOrm, migrate } from '../../src/db/orm.ts';
-import { syncDeps } from '../../src/runtime/hub.ts';
-import { OversizedBlocks } from '../../src/sync/match/oversized-blocks.ts';
+import { syncDeps, syncDepsFor } from '../../src/runtime/hub.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
 import { coreEvent, deleteWithTombstone, dteupd, residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
 import type { SyncDeps } from '../../src/sync/apply-changes.ts';
@@ -84,7 +83,7 @@ describe('set-based identity resolution', () => {
 
   it('gives the same store as applying every party change alone', async () => {
     const [setBased, oneByOne] = dbs as [TestDatabase, TestDatabase];
-    const a = await load(setBased, { ...syncDeps, oversized: new OversizedBlocks() });
+    const a = await load(setBased, syncDepsFor());
     const b = await load(oneByOne, { ...syncDeps, matcher: { ...syncDeps.matcher, batch: undefined } });
     expect(a.applied).toBe(b.applied);
     expect(a.stale).toBe(b.stale);

@@ -14,13 +14,20 @@ export async function kafkaBrokers(): Promise<string[]> {
 
 /** The position the hub has stored per topic partition (`topic/partition` → next offset); empty if none yet. */
 export async function consumedPositions(url: string): Promise<Map<string, bigint>> {
+  return (await hubProgress(url)).positions;
+}
+
+/** Stored positions and whether risk follow-up is still queued, read over one connection. */
+async function hubProgress(url: string): Promise<{ positions: Map<string, bigint>; riskQueued: boolean }> {
   const c = new pg.Client({ connectionString: url });
   try {
     await c.connect();
     const { rows } = await c.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
-    return new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
+    const positions = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
+    const queued = await c.query<{ queued: boolean }>(`select exists (select 1 from risk_work) as queued`).then((r) => r.rows[0]?.queued !== false, () => true);
+    return { positions, riskQueued: queued };
   } catch {
-    return new Map();
+    return { positions: new Map(), riskQueued: true };
   } finally {
     await c.end().catch(() => {});
   }
@@ -41,21 +48,8 @@ export async function endOffsets(brokers: string[], topics: Iterable<string>): P
 
 /** Everything up to `ends` applied, and its risk follow-up settled (the risk worker's queue is empty). */
 export async function consumedAll(databaseUrl: string, ends: Map<string, bigint>): Promise<boolean> {
-  const at = await consumedPositions(databaseUrl);
-  return [...ends].every(([k, end]) => (at.get(k) ?? 0n) >= end) && (await riskQueueEmpty(databaseUrl));
-}
-
-async function riskQueueEmpty(url: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: url });
-  try {
-    await c.connect();
-    const { rows } = await c.query<{ queued: boolean }>(`select exists (select 1 from risk_work) as queued`);
-    return rows[0]?.queued === false;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
+  const { positions, riskQueued } = await hubProgress(databaseUrl);
+  return [...ends].every(([k, end]) => (positions.get(k) ?? 0n) >= end) && !riskQueued;
 }
 
 /** Waits until the hub reading `databaseUrl` has stored positions at or past `ends` and settled their risk follow-up. */
