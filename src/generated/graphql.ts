@@ -108,7 +108,10 @@ export type AlertRule = {
   code: Scalars['String']['output'];
   enabled: Scalars['Boolean']['output'];
   kind: Scalars['String']['output'];
-  /** Parameters as JSON, e.g. {"windowDays": 365, "minClaims": 3}. */
+  /**
+   * Parameters as JSON, e.g. {"windowDays": 365, "minClaims": 3}. Every rule also takes "holdSeconds": how long a
+   * finding must hold before its alert opens (default 0; the seeded loss-ratio and shared-contact rules hold 60 s).
+   */
   params: Scalars['String']['output'];
   points: Scalars['Int']['output'];
   updatedBy: Scalars['String']['output'];

@@ -267,6 +267,76 @@ async function holdersOf(em: EntityManager, evidence: unknown): Promise<string[]
 }
 
 
+/**
+ * A rule's finding must hold for `params.holdSeconds` before its alert opens — the "for" clause of Prometheus
+ * alerting rules. Rules that weigh one stream against another (claims paid against premiums paid; a customer
+ * against the others sharing a phone, while their duplicates are not yet merged) see half the evidence while
+ * the sources arrive, and would open alerts that close again seconds later, each published downstream.
+ * A new finding is written to `alert_pending` and its customer queued for re-evaluation when the hold ends
+ * (`risk_work.not_before`); an evaluation that finds it held long enough opens the alert, one that no longer
+ * finds it drops it silently. 0 (the default) opens at once.
+ */
+export const holdSecondsOf = (rule: Rule): number => Math.max(0, num(rule.params.holdSeconds, 0));
+
+type PendingRow = { party_id: string; rule_code: string; held: number; queued_for: number };
+
+/**
+ * Turns the OPEN changes of rules with a hold into pending findings until they have held long enough; writes
+ * the pending rows and the re-evaluations their holds need; clears pending rows of findings that went away
+ * (or were opened, suppressed, or belong to customers and rules no longer evaluated). Returns the changes to make now.
+ */
+async function holdNewFindings(em: EntityManager, changes: Change[], pendingOf: ReadonlyMap<string, PendingRow>, held: Set<string>): Promise<Change[]> {
+  const made: Change[] = [];
+  const starting: [string, string, number][] = [];
+  const requeue: [string, string, number][] = [];
+  for (const c of changes) {
+    if (c.kind !== 'OPEN') {
+      made.push(c);
+      continue;
+    }
+    const hold = holdSecondsOf(c.rule);
+    const pending = pendingOf.get(pairKey(c.partyId, c.rule.code));
+    if (hold === 0 || (pending !== undefined && pending.held >= hold)) {
+      held.delete(pairKey(c.partyId, c.rule.code));
+      made.push(c);
+      continue;
+    }
+    if (pending === undefined) starting.push([c.partyId, c.rule.code, hold]);
+    // Its re-evaluation was queued for another hold (the rule's changed since): queue one for this hold.
+    else if (Math.abs(pending.queued_for - hold) > 0.5) requeue.push([c.partyId, c.rule.code, hold]);
+    held.add(pairKey(c.partyId, c.rule.code));
+  }
+  const cleared = [...pendingOf.keys()].filter((k) => !held.has(k)).map((k) => k.split('\u0000') as [string, string]);
+  if (cleared.length > 0) await executeBound(em, `delete from alert_pending where (party_id, rule_code) in (${marks(cleared.length, '(?::uuid, ?)')})`, cleared.flat());
+  if (starting.length > 0) {
+    await executeBound(em,
+      `insert into alert_pending (party_id, rule_code, since, due_at) select v.party_id, v.rule_code, now(), now() + make_interval(secs => v.hold)
+         from (values ${marks(starting.length, '(?::uuid, ?, ?::int)')}) as v(party_id, rule_code, hold) on conflict (party_id, rule_code) do nothing`,
+      starting.flat(),
+    );
+  }
+  if (requeue.length > 0) {
+    await executeBound(em,
+      `update alert_pending p set due_at = p.since + make_interval(secs => v.hold) from (values ${marks(requeue.length, '(?::uuid, ?, ?::int)')}) as v(party_id, rule_code, hold)
+        where p.party_id = v.party_id and p.rule_code = v.rule_code`,
+      requeue.flat(),
+    );
+  }
+  // One queued re-evaluation per customer and due time, by the database's clock (the worker takes work whose
+  // not_before has passed, and this evaluation measures the hold by the same clock).
+  const due = [...starting, ...requeue].map(([partyId, ruleCode]) => [partyId, ruleCode] as const);
+  if (due.length > 0) {
+    await executeBound(em,
+      `insert into risk_work (work, not_before)
+       select jsonb_build_object('screen', '[]'::jsonb, 'evaluate', jsonb_agg(distinct p.party_id::text), 'activityOwners', '[]'::jsonb, 'policies', '[]'::jsonb), p.due_at
+         from alert_pending p join (values ${marks(due.length, '(?::uuid, ?)')}) as v(party_id, rule_code) on p.party_id = v.party_id and p.rule_code = v.rule_code
+        group by p.due_at`,
+      due.flat(),
+    );
+  }
+  return made;
+}
+
 /** The enabled rules, in code order; load once per batch and pass to evaluateAlertsForParties. */
 export function enabledRules(em: EntityManager): Promise<Rule[]> {
   return executeBound<Rule[]>(em, `select code, kind, params, points, version from alert_rule where enabled order by code`);
@@ -312,6 +382,14 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   );
   const openOf = new Map<string, Map<string, OpenAlert>>();
   for (const r of openRows) openOf.set(r.party_id, (openOf.get(r.party_id) ?? new Map<string, OpenAlert>()).set(r.rule_code, r));
+  // Findings in their hold (see holdSecondsOf): how long each has held, by the database's clock — the clock the
+  // queued re-evaluation is due by — and when that re-evaluation was queued for.
+  const pendingRows = await executeBound<{ party_id: string; rule_code: string; held: number; queued_for: number }[]>(em,
+    `select party_id, rule_code, extract(epoch from now() - since)::float8 as held, extract(epoch from due_at - since)::float8 as queued_for
+       from alert_pending where party_id in (${marks(present.length)})`,
+    present,
+  );
+  const pendingOf = new Map(pendingRows.map((r) => [pairKey(r.party_id, r.rule_code), r]));
   const active = present.filter((id) => statusOf.get(id) === 'ACTIVE');
   const rules = active.length > 0 ? await rulesInForce() : [];
   const facts = active.length > 0 ? await factsOfParties(em, active) : new Map<string, Facts>();
@@ -320,6 +398,8 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   // Customers in the order given and rules in code order: the outbox gets the events in the order the
   // one-customer evaluations wrote them.
   const changes: Change[] = [];
+  /** Pending findings that still hold (and whose rule is in force); every other pending row is cleared. */
+  const held = new Set(active.flatMap((id) => rules.map((r) => pairKey(id, r.code))).filter((k) => pendingOf.has(k)));
   for (const partyId of present) {
     const open = openOf.get(partyId) ?? new Map<string, OpenAlert>();
     const status = statusOf.get(partyId);
@@ -335,6 +415,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
     for (const rule of rules) {
       const finding = evaluateRule(partyId, rule, own, context);
       const current = open.get(rule.code);
+      if (!finding || current) held.delete(pairKey(partyId, rule.code));
       if (!finding) {
         if (current) {
           changes.push({ kind: 'CLOSE', partyId, alertId: current.id, ruleCode: rule.code, reason: 'CONDITION_NO_LONGER_MET' });
@@ -364,7 +445,8 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
       opening.flat(),
     )).map((r) => pairKey(r.party_id, r.rule_code)),
   );
-  const made = changes.filter((c) => c.kind !== 'OPEN' || !suppressed.has(pairKey(c.partyId, c.rule.code)));
+  for (const k of suppressed) held.delete(k);
+  const made = await holdNewFindings(em, changes.filter((c) => c.kind !== 'OPEN' || !suppressed.has(pairKey(c.partyId, c.rule.code))), pendingOf, held);
   if (made.length === 0) return 0;
 
   const closes = made.flatMap((c) => (c.kind === 'CLOSE' ? [c] : []));

@@ -86,7 +86,7 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
       const [turn] = await executeBound<{ ok: boolean }[]>(em, `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`);
       if (!turn?.ok) return 0;
       const rows = await executeBound<{ id: string; work: QueuedWork }[]>(em,
-        `select id::text as id, work from risk_work where attempts < ? order by id limit ? for update skip locked`,
+        `select id::text as id, work from risk_work where attempts < ? and not_before <= now() order by id limit ? for update skip locked`,
         [parkAfter, limit],
       );
       claimed = rows.map((r) => r.id);

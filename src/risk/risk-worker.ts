@@ -87,6 +87,6 @@ export function startRiskWorker(opts: { orm: MikroORM; topicPrefix: string; logg
 }
 
 async function queueAge(orm: MikroORM): Promise<number> {
-  const [age] = await orm.em.fork().execute<{ s: number | null }[]>(`select extract(epoch from now() - min(queued_at))::float8 as s from risk_work where attempts < ${parkAfter}`);
+  const [age] = await orm.em.fork().execute<{ s: number | null }[]>(`select extract(epoch from now() - min(not_before))::float8 as s from risk_work where attempts < ${parkAfter} and not_before <= now()`);
   return age?.s ?? 0;
 }

@@ -130,6 +130,10 @@ export class RiskService {
         return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
       }
       if (typeof params !== 'object' || params === null || Array.isArray(params)) return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
+      const hold = (params as Record<string, unknown>).holdSeconds;
+      if (hold !== undefined && !(typeof hold === 'number' && Number.isInteger(hold) && hold >= 0 && hold <= 86_400)) {
+        return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params.holdSeconds must be a whole number of seconds from 0 to 86400' };
+      }
     }
     if (change.points != null && (change.points < 0 || change.points > 100)) return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'points must be between 0 and 100' };
     return this.em.transactional(async (em) => {

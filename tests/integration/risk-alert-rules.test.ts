@@ -10,6 +10,7 @@ import type { RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub } from '../support/hub.ts';
 import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
+import { setAlertHolds } from '../support/alert-rules.ts';
 
 /**
  * Every alert rule crossed by one customer's claims, payments, policies and contact data, published to the
@@ -48,6 +49,7 @@ describe('alert rules', () => {
     db = await createTestDatabase();
     await ensureTopics(createKafka(brokers, 'test'), new TopicRouter(connectors, prefix).streamTopics);
     hub = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix });
+    await setAlertHolds(db.url, 0);
   }, 120_000);
   afterAll(async () => {
     await hub?.stop();

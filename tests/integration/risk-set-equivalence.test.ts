@@ -7,6 +7,7 @@ import { nameKey } from '../../src/sync/normalize/index.ts';
 import { entryKeys, normaliseEntry, screenParty, type EntryIdentifiers } from '../../src/risk/screening.ts';
 import { enabledRules, evaluateAlerts } from '../../src/risk/alerts.ts';
 import { newRiskWork, settleRiskWork, type RiskWork } from '../../src/risk/risk-work.ts';
+import { setAlertHolds } from '../support/alert-rules.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -220,6 +221,7 @@ describe('set-based risk follow-up', () => {
       side.client = new pg.Client({ connectionString: side.db.url });
       await side.client.connect();
       await seed(side.client);
+      await setAlertHolds(side.db.url, 0);
     }
   }, 180_000);
   afterAll(async () => {

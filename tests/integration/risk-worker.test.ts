@@ -9,6 +9,8 @@ import { screenParties } from '../../src/risk/screening.ts';
 import { evaluateAlertsForParties } from '../../src/risk/alerts.ts';
 import type { RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { setAlertHolds } from '../support/alert-rules.ts';
+import { eventually } from '../support/graphql.ts';
 import { endOffsets, kafkaBrokers, untilConsumed } from '../support/kafka.ts';
 import { startTestHub } from '../support/hub.ts';
 import { migrate, openOrm, type Orm } from '../../src/db/orm.ts';
@@ -18,8 +20,8 @@ import { createLogger } from '../../src/config/logger.ts';
 /**
  * The risk follow-up of streaming ingest is queued with each ingest transaction and settled by the risk worker
  * (src/risk/risk-worker.ts). After a stream of every live topic — customers, policies, payments, claims, calls —
- * the queue is empty and the alert state the worker left is the one a full rescan of every customer computes:
- * re-screening and re-evaluating everyone changes nothing.
+ * and the holds of the rules that have one, the queue is empty and the alert state the worker left is the one a
+ * full rescan of every customer computes: re-screening and re-evaluating everyone changes nothing.
  */
 describe('risk worker', () => {
   let db: TestDatabase;
@@ -34,9 +36,13 @@ describe('risk worker', () => {
     await ensureTopics(kafka, router.streamTopics);
     // A short round, so the test sees many rounds interleaved with ingest.
     hub = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, RISK_ROUND_MS: '200' });
+    // Short holds, so that the findings held (loss ratio, shared contact) open or drop within the test.
+    await setAlertHolds(db.url, 2);
     const traffic = generateTraffic({ clients: 2_000, policies: 2_500 });
     await publish(kafka, traffic.map((m) => ({ ...m, topic: prefix + m.topic })));
     await untilConsumed(db.url, await endOffsets(brokers, router.streamTopics), 300_000);
+    // Then the re-evaluations queued for the ends of the holds fall due and are settled.
+    await eventually(async () => ((await hub.orm.em.fork().execute(`select 1 from risk_work`)).length === 0 ? true : undefined), 60_000, 'the held findings');
   }, 360_000);
 
   afterAll(async () => {

@@ -17,14 +17,17 @@ export async function consumedPositions(url: string): Promise<Map<string, bigint
   return (await hubProgress(url)).positions;
 }
 
-/** Stored positions and whether risk follow-up is still queued, read over one connection. */
+/**
+ * Stored positions and whether risk follow-up is due, read over one connection (a re-evaluation queued for the
+ * end of an alert's hold is not due before then: ingest is done without it).
+ */
 async function hubProgress(url: string): Promise<{ positions: Map<string, bigint>; riskQueued: boolean }> {
   const c = new pg.Client({ connectionString: url });
   try {
     await c.connect();
     const { rows } = await c.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
     const positions = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
-    const queued = await c.query<{ queued: boolean }>(`select exists (select 1 from risk_work) as queued`).then((r) => r.rows[0]?.queued !== false, () => true);
+    const queued = await c.query<{ queued: boolean }>(`select exists (select 1 from risk_work where not_before <= now()) as queued`).then((r) => r.rows[0]?.queued !== false, () => true);
     return { positions, riskQueued: queued };
   } catch {
     return { positions: new Map(), riskQueued: true };
