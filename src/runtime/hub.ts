@@ -12,6 +12,7 @@ import { ingestBatch } from '../ingest/batch-source.ts';
 import { createKafka } from '../ingest/kafka.ts';
 import { confluentAvroFormat, plainFormat, type WireFormat } from '../ingest/wire-format.ts';
 import { ConfigError } from '../config/config.ts';
+import { startRiskWorker } from '../risk/risk-worker.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
 import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
 import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
@@ -117,6 +118,10 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.streamTopics, group: config.kafkaGroupId });
     } else {
       logger.info('live consumption off: KAFKA_BROKERS is not set');
+      // Risk work is queued without a broker too — the re-evaluation at the end of an alert hold (demo and file
+      // loads, steward merges) — and the consumer that would run the worker is not there.
+      const riskWorker = startRiskWorker({ orm, topicPrefix: config.kafkaTopicPrefix, logger, roundMs: config.riskRoundMs });
+      cleanups.push({ name: 'risk worker', run: () => riskWorker.stop() });
     }
 
     const server: HubServer = await startServer({

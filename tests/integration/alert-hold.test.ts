@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createKafka, ensureTopics, type OutgoingMessage } from '../../src/ingest/kafka.ts';
+import { createKafka, ensureTopics } from '../../src/ingest/kafka.ts';
+import type { BatchInputMessage } from '../../src/ingest/batch-source.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
@@ -9,6 +10,9 @@ import type { RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
+import { setAlertHolds } from '../support/alert-rules.ts';
+import { ingestBatch } from '../../src/ingest/batch-source.ts';
+import { syncDepsFor } from '../../src/runtime/hub.ts';
 import { eventually, gql } from '../support/graphql.ts';
 
 /**
@@ -28,11 +32,11 @@ const people = {
 } as const;
 type Who = keyof typeof people;
 
-const premium = (who: Who, n: number): OutgoingMessage => ({
+const premium = (who: Who, n: number): BatchInputMessage => ({
   topic: 'billing.payments.v1', key: `HP${who}${n}`,
   value: JSON.stringify({ eventId: `HPE${who}${n}`, eventType: 'PREMIUM_PAID', occurredAt: new Date(Date.now() - (60 + n) * DAY).toISOString(), paymentId: `HP${who}${n}`, policyNo: `HPOL${who}`, payer: { name: people[who].name, idType: '01', idNumber: people[who].id, mobile: null }, amount: '2000.00', currency: 'CNY', method: 'BANK_DEBIT', status: 'SUCCESS' }),
 });
-const paidClaim = (who: Who): OutgoingMessage => {
+const paidClaim = (who: Who): BatchInputMessage => {
   const now = Date.now();
   const row = { claim_id: `HC${who}`, claim_no: `CLM-HC${who}`, policy_no: `HPOL${who}`, claimant_name: people[who].name, claimant_id_type: '01', claimant_id_no: people[who].id, claimant_phone: null, incident_date: Math.floor((now - 20 * DAY) / DAY), reported_at: (now - 18 * DAY) * 1000, cause_code: 'HOS', claimed_amount: '10000.00', paid_amount: '10000.00', status: 'PAID', payee_bank_account: null, updated_at: (now - 17 * DAY) * 1000 };
   return { topic: 'claims.public.claim', key: JSON.stringify({ claim_id: row.claim_id }), value: JSON.stringify({ before: null, after: row, op: 'c', source: { ts_ms: now }, ts_ms: now }) };
@@ -43,7 +47,7 @@ describe('alert hold', () => {
   let hub: RunningHub;
   let brokers: string[];
   const prefix = `hold${randomBytes(3).toString('hex')}.`;
-  const apply = (m: OutgoingMessage[]) => publishAndWait(brokers, prefix, db.url, m);
+  const apply = (m: BatchInputMessage[]) => publishAndWait(brokers, prefix, db.url, m);
   const sql = async <T,>(text: string, params: unknown[] = []): Promise<T[]> => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
@@ -116,4 +120,39 @@ describe('alert hold', () => {
     const published = await sql<{ event: string; customer: string }>(`select payload->>'event' as event, payload->>'customerId' as customer from outbox where payload->>'rule' = 'LOSS_RATIO' order by created_at`);
     expect(published).toEqual([{ event: 'ALERT_OPENED', customer: b }]);
   }, 120_000);
+});
+
+describe('alert hold without a broker', () => {
+  // A hub without KAFKA_BROKERS has no consumer, yet loads files and demo data and merges customers for
+  // stewards: the risk worker still runs, so a held finding opens when its hold ends.
+  let db: TestDatabase;
+  let hub: RunningHub;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    hub = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: undefined, RISK_ROUND_MS: '200' });
+  }, 120_000);
+  afterAll(async () => {
+    await hub?.stop();
+    await db?.drop();
+  });
+
+  it('opens a held finding of a file load when the hold ends', async () => {
+    expect(hub.liveConsumption).toBe(false);
+    await setAlertHolds(db.url, 2);
+    const result = await ingestBatch(hub.orm, new TopicRouter(connectors), 'hold-file', [premium('B', 1), paidClaim('B')], syncDepsFor());
+    expect(result.quarantined).toBe(0);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      expect((await c.query(`select rule_code from alert_pending`)).rows).toEqual([{ rule_code: 'LOSS_RATIO' }]);
+      const opened = await eventually(async () => {
+        const { rows } = await c.query(`select rule_code, status from alert`);
+        return rows.length > 0 ? rows : undefined;
+      }, 30_000, 'the held loss-ratio alert');
+      expect(opened).toEqual([{ rule_code: 'LOSS_RATIO', status: 'OPEN' }]);
+      expect((await c.query(`select 1 from alert_pending`)).rows).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
 });
