@@ -322,8 +322,8 @@ async function holdNewFindings(em: EntityManager, changes: Change[], pendingOf: 
       requeue.flat(),
     );
   }
-  // One queued re-evaluation per customer and due time, by the database's clock (the worker takes work whose
-  // not_before has passed, and this evaluation measures the hold by the same clock).
+  // One queued re-evaluation per due time, naming its customers, by the database's clock (the worker takes work
+  // whose not_before has passed, and an evaluation measures the hold by the same clock).
   const due = [...starting, ...requeue].map(([partyId, ruleCode]) => [partyId, ruleCode] as const);
   if (due.length > 0) {
     await executeBound(em,
@@ -384,7 +384,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   for (const r of openRows) openOf.set(r.party_id, (openOf.get(r.party_id) ?? new Map<string, OpenAlert>()).set(r.rule_code, r));
   // Findings in their hold (see holdSecondsOf): how long each has held, by the database's clock — the clock the
   // queued re-evaluation is due by — and when that re-evaluation was queued for.
-  const pendingRows = await executeBound<{ party_id: string; rule_code: string; held: number; queued_for: number }[]>(em,
+  const pendingRows = await executeBound<PendingRow[]>(em,
     `select party_id, rule_code, extract(epoch from now() - since)::float8 as held, extract(epoch from due_at - since)::float8 as queued_for
        from alert_pending where party_id in (${marks(present.length)})`,
     present,
