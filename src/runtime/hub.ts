@@ -126,6 +126,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     const server: HubServer = await startServer({
       orm,
+      snapshotReads: !embedded,
       host: config.host,
       port: config.port,
       tokens,

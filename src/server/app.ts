@@ -5,7 +5,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import { IsolationLevel, type MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
 import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
@@ -35,6 +35,8 @@ export async function startServer(opts: {
   tokens: TokenSettings;
   logger: Logger;
   readiness: ReadinessProbe;
+  /** Each query operation reads one snapshot (see snapshotReads); off on PGlite's single connection. */
+  snapshotReads?: boolean;
 }): Promise<HubServer> {
   const { orm, logger } = opts;
   const app = express();
@@ -56,7 +58,7 @@ export async function startServer(opts: {
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), statsPlugin],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), statsPlugin, ...(opts.snapshotReads ? [snapshotReads(logger)] : [])],
     introspection: true,
     formatError: (formatted, error) => formatError(formatted, error, logger),
   });
@@ -123,6 +125,35 @@ export async function startServer(opts: {
     port,
     async stop() {
       await apollo.stop();
+    },
+  };
+}
+
+/**
+ * A query operation reads one snapshot of the store: its statements (the customer, then its contact points,
+ * policies, roles, payments … through the loaders) run in one read-only REPEATABLE READ transaction on the
+ * request's entity manager. At read committed, ingest committing a merge or a customer's new contact points
+ * between two of them showed a call-centre agent a customer 360 that never existed (golden values of one moment,
+ * contact points of the next). Mutations keep their own transactions. Not on PGlite: it is one session, and a
+ * request holding it would hold up ingest and every other request.
+ */
+function snapshotReads(logger: Logger): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      let open = false;
+      return {
+        async executionDidStart({ operation, contextValue }) {
+          if (operation.operation !== 'query') return;
+          await contextValue.em.begin({ isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
+          open = true;
+        },
+        async willSendResponse({ contextValue }) {
+          if (!open) return;
+          open = false;
+          // Read-only: nothing to commit; ending it returns the connection to the pool.
+          await contextValue.em.rollback().catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
+        },
+      };
     },
   };
 }
