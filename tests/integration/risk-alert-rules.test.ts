@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub } from '../support/hub.ts';
 import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
 import { setAlertHolds } from '../support/alert-rules.ts';
+import { shanghaiNoonDaysAgo } from '../support/dates.ts';
 
 /**
  * Every alert rule crossed by one customer's claims, payments, policies and contact data, published to the
@@ -144,7 +145,7 @@ describe('alert rules', () => {
       expect(await early()).toEqual([]); // 490 days after commencement: nothing yet
       // The core system reports (late) that the sum insured was raised 20 days ago: the policy change alone
       // re-evaluates the claimant, and the claim 10 days later is early.
-      await apply([coreEvent('policy', 'u', { CHDRNUM: 'RCP00010', CNTTYPE: 'CI2', STATCODE: 'IF', OCCDATE: ymd(now - 500 * DAY), SINSTAMT: '500000.00', INSTPREM: '9000.00', DTEUPD: dteupd(new Date(now - 20 * DAY).toISOString()) })]);
+      await apply([coreEvent('policy', 'u', { CHDRNUM: 'RCP00010', CNTTYPE: 'CI2', STATCODE: 'IF', OCCDATE: ymd(now - 500 * DAY), SINSTAMT: '500000.00', INSTPREM: '9000.00', DTEUPD: dteupd(new Date(shanghaiNoonDaysAgo(20, now)).toISOString()) })]);
       const [alert] = await early();
       expect(alert?.evidence.early).toEqual([expect.objectContaining({ claim: 'RC10', policy: 'RCP00010', basis: 'SUM_INSURED_INCREASE', days: 10 })]);
     } finally {

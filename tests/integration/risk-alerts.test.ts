@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
 import { eventually, gql } from '../support/graphql.ts';
+import { shanghaiNoonDaysAgo } from '../support/dates.ts';
 
 /**
  * High-claim alerts on the real broker: a customer whose claims cross a rule's threshold gets exactly one alert
@@ -48,7 +49,7 @@ describe('high-claim alerts', () => {
     await send([coreEvent('client', 'r', { CLNTNUM: 'A0000001', CLTTYPE: 'P', SURNAME: '周', GIVNAME: '敏', CLTSEX: 'F', CLTDOB: 19800101, IDTYPE: '01', IDNO: id, MOBILE: '13511112222', DTEUPD: dteupd('2026-01-01T00:00:00Z') })]);
     // Policy in force since 2020, lapsed, reinstated 30 days ago.
     const commenced = 20200101;
-    await send([coreEvent('policy', 'r', { CHDRNUM: 'AP000001', CNTTYPE: 'HOS', STATCODE: 'RI', OCCDATE: commenced, SINSTAMT: '50000.00', INSTPREM: '1200.00', DTEUPD: (Date.now() - 30 * DAY) * 1000 })]);
+    await send([coreEvent('policy', 'r', { CHDRNUM: 'AP000001', CNTTYPE: 'HOS', STATCODE: 'RI', OCCDATE: commenced, SINSTAMT: '50000.00', INSTPREM: '1200.00', DTEUPD: shanghaiNoonDaysAgo(30) * 1000 })]);
     await send([claim(1, {}), claim(2, {})]);
     await new Promise((r) => setTimeout(r, 2000));
     let r = await gql(hub.url, underwriter, alertsQuery);
