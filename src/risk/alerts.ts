@@ -276,7 +276,7 @@ async function holdersOf(em: EntityManager, evidence: unknown): Promise<string[]
  * (`risk_work.not_before`); an evaluation that finds it held long enough opens the alert, one that no longer
  * finds it drops it silently. 0 (the default) opens at once.
  */
-export const holdSecondsOf = (rule: Rule): number => Math.max(0, num(rule.params.holdSeconds, 0));
+export const holdSecondsOf = (rule: Rule): number => Math.ceil(Math.max(0, num(rule.params.holdSeconds, 0)));
 
 type PendingRow = { party_id: string; rule_code: string; held: number; queued_for: number };
 
@@ -309,9 +309,12 @@ async function holdNewFindings(em: EntityManager, changes: Change[], pendingOf: 
   const cleared = [...pendingOf.keys()].filter((k) => !held.has(k)).map((k) => k.split('\u0000') as [string, string]);
   if (cleared.length > 0) await executeBound(em, `delete from alert_pending where (party_id, rule_code) in (${marks(cleared.length, '(?::uuid, ?)')})`, cleared.flat());
   if (starting.length > 0) {
+    // From the moment of writing (one reading of the clock for both), not the transaction's start: a long worker
+    // round or import batch must not count its own running time as hold.
     await executeBound(em,
-      `insert into alert_pending (party_id, rule_code, since, due_at) select v.party_id, v.rule_code, now(), now() + make_interval(secs => v.hold)
-         from (values ${marks(starting.length, '(?::uuid, ?, ?::int)')}) as v(party_id, rule_code, hold) on conflict (party_id, rule_code) do nothing`,
+      `insert into alert_pending (party_id, rule_code, since, due_at) select v.party_id, v.rule_code, t.at, t.at + make_interval(secs => v.hold)
+         from (values ${marks(starting.length, '(?::uuid, ?, ?::int)')}) as v(party_id, rule_code, hold) cross join (select clock_timestamp() as at) as t
+       on conflict (party_id, rule_code) do nothing`,
       starting.flat(),
     );
   }
@@ -383,10 +386,12 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   const openOf = new Map<string, Map<string, OpenAlert>>();
   for (const r of openRows) openOf.set(r.party_id, (openOf.get(r.party_id) ?? new Map<string, OpenAlert>()).set(r.rule_code, r));
   // Findings in their hold (see holdSecondsOf): how long each has held, by the database's clock — the clock the
-  // queued re-evaluation is due by — and when that re-evaluation was queued for.
+  // queued re-evaluation is due by — and when that re-evaluation was queued for. Locked like the alerts (after
+  // them, in the same order): an evaluation that keeps a finding pending relies on the queued re-evaluation,
+  // which must not decide on data the keeping transaction has not committed yet.
   const pendingRows = await executeBound<PendingRow[]>(em,
     `select party_id, rule_code, extract(epoch from now() - since)::float8 as held, extract(epoch from due_at - since)::float8 as queued_for
-       from alert_pending where party_id in (${marks(present.length)})`,
+       from alert_pending where party_id in (${marks(present.length)}) order by party_id, rule_code for update`,
     present,
   );
   const pendingOf = new Map(pendingRows.map((r) => [pairKey(r.party_id, r.rule_code), r]));

@@ -143,9 +143,16 @@ function snapshotReads(logger: Logger): ApolloServerPlugin<GraphQLContext> {
       let open = false;
       return {
         async executionDidStart({ operation, contextValue }) {
-          if (operation.operation !== 'query') return;
-          await contextValue.em.begin({ isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
-          open = true;
+          // (No operation: the document named none that it holds; Apollo answers that itself.)
+          if (operation?.operation !== 'query') return;
+          try {
+            await contextValue.em.begin({ isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
+            open = true;
+          } catch (e) {
+            // No snapshot to be had (pool exhausted, database unavailable): the fields read as before, each
+            // failing with its own typed error if the database is gone.
+            logger.warn('read snapshot not started; the query reads at read committed', { error: e });
+          }
         },
         async willSendResponse({ contextValue }) {
           if (!open) return;

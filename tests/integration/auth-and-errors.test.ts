@@ -83,6 +83,13 @@ describe('authentication, masking and typed errors', () => {
     }
   });
 
+  it('answers a document whose operation cannot be chosen with a typed 400, not an internal error', async () => {
+    // (Queries read one snapshot — src/server/app.ts — which must leave Apollo's own answer to such a document.)
+    const r = await gql(hub.url, await tokenFor(hub, 'CHANNEL_APP'), `query A { __typename } query B { __typename }`);
+    expect(r.status).toBe(400);
+    expect(r.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+  });
+
   it('finds a traditional-character name variant and returns null for unknown ids', async () => {
     const token = await tokenFor(hub, 'CHANNEL_APP');
     const r = await gql(hub.url, token, `{ searchCustomers(query: { name: "歐陽娜娜" }) { edges { score node { displayName } } } customer(id: "00000000-0000-0000-0000-000000000000") { id } }`);
