@@ -282,11 +282,13 @@ type PendingRow = { party_id: string; rule_code: string; held: number; queued_fo
 
 /**
  * Turns the OPEN changes of rules with a hold into pending findings until they have held long enough; writes
- * the pending rows and the re-evaluations their holds need; clears pending rows of findings that went away
- * (or were opened, suppressed, or belong to customers and rules no longer evaluated). Returns the changes to make now.
+ * the pending rows and the re-evaluations their holds need. A pending row stays only while its finding is an
+ * OPEN change still in its hold: every other one is cleared (the finding went away, was opened or suppressed,
+ * its customer is no longer active or its rule no longer in force). Returns the changes to make now.
  */
-async function holdNewFindings(em: EntityManager, changes: Change[], pendingOf: ReadonlyMap<string, PendingRow>, held: Set<string>): Promise<Change[]> {
+async function holdNewFindings(em: EntityManager, changes: Change[], pendingOf: ReadonlyMap<string, PendingRow>): Promise<Change[]> {
   const made: Change[] = [];
+  const held = new Set<string>();
   const starting: [string, string, number][] = [];
   const requeue: [string, string, number][] = [];
   for (const c of changes) {
@@ -297,7 +299,6 @@ async function holdNewFindings(em: EntityManager, changes: Change[], pendingOf: 
     const hold = holdSecondsOf(c.rule);
     const pending = pendingOf.get(pairKey(c.partyId, c.rule.code));
     if (hold === 0 || (pending !== undefined && pending.held >= hold)) {
-      held.delete(pairKey(c.partyId, c.rule.code));
       made.push(c);
       continue;
     }
@@ -326,7 +327,9 @@ async function holdNewFindings(em: EntityManager, changes: Change[], pendingOf: 
     );
   }
   // One queued re-evaluation per due time, naming its customers, by the database's clock (the worker takes work
-  // whose not_before has passed, and an evaluation measures the hold by the same clock).
+  // whose not_before has passed, and an evaluation measures the hold by the same clock). The row has the shape
+  // of QueuedWork (risk-work.ts), built in SQL from the pending rows' exact due times (risk-work.ts imports
+  // this module, so queueRiskWork is not called from here).
   const due = [...starting, ...requeue].map(([partyId, ruleCode]) => [partyId, ruleCode] as const);
   if (due.length > 0) {
     await executeBound(em,
@@ -403,8 +406,6 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
   // Customers in the order given and rules in code order: the outbox gets the events in the order the
   // one-customer evaluations wrote them.
   const changes: Change[] = [];
-  /** Pending findings that still hold (and whose rule is in force); every other pending row is cleared. */
-  const held = new Set(active.flatMap((id) => rules.map((r) => pairKey(id, r.code))).filter((k) => pendingOf.has(k)));
   for (const partyId of present) {
     const open = openOf.get(partyId) ?? new Map<string, OpenAlert>();
     const status = statusOf.get(partyId);
@@ -420,7 +421,6 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
     for (const rule of rules) {
       const finding = evaluateRule(partyId, rule, own, context);
       const current = open.get(rule.code);
-      if (!finding || current) held.delete(pairKey(partyId, rule.code));
       if (!finding) {
         if (current) {
           changes.push({ kind: 'CLOSE', partyId, alertId: current.id, ruleCode: rule.code, reason: 'CONDITION_NO_LONGER_MET' });
@@ -450,8 +450,7 @@ async function evaluateSlice(em: EntityManager, partyIds: readonly string[], top
       opening.flat(),
     )).map((r) => pairKey(r.party_id, r.rule_code)),
   );
-  for (const k of suppressed) held.delete(k);
-  const made = await holdNewFindings(em, changes.filter((c) => c.kind !== 'OPEN' || !suppressed.has(pairKey(c.partyId, c.rule.code))), pendingOf, held);
+  const made = await holdNewFindings(em, changes.filter((c) => c.kind !== 'OPEN' || !suppressed.has(pairKey(c.partyId, c.rule.code))), pendingOf);
   if (made.length === 0) return 0;
 
   const closes = made.flatMap((c) => (c.kind === 'CLOSE' ? [c] : []));
