@@ -14,13 +14,40 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const er = process.env.ER_DATA_DIR ?? join(root, '../shared/bench/er');
 const mappings = join(root, 'bench/mappings');
 
-type DataSet = { name: string; sources: { name: string; file: string }[]; mapping: string; truth: (recordId: string, row: Record<string, string>) => string; reference: string };
+type DataSet = {
+  name: string;
+  sources: { name: string; file: string }[];
+  mapping: string;
+  truth: (recordId: string, row: Record<string, string>) => string;
+  reference: string;
+};
 
 const febrlTruth = (id: string) => /^rec-(\d+)/.exec(id)?.[1] ?? id;
 const sets: DataSet[] = [
-  { name: 'febrl4 (2 sources)', sources: [{ name: 'a', file: 'febrl-dataset4a.csv' }, { name: 'b', file: 'febrl-dataset4b.csv' }], mapping: 'febrl.json', truth: febrlTruth, reference: 'Splink F1 0.9992 @ p=0.5; target ≥ 0.999' },
-  { name: 'febrl1 (dedupe)', sources: [{ name: 'a', file: 'febrl-dataset1.csv' }], mapping: 'febrl.json', truth: febrlTruth, reference: 'report only' },
-  { name: 'splink fake_1000', sources: [{ name: 'a', file: 'splink-fake_1000.csv' }], mapping: 'splink-fake.json', truth: (_id, row) => row.cluster ?? '', reference: 'Splink F1 0.806 @ p=0.5; target ≥ 0.88' },
+  {
+    name: 'febrl4 (2 sources)',
+    sources: [
+      { name: 'a', file: 'febrl-dataset4a.csv' },
+      { name: 'b', file: 'febrl-dataset4b.csv' },
+    ],
+    mapping: 'febrl.json',
+    truth: febrlTruth,
+    reference: 'Splink F1 0.9992 @ p=0.5; target ≥ 0.999',
+  },
+  {
+    name: 'febrl1 (dedupe)',
+    sources: [{ name: 'a', file: 'febrl-dataset1.csv' }],
+    mapping: 'febrl.json',
+    truth: febrlTruth,
+    reference: 'report only',
+  },
+  {
+    name: 'splink fake_1000',
+    sources: [{ name: 'a', file: 'splink-fake_1000.csv' }],
+    mapping: 'splink-fake.json',
+    truth: (_id, row) => row.cluster ?? '',
+    reference: 'Splink F1 0.806 @ p=0.5; target ≥ 0.88',
+  },
 ];
 
 function exactIdBaseline(records: readonly MatchRecord[]): Int32Array {
@@ -41,7 +68,9 @@ function exactIdBaseline(records: readonly MatchRecord[]): Int32Array {
 
 const fmt = (x: number) => x.toFixed(4);
 const recalls: string[] = [];
-console.log('data set              | engine P / R / F1          | exact-id P / R / F1        | engine time | reference');
+console.log(
+  'data set              | engine P / R / F1          | exact-id P / R / F1        | engine time | reference',
+);
 for (const set of sets) {
   const mapping = loadMapping(join(mappings, set.mapping));
   const records: MatchRecord[] = [];
@@ -73,11 +102,16 @@ for (const set of sets) {
       }
     }
   }
-  recalls.push(`${set.name}: blocking recall ${(blocked / truePairs).toFixed(4)} (${blocked}/${truePairs} true pairs are candidates; ${pairs.size} candidate pairs)`);
+  recalls.push(
+    `${set.name}: blocking recall ${(blocked / truePairs).toFixed(4)} (${blocked}/${truePairs} true pairs are candidates; ${pairs.size} candidate pairs)`,
+  );
   const b = pairwiseScores(exactIdBaseline(records), truth);
   console.log(
     `${set.name.padEnd(21)} | ${fmt(e.precision)} / ${fmt(e.recall)} / ${fmt(e.f1)} | ${fmt(b.precision)} / ${fmt(b.recall)} / ${fmt(b.f1)} | ${Math.round(ms)} ms | ${set.reference}`,
   );
-  if (process.env.ER_DEBUG) console.log(JSON.stringify({ blocking: result.blocking, timings: result.timings, lambda: result.model.lambda, e }, null, 1));
+  if (process.env.ER_DEBUG)
+    console.log(
+      JSON.stringify({ blocking: result.blocking, timings: result.timings, lambda: result.model.lambda, e }, null, 1),
+    );
 }
 for (const line of recalls) console.log(line);

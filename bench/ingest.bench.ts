@@ -10,9 +10,9 @@ import { signToken } from '../src/auth/viewer.ts';
 import { startHub } from '../src/runtime/hub.ts';
 import { connectors } from '../src/connectors/registry.ts';
 import { TopicRouter } from '../src/ingest/topic-router.ts';
-import { createKafka, ensureTopics, publish } from '../src/ingest/kafka.ts';
+import { createKafka, ensureTopics, publish } from '../src/messaging/kafka.ts';
 import { generateTraffic } from '../src/demo/generate-traffic.ts';
-import { applyPhaseSeconds } from '../src/ingest/metrics.ts';
+import { applyPhaseSeconds } from '../src/observability/metrics.ts';
 import { sqlProfileReport } from '../src/db/query-stats.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
 
@@ -66,8 +66,16 @@ try {
 
   // 2. The hub, end to end.
   const config = loadConfig({
-    DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `bench-${prefix}`, PORT: '0',
-    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00', LOG_LEVEL: 'error', INGEST_CONCURRENCY: args.concurrency, RISK_ROUND_MS: process.env.RISK_ROUND_MS, DB_POOL_MAX: String(Number(args.concurrency) + 6),
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: broker.brokers.join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_GROUP_ID: `bench-${prefix}`,
+    PORT: '0',
+    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00',
+    LOG_LEVEL: 'error',
+    INGEST_CONCURRENCY: args.concurrency,
+    RISK_ROUND_MS: process.env.RISK_ROUND_MS,
+    DB_POOL_MAX: String(Number(args.concurrency) + 6),
   });
   const ends = await endOffsets(broker.brokers, router.streamTopics);
   const started = performance.now();
@@ -78,7 +86,9 @@ try {
     let firstCommit: number | null = null;
     const watchFirst = (async () => {
       while (firstCommit === null) {
-        const { rows: [r] } = await pool.query(`select count(*)::int as n from consumer_offset`);
+        const {
+          rows: [r],
+        } = await pool.query(`select count(*)::int as n from consumer_offset`);
         if ((r as { n: number }).n > 0) firstCommit = performance.now();
         else await new Promise((res) => setTimeout(res, 20));
       }
@@ -88,16 +98,25 @@ try {
     const finished = performance.now();
     const hubSeconds = (finished - started) / 1000;
     const hubRate = traffic.length / hubSeconds;
-    const { rows: [counts] } = await pool.query(`select (select count(*) from party where status = 'ACTIVE')::int as parties, (select count(*) from source_record)::int as records,
+    const {
+      rows: [counts],
+    } =
+      await pool.query(`select (select count(*) from party where status = 'ACTIVE')::int as parties, (select count(*) from source_record)::int as records,
       (select count(*) from activity)::int as activities, (select count(*) from quarantined_event)::int as quarantined, (select count(*) from alert)::int as alerts`);
-    log(`hub end to end:      ${hubRate.toFixed(0)} events/s (${hubSeconds.toFixed(2)} s, incl. start-up and consumer-group join)`);
+    log(
+      `hub end to end:      ${hubRate.toFixed(0)} events/s (${hubSeconds.toFixed(2)} s, incl. start-up and consumer-group join)`,
+    );
     log(`ratio hub / raw:     ${(hubRate / rawRate).toFixed(3)}`);
     // Events committed from the first transaction's commit to the last (the first transaction's own events
     // are counted, so this slightly overstates; it is the pipeline's rate once running).
     const runningRate = traffic.length / ((finished - (firstCommit ?? started)) / 1000);
-    log(`hub once running:    ${runningRate.toFixed(0)} events/s (from the first commit; ratio to raw ${(runningRate / rawRate).toFixed(3)})`);
+    log(
+      `hub once running:    ${runningRate.toFixed(0)} events/s (from the first commit; ratio to raw ${(runningRate / rawRate).toFixed(3)})`,
+    );
     log(`store after ingest:  ${JSON.stringify(counts)}`);
-    const phases = (await applyPhaseSeconds.get()).values.map((v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`);
+    const phases = (await applyPhaseSeconds.get()).values.map(
+      (v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`,
+    );
     log(`apply time by phase: ${phases.join(', ')} (summed over ${args.concurrency} concurrent partitions)`);
     const sql = sqlProfileReport(45);
     if (sql) log(sql);
@@ -107,13 +126,21 @@ try {
     // New business: other people under client, policy, claim and call numbers the store has not seen (the
     // generator numbers from the same start, so they are renumbered).
     const renumber = <T extends string | null>(v: T): T =>
-      v === null ? v : (v.replace(/\bC(1\d{6})\b/g, 'N$1').replace(/\bP(1\d{6})\b/g, 'Q$1').replaceAll('7f1c2d6e-', '8f1c2d6e-').replaceAll('CALL-', 'CALL-N') as T);
+      v === null
+        ? v
+        : (v
+            .replace(/\bC(1\d{6})\b/g, 'N$1')
+            .replace(/\bP(1\d{6})\b/g, 'Q$1')
+            .replaceAll('7f1c2d6e-', '8f1c2d6e-')
+            .replaceAll('CALL-', 'CALL-N') as T);
     // Interleaved across topics (each topic in its own order), so every second of load has the stream's mix of
     // customers, policies, payments, claims and calls rather than a run of one table.
     // Enough of it for every phase (scaled from the ingest set's size), so no phase runs short of load.
     const needed = rates.reduce((sum, r) => sum + r * seconds, 0);
     const scale = Math.max(1, Math.ceil(needed / traffic.length));
-    const more = interleave(generateTraffic({ seed: 7, clients: clients * scale, policies: policies * scale })).map((m) => ({ topic: `${prefix}${m.topic}`, key: renumber(m.key), value: renumber(m.value) }));
+    const more = interleave(generateTraffic({ seed: 7, clients: clients * scale, policies: policies * scale })).map(
+      (m) => ({ topic: `${prefix}${m.topic}`, key: renumber(m.key), value: renumber(m.value) }),
+    );
     let offset = 0;
     for (const [i, rate] of rates.entries()) {
       // Each phase starts after the previous one's backlog is applied, on traffic it has not seen.
@@ -123,7 +150,9 @@ try {
       const latencies = await freshness(hub.url, token, kafka, i, prefix, load, rate, seconds);
       latencies.sort((a, b) => a - b);
       const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-      log(`freshness at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`);
+      log(
+        `freshness at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`,
+      );
     }
   } finally {
     await pool.end();
@@ -148,7 +177,8 @@ function interleave(messages: readonly DemoMessage[]): DemoMessage[] {
   for (let step = 1; out.length < messages.length; step += 1) {
     const progress = step / messages.length;
     lists.forEach((list, i) => {
-      while ((taken[i] ?? 0) < list.length && (taken[i] ?? 0) < Math.ceil(progress * list.length)) out.push(list[(taken[i] = (taken[i] ?? 0) + 1) - 1] as DemoMessage);
+      while ((taken[i] ?? 0) < list.length && (taken[i] ?? 0) < Math.ceil(progress * list.length))
+        out.push(list[(taken[i] = (taken[i] ?? 0) + 1) - 1] as DemoMessage);
     });
   }
   return out;
@@ -158,7 +188,9 @@ async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`create table raw_event (topic text not null, key text not null, value jsonb, primary key (topic, key))`);
+    await c.query(
+      `create table raw_event (topic text not null, key text not null, value jsonb, primary key (topic, key))`,
+    );
     const started = performance.now();
     for (let i = 0; i < messages.length; i += 500) {
       // One statement may not touch a row twice: the last message of a key in the chunk wins, as in a log.
@@ -177,7 +209,16 @@ async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise
   }
 }
 
-async function freshness(url: string, token: string, kafka: ReturnType<typeof createKafka>, phase: number, prefix: string, load: DemoMessage[], perSecond: number, durationSeconds: number): Promise<number[]> {
+async function freshness(
+  url: string,
+  token: string,
+  kafka: ReturnType<typeof createKafka>,
+  phase: number,
+  prefix: string,
+  load: DemoMessage[],
+  perSecond: number,
+  durationSeconds: number,
+): Promise<number[]> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const latencies: number[] = [];
@@ -196,13 +237,26 @@ async function freshness(url: string, token: string, kafka: ReturnType<typeof cr
       sent += batch.length;
       const byTopic = new Map<string, { key: string | null; value: string | null }[]>();
       for (const m of batch) byTopic.set(m.topic, (byTopic.get(m.topic) ?? []).concat({ key: m.key, value: m.value }));
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
       if (tick % 2 === 0) {
         // A probe every 100 ms: a new customer only findable once ingested, matched and committed.
         probes += 1;
         const mobile = `19${phase % 10}${String(10_000_000 + probes).padStart(8, '0')}`;
         const userId = `APP-PROBE-${prefix}${phase}-${probes}`;
-        const value = JSON.stringify({ eventId: `W-${userId}`, type: 'REGISTERED', at: new Date().toISOString(), userId, mobile, email: null, name: `探针${probes}`, idNumber: null, consent: null });
+        const value = JSON.stringify({
+          eventId: `W-${userId}`,
+          type: 'REGISTERED',
+          at: new Date().toISOString(),
+          userId,
+          mobile,
+          email: null,
+          name: `探针${probes}`,
+          idNumber: null,
+          consent: null,
+        });
         const sentAt = performance.now();
         await producer.send({ topic: `${prefix}app.customer-events.v1`, acks: -1, messages: [{ key: userId, value }] });
         pending.push(waitVisible(url, token, mobile).then((at) => void latencies.push(at - sentAt)));
@@ -220,7 +274,11 @@ async function waitVisible(url: string, token: string, phone: string): Promise<n
   const query = `query($phone: String!) { searchCustomers(query: { phone: $phone }) { edges { node { id } } } }`;
   const started = performance.now();
   for (;;) {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables: { phone } }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables: { phone } }),
+    });
     const body = (await res.json()) as { data?: { searchCustomers: { edges: unknown[] } }; errors?: unknown[] };
     if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
     if ((body.data?.searchCustomers.edges.length ?? 0) > 0) return performance.now();

@@ -9,7 +9,9 @@ export class Migration20261122000002_identity_resolution extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table source_record drop constraint if exists source_record_link_type_check;`);
     this.addSql(`alter table source_record add column match_explanation jsonb;`);
-    this.addSql(`alter table source_record add constraint source_record_link_type_check check (link_type in ('EXACT_ID','PROBABILISTIC','NEW','MANUAL','UNLINKED'));`);
+    this.addSql(
+      `alter table source_record add constraint source_record_link_type_check check (link_type in ('EXACT_ID','PROBABILISTIC','NEW','MANUAL','UNLINKED'));`,
+    );
 
     this.addSql(`create table match_key (
       key text not null,
@@ -36,7 +38,9 @@ export class Migration20261122000002_identity_resolution extends Migration {
       status text not null default 'OPEN' check (status in ('OPEN','CONFIRMED','REJECTED','OBSOLETE')),
       decided_by text, decided_at timestamptz, reason text,
       created_at timestamptz not null default now());`);
-    this.addSql(`create unique index review_task_open on review_task (source_record_id, candidate_party_id) where status = 'OPEN';`);
+    this.addSql(
+      `create unique index review_task_open on review_task (source_record_id, candidate_party_id) where status = 'OPEN';`,
+    );
 
     this.addSql(`create table match_rejection (
       source_record_id uuid not null references source_record(id),

@@ -20,10 +20,14 @@ export class Migration20261122000004_activities extends Migration {
       updated_at timestamptz not null default now(),
       unique (kind, system, source_key));`);
     this.addSql(`create index activity_party on activity (party_system, party_source_id) where not deleted;`);
-    this.addSql(`create index activity_caller on activity (caller_phone_key) where caller_phone_key is not null and not deleted;`);
+    this.addSql(
+      `create index activity_caller on activity (caller_phone_key) where caller_phone_key is not null and not deleted;`,
+    );
     this.addSql(`create index activity_policy on activity (policy_no) where policy_no is not null;`);
     this.addSql(`create index activity_kind_time on activity (kind, occurred_at);`);
     this.addSql(`alter table quarantined_event add column dlq_published_at timestamptz;`);
-    this.addSql(`create index quarantined_unpublished on quarantined_event (received_at) where dlq_published_at is null;`);
+    this.addSql(
+      `create index quarantined_unpublished on quarantined_event (received_at) where dlq_published_at is null;`,
+    );
   }
 }

@@ -11,7 +11,9 @@ export class Migration20261122000005_match_key_hash extends Migration {
       key_hash bigint not null,
       source_record_id uuid not null references source_record(id) on delete cascade,
       primary key (key_hash, source_record_id));`);
-    this.addSql(`insert into match_key_hashed (key_hash, source_record_id) select distinct hashtextextended(key, 0), source_record_id from match_key;`);
+    this.addSql(
+      `insert into match_key_hashed (key_hash, source_record_id) select distinct hashtextextended(key, 0), source_record_id from match_key;`,
+    );
     this.addSql(`drop table match_key;`);
     this.addSql(`alter table match_key_hashed rename to match_key;`);
     this.addSql(`alter table match_key rename constraint match_key_hashed_pkey to match_key_pkey;`);

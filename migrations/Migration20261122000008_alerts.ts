@@ -22,7 +22,9 @@ export class Migration20261122000008_alerts extends Migration {
       ('EARLY_CLAIM', 'EARLY_CLAIM', '{"withinDays": 90}', 30),
       ('MULTI_POLICY_INCIDENT', 'MULTI_POLICY_INCIDENT', '{"minPolicies": 2}', 40),
       ('SHARED_CONTACT', 'SHARED_CONTACT', '{"minCustomers": 3, "excludedPhones": []}', 20);`);
-    this.addSql(`insert into alert_rule_version (code, version, params, points, enabled, updated_by, updated_at) select code, version, params, points, enabled, updated_by, updated_at from alert_rule;`);
+    this.addSql(
+      `insert into alert_rule_version (code, version, params, points, enabled, updated_by, updated_at) select code, version, params, points, enabled, updated_by, updated_at from alert_rule;`,
+    );
     this.addSql(`create table alert (
       id uuid primary key,
       party_id uuid not null references party(id), rule_code text not null references alert_rule(code), rule_version int not null,

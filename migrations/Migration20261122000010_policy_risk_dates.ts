@@ -7,12 +7,16 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261122000010_policy_risk_dates extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table policy add column reinstated_at timestamptz, add column sum_insured_increased_at timestamptz;`);
+    this.addSql(
+      `alter table policy add column reinstated_at timestamptz, add column sum_insured_increased_at timestamptz;`,
+    );
     this.addSql(`create index activity_claim_policy on activity (policy_no) where kind = 'CLAIM' and not deleted;`);
     // Network flags on addresses and bank accounts (src/risk/alerts.ts, SHARED_CONTACT with params.contact).
     this.addSql(`create index activity_bank_account on activity ((regexp_replace(coalesce(data->>'bankAccount', data->>'payeeBankAccount'), '[^0-9A-Za-z]', '', 'g')))
       where kind in ('PAYMENT', 'CLAIM') and not deleted;`);
-    this.addSql(`create index contact_point_search_kind on contact_point (search_key, kind) where search_key is not null;`);
+    this.addSql(
+      `create index contact_point_search_kind on contact_point (search_key, kind) where search_key is not null;`,
+    );
     this.addSql(`insert into alert_rule (code, kind, params, points) values
       ('SHARED_ADDRESS', 'SHARED_CONTACT', '{"contact": "ADDRESS", "minCustomers": 4, "excluded": []}', 15),
       ('SHARED_BANK_ACCOUNT', 'SHARED_CONTACT', '{"contact": "BANK_ACCOUNT", "minCustomers": 3, "excluded": []}', 25);`);

@@ -11,10 +11,14 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261122000011_write_heavy_tables extends Migration {
   override async up(): Promise<void> {
     for (const table of ['party', 'source_record']) {
-      this.addSql(`alter table ${table} set (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05);`);
+      this.addSql(
+        `alter table ${table} set (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05);`,
+      );
     }
     for (const table of ['match_key', 'contact_point', 'party_identifier', 'activity', 'policy_role']) {
-      this.addSql(`alter table ${table} set (autovacuum_vacuum_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05);`);
+      this.addSql(
+        `alter table ${table} set (autovacuum_vacuum_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.05);`,
+      );
     }
   }
 }

@@ -22,7 +22,14 @@ function settings(opts: BrokerOptions) {
   const port = opts.port ?? Number(process.env.KAFKA_PORT ?? 19092);
   const controllerPort = opts.controllerPort ?? port + 1;
   const cacheDir = resolve(opts.cacheDir ?? join(projectRoot, '.cache/kafka'));
-  return { port, controllerPort, cacheDir, libs: join(cacheDir, 'libs'), dir: join(cacheDir, `broker-${port}`), log: opts.log ?? ((m: string) => process.stderr.write(`[kafka] ${m}\n`)) };
+  return {
+    port,
+    controllerPort,
+    cacheDir,
+    libs: join(cacheDir, 'libs'),
+    dir: join(cacheDir, `broker-${port}`),
+    log: opts.log ?? ((m: string) => process.stderr.write(`[kafka] ${m}\n`)),
+  };
 }
 
 function have(cmd: string, args: string[]): boolean {
@@ -44,15 +51,30 @@ function ensureJars(s: ReturnType<typeof settings>): void {
   rmSync(s.libs, { recursive: true, force: true });
   const r = spawnSync(
     'mvn',
-    ['-q', '-B', '-f', pom, 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${s.libs}`],
+    [
+      '-q',
+      '-B',
+      '-f',
+      pom,
+      'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${s.libs}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
   );
-  if (r.status !== 0) throw new Error(`mvn could not fetch the Kafka jars (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`mvn could not fetch the Kafka jars (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   writeFileSync(marker, new Date().toISOString());
 }
 
 async function answers(brokers: string[], timeoutMs: number): Promise<boolean> {
-  const kafka = new Kafka({ clientId: 'broker-probe', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: 'broker-probe',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 0 },
+  });
   const admin = kafka.admin();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -95,7 +117,17 @@ function writeConfig(s: ReturnType<typeof settings>): string {
       '',
     ].join('\n'),
   );
-  writeFileSync(join(s.dir, 'log4j.properties'), ['log4j.rootLogger=WARN, file', 'log4j.appender.file=org.apache.log4j.FileAppender', `log4j.appender.file.File=${join(s.dir, 'broker.log')}`, 'log4j.appender.file.layout=org.apache.log4j.PatternLayout', 'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n', ''].join('\n'));
+  writeFileSync(
+    join(s.dir, 'log4j.properties'),
+    [
+      'log4j.rootLogger=WARN, file',
+      'log4j.appender.file=org.apache.log4j.FileAppender',
+      `log4j.appender.file.File=${join(s.dir, 'broker.log')}`,
+      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
@@ -107,21 +139,52 @@ export async function ensureBroker(opts: BrokerOptions = {}): Promise<Broker> {
   const config = writeConfig(s);
   const cp = `${s.libs}/*`;
   if (!existsSync(join(s.dir, 'data', 'meta.properties'))) {
-    const uuid = spawnSync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' }).stdout.trim();
-    const format = spawnSync('java', ['-cp', cp, `-Dlog4j.configuration=file:${join(s.dir, 'log4j.properties')}`, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', config, '-g'], { encoding: 'utf8' });
+    const uuid = spawnSync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    const format = spawnSync(
+      'java',
+      [
+        '-cp',
+        cp,
+        `-Dlog4j.configuration=file:${join(s.dir, 'log4j.properties')}`,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        uuid,
+        '-c',
+        config,
+        '-g',
+      ],
+      { encoding: 'utf8' },
+    );
     if (format.status !== 0) throw new Error(`formatting Kafka storage failed:\n${format.stdout}\n${format.stderr}`);
   }
   const out = openSync(join(s.dir, 'stdout.log'), 'a');
-  const child = spawn('java', ['-Xmx512m', '-XX:+UseG1GC', `-Dlog4j.configuration=file:${join(s.dir, 'log4j.properties')}`, '-cp', cp, 'kafka.Kafka', config], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  });
+  const child = spawn(
+    'java',
+    [
+      '-Xmx512m',
+      '-XX:+UseG1GC',
+      `-Dlog4j.configuration=file:${join(s.dir, 'log4j.properties')}`,
+      '-cp',
+      cp,
+      'kafka.Kafka',
+      config,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', out, out],
+    },
+  );
   child.unref();
   writeFileSync(join(s.dir, 'broker.pid'), String(child.pid));
   s.log(`starting broker on ${brokers[0]} (pid ${child.pid}, data in ${s.dir})`);
   if (!(await answers(brokers, 90_000))) {
     const tail = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').slice(-30).join('\n') : '');
-    throw new Error(`Kafka broker did not become ready within 90 s.\n${tail(join(s.dir, 'stdout.log'))}\n${tail(join(s.dir, 'broker.log'))}`);
+    throw new Error(
+      `Kafka broker did not become ready within 90 s.\n${tail(join(s.dir, 'stdout.log'))}\n${tail(join(s.dir, 'broker.log'))}`,
+    );
   }
   return {
     brokers,
@@ -172,7 +235,9 @@ async function cli(command: string | undefined): Promise<number> {
       return up ? 0 : 1;
     }
     default:
-      process.stdout.write('usage: npm run kafka -- start | stop | status   (KAFKA_PORT to change the port, default 19092)\n');
+      process.stdout.write(
+        'usage: npm run kafka -- start | stop | status   (KAFKA_PORT to change the port, default 19092)\n',
+      );
       return command === undefined ? 0 : 2;
   }
 }
@@ -186,4 +251,3 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     },
   );
 }
-

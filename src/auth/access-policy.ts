@@ -1,4 +1,4 @@
-import { maskValue } from '../sync/normalize/index.ts';
+import { maskValue } from '../domain/normalize/index.ts';
 import type { Role, Viewer } from './viewer.ts';
 
 /**
@@ -6,7 +6,17 @@ import type { Role, Viewer } from './viewer.ts';
  * marked `@sensitive(kind: …)` goes through `protect` (wired in src/graphql/sensitive-directive.ts), and
  * operations check `require`. Resolvers never mask by themselves.
  */
-export type SensitiveKind = 'ID_NUMBER' | 'PHONE' | 'EMAIL' | 'NAME' | 'ADDRESS' | 'BIRTH_DATE' | 'CONTACT_POINT' | 'RAW_RECORD' | 'BANK_ACCOUNT' | 'RISK_DETAIL';
+export type SensitiveKind =
+  | 'ID_NUMBER'
+  | 'PHONE'
+  | 'EMAIL'
+  | 'NAME'
+  | 'ADDRESS'
+  | 'BIRTH_DATE'
+  | 'CONTACT_POINT'
+  | 'RAW_RECORD'
+  | 'BANK_ACCOUNT'
+  | 'RISK_DETAIL';
 type ConcreteKind = Exclude<SensitiveKind, 'CONTACT_POINT'>;
 
 const unmaskedFor: Record<Role, readonly ConcreteKind[]> = {
@@ -22,7 +32,14 @@ const unmaskedFor: Record<Role, readonly ConcreteKind[]> = {
 };
 
 /** Kinds of grade C2 whose unmasked reads are written to the access log (who, which customer, which fields). */
-export const auditedKinds: ReadonlySet<ConcreteKind> = new Set(['ID_NUMBER', 'PHONE', 'EMAIL', 'ADDRESS', 'RAW_RECORD', 'BANK_ACCOUNT']);
+export const auditedKinds: ReadonlySet<ConcreteKind> = new Set([
+  'ID_NUMBER',
+  'PHONE',
+  'EMAIL',
+  'ADDRESS',
+  'RAW_RECORD',
+  'BANK_ACCOUNT',
+]);
 
 export function concreteKind(kind: SensitiveKind, parent: unknown): ConcreteKind {
   if (kind !== 'CONTACT_POINT') return kind;

@@ -28,7 +28,8 @@ export async function verifyBearer(header: string | undefined, settings: TokenSe
     const { payload } = await jwtVerify(match[1], settings.secret, { issuer: settings.issuer, algorithms: ['HS256'] });
     const claimed = Array.isArray(payload.roles) ? payload.roles : [];
     const known = claimed.filter((r): r is Role => typeof r === 'string' && (roles as readonly string[]).includes(r));
-    if (known.length === 0) throw new AuthenticationError(`token carries no known role (expected some of ${roles.join(', ')})`);
+    if (known.length === 0)
+      throw new AuthenticationError(`token carries no known role (expected some of ${roles.join(', ')})`);
     if (!payload.sub) throw new AuthenticationError('token has no subject (sub)');
     return { subject: payload.sub, roles: known };
   } catch (e) {
@@ -39,7 +40,12 @@ export async function verifyBearer(header: string | undefined, settings: TokenSe
   }
 }
 
-export async function signToken(settings: TokenSettings, subject: string, grant: readonly Role[], expiresIn = '12h'): Promise<string> {
+export async function signToken(
+  settings: TokenSettings,
+  subject: string,
+  grant: readonly Role[],
+  expiresIn = '12h',
+): Promise<string> {
   return new SignJWT({ roles: [...grant] })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(subject)

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 const camel = (id: string) => id.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 export function scaffoldConnector(id: string, root: string): string[] {
-  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(id)) throw new Error(`connector name must be kebab-case (e.g. "group-pension"), got "${id}"`);
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(id))
+    throw new Error(`connector name must be kebab-case (e.g. "group-pension"), got "${id}"`);
   const dir = join(root, 'src/connectors', id);
   if (existsSync(dir)) throw new Error(`src/connectors/${id} already exists`);
   const name = camel(id);
@@ -16,7 +17,7 @@ export function scaffoldConnector(id: string, root: string): string[] {
   mkdirSync(join(dir, 'fixtures'), { recursive: true });
   writeFileSync(
     join(dir, 'index.ts'),
-    `import type { CanonicalChange } from '../framework/canonical.ts';
+    `import type { CanonicalChange } from '../../domain/canonical.ts';
 import type { Connector, ConnectorManifest, SourceMessage } from '../framework/connector.ts';
 import { MappingError } from '../framework/errors.ts';
 import { code, decimal, requiredText, text } from '../framework/fields.ts';
@@ -86,12 +87,17 @@ export const conformance: ConformanceFixtures = {
   );
   const registry = join(root, 'src/connectors/registry.ts');
   const source = readFileSync(registry, 'utf8');
-  if (!source.includes('// scaffold: imports') || !source.includes('// scaffold: connectors')) throw new Error('src/connectors/registry.ts lost its scaffold markers; register the connector by hand');
+  if (!source.includes('// scaffold: imports') || !source.includes('// scaffold: connectors'))
+    throw new Error('src/connectors/registry.ts lost its scaffold markers; register the connector by hand');
   writeFileSync(
     registry,
     source
       .replace('// scaffold: imports', `import { ${name}Connector } from './${id}/index.ts';\n// scaffold: imports`)
       .replace('  // scaffold: connectors', `  ${name}Connector,\n  // scaffold: connectors`),
   );
-  return [`src/connectors/${id}/index.ts`, `src/connectors/${id}/fixtures/conformance.ts`, 'src/connectors/registry.ts (registered)'];
+  return [
+    `src/connectors/${id}/index.ts`,
+    `src/connectors/${id}/fixtures/conformance.ts`,
+    'src/connectors/registry.ts (registered)',
+  ];
 }

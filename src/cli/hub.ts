@@ -5,7 +5,7 @@ import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { migrate, openOrm } from '../db/orm.ts';
 import { signToken, tokenSettings, roles, type Role } from '../auth/viewer.ts';
 import { startHub } from '../runtime/hub.ts';
-import { createKafka, ensureTopics, publish } from '../ingest/kafka.ts';
+import { createKafka, ensureTopics, publish } from '../messaging/kafka.ts';
 import { connectorById, connectors } from '../connectors/registry.ts';
 import { importFile } from '../ingest/file-import.ts';
 import { replayConnector } from '../ingest/replay.ts';
@@ -49,7 +49,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'connector') {
     if (rest[0] !== 'new' || !rest[1]) throw new ConfigError('usage: npm run hub -- connector new NAME');
     const written = scaffoldConnector(rest[1], fileURLToPath(new URL('../..', import.meta.url)));
-    process.stdout.write(`created:\n${written.map((f) => `  ${f}`).join('\n')}\nnext: adapt the mapping and fixtures, then run: npx vitest run tests/conformance  (docs/connectors.md)\n`);
+    process.stdout.write(
+      `created:\n${written.map((f) => `  ${f}`).join('\n')}\nnext: adapt the mapping and fixtures, then run: npx vitest run tests/conformance  (docs/connectors.md)\n`,
+    );
     return 0;
   }
   const config = loadConfig();
@@ -71,7 +73,9 @@ async function main(argv: string[]): Promise<number> {
       return new Promise(() => {}); // runs until a signal
     }
     case 'migrate': {
-      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const embedded = config.databaseUrl
+        ? null
+        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         const applied = await migrate(orm);
@@ -83,26 +87,60 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'token': {
-      const { values } = parseArgs({ args: rest, options: { role: { type: 'string', multiple: true }, subject: { type: 'string', default: 'cli-user' } } });
-      if (!config.jwtSecret) throw new ConfigError('HUB_JWT_SECRET must be set to mint tokens (the embedded default prints a development token at start)');
+      const { values } = parseArgs({
+        args: rest,
+        options: { role: { type: 'string', multiple: true }, subject: { type: 'string', default: 'cli-user' } },
+      });
+      if (!config.jwtSecret)
+        throw new ConfigError(
+          'HUB_JWT_SECRET must be set to mint tokens (the embedded default prints a development token at start)',
+        );
       const wanted = values.role ?? [];
       const bad = wanted.filter((r) => !(roles as readonly string[]).includes(r));
-      if (wanted.length === 0 || bad.length > 0) throw new ConfigError(`--role must be one or more of ${roles.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`);
-      process.stdout.write(`${await signToken(tokenSettings(config.jwtSecret, config.jwtIssuer), values.subject ?? 'cli-user', wanted as Role[])}\n`);
+      if (wanted.length === 0 || bad.length > 0)
+        throw new ConfigError(
+          `--role must be one or more of ${roles.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`,
+        );
+      process.stdout.write(
+        `${await signToken(tokenSettings(config.jwtSecret, config.jwtIssuer), values.subject ?? 'cli-user', wanted as Role[])}\n`,
+      );
       return 0;
     }
     case 'replay': {
-      const { values } = parseArgs({ args: rest, options: { connector: { type: 'string' }, 'from-beginning': { type: 'boolean', default: false }, from: { type: 'string' } } });
-      if (!values.connector || (values['from-beginning'] === (values.from !== undefined))) throw new ConfigError('usage: npm run hub -- replay --connector NAME (--from-beginning | --from ISO-TIME)');
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          connector: { type: 'string' },
+          'from-beginning': { type: 'boolean', default: false },
+          from: { type: 'string' },
+        },
+      });
+      if (!values.connector || values['from-beginning'] === (values.from !== undefined))
+        throw new ConfigError('usage: npm run hub -- replay --connector NAME (--from-beginning | --from ISO-TIME)');
       const from = values.from === undefined ? ('beginning' as const) : new Date(values.from);
-      if (from !== 'beginning' && Number.isNaN(from.getTime())) throw new ConfigError(`--from must be an ISO 8601 time (got ${values.from})`);
+      if (from !== 'beginning' && Number.isNaN(from.getTime()))
+        throw new ConfigError(`--from must be an ISO 8601 time (got ${values.from})`);
       if (!config.kafkaBrokers) throw new ConfigError('KAFKA_BROKERS must be set to replay a connector');
-      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const embedded = config.databaseUrl
+        ? null
+        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const report = await replayConnector({ kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger), orm, router: new TopicRouter(connectors, config.kafkaTopicPrefix), connector: connectorById(values.connector), from, deps: syncDepsFor(), groupPrefix: config.kafkaGroupId, logger, wireFormat: wireFormatFor(config) });
-        process.stdout.write(`replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`);
+        const report = await replayConnector({
+          kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger),
+          orm,
+          router: new TopicRouter(connectors, config.kafkaTopicPrefix),
+          connector: connectorById(values.connector),
+          from,
+          deps: syncDepsFor(),
+          groupPrefix: config.kafkaGroupId,
+          logger,
+          wireFormat: wireFormatFor(config),
+        });
+        process.stdout.write(
+          `replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`,
+        );
         return 0;
       } finally {
         await orm.close(true);
@@ -110,14 +148,27 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'blacklist': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { proposer: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' } } });
-      if (positionals[0] !== 'import' || !positionals[1] || !values.proposer) throw new ConfigError('usage: npm run hub -- blacklist import FILE --proposer NAME [--encoding utf-8]');
-      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { proposer: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' } },
+      });
+      if (positionals[0] !== 'import' || !positionals[1] || !values.proposer)
+        throw new ConfigError('usage: npm run hub -- blacklist import FILE --proposer NAME [--encoding utf-8]');
+      const embedded = config.databaseUrl
+        ? null
+        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const result = await orm.em.fork().transactional((em) => importListFile(em, positionals[1] as string, values.proposer as string, values.encoding));
-        process.stdout.write(`batch ${result.batchId}: ${result.proposed} entries proposed (awaiting approval by a second risk admin: approveBlacklistBatch), ${result.rejected.length} rows rejected\n`);
+        const result = await orm.em
+          .fork()
+          .transactional((em) =>
+            importListFile(em, positionals[1] as string, values.proposer as string, values.encoding),
+          );
+        process.stdout.write(
+          `batch ${result.batchId}: ${result.proposed} entries proposed (awaiting approval by a second risk admin: approveBlacklistBatch), ${result.rejected.length} rows rejected\n`,
+        );
         for (const r of result.rejected) process.stdout.write(`  line ${r.line}: ${r.reason}\n`);
         return result.rejected.length > 0 ? 3 : 0;
       } finally {
@@ -127,11 +178,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'risk': {
       if (rest[0] !== 'rescan') break;
-      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const embedded = config.databaseUrl
+        ? null
+        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const parties = await orm.em.fork().execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
+        const parties = await orm.em
+          .fork()
+          .execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
         let alerts = 0;
         for (let i = 0; i < parties.length; i += 200) {
           await orm.em.fork().transactional(async (em) => {
@@ -148,16 +203,24 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'import': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { encoding: { type: 'string', default: 'gbk' } } });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { encoding: { type: 'string', default: 'gbk' } },
+      });
       const [connectorId, file] = positionals;
       if (!connectorId || !file) throw new ConfigError('usage: npm run hub -- import CONNECTOR FILE [--encoding gbk]');
       const connector = connectorById(connectorId);
-      const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const embedded = config.databaseUrl
+        ? null
+        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
         const report = await importFile(orm, connector, file, syncDepsFor(), { encoding: values.encoding ?? 'gbk' });
-        process.stdout.write(`${report.file}: ${report.rows} rows, ${report.applied} changes applied, ${report.stale} unchanged, ${report.skipped} rows already imported, ${report.quarantined} rejected\n`);
+        process.stdout.write(
+          `${report.file}: ${report.rows} rows, ${report.applied} changes applied, ${report.stale} unchanged, ${report.skipped} rows already imported, ${report.quarantined} rejected\n`,
+        );
         for (const r of report.rejected) process.stdout.write(`  line ${r.offset}: ${r.code}: ${r.reason}\n`);
         return report.quarantined > 0 ? 3 : 0;
       } finally {
@@ -171,7 +234,10 @@ async function main(argv: string[]): Promise<number> {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
       const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
       await ensureTopics(kafka, router.streamTopics);
-      const messages = [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` }));
+      const messages = [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({
+        ...m,
+        topic: `${config.kafkaTopicPrefix}${m.topic}`,
+      }));
       await publish(kafka, messages);
       process.stdout.write(`published ${messages.length} messages to ${router.topics.join(', ')}\n`);
       return 0;
@@ -193,9 +259,11 @@ function printBanner(url: string, devToken: string | null, embedded: boolean, li
     '',
     `  Customer-data hub is up: GraphQL at ${url}`,
     `  Database: ${embedded ? 'embedded PGlite (set DATABASE_URL to use a PostgreSQL server)' : 'PostgreSQL from DATABASE_URL'}`,
-    `  Live consumption: ${live ? 'on (consuming the connectors\' Kafka topics)' : 'off (set KAFKA_BROKERS to consume the connectors\' topics); demo data loaded through the batch path'}`,
+    `  Live consumption: ${live ? "on (consuming the connectors' Kafka topics)" : "off (set KAFKA_BROKERS to consume the connectors' topics); demo data loaded through the batch path"}`,
     '',
-    devToken ? `  Development token (all roles; valid 12 h):\n    ${devToken}` : '  Send a bearer token signed with HUB_JWT_SECRET (npm run hub -- token --role CHANNEL_APP).',
+    devToken
+      ? `  Development token (all roles; valid 12 h):\n    ${devToken}`
+      : '  Send a bearer token signed with HUB_JWT_SECRET (npm run hub -- token --role CHANNEL_APP).',
     '',
     `  Try the demo customer ${DEMO_CUSTOMER.name}, who calls from ${DEMO_CUSTOMER.mobile}:`,
     `    curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${token}' \\`,
@@ -210,7 +278,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`${e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(
+      `${e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -16,7 +16,12 @@ const brokerList = z
   .string()
   .trim()
   .min(1)
-  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d{1,5}$/.test(b)), {
     message: 'must be a comma-separated list of host:port',
   });
@@ -30,7 +35,11 @@ const envSchema = z.object({
   KAFKA_BROKERS: brokerList.optional(),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('customer-hub'),
   KAFKA_GROUP_ID: z.string().trim().min(1).default('customer-hub'),
-  KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[\w.-]*$/, 'may contain only letters, digits, ".", "_" and "-"').default(''),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[\w.-]*$/, 'may contain only letters, digits, ".", "_" and "-"')
+    .default(''),
   HUB_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   HUB_JWT_ISSUER: z.string().trim().min(1).default('customer-hub'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -42,7 +51,12 @@ const envSchema = z.object({
   AVRO_CONNECTORS: z
     .string()
     .trim()
-    .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
     .optional(),
 });
 
@@ -80,12 +94,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`);
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`,
+    );
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
   if ((e.AVRO_CONNECTORS?.length ?? 0) > 0 && !e.SCHEMA_REGISTRY_URL) {
-    throw new ConfigError('Invalid configuration:\n  AVRO_CONNECTORS: needs SCHEMA_REGISTRY_URL (the registry the Avro schemas are read from)');
+    throw new ConfigError(
+      'Invalid configuration:\n  AVRO_CONNECTORS: needs SCHEMA_REGISTRY_URL (the registry the Avro schemas are read from)',
+    );
   }
   return {
     databaseUrl: e.DATABASE_URL,

@@ -21,7 +21,9 @@ export const connectors: readonly Connector[] = [
 ];
 
 /** Connectors fed by Kafka topics (file connectors are fed by `hub import`). */
-export const streamingConnectors: readonly Connector[] = connectors.filter((c) => !c.manifest.topics.every((t) => t.endsWith('.file')));
+export const streamingConnectors: readonly Connector[] = connectors.filter(
+  (c) => !c.manifest.topics.every((t) => t.endsWith('.file')),
+);
 
 export function connectorById(id: string): Connector {
   const found = connectors.find((c) => c.manifest.id === id);

@@ -11,7 +11,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * are sent untyped, so a placeholder whose type PostgreSQL cannot infer from its context needs a cast.
  * The statement is reported to the configured logger, so statement counts and the SQL profile still see it.
  */
-export async function executeBound<T = Record<string, unknown>[]>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<T> {
+export async function executeBound<T = Record<string, unknown>[]>(
+  em: EntityManager,
+  sql: string,
+  params: readonly unknown[] = [],
+): Promise<T> {
   const text = toDollarPlaceholders(sql);
   const ctx = em.getTransactionContext<{ executeQuery(q: CompiledQuery): Promise<{ rows: unknown[] }> }>();
   const runner = ctx ?? em.getConnection().getClient();
@@ -40,7 +44,8 @@ export function toDollarPlaceholders(sql: string): string {
       quote = ch;
       out += ch;
     } else if (ch === '?') {
-      if (sql[i + 1] === '?' || sql[i + 1] === '|' || sql[i + 1] === '&') throw new Error('executeBound: jsonb ? operators are not supported');
+      if (sql[i + 1] === '?' || sql[i + 1] === '|' || sql[i + 1] === '&')
+        throw new Error('executeBound: jsonb ? operators are not supported');
       n += 1;
       out += `$${n}`;
     } else {

@@ -12,7 +12,11 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
  */
 export type EmbeddedPostgres = { url: string; dataDir: string; stop(): Promise<void> };
 
-export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; inMemory?: boolean }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  inMemory?: boolean;
+}): Promise<EmbeddedPostgres> {
   const dir = resolve(opts.dataDir, 'pglite');
   if (!opts.inMemory) mkdirSync(dir, { recursive: true });
   const db = await PGlite.create(opts.inMemory ? undefined : dir, { extensions: { pg_trgm } });

@@ -29,8 +29,10 @@ export function sqlProfileReport(top = 25): string | null {
   if (!profile) return null;
   const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
   const total = [...profile.values()].reduce((s, v) => s + v.ms, 0);
-  return [`SQL time ${(total / 1000).toFixed(1)} s over ${[...profile.values()].reduce((s, v) => s + v.n, 0)} statements`,
-    ...rows.map(([shape, v]) => `${(v.ms / 1000).toFixed(2).padStart(7)} s ${String(v.n).padStart(7)}×  ${shape}`)].join('\n');
+  return [
+    `SQL time ${(total / 1000).toFixed(1)} s over ${[...profile.values()].reduce((s, v) => s + v.n, 0)} statements`,
+    ...rows.map(([shape, v]) => `${(v.ms / 1000).toFixed(2).padStart(7)} s ${String(v.n).padStart(7)}×  ${shape}`),
+  ].join('\n');
 }
 
 /** MikroORM logger that feeds the statement counter and forwards query text only when SQL debugging is on. */

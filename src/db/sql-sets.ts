@@ -3,7 +3,8 @@
  * statement count stays constant per slice, and a statement's size and planning cost stay bounded (the
  * parameters are inlined into the SQL text by the driver, so there is no bind-parameter limit to hit first).
  */
-export const chunked = <T>(items: readonly T[], size = 500): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+export const chunked = <T>(items: readonly T[], size = 500): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /** `?, ?, ?` (or any other per-value mark, e.g. `(?::uuid, ?)`) for `n` values. */
 export const marks = (n: number, mark = '?'): string => Array.from({ length: n }, () => mark).join(', ');

@@ -1,5 +1,5 @@
 import type { CanonicalAttribute } from '../sync/match/engine/match-record.ts';
-import { residentIdCheckChar } from '../sync/normalize/resident-id.ts';
+import { residentIdCheckChar } from '../domain/normalize/resident-id.ts';
 import { cities, givenChars, surnames } from './generate-core-policy.ts';
 import { seeded } from './random.ts';
 
@@ -8,11 +8,51 @@ import { seeded } from './random.ts';
  * copies of an earlier person from another source, with realistic noise (traditional characters, a phone in
  * another format, a missing id, a typo in the birth date). Returns the true entity of each record.
  */
-export type PersonRow = { source: string; recordId: string; entity: number; attributes: Partial<Record<CanonicalAttribute, string | null>> };
+export type PersonRow = {
+  source: string;
+  recordId: string;
+  entity: number;
+  attributes: Partial<Record<CanonicalAttribute, string | null>>;
+};
 
-const traditional: Record<string, string> = { 张: '張', 陈: '陳', 刘: '劉', 杨: '楊', 黄: '黃', 赵: '趙', 吴: '吳', 孙: '孫', 马: '馬', 郑: '鄭', 伟: '偉', 丽: '麗', 军: '軍', 晓: '曉', 红: '紅', 华: '華', 国: '國', 东: '東' };
+const traditional: Record<string, string> = {
+  张: '張',
+  陈: '陳',
+  刘: '劉',
+  杨: '楊',
+  黄: '黃',
+  赵: '趙',
+  吴: '吳',
+  孙: '孫',
+  马: '馬',
+  郑: '鄭',
+  伟: '偉',
+  丽: '麗',
+  军: '軍',
+  晓: '曉',
+  红: '紅',
+  华: '華',
+  国: '國',
+  东: '東',
+};
 
-const streets = ['建国路', '中山路', '人民路', '解放路', '和平路', '长江路', '黄河路', '新华路', '文化路', '胜利路', '光明街', '青年路', '朝阳路', '东风路', '西湖路'];
+const streets = [
+  '建国路',
+  '中山路',
+  '人民路',
+  '解放路',
+  '和平路',
+  '长江路',
+  '黄河路',
+  '新华路',
+  '文化路',
+  '胜利路',
+  '光明街',
+  '青年路',
+  '朝阳路',
+  '东风路',
+  '西湖路',
+];
 
 export function generatePeople(count: number, opts: { seed?: number; duplicateRate?: number } = {}): PersonRow[] {
   const r = seeded(opts.seed ?? 7);
@@ -27,7 +67,8 @@ export function generatePeople(count: number, opts: { seed?: number; duplicateRa
       a.givenName = [...(a.givenName ?? '')].map((c) => traditional[c] ?? c).join('');
       if (r.chance(0.3)) a.idNumber = null;
       if (r.chance(0.3) && a.phone) a.phone = `+86 ${a.phone.slice(0, 3)} ${a.phone.slice(3, 7)} ${a.phone.slice(7)}`;
-      if (r.chance(0.1) && a.birthDate) a.birthDate = `${a.birthDate.slice(0, 8)}${a.birthDate.slice(9)}${a.birthDate.slice(8, 9)}`;
+      if (r.chance(0.1) && a.birthDate)
+        a.birthDate = `${a.birthDate.slice(0, 8)}${a.birthDate.slice(9)}${a.birthDate.slice(8, 9)}`;
       rows.push({ source: 'b', recordId: `b${k}`, entity: o.entity, attributes: a });
       continue;
     }
@@ -48,7 +89,9 @@ export function generatePeople(count: number, opts: { seed?: number; duplicateRa
         birthDate: `${dob.slice(0, 4)}-${dob.slice(4, 6)}-${dob.slice(6)}`,
         sex,
         idNumber: r.chance(0.9) ? `${first17}${residentIdCheckChar(first17)}` : null,
-        phone: r.chance(0.85) ? `1${r.pick(['3', '5', '8', '9'])}${String(r.int(0, 999999999)).padStart(9, '0')}` : null,
+        phone: r.chance(0.85)
+          ? `1${r.pick(['3', '5', '8', '9'])}${String(r.int(0, 999999999)).padStart(9, '0')}`
+          : null,
         email: r.chance(0.3) ? `u${k}@example.cn` : null,
         addressLine: r.chance(0.7) ? `${r.pick(streets)}${r.int(1, 300)}号${r.int(1, 30)}0${r.int(1, 9)}室` : null,
         city: `${city.addr[0] ?? ''}${district}街道`,

@@ -9,7 +9,14 @@ import { seeded } from './random.ts';
  * calls and follow-ups from the contact centre, app registrations and leads. Seeded: the same options give the
  * same messages, so two runs (crashed and uninterrupted) can be compared.
  */
-export type TrafficOptions = { seed?: number; clients?: number; policies?: number; paymentsPerPolicy?: number; claimRate?: number; callsPerClient?: number };
+export type TrafficOptions = {
+  seed?: number;
+  clients?: number;
+  policies?: number;
+  paymentsPerPolicy?: number;
+  claimRate?: number;
+  callsPerClient?: number;
+};
 
 type Client = { no: string; name: string | null; idType: string | null; idNo: string | null; mobile: string | null };
 type PolicyInfo = { no: string; commencement: number | null };
@@ -33,10 +40,14 @@ export function generateTraffic(opts: TrafficOptions = {}): DemoMessage[] {
     if (!row) continue;
     if (m.topic.endsWith('.CLIENT')) {
       const no = String(row.CLNTNUM).trim();
-      const name = row.CLTTYPE === 'C' ? str(row.LGIVNAME) : [str(row.SURNAME), str(row.GIVNAME)].filter(Boolean).join('') || null;
+      const name =
+        row.CLTTYPE === 'C' ? str(row.LGIVNAME) : [str(row.SURNAME), str(row.GIVNAME)].filter(Boolean).join('') || null;
       clients.set(no, { no, name, idType: str(row.IDTYPE), idNo: str(row.IDNO), mobile: str(row.MOBILE) });
     } else if (m.topic.endsWith('.CHDR')) {
-      policies.set(String(row.CHDRNUM).trim(), { no: String(row.CHDRNUM).trim(), commencement: typeof row.OCCDATE === 'number' ? row.OCCDATE : null });
+      policies.set(String(row.CHDRNUM).trim(), {
+        no: String(row.CHDRNUM).trim(),
+        commencement: typeof row.OCCDATE === 'number' ? row.OCCDATE : null,
+      });
     } else if (m.topic.endsWith('.CLRR') && String(row.CLRRROLE).trim() === 'OW') {
       owner.set(String(row.CHDRNUM).trim(), String(row.CLNTNUM).trim());
     }
@@ -60,9 +71,18 @@ export function generateTraffic(opts: TrafficOptions = {}): DemoMessage[] {
         topic: 'billing.payments.v1',
         key: id,
         value: JSON.stringify({
-          eventId: `EV-${id}`, eventType: failed ? 'PAYMENT_FAILED' : 'PREMIUM_PAID', occurredAt: at, paymentId: id, policyNo: policy.no, payer,
-          amount: `${r.int(500, 20000)}.00`, currency: 'CNY', method: 'BANK_DEBIT', bankAccount: { bankCode: 'ICBC', accountNo: `622202${String(r.int(0, 1e12)).padStart(13, '0')}` },
-          status: failed ? 'FAILED' : 'SUCCESS', failureReason: failed ? 'INSUFFICIENT_FUNDS' : null,
+          eventId: `EV-${id}`,
+          eventType: failed ? 'PAYMENT_FAILED' : 'PREMIUM_PAID',
+          occurredAt: at,
+          paymentId: id,
+          policyNo: policy.no,
+          payer,
+          amount: `${r.int(500, 20000)}.00`,
+          currency: 'CNY',
+          method: 'BANK_DEBIT',
+          bankAccount: { bankCode: 'ICBC', accountNo: `622202${String(r.int(0, 1e12)).padStart(13, '0')}` },
+          status: failed ? 'FAILED' : 'SUCCESS',
+          failureReason: failed ? 'INSUFFICIENT_FUNDS' : null,
         }),
       });
     }
@@ -71,11 +91,33 @@ export function generateTraffic(opts: TrafficOptions = {}): DemoMessage[] {
       const claimId = `7f1c2d6e-0000-4000-8000-${String(n).padStart(12, '0')}`;
       const reported = day(r.int(100, 300)).getTime();
       const row = {
-        claim_id: claimId, claim_no: `CLM${String(2026000000 + n)}`, policy_no: policy.no, claimant_name: holder.name, claimant_id_type: holder.idType ?? '01', claimant_id_no: holder.idNo,
-        claimant_phone: holder.mobile, incident_date: Math.floor(reported / 86_400_000) - r.int(1, 30), reported_at: reported * 1000, cause_code: r.pick(['HOS', 'ACC', 'CI', 'ILL']),
-        claimed_amount: `${r.int(1000, 50000)}.00`, paid_amount: `${r.int(0, 40000)}.00`, status: r.pick(['REPORTED', 'APPROVED', 'PAID']), payee_bank_account: null, updated_at: reported * 1000 + 3_600_000_000,
+        claim_id: claimId,
+        claim_no: `CLM${String(2026000000 + n)}`,
+        policy_no: policy.no,
+        claimant_name: holder.name,
+        claimant_id_type: holder.idType ?? '01',
+        claimant_id_no: holder.idNo,
+        claimant_phone: holder.mobile,
+        incident_date: Math.floor(reported / 86_400_000) - r.int(1, 30),
+        reported_at: reported * 1000,
+        cause_code: r.pick(['HOS', 'ACC', 'CI', 'ILL']),
+        claimed_amount: `${r.int(1000, 50000)}.00`,
+        paid_amount: `${r.int(0, 40000)}.00`,
+        status: r.pick(['REPORTED', 'APPROVED', 'PAID']),
+        payee_bank_account: null,
+        updated_at: reported * 1000 + 3_600_000_000,
       };
-      out.push({ topic: 'claims.public.claim', key: JSON.stringify({ claim_id: claimId }), value: JSON.stringify({ before: null, after: row, source: { ts_ms: reported, db: 'claims', table: 'claim' }, op: 'c', ts_ms: reported + 100 }) });
+      out.push({
+        topic: 'claims.public.claim',
+        key: JSON.stringify({ claim_id: claimId }),
+        value: JSON.stringify({
+          before: null,
+          after: row,
+          source: { ts_ms: reported, db: 'claims', table: 'claim' },
+          op: 'c',
+          ts_ms: reported + 100,
+        }),
+      });
     }
   }
   const callsPerClient = opts.callsPerClient ?? 0.5;
@@ -90,15 +132,38 @@ export function generateTraffic(opts: TrafficOptions = {}): DemoMessage[] {
         topic: 'contact.interactions.v1',
         key: id,
         value: JSON.stringify({
-          interactionId: id, type: followUp ? 'FOLLOW_UP' : 'INBOUND_CALL', subtype: followUp ? 'NEW_POLICY' : null, at: day(r.int(0, 300)).toISOString(),
-          callerNumber: followUp ? null : client.mobile, clientNo: followUp || client.mobile === null ? client.no : null, policyNo: null, agentId: `CC${String(r.int(1, 80)).padStart(3, '0')}`,
-          summary: followUp ? '新单回访' : '咨询保单', outcome: followUp ? 'REACHED' : 'RESOLVED', satisfaction: r.int(1, 5), complaint: null,
+          interactionId: id,
+          type: followUp ? 'FOLLOW_UP' : 'INBOUND_CALL',
+          subtype: followUp ? 'NEW_POLICY' : null,
+          at: day(r.int(0, 300)).toISOString(),
+          callerNumber: followUp ? null : client.mobile,
+          clientNo: followUp || client.mobile === null ? client.no : null,
+          policyNo: null,
+          agentId: `CC${String(r.int(1, 80)).padStart(3, '0')}`,
+          summary: followUp ? '新单回访' : '咨询保单',
+          outcome: followUp ? 'REACHED' : 'RESOLVED',
+          satisfaction: r.int(1, 5),
+          complaint: null,
         }),
       });
     }
     if (client.mobile !== null && r.chance(0.2)) {
       const userId = `APP-${client.no}`;
-      out.push({ topic: 'app.customer-events.v1', key: userId, value: JSON.stringify({ eventId: `W-${client.no}`, type: 'REGISTERED', at: day(r.int(0, 300)).toISOString(), userId, mobile: client.mobile, email: null, name: client.name, idNumber: null, consent: null }) });
+      out.push({
+        topic: 'app.customer-events.v1',
+        key: userId,
+        value: JSON.stringify({
+          eventId: `W-${client.no}`,
+          type: 'REGISTERED',
+          at: day(r.int(0, 300)).toISOString(),
+          userId,
+          mobile: client.mobile,
+          email: null,
+          name: client.name,
+          idNumber: null,
+          consent: null,
+        }),
+      });
     }
   }
   return out;

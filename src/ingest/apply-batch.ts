@@ -1,13 +1,13 @@
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
-import type { CanonicalChange } from '../connectors/framework/canonical.ts';
+import type { CanonicalChange } from '../domain/canonical.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import { MappingError } from '../connectors/framework/errors.ts';
 import { applyChanges, lockPartyKeys, type SyncDeps } from '../sync/apply-changes.ts';
 import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
-import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
+import { applyFacts, isFact } from '../sync/apply-facts.ts';
 import { mergeRiskWork, newRiskWork, queueRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
 import type { Route } from './topic-router.ts';
-import { applyPhaseSeconds } from './metrics.ts';
+import { applyPhaseSeconds } from '../observability/metrics.ts';
 
 /**
  * Applies one batch of messages from one topic partition in ONE database transaction together with the
@@ -25,15 +25,31 @@ import { applyPhaseSeconds } from './metrics.ts';
  * risk follow-up of the whole batch is settled once at the end, in the same transaction, or — for streaming
  * ingest — queued in it for the risk worker.
  */
-export type BatchResult = { applied: number; stale: number; partiesChanged: number; skipped: number; quarantined: number; nextOffset: string | null; rejected: { offset: string; code: string; reason: string }[]; latestSourceTime: Date | null };
+export type BatchResult = {
+  applied: number;
+  stale: number;
+  partiesChanged: number;
+  skipped: number;
+  quarantined: number;
+  nextOffset: string | null;
+  rejected: { offset: string; code: string; reason: string }[];
+  latestSourceTime: Date | null;
+};
 
 /**
  * Messages of one topic partition, in offset order; `mapped` when the caller already mapped them (the consumer
  * does, while the previous transaction is still running, so mapping is not on the transaction's clock).
  */
-export type BatchPart = { route: Route; partition: number; messages: readonly SourceMessage[]; mapped?: readonly Mapped[] };
+export type BatchPart = {
+  route: Route;
+  partition: number;
+  messages: readonly SourceMessage[];
+  mapped?: readonly Mapped[];
+};
 
-export type Mapped = { message: SourceMessage; changes: CanonicalChange[] } | { message: SourceMessage; error: { code: string; reason: string } };
+export type Mapped =
+  | { message: SourceMessage; changes: CanonicalChange[] }
+  | { message: SourceMessage; error: { code: string; reason: string } };
 
 /** Maps a partition's messages to canonical changes (or the error that quarantines each), in order. */
 export function mapMessages(route: Route, messages: readonly SourceMessage[]): Mapped[] {
@@ -41,7 +57,14 @@ export function mapMessages(route: Route, messages: readonly SourceMessage[]): M
 }
 type Taken = { part: number; message: SourceMessage; changes: CanonicalChange[] };
 
-export async function applyBatch(orm: MikroORM, consumerGroup: string, route: Route, partition: number, messages: readonly SourceMessage[], deps: SyncDeps): Promise<BatchResult> {
+export async function applyBatch(
+  orm: MikroORM,
+  consumerGroup: string,
+  route: Route,
+  partition: number,
+  messages: readonly SourceMessage[],
+  deps: SyncDeps,
+): Promise<BatchResult> {
   const [result] = await applyBatches(orm, consumerGroup, [{ route, partition, messages }], deps);
   return result as BatchResult;
 }
@@ -53,10 +76,25 @@ export async function applyBatch(orm: MikroORM, consumerGroup: string, route: Ro
  * back per part (applied and stale changes are counted per source system, and reported with the first part of
  * that system).
  */
-export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: readonly BatchPart[], deps: SyncDeps, opts: { queueRisk?: boolean } = {}): Promise<BatchResult[]> {
+export async function applyBatches(
+  orm: MikroORM,
+  consumerGroup: string,
+  parts: readonly BatchPart[],
+  deps: SyncDeps,
+  opts: { queueRisk?: boolean } = {},
+): Promise<BatchResult[]> {
   const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages));
   return orm.em.fork().transactional(async (em) => {
-    const results: BatchResult[] = parts.map(() => ({ applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null }));
+    const results: BatchResult[] = parts.map(() => ({
+      applied: 0,
+      stale: 0,
+      partiesChanged: 0,
+      skipped: 0,
+      quarantined: 0,
+      nextOffset: null,
+      rejected: [],
+      latestSourceTime: null,
+    }));
     const stored = await em.execute<{ topic: string; partition: number; next_offset: string }[]>(
       `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${parts.map(() => '(?, ?::int)').join(', ')}) as p(topic, partition)
          join consumer_offset o on o.consumer_group = ? and o.topic = p.topic and o.partition = p.partition order by o.topic, o.partition for update of o`,
@@ -66,7 +104,13 @@ export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: 
       const row = stored.find((r) => r.topic === p.route.topic && r.partition === p.partition);
       return row ? BigInt(row.next_offset) : -1n;
     });
-    await lockPartyKeys(em, mapped.flatMap((items, i) => items.flatMap((m) => ('changes' in m && BigInt(m.message.offset) >= (from[i] as bigint) ? m.changes : []))), deps);
+    await lockPartyKeys(
+      em,
+      mapped.flatMap((items, i) =>
+        items.flatMap((m) => ('changes' in m && BigInt(m.message.offset) >= (from[i] as bigint) ? m.changes : [])),
+      ),
+      deps,
+    );
     const stats = emptyStats();
     const risk = newRiskWork();
     const factMessages: Taken[] = [];
@@ -77,7 +121,7 @@ export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: 
       const result = results[i] as BatchResult;
       for (const item of items) {
         const offset = BigInt(item.message.offset);
-        last[i] = last[i] === null || offset > (last[i] as bigint) ? offset : last[i] as bigint;
+        last[i] = last[i] === null || offset > (last[i] as bigint) ? offset : (last[i] as bigint);
         if (offset < (from[i] as bigint)) {
           result.skipped += 1;
           continue;
@@ -86,12 +130,15 @@ export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: 
           await quarantine(em, parts[i] as BatchPart, item.message, item.error.code, item.error.reason, result);
           continue;
         }
-        for (const c of item.changes) if (c.sourceTime && (result.latestSourceTime === null || c.sourceTime > result.latestSourceTime)) result.latestSourceTime = c.sourceTime;
+        for (const c of item.changes)
+          if (c.sourceTime && (result.latestSourceTime === null || c.sourceTime > result.latestSourceTime))
+            result.latestSourceTime = c.sourceTime;
         // A message's facts (the payment beside its payer) join the batch's set-based step; its party changes go
         // through identity resolution.
         const facts = item.changes.filter(isFact);
         if (facts.length > 0) factMessages.push({ part: i, message: item.message, changes: facts });
-        if (facts.length < item.changes.length) partyMessages.push({ part: i, message: item.message, changes: item.changes.filter((c) => !isFact(c)) });
+        if (facts.length < item.changes.length)
+          partyMessages.push({ part: i, message: item.message, changes: item.changes.filter((c) => !isFact(c)) });
       }
     }
     let phaseStarted = performance.now();
@@ -103,7 +150,9 @@ export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: 
     const applyOneByOne = async (taken: readonly Taken[]) => {
       for (const m of taken) {
         const part = parts[m.part] as BatchPart;
-        const problem = await inSavepoint(em, stats, risk, (inner, s, work) => applyChanges(inner, m.changes, deps, s, work));
+        const problem = await inSavepoint(em, stats, risk, (inner, s, work) =>
+          applyChanges(inner, m.changes, deps, s, work),
+        );
         if (problem === null) continue;
         await quarantine(em, part, m.message, 'REJECTED_BY_DATABASE', problem, results[m.part] as BatchResult);
         rejected.add(`${m.part}:${m.message.offset}`);
@@ -112,14 +161,29 @@ export async function applyBatches(orm: MikroORM, consumerGroup: string, parts: 
     if (partyMessages.length > 0) {
       // Optimistically all in one savepoint; only if the database rejects one of them, again one savepoint
       // per message to quarantine the culprit.
-      const together = await inSavepoint(em, stats, risk, (inner, s, work) => applyChanges(inner, partyMessages.flatMap((m) => m.changes), deps, s, work));
+      const together = await inSavepoint(em, stats, risk, (inner, s, work) =>
+        applyChanges(
+          inner,
+          partyMessages.flatMap((m) => m.changes),
+          deps,
+          s,
+          work,
+        ),
+      );
       if (together !== null) await applyOneByOne(partyMessages);
     }
     phaseDone('party');
     // A quarantined message is quarantined whole: its facts are not applied without its customer.
     const factsToApply = factMessages.filter((m) => !rejected.has(`${m.part}:${m.message.offset}`));
     if (factsToApply.length > 0) {
-      const together = await inSavepoint(em, stats, risk, (inner, s, work) => applyFacts(inner, factsToApply.flatMap((m) => m.changes.filter(isFact)), s, work));
+      const together = await inSavepoint(em, stats, risk, (inner, s, work) =>
+        applyFacts(
+          inner,
+          factsToApply.flatMap((m) => m.changes.filter(isFact)),
+          s,
+          work,
+        ),
+      );
       // Someone in the set is bad: find who, one message at a time.
       if (together !== null) await applyOneByOne(factsToApply);
     }
@@ -163,7 +227,10 @@ function mapMessage(route: Route, message: SourceMessage): Mapped {
     return { message, changes: route.connector.map({ ...message, topic: route.contractTopic }) };
   } catch (e) {
     if (e instanceof MappingError) return { message, error: { code: e.code, reason: e.message } };
-    return { message, error: { code: 'MAPPING_FAILED', reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } };
+    return {
+      message,
+      error: { code: 'MAPPING_FAILED', reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) },
+    };
   }
 }
 
@@ -196,11 +263,27 @@ async function inSavepoint(
   return null;
 }
 
-async function quarantine(em: EntityManager, part: BatchPart, message: SourceMessage, code: string, reason: string, result: BatchResult): Promise<void> {
+async function quarantine(
+  em: EntityManager,
+  part: BatchPart,
+  message: SourceMessage,
+  code: string,
+  reason: string,
+  result: BatchResult,
+): Promise<void> {
   await em.execute(
     `insert into quarantined_event (id, connector, topic, partition, "offset", message_key, message_value, error_code, reason)
      values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?) on conflict (topic, partition, "offset") do nothing`,
-    [part.route.connector.manifest.id, part.route.topic, part.partition, message.offset, asText(message.key), asText(message.value), code, reason],
+    [
+      part.route.connector.manifest.id,
+      part.route.topic,
+      part.partition,
+      message.offset,
+      asText(message.key),
+      asText(message.value),
+      code,
+      reason,
+    ],
   );
   result.quarantined += 1;
   result.rejected.push({ offset: message.offset, code, reason });

@@ -17,7 +17,16 @@ export async function ingestBatch(
   messages: readonly BatchInputMessage[],
   deps: SyncDeps,
 ): Promise<BatchResult> {
-  const total: BatchResult = { applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null };
+  const total: BatchResult = {
+    applied: 0,
+    stale: 0,
+    partiesChanged: 0,
+    skipped: 0,
+    quarantined: 0,
+    nextOffset: null,
+    rejected: [],
+    latestSourceTime: null,
+  };
   // Keep the stream order across topics (a role may refer to a policy published later): apply runs of
   // consecutive messages of the same topic in order.
   const positions = new Map<string, number>();

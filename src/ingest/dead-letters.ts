@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Producer } from './kafka.ts';
-import { dlqPublishedTotal } from './metrics.ts';
+import type { Producer } from '../messaging/kafka.ts';
+import { dlqPublishedTotal } from '../observability/metrics.ts';
 
 /**
  * Dead-letter publishing through a transactional outbox: the quarantine row is written in the same transaction
@@ -9,7 +9,17 @@ import { dlqPublishedTotal } from './metrics.ts';
  * instances share the work; a crash between send and mark re-sends (at-least-once, like Connect's DLQ).
  * Rows from batch files (no Kafka topic) stay in the quarantine table only.
  */
-type Row = { id: string; connector: string; topic: string; partition: number; offset: string; message_key: string | null; message_value: string | null; error_code: string; reason: string };
+type Row = {
+  id: string;
+  connector: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  message_key: string | null;
+  message_value: string | null;
+  error_code: string;
+  reason: string;
+};
 
 function stageOf(code: string): string {
   if (code === 'UNPARSEABLE' || code === 'INVALID_ENVELOPE') return 'VALUE_CONVERTER';
@@ -43,7 +53,8 @@ export async function publishDeadLetters(orm: MikroORM, producer: Producer, limi
             '__connect.errors.task.id': '0',
             '__connect.errors.stage': stageOf(r.error_code),
             '__connect.errors.class.name': `hub.connectors.${r.connector}`,
-            '__connect.errors.exception.class.name': r.error_code === 'REJECTED_BY_DATABASE' ? 'DatabaseError' : `MappingError.${r.error_code}`,
+            '__connect.errors.exception.class.name':
+              r.error_code === 'REJECTED_BY_DATABASE' ? 'DatabaseError' : `MappingError.${r.error_code}`,
             '__connect.errors.exception.message': r.reason,
             '__connect.errors.exception.stacktrace': '',
           },
@@ -51,7 +62,10 @@ export async function publishDeadLetters(orm: MikroORM, producer: Producer, limi
       });
       dlqPublishedTotal.inc({ topic }, list.length);
     }
-    await em.execute(`update quarantined_event set dlq_published_at = now() where id in (${rows.map(() => '?').join(', ')})`, rows.map((r) => r.id));
+    await em.execute(
+      `update quarantined_event set dlq_published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
+      rows.map((r) => r.id),
+    );
     return rows.length;
   });
 }

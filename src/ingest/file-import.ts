@@ -16,19 +16,52 @@ import type { Route } from './topic-router.ts';
  */
 export type ImportReport = BatchResult & { file: string; rows: number; stream: string };
 
-export async function importFile(orm: MikroORM, connector: Connector, path: string, deps: SyncDeps, opts: { encoding?: string } = {}): Promise<ImportReport> {
+export async function importFile(
+  orm: MikroORM,
+  connector: Connector,
+  path: string,
+  deps: SyncDeps,
+  opts: { encoding?: string } = {},
+): Promise<ImportReport> {
   const bytes = readFileSync(path);
   const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   const text = new TextDecoder(opts.encoding ?? 'gbk', { fatal: true }).decode(bytes);
   const records: { line: number; row: Record<string, string> }[] = [];
-  const parser = parse(text, { columns: (h: string[]) => h.map((c) => c.trim()), skip_empty_lines: true, trim: true, relax_column_count: true, info: true, bom: true });
-  for (const r of parser as unknown as { record: Record<string, string>; info: { lines: number } }[]) records.push({ line: r.info.lines, row: r.record });
+  const parser = parse(text, {
+    columns: (h: string[]) => h.map((c) => c.trim()),
+    skip_empty_lines: true,
+    trim: true,
+    relax_column_count: true,
+    info: true,
+    bom: true,
+  });
+  for (const r of parser as unknown as { record: Record<string, string>; info: { lines: number } }[])
+    records.push({ line: r.info.lines, row: r.record });
   const contractTopic = connector.manifest.topics[0] as string;
   const stream = `${contractTopic}/${basename(path)}#${digest}`;
   const route: Route = { connector, topic: stream, contractTopic };
-  const total: ImportReport = { file: path, rows: records.length, stream, applied: 0, stale: 0, partiesChanged: 0, skipped: 0, quarantined: 0, nextOffset: null, rejected: [], latestSourceTime: null };
+  const total: ImportReport = {
+    file: path,
+    rows: records.length,
+    stream,
+    applied: 0,
+    stale: 0,
+    partiesChanged: 0,
+    skipped: 0,
+    quarantined: 0,
+    nextOffset: null,
+    rejected: [],
+    latestSourceTime: null,
+  };
   for (let i = 0; i < records.length; i += 500) {
-    const chunk = records.slice(i, i + 500).map((r) => ({ topic: stream, partition: 0, offset: String(r.line), key: null, value: Buffer.from(JSON.stringify(r.row)), timestamp: null }));
+    const chunk = records.slice(i, i + 500).map((r) => ({
+      topic: stream,
+      partition: 0,
+      offset: String(r.line),
+      key: null,
+      value: Buffer.from(JSON.stringify(r.row)),
+      timestamp: null,
+    }));
     const r = await applyBatch(orm, `import:${connector.manifest.id}`, route, 0, chunk, deps);
     total.applied += r.applied;
     total.stale += r.stale;

@@ -6,7 +6,14 @@
  * `maxMessages`; at most `parallel` transactions run at once. Under a bulk load this changes nothing (batches
  * are full anyway); at a trickle it turns dozens of tiny transactions into a few.
  */
-type Waiting<P, R> = { part: P; size: number; key: string; alone: boolean; resolve: (r: R) => void; reject: (e: unknown) => void };
+type Waiting<P, R> = {
+  part: P;
+  size: number;
+  key: string;
+  alone: boolean;
+  resolve: (r: R) => void;
+  reject: (e: unknown) => void;
+};
 
 export class GroupCommit<P, R> {
   readonly #apply: (parts: P[]) => Promise<R[]>;
@@ -18,7 +25,10 @@ export class GroupCommit<P, R> {
   #running = 0;
   #closed: Error | null = null;
 
-  constructor(apply: (parts: P[]) => Promise<R[]>, opts: { sizeOf: (part: P) => number; keyOf: (part: P) => string; maxMessages: number; parallel: number }) {
+  constructor(
+    apply: (parts: P[]) => Promise<R[]>,
+    opts: { sizeOf: (part: P) => number; keyOf: (part: P) => string; maxMessages: number; parallel: number },
+  ) {
     this.#apply = apply;
     this.#sizeOf = opts.sizeOf;
     this.#keyOf = opts.keyOf;
@@ -35,7 +45,14 @@ export class GroupCommit<P, R> {
   submit(part: P, opts: { alone?: boolean } = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (this.#closed) return reject(this.#closed);
-      this.#queue.push({ part, size: this.#sizeOf(part), key: this.#keyOf(part), alone: opts.alone ?? false, resolve, reject });
+      this.#queue.push({
+        part,
+        size: this.#sizeOf(part),
+        key: this.#keyOf(part),
+        alone: opts.alone ?? false,
+        resolve,
+        reject,
+      });
       this.#drain();
     });
   }

@@ -9,8 +9,15 @@ import { publishDeadLetters } from './dead-letters.ts';
 import { publishOutbox } from '../risk/outbox.ts';
 import { startRiskWorker, type RiskWorker } from '../risk/risk-worker.ts';
 import { maybeCrash } from './fault-injection.ts';
-import { ensureTopics, type Consumer, type KafkaClient } from './kafka.ts';
-import { applySeconds, consumerLag, eventsTotal, quarantinedTotal, retriesTotal, sourceTimeLag } from './metrics.ts';
+import { ensureTopics, type Consumer, type KafkaClient } from '../messaging/kafka.ts';
+import {
+  applySeconds,
+  consumerLag,
+  eventsTotal,
+  quarantinedTotal,
+  retriesTotal,
+  sourceTimeLag,
+} from '../observability/metrics.ts';
 import type { Route, TopicRouter } from './topic-router.ts';
 import { plainFormat, type WireFormat } from './wire-format.ts';
 
@@ -50,12 +57,17 @@ export async function startConnectorConsumer(opts: {
   const wireFormat = opts.wireFormat ?? plainFormat;
   const { kafka, orm, router, groupId, deps, logger } = opts;
   // Dead-letter topics are created up front, so the first bad message does not race topic auto-creation.
-  await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`), `${router.prefix}hub.risk-alerts.v1`]);
+  await ensureTopics(kafka, [
+    ...router.streamTopics,
+    ...router.streamTopics.map((t) => `${t}.dlq`),
+    `${router.prefix}hub.risk-alerts.v1`,
+  ]);
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 3));
   // maxWaitTimeInMs: kafkajs's default (5 s) is how long a fetch may sit on the broker; with many partitions
   // and a trickle of events it showed up directly in publish-to-visible latency (bench:ingest freshness).
-  const newConsumer = (): Consumer => kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval, maxWaitTimeInMs: 250 });
+  const newConsumer = (): Consumer =>
+    kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval, maxWaitTimeInMs: 250 });
   let consumer: Consumer = newConsumer();
   const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   let running = false;
@@ -88,12 +100,15 @@ export async function startConnectorConsumer(opts: {
   // Risk follow-up of every committed transaction is settled by the risk worker, beside ingest (started once
   // consuming has started; a wake before that is not needed, its first round finds the queue as it is).
   let riskWorker: RiskWorker | null = null;
-  const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, deps, { queueRisk: true }), {
-    sizeOf: (p) => p.messages.length,
-    keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
-    maxMessages: groupMaxMessages,
-    parallel: opts.concurrency ?? 1,
-  });
+  const groupCommit = new GroupCommit<BatchPart, BatchResult>(
+    (parts) => applyBatches(orm, groupId, parts, deps, { queueRisk: true }),
+    {
+      sizeOf: (p) => p.messages.length,
+      keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
+      maxMessages: groupMaxMessages,
+      parallel: opts.concurrency ?? 1,
+    },
+  );
 
   /**
    * Applies one chunk, retrying transient failures until it succeeds or the consumer is stopped. kafkajs only
@@ -101,7 +116,12 @@ export async function startConnectorConsumer(opts: {
    * new customers, a database that is slow to come back) keeps heartbeating while it works — otherwise the group
    * would drop this member and hand its partitions to another mid-batch.
    */
-  const applyWithRetry = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
+  const applyWithRetry = async (
+    route: Route,
+    partition: number,
+    chunk: SourceMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<BatchResult | null> => {
     const beating = setInterval(() => void heartbeat().catch(() => {}), heartbeatInterval);
     try {
       return await applyUntilDone(route, partition, chunk, heartbeat);
@@ -109,13 +129,20 @@ export async function startConnectorConsumer(opts: {
       clearInterval(beating);
     }
   };
-  const applyUntilDone = async (route: Route, partition: number, chunk: SourceMessage[], heartbeat: () => Promise<void>): Promise<BatchResult | null> => {
+  const applyUntilDone = async (
+    route: Route,
+    partition: number,
+    chunk: SourceMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<BatchResult | null> => {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const messages = await wireFormat.decode(route.connector.manifest.id, chunk);
         // Mapped (and the matcher's keys of its customers worked out) now, while the transaction before it runs.
         const mapped = mapMessages(route, messages);
-        for (const m of mapped) if ('changes' in m) for (const c of m.changes) if (c.entity === 'party' && c.op === 'upsert') deps.matcher.keys(c.attributes);
+        for (const m of mapped)
+          if ('changes' in m)
+            for (const c of m.changes) if (c.entity === 'party' && c.op === 'upsert') deps.matcher.keys(c.attributes);
         const part = { route, partition, messages, mapped };
         // A retry goes alone: a chunk that keeps failing must stall only its own partition, not its group.
         return await groupCommit.submit(part, { alone: attempt > 1 });
@@ -123,7 +150,13 @@ export async function startConnectorConsumer(opts: {
         if (stopping) return null;
         const delay = backoff(attempt);
         retriesTotal.inc({ connector: route.connector.manifest.id });
-        logger.warn('applying a batch failed; retrying without skipping', { topic: route.topic, partition, attempt, delayMs: delay, error: e });
+        logger.warn('applying a batch failed; retrying without skipping', {
+          topic: route.topic,
+          partition,
+          attempt,
+          delayMs: delay,
+          error: e,
+        });
         await new Promise((r) => setTimeout(r, delay));
         await heartbeat().catch(() => {});
       }
@@ -181,8 +214,13 @@ export async function startConnectorConsumer(opts: {
           const last = chunk[chunk.length - 1];
           if (last) {
             resolveOffset(last.offset);
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-            consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)));
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+            ]);
+            consumerLag.set(
+              { topic: batch.topic, partition: String(batch.partition) },
+              Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
+            );
           }
           riskWorker?.wake();
           statistics.noteApplied(chunk.length - result.skipped);
@@ -191,8 +229,14 @@ export async function startConnectorConsumer(opts: {
           eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);
           eventsTotal.inc({ connector, outcome: 'quarantined' }, result.quarantined);
           for (const r of result.rejected) quarantinedTotal.inc({ connector, code: r.code });
-          if (result.latestSourceTime) sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
-          if (result.quarantined > 0) logger.warn('messages quarantined', { topic: batch.topic, partition: batch.partition, rejected: result.rejected });
+          if (result.latestSourceTime)
+            sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
+          if (result.quarantined > 0)
+            logger.warn('messages quarantined', {
+              topic: batch.topic,
+              partition: batch.partition,
+              rejected: result.rejected,
+            });
           // Dead letters go out right away; alert changes are drained by the risk worker after each round (and
           // everything by the timer below) — not polled after every chunk, which cost two statements a chunk.
           if (result.quarantined > 0) await drainDeadLetters();
@@ -203,7 +247,13 @@ export async function startConnectorConsumer(opts: {
     running = true;
   };
   await startConsuming();
-  riskWorker = startRiskWorker({ orm, topicPrefix: deps.topicPrefix ?? '', logger, roundMs: opts.riskRoundMs, afterSettle: () => void drainDeadLetters() });
+  riskWorker = startRiskWorker({
+    orm,
+    topicPrefix: deps.topicPrefix ?? '',
+    logger,
+    roundMs: opts.riskRoundMs,
+    afterSettle: () => void drainDeadLetters(),
+  });
   // Leftovers (e.g. a crash between the batch commit and the dead-letter send) are published on a timer.
   const timer = setInterval(() => void drainDeadLetters(), 5_000);
   timer.unref();

@@ -4,7 +4,7 @@ import type { Logger } from '../config/logger.ts';
 import type { Connector } from '../connectors/framework/connector.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatch } from './apply-batch.ts';
-import type { KafkaClient } from './kafka.ts';
+import type { KafkaClient } from '../messaging/kafka.ts';
 import type { TopicRouter } from './topic-router.ts';
 import { plainFormat, type WireFormat } from './wire-format.ts';
 
@@ -14,12 +14,32 @@ import { plainFormat, type WireFormat } from './wire-format.ts';
  * group's positions are not touched, and the other connectors are not disturbed; the source versions make
  * re-applied changes no-ops unless something was lost or deliberately reset.
  */
-export type ReplayReport = { connector: string; group: string; messages: number; applied: number; stale: number; quarantined: number };
+export type ReplayReport = {
+  connector: string;
+  group: string;
+  messages: number;
+  applied: number;
+  stale: number;
+  quarantined: number;
+};
 
-export async function replayConnector(opts: { kafka: KafkaClient; orm: MikroORM; router: TopicRouter; connector: Connector; from: 'beginning' | Date; deps: SyncDeps; groupPrefix: string; logger: Logger; wireFormat?: WireFormat }): Promise<ReplayReport> {
+export async function replayConnector(opts: {
+  kafka: KafkaClient;
+  orm: MikroORM;
+  router: TopicRouter;
+  connector: Connector;
+  from: 'beginning' | Date;
+  deps: SyncDeps;
+  groupPrefix: string;
+  logger: Logger;
+  wireFormat?: WireFormat;
+}): Promise<ReplayReport> {
   const { kafka, orm, router, connector, deps, logger } = opts;
   const topics = router.streamTopics.filter((t) => router.route(t)?.connector === connector);
-  if (topics.length === 0) throw new Error(`connector ${connector.manifest.id} has no Kafka topics to replay (file connectors are re-imported with \`hub import\`)`);
+  if (topics.length === 0)
+    throw new Error(
+      `connector ${connector.manifest.id} has no Kafka topics to replay (file connectors are re-imported with \`hub import\`)`,
+    );
   const group = `${opts.groupPrefix}.replay.${connector.manifest.id}.${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
@@ -28,13 +48,23 @@ export async function replayConnector(opts: { kafka: KafkaClient; orm: MikroORM;
   const end = new Map<string, bigint>();
   for (const topic of topics) {
     for (const p of await admin.fetchTopicOffsets(topic)) end.set(`${topic}:${p.partition}`, BigInt(p.high));
-    const from = opts.from === 'beginning' ? await admin.fetchTopicOffsets(topic).then((ps) => ps.map((p) => ({ partition: p.partition, offset: p.low }))) : await admin.fetchTopicOffsetsByTimestamp(topic, opts.from.getTime());
+    const from =
+      opts.from === 'beginning'
+        ? await admin.fetchTopicOffsets(topic).then((ps) => ps.map((p) => ({ partition: p.partition, offset: p.low })))
+        : await admin.fetchTopicOffsetsByTimestamp(topic, opts.from.getTime());
     for (const p of from) start.set(`${topic}:${p.partition}`, p.offset);
   }
   await admin.disconnect();
 
   const pending = new Set([...end].filter(([k, high]) => high > BigInt(start.get(k) ?? '0')).map(([k]) => k));
-  const report: ReplayReport = { connector: connector.manifest.id, group, messages: 0, applied: 0, stale: 0, quarantined: 0 };
+  const report: ReplayReport = {
+    connector: connector.manifest.id,
+    group,
+    messages: 0,
+    applied: 0,
+    stale: 0,
+    quarantined: 0,
+  };
   if (pending.size === 0) return report;
   const consumer = kafka.consumer({ groupId: group });
   let finish: () => void = () => {};
@@ -55,10 +85,26 @@ export async function replayConnector(opts: { kafka: KafkaClient; orm: MikroORM;
     eachBatch: async ({ batch }) => {
       const key = `${batch.topic}:${batch.partition}`;
       const stopAt = end.get(key) ?? 0n;
-      const messages = batch.messages.filter((m) => BigInt(m.offset) < stopAt).map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, timestamp: m.timestamp ?? null }));
+      const messages = batch.messages
+        .filter((m) => BigInt(m.offset) < stopAt)
+        .map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ?? null,
+          value: m.value ?? null,
+          timestamp: m.timestamp ?? null,
+        }));
       const route = router.route(batch.topic);
       if (route && messages.length > 0) {
-        const r = await applyBatch(orm, group, route, batch.partition, await (opts.wireFormat ?? plainFormat).decode(connector.manifest.id, messages), deps);
+        const r = await applyBatch(
+          orm,
+          group,
+          route,
+          batch.partition,
+          await (opts.wireFormat ?? plainFormat).decode(connector.manifest.id, messages),
+          deps,
+        );
         report.messages += messages.length;
         report.applied += r.applied;
         report.stale += r.stale;

@@ -9,7 +9,18 @@ import type { Logger } from '../config/logger.ts';
  * So the consumer analyses the tables ingest writes after 2,000, 8,000, 32,000 … messages (×4 each time),
  * outside the batch transactions and one at a time; past a few hundred thousand messages autovacuum keeps up.
  */
-const tables = ['party', 'source_record', 'match_key', 'contact_point', 'party_identifier', 'activity', 'policy', 'policy_cover', 'policy_role', 'alert'];
+const tables = [
+  'party',
+  'source_record',
+  'match_key',
+  'contact_point',
+  'party_identifier',
+  'activity',
+  'policy',
+  'policy_cover',
+  'policy_role',
+  'alert',
+];
 const last = 512_000;
 
 export class TableStatistics {
@@ -33,7 +44,12 @@ export class TableStatistics {
     this.#running = this.#orm.em
       .fork()
       .execute(`analyze ${tables.join(', ')}`)
-      .then(() => this.#logger.info('table statistics refreshed', { afterMessages: this.#applied, ms: Math.round(performance.now() - started) }))
+      .then(() =>
+        this.#logger.info('table statistics refreshed', {
+          afterMessages: this.#applied,
+          ms: Math.round(performance.now() - started),
+        }),
+      )
       .catch((e: unknown) => this.#logger.warn('analyze failed; autovacuum will catch up', { error: e }))
       .finally(() => {
         this.#running = null;

@@ -23,7 +23,8 @@ export function confluentAvroFormat(registryUrl: string, connectorIds: readonly 
   const avro = new Set(connectorIds);
   const decodeOne = async (buf: Buffer | null): Promise<Buffer | null> => {
     if (buf === null) return null; // tombstones stay tombstones
-    if (buf.length < 5 || buf[0] !== 0) throw new Error(`not the schema-registry wire format (first byte ${buf[0] ?? 'none'}, ${buf.length} bytes)`);
+    if (buf.length < 5 || buf[0] !== 0)
+      throw new Error(`not the schema-registry wire format (first byte ${buf[0] ?? 'none'}, ${buf.length} bytes)`);
     return Buffer.from(JSON.stringify(await registry.decode(buf), bigIntSafe));
   };
   return {
@@ -36,8 +37,12 @@ export function confluentAvroFormat(registryUrl: string, connectorIds: readonly 
             const key = m.key !== null && m.key.length >= 5 && m.key[0] === 0 ? await decodeOne(m.key) : m.key;
             return { ...m, key, value: await decodeOne(m.value) };
           } catch (e) {
-            if (isUnreachable(e)) throw new RegistryUnavailableError(`schema registry ${registryUrl} unavailable: ${(e as Error).message}`);
-            return { ...m, undecodable: `Avro (schema-registry wire format) could not be decoded: ${(e as Error).message}` };
+            if (isUnreachable(e))
+              throw new RegistryUnavailableError(`schema registry ${registryUrl} unavailable: ${(e as Error).message}`);
+            return {
+              ...m,
+              undecodable: `Avro (schema-registry wire format) could not be decoded: ${(e as Error).message}`,
+            };
           }
         }),
       );

@@ -12,4 +12,17 @@ import { ConsumerOffset, QuarantinedEvent } from './ingest.entity.ts';
 import { PartyHistory, ReviewTask } from './identity.entity.ts';
 import { Activity } from './activity.entity.ts';
 
-export const allEntities = [Party, PartyIdentifier, ContactPoint, SourceRecord, Policy, PolicyCover, PolicyRole, ConsumerOffset, QuarantinedEvent, PartyHistory, ReviewTask, Activity];
+export const allEntities = [
+  Party,
+  PartyIdentifier,
+  ContactPoint,
+  SourceRecord,
+  Policy,
+  PolicyCover,
+  PolicyRole,
+  ConsumerOffset,
+  QuarantinedEvent,
+  PartyHistory,
+  ReviewTask,
+  Activity,
+];

@@ -12,7 +12,10 @@ export const ConsumerOffset = defineEntity({
     topic: p.text().primary(),
     partition: p.integer().primary(),
     nextOffset: p.bigint('string'),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export type ConsumerOffset = InferEntity<typeof ConsumerOffset>;

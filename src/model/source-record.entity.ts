@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import type { PartyAttributes } from '../connectors/framework/canonical.ts';
+import type { PartyAttributes } from '../domain/canonical.ts';
 
 export type MatchExplanation = {
   decision: string;
@@ -32,7 +32,10 @@ export const SourceRecord = defineEntity({
     sourceTime: p.datetime().nullable(),
     sourceVersion: p.bigint('string'),
     deleted: p.boolean().default(false),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export type SourceRecord = InferEntity<typeof SourceRecord>;

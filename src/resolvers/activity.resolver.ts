@@ -3,7 +3,15 @@ import type { Activity } from '../model/index.ts';
 
 /** Activity types read their typed fields from the row's columns and its `data` document. */
 const detail = (a: Activity, field: string) => (a.data?.[field] ?? null) as never;
-const typeNames = { PAYMENT: 'Payment', CLAIM: 'Claim', INTERACTION: 'Interaction', LEAD: 'Lead', CONSENT: 'Consent', REGISTRATION: 'Registration', BANK_SALE: 'BankSale' } as const;
+const typeNames = {
+  PAYMENT: 'Payment',
+  CLAIM: 'Claim',
+  INTERACTION: 'Interaction',
+  LEAD: 'Lead',
+  CONSENT: 'Consent',
+  REGISTRATION: 'Registration',
+  BANK_SALE: 'BankSale',
+} as const;
 
 export const activityResolvers: Resolvers = {
   Activity: { __resolveType: (a) => typeNames[a.kind] },

@@ -1,5 +1,11 @@
-import type { CustomerResolvers, IdentifierResolvers, ContactPointResolvers, QueryResolvers, AttributeLineageResolvers } from '../generated/graphql.ts';
-import type { GraphQLContext } from '../graphql/context.ts';
+import type {
+  CustomerResolvers,
+  IdentifierResolvers,
+  ContactPointResolvers,
+  QueryResolvers,
+  AttributeLineageResolvers,
+} from '../generated/graphql.ts';
+import type { GraphQLContext } from './context.ts';
 import { requireAccess } from './guard.ts';
 
 /** Thin resolvers: check access, call one service or loader, return. */
@@ -29,10 +35,14 @@ export const Customer: CustomerResolvers = {
   sourceRecords: (p, _args, ctx) => ctx.loaders.sourceRecordsByParty.load(p.id),
   policies: (p, args, ctx) => ctx.customers.policies(p.id, args),
   activities: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, filter ?? {}, first, after),
-  payments: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, { ...filter, kinds: ['PAYMENT'] }, first, after),
-  claims: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, { ...filter, kinds: ['CLAIM'] }, first, after),
-  interactions: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, { ...filter, kinds: ['INTERACTION'] }, first, after),
-  history: async (p, { last }, ctx) => (await ctx.loaders.historyByParty.load(p.id)).slice(0, Math.max(0, Math.min(last ?? 50, 200))),
+  payments: (p, { filter, first, after }, ctx) =>
+    ctx.activities.forCustomer(p.id, { ...filter, kinds: ['PAYMENT'] }, first, after),
+  claims: (p, { filter, first, after }, ctx) =>
+    ctx.activities.forCustomer(p.id, { ...filter, kinds: ['CLAIM'] }, first, after),
+  interactions: (p, { filter, first, after }, ctx) =>
+    ctx.activities.forCustomer(p.id, { ...filter, kinds: ['INTERACTION'] }, first, after),
+  history: async (p, { last }, ctx) =>
+    (await ctx.loaders.historyByParty.load(p.id)).slice(0, Math.max(0, Math.min(last ?? 50, 200))),
 };
 
 async function sourceRefOf(sourceRecordId: string, ctx: GraphQLContext) {

@@ -1,11 +1,18 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { activityResolvers } from './activity.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
-import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars.ts';
+import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.ts';
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
 import { SourceRecord, sourceQueries } from './source.resolver.ts';
-import { CustomerVersion, MatchExplanation, ReviewTask, resultUnions, stewardshipMutations, stewardshipQueries } from './stewardship.resolver.ts';
+import {
+  CustomerVersion,
+  MatchExplanation,
+  ReviewTask,
+  resultUnions,
+  stewardshipMutations,
+  stewardshipQueries,
+} from './stewardship.resolver.ts';
 
 export const hubVersion = '0.1.0';
 

@@ -1,4 +1,9 @@
-import type { PolicyResolvers, PolicyCoverResolvers, PolicyParticipantResolvers, CustomerPolicyEdgeResolvers } from '../generated/graphql.ts';
+import type {
+  PolicyResolvers,
+  PolicyCoverResolvers,
+  PolicyParticipantResolvers,
+  CustomerPolicyEdgeResolvers,
+} from '../generated/graphql.ts';
 import { policyKey, sourceKey } from '../services/loaders.ts';
 
 export const CustomerPolicyEdge: CustomerPolicyEdgeResolvers = {

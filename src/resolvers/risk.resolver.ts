@@ -1,7 +1,8 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { requireAccess } from './guard.ts';
 
-const typeOf = (obj: object, success: string) => ('__typename' in obj && typeof obj.__typename === 'string' ? obj.__typename : success) as never;
+const typeOf = (obj: object, success: string) =>
+  ('__typename' in obj && typeof obj.__typename === 'string' ? obj.__typename : success) as never;
 
 export const riskResolvers: Resolvers = {
   Query: {
@@ -21,7 +22,18 @@ export const riskResolvers: Resolvers = {
   Mutation: {
     proposeBlacklistEntry: (_r, { input }, ctx) => {
       requireAccess(ctx, 'proposeBlacklist');
-      return ctx.risk.propose({ ...input, idNumber: input.idNumber ?? null, fullName: input.fullName ?? null, birthDate: input.birthDate ?? null, phone: input.phone ?? null, bankAccount: input.bankAccount ?? null, creditCode: input.creditCode ?? null, authority: input.authority ?? null, effectiveFrom: input.effectiveFrom ?? null, effectiveTo: input.effectiveTo ?? null });
+      return ctx.risk.propose({
+        ...input,
+        idNumber: input.idNumber ?? null,
+        fullName: input.fullName ?? null,
+        birthDate: input.birthDate ?? null,
+        phone: input.phone ?? null,
+        bankAccount: input.bankAccount ?? null,
+        creditCode: input.creditCode ?? null,
+        authority: input.authority ?? null,
+        effectiveFrom: input.effectiveFrom ?? null,
+        effectiveTo: input.effectiveTo ?? null,
+      });
     },
     approveBlacklistEntry: (_r, { id }, ctx) => {
       requireAccess(ctx, 'approveBlacklist');

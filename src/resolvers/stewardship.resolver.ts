@@ -1,7 +1,14 @@
-import type { MutationResolvers, QueryResolvers, ReviewTaskResolvers, CustomerVersionResolvers, MatchExplanationResolvers } from '../generated/graphql.ts';
+import type {
+  MutationResolvers,
+  QueryResolvers,
+  ReviewTaskResolvers,
+  CustomerVersionResolvers,
+  MatchExplanationResolvers,
+} from '../generated/graphql.ts';
 import { requireAccess } from './guard.ts';
 
-const typeOf = (obj: object, success: 'ReviewTask' | 'Customer') => ('__typename' in obj && typeof obj.__typename === 'string' ? obj.__typename : success) as never;
+const typeOf = (obj: object, success: 'ReviewTask' | 'Customer') =>
+  ('__typename' in obj && typeof obj.__typename === 'string' ? obj.__typename : success) as never;
 
 export const stewardshipQueries: QueryResolvers = {
   reviewTasks: (_root, { status, first, after }, ctx) => {

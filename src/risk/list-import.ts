@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { approveEntry, proposeEntry, validateProposal, type Failure, type ListName, type ProposeInput } from './blacklist.service.ts';
+import {
+  approveEntry,
+  proposeEntry,
+  validateProposal,
+  type Failure,
+  type ListName,
+  type ProposeInput,
+} from './blacklist.service.ts';
 
 /**
  * Bulk import of a list file (regulator or sanctions lists, internal lists moved from another system):
@@ -14,18 +21,35 @@ export type ImportResult = { batchId: string; proposed: number; rejected: { line
 const lists: readonly ListName[] = ['INTERNAL_FRAUD', 'BAD_DEBT', 'SANCTIONS', 'ALLOW'];
 const date = (v: string | undefined) => (v && v.trim() ? v.trim() : null);
 
-export async function importListFile(em: EntityManager, path: string, proposer: string, encoding = 'utf-8'): Promise<ImportResult> {
+export async function importListFile(
+  em: EntityManager,
+  path: string,
+  proposer: string,
+  encoding = 'utf-8',
+): Promise<ImportResult> {
   const text = new TextDecoder(encoding, { fatal: true }).decode(readFileSync(path));
-  const rows = parse(text, { columns: (h: string[]) => h.map((c) => c.trim()), skip_empty_lines: true, trim: true, relax_column_count: true, info: true, bom: true }) as unknown as { record: Record<string, string>; info: { lines: number } }[];
+  const rows = parse(text, {
+    columns: (h: string[]) => h.map((c) => c.trim()),
+    skip_empty_lines: true,
+    trim: true,
+    relax_column_count: true,
+    info: true,
+    bom: true,
+  }) as unknown as { record: Record<string, string>; info: { lines: number } }[];
   const batchId = randomUUID();
   const result: ImportResult = { batchId, proposed: 0, rejected: [] };
   for (const { record: r, info } of rows) {
     const list = (r.list ?? '').toUpperCase() as ListName;
     if (!lists.includes(list)) {
-      result.rejected.push({ line: info.lines, reason: `list must be one of ${lists.join(', ')} (got ${JSON.stringify(r.list ?? '')})` });
+      result.rejected.push({
+        line: info.lines,
+        reason: `list must be one of ${lists.join(', ')} (got ${JSON.stringify(r.list ?? '')})`,
+      });
       continue;
     }
-    const bad = ['birth_date', 'effective_from', 'effective_to'].find((c) => date(r[c]) !== null && !/^\d{4}-\d{2}-\d{2}$/.test(date(r[c]) as string));
+    const bad = ['birth_date', 'effective_from', 'effective_to'].find(
+      (c) => date(r[c]) !== null && !/^\d{4}-\d{2}-\d{2}$/.test(date(r[c]) as string),
+    );
     if (bad) {
       result.rejected.push({ line: info.lines, reason: `${bad} must be YYYY-MM-DD (got ${JSON.stringify(r[bad])})` });
       continue;
@@ -60,10 +84,23 @@ export async function importListFile(em: EntityManager, path: string, proposer: 
 }
 
 /** Approves every still-proposed entry of a batch (maker–checker applies to each entry). */
-export async function approveBatch(em: EntityManager, batchId: string, approver: string): Promise<{ approved: number } | Failure> {
-  const rows = await em.execute<{ id: string; proposed_by: string }[]>(`select id, proposed_by from blacklist_entry where import_batch = ? and status = 'PROPOSED' order by id`, [batchId]);
-  if (rows.length === 0) return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `no proposed entries in batch ${batchId}` };
-  if (rows.some((r) => r.proposed_by === approver)) return { __typename: 'SelfApprovalError', errorCode: 'SELF_APPROVAL', message: 'the proposer of the batch cannot approve it: a second risk admin must' };
+export async function approveBatch(
+  em: EntityManager,
+  batchId: string,
+  approver: string,
+): Promise<{ approved: number } | Failure> {
+  const rows = await em.execute<{ id: string; proposed_by: string }[]>(
+    `select id, proposed_by from blacklist_entry where import_batch = ? and status = 'PROPOSED' order by id`,
+    [batchId],
+  );
+  if (rows.length === 0)
+    return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `no proposed entries in batch ${batchId}` };
+  if (rows.some((r) => r.proposed_by === approver))
+    return {
+      __typename: 'SelfApprovalError',
+      errorCode: 'SELF_APPROVAL',
+      message: 'the proposer of the batch cannot approve it: a second risk admin must',
+    };
   let approved = 0;
   for (const r of rows) {
     const outcome = await approveEntry(em, r.id, approver);

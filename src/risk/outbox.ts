@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Producer } from '../ingest/kafka.ts';
+import type { Producer } from '../messaging/kafka.ts';
 
 /**
  * Publishes outbox rows (alert changes) to Kafka after the transaction that wrote them committed: rows are
@@ -16,9 +16,20 @@ export async function publishOutbox(orm: MikroORM, producer: Producer, limit = 5
     const byTopic = new Map<string, typeof rows>();
     for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
     for (const [topic, list] of byTopic) {
-      await producer.send({ topic, acks: -1, messages: list.map((r) => ({ key: r.message_key, value: JSON.stringify(r.payload), headers: { 'hub.outbox.id': r.id } })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: list.map((r) => ({
+          key: r.message_key,
+          value: JSON.stringify(r.payload),
+          headers: { 'hub.outbox.id': r.id },
+        })),
+      });
     }
-    await em.execute(`update outbox set published_at = now() where id in (${rows.map(() => '?').join(', ')})`, rows.map((r) => r.id));
+    await em.execute(
+      `update outbox set published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
+      rows.map((r) => r.id),
+    );
     return rows.length;
   });
 }

@@ -46,10 +46,17 @@ export function mergeRiskWork(into: RiskWork, from: RiskWork): void {
 }
 
 /** The work as stored in `risk_work` (JSON). */
-type QueuedWork = { screen: string[]; evaluate: string[]; activityOwners: [string, string][]; policies: [string, string][] };
+type QueuedWork = {
+  screen: string[];
+  evaluate: string[];
+  activityOwners: [string, string][];
+  policies: [string, string][];
+};
 
 export function isEmptyRiskWork(work: RiskWork): boolean {
-  return work.screen.size === 0 && work.evaluate.size === 0 && work.activityOwners.size === 0 && work.policies.size === 0;
+  return (
+    work.screen.size === 0 && work.evaluate.size === 0 && work.activityOwners.size === 0 && work.policies.size === 0
+  );
 }
 
 /**
@@ -78,14 +85,22 @@ export const parkAfter = 5;
  * customer at once would race to open the same alert. After two failed rounds (`failures`) rows go one at a
  * time, and a row that fails alone has its attempt counted; at `parkAfter` it is parked.
  */
-export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, opts: { limit?: number; failures?: number; logger?: Logger } = {}): Promise<number> {
+export async function settleQueuedRiskWork(
+  orm: MikroORM,
+  topicPrefix: string,
+  opts: { limit?: number; failures?: number; logger?: Logger } = {},
+): Promise<number> {
   const limit = (opts.failures ?? 0) >= 2 ? 1 : (opts.limit ?? 20);
   let claimed: string[] = [];
   try {
     return await orm.em.fork().transactional(async (em) => {
-      const [turn] = await executeBound<{ ok: boolean }[]>(em, `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`);
+      const [turn] = await executeBound<{ ok: boolean }[]>(
+        em,
+        `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`,
+      );
       if (!turn?.ok) return 0;
-      const rows = await executeBound<{ id: string; work: QueuedWork }[]>(em,
+      const rows = await executeBound<{ id: string; work: QueuedWork }[]>(
+        em,
         `select id::text as id, work from risk_work where attempts < ? and not_before <= now() order by id limit ? for update skip locked`,
         [parkAfter, limit],
       );
@@ -99,16 +114,27 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
         for (const [system, policyNo] of q.policies) notePolicy(work, system, policyNo);
       }
       await settleRiskWork(em, work, topicPrefix);
-      await executeBound(em, `delete from risk_work where id in (${marks(rows.length)})`, rows.map((r) => r.id));
+      await executeBound(
+        em,
+        `delete from risk_work where id in (${marks(rows.length)})`,
+        rows.map((r) => r.id),
+      );
       return rows.length;
     });
   } catch (e) {
     if (claimed.length === 1) {
-      const [row] = await orm.em.fork().execute<{ attempts: number }[]>(
-        `update risk_work set attempts = attempts + 1, last_error = ? where id = ? returning attempts`,
-        [e instanceof Error ? e.message : String(e), claimed[0]],
-      ).catch(() => []);
-      if ((row?.attempts ?? 0) >= parkAfter) opts.logger?.error('risk work parked after repeated failures; the rest of the queue goes on', { riskWorkId: claimed[0], error: e });
+      const [row] = await orm.em
+        .fork()
+        .execute<{ attempts: number }[]>(
+          `update risk_work set attempts = attempts + 1, last_error = ? where id = ? returning attempts`,
+          [e instanceof Error ? e.message : String(e), claimed[0]],
+        )
+        .catch(() => []);
+      if ((row?.attempts ?? 0) >= parkAfter)
+        opts.logger?.error('risk work parked after repeated failures; the rest of the queue goes on', {
+          riskWorkId: claimed[0],
+          error: e,
+        });
     }
     throw e;
   }
@@ -118,7 +144,8 @@ export async function settleQueuedRiskWork(orm: MikroORM, topicPrefix: string, o
 export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPrefix = ''): Promise<number> {
   const evaluate = new Set(work.evaluate);
   for (const owners of chunked([...work.activityOwners.values()], 1000)) {
-    const rows = await executeBound<{ party_id: string }[]>(em,
+    const rows = await executeBound<{ party_id: string }[]>(
+      em,
       `select distinct sr.party_id from (values ${owners.map(() => '(?, ?)').join(', ')}) as o(system, source_id)
          join source_record sr on sr.system = o.system and sr.source_id = o.source_id where not sr.deleted and sr.party_id is not null`,
       owners.flatMap((o) => [o.system, o.sourceId]),
@@ -128,7 +155,8 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   // A policy change matters to the rules only through claims on it (early claim after reinstatement or a
   // sum-insured increase): the customers who claimed on the policy are re-evaluated.
   for (const policies of chunked([...work.policies.values()], 1000)) {
-    const rows = await executeBound<{ party_id: string }[]>(em,
+    const rows = await executeBound<{ party_id: string }[]>(
+      em,
       `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
         where a.kind = 'CLAIM' and not a.deleted and sr.party_id is not null and a.policy_no in (${policies.map(() => '?').join(', ')})`,
       policies.map((p) => p.policyNo),

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { parkAfter, settleQueuedRiskWork } from './risk-work.ts';
-import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../ingest/metrics.ts';
+import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../observability/metrics.ts';
 
 /**
  * Settles the risk follow-up that streaming ingest queues (risk_work, see risk-work.ts) outside the ingest
@@ -19,7 +19,14 @@ import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../ingest/met
  */
 export type RiskWorker = { wake(): void; stop(): Promise<void> };
 
-export function startRiskWorker(opts: { orm: MikroORM; topicPrefix: string; logger: Logger; afterSettle?: () => void; pollMs?: number; roundMs?: number }): RiskWorker {
+export function startRiskWorker(opts: {
+  orm: MikroORM;
+  topicPrefix: string;
+  logger: Logger;
+  afterSettle?: () => void;
+  pollMs?: number;
+  roundMs?: number;
+}): RiskWorker {
   const { orm, topicPrefix, logger } = opts;
   const pollMs = opts.pollMs ?? 1_000;
   const roundMs = Math.max(50, opts.roundMs ?? 2_000);
@@ -87,6 +94,10 @@ export function startRiskWorker(opts: { orm: MikroORM; topicPrefix: string; logg
 }
 
 async function queueAge(orm: MikroORM): Promise<number> {
-  const [age] = await orm.em.fork().execute<{ s: number | null }[]>(`select extract(epoch from now() - min(not_before))::float8 as s from risk_work where attempts < ${parkAfter} and not_before <= now()`);
+  const [age] = await orm.em
+    .fork()
+    .execute<{ s: number | null }[]>(
+      `select extract(epoch from now() - min(not_before))::float8 as s from risk_work where attempts < ${parkAfter} and not_before <= now()`,
+    );
   return age?.s ?? 0;
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { nameKey, namePinyin, normalizeIdDocument, phoneSearchKey } from '../sync/normalize/index.ts';
+import { nameKey, namePinyin, normalizeIdDocument, phoneSearchKey } from '../domain/normalize/index.ts';
 import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
 
 /**
@@ -14,12 +14,29 @@ import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
  *   - a customer on the ALLOW list (known false positive) by a strong identifier has other hits dismissed.
  * A dismissed hit stays dismissed until the entry or the customer changes (versions are compared).
  */
-export type EntryIdentifiers = { idNumber: string | null; fullName: string | null; birthDate: string | null; phone: string | null; bankAccount: string | null; creditCode: string | null };
-export type NormalisedEntry = { idNumber: string | null; nameKey: string | null; namePinyin: string | null; birthDate: string | null; phoneKey: string | null; bankAccount: string | null; creditCode: string | null };
+export type EntryIdentifiers = {
+  idNumber: string | null;
+  fullName: string | null;
+  birthDate: string | null;
+  phone: string | null;
+  bankAccount: string | null;
+  creditCode: string | null;
+};
+export type NormalisedEntry = {
+  idNumber: string | null;
+  nameKey: string | null;
+  namePinyin: string | null;
+  birthDate: string | null;
+  phoneKey: string | null;
+  bankAccount: string | null;
+  creditCode: string | null;
+};
 
 export function normaliseEntry(e: EntryIdentifiers): NormalisedEntry {
   // Digit strings of resident-id length are read as resident ids (so a 17-digit typo is invalid, not "other").
-  const id = e.idNumber ? normalizeIdDocument(/^\d{14,17}[\dXx]$/.test(e.idNumber.trim()) ? '01' : '99', e.idNumber) : null;
+  const id = e.idNumber
+    ? normalizeIdDocument(/^\d{14,17}[\dXx]$/.test(e.idNumber.trim()) ? '01' : '99', e.idNumber)
+    : null;
   const uscc = e.creditCode ? normalizeIdDocument('08', e.creditCode) : null;
   const key = nameKey(e.fullName);
   return {
@@ -45,7 +62,14 @@ export function entryKeys(n: NormalisedEntry): string[] {
   return [...new Set(keys.filter((k): k is string => typeof k === 'string' && k.length > 0))];
 }
 
-type PartyFacts = { version: number; nameKey: string | null; birthDate: string | null; ids: Set<string>; phones: Set<string>; accounts: Set<string> };
+type PartyFacts = {
+  version: number;
+  nameKey: string | null;
+  birthDate: string | null;
+  ids: Set<string>;
+  phones: Set<string>;
+  accounts: Set<string>;
+};
 
 /**
  * The screening facts of a set of customers, ACTIVE ones only (a missing or inactive customer has none): four
@@ -53,17 +77,30 @@ type PartyFacts = { version: number; nameKey: string | null; birthDate: string |
  */
 async function partyFactsOf(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, PartyFacts>> {
   const facts = new Map<string, PartyFacts>();
-  const parties = await em.execute<{ id: string; version: number; name_key: string | null; birth_date: string | null; status: string }[]>(
+  const parties = await em.execute<
+    { id: string; version: number; name_key: string | null; birth_date: string | null; status: string }[]
+  >(
     `select id, version, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, status from party where id in (${marks(partyIds.length)})`,
     [...partyIds],
   );
   for (const p of parties) {
-    if (p.status === 'ACTIVE') facts.set(p.id, { version: p.version, nameKey: p.name_key, birthDate: p.birth_date, ids: new Set(), phones: new Set(), accounts: new Set() });
+    if (p.status === 'ACTIVE')
+      facts.set(p.id, {
+        version: p.version,
+        nameKey: p.name_key,
+        birthDate: p.birth_date,
+        ids: new Set(),
+        phones: new Set(),
+        accounts: new Set(),
+      });
   }
   const active = [...facts.keys()];
   if (active.length === 0) return facts;
   const of = (partyId: string) => facts.get(partyId) as PartyFacts;
-  const ids = await em.execute<{ party_id: string; value: string }[]>(`select distinct party_id, value from party_identifier where party_id in (${marks(active.length)}) and value is not null`, active);
+  const ids = await em.execute<{ party_id: string; value: string }[]>(
+    `select distinct party_id, value from party_identifier where party_id in (${marks(active.length)}) and value is not null`,
+    active,
+  );
   for (const r of ids) of(r.party_id).ids.add(r.value);
   const phones = await em.execute<{ party_id: string; search_key: string }[]>(
     `select distinct party_id, search_key from contact_point where party_id in (${marks(active.length)}) and kind in ('MOBILE','LANDLINE') and search_key is not null`,
@@ -84,10 +121,27 @@ async function partyFactsOf(em: EntityManager, partyIds: readonly string[]): Pro
 
 function partyKeys(f: PartyFacts): string[] {
   const py = namePinyin(f.nameKey, { surname: true });
-  return [...[...f.ids].map((v) => `id:${v}`), ...[...f.phones].map((v) => `phone:${v}`), ...[...f.accounts].map((v) => `acct:${v}`), ...(f.nameKey ? [`name:${f.nameKey}`] : []), ...(py && py !== f.nameKey ? [`py:${py}`] : [])];
+  return [
+    ...[...f.ids].map((v) => `id:${v}`),
+    ...[...f.phones].map((v) => `phone:${v}`),
+    ...[...f.accounts].map((v) => `acct:${v}`),
+    ...(f.nameKey ? [`name:${f.nameKey}`] : []),
+    ...(py && py !== f.nameKey ? [`py:${py}`] : []),
+  ];
 }
 
-type EntryRow = { id: string; list: string; version: number; id_number: string | null; name_key: string | null; name_pinyin: string | null; birth_date: string | null; phone_key: string | null; bank_account: string | null; credit_code: string | null };
+type EntryRow = {
+  id: string;
+  list: string;
+  version: number;
+  id_number: string | null;
+  name_key: string | null;
+  name_pinyin: string | null;
+  birth_date: string | null;
+  phone_key: string | null;
+  bank_account: string | null;
+  credit_code: string | null;
+};
 
 export type Hit = { entryId: string; list: string; entryVersion: number; score: number; matched: string[] };
 
@@ -105,7 +159,11 @@ export function evaluate(f: PartyFacts, e: EntryRow): Hit | null {
     matched.push(attribute);
     score = Math.max(score, weight);
   }
-  const nameHit = e.name_key !== null && f.nameKey !== null && (e.name_key === f.nameKey || (e.name_pinyin !== null && e.name_pinyin === namePinyin(f.nameKey, { surname: true })));
+  const nameHit =
+    e.name_key !== null &&
+    f.nameKey !== null &&
+    (e.name_key === f.nameKey ||
+      (e.name_pinyin !== null && e.name_pinyin === namePinyin(f.nameKey, { surname: true })));
   if (nameHit) {
     const exactName = e.name_key === f.nameKey;
     const birthConfirmed = e.birth_date !== null && e.birth_date === f.birthDate;
@@ -114,14 +172,24 @@ export function evaluate(f: PartyFacts, e: EntryRow): Hit | null {
       score = Math.max(score, exactName ? 0.9 : 0.7);
     } else if (e.birth_date === null && e.list !== 'SANCTIONS' && matched.length > 0) {
       matched.push(exactName ? 'NAME' : 'NAME_PINYIN');
-    } else if (e.birth_date === null && e.list !== 'SANCTIONS' && exactName && !e.id_number && !e.phone_key && !e.bank_account && !e.credit_code) {
+    } else if (
+      e.birth_date === null &&
+      e.list !== 'SANCTIONS' &&
+      exactName &&
+      !e.id_number &&
+      !e.phone_key &&
+      !e.bank_account &&
+      !e.credit_code
+    ) {
       // A name-only entry (nothing else known to confirm it): a weak hit for a human to look at. When the entry
       // does carry identifiers, a name without any of them is a namesake, not a hit.
       matched.push('NAME');
       score = Math.max(score, 0.5);
     }
   }
-  return matched.length > 0 && score > 0 ? { entryId: e.id, list: e.list, entryVersion: e.version, score, matched } : null;
+  return matched.length > 0 && score > 0
+    ? { entryId: e.id, list: e.list, entryVersion: e.version, score, matched }
+    : null;
 }
 
 /** The kept (not ALLOW-list) hits of one customer, and whether an ALLOW entry dismisses them. */
@@ -134,7 +202,8 @@ type Outcome = { keep: Hit[]; allowed: boolean; version: number };
  */
 export async function screenParties(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, Hit[]>> {
   const result = new Map<string, Hit[]>();
-  for (const slice of chunked(uniqueIds(partyIds))) for (const [id, hits] of await screenSlice(em, slice)) result.set(id, hits);
+  for (const slice of chunked(uniqueIds(partyIds)))
+    for (const [id, hits] of await screenSlice(em, slice)) result.set(id, hits);
   return result;
 }
 
@@ -144,20 +213,30 @@ async function screenSlice(em: EntityManager, partyIds: readonly string[]): Prom
   const allKeys = [...new Set([...keysOf.values()].flat())];
   // Which key found which entry: an entry is evaluated only against the customers holding one of its keys, as
   // when each customer looked up its own keys (evaluate() is exact; the key only makes it a candidate).
-  const found = allKeys.length === 0 ? [] : await em.execute<(EntryRow & { key: string })[]>(
-    `select q.key, e.id, e.list, e.version, e.id_number, e.name_key, e.name_pinyin, to_char(e.birth_date, 'YYYY-MM-DD') as birth_date, e.phone_key, e.bank_account, e.credit_code
+  const found =
+    allKeys.length === 0
+      ? []
+      : await em.execute<(EntryRow & { key: string })[]>(
+          `select q.key, e.id, e.list, e.version, e.id_number, e.name_key, e.name_pinyin, to_char(e.birth_date, 'YYYY-MM-DD') as birth_date, e.phone_key, e.bank_account, e.credit_code
        from (values ${marks(allKeys.length, '(?::text)')}) as q(key) join blacklist_key k on k.key_hash = hashtextextended(q.key, 0) join blacklist_entry e on e.id = k.entry_id
       where e.status = 'ACTIVE' and (e.effective_from is null or e.effective_from <= current_date) and (e.effective_to is null or e.effective_to >= current_date)`,
-    allKeys,
-  );
+          allKeys,
+        );
   const entriesByKey = new Map<string, EntryRow[]>();
   for (const { key, ...entry } of found) entriesByKey.set(key, [...(entriesByKey.get(key) ?? []), entry]);
   const outcomes = new Map<string, Outcome>();
   for (const [id, f] of facts) {
     const candidates = new Map<string, EntryRow>();
     for (const key of keysOf.get(id) ?? []) for (const e of entriesByKey.get(key) ?? []) candidates.set(e.id, e);
-    const hits = [...candidates.values()].sort((a, b) => a.id.localeCompare(b.id)).map((e) => evaluate(f, e)).filter((h): h is Hit => h !== null);
-    outcomes.set(id, { keep: hits.filter((h) => h.list !== 'ALLOW'), allowed: hits.some((h) => h.list === 'ALLOW' && h.score >= 1), version: f.version });
+    const hits = [...candidates.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((e) => evaluate(f, e))
+      .filter((h): h is Hit => h !== null);
+    outcomes.set(id, {
+      keep: hits.filter((h) => h.list !== 'ALLOW'),
+      allowed: hits.some((h) => h.list === 'ALLOW' && h.score >= 1),
+      version: f.version,
+    });
   }
   // A customer no longer ACTIVE (merged, deactivated, gone) keeps no open hits; for the others, hits that no
   // longer hold are removed and the kept ones are upserted.
@@ -166,13 +245,33 @@ async function screenSlice(em: EntityManager, partyIds: readonly string[]): Prom
   const kept = [...outcomes].flatMap(([id, o]) => o.keep.map((h) => [id, h.entryId]));
   const conditions = [
     ...(gone.length > 0 ? [`(party_id in (${marks(gone.length)}) and status = 'OPEN')`] : []),
-    ...(active.length > 0 ? [`(party_id in (${marks(active.length)})${kept.length > 0 ? ` and (party_id, entry_id) not in (${marks(kept.length, '(?::uuid, ?::uuid)')})` : ''})`] : []),
+    ...(active.length > 0
+      ? [
+          `(party_id in (${marks(active.length)})${kept.length > 0 ? ` and (party_id, entry_id) not in (${marks(kept.length, '(?::uuid, ?::uuid)')})` : ''})`,
+        ]
+      : []),
   ];
-  if (conditions.length > 0) await em.execute(`delete from screening_hit where ${conditions.join(' or ')}`, [...gone, ...active, ...kept.flat()]);
+  if (conditions.length > 0)
+    await em.execute(`delete from screening_hit where ${conditions.join(' or ')}`, [
+      ...gone,
+      ...active,
+      ...kept.flat(),
+    ]);
   // A dismissal survives only while neither the entry nor the customer has changed since; a customer on the
   // ALLOW list by a strong identifier has its hits dismissed by the system.
   const rows = [...outcomes].flatMap(([id, o]) =>
-    o.keep.map((h) => [id, h.entryId, h.score, JSON.stringify(h.matched), o.allowed ? 'DISMISSED' : 'OPEN', o.allowed ? 'system' : null, o.allowed ? 'ALLOW_LIST' : null, o.allowed ? new Date() : null, h.entryVersion, o.version]),
+    o.keep.map((h) => [
+      id,
+      h.entryId,
+      h.score,
+      JSON.stringify(h.matched),
+      o.allowed ? 'DISMISSED' : 'OPEN',
+      o.allowed ? 'system' : null,
+      o.allowed ? 'ALLOW_LIST' : null,
+      o.allowed ? new Date() : null,
+      h.entryVersion,
+      o.version,
+    ]),
   );
   if (rows.length > 0) {
     await em.execute(
@@ -196,7 +295,10 @@ export async function screenParty(em: EntityManager, partyId: string): Promise<H
 
 /** Screens every customer an entry could hit (after approval or change of the entry). */
 export async function screenEntry(em: EntityManager, entryId: string): Promise<number> {
-  const [e] = await em.execute<EntryRow[]>(`select id, list, version, id_number, name_key, name_pinyin, to_char(birth_date, 'YYYY-MM-DD') as birth_date, phone_key, bank_account, credit_code from blacklist_entry where id = ?`, [entryId]);
+  const [e] = await em.execute<EntryRow[]>(
+    `select id, list, version, id_number, name_key, name_pinyin, to_char(birth_date, 'YYYY-MM-DD') as birth_date, phone_key, bank_account, credit_code from blacklist_entry where id = ?`,
+    [entryId],
+  );
   if (!e) return 0;
   const parties = await em.execute<{ party_id: string }[]>(
     `select party_id from party_identifier where value in (?, ?)

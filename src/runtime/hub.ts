@@ -9,7 +9,7 @@ import { migrate, openOrm } from '../db/orm.ts';
 import { connectors } from '../connectors/registry.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { ingestBatch } from '../ingest/batch-source.ts';
-import { createKafka } from '../ingest/kafka.ts';
+import { createKafka } from '../messaging/kafka.ts';
 import { confluentAvroFormat, plainFormat, type WireFormat } from '../ingest/wire-format.ts';
 import { ConfigError } from '../config/config.ts';
 import { startRiskWorker } from '../risk/risk-worker.ts';
@@ -18,7 +18,7 @@ import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.
 import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
 import type { SyncDeps } from '../sync/apply-changes.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
-import { startServer, type HubServer } from '../server/app.ts';
+import { startServer, type HubServer } from '../resolvers/http-server.ts';
 import { generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { generateChannelDemo } from '../demo/generate-channels.ts';
 
@@ -38,7 +38,9 @@ export type RunningHub = {
   stop(): Promise<void>;
 };
 
-export const syncDeps: SyncDeps = { matcher: createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined }) };
+export const syncDeps: SyncDeps = {
+  matcher: createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined }),
+};
 
 /** Sync dependencies of one running ingest (a hub, a replay, an import): the shared matcher, and its own memory of oversized blocks. */
 export function syncDepsFor(topicPrefix?: string): SyncDeps {
@@ -77,10 +79,15 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       run: () =>
         new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => {
-            logger.warn('database pool did not close within 10 s (a connection is still checked out); continuing shutdown');
+            logger.warn(
+              'database pool did not close within 10 s (a connection is still checked out); continuing shutdown',
+            );
             resolve();
           }, 10_000);
-          orm.close(true).then(() => (clearTimeout(timer), resolve()), (e: unknown) => (clearTimeout(timer), reject(e)));
+          orm.close(true).then(
+            () => (clearTimeout(timer), resolve()),
+            (e: unknown) => (clearTimeout(timer), reject(e)),
+          );
         }),
     });
     const applied = await migrate(orm);
@@ -92,8 +99,20 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();
-      const result = await ingestBatch(orm, router, 'demo', [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({ ...m, topic: `${config.kafkaTopicPrefix}${m.topic}` })), deps);
-      logger.info('demo data loaded through the connector batch path', { ms: Math.round(performance.now() - started), ...result });
+      const result = await ingestBatch(
+        orm,
+        router,
+        'demo',
+        [...generateCorePolicyDemo({}), ...generateChannelDemo()].map((m) => ({
+          ...m,
+          topic: `${config.kafkaTopicPrefix}${m.topic}`,
+        })),
+        deps,
+      );
+      logger.info('demo data loaded through the connector batch path', {
+        ms: Math.round(performance.now() - started),
+        ...result,
+      });
     }
 
     let consumer: ConnectorConsumer | null = null;
@@ -115,12 +134,21 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         wireFormat: wireFormatFor(config),
       });
       cleanups.push({ name: 'kafka consumer', run: () => consumer!.stop() });
-      logger.info('live consumption on', { brokers: config.kafkaBrokers, topics: router.streamTopics, group: config.kafkaGroupId });
+      logger.info('live consumption on', {
+        brokers: config.kafkaBrokers,
+        topics: router.streamTopics,
+        group: config.kafkaGroupId,
+      });
     } else {
       logger.info('live consumption off: KAFKA_BROKERS is not set');
       // Risk work is queued without a broker too — the re-evaluation at the end of an alert hold (demo and file
       // loads, steward merges) — and the consumer that would run the worker is not there.
-      const riskWorker = startRiskWorker({ orm, topicPrefix: config.kafkaTopicPrefix, logger, roundMs: config.riskRoundMs });
+      const riskWorker = startRiskWorker({
+        orm,
+        topicPrefix: config.kafkaTopicPrefix,
+        logger,
+        roundMs: config.riskRoundMs,
+      });
       cleanups.push({ name: 'risk worker', run: () => riskWorker.stop() });
     }
 
@@ -152,7 +180,15 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       databaseUrl,
       embedded: embedded !== null,
       liveConsumption: consumer !== null,
-      devToken: development ? await signToken(tokens, 'dev-user', ['CHANNEL_APP', 'UNDERWRITER', 'RISK_ADMIN', 'DATA_STEWARD', 'INTEGRATION_ADMIN']) : null,
+      devToken: development
+        ? await signToken(tokens, 'dev-user', [
+            'CHANNEL_APP',
+            'UNDERWRITER',
+            'RISK_ADMIN',
+            'DATA_STEWARD',
+            'INTEGRATION_ADMIN',
+          ])
+        : null,
       tokens,
       stop: stopAll,
     };
@@ -178,6 +214,11 @@ function loadTokenSettings(config: HubConfig, logger: Logger): { tokens: TokenSe
 /** The wire formats configured per connector (`AVRO_CONNECTORS`, `SCHEMA_REGISTRY_URL`); unknown ids stop the hub. */
 export function wireFormatFor(config: HubConfig): WireFormat {
   const unknown = config.avroConnectors.filter((id) => !connectors.some((c) => c.manifest.id === id));
-  if (unknown.length > 0) throw new ConfigError(`AVRO_CONNECTORS names unknown connectors: ${unknown.join(', ')} (known: ${connectors.map((c) => c.manifest.id).join(', ')})`);
-  return config.schemaRegistryUrl && config.avroConnectors.length > 0 ? confluentAvroFormat(config.schemaRegistryUrl, config.avroConnectors) : plainFormat;
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `AVRO_CONNECTORS names unknown connectors: ${unknown.join(', ')} (known: ${connectors.map((c) => c.manifest.id).join(', ')})`,
+    );
+  return config.schemaRegistryUrl && config.avroConnectors.length > 0
+    ? confluentAvroFormat(config.schemaRegistryUrl, config.avroConnectors)
+    : plainFormat;
 }

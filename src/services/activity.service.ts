@@ -9,9 +9,15 @@ import type { Connection } from './customer.service.ts';
  * resolved at read time, so activities that arrived before their customer appear as soon as the customer does.
  * Newest first, keyset pagination on (occurredAt, id).
  */
-export type ActivityFilter = { kinds?: readonly Activity['kind'][] | null; types?: readonly string[] | null; from?: Date | string | null; to?: Date | string | null };
+export type ActivityFilter = {
+  kinds?: readonly Activity['kind'][] | null;
+  types?: readonly string[] | null;
+  from?: Date | string | null;
+  to?: Date | string | null;
+};
 
-const isCursor = (v: unknown): v is [string | null, string] => Array.isArray(v) && v.length === 2 && (v[0] === null || typeof v[0] === 'string') && typeof v[1] === 'string';
+const isCursor = (v: unknown): v is [string | null, string] =>
+  Array.isArray(v) && v.length === 2 && (v[0] === null || typeof v[0] === 'string') && typeof v[1] === 'string';
 
 export class ActivityService {
   private readonly em: EntityManager;
@@ -20,7 +26,12 @@ export class ActivityService {
     this.em = em;
   }
 
-  async forCustomer(partyId: string, filter: ActivityFilter, first: number | null | undefined, after: string | null | undefined): Promise<Connection<{ cursor: string; node: Activity }>> {
+  async forCustomer(
+    partyId: string,
+    filter: ActivityFilter,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<Connection<{ cursor: string; node: Activity }>> {
     const limit = pageSize(first);
     const cursor = decodeCursor(after, 'activity', isCursor);
     const where = [
@@ -47,7 +58,11 @@ export class ActivityService {
     }
     if (cursor) {
       // (occurred_at desc nulls last, id desc): rows after the cursor
-      where.push(cursor[0] === null ? `(a.occurred_at is null and a.id < ?)` : `(a.occurred_at < ? or (a.occurred_at = ? and a.id < ?) or a.occurred_at is null)`);
+      where.push(
+        cursor[0] === null
+          ? `(a.occurred_at is null and a.id < ?)`
+          : `(a.occurred_at < ? or (a.occurred_at = ? and a.id < ?) or a.occurred_at is null)`,
+      );
       params.push(...(cursor[0] === null ? [cursor[1]] : [new Date(cursor[0]), new Date(cursor[0]), cursor[1]]));
     }
     const rows = await this.em.execute<{ id: string }[]>(
@@ -59,8 +74,26 @@ export class ActivityService {
     const byId = new Map(found.map((a) => [a.id, a]));
     const edges = page.flatMap((r) => {
       const node = byId.get(r.id);
-      return node ? [{ cursor: encodeCursor('activity', [node.occurredAt ? new Date(node.occurredAt).toISOString() : null, node.id]), node }] : [];
+      return node
+        ? [
+            {
+              cursor: encodeCursor('activity', [
+                node.occurredAt ? new Date(node.occurredAt).toISOString() : null,
+                node.id,
+              ]),
+              node,
+            },
+          ]
+        : [];
     });
-    return { edges, pageInfo: { hasNextPage: rows.length > limit, hasPreviousPage: cursor !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null } };
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: rows.length > limit,
+        hasPreviousPage: cursor !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
   }
 }

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Party, Policy, PolicyRole } from '../model/index.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
-import { nameKey, normalizeIdDocument, phoneSearchKey } from '../sync/normalize/index.ts';
-import { badInput } from '../graphql/errors.ts';
+import { nameKey, normalizeIdDocument, phoneSearchKey } from '../domain/normalize/index.ts';
+import { badInput } from '../resolvers/errors.ts';
 import type { Loaders } from './loaders.ts';
 import { policyKey, sourceKey } from './loaders.ts';
 import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
@@ -19,7 +19,8 @@ export type Connection<T> = {
 };
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isPolicyCursor = (v: unknown): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string');
+const isPolicyCursor = (v: unknown): v is [string, string] =>
+  Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string');
 
 export class CustomerService {
   private readonly em: EntityManager;
@@ -43,7 +44,11 @@ export class CustomerService {
    * Phone and id number are exact lookups on normalised keys; a name matches exactly on its key (simplified,
    * spaceless, lower-case), by prefix, or by trigram similarity. Ranked search pages by offset cursors.
    */
-  async search(input: SearchInput, first: number | null | undefined, after: string | null | undefined): Promise<Connection<{ cursor: string; node: Party; score: number }>> {
+  async search(
+    input: SearchInput,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<Connection<{ cursor: string; node: Party; score: number }>> {
     const limit = pageSize(first);
     const offset = decodeCursor(after, 'search', isNumber) ?? 0;
     const where: string[] = [`p.status = 'ACTIVE'`];
@@ -96,7 +101,12 @@ export class CustomerService {
    */
   async policies(
     partyId: string,
-    args: { first?: number | null; after?: string | null; role?: PolicyRole['role'] | null; includeHistory?: boolean | null },
+    args: {
+      first?: number | null;
+      after?: string | null;
+      role?: PolicyRole['role'] | null;
+      includeHistory?: boolean | null;
+    },
   ): Promise<Connection<CustomerPolicyEdge> & { totalCount: number }> {
     const limit = pageSize(args.first);
     const after = decodeCursor(args.after, 'policy', isPolicyCursor);
@@ -123,19 +133,26 @@ export class CustomerService {
     const page = rows.slice(0, limit);
     const total = Number(rows[0]?.total ?? (after ? await this.countPolicies(filters, params) : 0));
     const roleIds = page.flatMap((r) => r.role_ids);
-    const [policies, roles] = page.length === 0
-      ? [[], []]
-      : await Promise.all([
-          this.em.find(Policy, { $or: page.map((r) => ({ system: r.system, policyNo: r.policy_no })) }),
-          this.em.find(PolicyRole, { id: { $in: roleIds } }, { orderBy: { role: 'asc' } }),
-        ]);
+    const [policies, roles] =
+      page.length === 0
+        ? [[], []]
+        : await Promise.all([
+            this.em.find(Policy, { $or: page.map((r) => ({ system: r.system, policyNo: r.policy_no })) }),
+            this.em.find(PolicyRole, { id: { $in: roleIds } }, { orderBy: { role: 'asc' } }),
+          ]);
     const policyByKey = new Map(policies.map((p) => [policyKey(p.system, p.policyNo), p]));
     const rolesById = new Map(roles.map((r) => [r.id, r]));
     const edges = page.flatMap((r) => {
       const policy = policyByKey.get(policyKey(r.system, r.policy_no));
       if (!policy) return [];
       this.loaders.policy.prime(policyKey(r.system, r.policy_no), policy);
-      return [{ cursor: encodeCursor('policy', [r.system, r.policy_no]), policy, roles: r.role_ids.flatMap((id) => rolesById.get(id) ?? []) }];
+      return [
+        {
+          cursor: encodeCursor('policy', [r.system, r.policy_no]),
+          policy,
+          roles: r.role_ids.flatMap((id) => rolesById.get(id) ?? []),
+        },
+      ];
     });
     return { ...connection(edges, rows.length > limit, after !== null), totalCount: total };
   }
@@ -152,10 +169,19 @@ export class CustomerService {
   }
 }
 
-function connection<T extends { cursor: string }>(edges: T[], hasNextPage: boolean, hasPreviousPage: boolean): Connection<T> {
+function connection<T extends { cursor: string }>(
+  edges: T[],
+  hasNextPage: boolean,
+  hasPreviousPage: boolean,
+): Connection<T> {
   return {
     edges,
-    pageInfo: { hasNextPage, hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
   };
 }
 

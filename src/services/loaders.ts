@@ -1,6 +1,15 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ContactPoint, Party, PartyHistory, PartyIdentifier, Policy, PolicyCover, PolicyRole, SourceRecord } from '../model/index.ts';
+import {
+  ContactPoint,
+  Party,
+  PartyHistory,
+  PartyIdentifier,
+  Policy,
+  PolicyCover,
+  PolicyRole,
+  SourceRecord,
+} from '../model/index.ts';
 
 /**
  * Per-request DataLoaders: every list a resolver needs for many parents is fetched in one statement per
@@ -40,26 +49,39 @@ export function createLoaders(em: EntityManager) {
       Promise.all(
         ids.map(async (id) => {
           let row = await partyRow.load(id);
-          for (let hops = 0; row?.status === 'MERGED' && row.mergedIntoId && hops < 10; hops += 1) row = await partyRow.load(row.mergedIntoId);
+          for (let hops = 0; row?.status === 'MERGED' && row.mergedIntoId && hops < 10; hops += 1)
+            row = await partyRow.load(row.mergedIntoId);
           return row;
         }),
       ),
     ),
 
     identifiersByParty: new DataLoader<string, PartyIdentifier[]>(async (partyIds) => {
-      const rows = await em.find(PartyIdentifier, { partyId: { $in: [...partyIds] } }, { orderBy: { type: 'asc', id: 'asc' } });
+      const rows = await em.find(
+        PartyIdentifier,
+        { partyId: { $in: [...partyIds] } },
+        { orderBy: { type: 'asc', id: 'asc' } },
+      );
       const grouped = groupBy(rows, (r) => r.partyId);
       return partyIds.map((id) => grouped.get(id) ?? []);
     }),
 
     contactPointsByParty: new DataLoader<string, ContactPoint[]>(async (partyIds) => {
-      const rows = await em.find(ContactPoint, { partyId: { $in: [...partyIds] } }, { orderBy: { kind: 'asc', validFrom: 'desc', id: 'asc' } });
+      const rows = await em.find(
+        ContactPoint,
+        { partyId: { $in: [...partyIds] } },
+        { orderBy: { kind: 'asc', validFrom: 'desc', id: 'asc' } },
+      );
       const grouped = groupBy(rows, (r) => r.partyId);
       return partyIds.map((id) => grouped.get(id) ?? []);
     }),
 
     sourceRecordsByParty: new DataLoader<string, SourceRecord[]>(async (partyIds) => {
-      const rows = await em.find(SourceRecord, { partyId: { $in: [...partyIds] } }, { orderBy: { system: 'asc', sourceId: 'asc' } });
+      const rows = await em.find(
+        SourceRecord,
+        { partyId: { $in: [...partyIds] } },
+        { orderBy: { system: 'asc', sourceId: 'asc' } },
+      );
       const grouped = groupBy(rows, (r) => r.partyId);
       return partyIds.map((id) => grouped.get(id) ?? []);
     }),
@@ -73,38 +95,59 @@ export function createLoaders(em: EntityManager) {
     /** The golden party a source record (system, source id) is linked to, or null if it has not arrived. */
     partyBySource: new DataLoader<string, Party | null>(async (keys) => {
       const pairs = keys.map(splitKey);
-      const records = await em.find(SourceRecord, { $or: pairs.map(([system, sourceId]) => ({ system, sourceId })), deleted: false, partyId: { $ne: null } });
+      const records = await em.find(SourceRecord, {
+        $or: pairs.map(([system, sourceId]) => ({ system, sourceId })),
+        deleted: false,
+        partyId: { $ne: null },
+      });
       const partyIds = [...new Set(records.map((r) => r.partyId as string))];
       const parties = partyIds.length === 0 ? [] : await em.find(Party, { id: { $in: partyIds } });
       const partyById = new Map(parties.map((p) => [p.id, p]));
-      const bySource = new Map(records.map((r) => [sourceKey(r.system, r.sourceId), partyById.get(r.partyId as string) ?? null]));
+      const bySource = new Map(
+        records.map((r) => [sourceKey(r.system, r.sourceId), partyById.get(r.partyId as string) ?? null]),
+      );
       return keys.map((k) => bySource.get(k) ?? null);
     }),
 
     /** The latest 200 versions of each party, newest first. */
     historyByParty: new DataLoader<string, PartyHistory[]>(async (partyIds) => {
-      const rows = await em.find(PartyHistory, { partyId: { $in: [...partyIds] } }, { orderBy: { version: 'desc' }, limit: 200 * partyIds.length });
+      const rows = await em.find(
+        PartyHistory,
+        { partyId: { $in: [...partyIds] } },
+        { orderBy: { version: 'desc' }, limit: 200 * partyIds.length },
+      );
       const grouped = groupBy(rows, (r) => r.partyId);
       return partyIds.map((id) => (grouped.get(id) ?? []).slice(0, 200));
     }),
 
     coversByPolicy: new DataLoader<string, PolicyCover[]>(async (keys) => {
       const pairs = keys.map(splitKey);
-      const rows = await em.find(PolicyCover, { $or: pairs.map(([system, policyNo]) => ({ system, policyNo })), deleted: false }, { orderBy: { coverage: 'asc', rider: 'asc' } });
+      const rows = await em.find(
+        PolicyCover,
+        { $or: pairs.map(([system, policyNo]) => ({ system, policyNo })), deleted: false },
+        { orderBy: { coverage: 'asc', rider: 'asc' } },
+      );
       const grouped = groupBy(rows, (r) => policyKey(r.system, r.policyNo));
       return keys.map((k) => grouped.get(k) ?? []);
     }),
 
     participantsByPolicy: new DataLoader<string, PolicyRole[]>(async (keys) => {
       const pairs = keys.map(splitKey);
-      const rows = await em.find(PolicyRole, { $or: pairs.map(([system, policyNo]) => ({ system, policyNo })), deleted: false }, { orderBy: { role: 'asc', beneficiaryOrder: 'asc', clientSourceId: 'asc' } });
+      const rows = await em.find(
+        PolicyRole,
+        { $or: pairs.map(([system, policyNo]) => ({ system, policyNo })), deleted: false },
+        { orderBy: { role: 'asc', beneficiaryOrder: 'asc', clientSourceId: 'asc' } },
+      );
       const grouped = groupBy(rows, (r) => policyKey(r.system, r.policyNo));
       return keys.map((k) => grouped.get(k) ?? []);
     }),
 
     policy: new DataLoader<string, Policy | null>(async (keys) => {
       const pairs = keys.map(splitKey);
-      const rows = await em.find(Policy, { $or: pairs.map(([system, policyNo]) => ({ system, policyNo })), deleted: false });
+      const rows = await em.find(Policy, {
+        $or: pairs.map(([system, policyNo]) => ({ system, policyNo })),
+        deleted: false,
+      });
       const byKey = new Map(rows.map((r) => [policyKey(r.system, r.policyNo), r]));
       return keys.map((k) => byKey.get(k) ?? null);
     }),

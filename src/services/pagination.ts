@@ -1,4 +1,4 @@
-import { badInput } from '../graphql/errors.ts';
+import { badInput } from '../resolvers/errors.ts';
 
 /**
  * Relay cursors are opaque to clients (base64url of a small JSON document) and validated on the way in: a
@@ -8,7 +8,11 @@ export function encodeCursor(kind: string, value: unknown): string {
   return Buffer.from(JSON.stringify({ k: kind, v: value })).toString('base64url');
 }
 
-export function decodeCursor<T>(cursor: string | null | undefined, kind: string, check: (v: unknown) => v is T): T | null {
+export function decodeCursor<T>(
+  cursor: string | null | undefined,
+  kind: string,
+  check: (v: unknown) => v is T,
+): T | null {
   if (cursor === null || cursor === undefined) return null;
   try {
     const doc = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown; v?: unknown };

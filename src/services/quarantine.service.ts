@@ -11,17 +11,40 @@ export class QuarantineService {
     this.em = em;
   }
 
-  async list(args: { connector: string | null; first?: number | null; after?: string | null }): Promise<Connection<{ cursor: string; node: QuarantinedEvent }>> {
+  async list(args: {
+    connector: string | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Connection<{ cursor: string; node: QuarantinedEvent }>> {
     const limit = pageSize(args.first);
-    const after = decodeCursor(args.after, 'quarantine', (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'));
+    const after = decodeCursor(
+      args.after,
+      'quarantine',
+      (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'),
+    );
     const where: Record<string, unknown> = {};
     if (args.connector) where.connector = args.connector;
-    if (after) where.$or = [{ receivedAt: { $lt: new Date(after[0]) } }, { receivedAt: new Date(after[0]), id: { $lt: after[1] } }];
-    const rows = await this.em.find(QuarantinedEvent, where, { orderBy: { receivedAt: 'desc', id: 'desc' }, limit: limit + 1 });
-    const edges = rows.slice(0, limit).map((node) => ({ cursor: encodeCursor('quarantine', [new Date(node.receivedAt).toISOString(), node.id]), node }));
+    if (after)
+      where.$or = [
+        { receivedAt: { $lt: new Date(after[0]) } },
+        { receivedAt: new Date(after[0]), id: { $lt: after[1] } },
+      ];
+    const rows = await this.em.find(QuarantinedEvent, where, {
+      orderBy: { receivedAt: 'desc', id: 'desc' },
+      limit: limit + 1,
+    });
+    const edges = rows.slice(0, limit).map((node) => ({
+      cursor: encodeCursor('quarantine', [new Date(node.receivedAt).toISOString(), node.id]),
+      node,
+    }));
     return {
       edges,
-      pageInfo: { hasNextPage: rows.length > limit, hasPreviousPage: after !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },
+      pageInfo: {
+        hasNextPage: rows.length > limit,
+        hasPreviousPage: after !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
     };
   }
 }

@@ -13,7 +13,11 @@ import type { Connection } from './customer.service.ts';
 export type NotFound = { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string };
 export type InvalidState = { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
 const notFound = (message: string): NotFound => ({ __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message });
-const invalidState = (message: string): InvalidState => ({ __typename: 'InvalidStateError', errorCode: 'INVALID_STATE', message });
+const invalidState = (message: string): InvalidState => ({
+  __typename: 'InvalidStateError',
+  errorCode: 'INVALID_STATE',
+  message,
+});
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class StewardshipService {
@@ -25,17 +29,36 @@ export class StewardshipService {
     this.actor = actor;
   }
 
-  async list(status: ReviewTask['status'], first?: number | null, after?: string | null): Promise<Connection<{ cursor: string; node: ReviewTask }>> {
+  async list(
+    status: ReviewTask['status'],
+    first?: number | null,
+    after?: string | null,
+  ): Promise<Connection<{ cursor: string; node: ReviewTask }>> {
     const limit = pageSize(first);
     const from = decodeCursor(after, 'review', (v): v is string => typeof v === 'string');
-    const rows = await this.em.find(ReviewTask, { status, ...(from ? { id: { $gt: from } } : {}) }, { orderBy: { id: 'asc' }, limit: limit + 1 });
+    const rows = await this.em.find(
+      ReviewTask,
+      { status, ...(from ? { id: { $gt: from } } : {}) },
+      { orderBy: { id: 'asc' }, limit: limit + 1 },
+    );
     const edges = rows.slice(0, limit).map((node) => ({ cursor: encodeCursor('review', node.id), node }));
-    return { edges, pageInfo: { hasNextPage: rows.length > limit, hasPreviousPage: from !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null } };
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: rows.length > limit,
+        hasPreviousPage: from !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
   }
 
   private async openTask(em: EntityManager, taskId: string): Promise<ReviewTask | NotFound | InvalidState> {
     if (!uuid.test(taskId)) return notFound(`review task ${taskId} does not exist`);
-    const [task] = await em.execute<{ id: string; status: string }[]>(`select id, status from review_task where id = ? for update`, [taskId]);
+    const [task] = await em.execute<{ id: string; status: string }[]>(
+      `select id, status from review_task where id = ? for update`,
+      [taskId],
+    );
     if (!task) return notFound(`review task ${taskId} does not exist`);
     if (task.status !== 'OPEN') return invalidState(`review task ${taskId} is already ${task.status}`);
     return (await em.findOneOrFail(ReviewTask, { id: taskId }, { refresh: true })) as ReviewTask;
@@ -45,17 +68,35 @@ export class StewardshipService {
     return this.em.transactional(async (em) => {
       const task = await this.openTask(em, taskId);
       if ('errorCode' in task) return task;
-      const [record] = await em.execute<{ party_id: string | null }[]>(`select party_id from source_record where id = ? for update`, [task.sourceRecordId]);
-      const [candidate] = await em.execute<{ id: string; status: string; merged_into_id: string | null }[]>(`select id, status, merged_into_id from party where id = ? for update`, [task.candidatePartyId]);
-      if (!record?.party_id || !candidate) return notFound('the task\'s record or candidate no longer exists');
-      const target = candidate.status === 'MERGED' && candidate.merged_into_id ? candidate.merged_into_id : candidate.id;
+      const [record] = await em.execute<{ party_id: string | null }[]>(
+        `select party_id from source_record where id = ? for update`,
+        [task.sourceRecordId],
+      );
+      const [candidate] = await em.execute<{ id: string; status: string; merged_into_id: string | null }[]>(
+        `select id, status, merged_into_id from party where id = ? for update`,
+        [task.candidatePartyId],
+      );
+      if (!record?.party_id || !candidate) return notFound("the task's record or candidate no longer exists");
+      const target =
+        candidate.status === 'MERGED' && candidate.merged_into_id ? candidate.merged_into_id : candidate.id;
       if (record.party_id !== target) {
-        const [older] = await em.execute<{ id: string }[]>(`select id from party where id in (?, ?) order by created_at, id limit 1`, [target, record.party_id]);
+        const [older] = await em.execute<{ id: string }[]>(
+          `select id from party where id in (?, ?) order by created_at, id limit 1`,
+          [target, record.party_id],
+        );
         const survivor = older?.id ?? target;
-        await mergeParties(em, survivor, survivor === target ? record.party_id : target, 'STEWARD_ACTION', { by: this.actor, reviewTask: taskId });
+        await mergeParties(em, survivor, survivor === target ? record.party_id : target, 'STEWARD_ACTION', {
+          by: this.actor,
+          reviewTask: taskId,
+        });
       }
-      await em.execute(`update source_record set link_type = 'MANUAL', linked_at = now() where id = ?`, [task.sourceRecordId]);
-      await em.execute(`update review_task set status = 'CONFIRMED', decided_by = ?, decided_at = now() where id = ?`, [this.actor, taskId]);
+      await em.execute(`update source_record set link_type = 'MANUAL', linked_at = now() where id = ?`, [
+        task.sourceRecordId,
+      ]);
+      await em.execute(`update review_task set status = 'CONFIRMED', decided_by = ?, decided_at = now() where id = ?`, [
+        this.actor,
+        taskId,
+      ]);
       return (await em.findOneOrFail(ReviewTask, { id: taskId }, { refresh: true })) as ReviewTask;
     });
   }
@@ -64,8 +105,14 @@ export class StewardshipService {
     return this.em.transactional(async (em) => {
       const task = await this.openTask(em, taskId);
       if ('errorCode' in task) return task;
-      await em.execute(`insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`, [task.sourceRecordId, task.candidatePartyId, this.actor]);
-      await em.execute(`update review_task set status = 'REJECTED', decided_by = ?, decided_at = now(), reason = ? where id = ?`, [this.actor, reason, taskId]);
+      await em.execute(
+        `insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`,
+        [task.sourceRecordId, task.candidatePartyId, this.actor],
+      );
+      await em.execute(
+        `update review_task set status = 'REJECTED', decided_by = ?, decided_at = now(), reason = ? where id = ?`,
+        [this.actor, reason, taskId],
+      );
       return (await em.findOneOrFail(ReviewTask, { id: taskId }, { refresh: true })) as ReviewTask;
     });
   }
@@ -74,7 +121,10 @@ export class StewardshipService {
     if (survivorId === mergedId) return invalidState('a customer cannot be merged into itself');
     if (!uuid.test(survivorId) || !uuid.test(mergedId)) return notFound('customer not found');
     return this.em.transactional(async (em) => {
-      const rows = await em.execute<{ id: string; status: string }[]>(`select id, status from party where id in (?, ?) order by id for update`, [survivorId, mergedId]);
+      const rows = await em.execute<{ id: string; status: string }[]>(
+        `select id, status from party where id in (?, ?) order by id for update`,
+        [survivorId, mergedId],
+      );
       for (const id of [survivorId, mergedId]) {
         const row = rows.find((r) => r.id === id);
         if (!row) return notFound(`customer ${id} does not exist`);
@@ -89,8 +139,12 @@ export class StewardshipService {
     return this.em.transactional(async (em) => {
       const record = await em.findOne(SourceRecord, { system, sourceId });
       if (!record || record.deleted) return notFound(`source record ${system}/${sourceId} does not exist`);
-      const [others] = await em.execute<{ n: number }[]>(`select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`, [record.partyId, record.id]);
-      if ((others?.n ?? 0) === 0) return invalidState(`${system}/${sourceId} is the only record of its customer; there is nothing to split from`);
+      const [others] = await em.execute<{ n: number }[]>(
+        `select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`,
+        [record.partyId, record.id],
+      );
+      if ((others?.n ?? 0) === 0)
+        return invalidState(`${system}/${sourceId} is the only record of its customer; there is nothing to split from`);
       const moved = await splitRecord(em, record.id, 'STEWARD_ACTION', { by: this.actor, reason });
       if (!moved) return notFound(`source record ${system}/${sourceId} is not linked`);
       await recomputeParty(em, moved.to, 'STEWARD_ACTION', { by: this.actor, reason });

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CanonicalChange, PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
+import type { CanonicalChange, PartyDelete, PartyUpsert } from '../domain/canonical.ts';
 import type { Matcher } from './match/matcher.ts';
 import type { OversizedBlocks } from './match/oversized-blocks.ts';
 import { lockMatchKeys } from './identity.ts';
@@ -25,14 +25,19 @@ export type ApplyOutcome = 'APPLIED' | 'STALE';
 export { emptyStats, type ApplyStats } from './apply-stats.ts';
 import type { ApplyStats } from './apply-stats.ts';
 
-
 /**
  * What the sync step needs: the matcher, the prefix of topics it writes to through the outbox (alerts), and
  * the process's memory of blocks far too big to match on (per hub: see OversizedBlocks).
  */
 export type SyncDeps = { matcher: Matcher; topicPrefix?: string; oversized?: OversizedBlocks };
 
-export async function applyChanges(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<void> {
+export async function applyChanges(
+  em: EntityManager,
+  changes: readonly CanonicalChange[],
+  deps: SyncDeps,
+  stats: ApplyStats,
+  risk: RiskWork,
+): Promise<void> {
   const facts: FactChange[] = [];
   const parties: (PartyUpsert | PartyDelete)[] = [];
   for (const change of changes) {
@@ -49,7 +54,11 @@ export async function applyChanges(em: EntityManager, changes: readonly Canonica
  * partitions) then queue instead of deadlocking crosswise, and two that both create the same new source record
  * cannot both insert it. The per-record locks taken later are re-entrant (advisory locks stack per session).
  */
-export async function lockPartyKeys(em: EntityManager, changes: readonly CanonicalChange[], deps: SyncDeps): Promise<void> {
+export async function lockPartyKeys(
+  em: EntityManager,
+  changes: readonly CanonicalChange[],
+  deps: SyncDeps,
+): Promise<void> {
   const keys = new Set<string>();
   for (const c of changes) {
     if (c.entity !== 'party') continue;

@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ActivityDelete, ActivityUpsert, CanonicalChange, CoverDelete, CoverUpsert, PolicyDelete, PolicyUpsert, RoleDelete, RoleUpsert } from '../connectors/framework/canonical.ts';
+import type {
+  ActivityDelete,
+  ActivityUpsert,
+  CanonicalChange,
+  CoverDelete,
+  CoverUpsert,
+  PolicyDelete,
+  PolicyUpsert,
+  RoleDelete,
+  RoleUpsert,
+} from '../domain/canonical.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
 import { noteActivityOwner, notePolicy, type RiskWork } from '../risk/risk-work.ts';
 
@@ -15,7 +25,15 @@ import { noteActivityOwner, notePolicy, type RiskWork } from '../risk/risk-work.
  * newer version, so duplicates and out-of-order redeliveries are no-ops. A delete is an upsert of `deleted = true` that keeps the last known data, so a late older create
  * cannot bring the row back and the claim a delete removes can still be traced to its customer.
  */
-export type FactChange = PolicyUpsert | PolicyDelete | CoverUpsert | CoverDelete | RoleUpsert | RoleDelete | ActivityUpsert | ActivityDelete;
+export type FactChange =
+  | PolicyUpsert
+  | PolicyDelete
+  | CoverUpsert
+  | CoverDelete
+  | RoleUpsert
+  | RoleDelete
+  | ActivityUpsert
+  | ActivityDelete;
 
 export function isFact(change: CanonicalChange): change is FactChange {
   return change.entity !== 'party';
@@ -35,7 +53,18 @@ const tables = {
   policy: {
     name: 'policy',
     keyColumns: ['system', 'policy_no'],
-    dataColumns: ['product_code', 'status', 'commencement_date', 'paid_to_date', 'sum_insured', 'premium', 'billing_frequency', 'channel', 'agent_code', 'source_time'],
+    dataColumns: [
+      'product_code',
+      'status',
+      'commencement_date',
+      'paid_to_date',
+      'sum_insured',
+      'premium',
+      'billing_frequency',
+      'channel',
+      'agent_code',
+      'source_time',
+    ],
     derived: {
       // The source sends state, not transitions: the hub notices them here, where old and new meet.
       reinstated_at: `case when excluded.status = 'RI' and t.status is distinct from 'RI' then excluded.source_time else t.reinstated_at end`,
@@ -58,7 +87,17 @@ const tables = {
   activity: {
     name: 'activity',
     keyColumns: ['kind', 'system', 'source_key'],
-    dataColumns: ['party_system', 'party_source_id', 'caller_phone_key', 'policy_no', 'occurred_at', 'type', 'status', 'amount', 'data'],
+    dataColumns: [
+      'party_system',
+      'party_source_id',
+      'caller_phone_key',
+      'policy_no',
+      'occurred_at',
+      'type',
+      'status',
+      'amount',
+      'data',
+    ],
     returning: 'system, kind, party_system, party_source_id',
   },
 } satisfies Record<string, Table>;
@@ -68,37 +107,78 @@ type Row = Record<string, unknown> & { source_version: string; deleted: boolean 
 function policyRow(c: PolicyUpsert | PolicyDelete): Row {
   const d = c.op === 'upsert' ? c.data : null;
   return {
-    id: randomUUID(), system: c.system, policy_no: c.policyNo, product_code: d?.productCode ?? null, status: d?.status ?? null,
-    commencement_date: d?.commencementDate ?? null, paid_to_date: d?.paidToDate ?? null, sum_insured: d?.sumInsured ?? null, premium: d?.premium ?? null,
-    billing_frequency: d?.billingFrequency ?? null, channel: d?.channel ?? null, agent_code: d?.agentCode ?? null, source_time: c.sourceTime,
+    id: randomUUID(),
+    system: c.system,
+    policy_no: c.policyNo,
+    product_code: d?.productCode ?? null,
+    status: d?.status ?? null,
+    commencement_date: d?.commencementDate ?? null,
+    paid_to_date: d?.paidToDate ?? null,
+    sum_insured: d?.sumInsured ?? null,
+    premium: d?.premium ?? null,
+    billing_frequency: d?.billingFrequency ?? null,
+    channel: d?.channel ?? null,
+    agent_code: d?.agentCode ?? null,
+    source_time: c.sourceTime,
     // A policy first seen in status RI was reinstated (as far as the hub can know) when the source says so.
-    reinstated_at: d?.status === 'RI' ? c.sourceTime : null, sum_insured_increased_at: null,
-    source_version: c.sourceVersion, deleted: c.op === 'delete',
+    reinstated_at: d?.status === 'RI' ? c.sourceTime : null,
+    sum_insured_increased_at: null,
+    source_version: c.sourceVersion,
+    deleted: c.op === 'delete',
   };
 }
 
 function coverRow(c: CoverUpsert | CoverDelete): Row {
   const d = c.op === 'upsert' ? c.data : null;
   return {
-    id: randomUUID(), system: c.system, policy_no: c.key.policyNo, coverage: c.key.coverage, rider: c.key.rider, product_code: d?.productCode ?? null,
-    sum_insured: d?.sumInsured ?? null, premium: d?.premium ?? null, status: d?.status ?? null, source_version: c.sourceVersion, deleted: c.op === 'delete',
+    id: randomUUID(),
+    system: c.system,
+    policy_no: c.key.policyNo,
+    coverage: c.key.coverage,
+    rider: c.key.rider,
+    product_code: d?.productCode ?? null,
+    sum_insured: d?.sumInsured ?? null,
+    premium: d?.premium ?? null,
+    status: d?.status ?? null,
+    source_version: c.sourceVersion,
+    deleted: c.op === 'delete',
   };
 }
 
 function roleRow(c: RoleUpsert | RoleDelete): Row {
   const d = c.op === 'upsert' ? c.data : null;
   return {
-    id: randomUUID(), system: c.system, policy_no: c.key.policyNo, client_source_id: c.key.clientSourceId, role: c.key.role,
-    beneficiary_order: d?.beneficiaryOrder ?? null, share_percent: d?.sharePercent ?? null, current: d?.current ?? false, source_version: c.sourceVersion, deleted: c.op === 'delete',
+    id: randomUUID(),
+    system: c.system,
+    policy_no: c.key.policyNo,
+    client_source_id: c.key.clientSourceId,
+    role: c.key.role,
+    beneficiary_order: d?.beneficiaryOrder ?? null,
+    share_percent: d?.sharePercent ?? null,
+    current: d?.current ?? false,
+    source_version: c.sourceVersion,
+    deleted: c.op === 'delete',
   };
 }
 
 function activityRow(c: ActivityUpsert | ActivityDelete): Row {
   const d = c.op === 'upsert' ? c.data : null;
   return {
-    id: randomUUID(), kind: c.kind, system: c.system, source_key: c.sourceKey, party_system: d?.party?.system ?? null, party_source_id: d?.party?.sourceId ?? null,
-    caller_phone_key: d?.callerPhoneKey ?? null, policy_no: d?.policyNo ?? null, occurred_at: d?.occurredAt ?? null, type: d?.type ?? null, status: d?.status ?? null,
-    amount: d?.amount ?? null, data: JSON.stringify(d?.details ?? {}), source_version: c.sourceVersion, deleted: c.op === 'delete',
+    id: randomUUID(),
+    kind: c.kind,
+    system: c.system,
+    source_key: c.sourceKey,
+    party_system: d?.party?.system ?? null,
+    party_source_id: d?.party?.sourceId ?? null,
+    caller_phone_key: d?.callerPhoneKey ?? null,
+    policy_no: d?.policyNo ?? null,
+    occurred_at: d?.occurredAt ?? null,
+    type: d?.type ?? null,
+    status: d?.status ?? null,
+    amount: d?.amount ?? null,
+    data: JSON.stringify(d?.details ?? {}),
+    source_version: c.sourceVersion,
+    deleted: c.op === 'delete',
   };
 }
 
@@ -123,7 +203,12 @@ const maxParams = 60_000;
  * (a create and its delete) gets one round per version, in version order, so the outcome is exactly that of
  * applying the changes one by one — a tombstone keeps the data of the create before it.
  */
-export async function applyFacts(em: EntityManager, changes: readonly FactChange[], stats: ApplyStats, risk: RiskWork): Promise<void> {
+export async function applyFacts(
+  em: EntityManager,
+  changes: readonly FactChange[],
+  stats: ApplyStats,
+  risk: RiskWork,
+): Promise<void> {
   const byTable = new Map<keyof typeof tables, Map<string, Row[]>>();
   for (const change of changes) {
     const { table, row } = toRow(change);
@@ -135,7 +220,15 @@ export async function applyFacts(em: EntityManager, changes: readonly FactChange
   const applied = new Map<string, number>();
   for (const [name, rowsByKey] of byTable) {
     const table: Table = tables[name];
-    const versions = [...rowsByKey.values()].map((list) => list.sort((a, b) => (BigInt(a.source_version) < BigInt(b.source_version) ? -1 : BigInt(a.source_version) > BigInt(b.source_version) ? 1 : 0)));
+    const versions = [...rowsByKey.values()].map((list) =>
+      list.sort((a, b) =>
+        BigInt(a.source_version) < BigInt(b.source_version)
+          ? -1
+          : BigInt(a.source_version) > BigInt(b.source_version)
+            ? 1
+            : 0,
+      ),
+    );
     const columns = Object.keys(versions[0]?.[0] ?? {});
     const perStatement = Math.max(1, Math.floor(maxParams / columns.length));
     for (let round = 0; ; round += 1) {
@@ -153,13 +246,23 @@ export async function applyFacts(em: EntityManager, changes: readonly FactChange
   for (const [system, n] of seen) tally(stats, system, applied.get(system) ?? 0, n - (applied.get(system) ?? 0));
 }
 
-async function upsert(em: EntityManager, table: Table, columns: string[], rows: Row[]): Promise<Record<string, string | null>[]> {
+async function upsert(
+  em: EntityManager,
+  table: Table,
+  columns: string[],
+  rows: Row[],
+): Promise<Record<string, string | null>[]> {
   const cast = (c: string) => (c === 'data' ? '?::jsonb' : '?');
   const set = columns
     .filter((c) => c !== 'id' && !table.keyColumns.includes(c) && !(table.derived && c in table.derived))
-    .map((c) => (table.dataColumns.includes(c) ? `${c} = case when excluded.deleted then t.${c} else excluded.${c} end` : `${c} = excluded.${c}`));
+    .map((c) =>
+      table.dataColumns.includes(c)
+        ? `${c} = case when excluded.deleted then t.${c} else excluded.${c} end`
+        : `${c} = excluded.${c}`,
+    );
   for (const [c, expr] of Object.entries(table.derived ?? {})) set.push(`${c} = ${expr}`);
-  return executeBound<Record<string, string | null>[]>(em,
+  return executeBound<Record<string, string | null>[]>(
+    em,
     `insert into ${table.name} as t (${columns.join(', ')}) values ${rows.map(() => `(${columns.map(cast).join(', ')})`).join(', ')}
      on conflict (${table.keyColumns.join(', ')}) do update set ${set.join(', ')}
      where t.source_version < excluded.source_version
@@ -172,7 +275,8 @@ async function upsert(em: EntityManager, table: Table, columns: string[], rows: 
 function collectRiskWork(table: keyof typeof tables, returned: Record<string, string | null>[], risk: RiskWork): void {
   for (const r of returned) {
     if (table === 'activity') {
-      if ((r.kind === 'CLAIM' || r.kind === 'PAYMENT') && r.party_system && r.party_source_id) noteActivityOwner(risk, r.party_system, r.party_source_id);
+      if ((r.kind === 'CLAIM' || r.kind === 'PAYMENT') && r.party_system && r.party_source_id)
+        noteActivityOwner(risk, r.party_system, r.party_source_id);
     } else if (table === 'policy' && r.system && r.policy_no) {
       notePolicy(risk, r.system, r.policy_no);
     }

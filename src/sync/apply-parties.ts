@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes, PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
+import type { PartyAttributes, PartyDelete, PartyUpsert } from '../domain/canonical.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { BatchMatching, MatchCandidate, PartyEvidence } from './match/matcher.ts';
 import { recomputeParties, stableJson, type HistoryCause } from './survivorship.ts';
@@ -87,10 +87,24 @@ type Segment = {
 };
 
 const recordKey = (system: string, sourceId: string) => `${system}\u0000${sourceId}`;
-const newSegment = (): Segment => ({ parties: [], records: new Map(), touches: new Map(), keys: new Map(), reviews: new Map(), linked: new Map() });
-const sameJson = (a: unknown, b: unknown) => stableJson(JSON.parse(JSON.stringify(a ?? null))) === stableJson(JSON.parse(JSON.stringify(b ?? null)));
+const newSegment = (): Segment => ({
+  parties: [],
+  records: new Map(),
+  touches: new Map(),
+  keys: new Map(),
+  reviews: new Map(),
+  linked: new Map(),
+});
+const sameJson = (a: unknown, b: unknown) =>
+  stableJson(JSON.parse(JSON.stringify(a ?? null))) === stableJson(JSON.parse(JSON.stringify(b ?? null)));
 
-export async function applyParties(em: EntityManager, changes: readonly PartyChange[], deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<void> {
+export async function applyParties(
+  em: EntityManager,
+  changes: readonly PartyChange[],
+  deps: SyncDeps,
+  stats: ApplyStats,
+  risk: RiskWork,
+): Promise<void> {
   const matching = deps.matcher.batch;
   const recompute = new Map<string, { cause: HistoryCause; detail: Record<string, unknown> }>();
   const noteRecompute = (partyId: string, cause: HistoryCause, change: PartyChange) => {
@@ -101,8 +115,13 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
       recompute.set(partyId, { cause, detail: { record, sourceVersion: change.sourceVersion } });
       return;
     }
-    const records = [...new Set([...((prev.detail.records as string[] | undefined) ?? [prev.detail.record as string]), record])];
-    recompute.set(partyId, { cause: (rank[cause] ?? 0) > (rank[prev.cause] ?? 0) ? cause : prev.cause, detail: { records: records.slice(0, 50), count: records.length } });
+    const records = [
+      ...new Set([...((prev.detail.records as string[] | undefined) ?? [prev.detail.record as string]), record]),
+    ];
+    recompute.set(partyId, {
+      cause: (rank[cause] ?? 0) > (rank[prev.cause] ?? 0) ? cause : prev.cause,
+      detail: { records: records.slice(0, 50), count: records.length },
+    });
   };
 
   if (!matching) {
@@ -130,18 +149,30 @@ export async function applyParties(em: EntityManager, changes: readonly PartyCha
       tally(stats, change.system, 0, 1);
       continue;
     }
-    if (change.op === 'upsert' && state && !state.deleted && state.partyId !== null && sameJson(state.attributes, change.attributes)) {
+    if (
+      change.op === 'upsert' &&
+      state &&
+      !state.deleted &&
+      state.partyId !== null &&
+      sameJson(state.attributes, change.attributes)
+    ) {
       // Sources repeat the customer with every event (the payer of each premium): same attributes means same
       // matching evidence, so identity resolution is skipped; only recency moved, which survivorship weighs.
       touch(segment, state, change);
       state.version = BigInt(change.sourceVersion);
       // Alone in its golden record, the record wins every attribute whatever its time: nothing to recompute
       // (and no new version for a timestamp). With others, recency decides (MOST_RECENT).
-      if (state.others + addedTo(segment, state.partyId, state.id) > 0) noteRecompute(state.partyId, 'SOURCE_CHANGE', change);
+      if (state.others + addedTo(segment, state.partyId, state.id) > 0)
+        noteRecompute(state.partyId, 'SOURCE_CHANGE', change);
       tally(stats, change.system, 1, 0);
       continue;
     }
-    if (change.op === 'upsert' && !(state?.resolvedInSegment ?? false) && !(state?.deleted ?? false) && (state === undefined || state.partyId !== null)) {
+    if (
+      change.op === 'upsert' &&
+      !(state?.resolvedInSegment ?? false) &&
+      !(state?.deleted ?? false) &&
+      (state === undefined || state.partyId !== null)
+    ) {
       blocks ??= await loadBlocks(em, changes.slice(i), states, deps, matching);
       const linked = resolveInMemory(change, state, blocks, segment, deps, matching);
       if (linked !== null) {
@@ -170,7 +201,20 @@ async function loadStates(em: EntityManager, changes: readonly PartyChange[]): P
   const states = new Map<string, RecordState>();
   const pairs = [...new Map(changes.map((c) => [recordKey(c.system, c.sourceId), c])).values()];
   for (const chunk of chunked(pairs)) {
-    const rows = await executeBound<{ id: string; system: string; source_id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; attributes: PartyAttributes | null; others: number }[]>(em,
+    const rows = await executeBound<
+      {
+        id: string;
+        system: string;
+        source_id: string;
+        party_id: string | null;
+        source_version: string;
+        deleted: boolean;
+        link_type: string;
+        attributes: PartyAttributes | null;
+        others: number;
+      }[]
+    >(
+      em,
       `select sr.id, sr.system, sr.source_id, sr.party_id, sr.source_version::text as source_version, sr.deleted, sr.link_type, sr.attributes,
               (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
          from (values ${chunk.map(() => '(?, ?)').join(', ')}) as wanted(system, source_id)
@@ -200,7 +244,13 @@ async function loadStates(em: EntityManager, changes: readonly PartyChange[]): P
  * (an unchanged repeat keeps them; a delete is applied alone and reloads this view), so that bound is counted
  * per key — a batch of repeated payers must not make every large block look usable and fetch all of it.
  */
-async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], states: Map<string, RecordState>, deps: SyncDeps, matching: BatchMatching): Promise<Blocks> {
+async function loadBlocks(
+  em: EntityManager,
+  changes: readonly PartyChange[],
+  states: Map<string, RecordState>,
+  deps: SyncDeps,
+  matching: BatchMatching,
+): Promise<Blocks> {
   const keys = new Set<string>();
   const storedIds = new Set<string>();
   const leaving = new Map<string, Set<string>>();
@@ -210,7 +260,8 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     // Stale changes and unchanged repeats of stored records are never matched (see applyParties): their blocks
     // are neither counted nor fetched. Most of a stream is repeats — the payer of every premium.
     if (state && state.version >= BigInt(c.sourceVersion)) continue;
-    const unchanged = state !== undefined && !state.deleted && state.attributes !== null && sameJson(state.attributes, c.attributes);
+    const unchanged =
+      state !== undefined && !state.deleted && state.attributes !== null && sameJson(state.attributes, c.attributes);
     if (unchanged && state.partyId !== null) continue;
     for (const k of deps.matcher.keys(c.attributes)) keys.add(k);
     if (!state) continue;
@@ -218,7 +269,14 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     if (state.deleted || state.attributes === null || unchanged) continue;
     for (const k of deps.matcher.keys(state.attributes)) leaving.set(k, new Set([...(leaving.get(k) ?? []), state.id]));
   }
-  const blocks: Blocks = { stored: new Map(), candidates: new Map(), rejections: new Map(), delta: new Map(), added: new Map(), replaced: new Set() };
+  const blocks: Blocks = {
+    stored: new Map(),
+    candidates: new Map(),
+    rejections: new Map(),
+    delta: new Map(),
+    added: new Map(),
+    replaced: new Set(),
+  };
   const wanted: string[] = [];
   const oversized = deps.oversized;
   // How far a block can matter: its rule's limit plus what the batch may take out of it.
@@ -232,7 +290,8 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     else toCount.push(k);
   }
   for (const chunk of chunked(toCount, 1000)) {
-    const sizes = await executeBound<{ key: string; n: number }[]>(em,
+    const sizes = await executeBound<{ key: string; n: number }[]>(
+      em,
       // Each block counted only as far as it can matter: its rule's limit plus what the batch may take out of
       // it, plus a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
       `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
@@ -247,7 +306,18 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     }
   }
   for (const chunk of chunked(wanted, 1000)) {
-    const rows = await executeBound<{ key: string; id: string; party_id: string; system: string; source_id: string; profile: unknown; attributes: PartyAttributes | null }[]>(em,
+    const rows = await executeBound<
+      {
+        key: string;
+        id: string;
+        party_id: string;
+        system: string;
+        source_id: string;
+        profile: unknown;
+        attributes: PartyAttributes | null;
+      }[]
+    >(
+      em,
       // Per key (lateral, kept apart by OFFSET 0): index lookups whatever the statistics say — on freshly
       // loaded tables the planner otherwise hash-joins whole tables for a few hundred keys.
       `select t.k as key, c.* from (values ${chunk.map(() => '(?)').join(', ')}) as t(k) cross join lateral (
@@ -258,16 +328,28 @@ async function loadBlocks(em: EntityManager, changes: readonly PartyChange[], st
     );
     for (const r of rows) {
       const list = blocks.candidates.get(r.key) ?? [];
-      list.push({ recordId: r.id, partyId: r.party_id, system: r.system, sourceId: r.source_id, profile: r.profile, attributes: r.attributes });
+      list.push({
+        recordId: r.id,
+        partyId: r.party_id,
+        system: r.system,
+        sourceId: r.source_id,
+        profile: r.profile,
+        attributes: r.attributes,
+      });
       blocks.candidates.set(r.key, list);
     }
   }
   for (const chunk of chunked([...storedIds], 1000)) {
-    const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(em,
+    const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(
+      em,
       `select source_record_id, party_id from match_rejection where source_record_id in (${chunk.map(() => '?').join(', ')})`,
       chunk,
     );
-    for (const r of rows) blocks.rejections.set(r.source_record_id, new Set([...(blocks.rejections.get(r.source_record_id) ?? []), r.party_id]));
+    for (const r of rows)
+      blocks.rejections.set(
+        r.source_record_id,
+        new Set([...(blocks.rejections.get(r.source_record_id) ?? []), r.party_id]),
+      );
   }
   return blocks;
 }
@@ -297,11 +379,25 @@ function resolveInMemory(
     // A steward's decision stands: no matching, the record stays where it was put.
     partyId = current;
   } else {
-    const decision = matching.decide({ recordId, system: change.system, sourceId: change.sourceId, attributes: change.attributes }, candidatesOf(recordId, keys, blocks, matching));
+    const decision = matching.decide(
+      { recordId, system: change.system, sourceId: change.sourceId, attributes: change.attributes },
+      candidatesOf(recordId, keys, blocks, matching),
+    );
     const matched = new Map<string, PartyEvidence>(decision.matches.map((e) => [e.partyId, e]));
     if (current !== null && !matched.has(current)) {
       if ((state?.others ?? 0) + addedTo(segment, current, recordId) > 0) return null; // unmerge
-      matched.set(current, { partyId: current, probability: 1, linkType: 'PROBABILISTIC', explanation: { decision: 'KEEP', probability: null, candidatePartyId: current, comparisons: [], note: 'only record of its golden record' } });
+      matched.set(current, {
+        partyId: current,
+        probability: 1,
+        linkType: 'PROBABILISTIC',
+        explanation: {
+          decision: 'KEEP',
+          probability: null,
+          candidatePartyId: current,
+          comparisons: [],
+          note: 'only record of its golden record',
+        },
+      });
     }
     if (matched.size > 1) return null; // merge (or two golden records with different resident ids)
     const evidence = [...matched.values()][0];
@@ -309,11 +405,21 @@ function resolveInMemory(
       if (current !== null && evidence.partyId !== current) return null; // moves between golden records
       partyId = evidence.partyId;
       explanation = evidence.explanation;
-      if (current === null) link = { linkType: evidence.explanation.decision === 'KEEP' ? 'NEW' : evidence.linkType, score: evidence.explanation.probability };
+      if (current === null)
+        link = {
+          linkType: evidence.explanation.decision === 'KEEP' ? 'NEW' : evidence.linkType,
+          score: evidence.explanation.probability,
+        };
     } else {
       partyId = randomUUID();
       newParty = true;
-      explanation = { decision: 'NEW', probability: null, candidatePartyId: null, comparisons: [], note: decision.possible.length > 0 ? 'possible matches sent to review' : 'no golden record matches' };
+      explanation = {
+        decision: 'NEW',
+        probability: null,
+        candidatePartyId: null,
+        comparisons: [],
+        note: decision.possible.length > 0 ? 'possible matches sent to review' : 'no golden record matches',
+      };
       link = { linkType: 'NEW', score: null };
     }
     if (current === null) possible = decision.possible.filter((p) => p.partyId !== partyId);
@@ -324,9 +430,26 @@ function resolveInMemory(
   if (newParty) segment.parties.push({ id: partyId, kind: change.attributes.kind });
   segment.touches.delete(recordId);
   if (link !== null) segment.linked.set(partyId, new Set([...(segment.linked.get(partyId) ?? []), recordId]));
-  segment.records.set(recordId, { id: recordId, change, partyId, fresh: state === undefined, link, explanation, profile: profileJson, raw: change.raw, sourceTime: change.sourceTime, sourceVersion: change.sourceVersion });
+  segment.records.set(recordId, {
+    id: recordId,
+    change,
+    partyId,
+    fresh: state === undefined,
+    link,
+    explanation,
+    profile: profileJson,
+    raw: change.raw,
+    sourceTime: change.sourceTime,
+    sourceVersion: change.sourceVersion,
+  });
   segment.keys.set(recordId, keys);
-  for (const p of possible) segment.reviews.set(`${recordId}|${p.partyId}`, { recordId, partyId: p.partyId, probability: p.probability, explanation: p.explanation });
+  for (const p of possible)
+    segment.reviews.set(`${recordId}|${p.partyId}`, {
+      recordId,
+      partyId: p.partyId,
+      probability: p.probability,
+      explanation: p.explanation,
+    });
 
   // The blocks as the next record will see them: this record's stored keys are gone, its new keys are there.
   if (state && !state.deleted && state.attributes) {
@@ -334,7 +457,14 @@ function resolveInMemory(
     blocks.replaced.add(recordId);
   }
   const profile = profileJson === null ? null : (JSON.parse(profileJson) as unknown);
-  const candidate: MatchCandidate = { recordId, partyId, system: change.system, sourceId: change.sourceId, profile, attributes: profile === null ? change.attributes : null };
+  const candidate: MatchCandidate = {
+    recordId,
+    partyId,
+    system: change.system,
+    sourceId: change.sourceId,
+    profile,
+    attributes: profile === null ? change.attributes : null,
+  };
   for (const k of keys) {
     blocks.delta.set(k, (blocks.delta.get(k) ?? 0) + 1);
     const added = blocks.added.get(k) ?? new Map<string, MatchCandidate>();
@@ -343,7 +473,16 @@ function resolveInMemory(
   }
   const cause: HistoryCause = newParty ? 'CREATED' : current !== partyId ? 'MATCH' : 'SOURCE_CHANGE';
   return {
-    state: { id: recordId, partyId, version: BigInt(change.sourceVersion), deleted: false, linkType: link?.linkType ?? state?.linkType ?? 'NEW', attributes: change.attributes, others: state?.others ?? 0, resolvedInSegment: true },
+    state: {
+      id: recordId,
+      partyId,
+      version: BigInt(change.sourceVersion),
+      deleted: false,
+      linkType: link?.linkType ?? state?.linkType ?? 'NEW',
+      attributes: change.attributes,
+      others: state?.others ?? 0,
+      resolvedInSegment: true,
+    },
     cause,
   };
 }
@@ -355,15 +494,23 @@ function addedTo(segment: Segment, partyId: string, recordId: string): number {
 }
 
 /** The candidates a record would get from the store right now: usable blocks, without itself and rejected parties. */
-function candidatesOf(recordId: string, keys: readonly string[], blocks: Blocks, matching: BatchMatching): MatchCandidate[] {
+function candidatesOf(
+  recordId: string,
+  keys: readonly string[],
+  blocks: Blocks,
+  matching: BatchMatching,
+): MatchCandidate[] {
   const rejected = blocks.rejections.get(recordId);
   const found = new Map<string, MatchCandidate>();
   for (const k of keys) {
     if (!matching.usable(k, (blocks.stored.get(k) ?? 0) + (blocks.delta.get(k) ?? 0))) continue;
-    for (const c of blocks.candidates.get(k) ?? []) if (c.recordId !== recordId && !blocks.replaced.has(c.recordId)) found.set(c.recordId, c);
+    for (const c of blocks.candidates.get(k) ?? [])
+      if (c.recordId !== recordId && !blocks.replaced.has(c.recordId)) found.set(c.recordId, c);
     for (const c of blocks.added.get(k)?.values() ?? []) if (c.recordId !== recordId) found.set(c.recordId, c);
   }
-  return [...found.values()].filter((c) => !rejected?.has(c.partyId)).sort((a, b) => (a.recordId < b.recordId ? -1 : 1));
+  return [...found.values()]
+    .filter((c) => !rejected?.has(c.partyId))
+    .sort((a, b) => (a.recordId < b.recordId ? -1 : 1));
 }
 
 function touch(segment: Segment, state: RecordState, change: PartyUpsert): void {
@@ -374,7 +521,11 @@ function touch(segment: Segment, state: RecordState, change: PartyUpsert): void 
     pending.sourceVersion = change.sourceVersion;
     return;
   }
-  segment.touches.set(state.id, { raw: change.raw, sourceTime: change.sourceTime, sourceVersion: change.sourceVersion });
+  segment.touches.set(state.id, {
+    raw: change.raw,
+    sourceTime: change.sourceTime,
+    sourceVersion: change.sourceVersion,
+  });
 }
 
 /** Sends a segment's writes, a few multi-row statements per table, parents before children. */
@@ -382,35 +533,60 @@ async function flush(em: EntityManager, segment: Segment): Promise<void> {
   for (const chunk of chunked(segment.parties)) {
     // clock_timestamp(), not the transaction's now(): the oldest golden record survives a merge, and golden
     // records created in one transaction must still have an order (the order they were created in).
-    await executeBound(em, `insert into party (id, kind, created_at) values ${chunk.map(() => '(?, ?, clock_timestamp())').join(', ')}`, chunk.flatMap((p) => [p.id, p.kind]));
+    await executeBound(
+      em,
+      `insert into party (id, kind, created_at) values ${chunk.map(() => '(?, ?, clock_timestamp())').join(', ')}`,
+      chunk.flatMap((p) => [p.id, p.kind]),
+    );
   }
   const writes = [...segment.records.values()];
   const fresh = writes.filter((w) => w.fresh);
   const stored = writes.filter((w) => !w.fresh);
   for (const chunk of chunked(fresh)) {
-    await executeBound(em,
+    await executeBound(
+      em,
       `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version, party_id, link_type, link_score, linked_at, match_explanation)
        values ${chunk.map(() => '(?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, now(), ?::jsonb)').join(', ')}`,
       chunk.flatMap((w) => [
-        w.id, w.change.system, w.change.sourceId, JSON.stringify(w.raw), JSON.stringify(w.change.attributes), w.profile, w.sourceTime, w.sourceVersion,
-        w.partyId, w.link?.linkType ?? 'NEW', w.link?.score ?? null, JSON.stringify(w.explanation),
+        w.id,
+        w.change.system,
+        w.change.sourceId,
+        JSON.stringify(w.raw),
+        JSON.stringify(w.change.attributes),
+        w.profile,
+        w.sourceTime,
+        w.sourceVersion,
+        w.partyId,
+        w.link?.linkType ?? 'NEW',
+        w.link?.score ?? null,
+        JSON.stringify(w.explanation),
       ]),
     );
   }
   for (const chunk of chunked(stored)) {
     // A stored record keeps its golden record here (moves are applied one at a time); its explanation is
     // refreshed unless a steward linked it by hand.
-    await executeBound(em,
+    await executeBound(
+      em,
       `update source_record sr set raw = v.raw::jsonb, attributes = v.attributes::jsonb, match_profile = v.profile::jsonb, source_time = v.source_time::timestamptz,
               source_version = v.source_version::bigint, deleted = false, updated_at = now(),
               match_explanation = case when sr.link_type = 'MANUAL' or v.explanation is null then sr.match_explanation else v.explanation::jsonb end
          from (values ${chunk.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?)').join(', ')}) as v(id, raw, attributes, profile, source_time, source_version, explanation)
         where sr.id = v.id`,
-      chunk.flatMap((w) => [w.id, JSON.stringify(w.raw), JSON.stringify(w.change.attributes), w.profile, w.sourceTime?.toISOString() ?? null, w.sourceVersion, w.explanation ? JSON.stringify(w.explanation) : null]),
+      chunk.flatMap((w) => [
+        w.id,
+        JSON.stringify(w.raw),
+        JSON.stringify(w.change.attributes),
+        w.profile,
+        w.sourceTime?.toISOString() ?? null,
+        w.sourceVersion,
+        w.explanation ? JSON.stringify(w.explanation) : null,
+      ]),
     );
   }
   for (const chunk of chunked([...segment.touches])) {
-    await executeBound(em,
+    await executeBound(
+      em,
       `update source_record sr set raw = v.raw::jsonb, source_time = v.source_time::timestamptz, source_version = v.source_version::bigint, updated_at = now()
          from (values ${chunk.map(() => '(?::uuid, ?, ?, ?)').join(', ')}) as v(id, raw, source_time, source_version) where sr.id = v.id`,
       chunk.flatMap(([id, t]) => [id, JSON.stringify(t.raw), t.sourceTime?.toISOString() ?? null, t.sourceVersion]),
@@ -423,14 +599,20 @@ async function flush(em: EntityManager, segment: Segment): Promise<void> {
     await executeBound(em, `delete from party_identifier where source_record_id in (${list})`, chunk);
     await executeBound(em, `delete from contact_point where source_record_id in (${list})`, chunk);
   }
-  await insertMatchKeys(em, [...segment.keys].flatMap(([id, keys]) => keys.map((k) => [k, id] as const)));
-  await insertContributions(em, writes.map((w) => ({ recordId: w.id, partyId: w.partyId, change: w.change })));
+  await insertMatchKeys(
+    em,
+    [...segment.keys].flatMap(([id, keys]) => keys.map((k) => [k, id] as const)),
+  );
+  await insertContributions(
+    em,
+    writes.map((w) => ({ recordId: w.id, partyId: w.partyId, change: w.change })),
+  );
   for (const chunk of chunked([...segment.reviews.values()])) {
-    await executeBound(em,
+    await executeBound(
+      em,
       `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values ${chunk.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb)').join(', ')}
        on conflict (source_record_id, candidate_party_id) where status = 'OPEN' do update set probability = excluded.probability, explanation = excluded.explanation`,
       chunk.flatMap((r) => [r.recordId, r.partyId, r.probability, JSON.stringify(r.explanation)]),
     );
   }
 }
-

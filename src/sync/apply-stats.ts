@@ -1,5 +1,10 @@
 /** Changes applied and found stale (in total and per source system), golden records changed. */
-export type ApplyStats = { applied: number; stale: number; partiesChanged: number; bySystem: Map<string, { applied: number; stale: number }> };
+export type ApplyStats = {
+  applied: number;
+  stale: number;
+  partiesChanged: number;
+  bySystem: Map<string, { applied: number; stale: number }>;
+};
 
 export function tally(stats: ApplyStats, system: string, applied: number, stale: number): void {
   stats.applied += applied;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes } from '../connectors/framework/canonical.ts';
+import type { PartyAttributes } from '../domain/canonical.ts';
 import type { Matcher, PartyEvidence } from './match/matcher.ts';
 import { recomputeParty, writeHistory, type HistoryCause } from './survivorship.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
@@ -17,33 +17,56 @@ import { chunked, marks } from '../db/sql-sets.ts';
  * Blocking keys are locked (transaction-scoped advisory locks, in sorted order) while this runs, so two hub
  * instances receiving records of one person at the same moment serialise instead of creating two parties.
  */
-export type LinkOutcome = { partyId: string; linkType: string; merged: string[]; unmergedFrom: string | null; reviewTasks: number };
+export type LinkOutcome = {
+  partyId: string;
+  linkType: string;
+  merged: string[];
+  unmergedFrom: string | null;
+  reviewTasks: number;
+};
 
 export async function lockMatchKeys(em: EntityManager, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
   // One statement; the ordered sub-select (kept apart by OFFSET 0) makes every instance take locks in the same
   // order, so two transactions never hold each other's keys crosswise.
-  await executeBound(em,
+  await executeBound(
+    em,
     `select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from (values ${keys.map(() => '(?)').join(', ')}) as t(k) order by k offset 0) as ordered`,
     [...keys],
   );
 }
 
 /** Replaces a record's blocking keys (`fresh`: the record was just inserted and has none yet). */
-export async function storeMatchKeys(em: EntityManager, recordId: string, keys: readonly string[], fresh = false): Promise<void> {
+export async function storeMatchKeys(
+  em: EntityManager,
+  recordId: string,
+  keys: readonly string[],
+  fresh = false,
+): Promise<void> {
   if (!fresh) await executeBound(em, `delete from match_key where source_record_id = ?`, [recordId]);
-  await insertMatchKeys(em, keys.map((k) => [k, recordId] as const));
+  await insertMatchKeys(
+    em,
+    keys.map((k) => [k, recordId] as const),
+  );
 }
 
 /** Inserts blocking keys (key, source record id) of any number of records, hashed as the candidate search reads them. */
 export async function insertMatchKeys(em: EntityManager, rows: readonly (readonly [string, string])[]): Promise<void> {
   for (const chunk of chunked(rows, 1000)) {
-    await executeBound(em, `insert into match_key (key_hash, source_record_id) values ${marks(chunk.length, '(hashtextextended(?, 0), ?)')} on conflict do nothing`, chunk.flat());
+    await executeBound(
+      em,
+      `insert into match_key (key_hash, source_record_id) values ${marks(chunk.length, '(hashtextextended(?, 0), ?)')} on conflict do nothing`,
+      chunk.flat(),
+    );
   }
 }
 
 async function createdAt(em: EntityManager, ids: readonly string[]): Promise<string[]> {
-  const rows = await executeBound<{ id: string }[]>(em, `select id from party where id in (${ids.map(() => '?').join(', ')}) order by created_at, id`, [...ids]);
+  const rows = await executeBound<{ id: string }[]>(
+    em,
+    `select id from party where id in (${ids.map(() => '?').join(', ')}) order by created_at, id`,
+    [...ids],
+  );
   return rows.map((r) => r.id);
 }
 
@@ -52,15 +75,35 @@ export async function resolveLink(
   matcher: Matcher,
   record: { id: string; system: string; sourceId: string; currentPartyId: string | null; attributes: PartyAttributes },
 ): Promise<LinkOutcome> {
-  const decision = await matcher.match(em, { recordId: record.id, system: record.system, sourceId: record.sourceId, attributes: record.attributes });
+  const decision = await matcher.match(em, {
+    recordId: record.id,
+    system: record.system,
+    sourceId: record.sourceId,
+    attributes: record.attributes,
+  });
   const matched = new Map<string, PartyEvidence>(decision.matches.map((e) => [e.partyId, e]));
   let unmergedFrom: string | null = null;
 
   if (record.currentPartyId !== null && !matched.has(record.currentPartyId)) {
-    const [others] = await executeBound<{ n: number }[]>(em, `select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`, [record.currentPartyId, record.id]);
+    const [others] = await executeBound<{ n: number }[]>(
+      em,
+      `select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`,
+      [record.currentPartyId, record.id],
+    );
     if ((others?.n ?? 0) === 0) {
       // Alone in its party: nothing to split from; the party stays this record's.
-      matched.set(record.currentPartyId, { partyId: record.currentPartyId, probability: 1, linkType: 'PROBABILISTIC', explanation: { decision: 'KEEP', probability: null, candidatePartyId: record.currentPartyId, comparisons: [], note: 'only record of its golden record' } });
+      matched.set(record.currentPartyId, {
+        partyId: record.currentPartyId,
+        probability: 1,
+        linkType: 'PROBABILISTIC',
+        explanation: {
+          decision: 'KEEP',
+          probability: null,
+          candidatePartyId: record.currentPartyId,
+          comparisons: [],
+          note: 'only record of its golden record',
+        },
+      });
     } else {
       unmergedFrom = record.currentPartyId;
     }
@@ -74,7 +117,8 @@ export async function resolveLink(
     // Never merge golden records that hold different valid resident ids: keep those compatible with the
     // strongest evidence; the others stay apart (they can still be merged by a steward).
     const strongest = [...matched.values()].sort((a, b) => b.probability - a.probability)[0] as PartyEvidence;
-    const ids = await executeBound<{ party_id: string; value: string }[]>(em,
+    const ids = await executeBound<{ party_id: string; value: string }[]>(
+      em,
       `select distinct party_id, value from party_identifier where type = 'RESIDENT_ID' and valid and party_id in (${[...matched.keys()].map(() => '?').join(', ')})`,
       [...matched.keys()],
     );
@@ -82,7 +126,8 @@ export async function resolveLink(
     const keep = idsOf(strongest.partyId);
     for (const p of [...matched.keys()]) {
       const other = idsOf(p);
-      if (p !== strongest.partyId && keep.size > 0 && other.size > 0 && ![...other].every((v) => keep.has(v))) matched.delete(p);
+      if (p !== strongest.partyId && keep.size > 0 && other.size > 0 && ![...other].every((v) => keep.has(v)))
+        matched.delete(p);
       else for (const v of other) keep.add(v);
     }
   }
@@ -93,29 +138,48 @@ export async function resolveLink(
       await mergeParties(em, survivor, loser, 'MATCH', { bridgingRecord: `${record.system}/${record.sourceId}` });
       merged.push(loser);
     }
-    const evidence = matched.get(record.currentPartyId ?? '') ?? [...matched.values()].sort((a, b) => b.probability - a.probability)[0]!;
+    const evidence =
+      matched.get(record.currentPartyId ?? '') ??
+      [...matched.values()].sort((a, b) => b.probability - a.probability)[0]!;
     partyId = survivor;
     linkType = evidence.explanation.decision === 'KEEP' ? 'NEW' : evidence.linkType;
     explanation = evidence.explanation;
   } else {
     partyId = randomUUID();
     linkType = 'NEW';
-    await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [partyId, record.attributes.kind]);
-    explanation = { decision: 'NEW', probability: null, candidatePartyId: null, comparisons: [], note: decision.possible.length > 0 ? 'possible matches sent to review' : 'no golden record matches' };
+    await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [
+      partyId,
+      record.attributes.kind,
+    ]);
+    explanation = {
+      decision: 'NEW',
+      probability: null,
+      candidatePartyId: null,
+      comparisons: [],
+      note: decision.possible.length > 0 ? 'possible matches sent to review' : 'no golden record matches',
+    };
   }
 
   if (record.currentPartyId !== partyId || unmergedFrom !== null || merged.length > 0) {
-    await executeBound(em,
+    await executeBound(
+      em,
       `update source_record set party_id = ?, link_type = ?, link_score = ?, linked_at = now(), match_explanation = ?::jsonb where id = ?`,
       [partyId, linkType, explanation.probability, JSON.stringify(explanation), record.id],
     );
     await executeBound(em, `update party_identifier set party_id = ? where source_record_id = ?`, [partyId, record.id]);
     await executeBound(em, `update contact_point set party_id = ? where source_record_id = ?`, [partyId, record.id]);
   } else {
-    await executeBound(em, `update source_record set match_explanation = ?::jsonb where id = ? and link_type <> 'MANUAL'`, [JSON.stringify(explanation), record.id]);
+    await executeBound(
+      em,
+      `update source_record set match_explanation = ?::jsonb where id = ? and link_type <> 'MANUAL'`,
+      [JSON.stringify(explanation), record.id],
+    );
   }
   if (unmergedFrom !== null) {
-    await recomputeParty(em, unmergedFrom, 'UNMERGE', { record: `${record.system}/${record.sourceId}`, movedTo: partyId });
+    await recomputeParty(em, unmergedFrom, 'UNMERGE', {
+      record: `${record.system}/${record.sourceId}`,
+      movedTo: partyId,
+    });
     // The record may have been what held the rest together (it bridged them): re-check the party.
     await reclusterParty(em, matcher, unmergedFrom, `${record.system}/${record.sourceId} no longer matches`);
   }
@@ -124,7 +188,8 @@ export async function resolveLink(
   if (matched.size === 0 || record.currentPartyId === null) {
     for (const possible of decision.possible) {
       if (possible.partyId === partyId) continue;
-      await executeBound(em,
+      await executeBound(
+        em,
         `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values (gen_random_uuid(), ?, ?, ?, ?::jsonb)
          on conflict (source_record_id, candidate_party_id) where status = 'OPEN' do update set probability = excluded.probability, explanation = excluded.explanation`,
         [record.id, possible.partyId, possible.probability, JSON.stringify(possible.explanation)],
@@ -140,40 +205,76 @@ export async function resolveLink(
  * loser MERGED with an alias to the survivor (and flattens older aliases), retires its open review tasks,
  * carries its rejections over, and recomputes the survivor. Both sides get a history row.
  */
-export async function mergeParties(em: EntityManager, survivorId: string, loserId: string, cause: HistoryCause, detail: Record<string, unknown>): Promise<void> {
+export async function mergeParties(
+  em: EntityManager,
+  survivorId: string,
+  loserId: string,
+  cause: HistoryCause,
+  detail: Record<string, unknown>,
+): Promise<void> {
   if (survivorId === loserId) return;
   await executeBound(em, `update source_record set party_id = ? where party_id = ?`, [survivorId, loserId]);
   await executeBound(em, `update party_identifier set party_id = ? where party_id = ?`, [survivorId, loserId]);
   await executeBound(em, `update contact_point set party_id = ? where party_id = ?`, [survivorId, loserId]);
   await executeBound(em, `update party set merged_into_id = ? where merged_into_id = ?`, [survivorId, loserId]);
-  const [loser] = await executeBound<{ version: number }[]>(em,
+  const [loser] = await executeBound<{ version: number }[]>(
+    em,
     `update party set status = 'MERGED', merged_into_id = ?, version = version + 1, updated_at = now() where id = ? returning version`,
     [survivorId, loserId],
   );
-  await writeHistory(em, loserId, loser?.version ?? 0, 'MERGED_INTO', { ...detail, survivor: survivorId }, { status: 'MERGED', mergedIntoId: survivorId });
-  await executeBound(em, `update review_task set status = 'OBSOLETE' where status = 'OPEN' and candidate_party_id = ?`, [loserId]);
-  await executeBound(em,
+  await writeHistory(
+    em,
+    loserId,
+    loser?.version ?? 0,
+    'MERGED_INTO',
+    { ...detail, survivor: survivorId },
+    { status: 'MERGED', mergedIntoId: survivorId },
+  );
+  await executeBound(
+    em,
+    `update review_task set status = 'OBSOLETE' where status = 'OPEN' and candidate_party_id = ?`,
+    [loserId],
+  );
+  await executeBound(
+    em,
     `insert into match_rejection (source_record_id, party_id, rejected_by, rejected_at)
      select source_record_id, ?, rejected_by, rejected_at from match_rejection where party_id = ? on conflict do nothing`,
     [survivorId, loserId],
   );
-  await recomputeParty(em, survivorId, cause === 'STEWARD_ACTION' ? 'STEWARD_ACTION' : 'MERGE', { ...detail, merged: loserId });
+  await recomputeParty(em, survivorId, cause === 'STEWARD_ACTION' ? 'STEWARD_ACTION' : 'MERGE', {
+    ...detail,
+    merged: loserId,
+  });
 }
 
 /** Moves one source record out of its party into a new one (a steward's split, or broken evidence). */
-export async function splitRecord(em: EntityManager, recordId: string, cause: HistoryCause, detail: Record<string, unknown>): Promise<{ from: string; to: string } | null> {
-  const [row] = await executeBound<{ party_id: string | null; kind: string }[]>(em,
+export async function splitRecord(
+  em: EntityManager,
+  recordId: string,
+  cause: HistoryCause,
+  detail: Record<string, unknown>,
+): Promise<{ from: string; to: string } | null> {
+  const [row] = await executeBound<{ party_id: string | null; kind: string }[]>(
+    em,
     `select sr.party_id, p.kind from source_record sr join party p on p.id = sr.party_id where sr.id = ? for update of sr`,
     [recordId],
   );
   if (!row?.party_id) return null;
   const to = randomUUID();
   await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, row.kind]);
-  await executeBound(em, `update source_record set party_id = ?, link_type = 'MANUAL', linked_at = now() where id = ?`, [to, recordId]);
+  await executeBound(
+    em,
+    `update source_record set party_id = ?, link_type = 'MANUAL', linked_at = now() where id = ?`,
+    [to, recordId],
+  );
   await executeBound(em, `update party_identifier set party_id = ? where source_record_id = ?`, [to, recordId]);
   await executeBound(em, `update contact_point set party_id = ? where source_record_id = ?`, [to, recordId]);
   // Remember the decision: the matcher will not put this record back into the party it was split from.
-  await executeBound(em, `insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`, [recordId, row.party_id, String(detail.by ?? 'system')]);
+  await executeBound(
+    em,
+    `insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`,
+    [recordId, row.party_id, String(detail.by ?? 'system')],
+  );
   await recomputeParty(em, row.party_id, cause, { ...detail, splitRecord: recordId, to });
   await recomputeParty(em, to, cause, { ...detail, splitFrom: row.party_id });
   return { from: row.party_id, to };
@@ -184,8 +285,16 @@ export async function splitRecord(em: EntityManager, recordId: string, cause: Hi
  * bridged them changed or went away). The component holding the oldest record keeps the golden id; every
  * other component moves to a new golden record. Parties a steward linked by hand (MANUAL) are left alone.
  */
-export async function reclusterParty(em: EntityManager, matcher: Matcher, partyId: string, why: string): Promise<string[]> {
-  const rows = await executeBound<{ id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]>(em,
+export async function reclusterParty(
+  em: EntityManager,
+  matcher: Matcher,
+  partyId: string,
+  why: string,
+): Promise<string[]> {
+  const rows = await executeBound<
+    { id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]
+  >(
+    em,
     `select id, link_type, attributes, system, source_id from source_record where party_id = ? and not deleted order by linked_at nulls first, id for update`,
     [partyId],
   );
@@ -194,7 +303,14 @@ export async function reclusterParty(em: EntityManager, matcher: Matcher, partyI
   const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x] as number)));
   for (let i = 0; i < rows.length; i += 1) {
     for (let j = i + 1; j < rows.length; j += 1) {
-      if (find(i) !== find(j) && matcher.matchesPair((rows[i] as (typeof rows)[number]).attributes, (rows[j] as (typeof rows)[number]).attributes)) parent[find(j)] = find(i);
+      if (
+        find(i) !== find(j) &&
+        matcher.matchesPair(
+          (rows[i] as (typeof rows)[number]).attributes,
+          (rows[j] as (typeof rows)[number]).attributes,
+        )
+      )
+        parent[find(j)] = find(i);
     }
   }
   const components = new Map<number, number[]>();
@@ -209,8 +325,15 @@ export async function reclusterParty(em: EntityManager, matcher: Matcher, partyI
     await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, kind]);
     const ids = members.map((m) => (rows[m] as (typeof rows)[number]).id);
     const list = ids.map(() => '?').join(', ');
-    await executeBound(em, `update source_record set party_id = ?, link_type = 'PROBABILISTIC', linked_at = now() where id in (${list})`, [to, ...ids]);
-    await executeBound(em, `update party_identifier set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
+    await executeBound(
+      em,
+      `update source_record set party_id = ?, link_type = 'PROBABILISTIC', linked_at = now() where id in (${list})`,
+      [to, ...ids],
+    );
+    await executeBound(em, `update party_identifier set party_id = ? where source_record_id in (${list})`, [
+      to,
+      ...ids,
+    ]);
     await executeBound(em, `update contact_point set party_id = ? where source_record_id in (${list})`, [to, ...ids]);
     await recomputeParty(em, to, 'UNMERGE', { splitFrom: partyId, why });
     created.push(to);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyDelete, PartyUpsert } from '../connectors/framework/canonical.ts';
+import type { PartyDelete, PartyUpsert } from '../domain/canonical.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
 import { reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
 import type { ApplyOutcome, ApplyStats, SyncDeps } from './apply-changes.ts';
@@ -14,18 +14,40 @@ import { chunked, marks } from '../db/sql-sets.ts';
  * The set-based path (apply-parties.ts) decides the common cases of a batch in memory and hands each of the
  * others to this path, in order.
  */
-export function applyPartyChangeAlone(em: EntityManager, change: PartyUpsert | PartyDelete, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
-  return change.op === 'upsert' ? upsertParty(em, change, deps, stats, risk) : deleteParty(em, change, deps, stats, risk);
+export function applyPartyChangeAlone(
+  em: EntityManager,
+  change: PartyUpsert | PartyDelete,
+  deps: SyncDeps,
+  stats: ApplyStats,
+  risk: RiskWork,
+): Promise<ApplyOutcome> {
+  return change.op === 'upsert'
+    ? upsertParty(em, change, deps, stats, risk)
+    : deleteParty(em, change, deps, stats, risk);
 }
 
-type SourceRecordRow = { id: string; party_id: string | null; source_version: string; deleted: boolean; link_type: string; unchanged: boolean; alone: boolean };
+type SourceRecordRow = {
+  id: string;
+  party_id: string | null;
+  source_version: string;
+  deleted: boolean;
+  link_type: string;
+  unchanged: boolean;
+  alone: boolean;
+};
 
 /**
  * Locks a source record; `unchanged` says whether it already holds exactly these attributes (jsonb equality),
  * `alone` whether it is the only live record of its golden record.
  */
-async function lockSourceRecord(em: EntityManager, system: string, sourceId: string, attributes: unknown = null): Promise<SourceRecordRow | undefined> {
-  const [row] = await executeBound<SourceRecordRow[]>(em,
+async function lockSourceRecord(
+  em: EntityManager,
+  system: string,
+  sourceId: string,
+  attributes: unknown = null,
+): Promise<SourceRecordRow | undefined> {
+  const [row] = await executeBound<SourceRecordRow[]>(
+    em,
     `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
             not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
        from source_record sr where system = ? and source_id = ? for update`,
@@ -34,7 +56,13 @@ async function lockSourceRecord(em: EntityManager, system: string, sourceId: str
   return row;
 }
 
-async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
+async function upsertParty(
+  em: EntityManager,
+  change: PartyUpsert,
+  deps: SyncDeps,
+  stats: ApplyStats,
+  risk: RiskWork,
+): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId, change.attributes);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
   if (existing && existing.unchanged && !existing.deleted && existing.party_id !== null) {
@@ -42,26 +70,40 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
     // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,
     // which survivorship weighs (MOST_RECENT) among several records — alone in its golden record, the record
     // wins every attribute whatever its time, so there is nothing to recompute.
-    await executeBound(em, `update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
-      JSON.stringify(change.raw),
-      change.sourceTime,
-      change.sourceVersion,
-      existing.id,
-    ]);
-    if (!existing.alone && (await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
+    await executeBound(
+      em,
+      `update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`,
+      [JSON.stringify(change.raw), change.sourceTime, change.sourceVersion, existing.id],
+    );
+    if (
+      !existing.alone &&
+      (await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', {
+        record: `${change.system}/${change.sourceId}`,
+        sourceVersion: change.sourceVersion,
+      })) === 'CHANGED'
+    )
+      stats.partiesChanged += 1;
     return 'APPLIED';
   }
 
   const recordId = existing?.id ?? randomUUID();
   const profile = deps.matcher.profile ? JSON.stringify(deps.matcher.profile(change.attributes)) : null;
-  const values = [JSON.stringify(change.raw), JSON.stringify(change.attributes), profile, change.sourceTime, change.sourceVersion];
+  const values = [
+    JSON.stringify(change.raw),
+    JSON.stringify(change.attributes),
+    profile,
+    change.sourceTime,
+    change.sourceVersion,
+  ];
   if (existing) {
-    await executeBound(em,
+    await executeBound(
+      em,
       `update source_record set raw = ?::jsonb, attributes = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
       [...values, recordId],
     );
   } else {
-    await executeBound(em,
+    await executeBound(
+      em,
       `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
       [recordId, change.system, change.sourceId, ...values],
     );
@@ -78,7 +120,13 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   if (existing?.link_type === 'MANUAL' && previousParty !== null) {
     partyId = previousParty;
   } else {
-    const outcome = await resolveLink(em, deps.matcher, { id: recordId, system: change.system, sourceId: change.sourceId, currentPartyId: previousParty, attributes: change.attributes });
+    const outcome = await resolveLink(em, deps.matcher, {
+      id: recordId,
+      system: change.system,
+      sourceId: change.sourceId,
+      currentPartyId: previousParty,
+      attributes: change.attributes,
+    });
     partyId = outcome.partyId;
     // Customers merged into this one: their alerts close (the survivor is evaluated with all the evidence).
     for (const merged of outcome.merged) risk.evaluate.add(merged);
@@ -87,7 +135,13 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
   }
   await storeMatchKeys(em, recordId, keys, fresh);
   await replaceContributions(em, recordId, partyId, change, fresh);
-  if ((await recomputeParty(em, partyId, cause, { record: `${change.system}/${change.sourceId}`, sourceVersion: change.sourceVersion })) === 'CHANGED') stats.partiesChanged += 1;
+  if (
+    (await recomputeParty(em, partyId, cause, {
+      record: `${change.system}/${change.sourceId}`,
+      sourceVersion: change.sourceVersion,
+    })) === 'CHANGED'
+  )
+    stats.partiesChanged += 1;
   // Risk: every change of a golden customer re-screens it against the blacklists and re-evaluates its alerts
   // (its claims may now be someone else's); settled once per batch.
   risk.screen.add(partyId);
@@ -100,7 +154,13 @@ async function upsertParty(em: EntityManager, change: PartyUpsert, deps: SyncDep
 }
 
 /** The golden record's identifiers and contact points are the union of its sources: one row per source value. */
-export async function replaceContributions(em: EntityManager, recordId: string, partyId: string, change: PartyUpsert | null, fresh = false): Promise<void> {
+export async function replaceContributions(
+  em: EntityManager,
+  recordId: string,
+  partyId: string,
+  change: PartyUpsert | null,
+  fresh = false,
+): Promise<void> {
   if (!fresh) {
     await executeBound(em, `delete from party_identifier where source_record_id = ?`, [recordId]);
     await executeBound(em, `delete from contact_point where source_record_id = ?`, [recordId]);
@@ -109,43 +169,87 @@ export async function replaceContributions(em: EntityManager, recordId: string, 
 }
 
 /** Inserts the identifiers and contact points of any number of source records, a few multi-row statements. */
-export async function insertContributions(em: EntityManager, records: readonly { recordId: string; partyId: string; change: PartyUpsert }[]): Promise<void> {
-  const ids = records.flatMap(({ recordId, partyId, change }) => change.attributes.identifiers.map((i) => [randomUUID(), partyId, recordId, i.type, i.value, i.raw, i.valid, JSON.stringify(i.issues)]));
+export async function insertContributions(
+  em: EntityManager,
+  records: readonly { recordId: string; partyId: string; change: PartyUpsert }[],
+): Promise<void> {
+  const ids = records.flatMap(({ recordId, partyId, change }) =>
+    change.attributes.identifiers.map((i) => [
+      randomUUID(),
+      partyId,
+      recordId,
+      i.type,
+      i.value,
+      i.raw,
+      i.valid,
+      JSON.stringify(i.issues),
+    ]),
+  );
   for (const chunk of chunked(ids)) {
-    await executeBound(em, `insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`, chunk.flat());
+    await executeBound(
+      em,
+      `insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`,
+      chunk.flat(),
+    );
   }
   const cps = records.flatMap(({ recordId, partyId, change }) =>
-    change.attributes.contactPoints.map((c) => [randomUUID(), partyId, recordId, c.kind, c.value, c.raw, c.searchKey, c.valid, JSON.stringify(c.issues), change.sourceTime]),
+    change.attributes.contactPoints.map((c) => [
+      randomUUID(),
+      partyId,
+      recordId,
+      c.kind,
+      c.value,
+      c.raw,
+      c.searchKey,
+      c.valid,
+      JSON.stringify(c.issues),
+      change.sourceTime,
+    ]),
   );
   for (const chunk of chunked(cps)) {
-    await executeBound(em,
+    await executeBound(
+      em,
       `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)')}`,
       chunk.flat(),
     );
   }
 }
 
-async function deleteParty(em: EntityManager, change: PartyDelete, deps: SyncDeps, stats: ApplyStats, risk: RiskWork): Promise<ApplyOutcome> {
+async function deleteParty(
+  em: EntityManager,
+  change: PartyDelete,
+  deps: SyncDeps,
+  stats: ApplyStats,
+  risk: RiskWork,
+): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
   if (!existing) {
     // Delete of a record never seen: remember it, so that an older create arriving late cannot resurrect it.
-    await executeBound(em,
+    await executeBound(
+      em,
       `insert into source_record (id, system, source_id, source_time, source_version, deleted) values (?, ?, ?, ?, ?, true)`,
       [randomUUID(), change.system, change.sourceId, change.sourceTime, change.sourceVersion],
     );
     return 'APPLIED';
   }
-  await executeBound(em, `update source_record set deleted = true, source_time = ?, source_version = ?, updated_at = now() where id = ?`, [
-    change.sourceTime,
-    change.sourceVersion,
+  await executeBound(
+    em,
+    `update source_record set deleted = true, source_time = ?, source_version = ?, updated_at = now() where id = ?`,
+    [change.sourceTime, change.sourceVersion, existing.id],
+  );
+  await executeBound(em, `delete from match_key where source_record_id = ?`, [existing.id]);
+  await executeBound(em, `update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [
     existing.id,
   ]);
-  await executeBound(em, `delete from match_key where source_record_id = ?`, [existing.id]);
-  await executeBound(em, `update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [existing.id]);
   if (existing.party_id !== null) {
     await replaceContributions(em, existing.id, existing.party_id, null);
-    if ((await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', { deleted: `${change.system}/${change.sourceId}` })) === 'CHANGED') stats.partiesChanged += 1;
+    if (
+      (await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', {
+        deleted: `${change.system}/${change.sourceId}`,
+      })) === 'CHANGED'
+    )
+      stats.partiesChanged += 1;
     // A deleted record may have been the one bridging the others: split what no longer holds together.
     await reclusterParty(em, deps.matcher, existing.party_id, `${change.system}/${change.sourceId} deleted`);
     risk.screen.add(existing.party_id);

@@ -3,7 +3,7 @@ import { executeBound } from '../db/bound-sql.ts';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes } from '../connectors/framework/canonical.ts';
+import type { PartyAttributes } from '../domain/canonical.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { chunked } from '../db/sql-sets.ts';
 
@@ -21,14 +21,36 @@ export type SurvivorCandidate = {
   attributes: PartyAttributes;
 };
 
-type GoldenAttribute = 'kind' | 'displayName' | 'familyName' | 'givenName' | 'nameKey' | 'birthDate' | 'sex' | 'occupationCode';
+type GoldenAttribute =
+  | 'kind'
+  | 'displayName'
+  | 'familyName'
+  | 'givenName'
+  | 'nameKey'
+  | 'birthDate'
+  | 'sex'
+  | 'occupationCode';
 type Criterion = 'MOST_RECENT' | 'SOURCE_TRUST' | 'BACKED_BY_VALID_ID';
 export type SurvivorshipRule = { attribute: GoldenAttribute; criteria: Criterion[] };
 
-const attributes = ['kind', 'displayName', 'familyName', 'givenName', 'nameKey', 'birthDate', 'sex', 'occupationCode'] as const;
+const attributes = [
+  'kind',
+  'displayName',
+  'familyName',
+  'givenName',
+  'nameKey',
+  'birthDate',
+  'sex',
+  'occupationCode',
+] as const;
 const configSchema = z.object({
   sourceTrust: z.array(z.string().min(1)),
-  rules: z.array(z.object({ attribute: z.enum(attributes), criteria: z.array(z.enum(['MOST_RECENT', 'SOURCE_TRUST', 'BACKED_BY_VALID_ID'])).min(1) })),
+  rules: z.array(
+    z.object({
+      attribute: z.enum(attributes),
+      criteria: z.array(z.enum(['MOST_RECENT', 'SOURCE_TRUST', 'BACKED_BY_VALID_ID'])).min(1),
+    }),
+  ),
 });
 
 /**
@@ -36,9 +58,13 @@ const configSchema = z.object({
  * a bad file stops the hub with the reason rather than silently surviving the wrong values.
  */
 function loadRules(): { sourceTrust: readonly string[]; rules: readonly SurvivorshipRule[] } {
-  const file = process.env.HUB_SURVIVORSHIP_CONFIG || fileURLToPath(new URL('../../config/survivorship.json', import.meta.url));
+  const file =
+    process.env.HUB_SURVIVORSHIP_CONFIG || fileURLToPath(new URL('../../config/survivorship.json', import.meta.url));
   const parsed = configSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`invalid survivorship configuration ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `invalid survivorship configuration ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const missing = attributes.filter((a) => !parsed.data.rules.some((r) => r.attribute === a));
   if (missing.length > 0) throw new Error(`survivorship configuration ${file} has no rule for ${missing.join(', ')}`);
   return parsed.data;
@@ -86,7 +112,8 @@ function valueOf(c: SurvivorCandidate, attribute: GoldenAttribute): string | nul
 function backedByValidId(c: SurvivorCandidate, attribute: GoldenAttribute, value: string): number {
   const id = c.attributes.identifiers.find((i) => i.type === 'RESIDENT_ID' && i.valid && i.value !== null);
   if (!id?.value) return 0;
-  if (attribute === 'birthDate') return `${id.value.slice(6, 10)}-${id.value.slice(10, 12)}-${id.value.slice(12, 14)}` === value ? 1 : 0;
+  if (attribute === 'birthDate')
+    return `${id.value.slice(6, 10)}-${id.value.slice(10, 12)}-${id.value.slice(12, 14)}` === value ? 1 : 0;
   if (attribute === 'sex') return (Number(id.value[16]) % 2 === 1 ? 'M' : 'F') === value ? 1 : 0;
   return 0;
 }
@@ -107,7 +134,10 @@ function trustRank(system: string): number {
   return i === -1 ? sourceTrust.length : i;
 }
 
-export function survive(candidates: readonly SurvivorCandidate[]): { values: GoldenValues; lineage: Record<string, AttributeLineage> } {
+export function survive(candidates: readonly SurvivorCandidate[]): {
+  values: GoldenValues;
+  lineage: Record<string, AttributeLineage>;
+} {
   const values: Record<string, string | null> = {};
   const lineage: Record<string, AttributeLineage> = {};
   for (const rule of survivorshipRules) {
@@ -127,7 +157,13 @@ export function survive(candidates: readonly SurvivorCandidate[]): { values: Gol
       };
     }
   }
-  return { values: { ...(values as Omit<GoldenValues, 'kind'>), kind: (values.kind as GoldenValues['kind'] | null) ?? 'PERSON' }, lineage };
+  return {
+    values: {
+      ...(values as Omit<GoldenValues, 'kind'>),
+      kind: (values.kind as GoldenValues['kind'] | null) ?? 'PERSON',
+    },
+    lineage,
+  };
 }
 
 type PartyRow = GoldenValues & { status: string; lineage: Record<string, AttributeLineage> };
@@ -137,35 +173,80 @@ type PartyRow = GoldenValues & { status: string; lineage: Record<string, Attribu
  * version counts real changes. A party with no live source record left becomes INACTIVE (never deleted:
  * its id stays resolvable and its history explainable).
  */
-export type HistoryCause = 'CREATED' | 'SOURCE_CHANGE' | 'MATCH' | 'MERGE' | 'MERGED_INTO' | 'UNMERGE' | 'STEWARD_ACTION' | 'DEACTIVATED';
+export type HistoryCause =
+  | 'CREATED'
+  | 'SOURCE_CHANGE'
+  | 'MATCH'
+  | 'MERGE'
+  | 'MERGED_INTO'
+  | 'UNMERGE'
+  | 'STEWARD_ACTION'
+  | 'DEACTIVATED';
 
-export async function recomputeParty(em: EntityManager, partyId: string, cause: HistoryCause = 'SOURCE_CHANGE', detail: Record<string, unknown> = {}): Promise<'CHANGED' | 'UNCHANGED'> {
+export async function recomputeParty(
+  em: EntityManager,
+  partyId: string,
+  cause: HistoryCause = 'SOURCE_CHANGE',
+  detail: Record<string, unknown> = {},
+): Promise<'CHANGED' | 'UNCHANGED'> {
   const changed = await recomputeParties(em, new Map([[partyId, { cause, detail }]]));
   return changed.has(partyId) ? 'CHANGED' : 'UNCHANGED';
 }
 
-type CurrentRow = { id: string; kind: GoldenValues['kind']; status: string; display_name: string | null; family_name: string | null; given_name: string | null; name_key: string | null; birth_date: string | null; sex: GoldenValues['sex']; occupation_code: string | null; lineage: Record<string, AttributeLineage> };
+type CurrentRow = {
+  id: string;
+  kind: GoldenValues['kind'];
+  status: string;
+  display_name: string | null;
+  family_name: string | null;
+  given_name: string | null;
+  name_key: string | null;
+  birth_date: string | null;
+  sex: GoldenValues['sex'];
+  occupation_code: string | null;
+  lineage: Record<string, AttributeLineage>;
+};
 
 /**
  * Recomputes a set of golden parties in a constant number of statements (records of all, the parties locked in
  * id order, one update of those that changed, one insert of their history rows); returns the ids that changed.
  * Each party gets the cause and detail given for it.
  */
-export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<string, { cause: HistoryCause; detail: Record<string, unknown> }>): Promise<Set<string>> {
+export async function recomputeParties(
+  em: EntityManager,
+  parties: ReadonlyMap<string, { cause: HistoryCause; detail: Record<string, unknown> }>,
+): Promise<Set<string>> {
   const changed = new Set<string>();
   const ids = [...parties.keys()].sort();
   for (const chunk of chunked(ids, 1000)) {
     const list = chunk.map(() => '?').join(', ');
-    const rows = await executeBound<{ id: string; party_id: string; system: string; source_id: string; source_time: Date | null; attributes: PartyAttributes }[]>(em,
+    const rows = await executeBound<
+      {
+        id: string;
+        party_id: string;
+        system: string;
+        source_id: string;
+        source_time: Date | null;
+        attributes: PartyAttributes;
+      }[]
+    >(
+      em,
       `select id, party_id, system, source_id, source_time, attributes from source_record where party_id in (${list}) and not deleted`,
       chunk,
     );
     const recordsOf = new Map<string, SurvivorCandidate[]>();
     for (const r of rows) {
-      const candidate = { sourceRecordId: r.id, system: r.system, sourceId: r.source_id, sourceTime: r.source_time ? new Date(r.source_time) : null, attributes: r.attributes };
+      const candidate = {
+        sourceRecordId: r.id,
+        system: r.system,
+        sourceId: r.source_id,
+        sourceTime: r.source_time ? new Date(r.source_time) : null,
+        attributes: r.attributes,
+      };
       recordsOf.set(r.party_id, [...(recordsOf.get(r.party_id) ?? []), candidate]);
     }
-    const current = await executeBound<CurrentRow[]>(em,
+    const current = await executeBound<CurrentRow[]>(
+      em,
       `select id, kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage
          from party where id in (${list}) order by id for update`,
       chunk,
@@ -194,25 +275,53 @@ export async function recomputeParties(em: EntityManager, parties: ReadonlyMap<s
         continue;
       }
       const given = parties.get(row.id) as { cause: HistoryCause; detail: Record<string, unknown> };
-      updates.push({ id: row.id, next, cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause, detail: given.detail });
+      updates.push({
+        id: row.id,
+        next,
+        cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause,
+        detail: given.detail,
+      });
     }
     if (refreshes.length > 0) {
-      await executeBound(em,
+      await executeBound(
+        em,
         `update party p set lineage = v.lineage::jsonb, updated_at = now() from (values ${refreshes.map(() => '(?::uuid, ?)').join(', ')}) as v(id, lineage) where p.id = v.id`,
         refreshes.flatMap((r) => [r.id, JSON.stringify(r.lineage)]),
       );
     }
     if (updates.length === 0) continue;
-    const versions = await executeBound<{ id: string; version: number }[]>(em,
+    const versions = await executeBound<{ id: string; version: number }[]>(
+      em,
       `update party p set kind = v.kind, status = v.status, display_name = v.display_name, family_name = v.family_name, given_name = v.given_name, name_key = v.name_key,
               birth_date = v.birth_date::date, sex = v.sex, occupation_code = v.occupation_code, lineage = v.lineage::jsonb, version = p.version + 1, updated_at = now()
          from (values ${updates.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')})
               as v(id, kind, status, display_name, family_name, given_name, name_key, birth_date, sex, occupation_code, lineage)
         where p.id = v.id returning p.id, p.version`,
-      updates.flatMap(({ id, next }) => [id, next.kind, next.status, next.displayName, next.familyName, next.givenName, next.nameKey, next.birthDate, next.sex, next.occupationCode, JSON.stringify(next.lineage)]),
+      updates.flatMap(({ id, next }) => [
+        id,
+        next.kind,
+        next.status,
+        next.displayName,
+        next.familyName,
+        next.givenName,
+        next.nameKey,
+        next.birthDate,
+        next.sex,
+        next.occupationCode,
+        JSON.stringify(next.lineage),
+      ]),
     );
     const versionOf = new Map(versions.map((v) => [v.id, v.version]));
-    await writeHistories(em, updates.map((u) => ({ partyId: u.id, version: versionOf.get(u.id) ?? 0, cause: u.cause, detail: u.detail, snapshot: u.next })));
+    await writeHistories(
+      em,
+      updates.map((u) => ({
+        partyId: u.id,
+        version: versionOf.get(u.id) ?? 0,
+        cause: u.cause,
+        detail: u.detail,
+        snapshot: u.next,
+      })),
+    );
     for (const u of updates) changed.add(u.id);
   }
   return changed;
@@ -232,10 +341,23 @@ function fromRow(r: Omit<CurrentRow, 'id' | 'status'>): Omit<PartyRow, 'status'>
   };
 }
 
-const compared = ['kind', 'status', 'displayName', 'familyName', 'givenName', 'nameKey', 'birthDate', 'sex', 'occupationCode'] as const;
+const compared = [
+  'kind',
+  'status',
+  'displayName',
+  'familyName',
+  'givenName',
+  'nameKey',
+  'birthDate',
+  'sex',
+  'occupationCode',
+] as const;
 
 function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean } = {}): boolean {
-  const lineage = (l: Record<string, AttributeLineage>) => (opts.ignoreSourceTimes ? Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, { ...v, sourceTime: null }])) : l);
+  const lineage = (l: Record<string, AttributeLineage>) =>
+    opts.ignoreSourceTimes
+      ? Object.fromEntries(Object.entries(l ?? {}).map(([k, v]) => [k, { ...v, sourceTime: null }]))
+      : l;
   return compared.every((k) => a[k] === b[k]) && stableJson(lineage(a.lineage)) === stableJson(lineage(b.lineage));
 }
 
@@ -243,19 +365,39 @@ function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean
 export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
 
 /** One history row per golden-record version: its cause, what triggered it, and the values after it. */
-export async function writeHistory(em: EntityManager, partyId: string, version: number, cause: HistoryCause, detail: Record<string, unknown>, snapshot: unknown): Promise<void> {
+export async function writeHistory(
+  em: EntityManager,
+  partyId: string,
+  version: number,
+  cause: HistoryCause,
+  detail: Record<string, unknown>,
+  snapshot: unknown,
+): Promise<void> {
   await writeHistories(em, [{ partyId, version, cause, detail, snapshot }]);
 }
 
-async function writeHistories(em: EntityManager, rows: readonly { partyId: string; version: number; cause: HistoryCause; detail: Record<string, unknown>; snapshot: unknown }[]): Promise<void> {
+async function writeHistories(
+  em: EntityManager,
+  rows: readonly {
+    partyId: string;
+    version: number;
+    cause: HistoryCause;
+    detail: Record<string, unknown>;
+    snapshot: unknown;
+  }[],
+): Promise<void> {
   if (rows.length === 0) return;
-  await executeBound(em,
+  await executeBound(
+    em,
     `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${rows.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)').join(', ')}`,
     rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
   );

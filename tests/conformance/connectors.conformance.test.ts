@@ -17,14 +17,25 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
  */
 async function fixturesOf(connector: Connector): Promise<ConformanceFixtures> {
   try {
-    const mod = (await import(`../../src/connectors/${connector.manifest.id}/fixtures/conformance.ts`)) as { conformance: ConformanceFixtures };
+    const mod = (await import(`../../src/connectors/${connector.manifest.id}/fixtures/conformance.ts`)) as {
+      conformance: ConformanceFixtures;
+    };
     return mod.conformance;
   } catch (e) {
-    throw new Error(`connector ${connector.manifest.id} has no src/connectors/${connector.manifest.id}/fixtures/conformance.ts (see docs/connectors.md): ${(e as Error).message}`);
+    throw new Error(
+      `connector ${connector.manifest.id} has no src/connectors/${connector.manifest.id}/fixtures/conformance.ts (see docs/connectors.md): ${(e as Error).message}`,
+    );
   }
 }
 
-const asMessage = (m: FixtureMessage, offset: number): SourceMessage => ({ topic: m.topic, partition: 0, offset: String(offset), key: m.key === null ? null : Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value), timestamp: null });
+const asMessage = (m: FixtureMessage, offset: number): SourceMessage => ({
+  topic: m.topic,
+  partition: 0,
+  offset: String(offset),
+  key: m.key === null ? null : Buffer.from(m.key),
+  value: m.value === null ? null : Buffer.from(m.value),
+  timestamp: null,
+});
 
 let db: TestDatabase;
 let orm: Orm;
@@ -50,7 +61,8 @@ async function fingerprint(): Promise<string> {
       `select system, policy_no, status, deleted, source_version::text from policy order by 1, 2`,
       `select system, policy_no, client_source_id, role, deleted from policy_role order by 1, 2, 3, 4`,
       `select kind, system, source_key, status, amount::text, deleted, source_version::text from activity order by 1, 2, 3`,
-    ]) parts.push((await c.query(sql)).rows);
+    ])
+      parts.push((await c.query(sql)).rows);
     return JSON.stringify(parts);
   } finally {
     await c.end();
@@ -60,7 +72,12 @@ async function fingerprint(): Promise<string> {
 for (const connector of connectors) {
   describe(`connector ${connector.manifest.id} conformance`, () => {
     it('declares a complete manifest', () => {
-      expect(connector.manifest).toMatchObject({ id: expect.stringMatching(/^[a-z][a-z0-9-]*$/), version: expect.stringMatching(/^\d+\.\d+\.\d+$/), sourceSystem: expect.any(String), description: expect.any(String) });
+      expect(connector.manifest).toMatchObject({
+        id: expect.stringMatching(/^[a-z][a-z0-9-]*$/),
+        version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+        sourceSystem: expect.any(String),
+        description: expect.any(String),
+      });
       expect(connector.manifest.topics.length).toBeGreaterThan(0);
     });
 
@@ -94,7 +111,14 @@ for (const connector of connectors) {
         let skipped = 0;
         for (const [topic, messages] of byTopic) {
           const route = { connector, topic: `conformance.${connector.manifest.id}.${topic}`, contractTopic: topic };
-          const r = await applyBatch(orm, group, route, 0, messages.map((m, i) => asMessage(m, i)), syncDeps);
+          const r = await applyBatch(
+            orm,
+            group,
+            route,
+            0,
+            messages.map((m, i) => asMessage(m, i)),
+            syncDeps,
+          );
           quarantined += r.quarantined;
           skipped += r.skipped;
           for (const rej of r.rejected) expect(rej.reason.length).toBeGreaterThan(5);

@@ -20,9 +20,27 @@ describe('authentication, masking and typed errors', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     hub = await startTestHub({ DATABASE_URL: db.url });
-    await ingestBatch(hub.orm, new TopicRouter(connectors), 'fixture', [
-      coreEvent('client', 'r', { CLNTNUM: 'M0000001', CLTTYPE: 'P', SURNAME: '欧阳', GIVNAME: '娜娜', CLTSEX: 'F', CLTDOB: 19800101, IDTYPE: '01', IDNO: idNo, MOBILE: '13812345678', EMAIL: 'ouyang@example.cn', DTEUPD: dteupd('2026-11-01T00:00:00Z') }),
-    ], syncDeps);
+    await ingestBatch(
+      hub.orm,
+      new TopicRouter(connectors),
+      'fixture',
+      [
+        coreEvent('client', 'r', {
+          CLNTNUM: 'M0000001',
+          CLTTYPE: 'P',
+          SURNAME: '欧阳',
+          GIVNAME: '娜娜',
+          CLTSEX: 'F',
+          CLTDOB: 19800101,
+          IDTYPE: '01',
+          IDNO: idNo,
+          MOBILE: '13812345678',
+          EMAIL: 'ouyang@example.cn',
+          DTEUPD: dteupd('2026-11-01T00:00:00Z'),
+        }),
+      ],
+      syncDeps,
+    );
   });
   afterAll(async () => {
     await hub?.stop();
@@ -52,10 +70,19 @@ describe('authentication, masking and typed errors', () => {
     const none = await gql(hub.url, null, q);
     expect(none.status).toBe(401);
     expect(none.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    const forged = await new SignJWT({ roles: ['DATA_STEWARD'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('customer-hub').setExpirationTime('1h')
+    const forged = await new SignJWT({ roles: ['DATA_STEWARD'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setIssuer('customer-hub')
+      .setExpirationTime('1h')
       .sign(new TextEncoder().encode('another-secret-another-secret-1234567'));
     expect((await gql(hub.url, forged, q)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    const noRole = await new SignJWT({ roles: ['ADMIN'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('customer-hub').setExpirationTime('1h').sign(hub.tokens.secret);
+    const noRole = await new SignJWT({ roles: ['ADMIN'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setIssuer('customer-hub')
+      .setExpirationTime('1h')
+      .sign(hub.tokens.secret);
     const r = await gql(hub.url, noRole, q);
     expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(r.errors?.[0]?.message).toMatch(/no known role/);
@@ -64,7 +91,11 @@ describe('authentication, masking and typed errors', () => {
   it('forbids quarantine access to channel apps', async () => {
     const r = await gql(hub.url, await tokenFor(hub, 'CHANNEL_APP'), `{ quarantinedEvents { edges { node { id } } } }`);
     expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const ok = await gql(hub.url, await tokenFor(hub, 'INTEGRATION_ADMIN'), `{ quarantinedEvents { edges { node { id } } } }`);
+    const ok = await gql(
+      hub.url,
+      await tokenFor(hub, 'INTEGRATION_ADMIN'),
+      `{ quarantinedEvents { edges { node { id } } } }`,
+    );
     expect(ok.errors).toBeUndefined();
   });
 
@@ -92,7 +123,11 @@ describe('authentication, masking and typed errors', () => {
 
   it('finds a traditional-character name variant and returns null for unknown ids', async () => {
     const token = await tokenFor(hub, 'CHANNEL_APP');
-    const r = await gql(hub.url, token, `{ searchCustomers(query: { name: "歐陽娜娜" }) { edges { score node { displayName } } } customer(id: "00000000-0000-0000-0000-000000000000") { id } }`);
+    const r = await gql(
+      hub.url,
+      token,
+      `{ searchCustomers(query: { name: "歐陽娜娜" }) { edges { score node { displayName } } } customer(id: "00000000-0000-0000-0000-000000000000") { id } }`,
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data.searchCustomers.edges.map((e: any) => e.node.displayName)).toEqual(['欧阳娜娜']);
     expect(r.data.searchCustomers.edges[0].score).toBe(1);

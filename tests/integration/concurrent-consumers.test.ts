@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createKafka, ensureTopics, publish } from '../../src/ingest/kafka.ts';
+import { createKafka, ensureTopics, publish } from '../../src/messaging/kafka.ts';
 import { corePolicyTopics } from '../../src/connectors/core-policy/manifest.ts';
 import { coreEvent, dteupd, residentId, type CoreEvent } from '../../src/connectors/core-policy/fixtures/events.ts';
 import type { RunningHub } from '../../src/runtime/hub.ts';
@@ -25,8 +25,20 @@ describe('concurrent consumers in one group', () => {
   beforeAll(async () => {
     brokers = await kafkaBrokers();
     db = await createTestDatabase();
-    await ensureTopics(createKafka(brokers, 'test'), Object.values(corePolicyTopics).map((t) => prefix + t), 4);
-    for (let i = 0; i < 2; i += 1) hubs.push(await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: group }));
+    await ensureTopics(
+      createKafka(brokers, 'test'),
+      Object.values(corePolicyTopics).map((t) => prefix + t),
+      4,
+    );
+    for (let i = 0; i < 2; i += 1)
+      hubs.push(
+        await startTestHub({
+          DATABASE_URL: db.url,
+          KAFKA_BROKERS: brokers.join(','),
+          KAFKA_TOPIC_PREFIX: prefix,
+          KAFKA_GROUP_ID: group,
+        }),
+      );
   });
   afterAll(async () => {
     for (const hub of hubs) await hub.stop();
@@ -37,11 +49,20 @@ describe('concurrent consumers in one group', () => {
     const admin = createKafka(brokers, 'test-admin').admin();
     await admin.connect();
     // Both instances own partitions of the client topic before anything is published.
-    await eventually(async () => {
-      const { groups } = await admin.describeGroups([group]);
-      const g = groups[0];
-      return g && g.state === 'Stable' && g.members.length === 2 && g.members.every((m) => m.memberAssignment.length > 0) ? true : undefined;
-    }, 60_000, 'a stable group of two members');
+    await eventually(
+      async () => {
+        const { groups } = await admin.describeGroups([group]);
+        const g = groups[0];
+        return g &&
+          g.state === 'Stable' &&
+          g.members.length === 2 &&
+          g.members.every((m) => m.memberAssignment.length > 0)
+          ? true
+          : undefined;
+      },
+      60_000,
+      'a stable group of two members',
+    );
     await admin.disconnect();
 
     const persons = 60;
@@ -50,19 +71,41 @@ describe('concurrent consumers in one group', () => {
     for (let p = 0; p < persons; p += 1) {
       const id = residentId('320102', '19880808', String(100 + p).padStart(3, '0'));
       for (const prefixChar of ['X', 'Y']) {
-        events.push(coreEvent('client', 'r', { CLNTNUM: `${prefixChar}${String(p).padStart(7, '0')}`, CLTTYPE: 'P', SURNAME: '周', GIVNAME: `同${p}`, CLTSEX: 'M', CLTDOB: 19880808, IDTYPE: '01', IDNO: id, MOBILE: `136${String(p).padStart(8, '0')}`, DTEUPD: at }));
+        events.push(
+          coreEvent('client', 'r', {
+            CLNTNUM: `${prefixChar}${String(p).padStart(7, '0')}`,
+            CLTTYPE: 'P',
+            SURNAME: '周',
+            GIVNAME: `同${p}`,
+            CLTSEX: 'M',
+            CLTDOB: 19880808,
+            IDTYPE: '01',
+            IDNO: id,
+            MOBILE: `136${String(p).padStart(8, '0')}`,
+            DTEUPD: at,
+          }),
+        );
       }
     }
-    await publish(createKafka(brokers, 'test-producer'), events.map((e) => ({ ...e, topic: prefix + e.topic })));
+    await publish(
+      createKafka(brokers, 'test-producer'),
+      events.map((e) => ({ ...e, topic: prefix + e.topic })),
+    );
 
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      await eventually(async () => {
-        const r = await c.query(`select count(*)::int as n from source_record where party_id is not null`);
-        return r.rows[0].n === persons * 2 ? true : undefined;
-      }, 90_000, 'all records applied');
-      const perPerson = await c.query(`select substr(source_id, 2) as person, count(distinct party_id)::int as parties from source_record group by 1`);
+      await eventually(
+        async () => {
+          const r = await c.query(`select count(*)::int as n from source_record where party_id is not null`);
+          return r.rows[0].n === persons * 2 ? true : undefined;
+        },
+        90_000,
+        'all records applied',
+      );
+      const perPerson = await c.query(
+        `select substr(source_id, 2) as person, count(distinct party_id)::int as parties from source_record group by 1`,
+      );
       expect(perPerson.rows).toHaveLength(persons);
       expect(perPerson.rows.filter((r) => r.parties !== 1)).toEqual([]);
       const active = await c.query(`select count(*)::int as n from party where status = 'ACTIVE'`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createKafka, ensureTopics, publish } from '../../src/ingest/kafka.ts';
+import { createKafka, ensureTopics, publish } from '../../src/messaging/kafka.ts';
 import { corePolicyTopics } from '../../src/connectors/core-policy/manifest.ts';
 import { coreEvent, dteupd, residentId, type CoreEvent } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
@@ -22,13 +22,63 @@ function events(): CoreEvent[] {
     const no = `K${String(i).padStart(7, '0')}`;
     // every third client is a second client number of the previous person (same resident id)
     const person = i % 3 === 2 ? i - 1 : i;
-    out.push(coreEvent('client', 'r', { CLNTNUM: no, CLTTYPE: 'P', SURNAME: '张', GIVNAME: `三${person}`, CLTSEX: 'M', CLTDOB: 19800101, IDTYPE: '01', IDNO: residentId('110101', '19800101', String(100 + person).padStart(3, '0')), MOBILE: `139${String(person).padStart(8, '0')}`, DTEUPD: at(i) }));
-    out.push(coreEvent('policy', 'r', { CHDRNUM: `Q${String(i).padStart(7, '0')}`, CNTTYPE: 'TL1', STATCODE: 'IF', OCCDATE: 20250101, PTDATE: 20260101, SINSTAMT: '100000.00', INSTPREM: '500.00', BILLFREQ: '01', SRCEBUS: 'WB', AGNTNUM: null, DTEUPD: at(i) }));
-    out.push(coreEvent('role', 'r', { CHDRNUM: `Q${String(i).padStart(7, '0')}`, CLNTNUM: no, CLRRROLE: 'OW', BNYSEQ: null, BNYPC: null, VALIDFLAG: '1', DTEUPD: at(i) }));
+    out.push(
+      coreEvent('client', 'r', {
+        CLNTNUM: no,
+        CLTTYPE: 'P',
+        SURNAME: '张',
+        GIVNAME: `三${person}`,
+        CLTSEX: 'M',
+        CLTDOB: 19800101,
+        IDTYPE: '01',
+        IDNO: residentId('110101', '19800101', String(100 + person).padStart(3, '0')),
+        MOBILE: `139${String(person).padStart(8, '0')}`,
+        DTEUPD: at(i),
+      }),
+    );
+    out.push(
+      coreEvent('policy', 'r', {
+        CHDRNUM: `Q${String(i).padStart(7, '0')}`,
+        CNTTYPE: 'TL1',
+        STATCODE: 'IF',
+        OCCDATE: 20250101,
+        PTDATE: 20260101,
+        SINSTAMT: '100000.00',
+        INSTPREM: '500.00',
+        BILLFREQ: '01',
+        SRCEBUS: 'WB',
+        AGNTNUM: null,
+        DTEUPD: at(i),
+      }),
+    );
+    out.push(
+      coreEvent('role', 'r', {
+        CHDRNUM: `Q${String(i).padStart(7, '0')}`,
+        CLNTNUM: no,
+        CLRRROLE: 'OW',
+        BNYSEQ: null,
+        BNYPC: null,
+        VALIDFLAG: '1',
+        DTEUPD: at(i),
+      }),
+    );
   }
   // updates on top of the snapshot
   for (let i = 0; i < 60; i += 5) {
-    out.push(coreEvent('client', 'u', { CLNTNUM: `K${String(i).padStart(7, '0')}`, CLTTYPE: 'P', SURNAME: '张', GIVNAME: `三${i % 3 === 2 ? i - 1 : i}`, CLTSEX: 'M', CLTDOB: 19800101, IDTYPE: '01', IDNO: residentId('110101', '19800101', String(100 + (i % 3 === 2 ? i - 1 : i)).padStart(3, '0')), MOBILE: `188${String(i).padStart(8, '0')}`, DTEUPD: at(1000 + i) }));
+    out.push(
+      coreEvent('client', 'u', {
+        CLNTNUM: `K${String(i).padStart(7, '0')}`,
+        CLTTYPE: 'P',
+        SURNAME: '张',
+        GIVNAME: `三${i % 3 === 2 ? i - 1 : i}`,
+        CLTSEX: 'M',
+        CLTDOB: 19800101,
+        IDTYPE: '01',
+        IDNO: residentId('110101', '19800101', String(100 + (i % 3 === 2 ? i - 1 : i)).padStart(3, '0')),
+        MOBILE: `188${String(i).padStart(8, '0')}`,
+        DTEUPD: at(1000 + i),
+      }),
+    );
   }
   return out;
 }
@@ -40,8 +90,8 @@ async function fingerprint(url: string): Promise<Record<string, unknown[]>> {
   try {
     const queries = {
       records:
-      // link_type and party version are left out: which of two records of one person arrives first (and so
-      // starts the golden record) depends on partition interleaving, which differs between any two runs.
+        // link_type and party version are left out: which of two records of one person arrives first (and so
+        // starts the golden record) depends on partition interleaving, which differs between any two runs.
         `select sr.system, sr.source_id, sr.source_version::text, sr.deleted,
                       (select min(s2.source_id) from source_record s2 where s2.party_id = sr.party_id) as party_anchor,
                       p.display_name, p.status, p.birth_date::text, p.lineage->'displayName'->>'sourceId' as name_from
@@ -68,7 +118,10 @@ async function countApplied(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const r = await c.query(`select (select count(*) from policy_role)::int + (select count(*) from source_record)::int + (select count(*) from policy)::int as n, (select count(*) from source_record where source_version > $1)::int as updated`, [updatedAfter]);
+    const r = await c.query(
+      `select (select count(*) from policy_role)::int + (select count(*) from source_record)::int + (select count(*) from policy)::int as n, (select count(*) from source_record where source_version > $1)::int as updated`,
+      [updatedAfter],
+    );
     return r.rows[0].n + r.rows[0].updated;
   } catch {
     return -1;
@@ -89,8 +142,14 @@ describe('crash between applying a batch and committing its offsets', () => {
     brokers = await kafkaBrokers();
     [crashed, reference] = await Promise.all([createTestDatabase('hub_crash'), createTestDatabase('hub_ref')]);
     const kafka = createKafka(brokers, 'test-producer');
-    await ensureTopics(kafka, Object.values(corePolicyTopics).map((t) => prefix + t));
-    await publish(kafka, all.map((e) => ({ ...e, topic: prefix + e.topic })));
+    await ensureTopics(
+      kafka,
+      Object.values(corePolicyTopics).map((t) => prefix + t),
+    );
+    await publish(
+      kafka,
+      all.map((e) => ({ ...e, topic: prefix + e.topic })),
+    );
   });
   afterAll(async () => {
     await crashed?.drop();
@@ -101,18 +160,30 @@ describe('crash between applying a batch and committing its offsets', () => {
     const common = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix };
     // Uninterrupted reference run.
     const ref = startHubProcess({ ...common, DATABASE_URL: reference.url, KAFKA_GROUP_ID: `ref-${prefix}` });
-    await eventually(async () => ((await countApplied(reference.url)) === expected ? true : undefined), 90_000, 'reference run to apply everything');
+    await eventually(
+      async () => ((await countApplied(reference.url)) === expected ? true : undefined),
+      90_000,
+      'reference run to apply everything',
+    );
     ref.child.kill('SIGTERM');
     await ref.exited;
 
     // Crashing run: dies right after its first committed batch, before committing Kafka offsets.
     const group = `crash-${prefix}`;
-    const first = startHubProcess({ ...common, DATABASE_URL: crashed.url, KAFKA_GROUP_ID: group, HUB_FAULT_INJECTION: 'crash-after-apply' });
+    const first = startHubProcess({
+      ...common,
+      DATABASE_URL: crashed.url,
+      KAFKA_GROUP_ID: group,
+      HUB_FAULT_INJECTION: 'crash-after-apply',
+    });
     const exit = await first.exited;
     expect(exit.signal).toBe('SIGKILL');
     const admin = createKafka(brokers, 'test-admin').admin();
     await admin.connect();
-    const committed = await admin.fetchOffsets({ groupId: group, topics: Object.values(corePolicyTopics).map((t) => prefix + t) });
+    const committed = await admin.fetchOffsets({
+      groupId: group,
+      topics: Object.values(corePolicyTopics).map((t) => prefix + t),
+    });
     await admin.disconnect();
     // Kafka saw no commit, yet the database holds the effects of the first batch and its position.
     expect(committed.flatMap((t) => t.partitions).every((p) => p.offset === '-1')).toBe(true);
@@ -122,7 +193,11 @@ describe('crash between applying a batch and committing its offsets', () => {
 
     // Restart without the fault: the redelivered batch is skipped, the rest is applied.
     const second = startHubProcess({ ...common, DATABASE_URL: crashed.url, KAFKA_GROUP_ID: group });
-    await eventually(async () => ((await countApplied(crashed.url)) === expected ? true : undefined), 90_000, 'restarted run to apply everything');
+    await eventually(
+      async () => ((await countApplied(crashed.url)) === expected ? true : undefined),
+      90_000,
+      'restarted run to apply everything',
+    );
     second.child.kill('SIGTERM');
     await second.exited;
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafka, ensureTopics, publish } from '../../src/ingest/kafka.ts';
+import { createKafka, ensureTopics, publish } from '../../src/messaging/kafka.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
@@ -33,7 +33,14 @@ describe('crash storm', () => {
   let reference: TestDatabase;
   let brokers: string[];
   const prefix = `storm${randomBytes(3).toString('hex')}.`;
-  const traffic = generateTraffic({ seed: 11, clients: 1500, policies: 16_000, paymentsPerPolicy: 0.1, claimRate: 0.01, callsPerClient: 3 });
+  const traffic = generateTraffic({
+    seed: 11,
+    clients: 1500,
+    policies: 16_000,
+    paymentsPerPolicy: 0.1,
+    claimRate: 0.01,
+    callsPerClient: 3,
+  });
   let ends = new Map<string, bigint>();
 
   beforeAll(async () => {
@@ -42,7 +49,10 @@ describe('crash storm', () => {
     const kafka = createKafka(brokers, 'test-producer');
     const router = new TopicRouter(connectors, prefix);
     await ensureTopics(kafka, router.streamTopics);
-    await publish(kafka, traffic.map((m) => ({ ...m, topic: prefix + m.topic })));
+    await publish(
+      kafka,
+      traffic.map((m) => ({ ...m, topic: prefix + m.topic })),
+    );
     ends = await endOffsets(brokers, router.streamTopics);
   }, 300_000);
   afterAll(async () => {
@@ -57,9 +67,17 @@ describe('crash storm', () => {
     expect(traffic.length).toBeGreaterThanOrEqual(100_000);
     expect(new Set(traffic.map((m) => m.topic)).size).toBeGreaterThanOrEqual(7);
     // A short session timeout: the group hands a killed instance's partitions on after 6 s, not 30.
-    const common = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'error', KAFKA_SESSION_TIMEOUT_MS: '6000' };
+    const common = {
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'error',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+    };
 
-    const ref = startHubProcess({ ...common, DATABASE_URL: reference.url, KAFKA_GROUP_ID: `ref-${prefix}` }, { logFd: log });
+    const ref = startHubProcess(
+      { ...common, DATABASE_URL: reference.url, KAFKA_GROUP_ID: `ref-${prefix}` },
+      { logFd: log },
+    );
     await untilDone(reference.url, 'the uninterrupted run');
     ref.child.kill('SIGTERM');
     await ref.exited;
@@ -73,7 +91,8 @@ describe('crash storm', () => {
       // Wait for progress beyond the previous kill, then kill after a further random 0–1 s (short enough that
       // all ten kills land while the hub still ingests: at 0–3 s the last ones came after it had finished).
       while (total(await consumedPositions(crashed.url)) <= lastKillAt) {
-        if (Date.now() - started > 120_000) throw new Error(`the restarted hub made no progress in 2 minutes (hub logs: ${logFile})`);
+        if (Date.now() - started > 120_000)
+          throw new Error(`the restarted hub made no progress in 2 minutes (hub logs: ${logFile})`);
         await sleep(100);
       }
       await sleep(Math.floor(Math.random() * 1000));
@@ -83,14 +102,20 @@ describe('crash storm', () => {
       const atKill = total(await consumedPositions(crashed.url));
       // The kill must land during ingest, not after it.
       expect(await done(crashed.url)).toBe(false);
-      moments.push({ afterMs: Date.now() - started, consumedBefore: before.toString(), consumedAtKill: atKill.toString() });
+      moments.push({
+        afterMs: Date.now() - started,
+        consumedBefore: before.toString(),
+        consumedAtKill: atKill.toString(),
+      });
       lastKillAt = atKill;
     }
     const last = startHubProcess({ ...common, DATABASE_URL: crashed.url, KAFKA_GROUP_ID: group }, { logFd: log });
     await untilDone(crashed.url, 'the crashed run after its last restart');
     last.child.kill('SIGTERM');
     await last.exited;
-    process.stderr.write(`crash storm: ${traffic.length} events, ${moments.length} SIGKILLs at ${JSON.stringify(moments)}\n`);
+    process.stderr.write(
+      `crash storm: ${traffic.length} events, ${moments.length} SIGKILLs at ${JSON.stringify(moments)}\n`,
+    );
 
     const [after, uninterrupted] = [await storeFingerprint(crashed.url), await storeFingerprint(reference.url)];
     expect(after.activities!.length).toBeGreaterThan(5_000);

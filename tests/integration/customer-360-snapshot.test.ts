@@ -22,9 +22,31 @@ describe('customer 360 reads one snapshot', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     hub = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: undefined });
-    await ingestBatch(hub.orm, new TopicRouter(connectors), 'snapshot', [
-      coreEvent('client', 'c', { CLNTNUM: 'S0000001', CLTTYPE: 'P', SURNAME: '何', GIVNAME: '静', CLTSEX: 'F', CLTDOB: 19900909, IDTYPE: null, IDNO: null, MOBILE: '13600001111', PHONE: null, EMAIL: null, ADDR1: null, POSTCODE: null, OCCPCODE: null, DTEUPD: dteupd('2026-11-01T00:00:00Z') }),
-    ], syncDepsFor());
+    await ingestBatch(
+      hub.orm,
+      new TopicRouter(connectors),
+      'snapshot',
+      [
+        coreEvent('client', 'c', {
+          CLNTNUM: 'S0000001',
+          CLTTYPE: 'P',
+          SURNAME: '何',
+          GIVNAME: '静',
+          CLTSEX: 'F',
+          CLTDOB: 19900909,
+          IDTYPE: null,
+          IDNO: null,
+          MOBILE: '13600001111',
+          PHONE: null,
+          EMAIL: null,
+          ADDR1: null,
+          POSTCODE: null,
+          OCCPCODE: null,
+          DTEUPD: dteupd('2026-11-01T00:00:00Z'),
+        }),
+      ],
+      syncDepsFor(),
+    );
   }, 120_000);
   afterAll(async () => {
     await hub?.stop();
@@ -34,7 +56,11 @@ describe('customer 360 reads one snapshot', () => {
   it('never mixes the golden record of one commit with the contact points of another', async () => {
     const writer = new pg.Client({ connectionString: db.url });
     await writer.connect();
-    const { rows: [customer] } = await writer.query<{ party_id: string; record_id: string }>(`select party_id, id as record_id from source_record where source_id = 'S0000001'`);
+    const {
+      rows: [customer],
+    } = await writer.query<{ party_id: string; record_id: string }>(
+      `select party_id, id as record_id from source_record where source_id = 'S0000001'`,
+    );
     expect(customer).toBeDefined();
     const { party_id: partyId, record_id: recordId } = customer as { party_id: string; record_id: string };
     let stop = false;
@@ -56,7 +82,12 @@ describe('customer 360 reads one snapshot', () => {
       const token = await tokenFor(hub, 'CHANNEL_APP');
       const seen: { version: number; contactPoints: number }[] = [];
       for (let n = 0; n < 150; n += 1) {
-        const r = await gql(hub.url, token, `query($id: ID!) { customer(id: $id) { version contactPoints { kind } } }`, { id: partyId });
+        const r = await gql(
+          hub.url,
+          token,
+          `query($id: ID!) { customer(id: $id) { version contactPoints { kind } } }`,
+          { id: partyId },
+        );
         expect(r.errors).toBeUndefined();
         seen.push({ version: r.data.customer.version, contactPoints: r.data.customer.contactPoints.length });
       }

@@ -15,17 +15,104 @@ import { gql } from '../support/graphql.ts';
 function customerWithPolicies(clientNo: string, idSeq: string, mobile: string, count: number): CoreEvent[] {
   const at = dteupd('2026-11-01T09:00:00+08:00');
   const events: CoreEvent[] = [
-    coreEvent('client', 'r', { CLNTNUM: clientNo, CLTTYPE: 'P', SURNAME: '陈', GIVNAME: `客户${idSeq}`, CLTSEX: 'F', CLTDOB: 19800101, IDTYPE: '01', IDNO: residentId('440104', '19800101', idSeq), MOBILE: mobile, DTEUPD: at }),
-    coreEvent('client', 'r', { CLNTNUM: `B${clientNo.slice(1)}`, CLTTYPE: 'P', SURNAME: '林', GIVNAME: '受益', CLTSEX: 'M', CLTDOB: 20100101, IDTYPE: '01', IDNO: residentId('440104', '20100101', String(Number(idSeq) + 1).padStart(3, '0')), DTEUPD: at }),
+    coreEvent('client', 'r', {
+      CLNTNUM: clientNo,
+      CLTTYPE: 'P',
+      SURNAME: '陈',
+      GIVNAME: `客户${idSeq}`,
+      CLTSEX: 'F',
+      CLTDOB: 19800101,
+      IDTYPE: '01',
+      IDNO: residentId('440104', '19800101', idSeq),
+      MOBILE: mobile,
+      DTEUPD: at,
+    }),
+    coreEvent('client', 'r', {
+      CLNTNUM: `B${clientNo.slice(1)}`,
+      CLTTYPE: 'P',
+      SURNAME: '林',
+      GIVNAME: '受益',
+      CLTSEX: 'M',
+      CLTDOB: 20100101,
+      IDTYPE: '01',
+      IDNO: residentId('440104', '20100101', String(Number(idSeq) + 1).padStart(3, '0')),
+      DTEUPD: at,
+    }),
   ];
   for (let i = 0; i < count; i += 1) {
     const policyNo = `${clientNo.slice(0, 2)}${String(i).padStart(6, '0')}`;
-    events.push(coreEvent('policy', 'r', { CHDRNUM: policyNo, CNTTYPE: 'END', STATCODE: 'IF', OCCDATE: 20200101 + i, PTDATE: 0, SINSTAMT: '10000.00', INSTPREM: '100.00', BILLFREQ: '12', SRCEBUS: 'BA', AGNTNUM: null, DTEUPD: at }));
-    events.push(coreEvent('cover', 'r', { CHDRNUM: policyNo, COVERAGE: '01', RIDER: '00', CRTABLE: 'END1', SUMINS: '10000.00', INSTPREM: '90.00', STATCODE: 'IF', DTEUPD: at }));
-    events.push(coreEvent('cover', 'r', { CHDRNUM: policyNo, COVERAGE: '01', RIDER: '01', CRTABLE: 'HOS1', SUMINS: '2000.00', INSTPREM: '10.00', STATCODE: 'IF', DTEUPD: at }));
-    events.push(coreEvent('role', 'r', { CHDRNUM: policyNo, CLNTNUM: clientNo, CLRRROLE: 'OW', BNYSEQ: null, BNYPC: null, VALIDFLAG: '1', DTEUPD: at }));
-    events.push(coreEvent('role', 'r', { CHDRNUM: policyNo, CLNTNUM: clientNo, CLRRROLE: 'LF', BNYSEQ: null, BNYPC: null, VALIDFLAG: '1', DTEUPD: at }));
-    events.push(coreEvent('role', 'r', { CHDRNUM: policyNo, CLNTNUM: `B${clientNo.slice(1)}`, CLRRROLE: 'BN', BNYSEQ: 1, BNYPC: '100.00', VALIDFLAG: '1', DTEUPD: at }));
+    events.push(
+      coreEvent('policy', 'r', {
+        CHDRNUM: policyNo,
+        CNTTYPE: 'END',
+        STATCODE: 'IF',
+        OCCDATE: 20200101 + i,
+        PTDATE: 0,
+        SINSTAMT: '10000.00',
+        INSTPREM: '100.00',
+        BILLFREQ: '12',
+        SRCEBUS: 'BA',
+        AGNTNUM: null,
+        DTEUPD: at,
+      }),
+    );
+    events.push(
+      coreEvent('cover', 'r', {
+        CHDRNUM: policyNo,
+        COVERAGE: '01',
+        RIDER: '00',
+        CRTABLE: 'END1',
+        SUMINS: '10000.00',
+        INSTPREM: '90.00',
+        STATCODE: 'IF',
+        DTEUPD: at,
+      }),
+    );
+    events.push(
+      coreEvent('cover', 'r', {
+        CHDRNUM: policyNo,
+        COVERAGE: '01',
+        RIDER: '01',
+        CRTABLE: 'HOS1',
+        SUMINS: '2000.00',
+        INSTPREM: '10.00',
+        STATCODE: 'IF',
+        DTEUPD: at,
+      }),
+    );
+    events.push(
+      coreEvent('role', 'r', {
+        CHDRNUM: policyNo,
+        CLNTNUM: clientNo,
+        CLRRROLE: 'OW',
+        BNYSEQ: null,
+        BNYPC: null,
+        VALIDFLAG: '1',
+        DTEUPD: at,
+      }),
+    );
+    events.push(
+      coreEvent('role', 'r', {
+        CHDRNUM: policyNo,
+        CLNTNUM: clientNo,
+        CLRRROLE: 'LF',
+        BNYSEQ: null,
+        BNYPC: null,
+        VALIDFLAG: '1',
+        DTEUPD: at,
+      }),
+    );
+    events.push(
+      coreEvent('role', 'r', {
+        CHDRNUM: policyNo,
+        CLNTNUM: `B${clientNo.slice(1)}`,
+        CLRRROLE: 'BN',
+        BNYSEQ: 1,
+        BNYPC: '100.00',
+        VALIDFLAG: '1',
+        DTEUPD: at,
+      }),
+    );
   }
   return events;
 }
@@ -52,7 +139,16 @@ describe('customer 360 statement count', () => {
     db = await createTestDatabase();
     hub = await startTestHub({ DATABASE_URL: db.url });
     const router = new TopicRouter(connectors);
-    await ingestBatch(hub.orm, router, 'fixture', [...customerWithPolicies('S0000001', '101', '13500000005', 5), ...customerWithPolicies('L0000001', '201', '13500000050', 50)], syncDeps);
+    await ingestBatch(
+      hub.orm,
+      router,
+      'fixture',
+      [
+        ...customerWithPolicies('S0000001', '101', '13500000005', 5),
+        ...customerWithPolicies('L0000001', '201', '13500000050', 50),
+      ],
+      syncDeps,
+    );
   });
   afterAll(async () => {
     await hub?.stop();
@@ -69,10 +165,16 @@ describe('customer 360 statement count', () => {
     const largeNode = large.data.searchCustomers.edges[0].node;
     expect(largeNode.policies.totalCount).toBe(50);
     expect(largeNode.policies.edges).toHaveLength(50);
-    expect(largeNode.policies.edges.every((e: any) => e.node.covers.length === 2 && e.node.participants.length === 3)).toBe(true);
-    expect(largeNode.policies.edges[0].node.participants.find((p: any) => p.role === 'BENEFICIARY').customer.displayName).toBe('林受益');
+    expect(
+      largeNode.policies.edges.every((e: any) => e.node.covers.length === 2 && e.node.participants.length === 3),
+    ).toBe(true);
+    expect(
+      largeNode.policies.edges[0].node.participants.find((p: any) => p.role === 'BENEFICIARY').customer.displayName,
+    ).toBe('林受益');
     expect(small.sqlStatements).toBeGreaterThan(0);
     expect(large.sqlStatements).toBe(small.sqlStatements);
-    process.stdout.write(`customer 360 SQL statements: 5 policies ${small.sqlStatements}, 50 policies ${large.sqlStatements}\n`);
+    process.stdout.write(
+      `customer 360 SQL statements: 5 policies ${small.sqlStatements}, 50 policies ${large.sqlStatements}\n`,
+    );
   });
 });

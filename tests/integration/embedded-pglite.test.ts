@@ -28,7 +28,9 @@ describe('embedded default (PGlite)', () => {
     expect(hub.embedded).toBe(true);
     expect(hub.liveConsumption).toBe(false);
     const token = await tokenFor(hub, 'CHANNEL_APP');
-    const first = await gql(hub.url, token, query, { phone: DEMO_CUSTOMER.mobile.replace(/^(\d{3})(\d{4})(\d{4})$/, '+86 $1 $2 $3') });
+    const first = await gql(hub.url, token, query, {
+      phone: DEMO_CUSTOMER.mobile.replace(/^(\d{3})(\d{4})(\d{4})$/, '+86 $1 $2 $3'),
+    });
     expect(first.errors).toBeUndefined();
     const node = first.data.searchCustomers.edges[0]?.node;
     expect(node.displayName).toBe(DEMO_CUSTOMER.name);
@@ -36,8 +38,12 @@ describe('embedded default (PGlite)', () => {
     expect(node.policies.edges.flatMap((e: any) => e.roles.map((r: any) => r.role))).toContain('POLICYHOLDER');
     expect(node.policies.edges.every((e: any) => e.node.covers.some((c: any) => c.rider === '00'))).toBe(true);
     // the other demo sources reached the same golden customer through their connectors
-    expect(new Set(node.activities.edges.map((e: any) => e.node.kind))).toEqual(new Set(['PAYMENT', 'CLAIM', 'INTERACTION', 'REGISTRATION', 'CONSENT', 'LEAD']));
-    expect(new Set(node.sourceRecords.map((s: any) => s.system))).toEqual(new Set(['core-policy', 'billing', 'claims', 'web-app', 'agency-crm']));
+    expect(new Set(node.activities.edges.map((e: any) => e.node.kind))).toEqual(
+      new Set(['PAYMENT', 'CLAIM', 'INTERACTION', 'REGISTRATION', 'CONSENT', 'LEAD']),
+    );
+    expect(new Set(node.sourceRecords.map((s: any) => s.system))).toEqual(
+      new Set(['core-policy', 'billing', 'claims', 'web-app', 'agency-crm']),
+    );
 
     await hub.stop();
     hub = await startTestHub({ DATABASE_URL: undefined, HUB_DATA_DIR: dataDir }, { demo: false });

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coreEvent, deleteWithTombstone, dteupd, residentId, type CoreEvent } from '../../src/connectors/core-policy/fixtures/events.ts';
+import {
+  coreEvent,
+  deleteWithTombstone,
+  dteupd,
+  residentId,
+  type CoreEvent,
+} from '../../src/connectors/core-policy/fixtures/events.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
@@ -17,7 +23,24 @@ const idA = residentId('110101', '19800101', '011');
 let clock = 0;
 const at = () => dteupd('2026-11-01T00:00:00Z') + (clock += 1) * 1_000_000;
 const person = (no: string, over: Record<string, string | number | null>) =>
-  coreEvent('client', 'r', { CLNTNUM: no, CLTTYPE: 'P', SURNAME: '张', GIVNAME: '伟', CLTSEX: 'M', CLTDOB: 19800101, IDTYPE: null, IDNO: null, MOBILE: null, PHONE: null, EMAIL: null, ADDR1: null, POSTCODE: null, OCCPCODE: null, DTEUPD: at(), ...over });
+  coreEvent('client', 'r', {
+    CLNTNUM: no,
+    CLTTYPE: 'P',
+    SURNAME: '张',
+    GIVNAME: '伟',
+    CLTSEX: 'M',
+    CLTDOB: 19800101,
+    IDTYPE: null,
+    IDNO: null,
+    MOBILE: null,
+    PHONE: null,
+    EMAIL: null,
+    ADDR1: null,
+    POSTCODE: null,
+    OCCPCODE: null,
+    DTEUPD: at(),
+    ...over,
+  });
 
 const q = `query($id: ID!) { customer(id: $id) { id status version displayName
   sourceRecords { sourceId linkType matchExplanation { decision probability comparisons { comparison level weight } } }
@@ -32,7 +55,8 @@ describe('identity resolution', () => {
   let stream = 0;
   const router = new TopicRouter(connectors);
   const apply = (events: CoreEvent[]) => ingestBatch(hub.orm, router, `s${(stream += 1)}`, events, syncDeps);
-  const customerOf = async (sourceId: string): Promise<string | null> => (await gql(hub.url, steward, bySource, { s: sourceId })).data.customerBySource?.id ?? null;
+  const customerOf = async (sourceId: string): Promise<string | null> =>
+    (await gql(hub.url, steward, bySource, { s: sourceId })).data.customerBySource?.id ?? null;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -81,16 +105,30 @@ describe('identity resolution', () => {
     // Same (common) name and a birth date one digit apart, nothing else: possible, not certain.
     await apply([person('R0000001', { GIVNAME: '秀英', SURNAME: '王', CLTDOB: 19650303, MOBILE: '13700001111' })]);
     await apply([person('R0000002', { GIVNAME: '秀英', SURNAME: '王', CLTDOB: 19650304 })]);
-    const tasks = await gql(hub.url, steward, `{ reviewTasks { edges { node { id status probability sourceRecord { sourceId } candidate { id } explanation { decision comparisons { comparison level } } } } } }`);
+    const tasks = await gql(
+      hub.url,
+      steward,
+      `{ reviewTasks { edges { node { id status probability sourceRecord { sourceId } candidate { id } explanation { decision comparisons { comparison level } } } } } }`,
+    );
     expect(tasks.errors).toBeUndefined();
     const task = tasks.data.reviewTasks.edges.find((e: any) => e.node.sourceRecord.sourceId === 'R0000002')?.node;
     expect(task).toBeDefined();
     expect(task.explanation.decision).toBe('POSSIBLE_MATCH');
     expect(task.candidate.id).toBe(await customerOf('R0000001'));
 
-    const rejected = await gql(hub.url, steward, `mutation($t: ID!) { rejectMatch(taskId: $t, reason: "different people") { __typename ... on ReviewTask { status decidedBy } ... on ErrorResult { errorCode message } } }`, { t: task.id });
+    const rejected = await gql(
+      hub.url,
+      steward,
+      `mutation($t: ID!) { rejectMatch(taskId: $t, reason: "different people") { __typename ... on ReviewTask { status decidedBy } ... on ErrorResult { errorCode message } } }`,
+      { t: task.id },
+    );
     expect(rejected.data.rejectMatch).toMatchObject({ __typename: 'ReviewTask', status: 'REJECTED' });
-    const again = await gql(hub.url, steward, `mutation($t: ID!) { rejectMatch(taskId: $t) { __typename ... on ErrorResult { errorCode message } } }`, { t: task.id });
+    const again = await gql(
+      hub.url,
+      steward,
+      `mutation($t: ID!) { rejectMatch(taskId: $t) { __typename ... on ErrorResult { errorCode message } } }`,
+      { t: task.id },
+    );
     expect(again.data.rejectMatch).toMatchObject({ __typename: 'InvalidStateError', errorCode: 'INVALID_STATE' });
 
     // A new version of R0000002 arrives: still possible, but rejected → no new task for that pair.
@@ -106,11 +144,23 @@ describe('identity resolution', () => {
     const tasks = await gql(hub.url, steward, `{ reviewTasks { edges { node { id sourceRecord { sourceId } } } } }`);
     const task = tasks.data.reviewTasks.edges.find((e: any) => e.node.sourceRecord.sourceId === 'S0000002')?.node;
     expect(task).toBeDefined();
-    const r = await gql(hub.url, steward, `mutation($t: ID!) { confirmMatch(taskId: $t) { __typename ... on ReviewTask { status decidedBy customer { id sourceRecords { sourceId linkType } } candidate { id } } } }`, { t: task.id });
+    const r = await gql(
+      hub.url,
+      steward,
+      `mutation($t: ID!) { confirmMatch(taskId: $t) { __typename ... on ReviewTask { status decidedBy customer { id sourceRecords { sourceId linkType } } candidate { id } } } }`,
+      { t: task.id },
+    );
     expect(r.errors).toBeUndefined();
-    expect(r.data.confirmMatch).toMatchObject({ __typename: 'ReviewTask', status: 'CONFIRMED', decidedBy: 'test-data_steward' });
+    expect(r.data.confirmMatch).toMatchObject({
+      __typename: 'ReviewTask',
+      status: 'CONFIRMED',
+      decidedBy: 'test-data_steward',
+    });
     expect(await customerOf('S0000002')).toBe(await customerOf('S0000001'));
-    expect(r.data.confirmMatch.customer.sourceRecords.map((x: any) => x.sourceId).sort()).toEqual(['S0000001', 'S0000002']);
+    expect(r.data.confirmMatch.customer.sourceRecords.map((x: any) => x.sourceId).sort()).toEqual([
+      'S0000001',
+      'S0000002',
+    ]);
   });
 
   it('lets a steward confirm, merge and split by hand, with typed errors', async () => {
@@ -126,21 +176,43 @@ describe('identity resolution', () => {
       expect(JSON.parse(r.data.mergeCustomers.history[0].detail).by).toBe('test-data_steward');
     }
     expect(await customerOf('M0000002')).toBe(m1);
-    const twice = await gql(hub.url, steward, merge, { s: m1, m: m2 === m1 ? '00000000-0000-0000-0000-000000000000' : m2 });
+    const twice = await gql(hub.url, steward, merge, {
+      s: m1,
+      m: m2 === m1 ? '00000000-0000-0000-0000-000000000000' : m2,
+    });
     expect(['INVALID_STATE', 'NOT_FOUND']).toContain(twice.data.mergeCustomers.errorCode);
 
-    const split = await gql(hub.url, steward, `mutation { splitSourceRecord(system: "core-policy", sourceId: "M0000002", reason: "twins") { __typename ... on Customer { id sourceRecords { sourceId } } ... on ErrorResult { errorCode } } }`);
+    const split = await gql(
+      hub.url,
+      steward,
+      `mutation { splitSourceRecord(system: "core-policy", sourceId: "M0000002", reason: "twins") { __typename ... on Customer { id sourceRecords { sourceId } } ... on ErrorResult { errorCode } } }`,
+    );
     expect(split.data.splitSourceRecord.__typename).toBe('Customer');
     expect(split.data.splitSourceRecord.sourceRecords.map((s: any) => s.sourceId)).toEqual(['M0000002']);
     // A later update of the split record does not put it back.
     await apply([person('M0000002', { GIVNAME: '桂英', SURNAME: '李', CLTDOB: 19580818, OCCPCODE: 'C301' })]);
     expect(await customerOf('M0000002')).not.toBe(m1);
 
-    const lonely = await gql(hub.url, steward, `mutation { splitSourceRecord(system: "core-policy", sourceId: "M0000002") { __typename ... on ErrorResult { errorCode } } }`);
-    expect(lonely.data.splitSourceRecord).toMatchObject({ __typename: 'InvalidStateError', errorCode: 'INVALID_STATE' });
-    const missing = await gql(hub.url, steward, `mutation { confirmMatch(taskId: "00000000-0000-0000-0000-000000000000") { __typename ... on ErrorResult { errorCode } } }`);
+    const lonely = await gql(
+      hub.url,
+      steward,
+      `mutation { splitSourceRecord(system: "core-policy", sourceId: "M0000002") { __typename ... on ErrorResult { errorCode } } }`,
+    );
+    expect(lonely.data.splitSourceRecord).toMatchObject({
+      __typename: 'InvalidStateError',
+      errorCode: 'INVALID_STATE',
+    });
+    const missing = await gql(
+      hub.url,
+      steward,
+      `mutation { confirmMatch(taskId: "00000000-0000-0000-0000-000000000000") { __typename ... on ErrorResult { errorCode } } }`,
+    );
     expect(missing.data.confirmMatch).toMatchObject({ __typename: 'NotFoundError', errorCode: 'NOT_FOUND' });
-    const forbidden = await gql(hub.url, await tokenFor(hub, 'CHANNEL_APP'), `mutation { splitSourceRecord(system: "core-policy", sourceId: "M0000001") { __typename } }`);
+    const forbidden = await gql(
+      hub.url,
+      await tokenFor(hub, 'CHANNEL_APP'),
+      `mutation { splitSourceRecord(system: "core-policy", sourceId: "M0000001") { __typename } }`,
+    );
     expect(forbidden.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
@@ -148,7 +220,9 @@ describe('identity resolution', () => {
     const idD = residentId('110101', '19700101', '031');
     await apply([person('D0000001', { GIVNAME: '建国', IDTYPE: '01', IDNO: idD, CLTDOB: 19700101 })]);
     await apply([person('D0000002', { GIVNAME: '建国', CLTDOB: 19750202, EMAIL: 'jianguo@example.cn' })]);
-    await apply([person('D0000003', { GIVNAME: '建国', IDTYPE: '01', IDNO: idD, CLTDOB: 19750202, EMAIL: 'jianguo@example.cn' })]);
+    await apply([
+      person('D0000003', { GIVNAME: '建国', IDTYPE: '01', IDNO: idD, CLTDOB: 19750202, EMAIL: 'jianguo@example.cn' }),
+    ]);
     expect(await customerOf('D0000002')).toBe(await customerOf('D0000001'));
     await apply(deleteWithTombstone('client', { CLNTNUM: 'D0000003', DTEUPD: at() }));
     expect(await customerOf('D0000002')).not.toBe(await customerOf('D0000001'));
@@ -157,13 +231,30 @@ describe('identity resolution', () => {
   it('refreshes the lineage of a repeated winning record in place, without a new version; a changed value makes one', async () => {
     const idL = residentId('110101', '19850303', '123');
     const lu = (no: string, over: Record<string, string | number | null> = {}) =>
-      person(no, { SURNAME: '欧阳', GIVNAME: '澜', CLTSEX: 'F', CLTDOB: 19850303, IDTYPE: '01', IDNO: idL, OCCPCODE: 'T01', ...over });
+      person(no, {
+        SURNAME: '欧阳',
+        GIVNAME: '澜',
+        CLTSEX: 'F',
+        CLTDOB: 19850303,
+        IDTYPE: '01',
+        IDNO: idL,
+        OCCPCODE: 'T01',
+        ...over,
+      });
     await apply([lu('L0000001'), lu('L0000002')]);
     const id = await customerOf('L0000001');
     expect(await customerOf('L0000002')).toBe(id);
     const state = async () => {
-      const [p] = await hub.orm.em.fork().execute<{ version: number; lineage: Record<string, { sourceId: string; sourceTime: string | null }>; history: number }[]>(
-        `select version, lineage, (select count(*)::int from party_history h where h.party_id = p.id) as history from party p where id = ?`, [id]);
+      const [p] = await hub.orm.em.fork().execute<
+        {
+          version: number;
+          lineage: Record<string, { sourceId: string; sourceTime: string | null }>;
+          history: number;
+        }[]
+      >(
+        `select version, lineage, (select count(*)::int from party_history h where h.party_id = p.id) as history from party p where id = ?`,
+        [id],
+      );
       return p!;
     };
     const before = await state();
@@ -174,7 +265,8 @@ describe('identity resolution', () => {
     expect(repeated.history).toBe(before.history);
     const won = Object.entries(repeated.lineage).filter(([, l]) => l.sourceId === 'L0000002');
     expect(won.length).toBeGreaterThan(0);
-    for (const [attribute, l] of won) expect(Date.parse(l.sourceTime ?? '')).toBeGreaterThan(Date.parse(before.lineage[attribute]?.sourceTime ?? ''));
+    for (const [attribute, l] of won)
+      expect(Date.parse(l.sourceTime ?? '')).toBeGreaterThan(Date.parse(before.lineage[attribute]?.sourceTime ?? ''));
     // A changed value is a new version with its history row.
     await apply([lu('L0000002', { OCCPCODE: 'T02' })]);
     const changed = await state();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createKafka, ensureTopics, publish } from '../../src/ingest/kafka.ts';
+import { createKafka, ensureTopics, publish } from '../../src/messaging/kafka.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
@@ -45,9 +45,17 @@ describe('PostgreSQL restart during ingest', () => {
   const ready = async (url: string) => (await fetch(new URL('/readyz', url))).status;
 
   it('loses and duplicates nothing across a crash and a clean restart of the database', async () => {
-    const send = (from: number, to: number) => publish(createKafka(brokers, 'test-producer'), traffic.slice(from, to).map((m) => ({ ...m, topic: prefix + m.topic })));
+    const send = (from: number, to: number) =>
+      publish(
+        createKafka(brokers, 'test-producer'),
+        traffic.slice(from, to).map((m) => ({ ...m, topic: prefix + m.topic })),
+      );
     await send(0, half);
-    hub = await startTestHub({ DATABASE_URL: server.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix });
+    hub = await startTestHub({
+      DATABASE_URL: server.url,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+    });
     // Crash the server as soon as ingest is under way.
     while ([...(await consumedPositions(server.url)).values()].reduce((s, v) => s + v, 0n) === 0n) await sleep(50);
     server.halt('immediate');
@@ -65,7 +73,11 @@ describe('PostgreSQL restart during ingest', () => {
     expect(await ready(hub.url)).toBe(200);
 
     // The same events, undisturbed, on the shared server.
-    const reference = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix });
+    const reference = await startTestHub({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+    });
     try {
       await untilConsumed(db.url, target, 300_000);
     } finally {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createKafka, ensureTopics, publish } from '../../src/ingest/kafka.ts';
+import { createKafka, ensureTopics, publish } from '../../src/messaging/kafka.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
@@ -35,14 +35,26 @@ describe('risk worker', () => {
     const router = new TopicRouter(connectors, prefix);
     await ensureTopics(kafka, router.streamTopics);
     // A short round, so the test sees many rounds interleaved with ingest.
-    hub = await startTestHub({ DATABASE_URL: db.url, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, RISK_ROUND_MS: '200' });
+    hub = await startTestHub({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      RISK_ROUND_MS: '200',
+    });
     // Short holds, so that the findings held (loss ratio, shared contact) open or drop within the test.
     await setAlertHolds(db.url, 2);
     const traffic = generateTraffic({ clients: 2_000, policies: 2_500 });
-    await publish(kafka, traffic.map((m) => ({ ...m, topic: prefix + m.topic })));
+    await publish(
+      kafka,
+      traffic.map((m) => ({ ...m, topic: prefix + m.topic })),
+    );
     await untilConsumed(db.url, await endOffsets(brokers, router.streamTopics), 300_000);
     // Then the re-evaluations queued for the ends of the holds fall due and are settled.
-    await eventually(async () => ((await hub.orm.em.fork().execute(`select 1 from risk_work`)).length === 0 ? true : undefined), 60_000, 'the held findings');
+    await eventually(
+      async () => ((await hub.orm.em.fork().execute(`select 1 from risk_work`)).length === 0 ? true : undefined),
+      60_000,
+      'the held findings',
+    );
   }, 360_000);
 
   afterAll(async () => {
@@ -54,7 +66,10 @@ describe('risk worker', () => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      const { rows: [state] } = await c.query(`select (select count(*) from risk_work)::int as queued, (select count(*) from alert where status <> 'CLOSED')::int as open,
+      const {
+        rows: [state],
+      } =
+        await c.query(`select (select count(*) from risk_work)::int as queued, (select count(*) from alert where status <> 'CLOSED')::int as open,
         (select count(distinct rule_code) from alert)::int as rules, (select count(*) from outbox)::int as outbox`);
       process.stderr.write(`risk worker: ${JSON.stringify(state)}\n`);
       expect(state.queued).toBe(0);
@@ -66,7 +81,9 @@ describe('risk worker', () => {
       await c.end();
     }
     const changed = await hub.orm.em.fork().transactional(async (em) => {
-      const parties = (await em.execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`)).map((p) => p.id);
+      const parties = (
+        await em.execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`)
+      ).map((p) => p.id);
       await screenParties(em, parties);
       return evaluateAlertsForParties(em, parties, prefix);
     });
@@ -98,16 +115,21 @@ describe('risk worker with a row that keeps failing', () => {
     const party = '00000000-0000-4000-8000-000000000001';
     await orm.em.fork().execute(`insert into party (id, kind) values (?, 'PERSON')`, [party]);
     const work = (ids: string[]) => JSON.stringify({ screen: ids, evaluate: ids, activityOwners: [], policies: [] });
-    await orm.em.fork().execute(`insert into risk_work (work) values (?::jsonb), (?::jsonb)`, [work(['not-a-uuid']), work([party])]);
+    await orm.em
+      .fork()
+      .execute(`insert into risk_work (work) values (?::jsonb), (?::jsonb)`, [work(['not-a-uuid']), work([party])]);
     const logger = createLogger('silent');
     // Both rows in one round: the bad one fails the round.
     await expect(settleQueuedRiskWork(orm, '', { limit: 200, failures: 0, logger })).rejects.toThrow();
     // One at a time: the bad row (queued first) fails alone until it is parked.
-    for (let i = 0; i < parkAfter; i += 1) await expect(settleQueuedRiskWork(orm, '', { limit: 200, failures: 2, logger })).rejects.toThrow();
+    for (let i = 0; i < parkAfter; i += 1)
+      await expect(settleQueuedRiskWork(orm, '', { limit: 200, failures: 2, logger })).rejects.toThrow();
     // Then the good row is settled, and the bad one stays parked with its error.
     expect(await settleQueuedRiskWork(orm, '', { limit: 200, failures: 2, logger })).toBe(1);
     expect(await settleQueuedRiskWork(orm, '', { limit: 200, failures: 0, logger })).toBe(0);
-    const rows = await orm.em.fork().execute<{ attempts: number; last_error: string | null }[]>(`select attempts, last_error from risk_work`);
+    const rows = await orm.em
+      .fork()
+      .execute<{ attempts: number; last_error: string | null }[]>(`select attempts, last_error from risk_work`);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.attempts).toBe(parkAfter);
     expect(rows[0]?.last_error).toMatch(/uuid/i);

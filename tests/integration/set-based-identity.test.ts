@@ -6,7 +6,12 @@ import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { openOrm, migrate } from '../../src/db/orm.ts';
 import { syncDeps, syncDepsFor } from '../../src/runtime/hub.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
-import { coreEvent, deleteWithTombstone, dteupd, residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
+import {
+  coreEvent,
+  deleteWithTombstone,
+  dteupd,
+  residentId,
+} from '../../src/connectors/core-policy/fixtures/events.ts';
 import type { SyncDeps } from '../../src/sync/apply-changes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { storeFingerprint } from '../support/fingerprint.ts';
@@ -33,7 +38,13 @@ describe('set-based identity resolution', () => {
     const orm = await openOrm(db.url, { poolMax: 2 });
     try {
       await migrate(orm);
-      return await ingestBatch(orm, new TopicRouter(connectors), 'equivalence', [...generateTraffic({ seed: 11, clients: 400, policies: 500 }), ...withinOneBatch], deps);
+      return await ingestBatch(
+        orm,
+        new TopicRouter(connectors),
+        'equivalence',
+        [...generateTraffic({ seed: 11, clients: 400, policies: 500 }), ...withinOneBatch],
+        deps,
+      );
     } finally {
       await orm.close();
     }
@@ -42,14 +53,55 @@ describe('set-based identity resolution', () => {
   // In one batch: a new customer, then its record deleted — its golden record must retire with its values (it
   // is created, then deactivated, in that order); and two customers, then a record bridging them (a merge).
   const client = (no: string, over: Record<string, string | number | null>, at: string) =>
-    coreEvent('client', 'c', { CLNTNUM: no, CLTTYPE: 'P', SURNAME: '欧阳', GIVNAME: '明远', CLTSEX: 'M', CLTDOB: 19770707, IDTYPE: null, IDNO: null, MOBILE: null, PHONE: null, EMAIL: null, ADDR1: null, POSTCODE: null, OCCPCODE: null, DTEUPD: dteupd(at), ...over });
-  const gone = { CLNTNUM: 'Z9000001', CLTTYPE: 'P', SURNAME: '司马', GIVNAME: '晓岚', CLTSEX: 'F', CLTDOB: 19880808, IDTYPE: null, IDNO: null, MOBILE: '13700001111', PHONE: null, EMAIL: null, ADDR1: null, POSTCODE: null, OCCPCODE: null, DTEUPD: dteupd('2026-11-20T00:00:00Z') };
+    coreEvent('client', 'c', {
+      CLNTNUM: no,
+      CLTTYPE: 'P',
+      SURNAME: '欧阳',
+      GIVNAME: '明远',
+      CLTSEX: 'M',
+      CLTDOB: 19770707,
+      IDTYPE: null,
+      IDNO: null,
+      MOBILE: null,
+      PHONE: null,
+      EMAIL: null,
+      ADDR1: null,
+      POSTCODE: null,
+      OCCPCODE: null,
+      DTEUPD: dteupd(at),
+      ...over,
+    });
+  const gone = {
+    CLNTNUM: 'Z9000001',
+    CLTTYPE: 'P',
+    SURNAME: '司马',
+    GIVNAME: '晓岚',
+    CLTSEX: 'F',
+    CLTDOB: 19880808,
+    IDTYPE: null,
+    IDNO: null,
+    MOBILE: '13700001111',
+    PHONE: null,
+    EMAIL: null,
+    ADDR1: null,
+    POSTCODE: null,
+    OCCPCODE: null,
+    DTEUPD: dteupd('2026-11-20T00:00:00Z'),
+  };
   const withinOneBatch = [
     coreEvent('client', 'c', gone),
     ...deleteWithTombstone('client', { ...gone, DTEUPD: dteupd('2026-11-20T00:01:00Z') }),
-    client('Z9000002', { IDTYPE: '01', IDNO: residentId('110101', '19770707', '031'), MOBILE: '13700002222' }, '2026-11-20T00:02:00Z'),
+    client(
+      'Z9000002',
+      { IDTYPE: '01', IDNO: residentId('110101', '19770707', '031'), MOBILE: '13700002222' },
+      '2026-11-20T00:02:00Z',
+    ),
     client('Z9000003', { CLTDOB: 19770708, EMAIL: 'oymy@example.cn' }, '2026-11-20T00:03:00Z'),
-    client('Z9000004', { IDTYPE: '01', IDNO: residentId('110101', '19770707', '031'), CLTDOB: 19770708, EMAIL: 'oymy@example.cn' }, '2026-11-20T00:04:00Z'),
+    client(
+      'Z9000004',
+      { IDTYPE: '01', IDNO: residentId('110101', '19770707', '031'), CLTDOB: 19770708, EMAIL: 'oymy@example.cn' },
+      '2026-11-20T00:04:00Z',
+    ),
   ];
 
   const identityDetails = async (url: string) => {
@@ -61,12 +113,16 @@ describe('set-based identity resolution', () => {
         `select sr.system || '/' || sr.source_id as record, ${anchor} as candidate, rt.status, round(rt.probability::numeric, 6)::text as probability
            from review_task rt join source_record sr on sr.id = rt.source_record_id order by 1, 2, 3`,
       );
-      const { rows: [stats] } = await c.query(
+      const {
+        rows: [stats],
+      } = await c.query(
         `select count(*) filter (where status = 'MERGED')::int as merged, count(*) filter (where status = 'INACTIVE')::int as inactive, count(*)::int as parties from party`,
       );
       // How each live record is linked, and which record's value each golden attribute took (lineage, without
       // times: a batch's golden record is recomputed once, with the latest source time).
-      const { rows: links } = await c.query(`select sr.system, sr.source_id, sr.link_type from source_record sr where not sr.deleted order by 1, 2`);
+      const { rows: links } = await c.query(
+        `select sr.system, sr.source_id, sr.link_type from source_record sr where not sr.deleted order by 1, 2`,
+      );
       const { rows: lineage } = await c.query(
         `select ${anchor.replaceAll('rt.candidate_party_id', 'p.id')} as golden, l.key as attribute, l.value->>'system' || '/' || (l.value->>'sourceId') as winner
            from party p cross join jsonb_each(p.lineage) l where p.status = 'ACTIVE' order by 1, 2`,

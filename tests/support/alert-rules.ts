@@ -9,7 +9,10 @@ export async function setAlertHolds(url: string, seconds: number): Promise<void>
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`update alert_rule set params = jsonb_set(params, '{holdSeconds}', to_jsonb($1::int)) where params ? 'holdSeconds'`, [seconds]);
+    await c.query(
+      `update alert_rule set params = jsonb_set(params, '{holdSeconds}', to_jsonb($1::int)) where params ? 'holdSeconds'`,
+      [seconds],
+    );
   } finally {
     await c.end();
   }

@@ -6,4 +6,5 @@ const DAY = 86_400_000;
  * taken as its Shanghai date); a fixture timestamp at the current time of day lands on the next Shanghai date
  * from 16:00 UTC on, one day off the UTC dates the fixtures compute for incidents.
  */
-export const shanghaiNoonDaysAgo = (n: number, now = Date.now()): number => (Math.floor(now / DAY) - n) * DAY + 4 * 3_600_000;
+export const shanghaiNoonDaysAgo = (n: number, now = Date.now()): number =>
+  (Math.floor(now / DAY) - n) * DAY + 4 * 3_600_000;

@@ -10,7 +10,13 @@ import { userInfo } from 'node:os';
  * other test files use. As root (CI containers), the cluster belongs to the `postgres` user, since PostgreSQL
  * refuses to run as root.
  */
-export type DedicatedPostgres = { url: string; port: number; halt(mode: 'fast' | 'immediate'): void; resume(): void; stop(): Promise<void> };
+export type DedicatedPostgres = {
+  url: string;
+  port: number;
+  halt(mode: 'fast' | 'immediate'): void;
+  resume(): void;
+  stop(): Promise<void>;
+};
 
 function binDir(): string {
   const fromConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
@@ -18,7 +24,9 @@ function binDir(): string {
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
   for (const v of versions) if (existsSync(join(base, v, 'bin', 'initdb'))) return join(base, v, 'bin');
-  throw new Error('PostgreSQL server binaries (initdb, pg_ctl) not found: install the PostgreSQL server package or put pg_config on PATH');
+  throw new Error(
+    'PostgreSQL server binaries (initdb, pg_ctl) not found: install the PostgreSQL server package or put pg_config on PATH',
+  );
 }
 
 export async function startDedicatedPostgres(port: number): Promise<DedicatedPostgres> {
@@ -26,17 +34,24 @@ export async function startDedicatedPostgres(port: number): Promise<DedicatedPos
   const dir = mkdtempSync(join(tmpdir(), 'hub-pg-'));
   const asRoot = userInfo().uid === 0;
   const run = (cmd: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]]
+      : [join(bin, cmd), args];
     execFileSync(file as string, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
   };
   if (asRoot) {
-    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
+    chownSync(
+      dir,
+      Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+      Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+    );
     chmodSync(dir, 0o700);
   }
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`;
-  const ctl = (...args: string[]) => run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', ...args]);
+  const ctl = (...args: string[]) =>
+    run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', ...args]);
   ctl('start');
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -8,7 +8,10 @@ import { testJwtSecret } from './hub.ts';
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-export type HubProcess = { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
+export type HubProcess = {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
 
 export function startHubProcess(env: Record<string, string>, opts: { logFd?: number } = {}): HubProcess {
   const child = spawn(process.execPath, ['src/cli/hub.ts', 'start'], {
@@ -20,9 +23,12 @@ export function startHubProcess(env: Record<string, string>, opts: { logFd?: num
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   void exited.then(({ signal }) => {
-    if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && stderr.includes('"level":"error"')) process.stderr.write(stderr);
+    if (signal !== 'SIGKILL' && signal !== 'SIGTERM' && stderr.includes('"level":"error"'))
+      process.stderr.write(stderr);
   });
   return { child, exited };
 }

@@ -21,7 +21,10 @@ export function testConfig(overrides: Record<string, string | undefined>): HubCo
   });
 }
 
-export async function startTestHub(overrides: Record<string, string | undefined>, opts: { demo?: boolean } = {}): Promise<RunningHub> {
+export async function startTestHub(
+  overrides: Record<string, string | undefined>,
+  opts: { demo?: boolean } = {},
+): Promise<RunningHub> {
   const config = testConfig(overrides);
   return startHub(config, { demo: opts.demo ?? false, logger: createLogger(config.logLevel) });
 }

@@ -1,5 +1,5 @@
 import { ensureBroker } from '../../scripts/kafka/broker.ts';
-import { createKafka, publish } from '../../src/ingest/kafka.ts';
+import { createKafka, publish } from '../../src/messaging/kafka.ts';
 import pg from 'pg';
 
 /**
@@ -8,7 +8,11 @@ import pg from 'pg';
  */
 export async function kafkaBrokers(): Promise<string[]> {
   const given = process.env.KAFKA_BROKERS;
-  if (given) return given.split(',').map((b) => b.trim()).filter(Boolean);
+  if (given)
+    return given
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean);
   return (await ensureBroker({ log: () => {} })).brokers;
 }
 
@@ -25,9 +29,16 @@ async function hubProgress(url: string): Promise<{ positions: Map<string, bigint
   const c = new pg.Client({ connectionString: url });
   try {
     await c.connect();
-    const { rows } = await c.query<{ topic: string; partition: number; next_offset: string }>(`select topic, partition, next_offset::text as next_offset from consumer_offset`);
+    const { rows } = await c.query<{ topic: string; partition: number; next_offset: string }>(
+      `select topic, partition, next_offset::text as next_offset from consumer_offset`,
+    );
     const positions = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
-    const queued = await c.query<{ queued: boolean }>(`select exists (select 1 from risk_work where not_before <= now()) as queued`).then((r) => r.rows[0]?.queued !== false, () => true);
+    const queued = await c
+      .query<{ queued: boolean }>(`select exists (select 1 from risk_work where not_before <= now()) as queued`)
+      .then(
+        (r) => r.rows[0]?.queued !== false,
+        () => true,
+      );
     return { positions, riskQueued: queued };
   } catch {
     return { positions: new Map(), riskQueued: true };
@@ -42,7 +53,9 @@ export async function endOffsets(brokers: string[], topics: Iterable<string>): P
   await admin.connect();
   try {
     const ends = new Map<string, bigint>();
-    for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) if (p.high !== '0') ends.set(`${topic}/${p.partition}`, BigInt(p.high));
+    for (const topic of topics)
+      for (const p of await admin.fetchTopicOffsets(topic))
+        if (p.high !== '0') ends.set(`${topic}/${p.partition}`, BigInt(p.high));
     return ends;
   } finally {
     await admin.disconnect();
@@ -56,7 +69,12 @@ export async function consumedAll(databaseUrl: string, ends: Map<string, bigint>
 }
 
 /** Waits until the hub reading `databaseUrl` has stored positions at or past `ends` and settled their risk follow-up. */
-export async function untilConsumed(databaseUrl: string, ends: Map<string, bigint>, timeoutMs: number, what = 'the hub'): Promise<void> {
+export async function untilConsumed(
+  databaseUrl: string,
+  ends: Map<string, bigint>,
+  timeoutMs: number,
+  what = 'the hub',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await consumedAll(databaseUrl, ends))) {
     if (Date.now() > deadline) throw new Error(`${what} did not apply everything within ${timeoutMs} ms`);
@@ -75,7 +93,10 @@ export async function publishAndWait(
   messages: readonly { topic: string; key: string | null; value: string | Buffer | null }[],
   timeoutMs = 60_000,
 ): Promise<void> {
-  await publish(createKafka(brokers, 'test-producer'), messages.map((m) => ({ ...m, topic: prefix + m.topic })));
+  await publish(
+    createKafka(brokers, 'test-producer'),
+    messages.map((m) => ({ ...m, topic: prefix + m.topic })),
+  );
   const ends = await endOffsets(brokers, new Set(messages.map((m) => prefix + m.topic)));
   await untilConsumed(databaseUrl, ends, timeoutMs, `the hub (${messages.length} published messages)`);
 }

@@ -35,7 +35,9 @@ export async function startStandInRegistry(): Promise<StandInRegistry> {
           return send(200, { compatibility: level });
         }
         const level = config.get(parts[1]);
-        return level ? send(200, { compatibilityLevel: level }) : send(404, { error_code: 40401, message: 'Subject not found' });
+        return level
+          ? send(200, { compatibilityLevel: level })
+          : send(404, { error_code: 40401, message: 'Subject not found' });
       }
       if (req.method === 'POST' && parts[0] === 'subjects' && parts[2] === 'versions' && parts[1]) {
         const { schema, schemaType } = JSON.parse(body) as { schema: string; schemaType?: string };

@@ -3,14 +3,26 @@ import { ConfigError, loadConfig } from '../../src/config/config.ts';
 
 describe('configuration from the environment', () => {
   it('has defaults for a newcomer', () => {
-    expect(loadConfig({})).toMatchObject({ databaseUrl: undefined, port: 4000, host: '127.0.0.1', kafkaBrokers: undefined, dataDir: '.data', logLevel: 'info' });
+    expect(loadConfig({})).toMatchObject({
+      databaseUrl: undefined,
+      port: 4000,
+      host: '127.0.0.1',
+      kafkaBrokers: undefined,
+      dataDir: '.data',
+      logLevel: 'info',
+    });
   });
   it('switches connectors to the schema-registry wire format only with a registry', () => {
-    expect(loadConfig({ AVRO_CONNECTORS: 'billing, claims', SCHEMA_REGISTRY_URL: 'http://registry:8081' })).toMatchObject({ avroConnectors: ['billing', 'claims'], schemaRegistryUrl: 'http://registry:8081' });
+    expect(
+      loadConfig({ AVRO_CONNECTORS: 'billing, claims', SCHEMA_REGISTRY_URL: 'http://registry:8081' }),
+    ).toMatchObject({ avroConnectors: ['billing', 'claims'], schemaRegistryUrl: 'http://registry:8081' });
     expect(() => loadConfig({ AVRO_CONNECTORS: 'billing' })).toThrow(/AVRO_CONNECTORS: needs SCHEMA_REGISTRY_URL/);
   });
   it('treats empty strings as unset and parses lists', () => {
-    expect(loadConfig({ DATABASE_URL: '', KAFKA_BROKERS: 'a:9092, b:9093' })).toMatchObject({ databaseUrl: undefined, kafkaBrokers: ['a:9092', 'b:9093'] });
+    expect(loadConfig({ DATABASE_URL: '', KAFKA_BROKERS: 'a:9092, b:9093' })).toMatchObject({
+      databaseUrl: undefined,
+      kafkaBrokers: ['a:9092', 'b:9093'],
+    });
   });
   it.each([
     ['PORT', 'abc'],
@@ -21,7 +33,9 @@ describe('configuration from the environment', () => {
     ['KAFKA_TOPIC_PREFIX', 'bad prefix!'],
   ])('names %s when its value %s is bad', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*\\(got "${value.replace(/[!]/g, '\\$&')}"\\)`));
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      new RegExp(`${name}: .*\\(got "${value.replace(/[!]/g, '\\$&')}"\\)`),
+    );
   });
   it('reports every bad variable at once', () => {
     try {

@@ -24,15 +24,26 @@ describe('connector scaffolding', () => {
     const written = scaffoldConnector('group-pension', copy);
     expect(written).toContain('src/connectors/group-pension/index.ts');
     expect(existsSync(join(copy, 'src/connectors/group-pension/fixtures/conformance.ts'))).toBe(true);
-    expect(readFileSync(join(copy, 'src/connectors/registry.ts'), 'utf8')).toMatch(/groupPensionConnector,\n  \/\/ scaffold: connectors/);
+    expect(readFileSync(join(copy, 'src/connectors/registry.ts'), 'utf8')).toMatch(
+      /groupPensionConnector,\n  \/\/ scaffold: connectors/,
+    );
     expect(() => scaffoldConnector('group-pension', copy)).toThrow(/already exists/);
     expect(() => scaffoldConnector('Bad Name', copy)).toThrow(/kebab-case/);
 
     const { connectors } = (await import(join(copy, 'src/connectors/registry.ts'))) as { connectors: Connector[] };
     const connector = connectors.find((c) => c.manifest.id === 'group-pension');
     expect(connector).toBeDefined();
-    const { conformance } = (await import(join(copy, 'src/connectors/group-pension/fixtures/conformance.ts'))) as { conformance: ConformanceFixtures };
-    const msg = (m: { topic: string; key: string | null; value: string | null }): SourceMessage => ({ ...m, partition: 0, offset: '0', key: m.key ? Buffer.from(m.key) : null, value: m.value ? Buffer.from(m.value) : null, timestamp: null });
+    const { conformance } = (await import(join(copy, 'src/connectors/group-pension/fixtures/conformance.ts'))) as {
+      conformance: ConformanceFixtures;
+    };
+    const msg = (m: { topic: string; key: string | null; value: string | null }): SourceMessage => ({
+      ...m,
+      partition: 0,
+      offset: '0',
+      key: m.key ? Buffer.from(m.key) : null,
+      value: m.value ? Buffer.from(m.value) : null,
+      timestamp: null,
+    });
     for (const f of conformance.valid) expect(connector!.map(msg(f.message))).toMatchObject(f.expected);
     for (const f of conformance.invalid) {
       try {

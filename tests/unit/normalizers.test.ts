@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as normalizers from '../../src/sync/normalize/index.ts';
+import * as normalizers from '../../src/domain/normalize/index.ts';
 import {
   fromDebeziumDays,
   fromMicros,
@@ -18,28 +18,47 @@ import {
   phoneSearchKey,
   residentIdCheckChar,
   usccCheckChar,
-} from '../../src/sync/normalize/index.ts';
+} from '../../src/domain/normalize/index.ts';
 
 const valid = (first17: string) => `${first17}${residentIdCheckChar(first17)}`;
 
 describe('resident id (GB 11643-1999)', () => {
   it('accepts the domain guide example with an X check character and extracts birth date and sex', () => {
     expect(residentIdCheckChar('34052419800101001')).toBe('X');
-    expect(normalizeResidentId('34052419800101001X')).toMatchObject({ value: '34052419800101001X', valid: true, issues: [], birthDate: '1980-01-01', sex: 'M' });
+    expect(normalizeResidentId('34052419800101001X')).toMatchObject({
+      value: '34052419800101001X',
+      valid: true,
+      issues: [],
+      birthDate: '1980-01-01',
+      sex: 'M',
+    });
   });
   it('normalises lower-case x, full-width digits and spaces', () => {
     expect(normalizeResidentId(' 340524 19800101 001x ').value).toBe('34052419800101001X');
-    expect(normalizeResidentId('３４０５２４１９８００１０１００１Ｘ')).toMatchObject({ value: '34052419800101001X', valid: true });
+    expect(normalizeResidentId('３４０５２４１９８００１０１００１Ｘ')).toMatchObject({
+      value: '34052419800101001X',
+      valid: true,
+    });
   });
   it('flags a bad checksum, keeps the value', () => {
-    expect(normalizeResidentId('340524198001010010')).toMatchObject({ value: '340524198001010010', valid: false, issues: ['BAD_CHECKSUM'] });
+    expect(normalizeResidentId('340524198001010010')).toMatchObject({
+      value: '340524198001010010',
+      valid: false,
+      issues: ['BAD_CHECKSUM'],
+    });
   });
   it('flags 17 digits as BAD_LENGTH and letters as BAD_CHARACTERS', () => {
     expect(normalizeResidentId('34052419800101001')).toMatchObject({ valid: false, issues: ['BAD_LENGTH'] });
     expect(normalizeResidentId('3405241980O101001X')).toMatchObject({ valid: false, issues: ['BAD_CHARACTERS'] });
   });
   it('converts a legacy 15-digit number to 18 digits (domain guide example)', () => {
-    expect(normalizeResidentId('370802940221002')).toMatchObject({ value: '370802199402210029', valid: true, issues: ['CONVERTED_FROM_15'], birthDate: '1994-02-21', sex: 'F' });
+    expect(normalizeResidentId('370802940221002')).toMatchObject({
+      value: '370802199402210029',
+      valid: true,
+      issues: ['CONVERTED_FROM_15'],
+      birthDate: '1994-02-21',
+      sex: 'F',
+    });
   });
   it('rejects impossible and future birth dates', () => {
     expect(normalizeResidentId(valid('11010519800230001')).issues).toContain('BAD_BIRTH_DATE');
@@ -60,7 +79,11 @@ describe('other identity documents', () => {
   it('dispatches on the contract id type codes', () => {
     expect(normalizeIdDocument('01', '34052419800101001X')).toMatchObject({ type: 'RESIDENT_ID', valid: true });
     expect(normalizeIdDocument('02', '34052419800101001X')).toMatchObject({ type: 'HOUSEHOLD_REGISTER', valid: true });
-    expect(normalizeIdDocument('03', ' e1234 5678 ')).toMatchObject({ type: 'PASSPORT', value: 'E12345678', valid: true });
+    expect(normalizeIdDocument('03', ' e1234 5678 ')).toMatchObject({
+      type: 'PASSPORT',
+      value: 'E12345678',
+      valid: true,
+    });
     expect(normalizeIdDocument('06', 'C12345678')).toMatchObject({ type: 'HK_MACAO_PERMIT', valid: true });
     expect(normalizeIdDocument('42', 'X1')).toMatchObject({ type: 'OTHER', valid: false, issues: ['UNKNOWN_TYPE'] });
   });
@@ -76,9 +99,24 @@ describe('other identity documents', () => {
 });
 
 describe('phones', () => {
-  const mobiles = ['13800138000', '+86 138 0013 8000', '008613800138000', '86 13800138000', '013800138000', '138-0013-8000', '+86-138-0013-8000', '１３８００１３８０００', '(+86) 13800138000'];
+  const mobiles = [
+    '13800138000',
+    '+86 138 0013 8000',
+    '008613800138000',
+    '86 13800138000',
+    '013800138000',
+    '138-0013-8000',
+    '+86-138-0013-8000',
+    '１３８００１３８０００',
+    '(+86) 13800138000',
+  ];
   it.each(mobiles)('reads %s as the mobile 13800138000', (raw) => {
-    expect(normalizePhone(raw)).toMatchObject({ kind: 'MOBILE', searchKey: '13800138000', value: '+86 138 0013 8000', valid: true });
+    expect(normalizePhone(raw)).toMatchObject({
+      kind: 'MOBILE',
+      searchKey: '13800138000',
+      value: '+86 138 0013 8000',
+      valid: true,
+    });
     expect(phoneSearchKey(raw)).toBe('13800138000');
   });
   it.each([
@@ -114,9 +152,19 @@ describe('names', () => {
     expect(nameKey('   ')).toBeNull();
   });
   it('splits compound surnames and detects scripts', () => {
-    expect(normalizePersonName({ full: '歐陽娜娜' })).toMatchObject({ family: '歐陽', given: '娜娜', key: '欧阳娜娜', script: 'HAN' });
+    expect(normalizePersonName({ full: '歐陽娜娜' })).toMatchObject({
+      family: '歐陽',
+      given: '娜娜',
+      key: '欧阳娜娜',
+      script: 'HAN',
+    });
     expect(normalizePersonName({ full: '王小明' })).toMatchObject({ family: '王', given: '小明' });
-    expect(normalizePersonName({ family: 'WANG', given: 'XIAOMING' })).toMatchObject({ full: 'WANG XIAOMING', key: 'wangxiaoming', script: 'LATIN', issues: ['PINYIN_OR_LATIN_ONLY'] });
+    expect(normalizePersonName({ family: 'WANG', given: 'XIAOMING' })).toMatchObject({
+      full: 'WANG XIAOMING',
+      key: 'wangxiaoming',
+      script: 'LATIN',
+      issues: ['PINYIN_OR_LATIN_ONLY'],
+    });
     expect(normalizePersonName({})).toMatchObject({ full: null, issues: ['EMPTY'] });
   });
   it('gives pinyin keys for homophones and pinyin-only spellings', () => {
@@ -170,8 +218,17 @@ describe('emails, dates, masking', () => {
 describe('addresses and cities', () => {
   it('reads province, city and district and keys the address', () => {
     const { normalizeAddress, cityKey } = normalizers;
-    expect(normalizeAddress('廣東省 廣州市越秀區 中山五路33號')).toMatchObject({ province: '广东', city: '广州', district: '越秀区', key: '广东省广州市越秀区中山五路33号' });
-    expect(normalizeAddress('上海市徐汇区漕溪北路88号')).toMatchObject({ province: '上海', city: '上海', district: '徐汇区' });
+    expect(normalizeAddress('廣東省 廣州市越秀區 中山五路33號')).toMatchObject({
+      province: '广东',
+      city: '广州',
+      district: '越秀区',
+      key: '广东省广州市越秀区中山五路33号',
+    });
+    expect(normalizeAddress('上海市徐汇区漕溪北路88号')).toMatchObject({
+      province: '上海',
+      city: '上海',
+      district: '徐汇区',
+    });
     expect(normalizeAddress('  ')).toMatchObject({ value: null, key: null });
     expect(cityKey('上海市')).toBe(cityKey('上海'));
     expect(cityKey('廣州')).toBe('广州');

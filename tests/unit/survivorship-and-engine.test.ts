@@ -1,13 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { survive, type SurvivorCandidate } from '../../src/sync/survivorship.ts';
-import type { PartyAttributes } from '../../src/connectors/framework/canonical.ts';
+import type { PartyAttributes } from '../../src/domain/canonical.ts';
 import { candidatePairs } from '../../src/sync/match/engine/blocking.ts';
 import { pairwiseScores, resolveRecords } from '../../src/sync/match/engine/engine.ts';
 import { toMatchRecord } from '../../src/sync/match/engine/match-record.ts';
 import { residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
 
-const attrs = (over: Partial<PartyAttributes>): PartyAttributes => ({ kind: 'PERSON', fullName: null, familyName: null, givenName: null, nameKey: null, birthDate: null, sex: null, occupationCode: null, identifiers: [], contactPoints: [], ...over });
-const cand = (id: string, time: string, a: Partial<PartyAttributes>, system = 'core-policy'): SurvivorCandidate => ({ sourceRecordId: id, system, sourceId: id, sourceTime: new Date(time), attributes: attrs(a) });
+const attrs = (over: Partial<PartyAttributes>): PartyAttributes => ({
+  kind: 'PERSON',
+  fullName: null,
+  familyName: null,
+  givenName: null,
+  nameKey: null,
+  birthDate: null,
+  sex: null,
+  occupationCode: null,
+  identifiers: [],
+  contactPoints: [],
+  ...over,
+});
+const cand = (id: string, time: string, a: Partial<PartyAttributes>, system = 'core-policy'): SurvivorCandidate => ({
+  sourceRecordId: id,
+  system,
+  sourceId: id,
+  sourceTime: new Date(time),
+  attributes: attrs(a),
+});
 
 describe('survivorship', () => {
   it('takes the most recent non-empty value and records which source supplied it', () => {
@@ -32,7 +50,10 @@ describe('survivorship', () => {
   it('prefers a birth date backed by a valid resident id over a more recent typo', () => {
     const id = residentId('110105', '19850307', '123');
     const { values, lineage } = survive([
-      cand('backed', '2026-01-01T00:00:00Z', { birthDate: '1985-03-07', identifiers: [{ type: 'RESIDENT_ID', value: id, raw: id, valid: true, issues: [] }] }),
+      cand('backed', '2026-01-01T00:00:00Z', {
+        birthDate: '1985-03-07',
+        identifiers: [{ type: 'RESIDENT_ID', value: id, raw: id, valid: true, issues: [] }],
+      }),
       cand('typo', '2026-06-01T00:00:00Z', { birthDate: '1985-07-03' }),
     ]);
     expect(values.birthDate).toBe('1985-03-07');
@@ -41,9 +62,12 @@ describe('survivorship', () => {
 });
 
 describe('matching engine', () => {
-  const rec = (i: number, source: string, a: Record<string, string | null>) => toMatchRecord(i, source, `${source}${i}`, a);
+  const rec = (i: number, source: string, a: Record<string, string | null>) =>
+    toMatchRecord(i, source, `${source}${i}`, a);
   it('blocks on several keys and skips giant blocks', () => {
-    const records = Array.from({ length: 150 }, (_, i) => rec(i, 'a', { familyName: '王', givenName: `${i}`, birthDate: null, phone: '02162345678' }));
+    const records = Array.from({ length: 150 }, (_, i) =>
+      rec(i, 'a', { familyName: '王', givenName: `${i}`, birthDate: null, phone: '02162345678' }),
+    );
     const { pairs, stats } = candidatePairs(records, { maxBlockSize: 100 });
     // 150 records share a switchboard number: the block is skipped, not compared 11,175 times.
     expect(stats.rules.phone).toMatchObject({ skippedBlocks: 1, skippedRecords: 150 });
@@ -54,10 +78,23 @@ describe('matching engine', () => {
     const id2 = residentId('110105', '19850307', '135');
     const records = [
       rec(0, 'a', { familyName: '张', givenName: '伟', birthDate: '1985-03-07', idNumber: id1, phone: '13800138000' }),
-      rec(1, 'b', { familyName: '張', givenName: '偉', birthDate: '1985/3/7', idNumber: null, phone: '+86 138 0013 8000' }),
+      rec(1, 'b', {
+        familyName: '張',
+        givenName: '偉',
+        birthDate: '1985/3/7',
+        idNumber: null,
+        phone: '+86 138 0013 8000',
+      }),
       // a namesake born the same day with another valid id: a different person however much else agrees
       rec(2, 'b', { familyName: '张', givenName: '伟', birthDate: '1985-03-07', idNumber: id2, phone: '13700137000' }),
-      ...Array.from({ length: 300 }, (_, i) => rec(3 + i, 'a', { familyName: ['李', '赵', '周'][i % 3] ?? '李', givenName: `名${i}`, birthDate: `19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 10}`, phone: `139${String(i).padStart(8, '0')}` })),
+      ...Array.from({ length: 300 }, (_, i) =>
+        rec(3 + i, 'a', {
+          familyName: ['李', '赵', '周'][i % 3] ?? '李',
+          givenName: `名${i}`,
+          birthDate: `19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 10}`,
+          phone: `139${String(i).padStart(8, '0')}`,
+        }),
+      ),
     ];
     const result = resolveRecords(records, { uSamples: 20_000 });
     expect(result.clusterOf[1]).toBe(result.clusterOf[0]);
@@ -66,6 +103,12 @@ describe('matching engine', () => {
     expect(pairwiseScores(result.clusterOf, truth)).toMatchObject({ precision: 1, recall: 1 });
   });
   it('scores pairwise precision, recall and F1 as the benchmark README defines', () => {
-    expect(pairwiseScores([0, 0, 0, 3], ['a', 'a', 'b', 'b'])).toMatchObject({ predictedPairs: 3, truePairs: 2, correctPairs: 1, precision: 1 / 3, recall: 0.5 });
+    expect(pairwiseScores([0, 0, 0, 3], ['a', 'a', 'b', 'b'])).toMatchObject({
+      predictedPairs: 3,
+      truePairs: 2,
+      correctPairs: 1,
+      precision: 1 / 3,
+      recall: 0.5,
+    });
   });
 });

@@ -1,10 +1,10 @@
-import type { CanonicalChange } from '../framework/canonical.ts';
+import type { CanonicalChange } from '../../domain/canonical.ts';
 import type { Connector, ConnectorManifest, SourceMessage } from '../framework/connector.ts';
 import { MappingError } from '../framework/errors.ts';
 import { code, requiredText, text } from '../framework/fields.ts';
 import { isoInstant, parseJsonEvent, versionOfInstant } from '../framework/json-event.ts';
 import { personAttributes } from '../framework/party-builder.ts';
-import { parseLooseDate } from '../../sync/normalize/index.ts';
+import { parseLooseDate } from '../../domain/normalize/index.ts';
 
 /**
  * agency-crm — prospects (潜在客户) typed in by agents (contract §5): names in traditional characters or pinyin,
@@ -24,7 +24,13 @@ export const agencyCrmManifest: ConnectorManifest = {
 
 const genders = { M: 'M', F: 'F', U: 'U', 男: 'M', 女: 'F' } as const;
 const sources = { REFERRAL: 'REFERRAL', EVENT: 'EVENT', COLD_CALL: 'COLD_CALL', ONLINE: 'ONLINE' } as const;
-const statuses = { NEW: 'NEW', CONTACTED: 'CONTACTED', QUOTED: 'QUOTED', CONVERTED: 'CONVERTED', LOST: 'LOST' } as const;
+const statuses = {
+  NEW: 'NEW',
+  CONTACTED: 'CONTACTED',
+  QUOTED: 'QUOTED',
+  CONVERTED: 'CONVERTED',
+  LOST: 'LOST',
+} as const;
 
 export function mapAgencyCrm(message: SourceMessage): CanonicalChange[] {
   const e = parseJsonEvent(message.value);
@@ -34,15 +40,32 @@ export function mapAgencyCrm(message: SourceMessage): CanonicalChange[] {
   const version = { sourceVersion: versionOfInstant(updatedAt), sourceTime: updatedAt };
   const rawBirth = text(e, 'birthDate');
   const birthDate = parseLooseDate(rawBirth);
-  if (rawBirth !== null && birthDate === null) throw new MappingError('INVALID_VALUE', `birthDate is not a date (got ${JSON.stringify(rawBirth)})`);
+  if (rawBirth !== null && birthDate === null)
+    throw new MappingError('INVALID_VALUE', `birthDate is not a date (got ${JSON.stringify(rawBirth)})`);
   const interests = Array.isArray(e.interests) ? e.interests.filter((x): x is string => typeof x === 'string') : [];
   return [
     {
-      entity: 'party', op: 'upsert', system: 'agency-crm', sourceId: leadId, raw: e, ...version,
-      attributes: personAttributes({ name: text(e, 'name'), mobile: text(e, 'mobile'), birthDate, sex: code(e, 'gender', genders), address: text(e, 'city') }),
+      entity: 'party',
+      op: 'upsert',
+      system: 'agency-crm',
+      sourceId: leadId,
+      raw: e,
+      ...version,
+      attributes: personAttributes({
+        name: text(e, 'name'),
+        mobile: text(e, 'mobile'),
+        birthDate,
+        sex: code(e, 'gender', genders),
+        address: text(e, 'city'),
+      }),
     },
     {
-      entity: 'activity', op: 'upsert', kind: 'LEAD', system: 'agency-crm', sourceKey: leadId, ...version,
+      entity: 'activity',
+      op: 'upsert',
+      kind: 'LEAD',
+      system: 'agency-crm',
+      sourceKey: leadId,
+      ...version,
       data: {
         party: { system: 'agency-crm', sourceId: leadId },
         callerPhoneKey: null,
@@ -51,7 +74,12 @@ export function mapAgencyCrm(message: SourceMessage): CanonicalChange[] {
         type: code(e, 'source', sources),
         status: code(e, 'status', statuses),
         amount: null,
-        details: { agentCode: text(e, 'agentCode'), referredByClientNo: text(e, 'referredByClientNo'), interests, city: text(e, 'city') },
+        details: {
+          agentCode: text(e, 'agentCode'),
+          referredByClientNo: text(e, 'referredByClientNo'),
+          interests,
+          city: text(e, 'city'),
+        },
       },
     },
   ];

@@ -1,10 +1,10 @@
-import type { CanonicalChange } from '../framework/canonical.ts';
+import type { CanonicalChange } from '../../domain/canonical.ts';
 import type { Connector, ConnectorManifest, SourceMessage } from '../framework/connector.ts';
 import { MappingError } from '../framework/errors.ts';
 import { code, decimal, requiredText, text } from '../framework/fields.ts';
 import { isoInstant, objectField, parseJsonEvent, versionOfInstant } from '../framework/json-event.ts';
 import { documentSourceId, personAttributes } from '../framework/party-builder.ts';
-import { phoneSearchKey } from '../../sync/normalize/index.ts';
+import { phoneSearchKey } from '../../domain/normalize/index.ts';
 
 /**
  * billing — payment platform JSON events (contract §2). The payer is identified by name and id document, never
@@ -19,10 +19,17 @@ export const billingManifest: ConnectorManifest = {
   topics: ['billing.payments.v1'],
   keyFormat: 'string',
   valueFormat: 'json',
-  description: 'Payment platform: premiums due/paid/failed, refunds and payouts, with the payer identified by id document.',
+  description:
+    'Payment platform: premiums due/paid/failed, refunds and payouts, with the payer identified by id document.',
 };
 
-const eventTypes = { PREMIUM_DUE: 'PREMIUM_DUE', PREMIUM_PAID: 'PREMIUM_PAID', PAYMENT_FAILED: 'PAYMENT_FAILED', REFUND: 'REFUND', PAYOUT: 'PAYOUT' } as const;
+const eventTypes = {
+  PREMIUM_DUE: 'PREMIUM_DUE',
+  PREMIUM_PAID: 'PREMIUM_PAID',
+  PAYMENT_FAILED: 'PAYMENT_FAILED',
+  REFUND: 'REFUND',
+  PAYOUT: 'PAYOUT',
+} as const;
 const methods = { BANK_DEBIT: 'BANK_DEBIT', CARD: 'CARD', WECHAT: 'WECHAT', ALIPAY: 'ALIPAY', CASH: 'CASH' } as const;
 const currencies = { CNY: 'CNY' } as const;
 
@@ -40,10 +47,27 @@ export function mapBilling(message: SourceMessage): CanonicalChange[] {
   let party: { system: string; sourceId: string } | null = null;
   if (payer) {
     const mobile = text(payer, 'mobile');
-    const sourceId = documentSourceId(text(payer, 'idType'), text(payer, 'idNumber'), mobile ? `MOBILE:${phoneSearchKey(mobile) ?? mobile}` : null);
+    const sourceId = documentSourceId(
+      text(payer, 'idType'),
+      text(payer, 'idNumber'),
+      mobile ? `MOBILE:${phoneSearchKey(mobile) ?? mobile}` : null,
+    );
     if (sourceId) {
       party = { system: 'billing', sourceId };
-      changes.push({ entity: 'party', op: 'upsert', system: 'billing', sourceId, raw: payer, attributes: personAttributes({ name: text(payer, 'name'), idType: text(payer, 'idType'), idNumber: text(payer, 'idNumber'), mobile }), ...version });
+      changes.push({
+        entity: 'party',
+        op: 'upsert',
+        system: 'billing',
+        sourceId,
+        raw: payer,
+        attributes: personAttributes({
+          name: text(payer, 'name'),
+          idType: text(payer, 'idType'),
+          idNumber: text(payer, 'idNumber'),
+          mobile,
+        }),
+        ...version,
+      });
     }
   }
   changes.push({

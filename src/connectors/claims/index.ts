@@ -1,10 +1,10 @@
-import type { CanonicalChange } from '../framework/canonical.ts';
+import type { CanonicalChange } from '../../domain/canonical.ts';
 import type { Connector, ConnectorManifest, SourceMessage } from '../framework/connector.ts';
 import { parseDebeziumKey, parseDebeziumValue } from '../framework/debezium.ts';
 import { MappingError } from '../framework/errors.ts';
 import { code, decimal, integer, micros, microsToDate, requiredText, text, type Row } from '../framework/fields.ts';
 import { documentSourceId, personAttributes } from '../framework/party-builder.ts';
-import { fromDebeziumDays } from '../../sync/normalize/index.ts';
+import { fromDebeziumDays } from '../../domain/normalize/index.ts';
 
 /**
  * claims — claims system CDC (contract §3): Debezium with schemas disabled (bare envelope), PostgreSQL source,
@@ -22,8 +22,23 @@ export const claimsManifest: ConnectorManifest = {
   description: 'Claims system: reported, assessed, paid and closed claims with claimant and amounts.',
 };
 
-const causes = { ACC: 'ACCIDENT', ILL: 'ILLNESS', HOS: 'HOSPITALISATION', CI: 'CRITICAL_ILLNESS', DTH: 'DEATH', DIS: 'DISABILITY' } as const;
-const statuses = { REPORTED: 'REPORTED', ASSESSING: 'ASSESSING', APPROVED: 'APPROVED', PAID: 'PAID', DECLINED: 'DECLINED', WITHDRAWN: 'WITHDRAWN', CLOSED: 'CLOSED' } as const;
+const causes = {
+  ACC: 'ACCIDENT',
+  ILL: 'ILLNESS',
+  HOS: 'HOSPITALISATION',
+  CI: 'CRITICAL_ILLNESS',
+  DTH: 'DEATH',
+  DIS: 'DISABILITY',
+} as const;
+const statuses = {
+  REPORTED: 'REPORTED',
+  ASSESSING: 'ASSESSING',
+  APPROVED: 'APPROVED',
+  PAID: 'PAID',
+  DECLINED: 'DECLINED',
+  WITHDRAWN: 'WITHDRAWN',
+  CLOSED: 'CLOSED',
+} as const;
 
 function versionOf(row: Row, tsMs: number | null, op: string): { sourceVersion: string; sourceTime: Date } {
   const updated = micros(row, 'updated_at');
@@ -44,21 +59,41 @@ export function mapClaims(message: SourceMessage): CanonicalChange[] {
   const row = (change.op === 'd' ? change.before : change.after) as Row;
   const claimId = text(key, 'claim_id') ?? requiredText(row, 'claim_id');
   const version = versionOf(row, change.sourceTsMs, change.op);
-  if (change.op === 'd') return [{ entity: 'activity', op: 'delete', kind: 'CLAIM', system: 'claims', sourceKey: claimId, ...version }];
+  if (change.op === 'd')
+    return [{ entity: 'activity', op: 'delete', kind: 'CLAIM', system: 'claims', sourceKey: claimId, ...version }];
   const changes: CanonicalChange[] = [];
   const idType = text(row, 'claimant_id_type');
   const sourceId = documentSourceId(idType, text(row, 'claimant_id_no'), null);
   if (sourceId) {
     changes.push({
-      entity: 'party', op: 'upsert', system: 'claims', sourceId, ...version,
-      raw: { claimant_name: row.claimant_name ?? null, claimant_id_type: idType, claimant_id_no: row.claimant_id_no ?? null, claimant_phone: row.claimant_phone ?? null },
-      attributes: personAttributes({ name: text(row, 'claimant_name'), idType, idNumber: text(row, 'claimant_id_no'), mobile: text(row, 'claimant_phone') }),
+      entity: 'party',
+      op: 'upsert',
+      system: 'claims',
+      sourceId,
+      ...version,
+      raw: {
+        claimant_name: row.claimant_name ?? null,
+        claimant_id_type: idType,
+        claimant_id_no: row.claimant_id_no ?? null,
+        claimant_phone: row.claimant_phone ?? null,
+      },
+      attributes: personAttributes({
+        name: text(row, 'claimant_name'),
+        idType,
+        idNumber: text(row, 'claimant_id_no'),
+        mobile: text(row, 'claimant_phone'),
+      }),
     });
   }
   const incidentDays = integer(row, 'incident_date');
   const reported = micros(row, 'reported_at');
   changes.push({
-    entity: 'activity', op: 'upsert', kind: 'CLAIM', system: 'claims', sourceKey: claimId, ...version,
+    entity: 'activity',
+    op: 'upsert',
+    kind: 'CLAIM',
+    system: 'claims',
+    sourceKey: claimId,
+    ...version,
     data: {
       party: sourceId ? { system: 'claims', sourceId } : null,
       callerPhoneKey: null,

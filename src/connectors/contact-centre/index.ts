@@ -1,9 +1,9 @@
-import type { CanonicalChange } from '../framework/canonical.ts';
+import type { CanonicalChange } from '../../domain/canonical.ts';
 import type { Connector, ConnectorManifest, SourceMessage } from '../framework/connector.ts';
 import { MappingError } from '../framework/errors.ts';
 import { code, integer, requiredText, text } from '../framework/fields.ts';
 import { isoInstant, objectField, parseJsonEvent, versionOfInstant } from '../framework/json-event.ts';
-import { phoneSearchKey } from '../../sync/normalize/index.ts';
+import { phoneSearchKey } from '../../domain/normalize/index.ts';
 
 /**
  * contact-centre — call centre interactions (contract §4): inbound/outbound calls, complaints, follow-up calls
@@ -20,10 +20,32 @@ export const contactCentreManifest: ConnectorManifest = {
   description: 'Call centre: calls, complaints and follow-up calls with outcome and satisfaction.',
 };
 
-const types = { INBOUND_CALL: 'INBOUND_CALL', OUTBOUND_CALL: 'OUTBOUND_CALL', COMPLAINT: 'COMPLAINT', FOLLOW_UP: 'FOLLOW_UP', SURVEY: 'SURVEY' } as const;
-const subtypes = { NEW_POLICY: 'NEW_POLICY', LAPSED_POLICY: 'LAPSED_POLICY', BENEFIT_PAYMENT: 'BENEFIT_PAYMENT', DEPARTED_AGENT: 'DEPARTED_AGENT' } as const;
-const outcomes = { REACHED: 'REACHED', NO_ANSWER: 'NO_ANSWER', REFUSED: 'REFUSED', RESOLVED: 'RESOLVED', ESCALATED: 'ESCALATED' } as const;
-const complaintStatuses = { OPEN: 'OPEN', IN_PROGRESS: 'IN_PROGRESS', RESOLVED: 'RESOLVED', REOPENED: 'REOPENED' } as const;
+const types = {
+  INBOUND_CALL: 'INBOUND_CALL',
+  OUTBOUND_CALL: 'OUTBOUND_CALL',
+  COMPLAINT: 'COMPLAINT',
+  FOLLOW_UP: 'FOLLOW_UP',
+  SURVEY: 'SURVEY',
+} as const;
+const subtypes = {
+  NEW_POLICY: 'NEW_POLICY',
+  LAPSED_POLICY: 'LAPSED_POLICY',
+  BENEFIT_PAYMENT: 'BENEFIT_PAYMENT',
+  DEPARTED_AGENT: 'DEPARTED_AGENT',
+} as const;
+const outcomes = {
+  REACHED: 'REACHED',
+  NO_ANSWER: 'NO_ANSWER',
+  REFUSED: 'REFUSED',
+  RESOLVED: 'RESOLVED',
+  ESCALATED: 'ESCALATED',
+} as const;
+const complaintStatuses = {
+  OPEN: 'OPEN',
+  IN_PROGRESS: 'IN_PROGRESS',
+  RESOLVED: 'RESOLVED',
+  REOPENED: 'REOPENED',
+} as const;
 
 export function mapContactCentre(message: SourceMessage): CanonicalChange[] {
   const e = parseJsonEvent(message.value);
@@ -31,7 +53,8 @@ export function mapContactCentre(message: SourceMessage): CanonicalChange[] {
   const interactionId = requiredText(e, 'interactionId');
   const at = isoInstant(e, 'at') as Date;
   const satisfaction = integer(e, 'satisfaction');
-  if (satisfaction !== null && (satisfaction < 1 || satisfaction > 5)) throw new MappingError('INVALID_VALUE', `satisfaction must be 1–5 (got ${satisfaction})`);
+  if (satisfaction !== null && (satisfaction < 1 || satisfaction > 5))
+    throw new MappingError('INVALID_VALUE', `satisfaction must be 1–5 (got ${satisfaction})`);
   const complaint = objectField(e, 'complaint');
   const clientNo = text(e, 'clientNo');
   const caller = text(e, 'callerNumber');
@@ -39,8 +62,13 @@ export function mapContactCentre(message: SourceMessage): CanonicalChange[] {
   if (type === null) throw new MappingError('MISSING_FIELD', 'type is required');
   return [
     {
-      entity: 'activity', op: 'upsert', kind: 'INTERACTION', system: 'contact-centre', sourceKey: interactionId,
-      sourceVersion: versionOfInstant(at), sourceTime: at,
+      entity: 'activity',
+      op: 'upsert',
+      kind: 'INTERACTION',
+      system: 'contact-centre',
+      sourceKey: interactionId,
+      sourceVersion: versionOfInstant(at),
+      sourceTime: at,
       data: {
         party: clientNo ? { system: 'core-policy', sourceId: clientNo } : null,
         callerPhoneKey: caller ? phoneSearchKey(caller) : null,

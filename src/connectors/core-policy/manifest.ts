@@ -14,5 +14,6 @@ export const corePolicyManifest: ConnectorManifest = {
   topics: Object.values(corePolicyTopics),
   keyFormat: 'debezium-json',
   valueFormat: 'debezium-json',
-  description: 'Legacy life/health policy administration (LIFEDB) through Debezium CDC: clients, policy headers, client roles and covers.',
+  description:
+    'Legacy life/health policy administration (LIFEDB) through Debezium CDC: clients, policy headers, client roles and covers.',
 };

@@ -4,7 +4,7 @@ import type {
   CanonicalIdentifier,
   PartyAttributes,
   PolicyRoleType,
-} from '../framework/canonical.ts';
+} from '../../domain/canonical.ts';
 import type { SourceMessage } from '../framework/connector.ts';
 import { parseDebeziumKey, parseDebeziumValue, type DebeziumChange } from '../framework/debezium.ts';
 import { MappingError } from '../framework/errors.ts';
@@ -18,7 +18,7 @@ import {
   normalizeIdDocument,
   normalizePersonName,
   normalizePhone,
-} from '../../sync/normalize/index.ts';
+} from '../../domain/normalize/index.ts';
 import { corePolicyManifest, corePolicyTopics } from './manifest.ts';
 
 /**
@@ -109,7 +109,7 @@ export function clientAttributes(row: Row): PartyAttributes {
   } else {
     const legal = text(row, 'LGIVNAME') ?? text(row, 'SURNAME');
     fullName = legal;
-    key = legal === null ? null : normalizeCompanyName(legal).key ?? nameKey(legal);
+    key = legal === null ? null : (normalizeCompanyName(legal).key ?? nameKey(legal));
   }
 
   const identifiers: CanonicalIdentifier[] = [];
@@ -124,12 +124,26 @@ export function clientAttributes(row: Row): PartyAttributes {
     const raw = text(row, field);
     if (raw === null) continue;
     const phone = normalizePhone(raw);
-    contactPoints.push({ kind: phone.kind, value: phone.value, raw, searchKey: phone.searchKey, valid: phone.valid, issues: phone.issues });
+    contactPoints.push({
+      kind: phone.kind,
+      value: phone.value,
+      raw,
+      searchKey: phone.searchKey,
+      valid: phone.valid,
+      issues: phone.issues,
+    });
   }
   const emailRaw = text(row, 'EMAIL');
   if (emailRaw !== null) {
     const email = normalizeEmail(emailRaw);
-    contactPoints.push({ kind: 'EMAIL', value: email.value, raw: emailRaw, searchKey: email.value, valid: email.valid, issues: email.issues });
+    contactPoints.push({
+      kind: 'EMAIL',
+      value: email.value,
+      raw: emailRaw,
+      searchKey: email.value,
+      valid: email.valid,
+      issues: email.issues,
+    });
   }
   const addressLines = ['ADDR1', 'ADDR2', 'ADDR3'].map((f) => text(row, f)).filter((v): v is string => v !== null);
   if (addressLines.length > 0) {
@@ -137,7 +151,14 @@ export function clientAttributes(row: Row): PartyAttributes {
     const value = addressLines.join(' ') + (postcode === null ? '' : ` ${postcode}`);
     // The key (simplified, no spaces or punctuation, without the postcode) lets the risk rules see one address
     // written two ways as shared.
-    contactPoints.push({ kind: 'ADDRESS', value, raw: value, searchKey: normalizeAddress(addressLines.join('')).key, valid: true, issues: [] });
+    contactPoints.push({
+      kind: 'ADDRESS',
+      value,
+      raw: value,
+      searchKey: normalizeAddress(addressLines.join('')).key,
+      valid: true,
+      issues: [],
+    });
   }
 
   return {
@@ -183,7 +204,11 @@ function mapRole(key: Row, change: DebeziumChange): CanonicalChange {
   const row = rowOf(change);
   const roleCode = keyText(key, row, 'CLRRROLE');
   const role = roles[roleCode];
-  if (role === undefined) throw new MappingError('UNKNOWN_CODE', `CLRRROLE has unknown code ${JSON.stringify(roleCode)} (expected OW, LF, BN or PY)`);
+  if (role === undefined)
+    throw new MappingError(
+      'UNKNOWN_CODE',
+      `CLRRROLE has unknown code ${JSON.stringify(roleCode)} (expected OW, LF, BN or PY)`,
+    );
   const roleKey = { policyNo: keyText(key, row, 'CHDRNUM'), clientSourceId: keyText(key, row, 'CLNTNUM'), role };
   const version = versionOf(row, change);
   if (change.op === 'd') return { entity: 'policyRole', op: 'delete', system, key: roleKey, ...version };

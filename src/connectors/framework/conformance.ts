@@ -1,4 +1,4 @@
-import type { CanonicalChange } from './canonical.ts';
+import type { CanonicalChange } from '../../domain/canonical.ts';
 import type { MappingErrorCode } from './errors.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { CanonicalChange } from './canonical.ts';
+import type { CanonicalChange } from '../../domain/canonical.ts';
 
 /**
  * A connector is data plus one pure function: its manifest says what it consumes, `map` turns one source

@@ -46,7 +46,8 @@ export function parseDebeziumValue(buf: Buffer | null): DebeziumChange | null {
   const payload = unwrapSchema(parseJson(buf, 'value'));
   if (!isRecord(payload)) throw new MappingError('INVALID_ENVELOPE', 'value is not a Debezium change event object');
   const op = payload.op;
-  if (op === 't' || op === 'm') throw new MappingError('UNSUPPORTED_OPERATION', `Debezium op "${op}" is not applied by this connector`);
+  if (op === 't' || op === 'm')
+    throw new MappingError('UNSUPPORTED_OPERATION', `Debezium op "${op}" is not applied by this connector`);
   if (op !== 'c' && op !== 'u' && op !== 'd' && op !== 'r') {
     throw new MappingError('INVALID_ENVELOPE', `value has no valid Debezium "op" (got ${JSON.stringify(op)})`);
   }

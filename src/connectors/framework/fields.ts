@@ -29,7 +29,10 @@ export function code<T extends string>(row: Row, field: string, allowed: Readonl
   if (v === null) return null;
   const mapped = allowed[v];
   if (mapped === undefined) {
-    throw new MappingError('UNKNOWN_CODE', `${field} has unknown code ${JSON.stringify(v)} (expected one of ${Object.keys(allowed).join(', ')})`);
+    throw new MappingError(
+      'UNKNOWN_CODE',
+      `${field} has unknown code ${JSON.stringify(v)} (expected one of ${Object.keys(allowed).join(', ')})`,
+    );
   }
   return mapped;
 }
@@ -38,7 +41,8 @@ export function code<T extends string>(row: Row, field: string, allowed: Readonl
 export function decimal(row: Row, field: string): string | null {
   const v = text(row, field);
   if (v === null) return null;
-  if (!/^-?\d{1,16}(\.\d{1,6})?$/.test(v)) throw new MappingError('INVALID_VALUE', `${field} is not a decimal number (got ${JSON.stringify(v)})`);
+  if (!/^-?\d{1,16}(\.\d{1,6})?$/.test(v))
+    throw new MappingError('INVALID_VALUE', `${field} is not a decimal number (got ${JSON.stringify(v)})`);
   return v;
 }
 
@@ -46,7 +50,8 @@ export function integer(row: Row, field: string): number | null {
   const v = row[field];
   if (v === null || v === undefined || v === '') return null;
   const n = typeof v === 'number' ? v : Number(String(v).trim());
-  if (!Number.isSafeInteger(n)) throw new MappingError('INVALID_VALUE', `${field} is not an integer (got ${JSON.stringify(v)})`);
+  if (!Number.isSafeInteger(n))
+    throw new MappingError('INVALID_VALUE', `${field} is not an integer (got ${JSON.stringify(v)})`);
   return n;
 }
 
@@ -55,7 +60,8 @@ export function micros(row: Row, field: string): string | null {
   const v = row[field];
   if (v === null || v === undefined) return null;
   const s = String(v).trim();
-  if (!/^\d{1,19}$/.test(s)) throw new MappingError('INVALID_VALUE', `${field} is not a microsecond timestamp (got ${JSON.stringify(v)})`);
+  if (!/^\d{1,19}$/.test(s))
+    throw new MappingError('INVALID_VALUE', `${field} is not a microsecond timestamp (got ${JSON.stringify(v)})`);
   return s;
 }
 

@@ -6,7 +6,8 @@ import { text, type Row } from './fields.ts';
 export function parseJsonEvent(buf: Buffer | null): Row | null {
   if (buf === null || buf.length === 0) return null;
   const doc = parseJson(buf, 'value');
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new MappingError('INVALID_ENVELOPE', 'value is not a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new MappingError('INVALID_ENVELOPE', 'value is not a JSON object');
   return doc as Row;
 }
 
@@ -28,7 +29,8 @@ export function isoInstant(row: Row, field: string, required = true): Date | nul
     throw new MappingError('INVALID_VALUE', `${field} must be an ISO 8601 time with offset (got ${JSON.stringify(v)})`);
   }
   const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new MappingError('INVALID_VALUE', `${field} is not a valid time (got ${JSON.stringify(v)})`);
+  if (Number.isNaN(d.getTime()))
+    throw new MappingError('INVALID_VALUE', `${field} is not a valid time (got ${JSON.stringify(v)})`);
   return d;
 }
 

@@ -1,5 +1,10 @@
-import type { CanonicalContactPoint, CanonicalIdentifier, PartyAttributes } from './canonical.ts';
-import { normalizeEmail, normalizeIdDocument, normalizePersonName, normalizePhone } from '../../sync/normalize/index.ts';
+import type { CanonicalContactPoint, CanonicalIdentifier, PartyAttributes } from '../../domain/canonical.ts';
+import {
+  normalizeEmail,
+  normalizeIdDocument,
+  normalizePersonName,
+  normalizePhone,
+} from '../../domain/normalize/index.ts';
 
 /**
  * Builds normalised person attributes from the loose fields channel systems send (a full name, an id document,
@@ -20,19 +25,37 @@ export function personAttributes(f: PersonFields): PartyAttributes {
   const name = normalizePersonName({ full: f.name ?? null });
   const identifiers: CanonicalIdentifier[] = [];
   if (f.idNumber) {
-    const id = normalizeIdDocument(f.idType ?? null, f.idNumber, { birthDate: f.birthDate ?? null, sex: f.sex ?? null });
+    const id = normalizeIdDocument(f.idType ?? null, f.idNumber, {
+      birthDate: f.birthDate ?? null,
+      sex: f.sex ?? null,
+    });
     identifiers.push({ type: id.type, value: id.value, raw: id.raw, valid: id.valid, issues: id.issues });
   }
   const contactPoints: CanonicalContactPoint[] = [];
   if (f.mobile) {
     const p = normalizePhone(f.mobile);
-    contactPoints.push({ kind: p.kind, value: p.value, raw: f.mobile, searchKey: p.searchKey, valid: p.valid, issues: p.issues });
+    contactPoints.push({
+      kind: p.kind,
+      value: p.value,
+      raw: f.mobile,
+      searchKey: p.searchKey,
+      valid: p.valid,
+      issues: p.issues,
+    });
   }
   if (f.email) {
     const e = normalizeEmail(f.email);
-    contactPoints.push({ kind: 'EMAIL', value: e.value, raw: f.email, searchKey: e.value, valid: e.valid, issues: e.issues });
+    contactPoints.push({
+      kind: 'EMAIL',
+      value: e.value,
+      raw: f.email,
+      searchKey: e.value,
+      valid: e.valid,
+      issues: e.issues,
+    });
   }
-  if (f.address) contactPoints.push({ kind: 'ADDRESS', value: f.address, raw: f.address, searchKey: null, valid: true, issues: [] });
+  if (f.address)
+    contactPoints.push({ kind: 'ADDRESS', value: f.address, raw: f.address, searchKey: null, valid: true, issues: [] });
   const idResult = identifiers[0];
   return {
     kind: 'PERSON',
@@ -49,7 +72,11 @@ export function personAttributes(f: PersonFields): PartyAttributes {
 }
 
 /** A stable source id for a person a system identifies only by id document (billing payers, claimants). */
-export function documentSourceId(idType: string | null, idNumber: string | null, fallback: string | null): string | null {
+export function documentSourceId(
+  idType: string | null,
+  idNumber: string | null,
+  fallback: string | null,
+): string | null {
   if (idNumber) {
     const id = normalizeIdDocument(idType, idNumber);
     if (id.value) return `${id.type}:${id.value}`;

@@ -1,4 +1,4 @@
-import type { CanonicalChange } from '../framework/canonical.ts';
+import type { CanonicalChange } from '../../domain/canonical.ts';
 import type { Connector, ConnectorManifest, SourceMessage } from '../framework/connector.ts';
 import { MappingError } from '../framework/errors.ts';
 import { code, requiredText, text } from '../framework/fields.ts';
@@ -21,8 +21,17 @@ export const webAppManifest: ConnectorManifest = {
   description: 'Customer app: registrations, profile and real-name verification, consents.',
 };
 
-const types = { REGISTERED: 'REGISTERED', PROFILE_UPDATED: 'PROFILE_UPDATED', REAL_NAME_VERIFIED: 'REAL_NAME_VERIFIED', CONSENT_CHANGED: 'CONSENT_CHANGED' } as const;
-const purposes = { MARKETING: 'MARKETING', ANALYTICS: 'ANALYTICS', THIRD_PARTY_SHARING: 'THIRD_PARTY_SHARING' } as const;
+const types = {
+  REGISTERED: 'REGISTERED',
+  PROFILE_UPDATED: 'PROFILE_UPDATED',
+  REAL_NAME_VERIFIED: 'REAL_NAME_VERIFIED',
+  CONSENT_CHANGED: 'CONSENT_CHANGED',
+} as const;
+const purposes = {
+  MARKETING: 'MARKETING',
+  ANALYTICS: 'ANALYTICS',
+  THIRD_PARTY_SHARING: 'THIRD_PARTY_SHARING',
+} as const;
 const channels = { SMS: 'SMS', EMAIL: 'EMAIL', APP_PUSH: 'APP_PUSH', PHONE: 'PHONE' } as const;
 
 export function mapWebApp(message: SourceMessage): CanonicalChange[] {
@@ -39,24 +48,67 @@ export function mapWebApp(message: SourceMessage): CanonicalChange[] {
     if (!consent) throw new MappingError('MISSING_FIELD', 'consent is required for CONSENT_CHANGED');
     const purpose = code(consent, 'purpose', purposes);
     const channel = code(consent, 'channel', channels);
-    if (purpose === null || channel === null) throw new MappingError('MISSING_FIELD', 'consent.purpose and consent.channel are required');
-    if (typeof consent.granted !== 'boolean') throw new MappingError('INVALID_VALUE', 'consent.granted must be true or false');
-    return [{
-      entity: 'activity', op: 'upsert', kind: 'CONSENT', system: 'web-app', sourceKey: `${userId}:${purpose}:${channel}`, ...version,
-      data: { party, callerPhoneKey: null, policyNo: null, occurredAt: at, type: purpose, status: consent.granted ? 'GRANTED' : 'WITHDRAWN', amount: null, details: { channel, eventId: text(e, 'eventId') } },
-    }];
+    if (purpose === null || channel === null)
+      throw new MappingError('MISSING_FIELD', 'consent.purpose and consent.channel are required');
+    if (typeof consent.granted !== 'boolean')
+      throw new MappingError('INVALID_VALUE', 'consent.granted must be true or false');
+    return [
+      {
+        entity: 'activity',
+        op: 'upsert',
+        kind: 'CONSENT',
+        system: 'web-app',
+        sourceKey: `${userId}:${purpose}:${channel}`,
+        ...version,
+        data: {
+          party,
+          callerPhoneKey: null,
+          policyNo: null,
+          occurredAt: at,
+          type: purpose,
+          status: consent.granted ? 'GRANTED' : 'WITHDRAWN',
+          amount: null,
+          details: { channel, eventId: text(e, 'eventId') },
+        },
+      },
+    ];
   }
   const verified = type === 'REAL_NAME_VERIFIED';
   const changes: CanonicalChange[] = [
     {
-      entity: 'party', op: 'upsert', system: 'web-app', sourceId: userId, raw: e, ...version,
-      attributes: personAttributes({ name: text(e, 'name'), idType: verified ? '01' : null, idNumber: verified ? text(e, 'idNumber') : null, mobile: text(e, 'mobile'), email: text(e, 'email') }),
+      entity: 'party',
+      op: 'upsert',
+      system: 'web-app',
+      sourceId: userId,
+      raw: e,
+      ...version,
+      attributes: personAttributes({
+        name: text(e, 'name'),
+        idType: verified ? '01' : null,
+        idNumber: verified ? text(e, 'idNumber') : null,
+        mobile: text(e, 'mobile'),
+        email: text(e, 'email'),
+      }),
     },
   ];
   if (type === 'REGISTERED') {
     changes.push({
-      entity: 'activity', op: 'upsert', kind: 'REGISTRATION', system: 'web-app', sourceKey: userId, ...version,
-      data: { party, callerPhoneKey: null, policyNo: null, occurredAt: at, type: 'APP', status: 'REGISTERED', amount: null, details: { eventId: text(e, 'eventId') } },
+      entity: 'activity',
+      op: 'upsert',
+      kind: 'REGISTRATION',
+      system: 'web-app',
+      sourceKey: userId,
+      ...version,
+      data: {
+        party,
+        callerPhoneKey: null,
+        policyNo: null,
+        occurredAt: at,
+        type: 'APP',
+        status: 'REGISTERED',
+        amount: null,
+        details: { eventId: text(e, 'eventId') },
+      },
     });
   }
   return changes;

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes } from '../../connectors/framework/canonical.ts';
+import type { PartyAttributes } from '../../domain/canonical.ts';
 import type { Matcher, MatchDecision, MatchSubject } from './matcher.ts';
 
 /**
@@ -9,7 +9,9 @@ import type { Matcher, MatchDecision, MatchSubject } from './matcher.ts';
  */
 function residentIds(attributes: PartyAttributes): string[] {
   if (attributes.kind !== 'PERSON') return [];
-  return attributes.identifiers.filter((i) => i.type === 'RESIDENT_ID' && i.valid && i.value !== null).map((i) => i.value as string);
+  return attributes.identifiers
+    .filter((i) => i.type === 'RESIDENT_ID' && i.valid && i.value !== null)
+    .map((i) => i.value as string);
 }
 
 export const exactResidentIdMatcher: Matcher = {
@@ -31,7 +33,13 @@ export const exactResidentIdMatcher: Matcher = {
         partyId: r.party_id,
         probability: 1,
         linkType: 'EXACT_ID' as const,
-        explanation: { decision: 'MATCH', probability: 1, candidatePartyId: r.party_id, comparisons: [{ comparison: 'idNumber', level: 'exact valid resident id', weight: 0 }], note: 'same valid resident id number' },
+        explanation: {
+          decision: 'MATCH',
+          probability: 1,
+          candidatePartyId: r.party_id,
+          comparisons: [{ comparison: 'idNumber', level: 'exact valid resident id', weight: 0 }],
+          note: 'same valid resident id number',
+        },
       })),
       possible: [],
     };

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes } from '../../connectors/framework/canonical.ts';
+import type { PartyAttributes } from '../../domain/canonical.ts';
 import type { MatchExplanation } from '../../model/source-record.entity.ts';
 
 /**
@@ -25,7 +25,14 @@ export type MatchDecision = {
 export type MatchSubject = { recordId: string; system: string; sourceId: string; attributes: PartyAttributes };
 
 /** A live source record of an active golden record that shares a usable blocking key with the subject. */
-export type MatchCandidate = { recordId: string; partyId: string; system: string; sourceId: string; profile: unknown | null; attributes: PartyAttributes | null };
+export type MatchCandidate = {
+  recordId: string;
+  partyId: string;
+  system: string;
+  sourceId: string;
+  profile: unknown | null;
+  attributes: PartyAttributes | null;
+};
 
 /**
  * The in-memory half of a matcher, so that a whole batch can be resolved set-wise (src/sync/apply-parties.ts):

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes } from '../../connectors/framework/canonical.ts';
+import type { PartyAttributes } from '../../domain/canonical.ts';
 import { defaultBlockingRules } from './engine/blocking.ts';
 import { defaultComparisons } from './engine/comparisons.ts';
 import { defaultEngineSettings, differentResidentIds } from './engine/engine.ts';
@@ -17,9 +17,18 @@ import type { BatchMatching, Matcher, MatchDecision, MatchSubject, PartyEvidence
  */
 const defaultModelUrl = new URL('./engine/default-model.json', import.meta.url);
 
-export function toMatchRecordFromAttributes(index: number, system: string, sourceId: string, a: PartyAttributes): MatchRecord {
-  const id = a.identifiers.find((i) => i.valid && i.value !== null && i.type !== 'USCC') ?? a.identifiers.find((i) => i.valid && i.value !== null);
-  const mobile = a.contactPoints.find((c) => (c.kind === 'MOBILE' || c.kind === 'LANDLINE') && c.valid && c.searchKey !== null);
+export function toMatchRecordFromAttributes(
+  index: number,
+  system: string,
+  sourceId: string,
+  a: PartyAttributes,
+): MatchRecord {
+  const id =
+    a.identifiers.find((i) => i.valid && i.value !== null && i.type !== 'USCC') ??
+    a.identifiers.find((i) => i.valid && i.value !== null);
+  const mobile = a.contactPoints.find(
+    (c) => (c.kind === 'MOBILE' || c.kind === 'LANDLINE') && c.valid && c.searchKey !== null,
+  );
   const email = a.contactPoints.find((c) => c.kind === 'EMAIL' && c.valid);
   const address = a.contactPoints.find((c) => c.kind === 'ADDRESS');
   const record = toMatchRecord(index, system, sourceId, {
@@ -43,7 +52,9 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
   const { matchThreshold, reviewThreshold } = defaultEngineSettings;
   const maxBlock = opts.maxBlockSize ?? defaultEngineSettings.maxBlockSize;
   const idIndex = defaultComparisons.findIndex((c) => c.name === 'idNumber');
-  const nameIndexes = defaultComparisons.map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1)).filter((i) => i >= 0);
+  const nameIndexes = defaultComparisons
+    .map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1))
+    .filter((i) => i >= 0);
 
   const capOf = new Map(defaultBlockingRules.map((r) => [r.name, r.maxBlockSize ?? maxBlock]));
   // A batch asks for one record's keys and normalised view several times (locking, blocking, deciding,
@@ -74,7 +85,10 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     if (differentResidentIds(me, other)) return null;
     const levels = model.levelsOf(me, other);
     const scored = model.score(me, other, true, levels);
-    const sameId = idIndex >= 0 && levels[idIndex] === 0 && nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 3);
+    const sameId =
+      idIndex >= 0 &&
+      levels[idIndex] === 0 &&
+      nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 3);
     return { levels, scored, sameId, probability: sameId ? Math.max(scored.probability, 0.999) : scored.probability };
   };
 
@@ -87,7 +101,11 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       const me: MatchRecord = { ...normalise(subject.attributes), source: subject.system, recordId: subject.sourceId };
       const best = new Map<string, PartyEvidence>();
       for (const c of candidates) {
-        const other = c.profile ? { ...(c.profile as MatchRecord), index: 1 } : c.attributes ? toMatchRecordFromAttributes(1, c.system, c.sourceId, c.attributes) : null;
+        const other = c.profile
+          ? { ...(c.profile as MatchRecord), index: 1 }
+          : c.attributes
+            ? toMatchRecordFromAttributes(1, c.system, c.sourceId, c.attributes)
+            : null;
         if (other === null || (other.kind ?? 'PERSON') !== subject.attributes.kind) continue;
         const s = scorePair(me, other);
         if (s === null) continue;
@@ -96,7 +114,10 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         const evidence: PartyEvidence = {
           partyId: c.partyId,
           probability,
-          linkType: sameId && levels[idIndex] === 0 && me.idNumber !== null && /^\d{17}[\dX]$/.test(me.idNumber) ? 'EXACT_ID' : 'PROBABILISTIC',
+          linkType:
+            sameId && levels[idIndex] === 0 && me.idNumber !== null && /^\d{17}[\dX]$/.test(me.idNumber)
+              ? 'EXACT_ID'
+              : 'PROBABILISTIC',
           explanation: {
             decision: probability >= matchThreshold ? 'MATCH' : 'POSSIBLE_MATCH',
             probability,
@@ -109,7 +130,10 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         if (!prev || prev.probability < probability) best.set(c.partyId, evidence);
       }
       const all = [...best.values()];
-      return { matches: all.filter((e) => e.probability >= matchThreshold), possible: all.filter((e) => e.probability < matchThreshold) };
+      return {
+        matches: all.filter((e) => e.probability >= matchThreshold),
+        possible: all.filter((e) => e.probability < matchThreshold),
+      };
     },
   };
 
@@ -133,7 +157,16 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       );
       const usable = sizes.filter((s) => batch.usable(s.key, s.n)).map((s) => s.key);
       if (usable.length === 0) return { matches: [], possible: [] };
-      const candidates = await em.execute<{ id: string; party_id: string; system: string; source_id: string; profile: MatchRecord | null; attributes: PartyAttributes | null }[]>(
+      const candidates = await em.execute<
+        {
+          id: string;
+          party_id: string;
+          system: string;
+          source_id: string;
+          profile: MatchRecord | null;
+          attributes: PartyAttributes | null;
+        }[]
+      >(
         `select distinct on (sr.id) sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
            from match_key mk join source_record sr on sr.id = mk.source_record_id
            join party p on p.id = sr.party_id and p.status = 'ACTIVE'
@@ -141,7 +174,17 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
             and sr.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
         [...usable, subject.recordId, subject.recordId],
       );
-      return batch.decide(subject, candidates.map((c) => ({ recordId: c.id, partyId: c.party_id, system: c.system, sourceId: c.source_id, profile: c.profile, attributes: c.attributes })));
+      return batch.decide(
+        subject,
+        candidates.map((c) => ({
+          recordId: c.id,
+          partyId: c.party_id,
+          system: c.system,
+          sourceId: c.source_id,
+          profile: c.profile,
+          attributes: c.attributes,
+        })),
+      );
     },
   };
 }

@@ -1,17 +1,56 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_CUSTOMER, generateCorePolicyDemo, type DemoMessage } from '../../../src/demo/generate-core-policy.ts';
 import { mapCorePolicy } from '../../../src/connectors/core-policy/mapping.ts';
-import { nameKey, normalizeIdDocument, normalizePhone } from '../../../src/sync/normalize/index.ts';
+import { nameKey, normalizeIdDocument, normalizePhone } from '../../../src/domain/normalize/index.ts';
 
 type Row = Record<string, unknown>;
-type Envelope = { schema: { type: string; fields: unknown[] }; payload: { before: Row | null; after: Row | null; source: Record<string, unknown>; op: string; ts_ms: number } };
+type Envelope = {
+  schema: { type: string; fields: unknown[] };
+  payload: { before: Row | null; after: Row | null; source: Record<string, unknown>; op: string; ts_ms: number };
+};
 
-const topics = { client: 'corepol.LIFEDB.CLIENT', policy: 'corepol.LIFEDB.CHDR', role: 'corepol.LIFEDB.CLRR', cover: 'corepol.LIFEDB.COVR' } as const;
+const topics = {
+  client: 'corepol.LIFEDB.CLIENT',
+  policy: 'corepol.LIFEDB.CHDR',
+  role: 'corepol.LIFEDB.CLRR',
+  cover: 'corepol.LIFEDB.COVR',
+} as const;
 
 /** Columns per table, exactly as §1 of source-systems.md lists them. */
 const columns: Record<string, string[]> = {
-  [topics.client]: ['CLNTNUM', 'CLTTYPE', 'SURNAME', 'GIVNAME', 'LGIVNAME', 'CLTSEX', 'CLTDOB', 'IDTYPE', 'IDNO', 'MOBILE', 'PHONE', 'EMAIL', 'ADDR1', 'ADDR2', 'ADDR3', 'POSTCODE', 'OCCPCODE', 'DTEUPD'],
-  [topics.policy]: ['CHDRNUM', 'CNTTYPE', 'STATCODE', 'OCCDATE', 'PTDATE', 'SINSTAMT', 'INSTPREM', 'BILLFREQ', 'SRCEBUS', 'AGNTNUM', 'DTEUPD'],
+  [topics.client]: [
+    'CLNTNUM',
+    'CLTTYPE',
+    'SURNAME',
+    'GIVNAME',
+    'LGIVNAME',
+    'CLTSEX',
+    'CLTDOB',
+    'IDTYPE',
+    'IDNO',
+    'MOBILE',
+    'PHONE',
+    'EMAIL',
+    'ADDR1',
+    'ADDR2',
+    'ADDR3',
+    'POSTCODE',
+    'OCCPCODE',
+    'DTEUPD',
+  ],
+  [topics.policy]: [
+    'CHDRNUM',
+    'CNTTYPE',
+    'STATCODE',
+    'OCCDATE',
+    'PTDATE',
+    'SINSTAMT',
+    'INSTPREM',
+    'BILLFREQ',
+    'SRCEBUS',
+    'AGNTNUM',
+    'DTEUPD',
+  ],
   [topics.role]: ['CHDRNUM', 'CLNTNUM', 'CLRRROLE', 'BNYSEQ', 'BNYPC', 'VALIDFLAG', 'DTEUPD'],
   [topics.cover]: ['CHDRNUM', 'COVERAGE', 'RIDER', 'CRTABLE', 'SUMINS', 'INSTPREM', 'STATCODE', 'DTEUPD'],
 };
@@ -26,7 +65,10 @@ const messages = generateCorePolicyDemo({});
 const envelope = (m: DemoMessage) => JSON.parse(m.value as string) as Envelope;
 const key = (m: DemoMessage) => JSON.parse(m.key) as { schema: unknown; payload: Row };
 const t = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
-const rowsOf = (topic: string, ops = ['r']) => messages.filter((m) => m.topic === topic && m.value !== null && ops.includes(envelope(m).payload.op)).map((m) => envelope(m).payload.after as Row);
+const rowsOf = (topic: string, ops = ['r']) =>
+  messages
+    .filter((m) => m.topic === topic && m.value !== null && ops.includes(envelope(m).payload.op))
+    .map((m) => envelope(m).payload.after as Row);
 const snapshotClients = rowsOf(topics.client);
 const snapshotPolicies = rowsOf(topics.policy);
 const snapshotRoles = rowsOf(topics.role);
@@ -34,9 +76,13 @@ const snapshotCovers = rowsOf(topics.cover);
 
 describe('generateCorePolicyDemo: determinism and sizes', () => {
   it('gives the same stream for the same seed and a different one for another seed', () => {
-    expect(generateCorePolicyDemo({ seed: 7, clients: 40, policies: 50 })).toEqual(generateCorePolicyDemo({ seed: 7, clients: 40, policies: 50 }));
+    expect(generateCorePolicyDemo({ seed: 7, clients: 40, policies: 50 })).toEqual(
+      generateCorePolicyDemo({ seed: 7, clients: 40, policies: 50 }),
+    );
     expect(generateCorePolicyDemo({})).toEqual(messages);
-    expect(generateCorePolicyDemo({ seed: 8, clients: 40, policies: 50 })).not.toEqual(generateCorePolicyDemo({ seed: 7, clients: 40, policies: 50 }));
+    expect(generateCorePolicyDemo({ seed: 8, clients: 40, policies: 50 })).not.toEqual(
+      generateCorePolicyDemo({ seed: 7, clients: 40, policies: 50 }),
+    );
   });
 
   it('defaults to 300 clients and 400 policies (plus the demo customer, duplicates and the demo policies)', () => {
@@ -44,7 +90,9 @@ describe('generateCorePolicyDemo: determinism and sizes', () => {
     expect(originals).toHaveLength(300);
     expect(snapshotPolicies.filter((r) => /^P1\d{6}$/.test(String(t(r.CHDRNUM))))).toHaveLength(400);
     const small = generateCorePolicyDemo({ clients: 20, policies: 10 });
-    expect(small.filter((m) => m.topic === topics.policy && m.value !== null && envelope(m).payload.op === 'r')).toHaveLength(14);
+    expect(
+      small.filter((m) => m.topic === topics.policy && m.value !== null && envelope(m).payload.op === 'r'),
+    ).toHaveLength(14);
   });
 });
 
@@ -63,7 +111,13 @@ describe('generateCorePolicyDemo: the Debezium contract', () => {
       expect(Object.keys(v).sort()).toEqual(['payload', 'schema']);
       expect(v.schema.type).toBe('struct');
       expect(Object.keys(v.payload).sort()).toEqual(['after', 'before', 'op', 'source', 'ts_ms']);
-      expect(v.payload.source).toMatchObject({ connector: 'oracle', name: 'corepol', db: 'LIFEDB', schema: 'LIFEDB', table: m.topic.split('.')[2] });
+      expect(v.payload.source).toMatchObject({
+        connector: 'oracle',
+        name: 'corepol',
+        db: 'LIFEDB',
+        schema: 'LIFEDB',
+        table: m.topic.split('.')[2],
+      });
       expect(typeof v.payload.source.version).toBe('string');
       expect(typeof v.payload.source.ts_ms).toBe('number');
       expect(v.payload.source.snapshot).toBe(v.payload.op === 'r' ? 'true' : 'false');
@@ -109,7 +163,11 @@ describe('generateCorePolicyDemo: the Debezium contract', () => {
     expect(clientAt).toBeGreaterThan(0);
     // New business after the snapshot: roles first, then the policy, then the client.
     const created = messages.filter((m) => m.value !== null && envelope(m).payload.op === 'c');
-    const newRole = created.findIndex((m) => m.topic === topics.role && created.some((p) => p.topic === topics.policy && key(p).payload.CHDRNUM === key(m).payload.CHDRNUM));
+    const newRole = created.findIndex(
+      (m) =>
+        m.topic === topics.role &&
+        created.some((p) => p.topic === topics.policy && key(p).payload.CHDRNUM === key(m).payload.CHDRNUM),
+    );
     const newPolicy = created.findIndex((m) => m.topic === topics.policy);
     expect(newRole).toBeGreaterThanOrEqual(0);
     expect(newRole).toBeLessThan(newPolicy);
@@ -128,7 +186,13 @@ describe('generateCorePolicyDemo: the Debezium contract', () => {
 
   it('sends dates as YYYYMMDD integers, some unknown as 0 or 99999999, DTEUPD in microseconds', () => {
     const dobs = snapshotClients.map((r) => r.CLTDOB);
-    expect(dobs.every((d) => typeof d === 'number' && (d === 0 || d === 99999999 || /^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.test(String(d))))).toBe(true);
+    expect(
+      dobs.every(
+        (d) =>
+          typeof d === 'number' &&
+          (d === 0 || d === 99999999 || /^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/.test(String(d))),
+      ),
+    ).toBe(true);
     expect(dobs.filter((d) => d === 0 || d === 99999999).length).toBeGreaterThan(0);
     for (const r of snapshotPolicies) expect(typeof r.OCCDATE).toBe('number');
     for (const m of messages) {
@@ -158,7 +222,14 @@ describe('generateCorePolicyDemo: the Debezium contract', () => {
 
   it('is accepted by the core-policy connector mapping, message by message', () => {
     messages.forEach((m, i) => {
-      const message = { topic: m.topic, partition: 0, offset: String(i), key: Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value), timestamp: null };
+      const message = {
+        topic: m.topic,
+        partition: 0,
+        offset: String(i),
+        key: Buffer.from(m.key),
+        value: m.value === null ? null : Buffer.from(m.value),
+        timestamp: null,
+      };
       expect(() => mapCorePolicy(message)).not.toThrow();
     });
   });
@@ -197,7 +268,9 @@ describe('generateCorePolicyDemo: policies and roles', () => {
   });
 
   it('changes beneficiaries after the snapshot: the old role becomes history (VALIDFLAG 2)', () => {
-    const historised = messages.filter((m) => m.topic === topics.role && m.value !== null && envelope(m).payload.op === 'u');
+    const historised = messages.filter(
+      (m) => m.topic === topics.role && m.value !== null && envelope(m).payload.op === 'u',
+    );
     expect(historised.length).toBeGreaterThan(0);
     for (const m of historised) {
       const { before, after } = envelope(m).payload;
@@ -206,23 +279,34 @@ describe('generateCorePolicyDemo: policies and roles', () => {
   });
 
   it('lapses and reinstates policies, header and covers together', () => {
-    const updates = messages.filter((m) => m.topic === topics.policy && m.value !== null && envelope(m).payload.op === 'u').map((m) => envelope(m).payload);
+    const updates = messages
+      .filter((m) => m.topic === topics.policy && m.value !== null && envelope(m).payload.op === 'u')
+      .map((m) => envelope(m).payload);
     expect(updates.some((u) => u.before?.STATCODE === 'IF' && u.after?.STATCODE === 'LA')).toBe(true);
     expect(updates.some((u) => u.before?.STATCODE === 'LA' && u.after?.STATCODE === 'RI')).toBe(true);
-    expect(messages.some((m) => m.topic === topics.cover && m.value !== null && envelope(m).payload.op === 'u')).toBe(true);
+    expect(messages.some((m) => m.topic === topics.cover && m.value !== null && envelope(m).payload.op === 'u')).toBe(
+      true,
+    );
   });
 
   it('deletes one policy (with its covers and roles), each delete followed by a tombstone', () => {
-    const deleted = messages.filter((m) => m.topic === topics.policy && m.value !== null && envelope(m).payload.op === 'd');
+    const deleted = messages.filter(
+      (m) => m.topic === topics.policy && m.value !== null && envelope(m).payload.op === 'd',
+    );
     expect(deleted).toHaveLength(1);
     const policyNo = key(deleted[0] as DemoMessage).payload.CHDRNUM;
     const tombstones = messages.filter((m) => m.value === null && key(m).payload.CHDRNUM === policyNo);
     expect(new Set(tombstones.map((m) => m.topic))).toEqual(new Set([topics.policy, topics.cover, topics.role]));
-    expect(envelope(deleted[0] as DemoMessage).payload.before).toMatchObject({ CNTTYPE: expect.any(String), SINSTAMT: expect.any(String) }); // the full row
+    expect(envelope(deleted[0] as DemoMessage).payload.before).toMatchObject({
+      CNTTYPE: expect.any(String),
+      SINSTAMT: expect.any(String),
+    }); // the full row
   });
 
   it('re-keys one client: delete + tombstone of the old number, the same person created under a new one, roles moved', () => {
-    const deleted = messages.filter((m) => m.topic === topics.client && m.value !== null && envelope(m).payload.op === 'd');
+    const deleted = messages.filter(
+      (m) => m.topic === topics.client && m.value !== null && envelope(m).payload.op === 'd',
+    );
     expect(deleted).toHaveLength(1);
     const old = envelope(deleted[0] as DemoMessage).payload.before as Row;
     const i = messages.indexOf(deleted[0] as DemoMessage);
@@ -232,7 +316,13 @@ describe('generateCorePolicyDemo: policies and roles', () => {
     expect(created?.CLNTNUM).not.toBe(old.CLNTNUM);
     expect(normalizeIdDocument(String(old.IDTYPE), String(old.IDNO)).valid).toBe(true);
     const movedRoles = rowsOf(topics.role, ['c']).filter((r) => r.CLNTNUM === created?.CLNTNUM);
-    const removedRoles = messages.filter((m) => m.topic === topics.role && m.value !== null && envelope(m).payload.op === 'd' && envelope(m).payload.before?.CLNTNUM === old.CLNTNUM);
+    const removedRoles = messages.filter(
+      (m) =>
+        m.topic === topics.role &&
+        m.value !== null &&
+        envelope(m).payload.op === 'd' &&
+        envelope(m).payload.before?.CLNTNUM === old.CLNTNUM,
+    );
     expect(movedRoles.length).toBe(removedRoles.length);
     expect(movedRoles.length).toBeGreaterThan(0);
   });
@@ -241,7 +331,11 @@ describe('generateCorePolicyDemo: policies and roles', () => {
 describe('generateCorePolicyDemo: the demo customer', () => {
   const demoRows = snapshotClients.filter((r) => t(r.CLNTNUM) === DEMO_CUSTOMER.clientNo);
   const demoRoles = snapshotRoles.filter((r) => t(r.CLNTNUM) === DEMO_CUSTOMER.clientNo && r.VALIDFLAG === '1');
-  const rolesOf = (role: string) => demoRoles.filter((r) => r.CLRRROLE === role).map((r) => t(r.CHDRNUM)).sort();
+  const rolesOf = (role: string) =>
+    demoRoles
+      .filter((r) => r.CLRRROLE === role)
+      .map((r) => t(r.CHDRNUM))
+      .sort();
 
   it('is 王小明 with mobile 13800138000 and a valid resident id consistent with birth date and sex', () => {
     expect(DEMO_CUSTOMER).toMatchObject({ name: '王小明', mobile: '13800138000', clientNo: 'C9000001' });
@@ -250,7 +344,10 @@ describe('generateCorePolicyDemo: the demo customer', () => {
     expect(`${String(t(row.SURNAME))}${String(t(row.GIVNAME))}`).toBe(DEMO_CUSTOMER.name);
     expect(row.MOBILE).toBe(DEMO_CUSTOMER.mobile);
     expect(t(row.IDNO)).toBe(DEMO_CUSTOMER.idNumber);
-    const id = normalizeIdDocument('01', DEMO_CUSTOMER.idNumber, { birthDate: String(row.CLTDOB), sex: row.CLTSEX as 'M' });
+    const id = normalizeIdDocument('01', DEMO_CUSTOMER.idNumber, {
+      birthDate: String(row.CLTDOB),
+      sex: row.CLTSEX as 'M',
+    });
     expect(id).toMatchObject({ valid: true, issues: [], birthDate: DEMO_CUSTOMER.birthDate, sex: 'M' });
   });
 
@@ -260,7 +357,9 @@ describe('generateCorePolicyDemo: the demo customer', () => {
     expect(rolesOf('LF')).toEqual([...DEMO_CUSTOMER.insuredOn]);
     expect(rolesOf('PY')).toEqual([...DEMO_CUSTOMER.payerOn]);
     expect(rolesOf('BN')).toEqual([...DEMO_CUSTOMER.beneficiaryOn]);
-    const others = DEMO_CUSTOMER.beneficiaryOn.filter((p) => !(DEMO_CUSTOMER.policyholderOf as readonly string[]).includes(p));
+    const others = DEMO_CUSTOMER.beneficiaryOn.filter(
+      (p) => !(DEMO_CUSTOMER.policyholderOf as readonly string[]).includes(p),
+    );
     expect(others.length).toBeGreaterThan(0);
     for (const p of others) {
       const owner = snapshotRoles.find((r) => t(r.CHDRNUM) === p && r.CLRRROLE === 'OW');
@@ -276,9 +375,17 @@ describe('generateCorePolicyDemo: the demo customer', () => {
     const withMobile = messages
       .filter((m) => m.topic === topics.client && m.value !== null)
       .map((m) => envelope(m).payload.after)
-      .filter((r): r is Row => r !== null && typeof r.MOBILE === 'string' && normalizePhone(r.MOBILE).searchKey === DEMO_CUSTOMER.mobile);
+      .filter(
+        (r): r is Row =>
+          r !== null && typeof r.MOBILE === 'string' && normalizePhone(r.MOBILE).searchKey === DEMO_CUSTOMER.mobile,
+      );
     expect(new Set(withMobile.map((r) => t(r.CLNTNUM)))).toEqual(new Set([DEMO_CUSTOMER.clientNo]));
-    const touched = messages.filter((m) => (m.value === null || envelope(m).payload.op !== 'r') && key(m).payload.CLNTNUM !== undefined && t(key(m).payload.CLNTNUM) === DEMO_CUSTOMER.clientNo);
+    const touched = messages.filter(
+      (m) =>
+        (m.value === null || envelope(m).payload.op !== 'r') &&
+        key(m).payload.CLNTNUM !== undefined &&
+        t(key(m).payload.CLNTNUM) === DEMO_CUSTOMER.clientNo,
+    );
     expect(touched).toEqual([]);
   });
 });
@@ -319,7 +426,10 @@ describe('generateCorePolicyDemo: realistic people', () => {
     let valid = 0;
     for (const r of persons) {
       const dob = r.CLTDOB === 0 || r.CLTDOB === 99999999 ? null : String(r.CLTDOB);
-      const id = normalizeIdDocument(String(r.IDTYPE), String(r.IDNO), { birthDate: dob, sex: r.CLTSEX as 'M' | 'F' | 'U' });
+      const id = normalizeIdDocument(String(r.IDTYPE), String(r.IDNO), {
+        birthDate: dob,
+        sex: r.CLTSEX as 'M' | 'F' | 'U',
+      });
       if (id.valid && id.issues.every((i) => i === 'CONVERTED_FROM_15')) valid += 1;
       for (const i of id.issues) issues.set(i, (issues.get(i) ?? 0) + 1);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromDebeziumDays, fromMicros, fromYyyymmddInt, parseLooseDate } from '../../../src/sync/normalize/index.ts';
+import { fromDebeziumDays, fromMicros, fromYyyymmddInt, parseLooseDate } from '../../../src/domain/normalize/index.ts';
 
 describe('fromYyyymmddInt', () => {
   it('reads YYYYMMDD integers and strings', () => {
@@ -23,11 +23,37 @@ describe('fromYyyymmddInt', () => {
 });
 
 describe('parseLooseDate', () => {
-  it.each([['1985/03/07'], ['1985-3-7'], ['1985-03-07'], ['19850307'], ['1985年3月7日'], ['1985年03月07日'], ['1985 年 3 月 7 日'], ['1985.03.07'], ['1985/3/7'], ['１９８５年３月７日'], [' 1985-03-07 '], ['1985-03-07T10:00:00+08:00']])('reads %j', (raw) => {
+  it.each([
+    ['1985/03/07'],
+    ['1985-3-7'],
+    ['1985-03-07'],
+    ['19850307'],
+    ['1985年3月7日'],
+    ['1985年03月07日'],
+    ['1985 年 3 月 7 日'],
+    ['1985.03.07'],
+    ['1985/3/7'],
+    ['１９８５年３月７日'],
+    [' 1985-03-07 '],
+    ['1985-03-07T10:00:00+08:00'],
+  ])('reads %j', (raw) => {
     expect(parseLooseDate(raw)).toBe('1985-03-07');
   });
   it('is null for empty, impossible or unreadable input', () => {
-    for (const raw of [null, undefined, '', '   ', '1985-02-30', '1985-13-01', '85-3-7', '07/03/1985', 'soon', '0', '99999999']) expect(parseLooseDate(raw)).toBeNull();
+    for (const raw of [
+      null,
+      undefined,
+      '',
+      '   ',
+      '1985-02-30',
+      '1985-13-01',
+      '85-3-7',
+      '07/03/1985',
+      'soon',
+      '0',
+      '99999999',
+    ])
+      expect(parseLooseDate(raw)).toBeNull();
   });
 });
 

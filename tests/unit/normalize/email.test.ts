@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeEmail } from '../../../src/sync/normalize/index.ts';
+import { normalizeEmail } from '../../../src/domain/normalize/index.ts';
 
 describe('normalizeEmail', () => {
   it('trims and lower-cases', () => {
-    expect(normalizeEmail(' Wang.XiaoMing@Example.CN ')).toEqual({ value: 'wang.xiaoming@example.cn', valid: true, issues: [] });
+    expect(normalizeEmail(' Wang.XiaoMing@Example.CN ')).toEqual({
+      value: 'wang.xiaoming@example.cn',
+      valid: true,
+      issues: [],
+    });
     expect(normalizeEmail('WANG@EXAMPLE.COM      ')).toMatchObject({ value: 'wang@example.com', valid: true }); // CHAR padding
   });
 
@@ -12,11 +16,20 @@ describe('normalizeEmail', () => {
   });
 
   it('accepts ordinary addresses', () => {
-    for (const e of ['12345678@example.com', 'a.b-c_d+tag@mail.example.com.cn', 'x@example-mail.cn']) expect(normalizeEmail(e).valid).toBe(true);
+    for (const e of ['12345678@example.com', 'a.b-c_d+tag@mail.example.com.cn', 'x@example-mail.cn'])
+      expect(normalizeEmail(e).valid).toBe(true);
   });
 
   it('flags malformed addresses, keeping the value', () => {
-    for (const e of ['wang@', '@example.cn', 'wang.example.cn', 'wang@example', 'wang@@example.cn', 'wang@-example.cn', 'wang@example..cn']) {
+    for (const e of [
+      'wang@',
+      '@example.cn',
+      'wang.example.cn',
+      'wang@example',
+      'wang@@example.cn',
+      'wang@-example.cn',
+      'wang@example..cn',
+    ]) {
       const r = normalizeEmail(e);
       expect(r.valid).toBe(false);
       expect(r.issues).toEqual(['BAD_FORMAT']);

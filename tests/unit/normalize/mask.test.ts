@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskValue } from '../../../src/sync/normalize/index.ts';
+import { maskValue } from '../../../src/domain/normalize/index.ts';
 
 /**
  * The domain guide's masking examples: `3405**********001X` for an identity number and `138****5678` for a
@@ -38,6 +38,7 @@ describe('maskValue', () => {
     expect(maskValue('ADDRESS', '北京市朝阳区建国路88号')).toBe('北京市朝阳区******');
   });
   it('passes null through', () => {
-    for (const kind of ['ID_NUMBER', 'PHONE', 'EMAIL', 'NAME', 'BANK_ACCOUNT', 'ADDRESS'] as const) expect(maskValue(kind, null)).toBeNull();
+    for (const kind of ['ID_NUMBER', 'PHONE', 'EMAIL', 'NAME', 'BANK_ACCOUNT', 'ADDRESS'] as const)
+      expect(maskValue(kind, null)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nameKey, normalizeCompanyName, normalizePersonName } from '../../../src/sync/normalize/index.ts';
+import { nameKey, normalizeCompanyName, normalizePersonName } from '../../../src/domain/normalize/index.ts';
 
 describe('nameKey', () => {
   it('converts traditional characters to simplified', () => {
@@ -51,18 +51,46 @@ describe('nameKey', () => {
 
 describe('normalizePersonName', () => {
   it('splits a Han full name after the first character', () => {
-    expect(normalizePersonName({ full: '王小明' })).toEqual({ full: '王小明', family: '王', given: '小明', key: '王小明', script: 'HAN', issues: [] });
+    expect(normalizePersonName({ full: '王小明' })).toEqual({
+      full: '王小明',
+      family: '王',
+      given: '小明',
+      key: '王小明',
+      script: 'HAN',
+      issues: [],
+    });
     expect(normalizePersonName({ full: '张伟' })).toMatchObject({ family: '张', given: '伟' });
     expect(normalizePersonName({ full: '張偉' })).toMatchObject({ family: '張', given: '偉', key: '张伟' });
   });
 
-  it.each(['欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐', '长孙', '宇文', '司徒', '夏侯', '端木'])('keeps the compound surname %s together', (surname) => {
+  it.each([
+    '欧阳',
+    '司马',
+    '上官',
+    '诸葛',
+    '东方',
+    '皇甫',
+    '尉迟',
+    '公孙',
+    '慕容',
+    '令狐',
+    '长孙',
+    '宇文',
+    '司徒',
+    '夏侯',
+    '端木',
+  ])('keeps the compound surname %s together', (surname) => {
     expect(normalizePersonName({ full: `${surname}明` })).toMatchObject({ family: surname, given: '明' });
     expect(normalizePersonName({ full: `${surname}小明` })).toMatchObject({ family: surname, given: '小明' });
   });
 
   it('recognises compound surnames written in traditional characters, keeping the written form', () => {
-    expect(normalizePersonName({ full: '歐陽娜娜' })).toMatchObject({ family: '歐陽', given: '娜娜', key: '欧阳娜娜', script: 'HAN' });
+    expect(normalizePersonName({ full: '歐陽娜娜' })).toMatchObject({
+      family: '歐陽',
+      given: '娜娜',
+      key: '欧阳娜娜',
+      script: 'HAN',
+    });
     expect(normalizePersonName({ full: '司馬相如' })).toMatchObject({ family: '司馬', given: '相如', key: '司马相如' });
   });
 
@@ -71,32 +99,73 @@ describe('normalizePersonName', () => {
   });
 
   it('joins family and given names when no full name is given', () => {
-    expect(normalizePersonName({ family: '王', given: '小明' })).toMatchObject({ full: '王小明', family: '王', given: '小明', key: '王小明' });
+    expect(normalizePersonName({ family: '王', given: '小明' })).toMatchObject({
+      full: '王小明',
+      family: '王',
+      given: '小明',
+      key: '王小明',
+    });
     expect(normalizePersonName({ family: '王    ', given: '小明      ' })).toMatchObject({ full: '王小明' }); // CHAR padding
-    expect(normalizePersonName({ family: '欧阳', given: '娜娜' })).toMatchObject({ full: '欧阳娜娜', family: '欧阳', given: '娜娜' });
-    expect(normalizePersonName({ family: '陳', given: null })).toMatchObject({ full: '陳', family: '陳', given: null, key: '陈' });
+    expect(normalizePersonName({ family: '欧阳', given: '娜娜' })).toMatchObject({
+      full: '欧阳娜娜',
+      family: '欧阳',
+      given: '娜娜',
+    });
+    expect(normalizePersonName({ family: '陳', given: null })).toMatchObject({
+      full: '陳',
+      family: '陳',
+      given: null,
+      key: '陈',
+    });
   });
 
   it('reads pinyin-only names as LATIN (candidates only, never a match alone)', () => {
     expect(normalizePersonName({ family: 'WANG', given: 'XIAOMING' })).toEqual({
-      full: 'WANG XIAOMING', family: 'WANG', given: 'XIAOMING', key: 'wangxiaoming', script: 'LATIN', issues: ['PINYIN_OR_LATIN_ONLY'],
+      full: 'WANG XIAOMING',
+      family: 'WANG',
+      given: 'XIAOMING',
+      key: 'wangxiaoming',
+      script: 'LATIN',
+      issues: ['PINYIN_OR_LATIN_ONLY'],
     });
     expect(normalizePersonName({ full: 'Wang Xiao Ming' })).toMatchObject({ key: 'wangxiaoming', script: 'LATIN' });
-    expect(normalizePersonName({ full: 'ＷＡＮＧ ＸＩＡＯＭＩＮＧ' })).toMatchObject({ full: 'WANG XIAOMING', key: 'wangxiaoming' });
+    expect(normalizePersonName({ full: 'ＷＡＮＧ ＸＩＡＯＭＩＮＧ' })).toMatchObject({
+      full: 'WANG XIAOMING',
+      key: 'wangxiaoming',
+    });
   });
 
   it('detects mixed scripts', () => {
-    expect(normalizePersonName({ full: '王 Xiaoming' })).toMatchObject({ script: 'MIXED', key: '王xiaoming', family: null, given: null });
+    expect(normalizePersonName({ full: '王 Xiaoming' })).toMatchObject({
+      script: 'MIXED',
+      key: '王xiaoming',
+      family: null,
+      given: null,
+    });
   });
 
   it('splits transliterated names at the middle dot (given · family)', () => {
-    expect(normalizePersonName({ full: '阿依古丽·买买提' })).toMatchObject({ family: '买买提', given: '阿依古丽', key: '阿依古丽买买提' });
+    expect(normalizePersonName({ full: '阿依古丽·买买提' })).toMatchObject({
+      family: '买买提',
+      given: '阿依古丽',
+      key: '阿依古丽买买提',
+    });
     expect(normalizePersonName({ full: '约翰・史密斯' })).toMatchObject({ family: '史密斯', given: '约翰' });
   });
 
   it('reports an empty name', () => {
-    expect(normalizePersonName({})).toEqual({ full: null, family: null, given: null, key: null, script: null, issues: ['EMPTY'] });
-    expect(normalizePersonName({ family: '  ', given: '\u3000', full: null })).toMatchObject({ full: null, issues: ['EMPTY'] });
+    expect(normalizePersonName({})).toEqual({
+      full: null,
+      family: null,
+      given: null,
+      key: null,
+      script: null,
+      issues: ['EMPTY'],
+    });
+    expect(normalizePersonName({ family: '  ', given: '\u3000', full: null })).toMatchObject({
+      full: null,
+      issues: ['EMPTY'],
+    });
   });
 });
 
@@ -104,13 +173,24 @@ describe('normalizeCompanyName', () => {
   it('keys company names without legal-form words and bracketed parts (full- or half-width)', () => {
     const key = normalizeCompanyName('华信科技有限公司').key;
     expect(key).toBe('华信科技');
-    for (const variant of ['华信科技(中国)有限公司', '华信科技（中国）有限公司', '华信科技股份有限公司', '华信科技有限责任公司', '華信科技有限公司', ' 华信科技 有限公司 ', '华信科技']) {
+    for (const variant of [
+      '华信科技(中国)有限公司',
+      '华信科技（中国）有限公司',
+      '华信科技股份有限公司',
+      '华信科技有限责任公司',
+      '華信科技有限公司',
+      ' 华信科技 有限公司 ',
+      '华信科技',
+    ]) {
       expect(normalizeCompanyName(variant).key).toBe(key);
     }
   });
 
   it('keeps the written name as full', () => {
-    expect(normalizeCompanyName('  华信科技（中国）有限公司  ')).toEqual({ full: '华信科技(中国)有限公司', key: '华信科技' });
+    expect(normalizeCompanyName('  华信科技（中国）有限公司  ')).toEqual({
+      full: '华信科技(中国)有限公司',
+      key: '华信科技',
+    });
   });
 
   it('keeps a branch distinct from its head office', () => {

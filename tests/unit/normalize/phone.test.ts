@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizePhone, phoneSearchKey } from '../../../src/sync/normalize/index.ts';
+import { normalizePhone, phoneSearchKey } from '../../../src/domain/normalize/index.ts';
 
 describe('mobile numbers', () => {
   const forms = [
@@ -21,7 +21,13 @@ describe('mobile numbers', () => {
     '  13800138000      ', // CHAR padding
   ];
   it.each(forms)('reads %j as the mobile 13800138000', (raw) => {
-    expect(normalizePhone(raw)).toMatchObject({ kind: 'MOBILE', value: '+86 138 0013 8000', searchKey: '13800138000', valid: true, issues: [] });
+    expect(normalizePhone(raw)).toMatchObject({
+      kind: 'MOBILE',
+      value: '+86 138 0013 8000',
+      searchKey: '13800138000',
+      valid: true,
+      issues: [],
+    });
     expect(phoneSearchKey(raw)).toBe('13800138000');
   });
 
@@ -79,7 +85,19 @@ describe('invalid and placeholder values', () => {
     expect(normalizePhone(raw)).toMatchObject({ value: null, searchKey: null, valid: false, issues: ['EMPTY'] });
   });
 
-  it.each(['无', 'N/A', 'n/a', '-', '不详', '00000000000', '11111111111', '13333333333', '0000-0000', '021-00000000', '021-88888888'])('%j is a PLACEHOLDER', (raw) => {
+  it.each([
+    '无',
+    'N/A',
+    'n/a',
+    '-',
+    '不详',
+    '00000000000',
+    '11111111111',
+    '13333333333',
+    '0000-0000',
+    '021-00000000',
+    '021-88888888',
+  ])('%j is a PLACEHOLDER', (raw) => {
     const r = normalizePhone(raw);
     expect(r).toMatchObject({ searchKey: null, valid: false, issues: ['PLACEHOLDER'] });
     expect(phoneSearchKey(raw)).toBeNull();
@@ -110,7 +128,11 @@ describe('invalid and placeholder values', () => {
 
 describe('phoneSearchKey', () => {
   it('gives one key for every written form of the same number, as search input', () => {
-    const keys = new Set(['13800138000', '+86 138 0013 8000', '008613800138000', '+86-138-0013-8000', '86 13800138000'].map(phoneSearchKey));
+    const keys = new Set(
+      ['13800138000', '+86 138 0013 8000', '008613800138000', '+86-138-0013-8000', '86 13800138000'].map(
+        phoneSearchKey,
+      ),
+    );
     expect([...keys]).toEqual(['13800138000']);
     expect(phoneSearchKey('021-62345678')).toBe(phoneSearchKey('(021)62345678'));
     expect(phoneSearchKey('王小明')).toBeNull();

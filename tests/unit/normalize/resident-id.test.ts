@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeIdDocument, normalizeResidentId, residentIdCheckChar } from '../../../src/sync/normalize/index.ts';
+import { normalizeIdDocument, normalizeResidentId, residentIdCheckChar } from '../../../src/domain/normalize/index.ts';
 
 /**
  * Check characters are computed here independently of the code under test (ISO 7064 MOD 11-2 as the domain
@@ -27,15 +27,30 @@ describe('resident id check character', () => {
 
 describe('normalizeResidentId', () => {
   it('accepts valid 18-digit numbers and reads birth date and sex from them', () => {
-    expect(normalizeResidentId('34052419800101001X')).toEqual({ value: '34052419800101001X', raw: '34052419800101001X', valid: true, issues: [], birthDate: '1980-01-01', sex: 'M' });
+    expect(normalizeResidentId('34052419800101001X')).toEqual({
+      value: '34052419800101001X',
+      raw: '34052419800101001X',
+      valid: true,
+      issues: [],
+      birthDate: '1980-01-01',
+      sex: 'M',
+    });
     expect(normalizeResidentId(male)).toMatchObject({ value: male, valid: true, birthDate: '1985-03-07', sex: 'M' });
-    expect(normalizeResidentId(female)).toMatchObject({ value: female, valid: true, birthDate: '1992-02-29', sex: 'F' });
+    expect(normalizeResidentId(female)).toMatchObject({
+      value: female,
+      valid: true,
+      birthDate: '1992-02-29',
+      sex: 'F',
+    });
   });
 
   it('trims, folds full-width characters, removes inner spaces and upper-cases x', () => {
     expect(normalizeResidentId('  34052419800101001x  ').value).toBe('34052419800101001X');
     expect(normalizeResidentId('340524 1980 0101 001X')).toMatchObject({ value: '34052419800101001X', valid: true });
-    expect(normalizeResidentId('３４０５２４１９８００１０１００１ｘ')).toMatchObject({ value: '34052419800101001X', valid: true });
+    expect(normalizeResidentId('３４０５２４１９８００１０１００１ｘ')).toMatchObject({
+      value: '34052419800101001X',
+      valid: true,
+    });
     expect(normalizeResidentId(`\u3000${male}\u3000`)).toMatchObject({ value: male, valid: true });
     expect(normalizeResidentId(`${male}      `)).toMatchObject({ value: male, valid: true }); // CHAR(20) padding
   });
@@ -47,7 +62,12 @@ describe('normalizeResidentId', () => {
   });
 
   it('keeps numbers of the wrong length (17 digits: lost check character), flagged BAD_LENGTH', () => {
-    expect(normalizeResidentId('11010519850307123')).toEqual({ value: '11010519850307123', raw: '11010519850307123', valid: false, issues: ['BAD_LENGTH'] });
+    expect(normalizeResidentId('11010519850307123')).toEqual({
+      value: '11010519850307123',
+      raw: '11010519850307123',
+      valid: false,
+      issues: ['BAD_LENGTH'],
+    });
     expect(normalizeResidentId('1101051985030712')).toMatchObject({ valid: false, issues: ['BAD_LENGTH'] });
     expect(normalizeResidentId(`${male}1`)).toMatchObject({ valid: false, issues: ['BAD_LENGTH'] });
   });
@@ -59,7 +79,12 @@ describe('normalizeResidentId', () => {
 
   it('converts legacy 15-digit numbers: insert 19 after the region code, compute the check character', () => {
     expect(normalizeResidentId('370802940221002')).toEqual({
-      value: '370802199402210029', raw: '370802940221002', valid: true, issues: ['CONVERTED_FROM_15'], birthDate: '1994-02-21', sex: 'F',
+      value: '370802199402210029',
+      raw: '370802940221002',
+      valid: true,
+      issues: ['CONVERTED_FROM_15'],
+      birthDate: '1994-02-21',
+      sex: 'F',
     });
     const converted = normalizeResidentId('110105850307123');
     expect(converted.value).toBe(male);
@@ -76,16 +101,26 @@ describe('normalizeResidentId', () => {
     expect(normalizeResidentId(id('11010519000101123'))).toMatchObject({ valid: true, birthDate: '1900-01-01' });
     // A value with both problems keeps the value and lists both.
     const both = wrongCheck('11010519850230123');
-    expect(normalizeResidentId(both)).toMatchObject({ value: both, valid: false, issues: ['BAD_CHECKSUM', 'BAD_BIRTH_DATE'] });
+    expect(normalizeResidentId(both)).toMatchObject({
+      value: both,
+      valid: false,
+      issues: ['BAD_CHECKSUM', 'BAD_BIRTH_DATE'],
+    });
   });
 
   it('cross-checks birth date and sex against the record, flagging without invalidating', () => {
     expect(normalizeResidentId(male, { birthDate: '1985-03-07', sex: 'M' })).toMatchObject({ valid: true, issues: [] });
     expect(normalizeResidentId(male, { birthDate: '19850307' })).toMatchObject({ issues: [] });
     expect(normalizeResidentId(male, { birthDate: '1985/3/7' })).toMatchObject({ issues: [] });
-    expect(normalizeResidentId(male, { birthDate: '1985-03-08' })).toMatchObject({ valid: true, issues: ['BIRTH_DATE_MISMATCH'] });
+    expect(normalizeResidentId(male, { birthDate: '1985-03-08' })).toMatchObject({
+      valid: true,
+      issues: ['BIRTH_DATE_MISMATCH'],
+    });
     expect(normalizeResidentId(male, { sex: 'F' })).toMatchObject({ valid: true, issues: ['SEX_MISMATCH'] });
-    expect(normalizeResidentId(female, { birthDate: '1992-03-01', sex: 'M' }).issues).toEqual(['BIRTH_DATE_MISMATCH', 'SEX_MISMATCH']);
+    expect(normalizeResidentId(female, { birthDate: '1992-03-01', sex: 'M' }).issues).toEqual([
+      'BIRTH_DATE_MISMATCH',
+      'SEX_MISMATCH',
+    ]);
     // Unknown on the record side is not a mismatch.
     expect(normalizeResidentId(male, { birthDate: null, sex: 'U' }).issues).toEqual([]);
     expect(normalizeResidentId(male, { birthDate: 'unknown', sex: null }).issues).toEqual([]);
@@ -111,13 +146,25 @@ describe('normalizeIdDocument', () => {
       ['07', '12345678', 'TAIWAN_PERMIT'],
       ['99', 'AB123456', 'OTHER'],
     ];
-    for (const [code, value, type] of cases) expect(normalizeIdDocument(code, value)).toMatchObject({ type, value, valid: true });
+    for (const [code, value, type] of cases)
+      expect(normalizeIdDocument(code, value)).toMatchObject({ type, value, valid: true });
   });
 
   it('validates resident ids (01) and household registers (02) as resident ids, with the record cross-check', () => {
-    expect(normalizeIdDocument('01', wrongCheck('11010519850307123'))).toMatchObject({ type: 'RESIDENT_ID', valid: false, issues: ['BAD_CHECKSUM'] });
-    expect(normalizeIdDocument('02', '370802940221002')).toMatchObject({ type: 'HOUSEHOLD_REGISTER', value: '370802199402210029', valid: true });
-    expect(normalizeIdDocument('01', male, { birthDate: '1990-01-01', sex: 'M' })).toMatchObject({ valid: true, issues: ['BIRTH_DATE_MISMATCH'] });
+    expect(normalizeIdDocument('01', wrongCheck('11010519850307123'))).toMatchObject({
+      type: 'RESIDENT_ID',
+      valid: false,
+      issues: ['BAD_CHECKSUM'],
+    });
+    expect(normalizeIdDocument('02', '370802940221002')).toMatchObject({
+      type: 'HOUSEHOLD_REGISTER',
+      value: '370802199402210029',
+      valid: true,
+    });
+    expect(normalizeIdDocument('01', male, { birthDate: '1990-01-01', sex: 'M' })).toMatchObject({
+      valid: true,
+      issues: ['BIRTH_DATE_MISMATCH'],
+    });
     expect(normalizeIdDocument(' 1 ', male)).toMatchObject({ type: 'RESIDENT_ID', valid: true }); // code without its leading zero
   });
 
@@ -126,23 +173,50 @@ describe('normalizeIdDocument', () => {
   });
 
   it('cleans other documents: trimmed, spaces removed, upper-case; valid when plausible', () => {
-    expect(normalizeIdDocument('03', ' e1234 5678 ')).toMatchObject({ type: 'PASSPORT', value: 'E12345678', valid: true, issues: [] });
+    expect(normalizeIdDocument('03', ' e1234 5678 ')).toMatchObject({
+      type: 'PASSPORT',
+      value: 'E12345678',
+      valid: true,
+      issues: [],
+    });
     expect(normalizeIdDocument('03', 'ｇ１２３４５６７８')).toMatchObject({ value: 'G12345678', valid: true });
     expect(normalizeIdDocument('03', 'E1')).toMatchObject({ type: 'PASSPORT', value: 'E1', valid: false });
     expect(normalizeIdDocument('06', 'C1234/5678')).toMatchObject({ valid: false, issues: ['BAD_CHARACTERS'] });
     expect(normalizeIdDocument('03', '000000000')).toMatchObject({ valid: false, issues: ['PLACEHOLDER'] });
-    expect(normalizeIdDocument('03', '')).toMatchObject({ type: 'PASSPORT', value: null, valid: false, issues: ['EMPTY'] });
+    expect(normalizeIdDocument('03', '')).toMatchObject({
+      type: 'PASSPORT',
+      value: null,
+      valid: false,
+      issues: ['EMPTY'],
+    });
     // Military officer cards carry Chinese characters.
-    expect(normalizeIdDocument('04', '军字第1234567号')).toMatchObject({ type: 'MILITARY_ID', value: '军字第1234567号', valid: true });
+    expect(normalizeIdDocument('04', '军字第1234567号')).toMatchObject({
+      type: 'MILITARY_ID',
+      value: '军字第1234567号',
+      valid: true,
+    });
   });
 
   it('reads a missing type code from the shape of the value', () => {
     expect(normalizeIdDocument(null, male)).toMatchObject({ type: 'RESIDENT_ID', valid: true });
-    expect(normalizeIdDocument(null, '11010519850307123')).toMatchObject({ type: 'RESIDENT_ID', valid: false, issues: ['BAD_LENGTH'] });
-    expect(normalizeIdDocument(undefined, 'E12345678')).toMatchObject({ type: 'OTHER', value: 'E12345678', valid: true });
+    expect(normalizeIdDocument(null, '11010519850307123')).toMatchObject({
+      type: 'RESIDENT_ID',
+      valid: false,
+      issues: ['BAD_LENGTH'],
+    });
+    expect(normalizeIdDocument(undefined, 'E12345678')).toMatchObject({
+      type: 'OTHER',
+      value: 'E12345678',
+      valid: true,
+    });
   });
 
   it('marks unknown type codes', () => {
-    expect(normalizeIdDocument('42', 'x123456')).toMatchObject({ type: 'OTHER', value: 'X123456', valid: false, issues: ['UNKNOWN_TYPE'] });
+    expect(normalizeIdDocument('42', 'x123456')).toMatchObject({
+      type: 'OTHER',
+      value: 'X123456',
+      valid: false,
+      issues: ['UNKNOWN_TYPE'],
+    });
   });
 });

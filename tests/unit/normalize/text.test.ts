@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanText, isPlaceholder } from '../../../src/sync/normalize/index.ts';
+import { cleanText, isPlaceholder } from '../../../src/domain/normalize/index.ts';
 
 describe('cleanText', () => {
   it('trims CHAR padding, full-width spaces and surrounding whitespace', () => {
@@ -27,7 +27,8 @@ describe('cleanText', () => {
 
 describe('isPlaceholder', () => {
   it('recognises values sources use for "unknown"', () => {
-    for (const s of ['无', '不详', '未知', '暂无', 'N/A', 'n/a', 'NULL', 'none', '-', '--']) expect(isPlaceholder(s)).toBe(true);
+    for (const s of ['无', '不详', '未知', '暂无', 'N/A', 'n/a', 'NULL', 'none', '-', '--'])
+      expect(isPlaceholder(s)).toBe(true);
     for (const s of ['王', '13800138000', 'NA123']) expect(isPlaceholder(s)).toBe(false);
   });
 });

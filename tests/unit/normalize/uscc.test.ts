@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeIdDocument, normalizeUscc, usccCheckChar } from '../../../src/sync/normalize/index.ts';
+import { normalizeIdDocument, normalizeUscc, usccCheckChar } from '../../../src/domain/normalize/index.ts';
 
 /** GB 32100-2015 check character, computed here from the domain guide's statement of it. */
 const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
@@ -20,10 +20,16 @@ describe('unified social credit code', () => {
   });
 
   it('accepts valid codes, cleaned and upper-cased', () => {
-    for (const s of samples) expect(normalizeUscc(code(s))).toEqual({ value: code(s), raw: code(s), valid: true, issues: [] });
+    for (const s of samples)
+      expect(normalizeUscc(code(s))).toEqual({ value: code(s), raw: code(s), valid: true, issues: [] });
     const c = code(samples[1] as string);
-    expect(normalizeUscc(` ${c.toLowerCase().slice(0, 9)} ${c.toLowerCase().slice(9)} `)).toMatchObject({ value: c, valid: true });
-    expect(normalizeUscc(c.replace(/[0-9A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0)))).toMatchObject({ value: c, valid: true });
+    expect(normalizeUscc(` ${c.toLowerCase().slice(0, 9)} ${c.toLowerCase().slice(9)} `)).toMatchObject({
+      value: c,
+      valid: true,
+    });
+    expect(normalizeUscc(c.replace(/[0-9A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0)))).toMatchObject(
+      { value: c, valid: true },
+    );
   });
 
   it('warns (does not reject) when the check character fails: early pilot codes are legal', () => {
@@ -33,9 +39,18 @@ describe('unified social credit code', () => {
   });
 
   it('rejects wrong lengths and characters outside the alphabet, keeping the value', () => {
-    expect(normalizeUscc('9135010')).toEqual({ value: '9135010', raw: '9135010', valid: false, issues: ['BAD_LENGTH'] });
+    expect(normalizeUscc('9135010')).toEqual({
+      value: '9135010',
+      raw: '9135010',
+      valid: false,
+      issues: ['BAD_LENGTH'],
+    });
     expect(normalizeUscc(`${code(samples[0] as string)}0`)).toMatchObject({ valid: false, issues: ['BAD_LENGTH'] });
-    expect(normalizeUscc('91350100M000100IO4')).toMatchObject({ value: '91350100M000100IO4', valid: false, issues: ['BAD_CHARACTERS'] });
+    expect(normalizeUscc('91350100M000100IO4')).toMatchObject({
+      value: '91350100M000100IO4',
+      valid: false,
+      issues: ['BAD_CHARACTERS'],
+    });
     expect(normalizeUscc('   ')).toMatchObject({ value: null, valid: false, issues: ['EMPTY'] });
   });
 

@@ -9,7 +9,7 @@ import type { MatchRecord } from './match-record.ts';
 /** `maxBlockSize` overrides the global cap for a rule whose key alone is weak evidence. */
 export type BlockingRule = { name: string; key(r: MatchRecord): string | null; maxBlockSize?: number };
 
-const initial = (s: string | null) => (s === null ? null : [...s][0] ?? null);
+const initial = (s: string | null) => (s === null ? null : ([...s][0] ?? null));
 const join = (...parts: (string | null)[]) => (parts.some((p) => p === null || p === '') ? null : parts.join('|'));
 
 export const defaultBlockingRules: readonly BlockingRule[] = [
@@ -20,7 +20,11 @@ export const defaultBlockingRules: readonly BlockingRule[] = [
   // the name-plus-birth-date and name-plus-place keys below find the pairs it skips.
   { name: 'given+family', key: (r) => join(r.givenName, r.familyName), maxBlockSize: 20 },
   // Only for sources that do not split names (otherwise given+family is the same key).
-  { name: 'fullName', key: (r) => (r.givenName === null && r.familyName === null ? r.fullName : null), maxBlockSize: 20 },
+  {
+    name: 'fullName',
+    key: (r) => (r.givenName === null && r.familyName === null ? r.fullName : null),
+    maxBlockSize: 20,
+  },
   { name: 'family+birthDate', key: (r) => join(r.familyName, r.birthDate) },
   { name: 'given+birthDate', key: (r) => join(r.givenName, r.birthDate) },
   { name: 'birthDate+city', key: (r) => join(r.birthDate, r.city) },
@@ -35,13 +39,19 @@ export const defaultBlockingRules: readonly BlockingRule[] = [
   { name: 'emailMailbox', key: (r) => r.email?.split('@')[0] ?? null, maxBlockSize: 20 },
 ];
 
-export type BlockingStats = { rules: Record<string, { blocks: number; skippedBlocks: number; skippedRecords: number }>; candidatePairs: number };
+export type BlockingStats = {
+  rules: Record<string, { blocks: number; skippedBlocks: number; skippedRecords: number }>;
+  candidatePairs: number;
+};
 
 /**
  * Returns candidate pairs as packed numbers (i * n + j with i < j) in a Set, so each pair is compared once.
  * `linkOnly` keeps only pairs from different sources (linking sources known to be free of duplicates).
  */
-export function candidatePairs(records: readonly MatchRecord[], opts: { rules?: readonly BlockingRule[]; maxBlockSize?: number; linkOnly?: boolean } = {}): { pairs: Set<number>; stats: BlockingStats } {
+export function candidatePairs(
+  records: readonly MatchRecord[],
+  opts: { rules?: readonly BlockingRule[]; maxBlockSize?: number; linkOnly?: boolean } = {},
+): { pairs: Set<number>; stats: BlockingStats } {
   const rules = opts.rules ?? defaultBlockingRules;
   const maxBlock = opts.maxBlockSize ?? 100;
   const n = records.length;

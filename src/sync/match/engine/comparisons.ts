@@ -19,7 +19,11 @@ export type Comparison = {
 
 const jw = (a: string, b: string) => jaroWinkler(a, b);
 
-function nameLevels(get: (r: MatchRecord) => string | null, other: (r: MatchRecord) => string | null, sound: (r: MatchRecord) => string | null): Comparison['compare'] {
+function nameLevels(
+  get: (r: MatchRecord) => string | null,
+  other: (r: MatchRecord) => string | null,
+  sound: (r: MatchRecord) => string | null,
+): Comparison['compare'] {
   return (a, b) => {
     const x = get(a);
     const y = get(b);
@@ -41,14 +45,36 @@ function nameLevels(get: (r: MatchRecord) => string | null, other: (r: MatchReco
 export const defaultComparisons: readonly Comparison[] = [
   {
     name: 'givenName',
-    levels: ['exact', 'jaro-winkler ≥ 0.92', 'same pinyin', 'swapped with family name', 'jaro-winkler ≥ 0.80', 'different'],
-    compare: nameLevels((r) => r.givenName, (r) => r.familyName, (r) => r.givenPinyin),
+    levels: [
+      'exact',
+      'jaro-winkler ≥ 0.92',
+      'same pinyin',
+      'swapped with family name',
+      'jaro-winkler ≥ 0.80',
+      'different',
+    ],
+    compare: nameLevels(
+      (r) => r.givenName,
+      (r) => r.familyName,
+      (r) => r.givenPinyin,
+    ),
     tfValue: (r) => r.givenName,
   },
   {
     name: 'familyName',
-    levels: ['exact', 'jaro-winkler ≥ 0.92', 'same pinyin', 'swapped with given name', 'jaro-winkler ≥ 0.80', 'different'],
-    compare: nameLevels((r) => r.familyName, (r) => r.givenName, (r) => r.familyPinyin),
+    levels: [
+      'exact',
+      'jaro-winkler ≥ 0.92',
+      'same pinyin',
+      'swapped with given name',
+      'jaro-winkler ≥ 0.80',
+      'different',
+    ],
+    compare: nameLevels(
+      (r) => r.familyName,
+      (r) => r.givenName,
+      (r) => r.familyPinyin,
+    ),
     tfValue: (r) => r.familyName,
   },
   {
@@ -68,14 +94,22 @@ export const defaultComparisons: readonly Comparison[] = [
   },
   {
     name: 'birthDate',
-    levels: ['exact', 'one character different', 'day and month swapped', 'two characters different', 'same year', 'different'],
+    levels: [
+      'exact',
+      'one character different',
+      'day and month swapped',
+      'two characters different',
+      'same year',
+      'different',
+    ],
     compare: (a, b) => {
       const x = a.birthDate;
       const y = b.birthDate;
       if (x === null || y === null) return null;
       if (x === y) return 0;
       if (distance(x, y) <= 1) return 1;
-      if (x.slice(0, 4) === y.slice(0, 4) && x.slice(5, 7) === y.slice(8, 10) && x.slice(8, 10) === y.slice(5, 7)) return 2;
+      if (x.slice(0, 4) === y.slice(0, 4) && x.slice(5, 7) === y.slice(8, 10) && x.slice(8, 10) === y.slice(5, 7))
+        return 2;
       if (distance(x, y) <= 2) return 3;
       if (x.slice(0, 4) === y.slice(0, 4)) return 4;
       return 5;

@@ -10,7 +10,15 @@ import type { MatchRecord } from './match-record.ts';
  * tuned per file.
  */
 export type Decision = 'MATCH' | 'POSSIBLE_MATCH' | 'NON_MATCH';
-export type ScoredPair = { a: number; b: number; probability: number; weight: number; decision: Decision; rule: 'SAME_ID_COMPATIBLE_NAME' | 'PROBABILISTIC'; explanation?: Explanation };
+export type ScoredPair = {
+  a: number;
+  b: number;
+  probability: number;
+  weight: number;
+  decision: Decision;
+  rule: 'SAME_ID_COMPATIBLE_NAME' | 'PROBABILISTIC';
+  explanation?: Explanation;
+};
 
 export type EngineSettings = {
   matchThreshold: number;
@@ -48,10 +56,19 @@ const residentId = /^\d{17}[\dX]$/;
  * however much else they share — spouses share a landline, an address, an email.
  */
 export function differentResidentIds(a: MatchRecord, b: MatchRecord): boolean {
-  return a.idNumber !== null && b.idNumber !== null && a.idNumber !== b.idNumber && residentId.test(a.idNumber) && residentId.test(b.idNumber);
+  return (
+    a.idNumber !== null &&
+    b.idNumber !== null &&
+    a.idNumber !== b.idNumber &&
+    residentId.test(a.idNumber) &&
+    residentId.test(b.idNumber)
+  );
 }
 
-export function resolveRecords(records: readonly MatchRecord[], overrides: Partial<EngineSettings> = {}): ResolveResult {
+export function resolveRecords(
+  records: readonly MatchRecord[],
+  overrides: Partial<EngineSettings> = {},
+): ResolveResult {
   const settings = { ...defaultEngineSettings, ...overrides };
   const timings: Record<string, number> = {};
   let t = performance.now();
@@ -61,7 +78,10 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
     t = now;
   };
 
-  const { pairs: packed, stats } = candidatePairs(records, { maxBlockSize: settings.maxBlockSize, linkOnly: settings.linkOnly });
+  const { pairs: packed, stats } = candidatePairs(records, {
+    maxBlockSize: settings.maxBlockSize,
+    linkOnly: settings.linkOnly,
+  });
   lap('blocking');
   const model = new FellegiSunterModel(settings.comparisons, records);
   model.estimateU(records, settings.uSamples);
@@ -85,8 +105,17 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
   // define "certain"; EM then estimates only λ and the m of id, phone and birth date (biased by the selection).
   // Without them (no identifiers in the data) EM estimates everything.
   const definingCertain = new Set([idIndex, phoneIndex, dobIndex]);
-  const fixed = certain >= 30 ? new Set(settings.comparisons.map((_, i) => i).filter((i) => !definingCertain.has(i))) : new Set<number>();
-  model.estimateM(vectors, (n * (n - 1)) / 2, settings.emIterations, Math.min(0.5, Math.max(0.01, certain / Math.max(1, vectors.length))), fixed);
+  const fixed =
+    certain >= 30
+      ? new Set(settings.comparisons.map((_, i) => i).filter((i) => !definingCertain.has(i)))
+      : new Set<number>();
+  model.estimateM(
+    vectors,
+    (n * (n - 1)) / 2,
+    settings.emIterations,
+    Math.min(0.5, Math.max(0.01, certain / Math.max(1, vectors.length))),
+    fixed,
+  );
   lap('estimateM');
 
   const scored: ScoredPair[] = [];
@@ -98,7 +127,9 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
     }
     return x;
   };
-  const nameIndexes = settings.comparisons.map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1)).filter((i) => i >= 0);
+  const nameIndexes = settings.comparisons
+    .map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1))
+    .filter((i) => i >= 0);
   for (let k = 0; k < pairList.length; k += 1) {
     const [i, j] = pairList[k] as [number, number];
     const v = vectors[k] as (number | null)[];
@@ -107,10 +138,23 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
     if (differentResidentIds(a, b)) continue;
     const { weight, probability } = model.score(a, b, false, v);
     // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
-    const sameId = idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 3);
-    const decision: Decision = sameId || probability >= settings.matchThreshold ? 'MATCH' : probability >= settings.reviewThreshold ? 'POSSIBLE_MATCH' : 'NON_MATCH';
+    const sameId =
+      idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 3);
+    const decision: Decision =
+      sameId || probability >= settings.matchThreshold
+        ? 'MATCH'
+        : probability >= settings.reviewThreshold
+          ? 'POSSIBLE_MATCH'
+          : 'NON_MATCH';
     if (decision === 'NON_MATCH') continue;
-    scored.push({ a: i, b: j, probability: sameId ? Math.max(probability, 0.999) : probability, weight, decision, rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC' });
+    scored.push({
+      a: i,
+      b: j,
+      probability: sameId ? Math.max(probability, 0.999) : probability,
+      weight,
+      decision,
+      rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC',
+    });
   }
   // Clustering: strongest links first; two clusters never join when that would put two different valid
   // resident ids in one golden record (transitivity must not undo the hard non-match rule).
@@ -137,7 +181,10 @@ export function resolveRecords(records: readonly MatchRecord[], overrides: Parti
 }
 
 /** Pairwise precision / recall / F1 of a clustering against true entity keys (as the ER benchmarks define them). */
-export function pairwiseScores(clusterOf: ArrayLike<number>, truth: readonly string[]): { precision: number; recall: number; f1: number; predictedPairs: number; truePairs: number; correctPairs: number } {
+export function pairwiseScores(
+  clusterOf: ArrayLike<number>,
+  truth: readonly string[],
+): { precision: number; recall: number; f1: number; predictedPairs: number; truePairs: number; correctPairs: number } {
   const pairsIn = (groups: Map<string, number[]>) => {
     let count = 0;
     for (const g of groups.values()) count += (g.length * (g.length - 1)) / 2;
@@ -149,7 +196,11 @@ export function pairwiseScores(clusterOf: ArrayLike<number>, truth: readonly str
   for (let i = 0; i < truth.length; i += 1) {
     const c = String(clusterOf[i]);
     const tr = truth[i] as string;
-    for (const [map, key] of [[byCluster, c], [byTruth, tr], [byBoth, `${c}\u0000${tr}`]] as const) {
+    for (const [map, key] of [
+      [byCluster, c],
+      [byTruth, tr],
+      [byBoth, `${c}\u0000${tr}`],
+    ] as const) {
       const list = map.get(key);
       if (list) list.push(i);
       else map.set(key, [i]);
@@ -160,5 +211,12 @@ export function pairwiseScores(clusterOf: ArrayLike<number>, truth: readonly str
   const correctPairs = pairsIn(byBoth);
   const precision = predictedPairs === 0 ? 1 : correctPairs / predictedPairs;
   const recall = truePairs === 0 ? 1 : correctPairs / truePairs;
-  return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall), predictedPairs, truePairs, correctPairs };
+  return {
+    precision,
+    recall,
+    f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
+    predictedPairs,
+    truePairs,
+    correctPairs,
+  };
 }

@@ -9,7 +9,10 @@ import type { MatchRecord } from './match-record.ts';
  * less than on rare ones (term-frequency adjustment). Nothing is tuned per data set.
  */
 export type LevelParams = { m: number; u: number };
-export type ModelParams = { lambda: number; comparisons: { name: string; levels: { label: string; m: number; u: number }[] }[] };
+export type ModelParams = {
+  lambda: number;
+  comparisons: { name: string; levels: { label: string; m: number; u: number }[] }[];
+};
 
 export type Explanation = { comparison: string; level: string; weight: number }[];
 
@@ -27,8 +30,12 @@ export class FellegiSunterModel {
   constructor(comparisons: readonly Comparison[], records: readonly MatchRecord[]) {
     this.comparisons = comparisons;
     // Starting m: strong agreement likely for matches, disagreement unlikely.
-    this.m = comparisons.map((c) => c.levels.map((_, i) => (i === c.levels.length - 1 ? 0.05 : 0.95 / (c.levels.length - 1) / (i + 1))));
-    this.u = comparisons.map((c) => c.levels.map((_, i) => (i === c.levels.length - 1 ? 0.95 : 0.05 / (c.levels.length - 1))));
+    this.m = comparisons.map((c) =>
+      c.levels.map((_, i) => (i === c.levels.length - 1 ? 0.05 : 0.95 / (c.levels.length - 1) / (i + 1))),
+    );
+    this.u = comparisons.map((c) =>
+      c.levels.map((_, i) => (i === c.levels.length - 1 ? 0.95 : 0.05 / (c.levels.length - 1))),
+    );
     this.tf = comparisons.map((c) => {
       if (!c.tfValue) return null;
       const counts = new Map<string, number>();
@@ -67,7 +74,8 @@ export class FellegiSunterModel {
     };
     if ((n * (n - 1)) / 2 <= 10 * samples) {
       // Small data: every pair, exactly (sampling noise would dominate the rare levels).
-      for (let i = 0; i < n; i += 1) for (let j = i + 1; j < n; j += 1) count(records[i] as MatchRecord, records[j] as MatchRecord);
+      for (let i = 0; i < n; i += 1)
+        for (let j = i + 1; j < n; j += 1) count(records[i] as MatchRecord, records[j] as MatchRecord);
     } else {
       for (let k = 0; k < samples; k += 1) {
         const a = records[Math.floor(rand() * n)] as MatchRecord;
@@ -86,7 +94,11 @@ export class FellegiSunterModel {
    * same phone or birth date). EM started from neutral values can settle on the wrong mixture — e.g. "pairs
    * with the same common given name" — when most candidate pairs share a name; a labelled start prevents it.
    */
-  seedM(vectors: readonly (number | null)[][], isCertain: (v: readonly (number | null)[]) => boolean, minPairs = 30): number {
+  seedM(
+    vectors: readonly (number | null)[][],
+    isCertain: (v: readonly (number | null)[]) => boolean,
+    minPairs = 30,
+  ): number {
     const counts = this.comparisons.map((c) => c.levels.map(() => 0.5));
     let certain = 0;
     for (const v of vectors) {
@@ -109,7 +121,13 @@ export class FellegiSunterModel {
    * EM over candidate pairs' comparison vectors: estimates m and λ with u held fixed. Runs over the distinct
    * comparison patterns with their counts (a few thousand at most), so it costs nothing at any data size.
    */
-  estimateM(vectors: readonly (number | null)[][], totalPairs: number, iterations = 25, startLambda = 0.1, fixed: ReadonlySet<number> = new Set()): void {
+  estimateM(
+    vectors: readonly (number | null)[][],
+    totalPairs: number,
+    iterations = 25,
+    startLambda = 0.1,
+    fixed: ReadonlySet<number> = new Set(),
+  ): void {
     if (vectors.length === 0) return;
     const patterns = new Map<string, { v: readonly (number | null)[]; n: number }>();
     for (const v of vectors) {
@@ -147,9 +165,16 @@ export class FellegiSunterModel {
   }
 
   /** Match weight (log2 odds) of a pair, with the per-comparison contributions when asked for. */
-  score(a: MatchRecord, b: MatchRecord, explain = false, levels: readonly (number | null)[] = this.levelsOf(a, b)): { weight: number; probability: number; explanation: Explanation | null } {
+  score(
+    a: MatchRecord,
+    b: MatchRecord,
+    explain = false,
+    levels: readonly (number | null)[] = this.levelsOf(a, b),
+  ): { weight: number; probability: number; explanation: Explanation | null } {
     let weight = Math.log2(this.lambda / (1 - this.lambda));
-    const explanation: Explanation | null = explain ? [{ comparison: 'prior', level: 'λ', weight: Math.round(weight * 100) / 100 }] : null;
+    const explanation: Explanation | null = explain
+      ? [{ comparison: 'prior', level: 'λ', weight: Math.round(weight * 100) / 100 }]
+      : null;
     this.comparisons.forEach((c, ci) => {
       const level = levels[ci] ?? null;
       if (level === null) return;
@@ -178,7 +203,8 @@ export class FellegiSunterModel {
     model.lambda = params.lambda;
     comparisons.forEach((c, ci) => {
       const stored = params.comparisons.find((p) => p.name === c.name);
-      if (!stored || stored.levels.length !== c.levels.length) throw new Error(`match model has no parameters for comparison ${c.name} with ${c.levels.length} levels`);
+      if (!stored || stored.levels.length !== c.levels.length)
+        throw new Error(`match model has no parameters for comparison ${c.name} with ${c.levels.length} levels`);
       // Smoothing: no agreement level is treated as (nearly) impossible for a true match just because the
       // training data never showed it — real sources have typos that synthetic training data may lack.
       const smoothed = stored.levels.map((l) => Math.max(l.m, 0.01));
@@ -192,7 +218,14 @@ export class FellegiSunterModel {
   params(): ModelParams {
     return {
       lambda: this.lambda,
-      comparisons: this.comparisons.map((c, ci) => ({ name: c.name, levels: c.levels.map((label, li) => ({ label, m: (this.m[ci] as number[])[li] as number, u: (this.u[ci] as number[])[li] as number })) })),
+      comparisons: this.comparisons.map((c, ci) => ({
+        name: c.name,
+        levels: c.levels.map((label, li) => ({
+          label,
+          m: (this.m[ci] as number[])[li] as number,
+          u: (this.u[ci] as number[])[li] as number,
+        })),
+      })),
     };
   }
 }

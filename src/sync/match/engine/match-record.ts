@@ -1,4 +1,14 @@
-import { cityKey, nameKey, namePinyins, normalizeAddress, normalizeEmail, normalizeIdDocument, normalizePhone, parseLooseDate, cleanText } from '../../normalize/index.ts';
+import {
+  cityKey,
+  nameKey,
+  namePinyins,
+  normalizeAddress,
+  normalizeEmail,
+  normalizeIdDocument,
+  normalizePhone,
+  parseLooseDate,
+  cleanText,
+} from '../../../domain/normalize/index.ts';
 
 /**
  * What the matching engine compares: one source record reduced to normalised, comparable fields. Invalid
@@ -31,7 +41,21 @@ export type MatchRecord = {
 };
 
 /** Canonical attribute names accepted in match-file mappings. */
-export const canonicalAttributes = ['fullName', 'givenName', 'familyName', 'birthDate', 'sex', 'idNumber', 'idType', 'phone', 'email', 'addressLine', 'city', 'postcode', 'province'] as const;
+export const canonicalAttributes = [
+  'fullName',
+  'givenName',
+  'familyName',
+  'birthDate',
+  'sex',
+  'idNumber',
+  'idType',
+  'phone',
+  'email',
+  'addressLine',
+  'city',
+  'postcode',
+  'province',
+] as const;
 export type CanonicalAttribute = (typeof canonicalAttributes)[number];
 
 const lowerKey = (v: string | null): string | null => {
@@ -40,7 +64,12 @@ const lowerKey = (v: string | null): string | null => {
 };
 
 /** Builds a match record from flat attribute values (as read from a CSV mapping or a canonical party). */
-export function toMatchRecord(index: number, source: string, recordId: string, a: Partial<Record<CanonicalAttribute, string | null>>): MatchRecord {
+export function toMatchRecord(
+  index: number,
+  source: string,
+  recordId: string,
+  a: Partial<Record<CanonicalAttribute, string | null>>,
+): MatchRecord {
   const idType = cleanText(a.idType ?? null);
   let idNumber: string | null = null;
   const rawId = cleanText(a.idNumber ?? null);
@@ -48,14 +77,19 @@ export function toMatchRecord(index: number, source: string, recordId: string, a
     // Without a type, an 15/18-character number is read as a resident id; anything else as an opaque number.
     const looksResident = /^\d{15}$|^\d{17}[\dXx]$/.test(rawId);
     const id = normalizeIdDocument(idType ?? (looksResident ? '01' : '99'), rawId);
-    idNumber = id.valid || (!looksResident && idType === null && id.value !== null && /^[A-Z0-9]{4,}$/.test(id.value)) ? id.value : null;
+    idNumber =
+      id.valid || (!looksResident && idType === null && id.value !== null && /^[A-Z0-9]{4,}$/.test(id.value))
+        ? id.value
+        : null;
   }
   const phone = a.phone ? normalizePhone(a.phone) : null;
   const email = a.email ? normalizeEmail(a.email) : null;
   const sex = cleanText(a.sex ?? null)?.toUpperCase();
   const givenName = nameKey(a.givenName ?? null);
   const familyName = nameKey(a.familyName ?? null);
-  const fullName = nameKey(a.fullName ?? null) ?? (a.givenName || a.familyName ? nameKey(`${a.familyName ?? ''}${a.givenName ?? ''}`) : null);
+  const fullName =
+    nameKey(a.fullName ?? null) ??
+    (a.givenName || a.familyName ? nameKey(`${a.familyName ?? ''}${a.givenName ?? ''}`) : null);
   const sounds = namePinyins(familyName, givenName, fullName);
   return {
     index,

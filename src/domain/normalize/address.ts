@@ -9,7 +9,13 @@ import * as OpenCC from 'opencc-js/t2cn';
 const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
 const municipalities = ['北京', '上海', '天津', '重庆'];
 
-export type AddressResult = { value: string | null; key: string | null; province: string | null; city: string | null; district: string | null };
+export type AddressResult = {
+  value: string | null;
+  key: string | null;
+  province: string | null;
+  city: string | null;
+  district: string | null;
+};
 
 export function normalizeAddress(raw: string | null | undefined): AddressResult {
   const cleaned = cleanText(raw);
@@ -44,5 +50,10 @@ export function normalizeAddress(raw: string | null | undefined): AddressResult 
 export function cityKey(raw: string | null | undefined): string | null {
   const cleaned = cleanText(raw);
   if (cleaned === null) return null;
-  return toSimplified(cleaned).replace(/\s/g, '').replace(/(市|省)$/, '').toLowerCase() || null;
+  return (
+    toSimplified(cleaned)
+      .replace(/\s/g, '')
+      .replace(/(市|省)$/, '')
+      .toLowerCase() || null
+  );
 }

@@ -25,7 +25,8 @@ export function normalizeUscc(raw: string | null | undefined): IdResult {
   if (cleaned === null) return { value: null, raw: raw ?? null, valid: false, issues: ['EMPTY'] };
   const value = cleaned.replace(/[\s-]/g, '').toUpperCase();
   if (value.length !== 18) return { value, raw: cleaned, valid: false, issues: ['BAD_LENGTH'] };
-  if (![...value].every((c) => alphabet.includes(c))) return { value, raw: cleaned, valid: false, issues: ['BAD_CHARACTERS'] };
+  if (![...value].every((c) => alphabet.includes(c)))
+    return { value, raw: cleaned, valid: false, issues: ['BAD_CHARACTERS'] };
   const ok = usccCheckChar(value.slice(0, 17)) === value[17];
   return { value, raw: cleaned, valid: true, issues: ok ? [] : ['BAD_CHECKSUM_WARNING'] };
 }

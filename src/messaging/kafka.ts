@@ -14,16 +14,28 @@ export type KafkaClient = Kafka;
  * (the consumer rejoins; stored positions make redelivery harmless), so they are logged as warnings in the hub's
  * JSON format; everything else kafkajs calls an error stays an error.
  */
-const expected = [/group is rebalancing/i, /coordinator is not aware of this member/i, /not the correct coordinator/i, /coordinator is loading/i];
+const expected = [
+  /group is rebalancing/i,
+  /coordinator is not aware of this member/i,
+  /not the correct coordinator/i,
+  /coordinator is loading/i,
+];
 
-const logCreator = (logger: Logger) => () => ({ level, log }: LogEntry) => {
-  const { message, timestamp: _t, logger: _l, ...fields } = log;
-  const text = `${message} ${typeof fields.error === 'string' ? fields.error : ''}`;
-  if (level <= logLevel.ERROR && !expected.some((r) => r.test(text))) logger.error(`kafka: ${message}`, fields);
-  else logger.warn(`kafka: ${message}`, fields);
-};
+const logCreator =
+  (logger: Logger) =>
+  () =>
+  ({ level, log }: LogEntry) => {
+    const { message, timestamp: _t, logger: _l, ...fields } = log;
+    const text = `${message} ${typeof fields.error === 'string' ? fields.error : ''}`;
+    if (level <= logLevel.ERROR && !expected.some((r) => r.test(text))) logger.error(`kafka: ${message}`, fields);
+    else logger.warn(`kafka: ${message}`, fields);
+  };
 
-export function createKafka(brokers: string[], clientId: string, logger: Logger = createLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'warn')): Kafka {
+export function createKafka(
+  brokers: string[],
+  clientId: string,
+  logger: Logger = createLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'warn'),
+): Kafka {
   return new Kafka({
     clientId,
     brokers,
@@ -50,7 +62,11 @@ export async function publish(kafka: Kafka, messages: readonly OutgoingMessage[]
       // A record batch per partition must stay under the broker's message.max.bytes (1 MB by default): 1,000
       // messages of ~1 KB on one partition did not (bench:ingest at its default size).
       for (let i = 0; i < list.length; i += 250) {
-        await producer.send({ topic, acks: -1, messages: list.slice(i, i + 250).map((m) => ({ key: m.key, value: m.value })) });
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: list.slice(i, i + 250).map((m) => ({ key: m.key, value: m.value })),
+        });
       }
     }
   } finally {
@@ -66,7 +82,10 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], part
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length === 0) return;
     try {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      });
     } catch (e) {
       // kafkajs's wait for leaders only retries "leader not available"; a broker that has just started (or holds
       // many topics) may first answer "unknown topic" for topics it has just created. They exist: wait below.
@@ -75,7 +94,11 @@ export async function ensureTopics(kafka: Kafka, topics: readonly string[], part
     for (const deadline = Date.now() + 60_000; ; ) {
       try {
         const { topics: meta } = await admin.fetchTopicMetadata({ topics: missing });
-        if (meta.length === missing.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+        if (
+          meta.length === missing.length &&
+          meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+        )
+          return;
       } catch (e) {
         if (Date.now() > deadline) throw e;
       }

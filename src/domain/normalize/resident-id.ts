@@ -7,9 +7,34 @@ import { parseLooseDate } from './dates.ts';
  * check character; legacy 15-digit numbers are converted to 18. Invalid values are kept, flagged with why,
  * and never used as evidence for linking (src/sync/match).
  */
-export type IdIssue = 'EMPTY' | 'BAD_LENGTH' | 'BAD_CHARACTERS' | 'BAD_CHECKSUM' | 'BAD_BIRTH_DATE' | 'BIRTH_DATE_MISMATCH' | 'SEX_MISMATCH' | 'CONVERTED_FROM_15' | 'PLACEHOLDER' | 'UNKNOWN_TYPE';
-export type IdResult = { value: string | null; raw: string | null; valid: boolean; issues: string[]; birthDate?: string; sex?: 'M' | 'F' };
-export type IdDocumentType = 'RESIDENT_ID' | 'HOUSEHOLD_REGISTER' | 'PASSPORT' | 'MILITARY_ID' | 'HK_MACAO_PERMIT' | 'TAIWAN_PERMIT' | 'USCC' | 'OTHER';
+export type IdIssue =
+  | 'EMPTY'
+  | 'BAD_LENGTH'
+  | 'BAD_CHARACTERS'
+  | 'BAD_CHECKSUM'
+  | 'BAD_BIRTH_DATE'
+  | 'BIRTH_DATE_MISMATCH'
+  | 'SEX_MISMATCH'
+  | 'CONVERTED_FROM_15'
+  | 'PLACEHOLDER'
+  | 'UNKNOWN_TYPE';
+export type IdResult = {
+  value: string | null;
+  raw: string | null;
+  valid: boolean;
+  issues: string[];
+  birthDate?: string;
+  sex?: 'M' | 'F';
+};
+export type IdDocumentType =
+  | 'RESIDENT_ID'
+  | 'HOUSEHOLD_REGISTER'
+  | 'PASSPORT'
+  | 'MILITARY_ID'
+  | 'HK_MACAO_PERMIT'
+  | 'TAIWAN_PERMIT'
+  | 'USCC'
+  | 'OTHER';
 
 const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const checkChars = '10X98765432';
@@ -26,7 +51,10 @@ function realDate(y: number, m: number, d: number): boolean {
   return dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d;
 }
 
-export function normalizeResidentId(raw: string | null | undefined, check?: { birthDate?: string | null; sex?: 'M' | 'F' | 'U' | null }): IdResult {
+export function normalizeResidentId(
+  raw: string | null | undefined,
+  check?: { birthDate?: string | null; sex?: 'M' | 'F' | 'U' | null },
+): IdResult {
   const cleaned = cleanText(raw);
   if (cleaned === null) return { value: null, raw: raw ?? null, valid: false, issues: ['EMPTY'] };
   if (isPlaceholder(cleaned)) return { value: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
@@ -82,7 +110,11 @@ const residentShaped = /^\d{14,17}[\dX]$/;
  * Dispatches on the contracts' id type codes (01 resident id … 08 credit code, 99 other). Without a type code
  * a value shaped like a resident id number is read as one; anything else is OTHER.
  */
-export function normalizeIdDocument(typeCode: string | null | undefined, raw: string | null | undefined, check?: { birthDate?: string | null; sex?: 'M' | 'F' | 'U' | null }): IdResult & { type: IdDocumentType } {
+export function normalizeIdDocument(
+  typeCode: string | null | undefined,
+  raw: string | null | undefined,
+  check?: { birthDate?: string | null; sex?: 'M' | 'F' | 'U' | null },
+): IdResult & { type: IdDocumentType } {
   const shaped = residentShaped.test(cleanText(raw)?.replace(/[\s-]/g, '').toUpperCase() ?? '');
   const code = cleanText(typeCode) ?? (shaped ? '01' : '99');
   const type = typeCodes[code.padStart(2, '0')];

@@ -103,7 +103,13 @@ export type ActivityData = {
   amount: string | null;
   details: Record<string, unknown>;
 };
-export type ActivityUpsert = Versioned & { entity: 'activity'; op: 'upsert'; kind: ActivityKind; sourceKey: string; data: ActivityData };
+export type ActivityUpsert = Versioned & {
+  entity: 'activity';
+  op: 'upsert';
+  kind: ActivityKind;
+  sourceKey: string;
+  data: ActivityData;
+};
 export type ActivityDelete = Versioned & { entity: 'activity'; op: 'delete'; kind: ActivityKind; sourceKey: string };
 
 export type CanonicalChange =

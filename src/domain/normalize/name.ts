@@ -15,9 +15,46 @@ const toSimplified = OpenCC.Converter({ from: 'hk', to: 'cn' });
 
 // Compound surnames (复姓) that must not be split after their first character.
 const compoundSurnames = new Set([
-  '欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐', '长孙', '宇文', '司徒', '夏侯', '端木',
-  '轩辕', '独孤', '南宫', '西门', '澹台', '公冶', '宗政', '濮阳', '淳于', '单于', '太叔', '申屠', '仲孙', '万俟', '闻人',
-  '赫连', '呼延', '百里', '东郭', '钟离', '拓跋', '司空', '司寇', '左丘', '第五',
+  '欧阳',
+  '司马',
+  '上官',
+  '诸葛',
+  '东方',
+  '皇甫',
+  '尉迟',
+  '公孙',
+  '慕容',
+  '令狐',
+  '长孙',
+  '宇文',
+  '司徒',
+  '夏侯',
+  '端木',
+  '轩辕',
+  '独孤',
+  '南宫',
+  '西门',
+  '澹台',
+  '公冶',
+  '宗政',
+  '濮阳',
+  '淳于',
+  '单于',
+  '太叔',
+  '申屠',
+  '仲孙',
+  '万俟',
+  '闻人',
+  '赫连',
+  '呼延',
+  '百里',
+  '东郭',
+  '钟离',
+  '拓跋',
+  '司空',
+  '司寇',
+  '左丘',
+  '第五',
 ]);
 
 const han = /\p{Script=Han}/u;
@@ -63,9 +100,20 @@ export function nameKey(raw: string | null | undefined): string | null {
   return cleaned === null ? null : keyOf(cleaned);
 }
 
-export type PersonName = { full: string | null; family: string | null; given: string | null; key: string | null; script: 'HAN' | 'LATIN' | 'MIXED' | null; issues: string[] };
+export type PersonName = {
+  full: string | null;
+  family: string | null;
+  given: string | null;
+  key: string | null;
+  script: 'HAN' | 'LATIN' | 'MIXED' | null;
+  issues: string[];
+};
 
-export function normalizePersonName(input: { family?: string | null; given?: string | null; full?: string | null }): PersonName {
+export function normalizePersonName(input: {
+  family?: string | null;
+  given?: string | null;
+  full?: string | null;
+}): PersonName {
   const family = cleanText(input.family);
   const given = cleanText(input.given);
   let full = cleanText(input.full);
@@ -120,18 +168,43 @@ export function normalizeCompanyName(raw: string | null | undefined): { full: st
  * it finds candidates and adds a weak agreement level, never confirms a match alone.
  */
 /** Pinyin of family, given and full name in one conversion (family + given = full for split Han names). */
-export function namePinyins(family: string | null, given: string | null, full: string | null): { family: string | null; given: string | null; full: string | null } {
+export function namePinyins(
+  family: string | null,
+  given: string | null,
+  full: string | null,
+): { family: string | null; given: string | null; full: string | null } {
   const han = (s: string | null) => s !== null && /\p{Script=Han}/u.test(s);
-  if (full !== null && han(full) && family !== null && given !== null && full === `${family}${given}` && [...full].length === full.length) {
+  if (
+    full !== null &&
+    han(full) &&
+    family !== null &&
+    given !== null &&
+    full === `${family}${given}` &&
+    [...full].length === full.length
+  ) {
     const syllables = syllablesOf(full);
-    return { family: syllables.slice(0, family.length).join(''), given: syllables.slice(family.length).join(''), full: syllables.join('') };
+    return {
+      family: syllables.slice(0, family.length).join(''),
+      given: syllables.slice(family.length).join(''),
+      full: syllables.join(''),
+    };
   }
-  return { family: namePinyin(family, { surname: true }), given: namePinyin(given), full: namePinyin(full, { surname: true }) };
+  return {
+    family: namePinyin(family, { surname: true }),
+    given: namePinyin(given),
+    full: namePinyin(full, { surname: true }),
+  };
 }
 
-const pinyinOf = memo((key: string) => pinyin(key, { toneType: 'none', separator: '', surname: 'off', nonZh: 'consecutive' }).toLowerCase());
-const surnamePinyinOf = memo((key: string) => pinyin(key, { toneType: 'none', separator: '', surname: 'head', nonZh: 'consecutive' }).toLowerCase());
-const syllablesOf = memo((full: string) => pinyin(full, { toneType: 'none', type: 'array', surname: 'head', nonZh: 'consecutive' }).map((s) => s.toLowerCase()));
+const pinyinOf = memo((key: string) =>
+  pinyin(key, { toneType: 'none', separator: '', surname: 'off', nonZh: 'consecutive' }).toLowerCase(),
+);
+const surnamePinyinOf = memo((key: string) =>
+  pinyin(key, { toneType: 'none', separator: '', surname: 'head', nonZh: 'consecutive' }).toLowerCase(),
+);
+const syllablesOf = memo((full: string) =>
+  pinyin(full, { toneType: 'none', type: 'array', surname: 'head', nonZh: 'consecutive' }).map((s) => s.toLowerCase()),
+);
 
 export function namePinyin(key: string | null, opts: { surname?: boolean } = {}): string | null {
   if (key === null) return null;

@@ -9,15 +9,15 @@ import { IsolationLevel, type MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
 import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
-import { buildSchema } from '../graphql/schema.ts';
-import type { GraphQLContext } from '../graphql/context.ts';
+import { buildSchema } from './schema.ts';
+import type { GraphQLContext } from './context.ts';
 import { createLoaders } from '../services/loaders.ts';
 import { CustomerService } from '../services/customer.service.ts';
 import { QuarantineService } from '../services/quarantine.service.ts';
 import { StewardshipService } from '../services/stewardship.service.ts';
 import { ActivityService } from '../services/activity.service.ts';
-import { registry } from '../ingest/metrics.ts';
-import { RiskService } from '../risk/risk.service.ts';
+import { registry } from '../observability/metrics.ts';
+import { RiskService } from '../services/risk.service.ts';
 
 /**
  * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
@@ -49,7 +49,12 @@ export async function startServer(opts: {
           response.http.headers.set('x-sql-statements', String(contextValue.stats.statements));
           for (const [customer, fields] of contextValue.unmaskedReads) {
             // Access log of unmasked personal information (insurance consumer-protection rules, PIPL art. 51).
-            logger.info('pii.unmasked_read', { subject: contextValue.viewer.subject, roles: contextValue.viewer.roles, customer, fields: [...fields] });
+            logger.info('pii.unmasked_read', {
+              subject: contextValue.viewer.subject,
+              roles: contextValue.viewer.roles,
+              customer,
+              fields: [...fields],
+            });
           }
         },
       };
@@ -58,7 +63,11 @@ export async function startServer(opts: {
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), statsPlugin, ...(opts.snapshotReads ? [snapshotReads(logger)] : [])],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      statsPlugin,
+      ...(opts.snapshotReads ? [snapshotReads(logger)] : []),
+    ],
     introspection: true,
     formatError: (formatted, error) => formatError(formatted, error, logger),
   });
@@ -158,14 +167,27 @@ function snapshotReads(logger: Logger): ApolloServerPlugin<GraphQLContext> {
           if (!open) return;
           open = false;
           // Read-only: nothing to commit; ending it returns the connection to the pool.
-          await contextValue.em.rollback().catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
+          await contextValue.em
+            .rollback()
+            .catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
         },
       };
     },
   };
 }
 
-const knownCodes = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE']);
+const knownCodes = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
 
 /** Errors the hub raised on purpose pass through with their code; anything else is logged and hidden. */
 function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {

@@ -9,4 +9,5 @@ export function hubError(code: ErrorCode, message: string, extra: Record<string,
   return new GraphQLError(message, { extensions: { code, ...extra } });
 }
 
-export const badInput = (message: string, field?: string) => hubError('BAD_USER_INPUT', message, field ? { field } : {});
+export const badInput = (message: string, field?: string) =>
+  hubError('BAD_USER_INPUT', message, field ? { field } : {});

@@ -22,7 +22,8 @@ export function applySensitiveDirective(schema: GraphQLSchema): GraphQLSchema {
           const kind = concreteKind(declared, parent);
           if (!maySee(context.viewer, kind)) return masked(kind, value);
           if (value !== null && value !== undefined && auditedKinds.has(kind)) {
-            const owner = (parent as { partyId?: string; id?: string }).partyId ?? (parent as { id?: string }).id ?? 'unknown';
+            const owner =
+              (parent as { partyId?: string; id?: string }).partyId ?? (parent as { id?: string }).id ?? 'unknown';
             const fields = context.unmaskedReads.get(owner) ?? new Set<string>();
             fields.add(`${typeName}.${fieldName}`);
             context.unmaskedReads.set(owner, fields);

@@ -7,7 +7,7 @@ import type { CustomerService } from '../services/customer.service.ts';
 import type { QuarantineService } from '../services/quarantine.service.ts';
 import type { StewardshipService } from '../services/stewardship.service.ts';
 import type { ActivityService } from '../services/activity.service.ts';
-import type { RiskService } from '../risk/risk.service.ts';
+import type { RiskService } from '../services/risk.service.ts';
 
 /**
  * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of

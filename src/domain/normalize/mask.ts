@@ -7,7 +7,9 @@ export type MaskKind = 'ID_NUMBER' | 'PHONE' | 'EMAIL' | 'NAME' | 'BANK_ACCOUNT'
 function keepEnds(value: string, head: number, tail: number): string {
   const chars = [...value];
   if (chars.length <= head + tail) return '*'.repeat(chars.length);
-  return chars.slice(0, head).join('') + '*'.repeat(chars.length - head - tail) + chars.slice(chars.length - tail).join('');
+  return (
+    chars.slice(0, head).join('') + '*'.repeat(chars.length - head - tail) + chars.slice(chars.length - tail).join('')
+  );
 }
 
 export function maskValue(kind: MaskKind, value: string | null): string | null {
@@ -36,7 +38,9 @@ export function maskValue(kind: MaskKind, value: string | null): string | null {
       return keepEnds(value.replace(/\s/g, ''), 4, 4);
     case 'ADDRESS': {
       const chars = [...value];
-      return chars.length <= 6 ? '*'.repeat(chars.length) : `${chars.slice(0, 6).join('')}${'*'.repeat(Math.min(chars.length - 6, 10))}`;
+      return chars.length <= 6
+        ? '*'.repeat(chars.length)
+        : `${chars.slice(0, 6).join('')}${'*'.repeat(Math.min(chars.length - 6, 10))}`;
     }
   }
 }

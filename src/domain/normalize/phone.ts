@@ -19,7 +19,10 @@ export type PhoneResult = {
   extension?: string;
 };
 
-type Parsed = { kind: 'MOBILE' | 'LANDLINE'; value: string; searchKey: string } | { placeholder: true; kind: 'MOBILE' | 'LANDLINE'; value: string } | null;
+type Parsed =
+  | { kind: 'MOBILE' | 'LANDLINE'; value: string; searchKey: string }
+  | { placeholder: true; kind: 'MOBILE' | 'LANDLINE'; value: string }
+  | null;
 
 /** Reads national digits (country code already removed). */
 function parseNational(digits: string, international: boolean): Parsed {
@@ -31,7 +34,8 @@ function parseNational(digits: string, international: boolean): Parsed {
     return { kind: 'MOBILE', value: `+86 ${d.slice(0, 3)} ${d.slice(3, 7)} ${d.slice(7)}`, searchKey: d };
   }
   // Nationwide service numbers of companies (400 / 800) have no area code.
-  if (/^[48]00\d{7}$/.test(d)) return { kind: 'LANDLINE', value: `${d.slice(0, 3)}-${d.slice(3, 6)}-${d.slice(6)}`, searchKey: d };
+  if (/^[48]00\d{7}$/.test(d))
+    return { kind: 'LANDLINE', value: `${d.slice(0, 3)}-${d.slice(3, 6)}-${d.slice(6)}`, searchKey: d };
   // In international form a landline drops its trunk 0 (+86 21 6234 5678).
   const withZero = international && !d.startsWith('0') ? `0${d}` : d;
   if (!withZero.startsWith('0')) return null;
@@ -47,24 +51,47 @@ function parseNational(digits: string, international: boolean): Parsed {
 function stripCountryCode(main: string): { digits: string; international: boolean; foreign: boolean } {
   const digits = main.replace(/\D/g, '');
   const t = main.trim();
-  if (/^\(?\+/.test(t)) return digits.startsWith('86') ? { digits: digits.slice(2), international: true, foreign: false } : { digits, international: true, foreign: true };
+  if (/^\(?\+/.test(t))
+    return digits.startsWith('86')
+      ? { digits: digits.slice(2), international: true, foreign: false }
+      : { digits, international: true, foreign: true };
   if (digits.startsWith('0086')) return { digits: digits.slice(4), international: true, foreign: false };
   if (/^\(?86\)?[\s\-.]/.test(t)) return { digits: digits.slice(2), international: true, foreign: false };
-  if (digits.length === 13 && /^861[3-9]/.test(digits)) return { digits: digits.slice(2), international: true, foreign: false };
+  if (digits.length === 13 && /^861[3-9]/.test(digits))
+    return { digits: digits.slice(2), international: true, foreign: false };
   return { digits, international: false, foreign: false };
 }
 
 export function normalizePhone(raw: string | null | undefined): PhoneResult {
   const cleaned = cleanText(raw);
-  if (cleaned === null) return { kind: 'MOBILE', value: null, searchKey: null, raw: raw ?? null, valid: false, issues: ['EMPTY'] };
-  if (isPlaceholder(cleaned)) return { kind: 'MOBILE', value: null, searchKey: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
+  if (cleaned === null)
+    return { kind: 'MOBILE', value: null, searchKey: null, raw: raw ?? null, valid: false, issues: ['EMPTY'] };
+  if (isPlaceholder(cleaned))
+    return { kind: 'MOBILE', value: null, searchKey: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
   // Extensions (转 / 分机 / ext / x / #) are not part of the number.
   const [main = '', ...rest] = cleaned.split(/\s*(?:转|分机|ext\.?|x|#)\s*/i);
   const ext = rest.join('').replace(/\D/g, '');
-  if (/[^\d\s()+\-.]/.test(main)) return { kind: 'MOBILE', value: cleaned, searchKey: null, raw: cleaned, valid: false, issues: ['BAD_CHARACTERS'] };
+  if (/[^\d\s()+\-.]/.test(main))
+    return { kind: 'MOBILE', value: cleaned, searchKey: null, raw: cleaned, valid: false, issues: ['BAD_CHARACTERS'] };
   const { digits, international, foreign } = stripCountryCode(main);
-  if (foreign) return { kind: 'MOBILE', value: `+${digits}`, searchKey: `+${digits}`, raw: cleaned, valid: false, issues: ['NOT_MAINLAND'] };
-  if (digits === '' || /^(\d)\1+$/.test(digits)) return { kind: 'MOBILE', value: digits || null, searchKey: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
+  if (foreign)
+    return {
+      kind: 'MOBILE',
+      value: `+${digits}`,
+      searchKey: `+${digits}`,
+      raw: cleaned,
+      valid: false,
+      issues: ['NOT_MAINLAND'],
+    };
+  if (digits === '' || /^(\d)\1+$/.test(digits))
+    return {
+      kind: 'MOBILE',
+      value: digits || null,
+      searchKey: null,
+      raw: cleaned,
+      valid: false,
+      issues: ['PLACEHOLDER'],
+    };
 
   let parsed = parseNational(digits, international);
   let extension = ext;
@@ -83,10 +110,33 @@ export function normalizePhone(raw: string | null | undefined): PhoneResult {
   const withExt = extension ? { extension } : {};
   if (parsed === null) {
     const kind = digits.startsWith('1') ? 'MOBILE' : 'LANDLINE';
-    return { kind, value: cleaned, searchKey: null, raw: cleaned, valid: false, issues: [digits.startsWith('1') ? 'BAD_LENGTH' : 'BAD_FORMAT'] };
+    return {
+      kind,
+      value: cleaned,
+      searchKey: null,
+      raw: cleaned,
+      valid: false,
+      issues: [digits.startsWith('1') ? 'BAD_LENGTH' : 'BAD_FORMAT'],
+    };
   }
-  if ('placeholder' in parsed) return { kind: parsed.kind, value: parsed.value, searchKey: null, raw: cleaned, valid: false, issues: ['PLACEHOLDER'] };
-  return { kind: parsed.kind, value: parsed.value, searchKey: parsed.searchKey, raw: cleaned, valid: true, issues: [], ...withExt };
+  if ('placeholder' in parsed)
+    return {
+      kind: parsed.kind,
+      value: parsed.value,
+      searchKey: null,
+      raw: cleaned,
+      valid: false,
+      issues: ['PLACEHOLDER'],
+    };
+  return {
+    kind: parsed.kind,
+    value: parsed.value,
+    searchKey: parsed.searchKey,
+    raw: cleaned,
+    valid: true,
+    issues: [],
+    ...withExt,
+  };
 }
 
 /** The search key of a phone typed into a search box (same rules as stored numbers); null when it is not one. */

@@ -13,11 +13,13 @@ export const DateScalar = new GraphQLScalarType({
   name: 'Date',
   serialize: toDateString,
   parseValue(v) {
-    if (typeof v !== 'string' || !isoDate.test(v)) throw new GraphQLError('Date must be a string YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (typeof v !== 'string' || !isoDate.test(v))
+      throw new GraphQLError('Date must be a string YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT' } });
     return v;
   },
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING || !isoDate.test(ast.value)) throw new GraphQLError('Date must be a string YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (ast.kind !== Kind.STRING || !isoDate.test(ast.value))
+      throw new GraphQLError('Date must be a string YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT' } });
     return ast.value;
   },
 });
@@ -31,7 +33,8 @@ export const DateTimeScalar = new GraphQLScalarType({
   },
   parseValue(v) {
     const d = new Date(String(v));
-    if (typeof v !== 'string' || Number.isNaN(d.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (typeof v !== 'string' || Number.isNaN(d.getTime()))
+      throw new GraphQLError('DateTime must be an ISO 8601 string', { extensions: { code: 'BAD_USER_INPUT' } });
     return d;
   },
 });
@@ -42,7 +45,8 @@ export const DecimalScalar = new GraphQLScalarType({
     return typeof v === 'string' ? v : String(v);
   },
   parseValue(v) {
-    if (typeof v !== 'string' || !/^-?\d+(\.\d+)?$/.test(v)) throw new GraphQLError('Decimal must be a string such as "1234.50"', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (typeof v !== 'string' || !/^-?\d+(\.\d+)?$/.test(v))
+      throw new GraphQLError('Decimal must be a string such as "1234.50"', { extensions: { code: 'BAD_USER_INPUT' } });
     return v;
   },
 });

@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics of the ingest pipeline (served at /metrics): events by outcome per connector, apply
+ * latency, consumer lag per partition, source-time lag (how old the newest applied change was when it was
+ * applied), quarantine and dead-letter counts, and transient-failure retries.
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'hub_' });
+
+export const eventsTotal = new Counter({
+  name: 'hub_events_total',
+  help: 'Source messages processed, by connector and outcome',
+  labelNames: ['connector', 'outcome'] as const,
+  registers: [registry],
+});
+export const applySeconds = new Histogram({
+  name: 'hub_batch_apply_seconds',
+  help: 'Time to apply one batch in one database transaction',
+  labelNames: ['connector'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+/** Where a batch's time goes (party = identity resolution + survivorship, facts, risk = screening + alert rules). */
+export const applyPhaseSeconds = new Counter({
+  name: 'hub_apply_phase_seconds_total',
+  help: 'Time spent applying batches, by phase of the sync step',
+  labelNames: ['phase'] as const,
+  registers: [registry],
+});
+export const consumerLag = new Gauge({
+  name: 'hub_consumer_lag_messages',
+  help: 'High watermark minus the next offset to consume, per partition',
+  labelNames: ['topic', 'partition'] as const,
+  registers: [registry],
+});
+export const sourceTimeLag = new Gauge({
+  name: 'hub_source_time_lag_seconds',
+  help: 'Now minus the source time of the newest change applied, per connector',
+  labelNames: ['connector'] as const,
+  registers: [registry],
+});
+export const quarantinedTotal = new Counter({
+  name: 'hub_quarantined_total',
+  help: 'Messages quarantined, by connector and error code',
+  labelNames: ['connector', 'code'] as const,
+  registers: [registry],
+});
+export const dlqPublishedTotal = new Counter({
+  name: 'hub_dlq_published_total',
+  help: 'Quarantined messages published to their dead-letter topic',
+  labelNames: ['topic'] as const,
+  registers: [registry],
+});
+export const retriesTotal = new Counter({
+  name: 'hub_transient_retries_total',
+  help: 'Batch retries after a transient failure (database or broker unavailable)',
+  labelNames: ['connector'] as const,
+  registers: [registry],
+});
+export const riskQueueAge = new Gauge({
+  name: 'hub_risk_queue_age_seconds',
+  help: 'How long the oldest due risk follow-up has waited (how far risk flags trail ingest; a re-evaluation queued for the end of an alert hold counts from when it falls due); 0 when none is due',
+  registers: [registry],
+});
+export const riskSettledTotal = new Counter({
+  name: 'hub_risk_work_settled_total',
+  help: 'Queued risk follow-ups (one per ingest transaction) settled by the risk worker',
+  registers: [registry],
+});

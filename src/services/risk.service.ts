@@ -1,0 +1,401 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import type { Connection } from './customer.service.ts';
+import {
+  approveEntry,
+  deactivateEntry,
+  proposeEntry,
+  rejectEntry,
+  type Failure,
+  type ProposeInput,
+} from '../risk/blacklist.service.ts';
+import { approveBatch } from '../risk/list-import.ts';
+
+/** Read side and mutations of the risk area for GraphQL; every mutation runs in one transaction. */
+export type BlacklistEntryRow = {
+  id: string;
+  list: 'INTERNAL_FRAUD' | 'BAD_DEBT' | 'SANCTIONS' | 'ALLOW';
+  status: 'PROPOSED' | 'ACTIVE' | 'INACTIVE' | 'EXPIRED' | 'SUSPENDED' | 'REJECTED';
+  idNumber: string | null;
+  fullName: string | null;
+  birthDate: string | null;
+  phone: string | null;
+  bankAccount: string | null;
+  creditCode: string | null;
+  reason: string;
+  authority: string | null;
+  listedOn: string;
+  effectiveFrom: string | null;
+  effectiveTo: string | null;
+  proposedBy: string;
+  approvedBy: string | null;
+  version: number;
+};
+export type ScreeningHitRow = {
+  id: string;
+  partyId: string;
+  entryId: string;
+  list: BlacklistEntryRow['list'];
+  score: number;
+  matched: string[];
+  status: string;
+  dismissedBy: string | null;
+  dismissedReason: string | null;
+};
+export type RiskFlagModel = {
+  kind: 'BLACKLIST_HIT' | 'INVALID_IDENTIFIER' | 'ALERT';
+  level: 'LOW' | 'MEDIUM' | 'HIGH';
+  reason: string;
+  hit: ScreeningHitRow | null;
+  alert: AlertRow | null;
+};
+export type AlertRow = {
+  id: string;
+  partyId: string;
+  rule: string;
+  ruleVersion: number;
+  status: 'OPEN' | 'ACKNOWLEDGED' | 'CLOSED';
+  level: 'LOW' | 'MEDIUM' | 'HIGH';
+  points: number;
+  evidence: string;
+  explanation: string;
+  acknowledgedBy: string | null;
+  closedBy: string | null;
+  closedReason: string | null;
+  suppressedUntil: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+export type AlertRuleRow = {
+  code: string;
+  kind: string;
+  params: string;
+  points: number;
+  enabled: boolean;
+  version: number;
+  updatedBy: string;
+};
+/** Severity tiers: points map to levels (weak signals add up through several rules). */
+const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
+const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
+  closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", created_at as "createdAt", updated_at as "updatedAt"`;
+type AlertFailure =
+  | { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string }
+  | { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
+type RuleFailure =
+  | { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string }
+  | { __typename: 'ValidationError'; errorCode: 'BAD_USER_INPUT'; message: string };
+export type AuditRow = { action: string; actor: string; detail: string; at: Date };
+
+const entryColumns = `id, list, status, id_number as "idNumber", full_name as "fullName", to_char(birth_date, 'YYYY-MM-DD') as "birthDate", phone_key as phone,
+  bank_account as "bankAccount", credit_code as "creditCode", reason, authority, to_char(listed_on, 'YYYY-MM-DD') as "listedOn",
+  to_char(effective_from, 'YYYY-MM-DD') as "effectiveFrom", to_char(effective_to, 'YYYY-MM-DD') as "effectiveTo", proposed_by as "proposedBy", approved_by as "approvedBy", version`;
+const hitColumns = `h.id, h.party_id as "partyId", h.entry_id as "entryId", e.list, h.score, h.matched, h.status, h.dismissed_by as "dismissedBy", h.dismissed_reason as "dismissedReason"`;
+
+type DismissFailure =
+  | { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string }
+  | { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
+
+export class RiskService {
+  private readonly em: EntityManager;
+  private readonly actor: string;
+
+  constructor(em: EntityManager, actor: string) {
+    this.em = em;
+    this.actor = actor;
+  }
+
+  async entry(id: string): Promise<BlacklistEntryRow | null> {
+    const [row] = await this.em.execute<BlacklistEntryRow[]>(
+      `select ${entryColumns} from blacklist_entry where id = ?`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  async entries(args: {
+    list?: string | null;
+    status?: string | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Connection<{ cursor: string; node: BlacklistEntryRow }>> {
+    const limit = pageSize(args.first);
+    const after = decodeCursor(args.after, 'blacklist', (v): v is string => typeof v === 'string');
+    const where = ['true'];
+    const params: unknown[] = [];
+    if (args.list) where.push('list = ?'), params.push(args.list);
+    if (args.status) where.push('status = ?'), params.push(args.status);
+    if (after) where.push('id > ?'), params.push(after);
+    const rows = await this.em.execute<BlacklistEntryRow[]>(
+      `select ${entryColumns} from blacklist_entry where ${where.join(' and ')} order by id limit ?`,
+      [...params, limit + 1],
+    );
+    const edges = rows.slice(0, limit).map((node) => ({ cursor: encodeCursor('blacklist', node.id), node }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: rows.length > limit,
+        hasPreviousPage: after !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
+  }
+
+  async audit(entryId: string): Promise<AuditRow[]> {
+    const rows = await this.em.execute<{ action: string; actor: string; detail: unknown; at: Date }[]>(
+      `select action, actor, detail, at from blacklist_audit where entry_id = ? order by at, id`,
+      [entryId],
+    );
+    return rows.map((r) => ({ ...r, detail: JSON.stringify(r.detail) }));
+  }
+
+  /** Open (not dismissed) hits and invalid identifiers of a customer, as flags with a level. */
+  async flags(partyId: string): Promise<RiskFlagModel[]> {
+    const hits = await this.em.execute<ScreeningHitRow[]>(
+      `select ${hitColumns} from screening_hit h join blacklist_entry e on e.id = h.entry_id where h.party_id = ? and h.status = 'OPEN' and e.status = 'ACTIVE' order by h.score desc`,
+      [partyId],
+    );
+    const invalid = await this.em.execute<{ type: string; issues: string[] }[]>(
+      `select type, issues from party_identifier where party_id = ? and not valid`,
+      [partyId],
+    );
+    return [
+      ...hits.map(
+        (hit): RiskFlagModel => ({
+          kind: 'BLACKLIST_HIT',
+          level: hit.score >= 0.9 ? 'HIGH' : hit.score >= 0.7 ? 'MEDIUM' : 'LOW',
+          reason: `${hit.list} list entry matched on ${hit.matched.join(', ')}`,
+          hit,
+          alert: null,
+        }),
+      ),
+      ...(await this.openAlerts(partyId)).map(
+        (alert): RiskFlagModel => ({ kind: 'ALERT', level: alert.level, reason: alert.explanation, hit: null, alert }),
+      ),
+      ...invalid.map(
+        (i): RiskFlagModel => ({
+          kind: 'INVALID_IDENTIFIER',
+          level: 'LOW',
+          reason: `${i.type} is invalid (${i.issues.join(', ')})`,
+          hit: null,
+          alert: null,
+        }),
+      ),
+    ];
+  }
+
+  private async openAlerts(partyId: string): Promise<AlertRow[]> {
+    const rows = await this.em.execute<Omit<AlertRow, 'level'>[]>(
+      `select ${alertColumns} from alert where party_id = ? and status <> 'CLOSED' order by points desc, rule_code`,
+      [partyId],
+    );
+    return rows.map((r) => ({ ...r, level: levelOf(r.points) }));
+  }
+
+  async alerts(args: {
+    status?: string | null;
+    rule?: string | null;
+    minLevel?: string | null;
+    first?: number | null;
+    after?: string | null;
+  }): Promise<Connection<{ cursor: string; node: AlertRow }>> {
+    const limit = pageSize(args.first);
+    const after = decodeCursor(args.after, 'alert', (v): v is [string, string] => Array.isArray(v) && v.length === 2);
+    const where = ['true'];
+    const params: unknown[] = [];
+    if (args.status) where.push('status = ?'), params.push(args.status);
+    if (args.rule) where.push('rule_code = ?'), params.push(args.rule);
+    if (args.minLevel)
+      where.push('points >= ?'), params.push(args.minLevel === 'HIGH' ? 40 : args.minLevel === 'MEDIUM' ? 30 : 0);
+    if (after) where.push('(updated_at, id) < (?::timestamptz, ?::uuid)'), params.push(after[0], after[1]);
+    const rows = await this.em.execute<Omit<AlertRow, 'level'>[]>(
+      `select ${alertColumns} from alert where ${where.join(' and ')} order by updated_at desc, id desc limit ?`,
+      [...params, limit + 1],
+    );
+    const edges = rows.slice(0, limit).map((r) => ({
+      cursor: encodeCursor('alert', [new Date(r.updatedAt).toISOString(), r.id]),
+      node: { ...r, level: levelOf(r.points) },
+    }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: rows.length > limit,
+        hasPreviousPage: after !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
+  }
+
+  async rules(): Promise<AlertRuleRow[]> {
+    return this.em.execute<AlertRuleRow[]>(
+      `select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule order by code`,
+    );
+  }
+
+  private async alertTransition(
+    id: string,
+    allowed: string[],
+    update: string,
+    params: unknown[],
+  ): Promise<AlertRow | AlertFailure> {
+    if (!/^[0-9a-f-]{36}$/i.test(id))
+      return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `alert ${id} does not exist` };
+    return this.em.transactional(async (em) => {
+      const [row] = await em.execute<{ status: string }[]>(`select status from alert where id = ? for update`, [id]);
+      if (!row)
+        return {
+          __typename: 'NotFoundError',
+          errorCode: 'NOT_FOUND',
+          message: `alert ${id} does not exist`,
+        } as AlertFailure;
+      if (!allowed.includes(row.status))
+        return {
+          __typename: 'InvalidStateError',
+          errorCode: 'INVALID_STATE',
+          message: `alert is ${row.status}`,
+        } as AlertFailure;
+      await em.execute(`update alert set ${update}, updated_at = now() where id = ?`, [...params, id]);
+      const [after] = await em.execute<Omit<AlertRow, 'level'>[]>(`select ${alertColumns} from alert where id = ?`, [
+        id,
+      ]);
+      return { ...(after as Omit<AlertRow, 'level'>), level: levelOf(after?.points ?? 0) };
+    });
+  }
+
+  acknowledge(id: string) {
+    return this.alertTransition(id, ['OPEN'], `status = 'ACKNOWLEDGED', acknowledged_by = ?`, [this.actor]);
+  }
+
+  close(id: string, reason: string, suppressDays: number | null) {
+    return this.alertTransition(
+      id,
+      ['OPEN', 'ACKNOWLEDGED'],
+      `status = 'CLOSED', closed_by = ?, closed_reason = ?, suppressed_until = case when ?::int is null then null else now() + make_interval(days => ?::int) end`,
+      [this.actor, reason, suppressDays, suppressDays],
+    );
+  }
+
+  async updateRule(
+    code: string,
+    change: { params?: string | null; points?: number | null; enabled?: boolean | null },
+  ): Promise<AlertRuleRow | RuleFailure> {
+    let params: unknown = undefined;
+    if (change.params != null) {
+      try {
+        params = JSON.parse(change.params);
+      } catch {
+        return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
+      }
+      if (typeof params !== 'object' || params === null || Array.isArray(params))
+        return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
+      const hold = (params as Record<string, unknown>).holdSeconds;
+      if (hold !== undefined && !(typeof hold === 'number' && Number.isInteger(hold) && hold >= 0 && hold <= 86_400)) {
+        return {
+          __typename: 'ValidationError',
+          errorCode: 'BAD_USER_INPUT',
+          message: 'params.holdSeconds must be a whole number of seconds from 0 to 86400',
+        };
+      }
+    }
+    if (change.points != null && (change.points < 0 || change.points > 100))
+      return {
+        __typename: 'ValidationError',
+        errorCode: 'BAD_USER_INPUT',
+        message: 'points must be between 0 and 100',
+      };
+    return this.em.transactional(async (em) => {
+      const [rule] = await em.execute<{ params: unknown; points: number; enabled: boolean }[]>(
+        `select params, points, enabled from alert_rule where code = ? for update`,
+        [code],
+      );
+      if (!rule)
+        return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `no alert rule ${code}` } as RuleFailure;
+      await em.execute(
+        `update alert_rule set params = ?::jsonb, points = ?, enabled = ?, version = version + 1, updated_by = ?, updated_at = now() where code = ?`,
+        [
+          JSON.stringify(params ?? rule.params),
+          change.points ?? rule.points,
+          change.enabled ?? rule.enabled,
+          this.actor,
+          code,
+        ],
+      );
+      await em.execute(
+        `insert into alert_rule_version (code, version, params, points, enabled, updated_by, updated_at) select code, version, params, points, enabled, updated_by, updated_at from alert_rule where code = ?`,
+        [code],
+      );
+      const [row] = await em.execute<AlertRuleRow[]>(
+        `select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule where code = ?`,
+        [code],
+      );
+      return row as AlertRuleRow;
+    });
+  }
+
+  private async run(fn: (em: EntityManager) => Promise<string | Failure>): Promise<BlacklistEntryRow | Failure> {
+    return this.em.transactional(async (em) => {
+      const r = await fn(em);
+      if (typeof r !== 'string') return r;
+      const [row] = await em.execute<BlacklistEntryRow[]>(`select ${entryColumns} from blacklist_entry where id = ?`, [
+        r,
+      ]);
+      return row as BlacklistEntryRow;
+    });
+  }
+
+  propose(input: ProposeInput) {
+    return this.run((em) => proposeEntry(em, input, this.actor));
+  }
+  approve(id: string) {
+    return this.run((em) => approveEntry(em, id, this.actor));
+  }
+  reject(id: string, reason: string | null) {
+    return this.run((em) => rejectEntry(em, id, this.actor, reason));
+  }
+  approveBatch(batchId: string) {
+    if (!/^[0-9a-f-]{36}$/i.test(batchId))
+      return Promise.resolve({
+        __typename: 'NotFoundError' as const,
+        errorCode: 'NOT_FOUND' as const,
+        message: `no batch ${batchId}`,
+      });
+    return this.em.transactional((em) => approveBatch(em, batchId, this.actor));
+  }
+
+  deactivate(id: string, reason: string) {
+    return this.run((em) => deactivateEntry(em, id, this.actor, reason));
+  }
+
+  async dismiss(hitId: string, reason: string): Promise<ScreeningHitRow | DismissFailure> {
+    if (!/^[0-9a-f-]{36}$/i.test(hitId))
+      return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `screening hit ${hitId} does not exist` };
+    return this.em.transactional(async (em) => {
+      const [hit] = await em.execute<{ status: string }[]>(`select status from screening_hit where id = ? for update`, [
+        hitId,
+      ]);
+      if (!hit)
+        return {
+          __typename: 'NotFoundError',
+          errorCode: 'NOT_FOUND',
+          message: `screening hit ${hitId} does not exist`,
+        } as DismissFailure;
+      if (hit.status === 'DISMISSED')
+        return {
+          __typename: 'InvalidStateError',
+          errorCode: 'INVALID_STATE',
+          message: 'the hit is already dismissed',
+        } as DismissFailure;
+      await em.execute(
+        `update screening_hit set status = 'DISMISSED', dismissed_by = ?, dismissed_reason = ?, dismissed_at = now(), updated_at = now() where id = ?`,
+        [this.actor, reason, hitId],
+      );
+      const [row] = await em.execute<ScreeningHitRow[]>(
+        `select ${hitColumns} from screening_hit h join blacklist_entry e on e.id = h.entry_id where h.id = ?`,
+        [hitId],
+      );
+      return row as ScreeningHitRow;
+    });
+  }
+}
