@@ -6,6 +6,7 @@ import { clientAttributes } from '../src/connectors/core-policy/mapping.ts';
 import { coreEvent } from '../src/connectors/core-policy/fixtures/events.ts';
 import { corePolicyConnector } from '../src/connectors/core-policy/index.ts';
 import { applyBatch } from '../src/ingest/apply-batch.ts';
+import { riskFollowUp } from '../src/risk/risk-work.ts';
 import type { Route } from '../src/ingest/topic-router.ts';
 import { generatePeople, type PersonRow } from '../src/demo/generate-people.ts';
 import { createProbabilisticMatcher } from '../src/sync/match/probabilistic.matcher.ts';
@@ -167,7 +168,7 @@ try {
         value: Buffer.from(e.value ?? ''),
         timestamp: null,
       }));
-      await applyBatch(orm, 'bench', route, 0, chunk, { matcher: m });
+      await applyBatch(orm, 'bench', route, 0, chunk, { matcher: m, followUp: riskFollowUp('settle') });
     }
     const perEvent = (performance.now() - started) / events.length;
     console.log(`  ${label.padEnd(14)} ${perEvent.toFixed(3)} ms/event (${Math.round(1000 / perEvent)} events/s)`);

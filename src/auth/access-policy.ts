@@ -3,7 +3,7 @@ import type { Role, Viewer } from './viewer.ts';
 
 /**
  * THE place where the hub decides who sees what (PIPL art. 51, JR/T 0171-2020 grading): every schema field
- * marked `@sensitive(kind: …)` goes through `protect` (wired in src/graphql/sensitive-directive.ts), and
+ * marked `@sensitive(kind: …)` goes through `protect` (wired in src/resolvers/sensitive-directive.ts), and
  * operations check `require`. Resolvers never mask by themselves.
  */
 export type SensitiveKind =

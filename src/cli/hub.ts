@@ -12,7 +12,7 @@ import { replayConnector } from '../ingest/replay.ts';
 import { screenParties } from '../risk/screening.ts';
 import { evaluateAlertsForParties } from '../risk/alerts.ts';
 import { importListFile } from '../risk/list-import.ts';
-import { syncDepsFor, wireFormatFor } from '../runtime/hub.ts';
+import { ingestDepsFor, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { matchFileCommand } from './match-file.ts';
@@ -133,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
           router: new TopicRouter(connectors, config.kafkaTopicPrefix),
           connector: connectorById(values.connector),
           from,
-          deps: syncDepsFor(),
+          deps: ingestDepsFor(),
           groupPrefix: config.kafkaGroupId,
           logger,
           wireFormat: wireFormatFor(config),
@@ -217,7 +217,7 @@ async function main(argv: string[]): Promise<number> {
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const report = await importFile(orm, connector, file, syncDepsFor(), { encoding: values.encoding ?? 'gbk' });
+        const report = await importFile(orm, connector, file, ingestDepsFor(), { encoding: values.encoding ?? 'gbk' });
         process.stdout.write(
           `${report.file}: ${report.rows} rows, ${report.applied} changes applied, ${report.stale} unchanged, ${report.skipped} rows already imported, ${report.quarantined} rejected\n`,
         );

@@ -1,14 +1,15 @@
+import type { ActivityDetails, ActivityKind } from './activity.ts';
 /**
  * The canonical change model: what every connector's mapping produces and the sync step consumes. Connectors
  * never touch the database; they turn one source message into zero or more of these changes, already
- * normalised (src/sync/normalize), so that matching and survivorship see the same shapes whatever the source.
+ * normalised (src/domain/normalize), so that matching and survivorship see the same shapes whatever the source.
  */
 export type PartyKind = 'PERSON' | 'ORGANISATION';
 export type Sex = 'M' | 'F' | 'U';
 export type ContactKind = 'MOBILE' | 'LANDLINE' | 'EMAIL' | 'ADDRESS';
 
 export type CanonicalIdentifier = {
-  /** RESIDENT_ID, PASSPORT, USCC, … (src/sync/normalize/resident-id.ts names them). */
+  /** RESIDENT_ID, PASSPORT, USCC, … (src/domain/normalize/resident-id.ts names them). */
   type: string;
   value: string | null;
   raw: string | null;
@@ -92,8 +93,7 @@ export type RoleDelete = Versioned & { entity: 'policyRole'; op: 'delete'; key: 
  * is referenced by the source record that identifies them — `party` (system + source id), usually emitted
  * as a PartyUpsert in the same message — or, for calls, by the caller's phone key.
  */
-export type ActivityKind = 'PAYMENT' | 'CLAIM' | 'INTERACTION' | 'LEAD' | 'CONSENT' | 'REGISTRATION' | 'BANK_SALE';
-export type ActivityData = {
+export type ActivityData<K extends ActivityKind = ActivityKind> = {
   party: { system: string; sourceId: string } | null;
   callerPhoneKey: string | null;
   policyNo: string | null;
@@ -101,15 +101,19 @@ export type ActivityData = {
   type: string | null;
   status: string | null;
   amount: string | null;
-  details: Record<string, unknown>;
+  details: ActivityDetails[K];
 };
-export type ActivityUpsert = Versioned & {
-  entity: 'activity';
-  op: 'upsert';
-  kind: ActivityKind;
-  sourceKey: string;
-  data: ActivityData;
-};
+/** One upsert type per kind, so a connector's details are checked against its kind's. */
+export type ActivityUpsert = {
+  [K in ActivityKind]: Versioned & {
+    entity: 'activity';
+    op: 'upsert';
+    kind: K;
+    sourceKey: string;
+    data: ActivityData<K>;
+  };
+}[ActivityKind];
+export type { ActivityKind };
 export type ActivityDelete = Versioned & { entity: 'activity'; op: 'delete'; kind: ActivityKind; sourceKey: string };
 
 export type CanonicalChange =

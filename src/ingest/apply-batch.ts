@@ -1,3 +1,4 @@
+import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange } from '../domain/canonical.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
@@ -5,7 +6,7 @@ import { MappingError } from '../connectors/framework/errors.ts';
 import { applyChanges, lockPartyKeys, type SyncDeps } from '../sync/apply-changes.ts';
 import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
 import { applyFacts, isFact } from '../sync/apply-facts.ts';
-import { mergeRiskWork, newRiskWork, queueRiskWork, settleRiskWork, type RiskWork } from '../risk/risk-work.ts';
+import { type ChangeSet, emptyChangeSet, mergeChangeSets } from '../sync/change-set.ts';
 import type { Route } from './topic-router.ts';
 import { applyPhaseSeconds } from '../observability/metrics.ts';
 
@@ -22,9 +23,17 @@ import { applyPhaseSeconds } from '../observability/metrics.ts';
  * one set-based step; the party changes of all messages go through set-based identity resolution together
  * (src/sync/apply-parties.ts), in their order, inside one savepoint.
  * Only if the database rejects a step is it re-applied one message per savepoint to find the culprit. The
- * risk follow-up of the whole batch is settled once at the end, in the same transaction, or — for streaming
- * ingest — queued in it for the risk worker.
+ * change set of the whole batch (src/sync/change-set.ts) goes to the follow-up the runtime wired in (risk:
+ * settled in the same transaction, or — for streaming ingest — queued in it for the risk worker).
  */
+/**
+ * What happens with each transaction's change set, inside that transaction: ingest does not know who follows
+ * up; the composition root (src/runtime) wires risk in. `phase` names its time in hub_apply_phase_seconds.
+ */
+export type FollowUp = { phase: string; run(em: EntityManager, changed: ChangeSet): Promise<void> };
+/** What ingest needs: the sync step's dependencies and the follow-up of what each transaction changed. */
+export type IngestDeps = SyncDeps & { followUp: FollowUp };
+
 export type BatchResult = {
   applied: number;
   stale: number;
@@ -63,7 +72,7 @@ export async function applyBatch(
   route: Route,
   partition: number,
   messages: readonly SourceMessage[],
-  deps: SyncDeps,
+  deps: IngestDeps,
 ): Promise<BatchResult> {
   const [result] = await applyBatches(orm, consumerGroup, [{ route, partition, messages }], deps);
   return result as BatchResult;
@@ -80,8 +89,7 @@ export async function applyBatches(
   orm: MikroORM,
   consumerGroup: string,
   parts: readonly BatchPart[],
-  deps: SyncDeps,
-  opts: { queueRisk?: boolean } = {},
+  deps: IngestDeps,
 ): Promise<BatchResult[]> {
   const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages));
   return orm.em.fork().transactional(async (em) => {
@@ -95,7 +103,8 @@ export async function applyBatches(
       rejected: [],
       latestSourceTime: null,
     }));
-    const stored = await em.execute<{ topic: string; partition: number; next_offset: string }[]>(
+    const stored = await executeBound<{ topic: string; partition: number; next_offset: string }[]>(
+      em,
       `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${parts.map(() => '(?, ?::int)').join(', ')}) as p(topic, partition)
          join consumer_offset o on o.consumer_group = ? and o.topic = p.topic and o.partition = p.partition order by o.topic, o.partition for update of o`,
       [...parts.flatMap((p) => [p.route.topic, p.partition]), consumerGroup],
@@ -112,7 +121,7 @@ export async function applyBatches(
       deps,
     );
     const stats = emptyStats();
-    const risk = newRiskWork();
+    const changed = emptyChangeSet();
     const factMessages: Taken[] = [];
     const partyMessages: Taken[] = [];
     const rejected = new Set<string>();
@@ -150,7 +159,7 @@ export async function applyBatches(
     const applyOneByOne = async (taken: readonly Taken[]) => {
       for (const m of taken) {
         const part = parts[m.part] as BatchPart;
-        const problem = await inSavepoint(em, stats, risk, (inner, s, work) =>
+        const problem = await inSavepoint(em, stats, changed, (inner, s, work) =>
           applyChanges(inner, m.changes, deps, s, work),
         );
         if (problem === null) continue;
@@ -161,7 +170,7 @@ export async function applyBatches(
     if (partyMessages.length > 0) {
       // Optimistically all in one savepoint; only if the database rejects one of them, again one savepoint
       // per message to quarantine the culprit.
-      const together = await inSavepoint(em, stats, risk, (inner, s, work) =>
+      const together = await inSavepoint(em, stats, changed, (inner, s, work) =>
         applyChanges(
           inner,
           partyMessages.flatMap((m) => m.changes),
@@ -176,7 +185,7 @@ export async function applyBatches(
     // A quarantined message is quarantined whole: its facts are not applied without its customer.
     const factsToApply = factMessages.filter((m) => !rejected.has(`${m.part}:${m.message.offset}`));
     if (factsToApply.length > 0) {
-      const together = await inSavepoint(em, stats, risk, (inner, s, work) =>
+      const together = await inSavepoint(em, stats, changed, (inner, s, work) =>
         applyFacts(
           inner,
           factsToApply.flatMap((m) => m.changes.filter(isFact)),
@@ -188,11 +197,10 @@ export async function applyBatches(
       if (together !== null) await applyOneByOne(factsToApply);
     }
     phaseDone('facts');
-    // Streaming ingest queues the risk follow-up for the risk worker (src/risk/risk-worker.ts); other callers
-    // (file imports, demo loads) settle it here, so that they are complete when they return.
-    if (opts.queueRisk) await queueRiskWork(em, risk);
-    else await settleRiskWork(em, risk, deps.topicPrefix);
-    phaseDone(opts.queueRisk ? 'risk-queue' : 'risk');
+    // The follow-up of what this transaction changed (risk: queued for the risk worker when streaming, settled
+    // here for file and demo loads), inside the transaction so that it commits with the effects.
+    await deps.followUp.run(em, changed);
+    phaseDone(deps.followUp.phase);
     const positions = parts.flatMap((p, i) => {
       const l = last[i] ?? null;
       if (l === null || l + 1n <= (from[i] as bigint)) return [];
@@ -200,7 +208,8 @@ export async function applyBatches(
       return [[consumerGroup, p.route.topic, p.partition, (l + 1n).toString()]];
     });
     if (positions.length > 0) {
-      await em.execute(
+      await executeBound(
+        em,
         `insert into consumer_offset (consumer_group, topic, partition, next_offset) values ${positions.map(() => '(?, ?, ?, ?)').join(', ')}
          on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
         positions.flat(),
@@ -243,13 +252,13 @@ function mapMessage(route: Route, message: SourceMessage): Mapped {
 async function inSavepoint(
   em: EntityManager,
   stats: ApplyStats,
-  risk: RiskWork,
-  work: (em: EntityManager, stats: ApplyStats, risk: RiskWork) => Promise<void>,
+  changed: ChangeSet,
+  work: (em: EntityManager, stats: ApplyStats, changed: ChangeSet) => Promise<void>,
 ): Promise<string | null> {
   const local = { ...emptyStats() };
-  const localRisk = newRiskWork();
+  const localChanges = emptyChangeSet();
   try {
-    await em.transactional((inner) => work(inner, local, localRisk));
+    await em.transactional((inner) => work(inner, local, localChanges));
   } catch (e) {
     const err = e as { sqlState?: unknown; code?: unknown };
     const sqlState = typeof err.sqlState === 'string' ? err.sqlState : err.code;
@@ -259,7 +268,7 @@ async function inSavepoint(
     throw e;
   }
   addStats(stats, local);
-  mergeRiskWork(risk, localRisk);
+  mergeChangeSets(changed, localChanges);
   return null;
 }
 
@@ -271,7 +280,8 @@ async function quarantine(
   reason: string,
   result: BatchResult,
 ): Promise<void> {
-  await em.execute(
+  await executeBound(
+    em,
     `insert into quarantined_event (id, connector, topic, partition, "offset", message_key, message_value, error_code, reason)
      values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?) on conflict (topic, partition, "offset") do nothing`,
     [

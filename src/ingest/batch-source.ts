@@ -1,5 +1,5 @@
+import type { IngestDeps } from './apply-batch.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatch, type BatchResult } from './apply-batch.ts';
 import type { TopicRouter } from './topic-router.ts';
 
@@ -15,7 +15,7 @@ export async function ingestBatch(
   router: TopicRouter,
   streamName: string,
   messages: readonly BatchInputMessage[],
-  deps: SyncDeps,
+  deps: IngestDeps,
 ): Promise<BatchResult> {
   const total: BatchResult = {
     applied: 0,

@@ -1,3 +1,4 @@
+import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Producer } from '../messaging/kafka.ts';
 import { dlqPublishedTotal } from '../observability/metrics.ts';
@@ -29,7 +30,8 @@ function stageOf(code: string): string {
 
 export async function publishDeadLetters(orm: MikroORM, producer: Producer, limit = 500): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
-    const rows = await em.execute<Row[]>(
+    const rows = await executeBound<Row[]>(
+      em,
       `select id, connector, topic, partition, "offset"::text as "offset", message_key, message_value, error_code, reason
          from quarantined_event where dlq_published_at is null and topic not like '%.file/%'
         order by received_at limit ? for update skip locked`,
@@ -62,7 +64,8 @@ export async function publishDeadLetters(orm: MikroORM, producer: Producer, limi
       });
       dlqPublishedTotal.inc({ topic }, list.length);
     }
-    await em.execute(
+    await executeBound(
+      em,
       `update quarantined_event set dlq_published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
       rows.map((r) => r.id),
     );

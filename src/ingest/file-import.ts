@@ -1,10 +1,10 @@
+import type { IngestDeps } from './apply-batch.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector } from '../connectors/framework/connector.ts';
-import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatch, type BatchResult } from './apply-batch.ts';
 import type { Route } from './topic-router.ts';
 
@@ -20,7 +20,7 @@ export async function importFile(
   orm: MikroORM,
   connector: Connector,
   path: string,
-  deps: SyncDeps,
+  deps: IngestDeps,
   opts: { encoding?: string } = {},
 ): Promise<ImportReport> {
   const bytes = readFileSync(path);

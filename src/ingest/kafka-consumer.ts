@@ -1,13 +1,12 @@
+import type { IngestDeps } from './apply-batch.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
-import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatches, mapMessages, type BatchPart, type BatchResult } from './apply-batch.ts';
 import { GroupCommit } from './group-commit.ts';
 import { TableStatistics } from './table-statistics.ts';
 import { publishDeadLetters } from './dead-letters.ts';
-import { publishOutbox } from '../risk/outbox.ts';
-import { startRiskWorker, type RiskWorker } from '../risk/risk-worker.ts';
+import { startOutboxDrainer } from '../messaging/outbox-drainer.ts';
 import { maybeCrash } from './fault-injection.ts';
 import { ensureTopics, type Consumer, type KafkaClient } from '../messaging/kafka.ts';
 import {
@@ -44,24 +43,20 @@ export async function startConnectorConsumer(opts: {
   orm: MikroORM;
   router: TopicRouter;
   groupId: string;
-  deps: SyncDeps;
+  deps: IngestDeps;
   logger: Logger;
   /** Transactions applied at the same time (each holding the chunks of one or more partitions). */
   concurrency?: number;
   sessionTimeoutMs?: number;
   /** Decodes connectors' wire formats (schema-registry Avro) before mapping; plain JSON by default. */
   wireFormat?: WireFormat;
-  /** Minimum time between risk-worker rounds (see risk-worker.ts). */
-  riskRoundMs?: number;
+  /** Called after each committed transaction (the runtime wakes the risk worker, which settles what it queued). */
+  afterCommit?: () => void;
 }): Promise<ConnectorConsumer> {
   const wireFormat = opts.wireFormat ?? plainFormat;
   const { kafka, orm, router, groupId, deps, logger } = opts;
   // Dead-letter topics are created up front, so the first bad message does not race topic auto-creation.
-  await ensureTopics(kafka, [
-    ...router.streamTopics,
-    ...router.streamTopics.map((t) => `${t}.dlq`),
-    `${router.prefix}hub.risk-alerts.v1`,
-  ]);
+  await ensureTopics(kafka, [...router.streamTopics, ...router.streamTopics.map((t) => `${t}.dlq`)]);
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 3));
   // maxWaitTimeInMs: kafkajs's default (5 s) is how long a fetch may sit on the broker; with many partitions
@@ -73,42 +68,20 @@ export async function startConnectorConsumer(opts: {
   let running = false;
   let stopping = false;
 
-  // One drain at a time; a request while one runs is answered by one more pass after it (not one per batch).
-  let draining: Promise<void> | null = null;
-  let drainAgain = false;
-  const drainDeadLetters = (): Promise<void> => {
-    if (draining) {
-      drainAgain = true;
-      return draining;
-    }
-    draining = (async () => {
-      do {
-        drainAgain = false;
-        try {
-          while ((await publishDeadLetters(orm, producer)) > 0);
-          while ((await publishOutbox(orm, producer)) > 0);
-        } catch (e) {
-          logger.warn('dead-letter / outbox publishing failed; will retry', { error: e });
-        }
-      } while (drainAgain && !stopping);
-    })().finally(() => {
-      draining = null;
-    });
-    return draining;
-  };
+  // Quarantined messages go to their dead-letter topics after the transaction that quarantined them commits.
+  const deadLetters = startOutboxDrainer({
+    name: 'dead-letter',
+    publishOnce: () => publishDeadLetters(orm, producer),
+    logger,
+  });
+  const drainDeadLetters = () => deadLetters.drain();
   const statistics = new TableStatistics(orm, logger);
-  // Risk follow-up of every committed transaction is settled by the risk worker, beside ingest (started once
-  // consuming has started; a wake before that is not needed, its first round finds the queue as it is).
-  let riskWorker: RiskWorker | null = null;
-  const groupCommit = new GroupCommit<BatchPart, BatchResult>(
-    (parts) => applyBatches(orm, groupId, parts, deps, { queueRisk: true }),
-    {
-      sizeOf: (p) => p.messages.length,
-      keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
-      maxMessages: groupMaxMessages,
-      parallel: opts.concurrency ?? 1,
-    },
-  );
+  const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, deps), {
+    sizeOf: (p) => p.messages.length,
+    keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
+    maxMessages: groupMaxMessages,
+    parallel: opts.concurrency ?? 1,
+  });
 
   /**
    * Applies one chunk, retrying transient failures until it succeeds or the consumer is stopped. kafkajs only
@@ -222,7 +195,7 @@ export async function startConnectorConsumer(opts: {
               Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
             );
           }
-          riskWorker?.wake();
+          opts.afterCommit?.();
           statistics.noteApplied(chunk.length - result.skipped);
           eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
           eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
@@ -237,8 +210,8 @@ export async function startConnectorConsumer(opts: {
               partition: batch.partition,
               rejected: result.rejected,
             });
-          // Dead letters go out right away; alert changes are drained by the risk worker after each round (and
-          // everything by the timer below) — not polled after every chunk, which cost two statements a chunk.
+          // Dead letters go out right away (leftovers on the drainer's timer) — not polled after every chunk,
+          // which cost two statements a chunk.
           if (result.quarantined > 0) await drainDeadLetters();
           await heartbeat();
         }
@@ -247,21 +220,10 @@ export async function startConnectorConsumer(opts: {
     running = true;
   };
   await startConsuming();
-  riskWorker = startRiskWorker({
-    orm,
-    topicPrefix: deps.topicPrefix ?? '',
-    logger,
-    roundMs: opts.riskRoundMs,
-    afterSettle: () => void drainDeadLetters(),
-  });
-  // Leftovers (e.g. a crash between the batch commit and the dead-letter send) are published on a timer.
-  const timer = setInterval(() => void drainDeadLetters(), 5_000);
-  timer.unref();
   return {
     isRunning: () => running,
     async stop() {
       stopping = true;
-      clearInterval(timer);
       // Chunks still waiting for a transaction are not started: they are redelivered after the restart and the
       // stored positions make that exact. The transaction in hand finishes.
       groupCommit.close(new Error('the consumer is stopping'));
@@ -280,9 +242,8 @@ export async function startConnectorConsumer(opts: {
         clearTimeout(timer);
       };
       await limit('consumer disconnect', consumer.disconnect());
-      if (riskWorker) await limit('risk worker', riskWorker.stop());
-      // The last round's alert changes go out before the producer does (or wait in the outbox for the next start).
-      await limit('outbox publishing', drainDeadLetters());
+      // The last dead letters go out before the producer does (or wait in the quarantine table for the next start).
+      await limit('dead-letter publishing', deadLetters.stop());
       await statistics.idle();
       await limit('producer disconnect', producer.disconnect());
       running = false;

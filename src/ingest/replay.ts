@@ -1,8 +1,8 @@
+import type { IngestDeps } from './apply-batch.ts';
 import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { Connector } from '../connectors/framework/connector.ts';
-import type { SyncDeps } from '../sync/apply-changes.ts';
 import { applyBatch } from './apply-batch.ts';
 import type { KafkaClient } from '../messaging/kafka.ts';
 import type { TopicRouter } from './topic-router.ts';
@@ -29,7 +29,7 @@ export async function replayConnector(opts: {
   router: TopicRouter;
   connector: Connector;
   from: 'beginning' | Date;
-  deps: SyncDeps;
+  deps: IngestDeps;
   groupPrefix: string;
   logger: Logger;
   wireFormat?: WireFormat;

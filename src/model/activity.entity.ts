@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { activityKinds, type ActivityDetails } from '../domain/activity.ts';
 
 /** A customer's payment, claim, interaction, lead, consent, registration or bank sale, keyed by source key. */
 export const Activity = defineEntity({
@@ -6,7 +7,7 @@ export const Activity = defineEntity({
   tableName: 'activity',
   properties: {
     id: p.uuid().primary(),
-    kind: p.enum(['PAYMENT', 'CLAIM', 'INTERACTION', 'LEAD', 'CONSENT', 'REGISTRATION', 'BANK_SALE'] as const),
+    kind: p.enum(activityKinds),
     system: p.text(),
     sourceKey: p.text(),
     partySystem: p.text().nullable(),
@@ -17,7 +18,8 @@ export const Activity = defineEntity({
     type: p.text().nullable(),
     status: p.text().nullable(),
     amount: p.decimal('string').nullable(),
-    data: p.json<Record<string, unknown>>(),
+    /** The kind's details (`ActivityDetails[kind]` in src/domain/activity.ts). */
+    data: p.json<Partial<ActivityDetails[keyof ActivityDetails]>>(),
     sourceVersion: p.bigint('string'),
     deleted: p.boolean().default(false),
     updatedAt: p.datetime().onCreate(() => new Date()),

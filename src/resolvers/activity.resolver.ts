@@ -1,9 +1,14 @@
+import type { ActivityDetails, ActivityKind } from '../domain/activity.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { Activity } from '../model/index.ts';
 
-/** Activity types read their typed fields from the row's columns and its `data` document. */
-const detail = (a: Activity, field: string) => (a.data?.[field] ?? null) as never;
-const typeNames = {
+/**
+ * Activity types read their typed fields from the row's columns and its kind's details (`ActivityDetails`,
+ * stored in `data`); a field a row predates reads as null.
+ */
+const details = <K extends ActivityKind>(a: Activity, _kind: K): Partial<ActivityDetails[K]> =>
+  (a.data ?? {}) as Partial<ActivityDetails[K]>;
+const typeNames: Record<ActivityKind, string> = {
   PAYMENT: 'Payment',
   CLAIM: 'Claim',
   INTERACTION: 'Interaction',
@@ -11,40 +16,43 @@ const typeNames = {
   CONSENT: 'Consent',
   REGISTRATION: 'Registration',
   BANK_SALE: 'BankSale',
-} as const;
+};
 
 export const activityResolvers: Resolvers = {
-  Activity: { __resolveType: (a) => typeNames[a.kind] },
+  Activity: { __resolveType: (a) => typeNames[a.kind] as never },
   Payment: {
-    currency: (a) => detail(a, 'currency'),
-    method: (a) => detail(a, 'method'),
-    bankAccount: (a) => detail(a, 'bankAccount'),
-    failureReason: (a) => detail(a, 'failureReason'),
+    currency: (a) => details(a, 'PAYMENT').currency ?? null,
+    method: (a) => details(a, 'PAYMENT').method ?? null,
+    bankAccount: (a) => details(a, 'PAYMENT').bankAccount ?? null,
+    failureReason: (a) => details(a, 'PAYMENT').failureReason ?? null,
   },
   Claim: {
-    claimNo: (a) => detail(a, 'claimNo'),
-    incidentDate: (a) => detail(a, 'incidentDate'),
-    claimedAmount: (a) => detail(a, 'claimedAmount'),
-    paidAmount: (a) => detail(a, 'paidAmount'),
+    claimNo: (a) => details(a, 'CLAIM').claimNo ?? null,
+    incidentDate: (a) => details(a, 'CLAIM').incidentDate ?? null,
+    claimedAmount: (a) => details(a, 'CLAIM').claimedAmount ?? null,
+    paidAmount: (a) => details(a, 'CLAIM').paidAmount ?? null,
   },
   Interaction: {
-    subtype: (a) => detail(a, 'subtype'),
-    outcome: (a) => detail(a, 'outcome'),
-    satisfaction: (a) => detail(a, 'satisfaction'),
-    agentId: (a) => detail(a, 'agentId'),
-    summary: (a) => detail(a, 'summary'),
-    complaintCategory: (a) => detail(a, 'complaintCategory'),
+    subtype: (a) => details(a, 'INTERACTION').subtype ?? null,
+    outcome: (a) => details(a, 'INTERACTION').outcome ?? null,
+    satisfaction: (a) => details(a, 'INTERACTION').satisfaction ?? null,
+    agentId: (a) => details(a, 'INTERACTION').agentId ?? null,
+    summary: (a) => details(a, 'INTERACTION').summary ?? null,
+    complaintCategory: (a) => details(a, 'INTERACTION').complaintCategory ?? null,
   },
   Lead: {
-    agentCode: (a) => detail(a, 'agentCode'),
-    referredByClientNo: (a) => detail(a, 'referredByClientNo'),
-    interests: (a) => (Array.isArray(a.data?.interests) ? (a.data.interests as string[]) : []),
+    agentCode: (a) => details(a, 'LEAD').agentCode ?? null,
+    referredByClientNo: (a) => details(a, 'LEAD').referredByClientNo ?? null,
+    interests: (a) => {
+      const interests = details(a, 'LEAD').interests;
+      return Array.isArray(interests) ? interests : [];
+    },
   },
-  Consent: { channel: (a) => detail(a, 'channel') },
+  Consent: { channel: (a) => details(a, 'CONSENT').channel ?? null },
   BankSale: {
     premium: (a) => a.amount ?? null,
-    bankCode: (a) => detail(a, 'bankCode'),
-    branchCode: (a) => detail(a, 'branchCode'),
-    payingAccount: (a) => detail(a, 'payingAccount'),
+    bankCode: (a) => details(a, 'BANK_SALE').bankCode ?? null,
+    branchCode: (a) => details(a, 'BANK_SALE').branchCode ?? null,
+    payingAccount: (a) => details(a, 'BANK_SALE').payingAccount ?? null,
   },
 };

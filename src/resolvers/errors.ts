@@ -1,13 +1,66 @@
-import { GraphQLError } from 'graphql';
-import type { ErrorCode } from '../generated/graphql.ts';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../config/logger.ts';
+import { DomainError, type ErrorCode } from '../domain/errors.ts';
+import type { ErrorCode as SchemaErrorCode } from '../generated/graphql.ts';
+
+/** The domain's error codes and the schema's `ErrorCode` enum are the same list (fails to compile otherwise). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const codesMatchSchema: Same<ErrorCode, SchemaErrorCode> = true;
+void codesMatchSchema;
 
 /**
- * Every error the hub raises on purpose carries a code from the schema's ErrorCode enum in
- * `extensions.code`; anything else is reported as INTERNAL_SERVER_ERROR without internals (see server/app.ts).
+ * The one mapping of domain errors to GraphQL errors: every code is handled (the switch is exhaustive), with
+ * the HTTP status the GraphQL-over-HTTP spec expects where the whole request fails.
  */
-export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extra } });
+export function toGraphQLError(e: DomainError): GraphQLError {
+  const extensions = (code: ErrorCode, extra: Record<string, unknown> = {}) => ({
+    code,
+    ...(e.field ? { field: e.field } : {}),
+    ...extra,
+  });
+  switch (e.code) {
+    case 'UNAUTHENTICATED':
+      return new GraphQLError(e.message, { extensions: extensions(e.code, { http: { status: 401 } }) });
+    case 'FORBIDDEN':
+    case 'BAD_USER_INPUT':
+    case 'NOT_FOUND':
+    case 'INVALID_STATE':
+    case 'SELF_APPROVAL':
+      return new GraphQLError(e.message, { extensions: extensions(e.code) });
+    case 'INTERNAL_SERVER_ERROR':
+      return new GraphQLError('Internal server error', { extensions: extensions(e.code) });
+    default: {
+      const unhandled: never = e.code;
+      throw new Error(`unmapped error code ${String(unhandled)}`);
+    }
+  }
 }
 
-export const badInput = (message: string, field?: string) =>
-  hubError('BAD_USER_INPUT', message, field ? { field } : {});
+/** Codes Apollo Server itself raises for requests it refuses; they pass through (parse/validation as BAD_USER_INPUT). */
+const apolloCodes = new Set([
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+const passThrough = new Set<string>(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND']);
+
+/** Errors the hub raised on purpose pass through with their code; anything else is logged and hidden. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof DomainError) {
+    const mapped = toGraphQLError(original).toJSON();
+    return { ...mapped, locations: formatted.locations, path: formatted.path };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && (passThrough.has(code) || apolloCodes.has(code))) {
+    return code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED'
+      ? { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT', reason: code } }
+      : formatted;
+  }
+  logger.error('unexpected error in GraphQL request', { error: original, path: formatted.path });
+  return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

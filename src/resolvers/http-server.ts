@@ -3,12 +3,13 @@ import express from 'express';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
 import { IsolationLevel, type MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
 import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
+import { DomainError } from '../domain/errors.ts';
+import { formatError, toGraphQLError } from './errors.ts';
 import { buildSchema } from './schema.ts';
 import type { GraphQLContext } from './context.ts';
 import { createLoaders } from '../services/loaders.ts';
@@ -100,7 +101,7 @@ export async function startServer(opts: {
           viewer = await verifyBearer(req.headers.authorization, opts.tokens);
         } catch (e) {
           if (e instanceof AuthenticationError) {
-            throw new GraphQLError(e.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+            throw toGraphQLError(new DomainError('UNAUTHENTICATED', e.message));
           }
           throw e;
         }
@@ -174,29 +175,4 @@ function snapshotReads(logger: Logger): ApolloServerPlugin<GraphQLContext> {
       };
     },
   };
-}
-
-const knownCodes = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'GRAPHQL_VALIDATION_FAILED',
-  'GRAPHQL_PARSE_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
-
-/** Errors the hub raised on purpose pass through with their code; anything else is logged and hidden. */
-function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
-  const code = formatted.extensions?.code;
-  if (typeof code === 'string' && knownCodes.has(code)) {
-    return code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED'
-      ? { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT', reason: code } }
-      : formatted;
-  }
-  logger.error('unexpected error in GraphQL request', { error: unwrapResolverError(error), path: formatted.path });
-  return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }

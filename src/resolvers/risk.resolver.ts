@@ -1,3 +1,4 @@
+import { isErrorResult } from '../domain/results.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { requireAccess } from './guard.ts';
 
@@ -42,7 +43,7 @@ export const riskResolvers: Resolvers = {
     approveBlacklistBatch: async (_r, { batchId }, ctx) => {
       requireAccess(ctx, 'approveBlacklist');
       const r = await ctx.risk.approveBatch(batchId);
-      return ('errorCode' in r ? r : { __typename: 'BlacklistBatchApproval', ...r }) as never;
+      return (isErrorResult(r) ? r : { __typename: 'BlacklistBatchApproval', ...r }) as never;
     },
     rejectBlacklistEntry: (_r, { id, reason }, ctx) => {
       requireAccess(ctx, 'approveBlacklist');

@@ -1,3 +1,13 @@
+import { executeBound } from '../db/bound-sql.ts';
+import {
+  type ErrorResult,
+  invalidState,
+  isErrorResult,
+  notFound,
+  selfApproval,
+  validationFailure,
+} from '../domain/results.ts';
+import { isUuid } from '../domain/errors.ts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { entryKeys, normaliseEntry, screenEntry, type EntryIdentifiers } from './screening.ts';
@@ -15,16 +25,8 @@ export type ProposeInput = EntryIdentifiers & {
   effectiveFrom: string | null;
   effectiveTo: string | null;
 };
-export type Failure = {
-  __typename: 'NotFoundError' | 'InvalidStateError' | 'SelfApprovalError' | 'ValidationError';
-  errorCode: 'NOT_FOUND' | 'INVALID_STATE' | 'SELF_APPROVAL' | 'BAD_USER_INPUT';
-  message: string;
-};
-const fail = (__typename: Failure['__typename'], errorCode: Failure['errorCode'], message: string): Failure => ({
-  __typename,
-  errorCode,
-  message,
-});
+/** Expected failures of the maker–checker steps (src/domain/results.ts). */
+export type Failure = ErrorResult;
 
 export type EntryRow = {
   id: string;
@@ -42,7 +44,8 @@ async function audit(
   actor: string,
   detail: Record<string, unknown> = {},
 ): Promise<void> {
-  await em.execute(
+  await executeBound(
+    em,
     `insert into blacklist_audit (id, entry_id, action, actor, detail) values (gen_random_uuid(), ?, ?, ?, ?::jsonb)`,
     [entryId, action, actor, JSON.stringify(detail)],
   );
@@ -63,10 +66,11 @@ export function validateProposal(input: ProposeInput): string | null {
 
 export async function proposeEntry(em: EntityManager, input: ProposeInput, actor: string): Promise<string | Failure> {
   const problem = validateProposal(input);
-  if (problem) return fail('ValidationError', 'BAD_USER_INPUT', problem);
+  if (problem) return validationFailure(problem);
   const n = normaliseEntry(input);
   const id = randomUUID();
-  await em.execute(
+  await executeBound(
+    em,
     `insert into blacklist_entry (id, list, status, id_number, full_name, name_key, name_pinyin, birth_date, phone_key, bank_account, credit_code, reason, authority, effective_from, effective_to, proposed_by)
      values (?, ?, 'PROPOSED', ?, ?, ?, ?, ?::date, ?, ?, ?, ?, ?, ?::date, ?::date, ?)`,
     [
@@ -92,26 +96,23 @@ export async function proposeEntry(em: EntityManager, input: ProposeInput, actor
 }
 
 async function lockEntry(em: EntityManager, id: string): Promise<EntryRow | Failure> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return fail('NotFoundError', 'NOT_FOUND', `blacklist entry ${id} does not exist`);
-  const [row] = await em.execute<EntryRow[]>(
+  if (!isUuid(id)) return notFound(`blacklist entry ${id} does not exist`);
+  const [row] = await executeBound<EntryRow[]>(
+    em,
     `select id, list, status, proposed_by, approved_by, version from blacklist_entry where id = ? for update`,
     [id],
   );
-  return row ?? fail('NotFoundError', 'NOT_FOUND', `blacklist entry ${id} does not exist`);
+  return row ?? notFound(`blacklist entry ${id} does not exist`);
 }
 
 export async function approveEntry(em: EntityManager, id: string, actor: string): Promise<string | Failure> {
   const row = await lockEntry(em, id);
-  if ('errorCode' in row) return row;
-  if (row.status !== 'PROPOSED')
-    return fail('InvalidStateError', 'INVALID_STATE', `entry is ${row.status}, not PROPOSED`);
+  if (isErrorResult(row)) return row;
+  if (row.status !== 'PROPOSED') return invalidState(`entry is ${row.status}, not PROPOSED`);
   if (row.proposed_by === actor)
-    return fail(
-      'SelfApprovalError',
-      'SELF_APPROVAL',
-      'the proposer cannot approve their own proposal: a second risk admin must approve it',
-    );
-  await em.execute(
+    return selfApproval('the proposer cannot approve their own proposal: a second risk admin must approve it');
+  await executeBound(
+    em,
     `update blacklist_entry set status = 'ACTIVE', approved_by = ?, version = version + 1, updated_at = now() where id = ?`,
     [actor, id],
   );
@@ -128,10 +129,10 @@ export async function rejectEntry(
   reason: string | null,
 ): Promise<string | Failure> {
   const row = await lockEntry(em, id);
-  if ('errorCode' in row) return row;
-  if (row.status !== 'PROPOSED')
-    return fail('InvalidStateError', 'INVALID_STATE', `entry is ${row.status}, not PROPOSED`);
-  await em.execute(
+  if (isErrorResult(row)) return row;
+  if (row.status !== 'PROPOSED') return invalidState(`entry is ${row.status}, not PROPOSED`);
+  await executeBound(
+    em,
     `update blacklist_entry set status = 'REJECTED', version = version + 1, updated_at = now() where id = ?`,
     [id],
   );
@@ -146,25 +147,22 @@ export async function deactivateEntry(
   reason: string,
 ): Promise<string | Failure> {
   const row = await lockEntry(em, id);
-  if ('errorCode' in row) return row;
+  if (isErrorResult(row)) return row;
   if (row.status !== 'ACTIVE' && row.status !== 'SUSPENDED')
-    return fail(
-      'InvalidStateError',
-      'INVALID_STATE',
-      `entry is ${row.status}; only active or suspended entries can be deactivated`,
-    );
-  await em.execute(
+    return invalidState(`entry is ${row.status}; only active or suspended entries can be deactivated`);
+  await executeBound(
+    em,
     `update blacklist_entry set status = 'INACTIVE', version = version + 1, updated_at = now() where id = ?`,
     [id],
   );
-  await em.execute(`delete from blacklist_key where entry_id = ?`, [id]);
+  await executeBound(em, `delete from blacklist_key where entry_id = ?`, [id]);
   await audit(em, id, 'DEACTIVATED', actor, { reason });
   await screenEntry(em, id);
   return id;
 }
 
 async function writeKeys(em: EntityManager, id: string): Promise<void> {
-  const [e] = await em.execute<
+  const [e] = await executeBound<
     {
       id_number: string | null;
       full_name: string | null;
@@ -174,6 +172,7 @@ async function writeKeys(em: EntityManager, id: string): Promise<void> {
       credit_code: string | null;
     }[]
   >(
+    em,
     `select id_number, full_name, to_char(birth_date, 'YYYY-MM-DD') as birth_date, phone_key, bank_account, credit_code from blacklist_entry where id = ?`,
     [id],
   );
@@ -188,9 +187,10 @@ async function writeKeys(em: EntityManager, id: string): Promise<void> {
       creditCode: e.credit_code,
     }),
   );
-  await em.execute(`delete from blacklist_key where entry_id = ?`, [id]);
+  await executeBound(em, `delete from blacklist_key where entry_id = ?`, [id]);
   if (keys.length > 0)
-    await em.execute(
+    await executeBound(
+      em,
       `insert into blacklist_key (key_hash, entry_id) values ${keys.map(() => '(hashtextextended(?, 0), ?)').join(', ')} on conflict do nothing`,
       keys.flatMap((k) => [k, id]),
     );

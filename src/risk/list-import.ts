@@ -1,3 +1,5 @@
+import { executeBound } from '../db/bound-sql.ts';
+import { notFound, selfApproval } from '../domain/results.ts';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
@@ -77,7 +79,7 @@ export async function importListFile(
       result.rejected.push({ line: info.lines, reason: id.message });
       continue;
     }
-    await em.execute(`update blacklist_entry set import_batch = ? where id = ?`, [batchId, id]);
+    await executeBound(em, `update blacklist_entry set import_batch = ? where id = ?`, [batchId, id]);
     result.proposed += 1;
   }
   return result;
@@ -89,18 +91,14 @@ export async function approveBatch(
   batchId: string,
   approver: string,
 ): Promise<{ approved: number } | Failure> {
-  const rows = await em.execute<{ id: string; proposed_by: string }[]>(
+  const rows = await executeBound<{ id: string; proposed_by: string }[]>(
+    em,
     `select id, proposed_by from blacklist_entry where import_batch = ? and status = 'PROPOSED' order by id`,
     [batchId],
   );
-  if (rows.length === 0)
-    return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `no proposed entries in batch ${batchId}` };
+  if (rows.length === 0) return notFound(`no proposed entries in batch ${batchId}`);
   if (rows.some((r) => r.proposed_by === approver))
-    return {
-      __typename: 'SelfApprovalError',
-      errorCode: 'SELF_APPROVAL',
-      message: 'the proposer of the batch cannot approve it: a second risk admin must',
-    };
+    return selfApproval('the proposer of the batch cannot approve it: a second risk admin must');
   let approved = 0;
   for (const r of rows) {
     const outcome = await approveEntry(em, r.id, approver);

@@ -1,5 +1,8 @@
+import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Producer } from '../messaging/kafka.ts';
+import type { Logger } from '../config/logger.ts';
+import { ensureTopics, type KafkaClient, type Producer } from '../messaging/kafka.ts';
+import { startOutboxDrainer } from '../messaging/outbox-drainer.ts';
 
 /**
  * Publishes outbox rows (alert changes) to Kafka after the transaction that wrote them committed: rows are
@@ -8,7 +11,8 @@ import type { Producer } from '../messaging/kafka.ts';
  */
 export async function publishOutbox(orm: MikroORM, producer: Producer, limit = 500): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
-    const rows = await em.execute<{ id: string; topic: string; message_key: string | null; payload: unknown }[]>(
+    const rows = await executeBound<{ id: string; topic: string; message_key: string | null; payload: unknown }[]>(
+      em,
       `select id, topic, message_key, payload from outbox where published_at is null order by created_at limit ? for update skip locked`,
       [limit],
     );
@@ -26,10 +30,38 @@ export async function publishOutbox(orm: MikroORM, producer: Producer, limit = 5
         })),
       });
     }
-    await em.execute(
+    await executeBound(
+      em,
       `update outbox set published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
       rows.map((r) => r.id),
     );
     return rows.length;
   });
+}
+
+/** Publishes the outbox (alert changes) with a producer of its own: after each risk round, and on a timer. */
+export type OutboxPublisher = { drain(): Promise<void>; stop(): Promise<void> };
+
+export async function startOutboxPublisher(opts: {
+  kafka: KafkaClient;
+  orm: MikroORM;
+  logger: Logger;
+  /** Topics the outbox writes to, created up front so the first alert does not race topic auto-creation. */
+  topics: readonly string[];
+}): Promise<OutboxPublisher> {
+  await ensureTopics(opts.kafka, opts.topics);
+  const producer = opts.kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const drainer = startOutboxDrainer({
+    name: 'outbox',
+    publishOnce: () => publishOutbox(opts.orm, producer),
+    logger: opts.logger,
+  });
+  return {
+    drain: drainer.drain,
+    async stop() {
+      await drainer.stop();
+      await producer.disconnect();
+    },
+  };
 }

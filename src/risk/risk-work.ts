@@ -1,6 +1,8 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import type { Logger } from '../config/logger.ts';
+import { moneyMovementKinds } from '../domain/activity.ts';
+import type { ChangeSet } from '../sync/change-set.ts';
 import { screenParties } from './screening.ts';
 import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
@@ -38,11 +40,37 @@ export function notePolicy(work: RiskWork, system: string, policyNo: string): vo
   work.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
 }
 
-export function mergeRiskWork(into: RiskWork, from: RiskWork): void {
-  for (const id of from.screen) into.screen.add(id);
-  for (const id of from.evaluate) into.evaluate.add(id);
-  for (const [k, v] of from.activityOwners) into.activityOwners.set(k, v);
-  for (const [k, v] of from.policies) into.policies.set(k, v);
+/**
+ * What risk makes of a sync change set: customers whose record changed are re-screened and re-evaluated,
+ * customers merged away are re-evaluated (their alerts close), and owners of changed claims and payments —
+ * the activity kinds the alert rules read — and changed policies lead to their customers' re-evaluation.
+ */
+export function riskWorkOf(changed: ChangeSet): RiskWork {
+  const work = newRiskWork();
+  for (const id of changed.customers) {
+    work.screen.add(id);
+    work.evaluate.add(id);
+  }
+  for (const id of changed.mergedAway) work.evaluate.add(id);
+  for (const o of changed.activityOwners.values())
+    if (moneyMovementKinds.some((k) => o.kinds.has(k))) noteActivityOwner(work, o.system, o.sourceId);
+  for (const p of changed.policies.values()) notePolicy(work, p.system, p.policyNo);
+  return work;
+}
+
+/**
+ * The follow-up of an ingest transaction's change set, as the runtime wires it into ingest: `queue` (streaming:
+ * the risk worker settles it after commit) or `settle` (file and demo loads: complete when they return).
+ */
+export function riskFollowUp(mode: 'queue' | 'settle', topicPrefix = '') {
+  return mode === 'queue'
+    ? { phase: 'risk-queue', run: (em: EntityManager, changed: ChangeSet) => queueRiskWork(em, riskWorkOf(changed)) }
+    : {
+        phase: 'risk',
+        run: async (em: EntityManager, changed: ChangeSet) => {
+          await settleRiskWork(em, riskWorkOf(changed), topicPrefix);
+        },
+      };
 }
 
 /** The work as stored in `risk_work` (JSON). */

@@ -1,3 +1,5 @@
+import { executeBound } from '../db/bound-sql.ts';
+import { bankAccountSql } from './activity-fields.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { nameKey, namePinyin, normalizeIdDocument, phoneSearchKey } from '../domain/normalize/index.ts';
 import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
@@ -77,9 +79,10 @@ type PartyFacts = {
  */
 async function partyFactsOf(em: EntityManager, partyIds: readonly string[]): Promise<Map<string, PartyFacts>> {
   const facts = new Map<string, PartyFacts>();
-  const parties = await em.execute<
+  const parties = await executeBound<
     { id: string; version: number; name_key: string | null; birth_date: string | null; status: string }[]
   >(
+    em,
     `select id, version, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, status from party where id in (${marks(partyIds.length)})`,
     [...partyIds],
   );
@@ -97,22 +100,25 @@ async function partyFactsOf(em: EntityManager, partyIds: readonly string[]): Pro
   const active = [...facts.keys()];
   if (active.length === 0) return facts;
   const of = (partyId: string) => facts.get(partyId) as PartyFacts;
-  const ids = await em.execute<{ party_id: string; value: string }[]>(
+  const ids = await executeBound<{ party_id: string; value: string }[]>(
+    em,
     `select distinct party_id, value from party_identifier where party_id in (${marks(active.length)}) and value is not null`,
     active,
   );
   for (const r of ids) of(r.party_id).ids.add(r.value);
-  const phones = await em.execute<{ party_id: string; search_key: string }[]>(
+  const phones = await executeBound<{ party_id: string; search_key: string }[]>(
+    em,
     `select distinct party_id, search_key from contact_point where party_id in (${marks(active.length)}) and kind in ('MOBILE','LANDLINE') and search_key is not null`,
     active,
   );
   for (const r of phones) of(r.party_id).phones.add(r.search_key);
   // Bank accounts the customer's source records carry on any activity (payments, claims, …).
-  const accounts = await em.execute<{ party_id: string; account: string }[]>(
-    `select distinct sr.party_id, coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount', a.data->>'payingAccount') as account
+  const accounts = await executeBound<{ party_id: string; account: string }[]>(
+    em,
+    `select distinct sr.party_id, ${bankAccountSql('a')} as account
        from source_record sr join activity a on a.party_system = sr.system and a.party_source_id = sr.source_id and not a.deleted
       where sr.party_id in (${marks(active.length)}) and not sr.deleted
-        and coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount', a.data->>'payingAccount') is not null`,
+        and ${bankAccountSql('a')} is not null`,
     active,
   );
   for (const r of accounts) of(r.party_id).accounts.add(r.account.replace(/\s/g, ''));
@@ -216,7 +222,8 @@ async function screenSlice(em: EntityManager, partyIds: readonly string[]): Prom
   const found =
     allKeys.length === 0
       ? []
-      : await em.execute<(EntryRow & { key: string })[]>(
+      : await executeBound<(EntryRow & { key: string })[]>(
+          em,
           `select q.key, e.id, e.list, e.version, e.id_number, e.name_key, e.name_pinyin, to_char(e.birth_date, 'YYYY-MM-DD') as birth_date, e.phone_key, e.bank_account, e.credit_code
        from (values ${marks(allKeys.length, '(?::text)')}) as q(key) join blacklist_key k on k.key_hash = hashtextextended(q.key, 0) join blacklist_entry e on e.id = k.entry_id
       where e.status = 'ACTIVE' and (e.effective_from is null or e.effective_from <= current_date) and (e.effective_to is null or e.effective_to >= current_date)`,
@@ -252,7 +259,7 @@ async function screenSlice(em: EntityManager, partyIds: readonly string[]): Prom
       : []),
   ];
   if (conditions.length > 0)
-    await em.execute(`delete from screening_hit where ${conditions.join(' or ')}`, [
+    await executeBound(em, `delete from screening_hit where ${conditions.join(' or ')}`, [
       ...gone,
       ...active,
       ...kept.flat(),
@@ -274,7 +281,8 @@ async function screenSlice(em: EntityManager, partyIds: readonly string[]): Prom
     ]),
   );
   if (rows.length > 0) {
-    await em.execute(
+    await executeBound(
+      em,
       `insert into screening_hit (id, party_id, entry_id, score, matched, status, dismissed_by, dismissed_reason, dismissed_at, entry_version, party_version)
        values ${marks(rows.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)')}
        on conflict (party_id, entry_id) do update set score = excluded.score, matched = excluded.matched, updated_at = now(),
@@ -295,17 +303,19 @@ export async function screenParty(em: EntityManager, partyId: string): Promise<H
 
 /** Screens every customer an entry could hit (after approval or change of the entry). */
 export async function screenEntry(em: EntityManager, entryId: string): Promise<number> {
-  const [e] = await em.execute<EntryRow[]>(
+  const [e] = await executeBound<EntryRow[]>(
+    em,
     `select id, list, version, id_number, name_key, name_pinyin, to_char(birth_date, 'YYYY-MM-DD') as birth_date, phone_key, bank_account, credit_code from blacklist_entry where id = ?`,
     [entryId],
   );
   if (!e) return 0;
-  const parties = await em.execute<{ party_id: string }[]>(
+  const parties = await executeBound<{ party_id: string }[]>(
+    em,
     `select party_id from party_identifier where value in (?, ?)
      union select party_id from contact_point where search_key = ?
      union select id from party where status = 'ACTIVE' and name_key = ?
      union select sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id
-       where ? is not null and coalesce(a.data->>'bankAccount', a.data->>'payeeBankAccount', a.data->>'payingAccount') = ?
+       where ?::text is not null and ${bankAccountSql('a')} = ?
      union select party_id from screening_hit where entry_id = ?`,
     [e.id_number, e.credit_code, e.phone_key, e.name_key, e.bank_account, e.bank_account, e.id],
   );

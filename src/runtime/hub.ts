@@ -12,11 +12,13 @@ import { ingestBatch } from '../ingest/batch-source.ts';
 import { createKafka } from '../messaging/kafka.ts';
 import { confluentAvroFormat, plainFormat, type WireFormat } from '../ingest/wire-format.ts';
 import { ConfigError } from '../config/config.ts';
-import { startRiskWorker } from '../risk/risk-worker.ts';
+import { startRiskWorker, type RiskWorker } from '../risk/risk-worker.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
 import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
 import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
-import type { SyncDeps } from '../sync/apply-changes.ts';
+import type { IngestDeps } from '../ingest/apply-batch.ts';
+import { startOutboxPublisher, type OutboxPublisher } from '../risk/outbox.ts';
+import { riskFollowUp } from '../risk/risk-work.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
 import { startServer, type HubServer } from '../resolvers/http-server.ts';
 import { generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
@@ -38,13 +40,19 @@ export type RunningHub = {
   stop(): Promise<void>;
 };
 
-export const syncDeps: SyncDeps = {
-  matcher: createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined }),
-};
+const matcher = createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined });
 
-/** Sync dependencies of one running ingest (a hub, a replay, an import): the shared matcher, and its own memory of oversized blocks. */
-export function syncDepsFor(topicPrefix?: string): SyncDeps {
-  return { ...syncDeps, topicPrefix, oversized: new OversizedBlocks() };
+/** Ingest with the shared matcher whose risk follow-up is settled in each transaction (tests, imports). */
+export const ingestDeps: IngestDeps = { matcher, followUp: riskFollowUp('settle') };
+
+/**
+ * Dependencies of one running ingest (a hub, a replay, an import): the shared matcher, its own memory of
+ * oversized blocks, and what follows each transaction — here ingest meets risk: streaming ingest (`queue`)
+ * queues the risk follow-up for the risk worker; file imports, demo loads and replays (`settle`) settle it in
+ * the transaction, so that they are complete when they return.
+ */
+export function ingestDepsFor(topicPrefix = '', mode: 'queue' | 'settle' = 'settle'): IngestDeps {
+  return { matcher, oversized: new OversizedBlocks(), followUp: riskFollowUp(mode, topicPrefix) };
 }
 
 export async function startHub(config: HubConfig, opts: { demo: boolean; logger?: Logger }): Promise<RunningHub> {
@@ -95,7 +103,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     const { tokens, development } = loadTokenSettings(config, logger);
     const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
-    const deps = syncDepsFor(config.kafkaTopicPrefix);
+    const deps = ingestDepsFor(config.kafkaTopicPrefix);
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();
@@ -116,8 +124,21 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     }
 
     let consumer: ConnectorConsumer | null = null;
+    let outbox: OutboxPublisher | null = null;
+    // The risk worker settles what ingest queued (and the re-evaluations due at the end of alert holds, which
+    // demo and file loads and steward merges queue too — so it runs without a broker as well); after each round
+    // the outbox publisher sends the alert changes. Started once, here, after consuming has started.
+    let riskWorker: RiskWorker | null = null;
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
+      outbox = await startOutboxPublisher({
+        kafka,
+        orm,
+        logger,
+        topics: [`${config.kafkaTopicPrefix}hub.risk-alerts.v1`],
+      });
+      const publisher = outbox;
+      cleanups.push({ name: 'outbox publisher', run: () => publisher.stop() });
       // PGlite has one session, so one partition at a time there; on PostgreSQL partitions are applied in parallel
       // (identity resolution serialises on advisory locks of the blocking keys, src/sync/identity.ts).
       const concurrency = embedded ? 1 : Math.min(config.ingestConcurrency, Math.max(1, config.dbPoolMax - 2));
@@ -126,14 +147,13 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         orm,
         router,
         groupId: config.kafkaGroupId,
-        deps,
+        deps: ingestDepsFor(config.kafkaTopicPrefix, 'queue'),
         logger,
         concurrency,
-        riskRoundMs: config.riskRoundMs,
+        afterCommit: () => riskWorker?.wake(),
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         wireFormat: wireFormatFor(config),
       });
-      cleanups.push({ name: 'kafka consumer', run: () => consumer!.stop() });
       logger.info('live consumption on', {
         brokers: config.kafkaBrokers,
         topics: router.streamTopics,
@@ -141,15 +161,21 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       });
     } else {
       logger.info('live consumption off: KAFKA_BROKERS is not set');
-      // Risk work is queued without a broker too — the re-evaluation at the end of an alert hold (demo and file
-      // loads, steward merges) — and the consumer that would run the worker is not there.
-      const riskWorker = startRiskWorker({
-        orm,
-        topicPrefix: config.kafkaTopicPrefix,
-        logger,
-        roundMs: config.riskRoundMs,
-      });
-      cleanups.push({ name: 'risk worker', run: () => riskWorker.stop() });
+    }
+    const worker = startRiskWorker({
+      orm,
+      topicPrefix: config.kafkaTopicPrefix,
+      logger,
+      roundMs: config.riskRoundMs,
+      afterSettle: () => void outbox?.drain(),
+    });
+    riskWorker = worker;
+    // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
+    // the risk worker (its round finishes), then the outbox publisher (the last alert changes go out).
+    cleanups.push({ name: 'risk worker', run: () => worker.stop() });
+    if (consumer) {
+      const running = consumer;
+      cleanups.push({ name: 'kafka consumer', run: () => running.stop() });
     }
 
     const server: HubServer = await startServer({

@@ -1,3 +1,4 @@
+import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Activity } from '../model/index.ts';
 import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
@@ -65,7 +66,8 @@ export class ActivityService {
       );
       params.push(...(cursor[0] === null ? [cursor[1]] : [new Date(cursor[0]), new Date(cursor[0]), cursor[1]]));
     }
-    const rows = await this.em.execute<{ id: string }[]>(
+    const rows = await executeBound<{ id: string }[]>(
+      this.em,
       `select a.id from activity a where ${where.join(' and ')} order by a.occurred_at desc nulls last, a.id desc limit ?`,
       [...params, limit + 1],
     );

@@ -1,8 +1,9 @@
+import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Party, Policy, PolicyRole } from '../model/index.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { nameKey, normalizeIdDocument, phoneSearchKey } from '../domain/normalize/index.ts';
-import { badInput } from '../resolvers/errors.ts';
+import { badInput, isUuid } from '../domain/errors.ts';
 import type { Loaders } from './loaders.ts';
 import { policyKey, sourceKey } from './loaders.ts';
 import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
@@ -32,7 +33,7 @@ export class CustomerService {
   }
 
   byId(id: string): Promise<Party | null> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return Promise.resolve(null);
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.loaders.party.load(id.toLowerCase());
   }
 
@@ -79,7 +80,8 @@ export class CustomerService {
     }
     if (params.length === 0) throw badInput('give at least one of phone, idNumber or name', 'query');
 
-    const rows = await this.em.execute<{ id: string; score: number }[]>(
+    const rows = await executeBound<{ id: string; score: number }[]>(
+      this.em,
       `select p.id, ${score} as score from party p where ${where.join(' and ')} order by score desc, p.id limit ? offset ?`,
       [...scoreParams, ...params, limit + 1, offset],
     );
@@ -118,7 +120,8 @@ export class CustomerService {
       params.push(args.role);
     }
     const keyset = after ? `where (system, policy_no) > (?, ?)` : '';
-    const rows = await this.em.execute<{ system: string; policy_no: string; role_ids: string[]; total: string }[]>(
+    const rows = await executeBound<{ system: string; policy_no: string; role_ids: string[]; total: string }[]>(
+      this.em,
       `with mine as (
          select pol.system, pol.policy_no, array_agg(pr.id order by pr.role) as role_ids
            from policy_role pr
@@ -158,7 +161,8 @@ export class CustomerService {
   }
 
   private async countPolicies(filters: string[], params: unknown[]): Promise<number> {
-    const [row] = await this.em.execute<{ total: string }[]>(
+    const [row] = await executeBound<{ total: string }[]>(
+      this.em,
       `select count(distinct (pol.system, pol.policy_no))::text as total from policy_role pr
          join source_record sr on sr.system = pr.system and sr.source_id = pr.client_source_id
          join policy pol on pol.system = pr.system and pol.policy_no = pr.policy_no

@@ -1,4 +1,4 @@
-import { badInput } from '../resolvers/errors.ts';
+import { badInput } from '../domain/errors.ts';
 
 /**
  * Relay cursors are opaque to clients (base64url of a small JSON document) and validated on the way in: a

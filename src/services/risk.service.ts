@@ -1,3 +1,13 @@
+import { executeBound } from '../db/bound-sql.ts';
+import {
+  type InvalidState,
+  invalidState,
+  type NotFound,
+  notFound,
+  type ValidationFailure,
+  validationFailure,
+} from '../domain/results.ts';
+import { isUuid } from '../domain/errors.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
 import type { Connection } from './customer.service.ts';
@@ -79,12 +89,8 @@ export type AlertRuleRow = {
 const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
 const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
   closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", created_at as "createdAt", updated_at as "updatedAt"`;
-type AlertFailure =
-  | { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string }
-  | { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
-type RuleFailure =
-  | { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string }
-  | { __typename: 'ValidationError'; errorCode: 'BAD_USER_INPUT'; message: string };
+type AlertFailure = NotFound | InvalidState;
+type RuleFailure = NotFound | ValidationFailure;
 export type AuditRow = { action: string; actor: string; detail: string; at: Date };
 
 const entryColumns = `id, list, status, id_number as "idNumber", full_name as "fullName", to_char(birth_date, 'YYYY-MM-DD') as "birthDate", phone_key as phone,
@@ -92,9 +98,7 @@ const entryColumns = `id, list, status, id_number as "idNumber", full_name as "f
   to_char(effective_from, 'YYYY-MM-DD') as "effectiveFrom", to_char(effective_to, 'YYYY-MM-DD') as "effectiveTo", proposed_by as "proposedBy", approved_by as "approvedBy", version`;
 const hitColumns = `h.id, h.party_id as "partyId", h.entry_id as "entryId", e.list, h.score, h.matched, h.status, h.dismissed_by as "dismissedBy", h.dismissed_reason as "dismissedReason"`;
 
-type DismissFailure =
-  | { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string }
-  | { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
+type DismissFailure = NotFound | InvalidState;
 
 export class RiskService {
   private readonly em: EntityManager;
@@ -106,7 +110,8 @@ export class RiskService {
   }
 
   async entry(id: string): Promise<BlacklistEntryRow | null> {
-    const [row] = await this.em.execute<BlacklistEntryRow[]>(
+    const [row] = await executeBound<BlacklistEntryRow[]>(
+      this.em,
       `select ${entryColumns} from blacklist_entry where id = ?`,
       [id],
     );
@@ -126,7 +131,8 @@ export class RiskService {
     if (args.list) where.push('list = ?'), params.push(args.list);
     if (args.status) where.push('status = ?'), params.push(args.status);
     if (after) where.push('id > ?'), params.push(after);
-    const rows = await this.em.execute<BlacklistEntryRow[]>(
+    const rows = await executeBound<BlacklistEntryRow[]>(
+      this.em,
       `select ${entryColumns} from blacklist_entry where ${where.join(' and ')} order by id limit ?`,
       [...params, limit + 1],
     );
@@ -143,7 +149,8 @@ export class RiskService {
   }
 
   async audit(entryId: string): Promise<AuditRow[]> {
-    const rows = await this.em.execute<{ action: string; actor: string; detail: unknown; at: Date }[]>(
+    const rows = await executeBound<{ action: string; actor: string; detail: unknown; at: Date }[]>(
+      this.em,
       `select action, actor, detail, at from blacklist_audit where entry_id = ? order by at, id`,
       [entryId],
     );
@@ -152,11 +159,13 @@ export class RiskService {
 
   /** Open (not dismissed) hits and invalid identifiers of a customer, as flags with a level. */
   async flags(partyId: string): Promise<RiskFlagModel[]> {
-    const hits = await this.em.execute<ScreeningHitRow[]>(
+    const hits = await executeBound<ScreeningHitRow[]>(
+      this.em,
       `select ${hitColumns} from screening_hit h join blacklist_entry e on e.id = h.entry_id where h.party_id = ? and h.status = 'OPEN' and e.status = 'ACTIVE' order by h.score desc`,
       [partyId],
     );
-    const invalid = await this.em.execute<{ type: string; issues: string[] }[]>(
+    const invalid = await executeBound<{ type: string; issues: string[] }[]>(
+      this.em,
       `select type, issues from party_identifier where party_id = ? and not valid`,
       [partyId],
     );
@@ -186,7 +195,8 @@ export class RiskService {
   }
 
   private async openAlerts(partyId: string): Promise<AlertRow[]> {
-    const rows = await this.em.execute<Omit<AlertRow, 'level'>[]>(
+    const rows = await executeBound<Omit<AlertRow, 'level'>[]>(
+      this.em,
       `select ${alertColumns} from alert where party_id = ? and status <> 'CLOSED' order by points desc, rule_code`,
       [partyId],
     );
@@ -209,7 +219,8 @@ export class RiskService {
     if (args.minLevel)
       where.push('points >= ?'), params.push(args.minLevel === 'HIGH' ? 40 : args.minLevel === 'MEDIUM' ? 30 : 0);
     if (after) where.push('(updated_at, id) < (?::timestamptz, ?::uuid)'), params.push(after[0], after[1]);
-    const rows = await this.em.execute<Omit<AlertRow, 'level'>[]>(
+    const rows = await executeBound<Omit<AlertRow, 'level'>[]>(
+      this.em,
       `select ${alertColumns} from alert where ${where.join(' and ')} order by updated_at desc, id desc limit ?`,
       [...params, limit + 1],
     );
@@ -229,7 +240,8 @@ export class RiskService {
   }
 
   async rules(): Promise<AlertRuleRow[]> {
-    return this.em.execute<AlertRuleRow[]>(
+    return executeBound<AlertRuleRow[]>(
+      this.em,
       `select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule order by code`,
     );
   }
@@ -240,26 +252,19 @@ export class RiskService {
     update: string,
     params: unknown[],
   ): Promise<AlertRow | AlertFailure> {
-    if (!/^[0-9a-f-]{36}$/i.test(id))
-      return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `alert ${id} does not exist` };
+    if (!isUuid(id)) return notFound(`alert ${id} does not exist`);
     return this.em.transactional(async (em) => {
-      const [row] = await em.execute<{ status: string }[]>(`select status from alert where id = ? for update`, [id]);
-      if (!row)
-        return {
-          __typename: 'NotFoundError',
-          errorCode: 'NOT_FOUND',
-          message: `alert ${id} does not exist`,
-        } as AlertFailure;
-      if (!allowed.includes(row.status))
-        return {
-          __typename: 'InvalidStateError',
-          errorCode: 'INVALID_STATE',
-          message: `alert is ${row.status}`,
-        } as AlertFailure;
-      await em.execute(`update alert set ${update}, updated_at = now() where id = ?`, [...params, id]);
-      const [after] = await em.execute<Omit<AlertRow, 'level'>[]>(`select ${alertColumns} from alert where id = ?`, [
+      const [row] = await executeBound<{ status: string }[]>(em, `select status from alert where id = ? for update`, [
         id,
       ]);
+      if (!row) return notFound(`alert ${id} does not exist`);
+      if (!allowed.includes(row.status)) return invalidState(`alert is ${row.status}`);
+      await executeBound(em, `update alert set ${update}, updated_at = now() where id = ?`, [...params, id]);
+      const [after] = await executeBound<Omit<AlertRow, 'level'>[]>(
+        em,
+        `select ${alertColumns} from alert where id = ?`,
+        [id],
+      );
       return { ...(after as Omit<AlertRow, 'level'>), level: levelOf(after?.points ?? 0) };
     });
   }
@@ -286,33 +291,26 @@ export class RiskService {
       try {
         params = JSON.parse(change.params);
       } catch {
-        return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
+        return validationFailure('params must be a JSON object');
       }
       if (typeof params !== 'object' || params === null || Array.isArray(params))
-        return { __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT', message: 'params must be a JSON object' };
+        return validationFailure('params must be a JSON object');
       const hold = (params as Record<string, unknown>).holdSeconds;
       if (hold !== undefined && !(typeof hold === 'number' && Number.isInteger(hold) && hold >= 0 && hold <= 86_400)) {
-        return {
-          __typename: 'ValidationError',
-          errorCode: 'BAD_USER_INPUT',
-          message: 'params.holdSeconds must be a whole number of seconds from 0 to 86400',
-        };
+        return validationFailure('params.holdSeconds must be a whole number of seconds from 0 to 86400');
       }
     }
     if (change.points != null && (change.points < 0 || change.points > 100))
-      return {
-        __typename: 'ValidationError',
-        errorCode: 'BAD_USER_INPUT',
-        message: 'points must be between 0 and 100',
-      };
+      return validationFailure('points must be between 0 and 100');
     return this.em.transactional(async (em) => {
-      const [rule] = await em.execute<{ params: unknown; points: number; enabled: boolean }[]>(
+      const [rule] = await executeBound<{ params: unknown; points: number; enabled: boolean }[]>(
+        em,
         `select params, points, enabled from alert_rule where code = ? for update`,
         [code],
       );
-      if (!rule)
-        return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `no alert rule ${code}` } as RuleFailure;
-      await em.execute(
+      if (!rule) return notFound(`no alert rule ${code}`);
+      await executeBound(
+        em,
         `update alert_rule set params = ?::jsonb, points = ?, enabled = ?, version = version + 1, updated_by = ?, updated_at = now() where code = ?`,
         [
           JSON.stringify(params ?? rule.params),
@@ -322,11 +320,13 @@ export class RiskService {
           code,
         ],
       );
-      await em.execute(
+      await executeBound(
+        em,
         `insert into alert_rule_version (code, version, params, points, enabled, updated_by, updated_at) select code, version, params, points, enabled, updated_by, updated_at from alert_rule where code = ?`,
         [code],
       );
-      const [row] = await em.execute<AlertRuleRow[]>(
+      const [row] = await executeBound<AlertRuleRow[]>(
+        em,
         `select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule where code = ?`,
         [code],
       );
@@ -338,9 +338,11 @@ export class RiskService {
     return this.em.transactional(async (em) => {
       const r = await fn(em);
       if (typeof r !== 'string') return r;
-      const [row] = await em.execute<BlacklistEntryRow[]>(`select ${entryColumns} from blacklist_entry where id = ?`, [
-        r,
-      ]);
+      const [row] = await executeBound<BlacklistEntryRow[]>(
+        em,
+        `select ${entryColumns} from blacklist_entry where id = ?`,
+        [r],
+      );
       return row as BlacklistEntryRow;
     });
   }
@@ -355,12 +357,7 @@ export class RiskService {
     return this.run((em) => rejectEntry(em, id, this.actor, reason));
   }
   approveBatch(batchId: string) {
-    if (!/^[0-9a-f-]{36}$/i.test(batchId))
-      return Promise.resolve({
-        __typename: 'NotFoundError' as const,
-        errorCode: 'NOT_FOUND' as const,
-        message: `no batch ${batchId}`,
-      });
+    if (!isUuid(batchId)) return Promise.resolve(notFound(`no batch ${batchId}`));
     return this.em.transactional((em) => approveBatch(em, batchId, this.actor));
   }
 
@@ -369,29 +366,22 @@ export class RiskService {
   }
 
   async dismiss(hitId: string, reason: string): Promise<ScreeningHitRow | DismissFailure> {
-    if (!/^[0-9a-f-]{36}$/i.test(hitId))
-      return { __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message: `screening hit ${hitId} does not exist` };
+    if (!isUuid(hitId)) return notFound(`screening hit ${hitId} does not exist`);
     return this.em.transactional(async (em) => {
-      const [hit] = await em.execute<{ status: string }[]>(`select status from screening_hit where id = ? for update`, [
-        hitId,
-      ]);
-      if (!hit)
-        return {
-          __typename: 'NotFoundError',
-          errorCode: 'NOT_FOUND',
-          message: `screening hit ${hitId} does not exist`,
-        } as DismissFailure;
-      if (hit.status === 'DISMISSED')
-        return {
-          __typename: 'InvalidStateError',
-          errorCode: 'INVALID_STATE',
-          message: 'the hit is already dismissed',
-        } as DismissFailure;
-      await em.execute(
+      const [hit] = await executeBound<{ status: string }[]>(
+        em,
+        `select status from screening_hit where id = ? for update`,
+        [hitId],
+      );
+      if (!hit) return notFound(`screening hit ${hitId} does not exist`);
+      if (hit.status === 'DISMISSED') return invalidState('the hit is already dismissed');
+      await executeBound(
+        em,
         `update screening_hit set status = 'DISMISSED', dismissed_by = ?, dismissed_reason = ?, dismissed_at = now(), updated_at = now() where id = ?`,
         [this.actor, reason, hitId],
       );
-      const [row] = await em.execute<ScreeningHitRow[]>(
+      const [row] = await executeBound<ScreeningHitRow[]>(
+        em,
         `select ${hitColumns} from screening_hit h join blacklist_entry e on e.id = h.entry_id where h.id = ?`,
         [hitId],
       );

@@ -1,3 +1,6 @@
+import { executeBound } from '../db/bound-sql.ts';
+import { isUuid } from '../domain/errors.ts';
+import { type InvalidState, invalidState, isErrorResult, type NotFound, notFound } from '../domain/results.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Party, ReviewTask, SourceRecord } from '../model/index.ts';
 import { mergeParties, splitRecord } from '../sync/identity.ts';
@@ -10,15 +13,6 @@ import type { Connection } from './customer.service.ts';
  * recorded in the golden records' history with cause STEWARD_ACTION and who decided, and expected failures
  * come back as typed results (NotFoundError, InvalidStateError), not exceptions.
  */
-export type NotFound = { __typename: 'NotFoundError'; errorCode: 'NOT_FOUND'; message: string };
-export type InvalidState = { __typename: 'InvalidStateError'; errorCode: 'INVALID_STATE'; message: string };
-const notFound = (message: string): NotFound => ({ __typename: 'NotFoundError', errorCode: 'NOT_FOUND', message });
-const invalidState = (message: string): InvalidState => ({
-  __typename: 'InvalidStateError',
-  errorCode: 'INVALID_STATE',
-  message,
-});
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class StewardshipService {
   private readonly em: EntityManager;
@@ -54,8 +48,9 @@ export class StewardshipService {
   }
 
   private async openTask(em: EntityManager, taskId: string): Promise<ReviewTask | NotFound | InvalidState> {
-    if (!uuid.test(taskId)) return notFound(`review task ${taskId} does not exist`);
-    const [task] = await em.execute<{ id: string; status: string }[]>(
+    if (!isUuid(taskId)) return notFound(`review task ${taskId} does not exist`);
+    const [task] = await executeBound<{ id: string; status: string }[]>(
+      em,
       `select id, status from review_task where id = ? for update`,
       [taskId],
     );
@@ -67,12 +62,14 @@ export class StewardshipService {
   async confirm(taskId: string): Promise<ReviewTask | NotFound | InvalidState> {
     return this.em.transactional(async (em) => {
       const task = await this.openTask(em, taskId);
-      if ('errorCode' in task) return task;
-      const [record] = await em.execute<{ party_id: string | null }[]>(
+      if (isErrorResult(task)) return task;
+      const [record] = await executeBound<{ party_id: string | null }[]>(
+        em,
         `select party_id from source_record where id = ? for update`,
         [task.sourceRecordId],
       );
-      const [candidate] = await em.execute<{ id: string; status: string; merged_into_id: string | null }[]>(
+      const [candidate] = await executeBound<{ id: string; status: string; merged_into_id: string | null }[]>(
+        em,
         `select id, status, merged_into_id from party where id = ? for update`,
         [task.candidatePartyId],
       );
@@ -80,7 +77,8 @@ export class StewardshipService {
       const target =
         candidate.status === 'MERGED' && candidate.merged_into_id ? candidate.merged_into_id : candidate.id;
       if (record.party_id !== target) {
-        const [older] = await em.execute<{ id: string }[]>(
+        const [older] = await executeBound<{ id: string }[]>(
+          em,
           `select id from party where id in (?, ?) order by created_at, id limit 1`,
           [target, record.party_id],
         );
@@ -90,13 +88,14 @@ export class StewardshipService {
           reviewTask: taskId,
         });
       }
-      await em.execute(`update source_record set link_type = 'MANUAL', linked_at = now() where id = ?`, [
+      await executeBound(em, `update source_record set link_type = 'MANUAL', linked_at = now() where id = ?`, [
         task.sourceRecordId,
       ]);
-      await em.execute(`update review_task set status = 'CONFIRMED', decided_by = ?, decided_at = now() where id = ?`, [
-        this.actor,
-        taskId,
-      ]);
+      await executeBound(
+        em,
+        `update review_task set status = 'CONFIRMED', decided_by = ?, decided_at = now() where id = ?`,
+        [this.actor, taskId],
+      );
       return (await em.findOneOrFail(ReviewTask, { id: taskId }, { refresh: true })) as ReviewTask;
     });
   }
@@ -104,12 +103,14 @@ export class StewardshipService {
   async reject(taskId: string, reason: string | null): Promise<ReviewTask | NotFound | InvalidState> {
     return this.em.transactional(async (em) => {
       const task = await this.openTask(em, taskId);
-      if ('errorCode' in task) return task;
-      await em.execute(
+      if (isErrorResult(task)) return task;
+      await executeBound(
+        em,
         `insert into match_rejection (source_record_id, party_id, rejected_by) values (?, ?, ?) on conflict do nothing`,
         [task.sourceRecordId, task.candidatePartyId, this.actor],
       );
-      await em.execute(
+      await executeBound(
+        em,
         `update review_task set status = 'REJECTED', decided_by = ?, decided_at = now(), reason = ? where id = ?`,
         [this.actor, reason, taskId],
       );
@@ -119,9 +120,10 @@ export class StewardshipService {
 
   async merge(survivorId: string, mergedId: string, reason: string | null): Promise<Party | NotFound | InvalidState> {
     if (survivorId === mergedId) return invalidState('a customer cannot be merged into itself');
-    if (!uuid.test(survivorId) || !uuid.test(mergedId)) return notFound('customer not found');
+    if (!isUuid(survivorId) || !isUuid(mergedId)) return notFound('customer not found');
     return this.em.transactional(async (em) => {
-      const rows = await em.execute<{ id: string; status: string }[]>(
+      const rows = await executeBound<{ id: string; status: string }[]>(
+        em,
         `select id, status from party where id in (?, ?) order by id for update`,
         [survivorId, mergedId],
       );
@@ -139,7 +141,8 @@ export class StewardshipService {
     return this.em.transactional(async (em) => {
       const record = await em.findOne(SourceRecord, { system, sourceId });
       if (!record || record.deleted) return notFound(`source record ${system}/${sourceId} does not exist`);
-      const [others] = await em.execute<{ n: number }[]>(
+      const [others] = await executeBound<{ n: number }[]>(
+        em,
         `select count(*)::int as n from source_record where party_id = ? and id <> ? and not deleted`,
         [record.partyId, record.id],
       );

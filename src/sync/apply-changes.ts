@@ -1,11 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange, PartyDelete, PartyUpsert } from '../domain/canonical.ts';
-import type { Matcher } from './match/matcher.ts';
-import type { OversizedBlocks } from './match/oversized-blocks.ts';
 import { lockMatchKeys } from './identity.ts';
 import { applyFacts, isFact, type FactChange } from './apply-facts.ts';
 import { applyParties } from './apply-parties.ts';
-import type { RiskWork } from '../risk/risk-work.ts';
+import type { ChangeSet } from './change-set.ts';
 
 /**
  * The sync step: applies canonical changes inside the caller's transaction. Every write is guarded by the
@@ -18,25 +16,19 @@ import type { RiskWork } from '../risk/risk-work.ts';
  *   - everything else (policies, covers, roles, activities) is keyed by the source's natural keys and written
  *     set-wise (apply-facts.ts); a role that arrives before its policy or its client is stored as is and joins
  *     up when the other side arrives, because the customer is found through source_record at read time.
- * Risk follow-up (screening, alert rules) is only noted in `risk` and settled once per batch by the caller
- * (src/risk/risk-work.ts).
+ * What changed, and for whom, is reported in a change set (change-set.ts) for the caller to follow up on.
  */
-export type ApplyOutcome = 'APPLIED' | 'STALE';
 export { emptyStats, type ApplyStats } from './apply-stats.ts';
+export type { ApplyOutcome, SyncDeps } from './sync-deps.ts';
 import type { ApplyStats } from './apply-stats.ts';
-
-/**
- * What the sync step needs: the matcher, the prefix of topics it writes to through the outbox (alerts), and
- * the process's memory of blocks far too big to match on (per hub: see OversizedBlocks).
- */
-export type SyncDeps = { matcher: Matcher; topicPrefix?: string; oversized?: OversizedBlocks };
+import type { SyncDeps } from './sync-deps.ts';
 
 export async function applyChanges(
   em: EntityManager,
   changes: readonly CanonicalChange[],
   deps: SyncDeps,
   stats: ApplyStats,
-  risk: RiskWork,
+  changed: ChangeSet,
 ): Promise<void> {
   const facts: FactChange[] = [];
   const parties: (PartyUpsert | PartyDelete)[] = [];
@@ -44,8 +36,8 @@ export async function applyChanges(
     if (isFact(change)) facts.push(change);
     else parties.push(change);
   }
-  if (parties.length > 0) await applyParties(em, parties, deps, stats, risk);
-  if (facts.length > 0) await applyFacts(em, facts, stats, risk);
+  if (parties.length > 0) await applyParties(em, parties, deps, stats, changed);
+  if (facts.length > 0) await applyFacts(em, facts, stats, changed);
 }
 
 /**

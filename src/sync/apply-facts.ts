@@ -13,7 +13,8 @@ import type {
   RoleUpsert,
 } from '../domain/canonical.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
-import { noteActivityOwner, notePolicy, type RiskWork } from '../risk/risk-work.ts';
+import type { ActivityKind } from '../domain/activity.ts';
+import { type ChangeSet, noteActivityChanged, notePolicyChanged } from './change-set.ts';
 
 /**
  * The set-based half of the sync step: policies, covers, roles and activities (payments, claims,
@@ -207,7 +208,7 @@ export async function applyFacts(
   em: EntityManager,
   changes: readonly FactChange[],
   stats: ApplyStats,
-  risk: RiskWork,
+  changed: ChangeSet,
 ): Promise<void> {
   const byTable = new Map<keyof typeof tables, Map<string, Row[]>>();
   for (const change of changes) {
@@ -237,7 +238,7 @@ export async function applyFacts(
       for (let i = 0; i < rows.length; i += perStatement) {
         const returned = await upsert(em, table, columns, rows.slice(i, i + perStatement));
         for (const r of returned) applied.set(r.system as string, (applied.get(r.system as string) ?? 0) + 1);
-        collectRiskWork(name, returned, risk);
+        noteChanges(name, returned, changed);
       }
     }
   }
@@ -271,14 +272,14 @@ async function upsert(
   );
 }
 
-/** What changed that risk rules read: claims and payments of a customer, policies claims were made on. */
-function collectRiskWork(table: keyof typeof tables, returned: Record<string, string | null>[], risk: RiskWork): void {
+/** Reports what the written rows changed: activities per owning source record and kind, and policies. */
+function noteChanges(table: keyof typeof tables, returned: Record<string, string | null>[], changes: ChangeSet): void {
   for (const r of returned) {
     if (table === 'activity') {
-      if ((r.kind === 'CLAIM' || r.kind === 'PAYMENT') && r.party_system && r.party_source_id)
-        noteActivityOwner(risk, r.party_system, r.party_source_id);
+      if (r.kind && r.party_system && r.party_source_id)
+        noteActivityChanged(changes, r.party_system, r.party_source_id, r.kind as ActivityKind);
     } else if (table === 'policy' && r.system && r.policy_no) {
-      notePolicy(risk, r.system, r.policy_no);
+      notePolicyChanged(changes, r.system, r.policy_no);
     }
   }
 }

@@ -4,8 +4,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyDelete, PartyUpsert } from '../domain/canonical.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
 import { reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
-import type { ApplyOutcome, ApplyStats, SyncDeps } from './apply-changes.ts';
-import type { RiskWork } from '../risk/risk-work.ts';
+import type { ApplyStats } from './apply-stats.ts';
+import type { ApplyOutcome, SyncDeps } from './sync-deps.ts';
+import type { ChangeSet } from './change-set.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 
 /**
@@ -19,11 +20,11 @@ export function applyPartyChangeAlone(
   change: PartyUpsert | PartyDelete,
   deps: SyncDeps,
   stats: ApplyStats,
-  risk: RiskWork,
+  changed: ChangeSet,
 ): Promise<ApplyOutcome> {
   return change.op === 'upsert'
-    ? upsertParty(em, change, deps, stats, risk)
-    : deleteParty(em, change, deps, stats, risk);
+    ? upsertParty(em, change, deps, stats, changed)
+    : deleteParty(em, change, deps, stats, changed);
 }
 
 type SourceRecordRow = {
@@ -61,7 +62,7 @@ async function upsertParty(
   change: PartyUpsert,
   deps: SyncDeps,
   stats: ApplyStats,
-  risk: RiskWork,
+  changed: ChangeSet,
 ): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId, change.attributes);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
@@ -129,7 +130,7 @@ async function upsertParty(
     });
     partyId = outcome.partyId;
     // Customers merged into this one: their alerts close (the survivor is evaluated with all the evidence).
-    for (const merged of outcome.merged) risk.evaluate.add(merged);
+    for (const merged of outcome.merged) changed.mergedAway.add(merged);
     if (outcome.linkType === 'NEW' && previousParty === null) cause = 'CREATED';
     else if (partyId !== previousParty) cause = 'MATCH';
   }
@@ -144,11 +145,9 @@ async function upsertParty(
     stats.partiesChanged += 1;
   // Risk: every change of a golden customer re-screens it against the blacklists and re-evaluates its alerts
   // (its claims may now be someone else's); settled once per batch.
-  risk.screen.add(partyId);
-  risk.evaluate.add(partyId);
+  changed.customers.add(partyId);
   if (previousParty !== null && previousParty !== partyId) {
-    risk.screen.add(previousParty);
-    risk.evaluate.add(previousParty);
+    changed.customers.add(previousParty);
   }
   return 'APPLIED';
 }
@@ -220,7 +219,7 @@ async function deleteParty(
   change: PartyDelete,
   deps: SyncDeps,
   stats: ApplyStats,
-  risk: RiskWork,
+  changed: ChangeSet,
 ): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId);
   if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
@@ -252,8 +251,7 @@ async function deleteParty(
       stats.partiesChanged += 1;
     // A deleted record may have been the one bridging the others: split what no longer holds together.
     await reclusterParty(em, deps.matcher, existing.party_id, `${change.system}/${change.sourceId} deleted`);
-    risk.screen.add(existing.party_id);
-    risk.evaluate.add(existing.party_id);
+    changed.customers.add(existing.party_id);
   }
   return 'APPLIED';
 }

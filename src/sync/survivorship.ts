@@ -1,3 +1,4 @@
+import { stableJson } from '../domain/stable-json.ts';
 import { readFileSync } from 'node:fs';
 import { executeBound } from '../db/bound-sql.ts';
 import { fileURLToPath } from 'node:url';
@@ -362,17 +363,6 @@ function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean
 }
 
 /** JSON with sorted keys: jsonb returns keys in its own order, so plain JSON.stringify would see false changes. */
-export function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 /** One history row per golden-record version: its cause, what triggered it, and the values after it. */
 export async function writeHistory(
   em: EntityManager,

@@ -6,7 +6,7 @@ import type { ConformanceFixtures, FixtureMessage } from '../../src/connectors/f
 import { MappingError } from '../../src/connectors/framework/errors.ts';
 import { applyBatch } from '../../src/ingest/apply-batch.ts';
 import { migrate, openOrm, type Orm } from '../../src/db/orm.ts';
-import { syncDeps } from '../../src/runtime/hub.ts';
+import { ingestDeps } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -117,7 +117,7 @@ for (const connector of connectors) {
             route,
             0,
             messages.map((m, i) => asMessage(m, i)),
-            syncDeps,
+            ingestDeps,
           );
           quarantined += r.quarantined;
           skipped += r.skipped;

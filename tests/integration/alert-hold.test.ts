@@ -12,7 +12,7 @@ import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
 import { setAlertHolds } from '../support/alert-rules.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
-import { syncDepsFor } from '../../src/runtime/hub.ts';
+import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { eventually, gql } from '../support/graphql.ts';
 
 /**
@@ -210,7 +210,7 @@ describe('alert hold without a broker', () => {
       new TopicRouter(connectors),
       'hold-file',
       [premium('B', 1), paidClaim('B')],
-      syncDepsFor(),
+      ingestDepsFor(),
     );
     expect(result.quarantined).toBe(0);
     const c = new pg.Client({ connectionString: db.url });

@@ -4,7 +4,7 @@ import { coreEvent, dteupd, residentId } from '../../src/connectors/core-policy/
 import { connectors } from '../../src/connectors/registry.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
-import { syncDeps, type RunningHub } from '../../src/runtime/hub.ts';
+import { ingestDeps, type RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
 import { gql } from '../support/graphql.ts';
@@ -39,7 +39,7 @@ describe('authentication, masking and typed errors', () => {
           DTEUPD: dteupd('2026-11-01T00:00:00Z'),
         }),
       ],
-      syncDeps,
+      ingestDeps,
     );
   });
   afterAll(async () => {
@@ -115,7 +115,7 @@ describe('authentication, masking and typed errors', () => {
   });
 
   it('answers a document whose operation cannot be chosen with a typed 400, not an internal error', async () => {
-    // (Queries read one snapshot — src/server/app.ts — which must leave Apollo's own answer to such a document.)
+    // (Queries read one snapshot — src/resolvers/http-server.ts — which must leave Apollo's own answer to such a document.)
     const r = await gql(hub.url, await tokenFor(hub, 'CHANNEL_APP'), `query A { __typename } query B { __typename }`);
     expect(r.status).toBe(400);
     expect(r.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');

@@ -9,7 +9,7 @@ import { streamingConnectors } from '../../src/connectors/registry.ts';
 import { bancassuranceColumns, bancassuranceConnector } from '../../src/connectors/bancassurance/index.ts';
 import { coreEvent, dteupd, residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { importFile } from '../../src/ingest/file-import.ts';
-import { syncDeps, type RunningHub } from '../../src/runtime/hub.ts';
+import { ingestDeps, type RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
@@ -304,7 +304,7 @@ describe('all connectors on a real broker', () => {
       file,
       iconv.encode(`${bancassuranceColumns.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`, 'gbk'),
     );
-    const first = await importFile(hub.orm, bancassuranceConnector, file, syncDeps);
+    const first = await importFile(hub.orm, bancassuranceConnector, file, ingestDeps);
     expect(first.rows).toBe(4);
     expect(first.rejected.map((r) => r.offset)).toEqual(['3', '4', '5']);
     expect(first.rejected.map((r) => r.reason)).toEqual([
@@ -312,7 +312,7 @@ describe('all connectors on a real broker', () => {
       expect.stringMatching(/wrong length/),
       expect.stringMatching(/保费 is not a decimal/),
     ]);
-    const again = await importFile(hub.orm, bancassuranceConnector, file, syncDeps);
+    const again = await importFile(hub.orm, bancassuranceConnector, file, ingestDeps);
     expect(again).toMatchObject({ skipped: 4, applied: 0, quarantined: 0 });
 
     const steward = await tokenFor(hub, 'DATA_STEWARD');

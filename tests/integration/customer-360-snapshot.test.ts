@@ -3,7 +3,7 @@ import pg from 'pg';
 import { connectors } from '../../src/connectors/registry.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
-import { syncDepsFor, type RunningHub } from '../../src/runtime/hub.ts';
+import { ingestDepsFor, type RunningHub } from '../../src/runtime/hub.ts';
 import { coreEvent, dteupd } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
@@ -45,7 +45,7 @@ describe('customer 360 reads one snapshot', () => {
           DTEUPD: dteupd('2026-11-01T00:00:00Z'),
         }),
       ],
-      syncDepsFor(),
+      ingestDepsFor(),
     );
   }, 120_000);
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { coreEvent, dteupd, residentId, type CoreEvent } from '../../src/connect
 import { connectors } from '../../src/connectors/registry.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
-import { syncDeps, type RunningHub } from '../../src/runtime/hub.ts';
+import { ingestDeps, type RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
 import { gql } from '../support/graphql.ts';
@@ -147,7 +147,7 @@ describe('customer 360 statement count', () => {
         ...customerWithPolicies('S0000001', '101', '13500000005', 5),
         ...customerWithPolicies('L0000001', '201', '13500000050', 50),
       ],
-      syncDeps,
+      ingestDeps,
     );
   });
   afterAll(async () => {

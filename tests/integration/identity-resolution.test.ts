@@ -9,7 +9,7 @@ import {
 import { connectors } from '../../src/connectors/registry.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
-import { syncDeps, type RunningHub } from '../../src/runtime/hub.ts';
+import { ingestDeps, type RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
 import { gql } from '../support/graphql.ts';
@@ -54,7 +54,7 @@ describe('identity resolution', () => {
   let steward: string;
   let stream = 0;
   const router = new TopicRouter(connectors);
-  const apply = (events: CoreEvent[]) => ingestBatch(hub.orm, router, `s${(stream += 1)}`, events, syncDeps);
+  const apply = (events: CoreEvent[]) => ingestBatch(hub.orm, router, `s${(stream += 1)}`, events, ingestDeps);
   const customerOf = async (sourceId: string): Promise<string | null> =>
     (await gql(hub.url, steward, bySource, { s: sourceId })).data.customerBySource?.id ?? null;
 

@@ -7,7 +7,7 @@ import { coreEvent, dteupd } from '../../src/connectors/core-policy/fixtures/eve
 import { replayConnector } from '../../src/ingest/replay.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { createLogger } from '../../src/config/logger.ts';
-import { syncDeps, type RunningHub } from '../../src/runtime/hub.ts';
+import { ingestDeps, type RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
 import { startTestHub } from '../support/hub.ts';
@@ -98,7 +98,7 @@ describe('replay of one connector', () => {
         router,
         connector: connectorById('core-policy'),
         from: 'beginning',
-        deps: syncDeps,
+        deps: ingestDeps,
         groupPrefix: group,
         logger: createLogger('error'),
       });
@@ -141,7 +141,7 @@ describe('replay of one connector', () => {
         router,
         connector: connectorById('core-policy'),
         from: cut,
-        deps: syncDeps,
+        deps: ingestDeps,
         groupPrefix: group,
         logger: createLogger('error'),
       });

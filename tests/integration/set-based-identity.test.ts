@@ -4,7 +4,7 @@ import { connectors } from '../../src/connectors/registry.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { openOrm, migrate } from '../../src/db/orm.ts';
-import { syncDeps, syncDepsFor } from '../../src/runtime/hub.ts';
+import { ingestDeps, ingestDepsFor } from '../../src/runtime/hub.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
 import {
   coreEvent,
@@ -12,7 +12,7 @@ import {
   dteupd,
   residentId,
 } from '../../src/connectors/core-policy/fixtures/events.ts';
-import type { SyncDeps } from '../../src/sync/apply-changes.ts';
+import type { IngestDeps } from '../../src/ingest/apply-batch.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { storeFingerprint } from '../support/fingerprint.ts';
 
@@ -34,7 +34,7 @@ describe('set-based identity resolution', () => {
     for (const db of dbs) await db.drop();
   });
 
-  const load = async (db: TestDatabase, deps: SyncDeps) => {
+  const load = async (db: TestDatabase, deps: IngestDeps) => {
     const orm = await openOrm(db.url, { poolMax: 2 });
     try {
       await migrate(orm);
@@ -139,8 +139,8 @@ describe('set-based identity resolution', () => {
 
   it('gives the same store as applying every party change alone', async () => {
     const [setBased, oneByOne] = dbs as [TestDatabase, TestDatabase];
-    const a = await load(setBased, syncDepsFor());
-    const b = await load(oneByOne, { ...syncDeps, matcher: { ...syncDeps.matcher, batch: undefined } });
+    const a = await load(setBased, ingestDepsFor());
+    const b = await load(oneByOne, { ...ingestDeps, matcher: { ...ingestDeps.matcher, batch: undefined } });
     expect(a.applied).toBe(b.applied);
     expect(a.stale).toBe(b.stale);
     expect(a.quarantined).toBe(0);

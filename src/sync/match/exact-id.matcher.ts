@@ -1,3 +1,4 @@
+import { executeBound } from '../../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../../domain/canonical.ts';
 import type { Matcher, MatchDecision, MatchSubject } from './matcher.ts';
@@ -21,7 +22,8 @@ export const exactResidentIdMatcher: Matcher = {
   async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
     const ids = residentIds(subject.attributes);
     if (ids.length === 0) return { matches: [], possible: [] };
-    const rows = await em.execute<{ party_id: string }[]>(
+    const rows = await executeBound<{ party_id: string }[]>(
+      em,
       `select distinct pi.party_id from party_identifier pi join party p on p.id = pi.party_id
         where pi.type = 'RESIDENT_ID' and pi.valid and pi.value in (${ids.map(() => '?').join(', ')}) and p.status = 'ACTIVE'
           and pi.source_record_id <> ?

@@ -1,3 +1,4 @@
+import { executeBound } from '../../db/bound-sql.ts';
 import { readFileSync } from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../../domain/canonical.ts';
@@ -151,13 +152,14 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       if (keys.length === 0) return { matches: [], possible: [] };
       const placeholders = keys.map(() => '(?, ?::int)').join(', ');
       // Count each block only up to the cap: the cost of skipping a giant block must not grow with its size.
-      const sizes = await em.execute<{ key: string; n: number }[]>(
+      const sizes = await executeBound<{ key: string; n: number }[]>(
+        em,
         `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n from (values ${placeholders}) as t(k, cap)`,
         keys.flatMap((k) => [k, batch.countLimit(k)]),
       );
       const usable = sizes.filter((s) => batch.usable(s.key, s.n)).map((s) => s.key);
       if (usable.length === 0) return { matches: [], possible: [] };
-      const candidates = await em.execute<
+      const candidates = await executeBound<
         {
           id: string;
           party_id: string;
@@ -167,6 +169,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
           attributes: PartyAttributes | null;
         }[]
       >(
+        em,
         `select distinct on (sr.id) sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
            from match_key mk join source_record sr on sr.id = mk.source_record_id
            join party p on p.id = sr.party_id and p.status = 'ACTIVE'

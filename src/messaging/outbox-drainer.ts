@@ -1,0 +1,50 @@
+import type { Logger } from '../config/logger.ts';
+
+/**
+ * Drives a transactional-outbox publisher: `publishOnce` claims and sends one page of rows and returns how many
+ * it sent. One drain runs at a time; a request while one runs is answered by one more pass after it (not one per
+ * request). Leftovers — a crash between a commit and its send — are picked up on a timer. Used for dead letters
+ * (src/ingest/dead-letters.ts) and for outbound events such as alert changes (src/risk/outbox.ts).
+ */
+export type OutboxDrainer = { drain(): Promise<void>; stop(): Promise<void> };
+
+export function startOutboxDrainer(opts: {
+  name: string;
+  publishOnce: () => Promise<number>;
+  logger: Logger;
+  intervalMs?: number;
+}): OutboxDrainer {
+  let draining: Promise<void> | null = null;
+  let again = false;
+  let stopping = false;
+  const drain = (): Promise<void> => {
+    if (draining) {
+      again = true;
+      return draining;
+    }
+    draining = (async () => {
+      do {
+        again = false;
+        try {
+          while ((await opts.publishOnce()) > 0);
+        } catch (e) {
+          opts.logger.warn(`${opts.name} publishing failed; will retry`, { error: e });
+        }
+      } while (again && !stopping);
+    })().finally(() => {
+      draining = null;
+    });
+    return draining;
+  };
+  const timer = setInterval(() => void drain(), opts.intervalMs ?? 5_000);
+  timer.unref();
+  return {
+    drain,
+    async stop() {
+      clearInterval(timer);
+      // A last pass, so what the final transactions wrote goes out before the producer disconnects.
+      await drain();
+      stopping = true;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { ActivityKind } from '../domain/activity.ts';
+
+/**
+ * What one application of canonical changes changed, and for whom. The sync step fills it in as it writes and
+ * reports it to its caller; it does not decide who cares. Risk reads it to decide whom to re-screen and
+ * re-evaluate (src/risk/risk-work.ts); the composition root (src/runtime) hands it from ingest to risk.
+ */
+export type ChangeSet = {
+  /** Golden customers whose record changed: linked, re-clustered, recomputed, created or retired. */
+  customers: Set<string>;
+  /** Golden customers merged into another (now MERGED aliases of the survivor). */
+  mergedAway: Set<string>;
+  /** Source records (system + id) that own activities that changed, with the kinds that changed. */
+  activityOwners: Map<string, { system: string; sourceId: string; kinds: Set<ActivityKind> }>;
+  /** Policies that changed (status, sum insured, dates). */
+  policies: Map<string, { system: string; policyNo: string }>;
+};
+
+export function emptyChangeSet(): ChangeSet {
+  return { customers: new Set(), mergedAway: new Set(), activityOwners: new Map(), policies: new Map() };
+}
+
+export function noteActivityChanged(changes: ChangeSet, system: string, sourceId: string, kind: ActivityKind): void {
+  const key = `${system}\u0000${sourceId}`;
+  const owner = changes.activityOwners.get(key) ?? { system, sourceId, kinds: new Set<ActivityKind>() };
+  owner.kinds.add(kind);
+  changes.activityOwners.set(key, owner);
+}
+
+export function notePolicyChanged(changes: ChangeSet, system: string, policyNo: string): void {
+  changes.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+}
+
+export function mergeChangeSets(into: ChangeSet, from: ChangeSet): void {
+  for (const id of from.customers) into.customers.add(id);
+  for (const id of from.mergedAway) into.mergedAway.add(id);
+  for (const o of from.activityOwners.values())
+    for (const k of o.kinds) noteActivityChanged(into, o.system, o.sourceId, k);
+  for (const [k, v] of from.policies) into.policies.set(k, v);
+}

@@ -1,0 +1,173 @@
+import { executeBound } from '../db/bound-sql.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyAttributes } from '../domain/canonical.ts';
+import type { BatchMatching } from './match/matcher.ts';
+import { OversizedBlocks } from './match/oversized-blocks.ts';
+import type { SyncDeps } from './sync-deps.ts';
+import { chunked } from '../db/sql-sets.ts';
+import { type PartyChange, type RecordState, type Blocks, recordKey, sameJson } from './party-batch-types.ts';
+
+/**
+ * What set-based identity resolution (apply-parties.ts) reads before deciding: the batch's source records as
+ * stored (read and locked in one statement) and the blocks of all their keys, counted up to each rule's cap,
+ * with their candidates.
+ */
+export async function loadStates(
+  em: EntityManager,
+  changes: readonly PartyChange[],
+): Promise<Map<string, RecordState>> {
+  const states = new Map<string, RecordState>();
+  const pairs = [...new Map(changes.map((c) => [recordKey(c.system, c.sourceId), c])).values()];
+  for (const chunk of chunked(pairs)) {
+    const rows = await executeBound<
+      {
+        id: string;
+        system: string;
+        source_id: string;
+        party_id: string | null;
+        source_version: string;
+        deleted: boolean;
+        link_type: string;
+        attributes: PartyAttributes | null;
+        others: number;
+      }[]
+    >(
+      em,
+      `select sr.id, sr.system, sr.source_id, sr.party_id, sr.source_version::text as source_version, sr.deleted, sr.link_type, sr.attributes,
+              (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
+         from (values ${chunk.map(() => '(?, ?)').join(', ')}) as wanted(system, source_id)
+         join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id order by sr.id for update of sr`,
+      chunk.flatMap((c) => [c.system, c.sourceId]),
+    );
+    for (const r of rows) {
+      states.set(recordKey(r.system, r.source_id), {
+        id: r.id,
+        partyId: r.party_id,
+        version: BigInt(r.source_version),
+        deleted: r.deleted,
+        linkType: r.link_type,
+        attributes: r.attributes,
+        others: r.others,
+        resolvedInSegment: false,
+      });
+    }
+  }
+  return states;
+}
+
+/**
+ * Blocks of every key the remaining changes may match on: sizes counted up to the matcher's limit plus what
+ * the batch could take out of a block, and the candidate records of every block that could be usable at some
+ * point of the batch. Only a stored record whose attributes change can take its old keys out of their blocks
+ * (an unchanged repeat keeps them; a delete is applied alone and reloads this view), so that bound is counted
+ * per key — a batch of repeated payers must not make every large block look usable and fetch all of it.
+ */
+export async function loadBlocks(
+  em: EntityManager,
+  changes: readonly PartyChange[],
+  states: Map<string, RecordState>,
+  deps: SyncDeps,
+  matching: BatchMatching,
+): Promise<Blocks> {
+  const keys = new Set<string>();
+  const storedIds = new Set<string>();
+  const leaving = new Map<string, Set<string>>();
+  for (const c of changes) {
+    if (c.op !== 'upsert') continue;
+    const state = states.get(recordKey(c.system, c.sourceId));
+    // Stale changes and unchanged repeats of stored records are never matched (see applyParties): their blocks
+    // are neither counted nor fetched. Most of a stream is repeats — the payer of every premium.
+    if (state && state.version >= BigInt(c.sourceVersion)) continue;
+    const unchanged =
+      state !== undefined && !state.deleted && state.attributes !== null && sameJson(state.attributes, c.attributes);
+    if (unchanged && state.partyId !== null) continue;
+    for (const k of deps.matcher.keys(c.attributes)) keys.add(k);
+    if (!state) continue;
+    storedIds.add(state.id);
+    if (state.deleted || state.attributes === null || unchanged) continue;
+    for (const k of deps.matcher.keys(state.attributes)) leaving.set(k, new Set([...(leaving.get(k) ?? []), state.id]));
+  }
+  const blocks: Blocks = {
+    stored: new Map(),
+    candidates: new Map(),
+    rejections: new Map(),
+    delta: new Map(),
+    added: new Map(),
+    replaced: new Set(),
+  };
+  const wanted: string[] = [];
+  const oversized = deps.oversized;
+  // How far a block can matter: its rule's limit plus what the batch may take out of it.
+  const limitOf = (k: string) => matching.countLimit(k) + (leaving.get(k)?.size ?? 0);
+  const toCount: string[] = [];
+  for (const k of keys) {
+    const limit = limitOf(k);
+    // A block remembered as far too big is not counted again: it stays too big for this batch.
+    // (Unless records of the batch leave it: then it may shrink, and is counted.)
+    if (oversized?.has(k) && !leaving.has(k)) blocks.stored.set(k, limit + OversizedBlocks.margin);
+    else toCount.push(k);
+  }
+  for (const chunk of chunked(toCount, 1000)) {
+    const sizes = await executeBound<{ key: string; n: number }[]>(
+      em,
+      // Each block counted only as far as it can matter: its rule's limit plus what the batch may take out of
+      // it, plus a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
+      `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
+         from (values ${chunk.map(() => '(?, ?::int)').join(', ')}) as t(k, cap)`,
+      chunk.flatMap((k) => [k, limitOf(k) + (oversized ? OversizedBlocks.margin : 0)]),
+    );
+    for (const s of sizes) {
+      blocks.stored.set(s.key, s.n);
+      if (oversized && s.n >= limitOf(s.key) + OversizedBlocks.margin) oversized.note(s.key);
+      else oversized?.forget(s.key);
+      if (s.n > 0 && matching.usable(s.key, Math.max(1, s.n - (leaving.get(s.key)?.size ?? 0)))) wanted.push(s.key);
+    }
+  }
+  for (const chunk of chunked(wanted, 1000)) {
+    const rows = await executeBound<
+      {
+        key: string;
+        id: string;
+        party_id: string;
+        system: string;
+        source_id: string;
+        profile: unknown;
+        attributes: PartyAttributes | null;
+      }[]
+    >(
+      em,
+      // Per key (lateral, kept apart by OFFSET 0): index lookups whatever the statistics say — on freshly
+      // loaded tables the planner otherwise hash-joins whole tables for a few hundred keys.
+      `select t.k as key, c.* from (values ${chunk.map(() => '(?)').join(', ')}) as t(k) cross join lateral (
+         select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
+           from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted join party p on p.id = sr.party_id and p.status = 'ACTIVE'
+          where mk.key_hash = hashtextextended(t.k, 0) offset 0) as c`,
+      chunk,
+    );
+    for (const r of rows) {
+      const list = blocks.candidates.get(r.key) ?? [];
+      list.push({
+        recordId: r.id,
+        partyId: r.party_id,
+        system: r.system,
+        sourceId: r.source_id,
+        profile: r.profile,
+        attributes: r.attributes,
+      });
+      blocks.candidates.set(r.key, list);
+    }
+  }
+  for (const chunk of chunked([...storedIds], 1000)) {
+    const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(
+      em,
+      `select source_record_id, party_id from match_rejection where source_record_id in (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const r of rows)
+      blocks.rejections.set(
+        r.source_record_id,
+        new Set([...(blocks.rejections.get(r.source_record_id) ?? []), r.party_id]),
+      );
+  }
+  return blocks;
+}

@@ -1,0 +1,73 @@
+import type { PartyAttributes, PartyDelete, PartyUpsert } from '../domain/canonical.ts';
+import type { MatchExplanation } from '../model/source-record.entity.ts';
+import type { MatchCandidate } from './match/matcher.ts';
+import { stableJson } from '../domain/stable-json.ts';
+
+/** The in-memory state of set-based identity resolution of one batch (apply-parties.ts). */
+export type PartyChange = PartyUpsert | PartyDelete;
+
+/** A source record as the batch currently sees it. */
+export type RecordState = {
+  id: string;
+  partyId: string | null;
+  version: bigint;
+  deleted: boolean;
+  linkType: string;
+  attributes: PartyAttributes | null;
+  /** Live records of its golden record other than itself, when the view was loaded. */
+  others: number;
+  /** Written by this segment (not yet flushed): resolving it again needs the one-at-a-time path. */
+  resolvedInSegment: boolean;
+};
+
+/** Blocks of the remaining changes' keys, as counted in the store when loaded, plus what the batch did since. */
+export type Blocks = {
+  stored: Map<string, number>;
+  candidates: Map<string, MatchCandidate[]>;
+  rejections: Map<string, Set<string>>;
+  /** Records added to minus removed from each block by this batch since the load. */
+  delta: Map<string, number>;
+  /** Records this batch (re)keyed since the load, by key. */
+  added: Map<string, Map<string, MatchCandidate>>;
+  /** Stored records whose stored keys the batch replaced (their store rows no longer count as candidates). */
+  replaced: Set<string>;
+};
+
+export type RecordWrite = {
+  id: string;
+  change: PartyUpsert;
+  partyId: string;
+  /** New record (insert) or a stored one (update). */
+  fresh: boolean;
+  /** Link fields are written only when the record (re)links; otherwise only its explanation (none if MANUAL). */
+  link: { linkType: string; score: number | null } | null;
+  explanation: MatchExplanation | null;
+  /** The matcher's normalised view, stored with the record (JSON), or null. */
+  profile: string | null;
+  raw: Record<string, unknown>;
+  sourceTime: Date | null;
+  sourceVersion: string;
+};
+
+/** Writes decided in memory and not yet sent. */
+export type Segment = {
+  parties: { id: string; kind: string }[];
+  records: Map<string, RecordWrite>;
+  touches: Map<string, { raw: Record<string, unknown>; sourceTime: Date | null; sourceVersion: string }>;
+  keys: Map<string, string[]>;
+  reviews: Map<string, { recordId: string; partyId: string; probability: number; explanation: MatchExplanation }>;
+  /** Records the segment linked to each golden record (they make it not alone). */
+  linked: Map<string, Set<string>>;
+};
+
+export const recordKey = (system: string, sourceId: string) => `${system}\u0000${sourceId}`;
+export const newSegment = (): Segment => ({
+  parties: [],
+  records: new Map(),
+  touches: new Map(),
+  keys: new Map(),
+  reviews: new Map(),
+  linked: new Map(),
+});
+export const sameJson = (a: unknown, b: unknown) =>
+  stableJson(JSON.parse(JSON.stringify(a ?? null))) === stableJson(JSON.parse(JSON.stringify(b ?? null)));
