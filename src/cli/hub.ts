@@ -61,12 +61,28 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { demo: { type: 'boolean', default: false } } });
       const hub = await startHub(config, { demo: values.demo ?? false, logger });
       printBanner(hub.url.replace('//127.0.0.1:', '//localhost:'), hub.devToken, hub.embedded, hub.liveConsumption);
+      // The hub owns the termination signals (Apollo's own handlers are off, src/resolvers/http-server.ts). The
+      // first signal stops cleanly within the shutdown budget — orchestrators send SIGKILL after their grace
+      // period (Kubernetes: 30 s) — and a second one exits at once.
       let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
+      const shutdown = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          logger.warn('second signal: exiting now', { signal });
+          process.exit(signal === 'SIGINT' ? 130 : 143);
+        }
         stopping = true;
-        logger.info('shutting down', { signal });
-        void hub.stop().then(() => process.exit(0));
+        logger.info('shutting down', { signal, budgetMs: config.shutdownBudgetMs });
+        const started = performance.now();
+        void hub.stop(config.shutdownBudgetMs).then(
+          () => {
+            logger.info('stopped', { ms: Math.round(performance.now() - started) });
+            process.exit(0);
+          },
+          (e: unknown) => {
+            logger.error('shutdown failed', { error: e });
+            process.exit(1);
+          },
+        );
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -46,6 +46,7 @@ const envSchema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  HUB_SHUTDOWN_BUDGET_MS: z.coerce.number().int().min(1_000).max(120_000).default(9_000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
   AVRO_CONNECTORS: z
@@ -78,6 +79,8 @@ export type HubConfig = {
   ingestConcurrency: number;
   /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much under load. */
   riskRoundMs: number;
+  /** How long a signalled shutdown may take before the hub stops waiting and exits (HUB_SHUTDOWN_BUDGET_MS). */
+  shutdownBudgetMs: number;
   /** How long the group waits for a silent (crashed) member before handing its partitions to the others. */
   kafkaSessionTimeoutMs: number;
   /** Connectors whose topics carry the Confluent schema-registry wire format (Avro), and the registry. */
@@ -121,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dbPoolMax: e.DB_POOL_MAX,
     ingestConcurrency: e.INGEST_CONCURRENCY,
     riskRoundMs: e.RISK_ROUND_MS,
+    shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     avroConnectors: e.AVRO_CONNECTORS ?? [],
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,

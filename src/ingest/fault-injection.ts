@@ -13,3 +13,13 @@ export function maybeCrash(point: FaultPoint): void {
     process.kill(process.pid, 'SIGKILL');
   }
 }
+
+/**
+ * `stall-shutdown`: a part of the hub that never finishes stopping (a consumer stuck reconnecting to a broker
+ * that is gone), for the shutdown tests: the hub must still exit within its budget, and a second signal at once.
+ */
+export function stallOnStop(): Promise<void> {
+  if (process.env.HUB_FAULT_INJECTION !== 'stall-shutdown') return Promise.resolve();
+  process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'fault injection: stalling shutdown' })}\n`);
+  return new Promise((resolve) => setTimeout(resolve, 120_000).unref());
+}

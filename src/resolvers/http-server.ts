@@ -65,11 +65,16 @@ export async function startServer(opts: {
   const apollo = new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
       statsPlugin,
       ...(opts.snapshotReads ? [snapshotReads(logger)] : []),
     ],
     introspection: true,
+    // The hub handles SIGTERM/SIGINT itself (src/cli/hub.ts) and stops Apollo once, in order. Apollo's own
+    // handlers (on by default outside NODE_ENV=test) made a second, concurrent stop that never returned: the
+    // process outlived SIGTERM until it was killed.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatError(formatted, error, logger),
   });
   await apollo.start();

@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-pos
 import { migrate, openOrm } from '../db/orm.ts';
 import { connectors } from '../connectors/registry.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
+import { stallOnStop } from '../ingest/fault-injection.ts';
 import { ingestBatch } from '../ingest/batch-source.ts';
 import { createKafka } from '../messaging/kafka.ts';
 import { confluentAvroFormat, plainFormat, type WireFormat } from '../ingest/wire-format.ts';
@@ -37,7 +38,8 @@ export type RunningHub = {
   /** A development token with every role, only when the hub runs on a development signing secret. */
   devToken: string | null;
   tokens: TokenSettings;
-  stop(): Promise<void>;
+  /** Stops everything; with `deadlineMs`, gives up waiting on parts once that much time has passed. Idempotent. */
+  stop(deadlineMs?: number): Promise<void>;
 };
 
 const matcher = createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined });
@@ -58,16 +60,40 @@ export function ingestDepsFor(topicPrefix = '', mode: 'queue' | 'settle' = 'sett
 export async function startHub(config: HubConfig, opts: { demo: boolean; logger?: Logger }): Promise<RunningHub> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const cleanups: { name: string; run: () => Promise<void> }[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      const started = Date.now();
-      try {
-        await cleanup.run();
-        logger.debug('stopped', { part: cleanup.name, ms: Date.now() - started });
-      } catch (e) {
-        logger.warn('error during shutdown', { part: cleanup.name, error: e });
+  /**
+   * Stops the parts in reverse order of starting: HTTP first (in-flight requests drain), then the consumer (the
+   * transaction in hand commits with its positions, or is abandoned and redelivered), the risk worker, the
+   * outbox, the pool, the embedded database. With a deadline, a part still stopping when the time is up is
+   * abandoned with a warning so the process can exit on time: nothing is lost, as effects and positions commit
+   * together or not at all.
+   */
+  let stopped: Promise<void> | null = null;
+  const stopAll = (deadlineMs = Number.POSITIVE_INFINITY): Promise<void> => {
+    stopped ??= (async () => {
+      const deadline = performance.now() + deadlineMs;
+      for (const cleanup of cleanups.reverse()) {
+        const started = performance.now();
+        const left = deadline - started;
+        if (left <= 0) {
+          logger.warn('shutdown deadline reached; not waiting for the rest', { part: cleanup.name });
+          break;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          if (Number.isFinite(left)) timer = setTimeout(() => resolve('timeout'), left);
+        });
+        try {
+          const outcome = await Promise.race([cleanup.run().then(() => 'done' as const), timedOut]);
+          if (outcome === 'timeout') logger.warn('part did not stop in time; abandoned', { part: cleanup.name });
+          else logger.debug('stopped', { part: cleanup.name, ms: Math.round(performance.now() - started) });
+        } catch (e) {
+          logger.warn('error during shutdown', { part: cleanup.name, error: e });
+        } finally {
+          clearTimeout(timer);
+        }
       }
-    }
+    })();
+    return stopped;
   };
   try {
     let embedded: EmbeddedPostgres | null = null;
@@ -199,6 +225,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     });
     // Stop taking requests before the consumer and the database go away.
     cleanups.push({ name: 'http server', run: () => server.stop() });
+    cleanups.push({ name: 'fault injection', run: stallOnStop });
 
     return {
       url: server.url,
