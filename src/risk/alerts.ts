@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked, marks, uniqueIds } from '../db/sql-sets.ts';
-import { stableJson } from '../sync/survivorship.ts';
+import { stableJson } from '../domain/stable-json.ts';
 
 /**
  * High-claim alert rules, evaluated incrementally for the customers whose claims, payments or policies a batch
