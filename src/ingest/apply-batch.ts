@@ -1,3 +1,4 @@
+import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange } from '../domain/canonical.ts';
@@ -105,7 +106,7 @@ export async function applyBatches(
     }));
     const stored = await executeBound<{ topic: string; partition: number; next_offset: string }[]>(
       em,
-      `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${parts.map(() => '(?, ?::int)').join(', ')}) as p(topic, partition)
+      `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${marks(parts.length, '(?, ?::int)')}) as p(topic, partition)
          join consumer_offset o on o.consumer_group = ? and o.topic = p.topic and o.partition = p.partition order by o.topic, o.partition for update of o`,
       [...parts.flatMap((p) => [p.route.topic, p.partition]), consumerGroup],
     );
@@ -210,7 +211,7 @@ export async function applyBatches(
     if (positions.length > 0) {
       await executeBound(
         em,
-        `insert into consumer_offset (consumer_group, topic, partition, next_offset) values ${positions.map(() => '(?, ?, ?, ?)').join(', ')}
+        `insert into consumer_offset (consumer_group, topic, partition, next_offset) values ${marks(positions.length, '(?, ?, ?, ?)')}
          on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
         positions.flat(),
       );

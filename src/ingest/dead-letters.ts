@@ -1,3 +1,4 @@
+import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Producer } from '../messaging/kafka.ts';
@@ -66,7 +67,7 @@ export async function publishDeadLetters(orm: MikroORM, producer: Producer, limi
     }
     await executeBound(
       em,
-      `update quarantined_event set dlq_published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
+      `update quarantined_event set dlq_published_at = now() where id in (${marks(rows.length)})`,
       rows.map((r) => r.id),
     );
     return rows.length;

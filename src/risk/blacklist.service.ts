@@ -1,3 +1,4 @@
+import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import {
   type ErrorResult,
@@ -191,7 +192,7 @@ async function writeKeys(em: EntityManager, id: string): Promise<void> {
   if (keys.length > 0)
     await executeBound(
       em,
-      `insert into blacklist_key (key_hash, entry_id) values ${keys.map(() => '(hashtextextended(?, 0), ?)').join(', ')} on conflict do nothing`,
+      `insert into blacklist_key (key_hash, entry_id) values ${marks(keys.length, '(hashtextextended(?, 0), ?)')} on conflict do nothing`,
       keys.flatMap((k) => [k, id]),
     );
 }

@@ -1,3 +1,4 @@
+import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
@@ -32,7 +33,7 @@ export async function publishOutbox(orm: MikroORM, producer: Producer, limit = 5
     }
     await executeBound(
       em,
-      `update outbox set published_at = now() where id in (${rows.map(() => '?').join(', ')})`,
+      `update outbox set published_at = now() where id in (${marks(rows.length)})`,
       rows.map((r) => r.id),
     );
     return rows.length;

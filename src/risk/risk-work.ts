@@ -151,13 +151,11 @@ export async function settleQueuedRiskWork(
     });
   } catch (e) {
     if (claimed.length === 1) {
-      const [row] = await orm.em
-        .fork()
-        .execute<{ attempts: number }[]>(
-          `update risk_work set attempts = attempts + 1, last_error = ? where id = ? returning attempts`,
-          [e instanceof Error ? e.message : String(e), claimed[0]],
-        )
-        .catch(() => []);
+      const [row] = await executeBound<{ attempts: number }[]>(
+        orm.em.fork(),
+        `update risk_work set attempts = attempts + 1, last_error = ? where id = ? returning attempts`,
+        [e instanceof Error ? e.message : String(e), claimed[0]],
+      ).catch(() => []);
       if ((row?.attempts ?? 0) >= parkAfter)
         opts.logger?.error('risk work parked after repeated failures; the rest of the queue goes on', {
           riskWorkId: claimed[0],
@@ -174,7 +172,7 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
   for (const owners of chunked([...work.activityOwners.values()], 1000)) {
     const rows = await executeBound<{ party_id: string }[]>(
       em,
-      `select distinct sr.party_id from (values ${owners.map(() => '(?, ?)').join(', ')}) as o(system, source_id)
+      `select distinct sr.party_id from (values ${marks(owners.length, '(?, ?)')}) as o(system, source_id)
          join source_record sr on sr.system = o.system and sr.source_id = o.source_id where not sr.deleted and sr.party_id is not null`,
       owners.flatMap((o) => [o.system, o.sourceId]),
     );
@@ -186,7 +184,7 @@ export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPre
     const rows = await executeBound<{ party_id: string }[]>(
       em,
       `select distinct sr.party_id from activity a join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
-        where a.kind = 'CLAIM' and not a.deleted and sr.party_id is not null and a.policy_no in (${policies.map(() => '?').join(', ')})`,
+        where a.kind = 'CLAIM' and not a.deleted and sr.party_id is not null and a.policy_no in (${marks(policies.length)})`,
       policies.map((p) => p.policyNo),
     );
     for (const r of rows) evaluate.add(r.party_id);

@@ -1,3 +1,4 @@
+import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { parkAfter, settleQueuedRiskWork } from './risk-work.ts';
@@ -94,10 +95,10 @@ export function startRiskWorker(opts: {
 }
 
 async function queueAge(orm: MikroORM): Promise<number> {
-  const [age] = await orm.em
-    .fork()
-    .execute<{ s: number | null }[]>(
-      `select extract(epoch from now() - min(not_before))::float8 as s from risk_work where attempts < ${parkAfter} and not_before <= now()`,
-    );
+  const [age] = await executeBound<{ s: number | null }[]>(
+    orm.em.fork(),
+    `select extract(epoch from now() - min(not_before))::float8 as s from risk_work where attempts < ? and not_before <= now()`,
+    [parkAfter],
+  );
   return age?.s ?? 0;
 }

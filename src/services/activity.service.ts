@@ -1,3 +1,4 @@
+import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Activity } from '../model/index.ts';
@@ -42,11 +43,11 @@ export class ActivityService {
     ];
     const params: unknown[] = [partyId, partyId];
     if (filter.kinds?.length) {
-      where.push(`a.kind in (${filter.kinds.map(() => '?').join(', ')})`);
+      where.push(`a.kind in (${marks(filter.kinds.length)})`);
       params.push(...filter.kinds);
     }
     if (filter.types?.length) {
-      where.push(`a.type in (${filter.types.map(() => '?').join(', ')})`);
+      where.push(`a.type in (${marks(filter.types.length)})`);
       params.push(...filter.types);
     }
     if (filter.from) {

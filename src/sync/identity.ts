@@ -31,7 +31,7 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
   // order, so two transactions never hold each other's keys crosswise.
   await executeBound(
     em,
-    `select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from (values ${keys.map(() => '(?)').join(', ')}) as t(k) order by k offset 0) as ordered`,
+    `select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from (values ${marks(keys.length, '(?)')}) as t(k) order by k offset 0) as ordered`,
     [...keys],
   );
 }
@@ -64,7 +64,7 @@ export async function insertMatchKeys(em: EntityManager, rows: readonly (readonl
 async function createdAt(em: EntityManager, ids: readonly string[]): Promise<string[]> {
   const rows = await executeBound<{ id: string }[]>(
     em,
-    `select id from party where id in (${ids.map(() => '?').join(', ')}) order by created_at, id`,
+    `select id from party where id in (${marks(ids.length)}) order by created_at, id`,
     [...ids],
   );
   return rows.map((r) => r.id);
@@ -119,7 +119,7 @@ export async function resolveLink(
     const strongest = [...matched.values()].sort((a, b) => b.probability - a.probability)[0] as PartyEvidence;
     const ids = await executeBound<{ party_id: string; value: string }[]>(
       em,
-      `select distinct party_id, value from party_identifier where type = 'RESIDENT_ID' and valid and party_id in (${[...matched.keys()].map(() => '?').join(', ')})`,
+      `select distinct party_id, value from party_identifier where type = 'RESIDENT_ID' and valid and party_id in (${marks(matched.size)})`,
       [...matched.keys()],
     );
     const idsOf = (p: string) => new Set(ids.filter((r) => r.party_id === p).map((r) => r.value));
@@ -324,7 +324,7 @@ export async function reclusterParty(
     const kind = (rows[members[0] as number] as (typeof rows)[number]).attributes.kind;
     await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [to, kind]);
     const ids = members.map((m) => (rows[m] as (typeof rows)[number]).id);
-    const list = ids.map(() => '?').join(', ');
+    const list = marks(ids.length);
     await executeBound(
       em,
       `update source_record set party_id = ?, link_type = 'PROBABILISTIC', linked_at = now() where id in (${list})`,

@@ -2,7 +2,7 @@ import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { insertContributions } from './party-change.ts';
 import { insertMatchKeys } from './identity.ts';
-import { chunked } from '../db/sql-sets.ts';
+import { chunked, marks } from '../db/sql-sets.ts';
 import { type Segment } from './party-batch-types.ts';
 
 /**
@@ -16,7 +16,7 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
     // records created in one transaction must still have an order (the order they were created in).
     await executeBound(
       em,
-      `insert into party (id, kind, created_at) values ${chunk.map(() => '(?, ?, clock_timestamp())').join(', ')}`,
+      `insert into party (id, kind, created_at) values ${marks(chunk.length, '(?, ?, clock_timestamp())')}`,
       chunk.flatMap((p) => [p.id, p.kind]),
     );
   }
@@ -27,7 +27,7 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
     await executeBound(
       em,
       `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version, party_id, link_type, link_score, linked_at, match_explanation)
-       values ${chunk.map(() => '(?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, now(), ?::jsonb)').join(', ')}`,
+       values ${marks(chunk.length, '(?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, now(), ?::jsonb)')}`,
       chunk.flatMap((w) => [
         w.id,
         w.change.system,
@@ -52,7 +52,7 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
       `update source_record sr set raw = v.raw::jsonb, attributes = v.attributes::jsonb, match_profile = v.profile::jsonb, source_time = v.source_time::timestamptz,
               source_version = v.source_version::bigint, deleted = false, updated_at = now(),
               match_explanation = case when sr.link_type = 'MANUAL' or v.explanation is null then sr.match_explanation else v.explanation::jsonb end
-         from (values ${chunk.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?)').join(', ')}) as v(id, raw, attributes, profile, source_time, source_version, explanation)
+         from (values ${marks(chunk.length, '(?::uuid, ?, ?, ?, ?, ?, ?)')}) as v(id, raw, attributes, profile, source_time, source_version, explanation)
         where sr.id = v.id`,
       chunk.flatMap((w) => [
         w.id,
@@ -69,13 +69,13 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
     await executeBound(
       em,
       `update source_record sr set raw = v.raw::jsonb, source_time = v.source_time::timestamptz, source_version = v.source_version::bigint, updated_at = now()
-         from (values ${chunk.map(() => '(?::uuid, ?, ?, ?)').join(', ')}) as v(id, raw, source_time, source_version) where sr.id = v.id`,
+         from (values ${marks(chunk.length, '(?::uuid, ?, ?, ?)')}) as v(id, raw, source_time, source_version) where sr.id = v.id`,
       chunk.flatMap(([id, t]) => [id, JSON.stringify(t.raw), t.sourceTime?.toISOString() ?? null, t.sourceVersion]),
     );
   }
   const replaced = stored.map((w) => w.id);
   for (const chunk of chunked(replaced, 1000)) {
-    const list = chunk.map(() => '?').join(', ');
+    const list = marks(chunk.length);
     await executeBound(em, `delete from match_key where source_record_id in (${list})`, chunk);
     await executeBound(em, `delete from party_identifier where source_record_id in (${list})`, chunk);
     await executeBound(em, `delete from contact_point where source_record_id in (${list})`, chunk);
@@ -91,7 +91,7 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
   for (const chunk of chunked([...segment.reviews.values()])) {
     await executeBound(
       em,
-      `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values ${chunk.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb)').join(', ')}
+      `insert into review_task (id, source_record_id, candidate_party_id, probability, explanation) values ${marks(chunk.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb)')}
        on conflict (source_record_id, candidate_party_id) where status = 'OPEN' do update set probability = excluded.probability, explanation = excluded.explanation`,
       chunk.flatMap((r) => [r.recordId, r.partyId, r.probability, JSON.stringify(r.explanation)]),
     );

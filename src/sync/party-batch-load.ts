@@ -4,7 +4,7 @@ import type { PartyAttributes } from '../domain/canonical.ts';
 import type { BatchMatching } from './match/matcher.ts';
 import { OversizedBlocks } from './match/oversized-blocks.ts';
 import type { SyncDeps } from './sync-deps.ts';
-import { chunked } from '../db/sql-sets.ts';
+import { chunked, marks } from '../db/sql-sets.ts';
 import { type PartyChange, type RecordState, type Blocks, recordKey, sameJson } from './party-batch-types.ts';
 
 /**
@@ -35,7 +35,7 @@ export async function loadStates(
       em,
       `select sr.id, sr.system, sr.source_id, sr.party_id, sr.source_version::text as source_version, sr.deleted, sr.link_type, sr.attributes,
               (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
-         from (values ${chunk.map(() => '(?, ?)').join(', ')}) as wanted(system, source_id)
+         from (values ${marks(chunk.length, '(?, ?)')}) as wanted(system, source_id)
          join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id order by sr.id for update of sr`,
       chunk.flatMap((c) => [c.system, c.sourceId]),
     );
@@ -113,7 +113,7 @@ export async function loadBlocks(
       // Each block counted only as far as it can matter: its rule's limit plus what the batch may take out of
       // it, plus a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
       `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
-         from (values ${chunk.map(() => '(?, ?::int)').join(', ')}) as t(k, cap)`,
+         from (values ${marks(chunk.length, '(?, ?::int)')}) as t(k, cap)`,
       chunk.flatMap((k) => [k, limitOf(k) + (oversized ? OversizedBlocks.margin : 0)]),
     );
     for (const s of sizes) {
@@ -138,7 +138,7 @@ export async function loadBlocks(
       em,
       // Per key (lateral, kept apart by OFFSET 0): index lookups whatever the statistics say — on freshly
       // loaded tables the planner otherwise hash-joins whole tables for a few hundred keys.
-      `select t.k as key, c.* from (values ${chunk.map(() => '(?)').join(', ')}) as t(k) cross join lateral (
+      `select t.k as key, c.* from (values ${marks(chunk.length, '(?)')}) as t(k) cross join lateral (
          select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
            from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted join party p on p.id = sr.party_id and p.status = 'ACTIVE'
           where mk.key_hash = hashtextextended(t.k, 0) offset 0) as c`,
@@ -160,7 +160,7 @@ export async function loadBlocks(
   for (const chunk of chunked([...storedIds], 1000)) {
     const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(
       em,
-      `select source_record_id, party_id from match_rejection where source_record_id in (${chunk.map(() => '?').join(', ')})`,
+      `select source_record_id, party_id from match_rejection where source_record_id in (${marks(chunk.length)})`,
       chunk,
     );
     for (const r of rows)

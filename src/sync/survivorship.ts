@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../domain/canonical.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
-import { chunked } from '../db/sql-sets.ts';
+import { chunked, marks } from '../db/sql-sets.ts';
 
 /**
  * Survivorship: the golden party's attributes are recomputed from its live source records after every change.
@@ -220,7 +220,7 @@ export async function recomputeParties(
   const changed = new Set<string>();
   const ids = [...parties.keys()].sort();
   for (const chunk of chunked(ids, 1000)) {
-    const list = chunk.map(() => '?').join(', ');
+    const list = marks(chunk.length);
     const rows = await executeBound<
       {
         id: string;
@@ -286,7 +286,7 @@ export async function recomputeParties(
     if (refreshes.length > 0) {
       await executeBound(
         em,
-        `update party p set lineage = v.lineage::jsonb, updated_at = now() from (values ${refreshes.map(() => '(?::uuid, ?)').join(', ')}) as v(id, lineage) where p.id = v.id`,
+        `update party p set lineage = v.lineage::jsonb, updated_at = now() from (values ${marks(refreshes.length, '(?::uuid, ?)')}) as v(id, lineage) where p.id = v.id`,
         refreshes.flatMap((r) => [r.id, JSON.stringify(r.lineage)]),
       );
     }
@@ -295,7 +295,7 @@ export async function recomputeParties(
       em,
       `update party p set kind = v.kind, status = v.status, display_name = v.display_name, family_name = v.family_name, given_name = v.given_name, name_key = v.name_key,
               birth_date = v.birth_date::date, sex = v.sex, occupation_code = v.occupation_code, lineage = v.lineage::jsonb, version = p.version + 1, updated_at = now()
-         from (values ${updates.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')})
+         from (values ${marks(updates.length, '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')})
               as v(id, kind, status, display_name, family_name, given_name, name_key, birth_date, sex, occupation_code, lineage)
         where p.id = v.id returning p.id, p.version`,
       updates.flatMap(({ id, next }) => [
@@ -388,7 +388,7 @@ async function writeHistories(
   if (rows.length === 0) return;
   await executeBound(
     em,
-    `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${rows.map(() => '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)').join(', ')}`,
+    `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${marks(rows.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)')}`,
     rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
   );
 }

@@ -1,3 +1,4 @@
+import { marks } from '../../db/sql-sets.ts';
 import { executeBound } from '../../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../../domain/canonical.ts';
@@ -25,7 +26,7 @@ export const exactResidentIdMatcher: Matcher = {
     const rows = await executeBound<{ party_id: string }[]>(
       em,
       `select distinct pi.party_id from party_identifier pi join party p on p.id = pi.party_id
-        where pi.type = 'RESIDENT_ID' and pi.valid and pi.value in (${ids.map(() => '?').join(', ')}) and p.status = 'ACTIVE'
+        where pi.type = 'RESIDENT_ID' and pi.valid and pi.value in (${marks(ids.length)}) and p.status = 'ACTIVE'
           and pi.source_record_id <> ?
           and pi.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
       [...ids, subject.recordId, subject.recordId],

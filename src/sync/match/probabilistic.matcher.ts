@@ -1,3 +1,4 @@
+import { marks } from '../../db/sql-sets.ts';
 import { executeBound } from '../../db/bound-sql.ts';
 import { readFileSync } from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -150,7 +151,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };
-      const placeholders = keys.map(() => '(?, ?::int)').join(', ');
+      const placeholders = marks(keys.length, '(?, ?::int)');
       // Count each block only up to the cap: the cost of skipping a giant block must not grow with its size.
       const sizes = await executeBound<{ key: string; n: number }[]>(
         em,
@@ -173,7 +174,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         `select distinct on (sr.id) sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
            from match_key mk join source_record sr on sr.id = mk.source_record_id
            join party p on p.id = sr.party_id and p.status = 'ACTIVE'
-          where mk.key_hash in (${usable.map(() => 'hashtextextended(?, 0)').join(', ')}) and sr.id <> ? and not sr.deleted
+          where mk.key_hash in (${marks(usable.length, 'hashtextextended(?, 0)')}) and sr.id <> ? and not sr.deleted
             and sr.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
         [...usable, subject.recordId, subject.recordId],
       );
