@@ -46,6 +46,12 @@ const envSchema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  HUB_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   HUB_SHUTDOWN_BUDGET_MS: z.coerce.number().int().min(1_000).max(120_000).default(9_000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
@@ -81,6 +87,8 @@ export type HubConfig = {
   riskRoundMs: number;
   /** How long a signalled shutdown may take before the hub stops waiting and exits (HUB_SHUTDOWN_BUDGET_MS). */
   shutdownBudgetMs: number;
+  /** Source message values longer than this are quarantined unmapped (HUB_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
   /** How long the group waits for a silent (crashed) member before handing its partitions to the others. */
   kafkaSessionTimeoutMs: number;
   /** Connectors whose topics carry the Confluent schema-registry wire format (Avro), and the registry. */
@@ -125,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     ingestConcurrency: e.INGEST_CONCURRENCY,
     riskRoundMs: e.RISK_ROUND_MS,
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
+    maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     avroConnectors: e.AVRO_CONNECTORS ?? [],
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,

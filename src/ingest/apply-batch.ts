@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
@@ -33,7 +34,13 @@ import { applyPhaseSeconds } from '../observability/metrics.ts';
  */
 export type FollowUp = { phase: string; run(em: EntityManager, changed: ChangeSet): Promise<void> };
 /** What ingest needs: the sync step's dependencies and the follow-up of what each transaction changed. */
-export type IngestDeps = SyncDeps & { followUp: FollowUp };
+export type IngestDeps = SyncDeps & {
+  followUp: FollowUp;
+  /** Values longer than this are quarantined unmapped (HUB_MAX_MESSAGE_BYTES; default 1 MiB). */
+  maxMessageBytes?: number;
+};
+
+export const defaultMaxMessageBytes = 1024 * 1024;
 
 export type BatchResult = {
   applied: number;
@@ -62,8 +69,12 @@ export type Mapped =
   | { message: SourceMessage; error: { code: string; reason: string } };
 
 /** Maps a partition's messages to canonical changes (or the error that quarantines each), in order. */
-export function mapMessages(route: Route, messages: readonly SourceMessage[]): Mapped[] {
-  return messages.map((m) => mapMessage(route, m));
+export function mapMessages(
+  route: Route,
+  messages: readonly SourceMessage[],
+  maxBytes = defaultMaxMessageBytes,
+): Mapped[] {
+  return messages.map((m) => mapMessage(route, m, maxBytes));
 }
 type Taken = { part: number; message: SourceMessage; changes: CanonicalChange[] };
 
@@ -92,7 +103,7 @@ export async function applyBatches(
   parts: readonly BatchPart[],
   deps: IngestDeps,
 ): Promise<BatchResult[]> {
-  const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages));
+  const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages, deps.maxMessageBytes));
   return orm.em.fork().transactional(async (em) => {
     const results: BatchResult[] = parts.map(() => ({
       applied: 0,
@@ -231,7 +242,16 @@ export async function applyBatches(
   });
 }
 
-function mapMessage(route: Route, message: SourceMessage): Mapped {
+function mapMessage(route: Route, message: SourceMessage, maxBytes: number): Mapped {
+  // Checked before anything parses it: a value this large is a broken producer or an attack, not a record.
+  if (message.value !== null && message.value.length > maxBytes)
+    return {
+      message,
+      error: {
+        code: 'TOO_LARGE',
+        reason: `the value is ${message.value.length} bytes, over the maximum of ${maxBytes}`,
+      },
+    };
   if (message.undecodable) return { message, error: { code: 'UNDECODABLE', reason: message.undecodable } };
   try {
     return { message, changes: route.connector.map({ ...message, topic: route.contractTopic }) };
@@ -300,7 +320,19 @@ async function quarantine(
   result.rejected.push({ offset: message.offset, code, reason });
 }
 
-/** PostgreSQL text cannot hold NUL; keep everything else of the original bytes readable. */
+/** Values above this are kept in quarantine only as a prefix with their size and digest. */
+const quarantineKeepBytes = 64 * 1024;
+
+/**
+ * PostgreSQL text cannot hold NUL; keep everything else of the original bytes readable. A value too large to keep
+ * (an oversized message) is stored as its first bytes with its length and sha256, enough to find and compare it.
+ */
 function asText(buf: Buffer | null): string | null {
-  return buf === null ? null : buf.toString('utf8').replaceAll('\u0000', '\\u0000');
+  if (buf === null) return null;
+  if (buf.length > quarantineKeepBytes) {
+    const digest = createHash('sha256').update(buf).digest('hex');
+    const head = buf.subarray(0, 4096).toString('utf8').replaceAll('\u0000', '\\u0000');
+    return `[${buf.length} bytes, sha256 ${digest}; first 4096 bytes follow]\n${head}`;
+  }
+  return buf.toString('utf8').replaceAll('\u0000', '\\u0000');
 }

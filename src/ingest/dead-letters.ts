@@ -24,7 +24,8 @@ type Row = {
 };
 
 function stageOf(code: string): string {
-  if (code === 'UNPARSEABLE' || code === 'INVALID_ENVELOPE') return 'VALUE_CONVERTER';
+  if (code === 'UNPARSEABLE' || code === 'INVALID_ENVELOPE' || code === 'EMPTY_VALUE' || code === 'TOO_LARGE')
+    return 'VALUE_CONVERTER';
   if (code === 'REJECTED_BY_DATABASE') return 'TASK_PUT';
   return 'TRANSFORMATION';
 }

@@ -112,7 +112,7 @@ export async function startConnectorConsumer(opts: {
       try {
         const messages = await wireFormat.decode(route.connector.manifest.id, chunk);
         // Mapped (and the matcher's keys of its customers worked out) now, while the transaction before it runs.
-        const mapped = mapMessages(route, messages);
+        const mapped = mapMessages(route, messages, deps.maxMessageBytes);
         for (const m of mapped)
           if ('changes' in m)
             for (const c of m.changes) if (c.entity === 'party' && c.op === 'upsert') deps.matcher.keys(c.attributes);

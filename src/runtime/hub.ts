@@ -173,7 +173,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         orm,
         router,
         groupId: config.kafkaGroupId,
-        deps: ingestDepsFor(config.kafkaTopicPrefix, 'queue'),
+        deps: { ...ingestDepsFor(config.kafkaTopicPrefix, 'queue'), maxMessageBytes: config.maxMessageBytes },
         logger,
         concurrency,
         afterCommit: () => riskWorker?.wake(),

@@ -101,6 +101,18 @@ for (const connector of connectors) {
       }
     });
 
+    it('rejects a zero-byte value, which is not a tombstone (a tombstone has a null value)', async () => {
+      const { valid } = await fixturesOf(connector);
+      const { message } = valid[0] as { message: FixtureMessage };
+      let code: string | null = null;
+      try {
+        connector.map({ ...asMessage(message, 0), value: Buffer.alloc(0) });
+      } catch (e) {
+        code = e instanceof MappingError ? e.code : `not a MappingError: ${(e as Error).message}`;
+      }
+      expect(code).toBe('EMPTY_VALUE');
+    });
+
     it('applies idempotently, quarantines invalid input with a reason, and resumes from stored positions', async () => {
       const { valid, invalid } = await fixturesOf(connector);
       const all = [...valid.map((f) => f.message), ...invalid.map((f) => f.message)];

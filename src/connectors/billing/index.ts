@@ -36,6 +36,8 @@ const currencies = { CNY: 'CNY' } as const;
 export function mapBilling(message: SourceMessage): CanonicalChange[] {
   const e = parseJsonEvent(message.value);
   if (e === null) return [];
+  // The event id is the idempotency id of a change event: one without it cannot be told from a retry.
+  const eventId = requiredText(e, 'eventId');
   const paymentId = requiredText(e, 'paymentId');
   const occurredAt = isoInstant(e, 'occurredAt') as Date;
   const version = { sourceVersion: versionOfInstant(occurredAt), sourceTime: occurredAt };
@@ -86,7 +88,7 @@ export function mapBilling(message: SourceMessage): CanonicalChange[] {
       status: text(e, 'status'),
       amount,
       details: {
-        eventId: text(e, 'eventId'),
+        eventId,
         currency: code(e, 'currency', currencies) ?? 'CNY',
         method: code(e, 'method', methods),
         bankCode: bank ? text(bank, 'bankCode') : null,

@@ -40,9 +40,17 @@ export function parseDebeziumKey(buf: Buffer | null): Record<string, unknown> {
   return key;
 }
 
+/**
+ * A zero-byte value is not a tombstone (Kafka's tombstone is a null value): taking it for one would drop the
+ * message unseen, so it is quarantined.
+ */
+export const emptyValue = () =>
+  new MappingError('EMPTY_VALUE', 'the value is zero bytes long (a tombstone has a null value, not an empty one)');
+
 /** Parses a Debezium value; returns null for a tombstone (null value after a delete). */
 export function parseDebeziumValue(buf: Buffer | null): DebeziumChange | null {
-  if (buf === null || buf.length === 0) return null;
+  if (buf === null) return null;
+  if (buf.length === 0) throw emptyValue();
   const payload = unwrapSchema(parseJson(buf, 'value'));
   if (!isRecord(payload)) throw new MappingError('INVALID_ENVELOPE', 'value is not a Debezium change event object');
   const op = payload.op;

@@ -4,6 +4,8 @@
  */
 export type MappingErrorCode =
   | 'UNPARSEABLE' // not valid JSON / not decodable
+  | 'EMPTY_VALUE' // a zero-byte value: not a tombstone (a tombstone's value is null), a broken producer
+  | 'TOO_LARGE' // a value over the configured maximum size (HUB_MAX_MESSAGE_BYTES)
   | 'INVALID_ENVELOPE' // JSON, but not the envelope the connector expects
   | 'MISSING_FIELD' // a required field (key column, id) is absent or empty
   | 'INVALID_VALUE' // a field has a value of the wrong shape (bad date, non-numeric amount)

@@ -1,10 +1,11 @@
 import { MappingError } from './errors.ts';
-import { parseJson } from './debezium.ts';
+import { emptyValue, parseJson } from './debezium.ts';
 import { text, type Row } from './fields.ts';
 
 /** Plain JSON events (billing, contact-centre, agency-crm, web-app): one object per message value. */
 export function parseJsonEvent(buf: Buffer | null): Row | null {
-  if (buf === null || buf.length === 0) return null;
+  if (buf === null) return null;
+  if (buf.length === 0) throw emptyValue();
   const doc = parseJson(buf, 'value');
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
     throw new MappingError('INVALID_ENVELOPE', 'value is not a JSON object');

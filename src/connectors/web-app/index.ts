@@ -37,6 +37,8 @@ const channels = { SMS: 'SMS', EMAIL: 'EMAIL', APP_PUSH: 'APP_PUSH', PHONE: 'PHO
 export function mapWebApp(message: SourceMessage): CanonicalChange[] {
   const e = parseJsonEvent(message.value);
   if (e === null) return [];
+  // The event id is the idempotency id of a change event: one without it cannot be told from a retry.
+  const eventId = requiredText(e, 'eventId');
   const userId = requiredText(e, 'userId');
   const at = isoInstant(e, 'at') as Date;
   const version = { sourceVersion: versionOfInstant(at), sourceTime: at };
@@ -68,7 +70,7 @@ export function mapWebApp(message: SourceMessage): CanonicalChange[] {
           type: purpose,
           status: consent.granted ? 'GRANTED' : 'WITHDRAWN',
           amount: null,
-          details: { channel, eventId: text(e, 'eventId') },
+          details: { channel, eventId },
         },
       },
     ];
@@ -107,7 +109,7 @@ export function mapWebApp(message: SourceMessage): CanonicalChange[] {
         type: 'APP',
         status: 'REGISTERED',
         amount: null,
-        details: { eventId: text(e, 'eventId') },
+        details: { eventId },
       },
     });
   }
