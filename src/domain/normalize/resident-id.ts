@@ -1,3 +1,4 @@
+import type { IdIssue, IdResult } from './id-result.ts';
 import { cleanText, isPlaceholder } from './text.ts';
 import { normalizeUscc } from './uscc.ts';
 import { parseLooseDate } from './dates.ts';
@@ -7,25 +8,7 @@ import { parseLooseDate } from './dates.ts';
  * check character; legacy 15-digit numbers are converted to 18. Invalid values are kept, flagged with why,
  * and never used as evidence for linking (src/sync/match).
  */
-export type IdIssue =
-  | 'EMPTY'
-  | 'BAD_LENGTH'
-  | 'BAD_CHARACTERS'
-  | 'BAD_CHECKSUM'
-  | 'BAD_BIRTH_DATE'
-  | 'BIRTH_DATE_MISMATCH'
-  | 'SEX_MISMATCH'
-  | 'CONVERTED_FROM_15'
-  | 'PLACEHOLDER'
-  | 'UNKNOWN_TYPE';
-export type IdResult = {
-  value: string | null;
-  raw: string | null;
-  valid: boolean;
-  issues: string[];
-  birthDate?: string;
-  sex?: 'M' | 'F';
-};
+export type { IdIssue, IdResult };
 export type IdDocumentType =
   | 'RESIDENT_ID'
   | 'HOUSEHOLD_REGISTER'

@@ -1,5 +1,5 @@
 import { cleanText } from './text.ts';
-import type { IdResult } from './resident-id.ts';
+import type { IdResult } from './id-result.ts';
 
 /**
  * Unified social credit code (GB 32100-2015) of organisations: 18 characters, check character over the first
