@@ -52,6 +52,14 @@ const envSchema = z.object({
     .min(1_024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  HUB_MAX_QUERY_DEPTH: z.coerce.number().int().min(3).max(100).default(15),
+  HUB_MAX_ALIASES: z.coerce.number().int().min(0).max(1_000).default(15),
+  HUB_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(20),
+  HUB_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(60_000),
+  HUB_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(3_000),
+  HUB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
+  HUB_QUERY_DEADLINE_MS: z.coerce.number().int().min(1).max(600_000).default(15_000),
+  HUB_SEARCH_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   HUB_SHUTDOWN_BUDGET_MS: z.coerce.number().int().min(1_000).max(120_000).default(9_000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
@@ -89,6 +97,17 @@ export type HubConfig = {
   shutdownBudgetMs: number;
   /** Source message values longer than this are quarantined unmapped (HUB_MAX_MESSAGE_BYTES). */
   maxMessageBytes: number;
+  /** What one GraphQL request may cost (src/resolvers/limits.ts). */
+  queryLimits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxDirectives: number;
+    maxCost: number;
+    maxTokens: number;
+    statementTimeoutMs: number;
+    deadlineMs: number;
+    searchesPerMinute: number;
+  };
   /** How long the group waits for a silent (crashed) member before handing its partitions to the others. */
   kafkaSessionTimeoutMs: number;
   /** Connectors whose topics carry the Confluent schema-registry wire format (Avro), and the registry. */
@@ -134,6 +153,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     riskRoundMs: e.RISK_ROUND_MS,
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
+    queryLimits: {
+      maxDepth: e.HUB_MAX_QUERY_DEPTH,
+      maxAliases: e.HUB_MAX_ALIASES,
+      maxDirectives: e.HUB_MAX_DIRECTIVES,
+      maxCost: e.HUB_MAX_QUERY_COST,
+      maxTokens: e.HUB_MAX_QUERY_TOKENS,
+      statementTimeoutMs: e.HUB_STATEMENT_TIMEOUT_MS,
+      deadlineMs: e.HUB_QUERY_DEADLINE_MS,
+      searchesPerMinute: e.HUB_SEARCH_RATE_PER_MINUTE,
+    },
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     avroConnectors: e.AVRO_CONNECTORS ?? [],
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,

@@ -12,6 +12,9 @@ export const errorCodes = [
   'NOT_FOUND',
   'INVALID_STATE',
   'SELF_APPROVAL',
+  'QUERY_TOO_COMPLEX',
+  'RATE_LIMITED',
+  'TIMEOUT',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

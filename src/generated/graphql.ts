@@ -432,7 +432,13 @@ export type ErrorCode =
   | 'INTERNAL_SERVER_ERROR'
   | 'INVALID_STATE'
   | 'NOT_FOUND'
+  /** The document was refused before running: too deep, too many aliases or directives, too costly or too long (extensions.limit says which). */
+  | 'QUERY_TOO_COMPLEX'
+  /** Too many requests of this kind from this caller (searches by identifier); retry later. */
+  | 'RATE_LIMITED'
   | 'SELF_APPROVAL'
+  /** The request ran past its execution deadline or a statement past its timeout. */
+  | 'TIMEOUT'
   | 'UNAUTHENTICATED';
 
 /** Expected failures of mutations are results, not exceptions: every error type implements this. */

@@ -1,3 +1,4 @@
+import type { SearchRateLimiter } from './limits.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { QueryStats } from '../db/query-stats.ts';
@@ -26,4 +27,6 @@ export type GraphQLContext = {
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access log when it ends. */
   unmaskedReads: Map<string, Set<string>>;
+  /** Searches by identifier per caller, shared by all requests (src/resolvers/limits.ts). */
+  searchLimiter: SearchRateLimiter;
 };

@@ -20,6 +20,8 @@ export const customerQueries: QueryResolvers = {
   },
   searchCustomers: (_root, { query, first, after }, ctx) => {
     requireAccess(ctx, 'readCustomers');
+    // Each alias counts: a search by resident id or phone reveals whether someone is a customer.
+    if (query.idNumber || query.phone) ctx.searchLimiter.take(ctx.viewer.subject);
     return ctx.customers.search(query, first, after);
   },
 };

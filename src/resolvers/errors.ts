@@ -27,7 +27,11 @@ export function toGraphQLError(e: DomainError): GraphQLError {
     case 'NOT_FOUND':
     case 'INVALID_STATE':
     case 'SELF_APPROVAL':
+    case 'QUERY_TOO_COMPLEX':
+    case 'TIMEOUT':
       return new GraphQLError(e.message, { extensions: extensions(e.code) });
+    case 'RATE_LIMITED':
+      return new GraphQLError(e.message, { extensions: extensions(e.code, { retryAfterSeconds: 60 }) });
     case 'INTERNAL_SERVER_ERROR':
       return new GraphQLError('Internal server error', { extensions: extensions(e.code) });
     default: {
@@ -51,6 +55,19 @@ const passThrough = new Set<string>(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_I
 /** Errors the hub raised on purpose pass through with their code; anything else is logged and hidden. */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
   const original = unwrapResolverError(error);
+  // A limit refused the document (src/resolvers/limits.ts): validation errors, or the parser's token limit.
+  const limit = formatted.extensions?.limit;
+  if (formatted.extensions?.hubCode === 'QUERY_TOO_COMPLEX' && typeof limit === 'string')
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      extensions: { code: 'QUERY_TOO_COMPLEX', limit },
+    };
+  if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && /contains more th\w+ \d+ tokens/.test(formatted.message))
+    return { message: formatted.message, extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'tokens' } };
+  // PostgreSQL cancelled a statement past the request's statement_timeout (SQLSTATE 57014).
+  if ((original as { code?: unknown } | null)?.code === '57014')
+    return { message: 'a statement ran past its timeout', path: formatted.path, extensions: { code: 'TIMEOUT' } };
   if (original instanceof DomainError) {
     const mapped = toGraphQLError(original).toJSON();
     return { ...mapped, locations: formatted.locations, path: formatted.path };

@@ -10,6 +10,8 @@ import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
 import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
 import { DomainError } from '../domain/errors.ts';
 import { formatError, toGraphQLError } from './errors.ts';
+import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
+import { executeBound } from '../db/bound-sql.ts';
 import { buildSchema } from './schema.ts';
 import type { GraphQLContext } from './context.ts';
 import { createLoaders } from '../services/loaders.ts';
@@ -38,8 +40,11 @@ export async function startServer(opts: {
   readiness: ReadinessProbe;
   /** Each query operation reads one snapshot (see snapshotReads); off on PGlite's single connection. */
   snapshotReads?: boolean;
+  limits?: QueryLimits;
 }): Promise<HubServer> {
   const { orm, logger } = opts;
+  const limits = opts.limits ?? defaultQueryLimits;
+  const searchLimiter = new SearchRateLimiter(limits.searchesPerMinute);
   const app = express();
   const httpServer = http.createServer(app);
 
@@ -68,8 +73,11 @@ export async function startServer(opts: {
       // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
       statsPlugin,
-      ...(opts.snapshotReads ? [snapshotReads(logger)] : []),
+      ...(opts.snapshotReads ? [snapshotReads(logger, limits.statementTimeoutMs)] : []),
+      executionDeadline(limits.deadlineMs),
     ],
+    validationRules: limitRules(limits),
+    parseOptions: { maxTokens: limits.maxTokens },
     introspection: true,
     // The hub handles SIGTERM/SIGINT itself (src/cli/hub.ts) and stops Apollo once, in order. Apollo's own
     // handlers (on by default outside NODE_ENV=test) made a second, concurrent stop that never returned: the
@@ -124,6 +132,7 @@ export async function startServer(opts: {
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: new Map(),
+          searchLimiter,
         };
       },
     }),
@@ -152,7 +161,7 @@ export async function startServer(opts: {
  * contact points of the next). Mutations keep their own transactions. Not on PGlite: it is one session, and a
  * request holding it would hold up ingest and every other request.
  */
-function snapshotReads(logger: Logger): ApolloServerPlugin<GraphQLContext> {
+function snapshotReads(logger: Logger, statementTimeoutMs: number): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       let open = false;
@@ -163,6 +172,10 @@ function snapshotReads(logger: Logger): ApolloServerPlugin<GraphQLContext> {
           try {
             await contextValue.em.begin({ isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
             open = true;
+            // No statement of a query runs longer than this (SQLSTATE 57014 is answered as TIMEOUT).
+            await executeBound(contextValue.em, `select set_config('statement_timeout', ?, true)`, [
+              String(statementTimeoutMs),
+            ]);
           } catch (e) {
             // No snapshot to be had (pool exhausted, database unavailable): the fields read as before, each
             // failing with its own typed error if the database is gone.

@@ -207,6 +207,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     const server: HubServer = await startServer({
       orm,
       snapshotReads: !embedded,
+      limits: config.queryLimits,
       host: config.host,
       port: config.port,
       tokens,

@@ -3,7 +3,9 @@ export type GraphQLResponse<T = Record<string, unknown>> = {
   status: number;
   sqlStatements: number | null;
   data: T | null;
-  errors: { message: string; extensions?: { code?: string } & Record<string, unknown> }[] | undefined;
+  errors:
+    | { message: string; path?: (string | number)[]; extensions?: { code?: string } & Record<string, unknown> }[]
+    | undefined;
 };
 
 export async function gql<T = any>(

@@ -1,0 +1,116 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
+import { DomainError } from '../domain/errors.ts';
+import type { GraphQLContext } from './context.ts';
+
+/**
+ * What one request may cost, so that no caller — a channel app with a bug, or someone guessing resident ids —
+ * can knock the hub over or enumerate customers. Measured before the limits: customer → policies → participants
+ * → customer nested 12 deep with `first: 100` ran for minutes and took 3 GB; depth 4 ran 7,363 statements; a
+ * 1,000-alias searchCustomers ran 2,002. Documents are refused before execution (validation, in milliseconds)
+ * by depth, aliases, directives and a cost estimate (GraphQL Armor's rules), and by token count at parse time;
+ * what still runs is bounded by a per-statement timeout and an execution deadline; searches by identifier are
+ * rate-limited per caller. Every refusal carries a typed code (QUERY_TOO_COMPLEX, TIMEOUT, RATE_LIMITED).
+ */
+export type QueryLimits = {
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxCost: number;
+  maxTokens: number;
+  statementTimeoutMs: number;
+  deadlineMs: number;
+  searchesPerMinute: number;
+};
+
+export const defaultQueryLimits: QueryLimits = {
+  maxDepth: 15,
+  maxAliases: 15,
+  maxDirectives: 20,
+  maxCost: 60_000,
+  maxTokens: 3_000,
+  statementTimeoutMs: 5_000,
+  deadlineMs: 15_000,
+  searchesPerMinute: 120,
+};
+
+/**
+ * Armor's rules report their own errors, which Apollo turns into GRAPHQL_VALIDATION_FAILED; ours carry the
+ * limit that was hit, and `formatError` (errors.ts) answers them as QUERY_TOO_COMPLEX.
+ */
+const refuse =
+  (limit: string) =>
+  (ctx: ValidationContext | null, error: GraphQLError): void => {
+    ctx?.reportError(
+      new GraphQLError(error.message, { nodes: error.nodes, extensions: { hubCode: 'QUERY_TOO_COMPLEX', limit } }),
+    );
+  };
+
+export function limitRules(limits: QueryLimits): ValidationRule[] {
+  const common = { propagateOnRejection: false, exposeLimits: true } as const;
+  return [
+    maxDepthRule({ ...common, n: limits.maxDepth, onReject: [refuse('depth')] }),
+    maxAliasesRule({ ...common, n: limits.maxAliases, onReject: [refuse('aliases')] }),
+    maxDirectivesRule({ ...common, n: limits.maxDirectives, onReject: [refuse('directives')] }),
+    costLimitRule({ ...common, maxCost: limits.maxCost, onReject: [refuse('cost')] }),
+  ] as unknown as ValidationRule[];
+}
+
+/**
+ * Execution deadline: a field that starts resolving after it has passed fails with TIMEOUT (the rest of the
+ * response is cut short instead of running on); a statement that runs longer than `statementTimeoutMs` is
+ * cancelled by PostgreSQL (set in the query's snapshot transaction, src/resolvers/http-server.ts).
+ */
+export function executionDeadline(deadlineMs: number): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      const deadline = performance.now() + deadlineMs;
+      return {
+        async executionDidStart() {
+          return {
+            willResolveField() {
+              if (performance.now() > deadline)
+                throw new DomainError('TIMEOUT', `the request ran past its deadline of ${deadlineMs} ms`);
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Searches by identifier per caller (token subject): a token bucket refilled at `perMinute`, holding at most
+ * `perMinute` — enough for an agent's screen, far too few to enumerate resident ids or phone numbers.
+ */
+export class SearchRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly perMinute: number;
+  constructor(perMinute: number) {
+    this.perMinute = perMinute;
+  }
+
+  take(subject: string): void {
+    const now = performance.now();
+    const b = this.buckets.get(subject) ?? { tokens: this.perMinute, at: now };
+    b.tokens = Math.min(this.perMinute, b.tokens + ((now - b.at) / 60_000) * this.perMinute);
+    b.at = now;
+    if (b.tokens < 1) {
+      this.buckets.set(subject, b);
+      throw new DomainError(
+        'RATE_LIMITED',
+        `too many searches by identifier: at most ${this.perMinute} a minute per caller; try again shortly`,
+      );
+    }
+    b.tokens -= 1;
+    this.buckets.set(subject, b);
+    // Forget callers whose bucket is full again, so the map does not grow with every token ever seen.
+    if (this.buckets.size > 10_000)
+      for (const [k, v] of this.buckets)
+        if (v.tokens + ((now - v.at) / 60_000) * this.perMinute >= this.perMinute) this.buckets.delete(k);
+  }
+}
