@@ -14,10 +14,20 @@ export class AuthenticationError extends Error {
   override name = 'AuthenticationError';
 }
 
-export type TokenSettings = { secret: Uint8Array; issuer: string };
+/**
+ * What a token must carry: the hub's issuer and audience (a token minted for another service is refused), an
+ * expiry, and a lifetime (exp − iat) no longer than `maxLifetimeSeconds` — a token that never expires, or
+ * expires in ten years, is a password that cannot be changed.
+ */
+export type TokenSettings = { secret: Uint8Array; issuer: string; audience: string; maxLifetimeSeconds: number };
 
-export function tokenSettings(secret: string, issuer: string): TokenSettings {
-  return { secret: new TextEncoder().encode(secret), issuer };
+export function tokenSettings(
+  secret: string,
+  issuer: string,
+  audience = 'customer-hub',
+  maxLifetimeSeconds = 12 * 3600,
+): TokenSettings {
+  return { secret: new TextEncoder().encode(secret), issuer, audience, maxLifetimeSeconds };
 }
 
 export async function verifyBearer(header: string | undefined, settings: TokenSettings): Promise<Viewer> {
@@ -25,7 +35,16 @@ export async function verifyBearer(header: string | undefined, settings: TokenSe
   const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
   if (!match?.[1]) throw new AuthenticationError('Authorization header must be "Bearer <token>"');
   try {
-    const { payload } = await jwtVerify(match[1], settings.secret, { issuer: settings.issuer, algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(match[1], settings.secret, {
+      issuer: settings.issuer,
+      audience: settings.audience,
+      algorithms: ['HS256'],
+      requiredClaims: ['exp', 'iat'],
+    });
+    if ((payload.exp as number) - (payload.iat as number) > settings.maxLifetimeSeconds)
+      throw new AuthenticationError(
+        `token lifetime (exp - iat) is over the maximum of ${settings.maxLifetimeSeconds} s: ask for a shorter-lived token`,
+      );
     const claimed = Array.isArray(payload.roles) ? payload.roles : [];
     const known = claimed.filter((r): r is Role => typeof r === 'string' && (roles as readonly string[]).includes(r));
     if (known.length === 0)
@@ -44,13 +63,15 @@ export async function signToken(
   settings: TokenSettings,
   subject: string,
   grant: readonly Role[],
-  expiresIn = '12h',
+  lifetimeSeconds = settings.maxLifetimeSeconds,
 ): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ roles: [...grant] })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(subject)
     .setIssuer(settings.issuer)
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
+    .setAudience(settings.audience)
+    .setIssuedAt(now)
+    .setExpirationTime(now + Math.min(lifetimeSeconds, settings.maxLifetimeSeconds))
     .sign(settings.secret);
 }

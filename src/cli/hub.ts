@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
           `--role must be one or more of ${roles.join(', ')}${bad.length ? ` (got ${bad.join(', ')})` : ''}`,
         );
       process.stdout.write(
-        `${await signToken(tokenSettings(config.jwtSecret, config.jwtIssuer), values.subject ?? 'cli-user', wanted as Role[])}\n`,
+        `${await signToken(tokenSettings(config.jwtSecret, config.jwtIssuer, config.jwtAudience, config.jwtMaxLifetimeSeconds), values.subject ?? 'cli-user', wanted as Role[])}\n`,
       );
       return 0;
     }

@@ -42,6 +42,15 @@ const envSchema = z.object({
     .default(''),
   HUB_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   HUB_JWT_ISSUER: z.string().trim().min(1).default('customer-hub'),
+  HUB_JWT_AUDIENCE: z.string().trim().min(1).default('customer-hub'),
+  HUB_JWT_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(12 * 3600),
+  HUB_DEV: z.enum(['0', '1']).optional(),
+  HUB_SQL_STATEMENTS_HEADER: z.enum(['0', '1']).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
@@ -87,6 +96,15 @@ export type HubConfig = {
   kafkaTopicPrefix: string;
   jwtSecret: string | undefined;
   jwtIssuer: string;
+  jwtAudience: string;
+  jwtMaxLifetimeSeconds: number;
+  /**
+   * Development mode: the embedded default, or HUB_DEV=1. Production behaviour otherwise — no introspection, no
+   * field suggestions, no stack traces, no statement-count header.
+   */
+  development: boolean;
+  /** Send `x-sql-statements` (statements per request) with each response: development, or HUB_SQL_STATEMENTS_HEADER=1. */
+  sqlStatementsHeader: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   dbPoolMax: number;
   /** Topic partitions applied at the same time by one hub instance (each in its own transaction). */
@@ -147,6 +165,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     kafkaTopicPrefix: e.KAFKA_TOPIC_PREFIX,
     jwtSecret: e.HUB_JWT_SECRET,
     jwtIssuer: e.HUB_JWT_ISSUER,
+    jwtAudience: e.HUB_JWT_AUDIENCE,
+    jwtMaxLifetimeSeconds: e.HUB_JWT_MAX_LIFETIME_SECONDS,
+    development: e.HUB_DEV === '1' || (e.HUB_DEV === undefined && e.DATABASE_URL === undefined),
+    sqlStatementsHeader:
+      e.HUB_SQL_STATEMENTS_HEADER === '1' ||
+      (e.HUB_SQL_STATEMENTS_HEADER === undefined && (e.HUB_DEV === '1' || e.DATABASE_URL === undefined)),
     logLevel: e.LOG_LEVEL,
     dbPoolMax: e.DB_POOL_MAX,
     ingestConcurrency: e.INGEST_CONCURRENCY,

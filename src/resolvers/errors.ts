@@ -53,7 +53,26 @@ const apolloCodes = new Set([
 const passThrough = new Set<string>(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND']);
 
 /** Errors the hub raised on purpose pass through with their code; anything else is logged and hidden. */
-export function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  logger: Logger,
+  development = false,
+): GraphQLFormattedError {
+  const shown = development ? formatted : withoutSuggestions(formatted);
+  return formatErrorShown(shown, error, logger);
+}
+
+/**
+ * In production, validation messages do not suggest field names ("Did you mean …?"): they would let a caller
+ * without introspection read the schema one typo at a time.
+ */
+function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const message = formatted.message.replace(/ ?Did you mean .*\?$/, '');
+  return message === formatted.message ? formatted : { ...formatted, message };
+}
+
+function formatErrorShown(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   // A limit refused the document (src/resolvers/limits.ts): validation errors, or the parser's token limit.
   const limit = formatted.extensions?.limit;

@@ -41,6 +41,10 @@ export async function startServer(opts: {
   /** Each query operation reads one snapshot (see snapshotReads); off on PGlite's single connection. */
   snapshotReads?: boolean;
   limits?: QueryLimits;
+  /** Development: introspection, field suggestions and stack traces in errors; production leaves them out. */
+  development?: boolean;
+  /** Send `x-sql-statements` with every response (development, or when asked for). */
+  sqlStatementsHeader?: boolean;
 }): Promise<HubServer> {
   const { orm, logger } = opts;
   const limits = opts.limits ?? defaultQueryLimits;
@@ -52,7 +56,10 @@ export async function startServer(opts: {
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue, response }) {
-          response.http.headers.set('x-sql-statements', String(contextValue.stats.statements));
+          if (opts.sqlStatementsHeader)
+            response.http.headers.set('x-sql-statements', String(contextValue.stats.statements));
+          // Responses carry personal data: no shared cache may keep them.
+          response.http.headers.set('cache-control', 'no-store');
           for (const [customer, fields] of contextValue.unmaskedReads) {
             // Access log of unmasked personal information (insurance consumer-protection rules, PIPL art. 51).
             logger.info('pii.unmasked_read', {
@@ -78,15 +85,27 @@ export async function startServer(opts: {
     ],
     validationRules: limitRules(limits),
     parseOptions: { maxTokens: limits.maxTokens },
-    introspection: true,
+    introspection: opts.development ?? false,
+    includeStacktraceInErrorResponses: opts.development ?? false,
     // The hub handles SIGTERM/SIGINT itself (src/cli/hub.ts) and stops Apollo once, in order. Apollo's own
     // handlers (on by default outside NODE_ENV=test) made a second, concurrent stop that never returned: the
     // process outlived SIGTERM until it was killed.
     stopOnTerminationSignals: false,
-    formatError: (formatted, error) => formatError(formatted, error, logger),
+    formatError: (formatted, error) => formatError(formatted, error, logger, opts.development ?? false),
   });
   await apollo.start();
 
+  app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    res.set({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'cross-origin-resource-policy': 'same-origin',
+    });
+    next();
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -137,6 +156,26 @@ export async function startServer(opts: {
       },
     }),
   );
+
+  // A body that is not JSON, or too large, gets a GraphQL-shaped JSON error, never Express's HTML page (which
+  // carries a stack trace with the server's paths).
+  app.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = err as { status?: number; type?: string };
+    const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    const message =
+      e.type === 'entity.parse.failed'
+        ? 'the request body is not valid JSON'
+        : e.type === 'entity.too.large'
+          ? 'the request body is too large'
+          : status < 500
+            ? 'bad request'
+            : 'Internal server error';
+    if (status >= 500) logger.error('unexpected error in HTTP request', { error: err });
+    res
+      .status(status)
+      .json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

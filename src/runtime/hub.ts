@@ -208,6 +208,8 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       orm,
       snapshotReads: !embedded,
       limits: config.queryLimits,
+      development: config.development,
+      sqlStatementsHeader: config.sqlStatementsHeader,
       host: config.host,
       port: config.port,
       tokens,
@@ -253,16 +255,23 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 }
 
 /**
- * Tokens are verified with HUB_JWT_SECRET. Without it the hub runs on a development secret kept in the data
- * folder (so printed tokens survive restarts) and says so loudly; production deployments set the secret.
+ * Tokens are verified with HUB_JWT_SECRET. Only the embedded default may run without it: then a development
+ * secret kept in the data folder (so printed tokens survive restarts) signs the all-roles token printed at
+ * start. Against a real database the secret is required — a development token there would open real data.
  */
 function loadTokenSettings(config: HubConfig, logger: Logger): { tokens: TokenSettings; development: boolean } {
-  if (config.jwtSecret) return { tokens: tokenSettings(config.jwtSecret, config.jwtIssuer), development: false };
+  const settings = (secret: string) =>
+    tokenSettings(secret, config.jwtIssuer, config.jwtAudience, config.jwtMaxLifetimeSeconds);
+  if (config.jwtSecret) return { tokens: settings(config.jwtSecret), development: false };
+  if (config.databaseUrl !== undefined)
+    throw new ConfigError(
+      'HUB_JWT_SECRET is required with DATABASE_URL (the development token is only for the embedded default)',
+    );
   mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'dev-jwt-secret');
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
   logger.warn('HUB_JWT_SECRET is not set: using a development signing secret; do not use in production', { file });
-  return { tokens: tokenSettings(readFileSync(file, 'utf8').trim(), config.jwtIssuer), development: true };
+  return { tokens: settings(readFileSync(file, 'utf8').trim()), development: true };
 }
 
 /** The wire formats configured per connector (`AVRO_CONNECTORS`, `SCHEMA_REGISTRY_URL`); unknown ids stop the hub. */

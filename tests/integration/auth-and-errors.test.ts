@@ -81,6 +81,8 @@ describe('authentication, masking and typed errors', () => {
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('x')
       .setIssuer('customer-hub')
+      .setAudience('customer-hub')
+      .setIssuedAt()
       .setExpirationTime('1h')
       .sign(hub.tokens.secret);
     const r = await gql(hub.url, noRole, q);

@@ -137,7 +137,7 @@ describe('customer 360 statement count', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    hub = await startTestHub({ DATABASE_URL: db.url });
+    hub = await startTestHub({ DATABASE_URL: db.url, HUB_SQL_STATEMENTS_HEADER: '1' });
     const router = new TopicRouter(connectors);
     await ingestBatch(
       hub.orm,
