@@ -1,4 +1,4 @@
-import type { SearchRateLimiter } from './limits.ts';
+import type { SearchRateLimiter } from './search-rate-limiter.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { QueryStats } from '../db/query-stats.ts';
