@@ -1,4 +1,5 @@
 import { maskValue } from '../domain/normalize/index.ts';
+import { type EmbeddedKind, protectEvidence, protectSourceKey, protectText, sourceKeyKind } from './embedded-values.ts';
 import type { Role, Viewer } from './viewer.ts';
 
 /**
@@ -16,8 +17,13 @@ export type SensitiveKind =
   | 'CONTACT_POINT'
   | 'RAW_RECORD'
   | 'BANK_ACCOUNT'
-  | 'RISK_DETAIL';
-type ConcreteKind = Exclude<SensitiveKind, 'CONTACT_POINT'>;
+  | 'RISK_DETAIL'
+  | 'SOURCE_KEY'
+  | 'EVIDENCE'
+  | 'FREE_TEXT';
+/** Kinds that hold values of other kinds inside them (src/auth/embedded-values.ts). */
+type CompositeKind = 'CONTACT_POINT' | 'SOURCE_KEY' | 'EVIDENCE' | 'FREE_TEXT';
+type ConcreteKind = Exclude<SensitiveKind, CompositeKind>;
 
 const unmaskedFor: Record<Role, readonly ConcreteKind[]> = {
   // Call-centre and channel apps verify the caller by name; numbers stay masked on their screens.
@@ -41,10 +47,48 @@ export const auditedKinds: ReadonlySet<ConcreteKind> = new Set([
   'BANK_ACCOUNT',
 ]);
 
-export function concreteKind(kind: SensitiveKind, parent: unknown): ConcreteKind {
+function concreteKind(
+  kind: Exclude<SensitiveKind, 'SOURCE_KEY' | 'EVIDENCE' | 'FREE_TEXT'>,
+  parent: unknown,
+): ConcreteKind {
   if (kind !== 'CONTACT_POINT') return kind;
   const cpKind = (parent as { kind?: string } | null)?.kind;
   return cpKind === 'EMAIL' ? 'EMAIL' : cpKind === 'ADDRESS' ? 'ADDRESS' : 'PHONE';
+}
+
+/**
+ * Decides one sensitive field's value for a viewer: returns what the viewer gets and, for the access audit,
+ * the graded kinds it was shown unmasked. Every `@sensitive` field goes through here.
+ */
+export function protect(
+  viewer: Viewer,
+  declared: SensitiveKind,
+  parent: unknown,
+  value: unknown,
+): { value: unknown; unmasked: ConcreteKind[] } {
+  if (value === null || value === undefined) return { value, unmasked: [] };
+  if (declared === 'SOURCE_KEY' || declared === 'EVIDENCE' || declared === 'FREE_TEXT') {
+    const shown = new Set<ConcreteKind>();
+    const mayShow = (kind: EmbeddedKind) => {
+      const ok = maySee(viewer, kind);
+      if (ok) shown.add(kind);
+      return ok;
+    };
+    const text = String(value);
+    const apply = (show: (kind: EmbeddedKind) => boolean) =>
+      declared === 'SOURCE_KEY'
+        ? protectSourceKey(text, show)
+        : declared === 'EVIDENCE'
+          ? protectEvidence(text, show)
+          : protectText(text, show);
+    const out = apply(mayShow);
+    // Audited only when the viewer saw more than the masked form, and then the kinds it was allowed to see.
+    const unmasked = out !== apply(() => false) ? [...shown].filter((k) => auditedKinds.has(k)) : [];
+    return { value: out, unmasked };
+  }
+  const kind = concreteKind(declared, parent);
+  if (!maySee(viewer, kind)) return { value: masked(kind, value), unmasked: [] };
+  return { value, unmasked: auditedKinds.has(kind) ? [kind] : [] };
 }
 
 export function maySee(viewer: Viewer, kind: ConcreteKind): boolean {

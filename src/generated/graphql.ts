@@ -960,13 +960,19 @@ export type SensitiveKind =
   /** A contact point's value: phone, email or address, decided by the contact point's kind. */
   | 'CONTACT_POINT'
   | 'EMAIL'
+  /** Alert evidence (JSON): the phones, addresses and bank accounts it names are masked like the fields that hold them. */
+  | 'EVIDENCE'
+  /** Free text the hub wrote (history details, quarantine reasons, audit details): personal values inside it are masked. */
+  | 'FREE_TEXT'
   | 'ID_NUMBER'
   | 'NAME'
   | 'PHONE'
   /** A source payload kept whole; withheld (null) rather than masked when the role may not see it. */
   | 'RAW_RECORD'
   /** Risk reasons and evidence: only underwriters and risk staff; others see null. */
-  | 'RISK_DETAIL';
+  | 'RISK_DETAIL'
+  /** A source system's key for a record. Keys built from personal data (RESIDENT_ID:…, MOBILE:…) are masked like the value they carry. */
+  | 'SOURCE_KEY';
 
 export type Sex =
   | 'F'

@@ -1,6 +1,6 @@
 import { defaultFieldResolver, type GraphQLSchema } from 'graphql';
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
-import { auditedKinds, concreteKind, masked, maySee, type SensitiveKind } from '../auth/access-policy.ts';
+import { protect, type SensitiveKind } from '../auth/access-policy.ts';
 import type { GraphQLContext } from './context.ts';
 
 /**
@@ -18,10 +18,9 @@ export function applySensitiveDirective(schema: GraphQLSchema): GraphQLSchema {
       return {
         ...field,
         resolve: async (parent, args, context: GraphQLContext, info) => {
-          const value = await resolve(parent, args, context, info);
-          const kind = concreteKind(declared, parent);
-          if (!maySee(context.viewer, kind)) return masked(kind, value);
-          if (value !== null && value !== undefined && auditedKinds.has(kind)) {
+          const raw = await resolve(parent, args, context, info);
+          const { value, unmasked } = protect(context.viewer, declared, parent, raw);
+          if (unmasked.length > 0) {
             const owner =
               (parent as { partyId?: string; id?: string }).partyId ?? (parent as { id?: string }).id ?? 'unknown';
             const fields = context.unmaskedReads.get(owner) ?? new Set<string>();
