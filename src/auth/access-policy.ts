@@ -35,6 +35,8 @@ const unmaskedFor: Record<Role, readonly ConcreteKind[]> = {
   DATA_STEWARD: ['NAME', 'BIRTH_DATE', 'ID_NUMBER', 'PHONE', 'EMAIL', 'ADDRESS', 'RAW_RECORD', 'BANK_ACCOUNT'],
   // Integration admins operate pipelines, not customers.
   INTEGRATION_ADMIN: [],
+  // Compliance reads who saw what (the access audit), not the data itself.
+  COMPLIANCE: [],
 };
 
 /** Kinds of grade C2 whose unmasked reads are written to the access log (who, which customer, which fields). */
@@ -126,6 +128,7 @@ export const operationRoles = {
   readRisk: ['UNDERWRITER', 'RISK_ADMIN'],
   proposeBlacklist: ['UNDERWRITER', 'RISK_ADMIN'],
   approveBlacklist: ['RISK_ADMIN'],
+  readAudit: ['COMPLIANCE'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Operation = keyof typeof operationRoles;
 

@@ -5,7 +5,14 @@ import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
  * The hub does not issue tokens in production (an identity provider does); `signToken` serves the
  * development token printed at start and the tests.
  */
-export const roles = ['CHANNEL_APP', 'UNDERWRITER', 'RISK_ADMIN', 'DATA_STEWARD', 'INTEGRATION_ADMIN'] as const;
+export const roles = [
+  'CHANNEL_APP',
+  'UNDERWRITER',
+  'RISK_ADMIN',
+  'DATA_STEWARD',
+  'INTEGRATION_ADMIN',
+  'COMPLIANCE',
+] as const;
 export type Role = (typeof roles)[number];
 
 export type Viewer = { subject: string; roles: readonly Role[] };

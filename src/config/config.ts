@@ -69,6 +69,7 @@ const envSchema = z.object({
   HUB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
   HUB_QUERY_DEADLINE_MS: z.coerce.number().int().min(1).max(600_000).default(15_000),
   HUB_SEARCH_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  HUB_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
   HUB_SHUTDOWN_BUDGET_MS: z.coerce.number().int().min(1_000).max(120_000).default(9_000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
@@ -115,6 +116,8 @@ export type HubConfig = {
   shutdownBudgetMs: number;
   /** Source message values longer than this are quarantined unmapped (HUB_MAX_MESSAGE_BYTES). */
   maxMessageBytes: number;
+  /** Rows of the access audit are kept this many days (HUB_AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
   /** What one GraphQL request may cost (src/resolvers/limits.ts). */
   queryLimits: {
     maxDepth: number;
@@ -177,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     riskRoundMs: e.RISK_ROUND_MS,
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
+    auditRetentionDays: e.HUB_AUDIT_RETENTION_DAYS,
     queryLimits: {
       maxDepth: e.HUB_MAX_QUERY_DEPTH,
       maxAliases: e.HUB_MAX_ALIASES,

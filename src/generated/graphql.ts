@@ -5,6 +5,7 @@ import type { Party as PartyModel, PartyIdentifier as PartyIdentifierModel, Cont
 import type { BlacklistEntryRow as BlacklistEntryRowModel, ScreeningHitRow as ScreeningHitRowModel, RiskFlagModel as RiskFlagModelModel, AuditRow as AuditRowModel, AlertRow as AlertRowModel, AlertRuleRow as AlertRuleRowModel } from '../services/risk.service.ts';
 import type { MatchExplanation as MatchExplanationModel } from '../model/source-record.entity.ts';
 import type { CustomerPolicyEdge as CustomerPolicyEdgeModel, AttributeLineageEntry as AttributeLineageEntryModel, SourceRef as SourceRefModel } from '../services/customer.service.ts';
+import type { AccessAuditRow as AccessAuditRowModel } from '../services/access-audit.service.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -23,6 +24,31 @@ export type Scalars = {
   DateTime: { input: Date | string; output: Date | string; }
   /** Exact decimal amount as a string (e.g. "1234.50"); never a float. */
   Decimal: { input: string; output: string; }
+};
+
+export type AccessAuditConnection = {
+  __typename?: 'AccessAuditConnection';
+  edges: Array<AccessAuditEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AccessAuditEdge = {
+  __typename?: 'AccessAuditEdge';
+  cursor: Scalars['String']['output'];
+  node: AccessAuditEntry;
+};
+
+export type AccessAuditEntry = {
+  __typename?: 'AccessAuditEntry';
+  at: Scalars['DateTime']['output'];
+  /** The golden customer whose data was read (null for data that belongs to no customer, e.g. a blacklist entry). */
+  customerId?: Maybe<Scalars['ID']['output']>;
+  /** Type and field, e.g. Identifier.value. */
+  field: Scalars['String']['output'];
+  operation?: Maybe<Scalars['String']['output']>;
+  purpose?: Maybe<Scalars['String']['output']>;
+  roles: Array<Scalars['String']['output']>;
+  subject: Scalars['String']['output'];
 };
 
 export type Activity = {
@@ -788,6 +814,11 @@ export type QuarantinedEventEdge = {
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Unmasked reads of graded personal data, newest first (the COMPLIANCE role): who read which field of whose
+   * data, for what declared purpose (the `x-purpose` request header), in which operation.
+   */
+  accessAudit: AccessAuditConnection;
   alertRules: Array<AlertRule>;
   /** High-claim alerts, newest first (underwriters and risk admins). */
   alerts: AlertConnection;
@@ -809,6 +840,14 @@ export type Query = {
    * Criteria given together must all match. Results are ordered by relevance.
    */
   searchCustomers: CustomerConnection;
+};
+
+
+export type QueryAccessAuditArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  subject?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1149,6 +1188,9 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AccessAuditConnection: ResolverTypeWrapper<Omit<AccessAuditConnection, 'edges'> & { edges: Array<ResolversTypes['AccessAuditEdge']> }>;
+  AccessAuditEdge: ResolverTypeWrapper<Omit<AccessAuditEdge, 'node'> & { node: ResolversTypes['AccessAuditEntry'] }>;
+  AccessAuditEntry: ResolverTypeWrapper<AccessAuditRowModel>;
   Activity: ResolverTypeWrapper<ActivityModel>;
   ActivityConnection: ResolverTypeWrapper<Omit<ActivityConnection, 'edges'> & { edges: Array<ResolversTypes['ActivityEdge']> }>;
   ActivityEdge: ResolverTypeWrapper<Omit<ActivityEdge, 'node'> & { node: ResolversTypes['Activity'] }>;
@@ -1240,6 +1282,9 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AccessAuditConnection: Omit<AccessAuditConnection, 'edges'> & { edges: Array<ResolversParentTypes['AccessAuditEdge']> };
+  AccessAuditEdge: Omit<AccessAuditEdge, 'node'> & { node: ResolversParentTypes['AccessAuditEntry'] };
+  AccessAuditEntry: AccessAuditRowModel;
   Activity: ActivityModel;
   ActivityConnection: Omit<ActivityConnection, 'edges'> & { edges: Array<ResolversParentTypes['ActivityEdge']> };
   ActivityEdge: Omit<ActivityEdge, 'node'> & { node: ResolversParentTypes['Activity'] };
@@ -1317,6 +1362,26 @@ export type SensitiveDirectiveArgs = {
 };
 
 export type SensitiveDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = SensitiveDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type AccessAuditConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AccessAuditConnection'] = ResolversParentTypes['AccessAuditConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AccessAuditEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type AccessAuditEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AccessAuditEdge'] = ResolversParentTypes['AccessAuditEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AccessAuditEntry'], ParentType, ContextType>;
+};
+
+export type AccessAuditEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AccessAuditEntry'] = ResolversParentTypes['AccessAuditEntry']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  operation?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  purpose?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  roles?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
 
 export type ActivityResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Activity'] = ResolversParentTypes['Activity']> = {
   __resolveType: TypeResolveFn<'BankSale' | 'Claim' | 'Consent' | 'Interaction' | 'Lead' | 'Payment' | 'Registration', ParentType, ContextType>;
@@ -1731,6 +1796,7 @@ export type QuarantinedEventEdgeResolvers<ContextType = GraphQLContext, ParentTy
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  accessAudit?: Resolver<ResolversTypes['AccessAuditConnection'], ParentType, ContextType, RequireFields<QueryAccessAuditArgs, 'first'>>;
   alertRules?: Resolver<Array<ResolversTypes['AlertRule']>, ParentType, ContextType>;
   alerts?: Resolver<ResolversTypes['AlertConnection'], ParentType, ContextType, RequireFields<QueryAlertsArgs, 'first'>>;
   blacklistEntries?: Resolver<ResolversTypes['BlacklistEntryConnection'], ParentType, ContextType, RequireFields<QueryBlacklistEntriesArgs, 'first'>>;
@@ -1843,6 +1909,9 @@ export type ValidationErrorResolvers<ContextType = GraphQLContext, ParentType ex
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  AccessAuditConnection?: AccessAuditConnectionResolvers<ContextType>;
+  AccessAuditEdge?: AccessAuditEdgeResolvers<ContextType>;
+  AccessAuditEntry?: AccessAuditEntryResolvers<ContextType>;
   Activity?: ActivityResolvers<ContextType>;
   ActivityConnection?: ActivityConnectionResolvers<ContextType>;
   ActivityEdge?: ActivityEdgeResolvers<ContextType>;

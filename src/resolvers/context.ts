@@ -1,3 +1,4 @@
+import type { AccessAuditService, AuditedRead } from '../services/access-audit.service.ts';
 import type { SearchRateLimiter } from './search-rate-limiter.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
@@ -25,8 +26,11 @@ export type GraphQLContext = {
   risk: RiskService;
   stats: QueryStats;
   logger: Logger;
-  /** Sensitive values returned unmasked in this request, written to the access log when it ends. */
-  unmaskedReads: Map<string, Set<string>>;
+  /** Sensitive values returned unmasked in this request, written to the access audit when it ends. */
+  unmaskedReads: { owner: AuditedRead['owner']; field: string }[];
+  /** What the caller says it reads for (`x-purpose` header), recorded with each unmasked read. */
+  purpose: string | null;
+  audit: AccessAuditService;
   /** Searches by identifier per caller, shared by all requests (src/resolvers/limits.ts). */
   searchLimiter: SearchRateLimiter;
 };

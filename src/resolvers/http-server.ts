@@ -21,6 +21,7 @@ import { StewardshipService } from '../services/stewardship.service.ts';
 import { ActivityService } from '../services/activity.service.ts';
 import { registry } from '../observability/metrics.ts';
 import { RiskService } from '../services/risk.service.ts';
+import { AccessAuditLog, AccessAuditService } from '../services/access-audit.service.ts';
 
 /**
  * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
@@ -45,30 +46,38 @@ export async function startServer(opts: {
   development?: boolean;
   /** Send `x-sql-statements` with every response (development, or when asked for). */
   sqlStatementsHeader?: boolean;
+  /** How long rows of the access audit are kept. */
+  auditRetentionDays?: number;
 }): Promise<HubServer> {
   const { orm, logger } = opts;
   const limits = opts.limits ?? defaultQueryLimits;
   const searchLimiter = new SearchRateLimiter(limits.searchesPerMinute);
+  const auditLog = new AccessAuditLog(orm, logger, opts.auditRetentionDays ?? 365);
   const app = express();
   const httpServer = http.createServer(app);
 
   const statsPlugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
       return {
-        async willSendResponse({ contextValue, response }) {
+        async willSendResponse({ contextValue, response, operationName }) {
           if (opts.sqlStatementsHeader)
             response.http.headers.set('x-sql-statements', String(contextValue.stats.statements));
           // Responses carry personal data: no shared cache may keep them.
           response.http.headers.set('cache-control', 'no-store');
-          for (const [customer, fields] of contextValue.unmaskedReads) {
-            // Access log of unmasked personal information (insurance consumer-protection rules, PIPL art. 51).
-            logger.info('pii.unmasked_read', {
+          // The access audit of unmasked personal information (PIPL art. 51): one row per field read, written
+          // in batches off the request path.
+          const at = new Date();
+          auditLog.record(
+            contextValue.unmaskedReads.map((r) => ({
+              at,
               subject: contextValue.viewer.subject,
               roles: contextValue.viewer.roles,
-              customer,
-              fields: [...fields],
-            });
-          }
+              purpose: contextValue.purpose,
+              owner: r.owner,
+              field: r.field,
+              operation: operationName ?? null,
+            })),
+          );
         },
       };
     },
@@ -150,7 +159,9 @@ export async function startServer(opts: {
           risk: new RiskService(em, viewer.subject),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
-          unmaskedReads: new Map(),
+          unmaskedReads: [],
+          purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
+          audit: new AccessAuditService(em),
           searchLimiter,
         };
       },
@@ -188,6 +199,7 @@ export async function startServer(opts: {
     port,
     async stop() {
       await apollo.stop();
+      await auditLog.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { activityResolvers } from './activity.resolver.ts';
+import { auditQueries } from './audit.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.ts';
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
@@ -26,6 +27,7 @@ export const resolvers: Resolvers = {
     ...sourceQueries,
     ...stewardshipQueries,
     ...riskResolvers.Query,
+    ...auditQueries,
   },
   Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation },
   ...resultUnions,

@@ -1,3 +1,4 @@
+import type { AuditedRead } from '../services/access-audit.service.ts';
 import { defaultFieldResolver, type GraphQLSchema } from 'graphql';
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import { protect, type SensitiveKind } from '../auth/access-policy.ts';
@@ -8,6 +9,17 @@ import type { GraphQLContext } from './context.ts';
  * it (src/auth/access-policy.ts). Because this is applied to the schema once, a new sensitive field is
  * protected by adding the directive in SDL — no resolver can forget it.
  */
+const activityTypes = new Set(['Payment', 'Claim', 'Interaction', 'Lead', 'Consent', 'Registration', 'BankSale']);
+
+/** Whose data a field on `parent` is: the customer itself, a row that names its customer, or an activity. */
+function ownerOf(typeName: string, parent: unknown): AuditedRead['owner'] {
+  const p = parent as { id?: string; partyId?: string | null };
+  if (typeName === 'Customer') return { type: 'customer', id: p.id ?? null };
+  if (activityTypes.has(typeName)) return { type: 'activity', id: p.id ?? null };
+  if (typeof p.partyId === 'string') return { type: 'customer', id: p.partyId };
+  return { type: 'none', id: p.id ?? null };
+}
+
 export function applySensitiveDirective(schema: GraphQLSchema): GraphQLSchema {
   return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
@@ -20,13 +32,8 @@ export function applySensitiveDirective(schema: GraphQLSchema): GraphQLSchema {
         resolve: async (parent, args, context: GraphQLContext, info) => {
           const raw = await resolve(parent, args, context, info);
           const { value, unmasked } = protect(context.viewer, declared, parent, raw);
-          if (unmasked.length > 0) {
-            const owner =
-              (parent as { partyId?: string; id?: string }).partyId ?? (parent as { id?: string }).id ?? 'unknown';
-            const fields = context.unmaskedReads.get(owner) ?? new Set<string>();
-            fields.add(`${typeName}.${fieldName}`);
-            context.unmaskedReads.set(owner, fields);
-          }
+          if (unmasked.length > 0)
+            context.unmaskedReads.push({ owner: ownerOf(typeName, parent), field: `${typeName}.${fieldName}` });
           return value;
         },
       };

@@ -210,6 +210,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       limits: config.queryLimits,
       development: config.development,
       sqlStatementsHeader: config.sqlStatementsHeader,
+      auditRetentionDays: config.auditRetentionDays,
       host: config.host,
       port: config.port,
       tokens,

@@ -46,6 +46,7 @@ const visible: Record<Role, string[]> = {
   RISK_ADMIN: ['id', 'account'],
   DATA_STEWARD: ['id', 'phone', 'email', 'account', 'address'],
   INTEGRATION_ADMIN: [],
+  COMPLIANCE: [],
 };
 
 /** A selection of every field of `type` down to `depth`, not re-entering a type already on the path. */
