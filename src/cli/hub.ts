@@ -3,7 +3,8 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { createLogger } from '../config/logger.ts';
 import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { migrate, openOrm } from '../db/orm.ts';
-import { signToken, tokenSettings, roles, type Role } from '../auth/viewer.ts';
+import { signToken, tokenSettings, roles, type Role, verifyBearer } from '../auth/viewer.ts';
+import { mayDo } from '../auth/access-policy.ts';
 import { startHub } from '../runtime/hub.ts';
 import { createKafka, ensureTopics, publish } from '../messaging/kafka.ts';
 import { connectorById, connectors } from '../connectors/registry.ts';
@@ -12,7 +13,7 @@ import { replayConnector } from '../ingest/replay.ts';
 import { screenParties } from '../risk/screening.ts';
 import { evaluateAlertsForParties } from '../risk/alerts.ts';
 import { importListFile } from '../risk/list-import.ts';
-import { ingestDepsFor, wireFormatFor } from '../runtime/hub.ts';
+import { ingestDepsFor, loadTokenSettings, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { DEMO_CUSTOMER, generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { matchFileCommand } from './match-file.ts';
@@ -36,7 +37,7 @@ const usage = `usage: npm run hub -- <command>
   replay --connector NAME (--from-beginning | --from ISO-TIME)
                                          re-read one connector's topics (own consumer group; others untouched)
   import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
-  blacklist import FILE --proposer NAME [--encoding utf-8]
+  blacklist import FILE [--token JWT] [--encoding utf-8]   (the token, or HUB_TOKEN, names the proposer)
                                          propose a list file's entries as one batch (bad rows reported by line)
   risk rescan                             re-screen and re-evaluate alert rules for every active customer
   connector new NAME                      scaffold a connector folder (see docs/connectors.md)
@@ -167,10 +168,22 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { proposer: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' } },
+        options: { token: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' } },
       });
-      if (positionals[0] !== 'import' || !positionals[1] || !values.proposer)
-        throw new ConfigError('usage: npm run hub -- blacklist import FILE --proposer NAME [--encoding utf-8]');
+      const token = values.token ?? process.env.HUB_TOKEN;
+      if (positionals[0] !== 'import' || !positionals[1] || !token)
+        throw new ConfigError(
+          'usage: npm run hub -- blacklist import FILE --token JWT [--encoding utf-8] (or HUB_TOKEN): the proposer is who the token names',
+        );
+      // Maker–checker needs to know who the maker is: the authenticated identity, not a name typed on the
+      // command line (one operator could otherwise be maker and checker).
+      const proposer = await verifyBearer(`Bearer ${token}`, loadTokenSettings(config, logger).tokens).catch(
+        (e: unknown) => {
+          throw new ConfigError(`the token is not accepted: ${(e as Error).message}`);
+        },
+      );
+      if (!mayDo(proposer, 'proposeBlacklist'))
+        throw new ConfigError(`${proposer.subject} (${proposer.roles.join(', ')}) may not propose blacklist entries`);
       const embedded = config.databaseUrl
         ? null
         : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
@@ -179,9 +192,7 @@ async function main(argv: string[]): Promise<number> {
         await migrate(orm);
         const result = await orm.em
           .fork()
-          .transactional((em) =>
-            importListFile(em, positionals[1] as string, values.proposer as string, values.encoding),
-          );
+          .transactional((em) => importListFile(em, positionals[1] as string, proposer.subject, values.encoding));
         process.stdout.write(
           `batch ${result.batchId}: ${result.proposed} entries proposed (awaiting approval by a second risk admin: approveBlacklistBatch), ${result.rejected.length} rows rejected\n`,
         );

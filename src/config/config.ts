@@ -70,6 +70,8 @@ const envSchema = z.object({
   HUB_QUERY_DEADLINE_MS: z.coerce.number().int().min(1).max(600_000).default(15_000),
   HUB_SEARCH_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   HUB_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  HUB_SUPPRESSION_LIMIT_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
+  HUB_MAX_SUPPRESSION_DAYS: z.coerce.number().int().min(1).max(3_650).default(365),
   HUB_SHUTDOWN_BUDGET_MS: z.coerce.number().int().min(1_000).max(120_000).default(9_000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
@@ -118,6 +120,9 @@ export type HubConfig = {
   maxMessageBytes: number;
   /** Rows of the access audit are kept this many days (HUB_AUDIT_RETENTION_DAYS). */
   auditRetentionDays: number;
+  /** Alert suppressions longer than this need a second risk admin (HUB_SUPPRESSION_LIMIT_DAYS); none over HUB_MAX_SUPPRESSION_DAYS. */
+  suppressionLimitDays: number;
+  maxSuppressionDays: number;
   /** What one GraphQL request may cost (src/resolvers/limits.ts). */
   queryLimits: {
     maxDepth: number;
@@ -181,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
     auditRetentionDays: e.HUB_AUDIT_RETENTION_DAYS,
+    suppressionLimitDays: e.HUB_SUPPRESSION_LIMIT_DAYS,
+    maxSuppressionDays: e.HUB_MAX_SUPPRESSION_DAYS,
     queryLimits: {
       maxDepth: e.HUB_MAX_QUERY_DEPTH,
       maxAliases: e.HUB_MAX_ALIASES,

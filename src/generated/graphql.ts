@@ -112,6 +112,9 @@ export type Alert = {
   ruleVersion: Scalars['Int']['output'];
   status: AlertStatus;
   suppressedUntil?: Maybe<Scalars['DateTime']['output']>;
+  /** A suppression longer than one person may set, waiting for a second risk admin (approveAlertSuppression). */
+  suppressionProposedBy?: Maybe<Scalars['String']['output']>;
+  suppressionProposedDays?: Maybe<Scalars['Int']['output']>;
   updatedAt: Scalars['DateTime']['output'];
 };
 
@@ -127,7 +130,7 @@ export type AlertEdge = {
   node: Alert;
 };
 
-export type AlertResult = Alert | InvalidStateError | NotFoundError;
+export type AlertResult = Alert | InvalidStateError | NotFoundError | SelfApprovalError | ValidationError;
 
 export type AlertRule = {
   __typename?: 'AlertRule';
@@ -577,6 +580,8 @@ export type MergeResult = Customer | InvalidStateError | NotFoundError;
 export type Mutation = {
   __typename?: 'Mutation';
   acknowledgeAlert: AlertResult;
+  /** Approves the longer suppression another risk admin proposed when closing the alert (four eyes). */
+  approveAlertSuppression: AlertResult;
   /** Approves every proposed entry of an imported list file (npm run hub -- blacklist import). */
   approveBlacklistBatch: BlacklistBatchResult;
   approveBlacklistEntry: BlacklistEntryResult;
@@ -604,6 +609,12 @@ export type Mutation = {
 
 /** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
 export type MutationAcknowledgeAlertArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationApproveAlertSuppressionArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -972,6 +983,9 @@ export type RiskLevel =
 
 export type ScreeningHit = {
   __typename?: 'ScreeningHit';
+  /** On fraud and sanctions lists a dismissal is proposed by one person and confirmed by a second risk admin. */
+  dismissalProposedBy?: Maybe<Scalars['String']['output']>;
+  dismissalProposedReason?: Maybe<Scalars['String']['output']>;
   dismissedBy?: Maybe<Scalars['String']['output']>;
   dismissedReason?: Maybe<Scalars['String']['output']>;
   entry: BlacklistEntry;
@@ -983,7 +997,7 @@ export type ScreeningHit = {
   status: Scalars['String']['output'];
 };
 
-export type ScreeningHitResult = InvalidStateError | NotFoundError | ScreeningHit;
+export type ScreeningHitResult = InvalidStateError | NotFoundError | ScreeningHit | SelfApprovalError;
 
 /** The proposer tried to approve their own proposal. */
 export type SelfApprovalError = ErrorResult & {
@@ -1127,6 +1141,8 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( AlertRowModel )
     | ( InvalidStateError )
     | ( NotFoundError )
+    | ( SelfApprovalError )
+    | ( ValidationError )
   ;
   AlertRuleResult:
     | ( AlertRuleRowModel )
@@ -1159,6 +1175,7 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( InvalidStateError )
     | ( NotFoundError )
     | ( ScreeningHitRowModel )
+    | ( SelfApprovalError )
   ;
   SplitResult:
     | ( PartyModel )
@@ -1412,6 +1429,8 @@ export type AlertResolvers<ContextType = GraphQLContext, ParentType extends Reso
   ruleVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['AlertStatus'], ParentType, ContextType>;
   suppressedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  suppressionProposedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  suppressionProposedDays?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -1427,7 +1446,7 @@ export type AlertEdgeResolvers<ContextType = GraphQLContext, ParentType extends 
 };
 
 export type AlertResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AlertResult'] = ResolversParentTypes['AlertResult']> = {
-  __resolveType: TypeResolveFn<'Alert' | 'InvalidStateError' | 'NotFoundError', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Alert' | 'InvalidStateError' | 'NotFoundError' | 'SelfApprovalError' | 'ValidationError', ParentType, ContextType>;
 };
 
 export type AlertRuleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AlertRule'] = ResolversParentTypes['AlertRule']> = {
@@ -1695,6 +1714,7 @@ export type MergeResultResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   acknowledgeAlert?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationAcknowledgeAlertArgs, 'id'>>;
+  approveAlertSuppression?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationApproveAlertSuppressionArgs, 'id'>>;
   approveBlacklistBatch?: Resolver<ResolversTypes['BlacklistBatchResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistBatchArgs, 'batchId'>>;
   approveBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistEntryArgs, 'id'>>;
   closeAlert?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationCloseAlertArgs, 'id' | 'reason'>>;
@@ -1858,6 +1878,8 @@ export type RiskFlagResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type ScreeningHitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScreeningHit'] = ResolversParentTypes['ScreeningHit']> = {
+  dismissalProposedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  dismissalProposedReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   dismissedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   dismissedReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   entry?: Resolver<ResolversTypes['BlacklistEntry'], ParentType, ContextType>;
@@ -1870,7 +1892,7 @@ export type ScreeningHitResolvers<ContextType = GraphQLContext, ParentType exten
 };
 
 export type ScreeningHitResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScreeningHitResult'] = ResolversParentTypes['ScreeningHitResult']> = {
-  __resolveType: TypeResolveFn<'InvalidStateError' | 'NotFoundError' | 'ScreeningHit', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'InvalidStateError' | 'NotFoundError' | 'ScreeningHit' | 'SelfApprovalError', ParentType, ContextType>;
 };
 
 export type SelfApprovalErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SelfApprovalError'] = ResolversParentTypes['SelfApprovalError']> = {

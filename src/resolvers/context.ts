@@ -1,3 +1,4 @@
+import type { RiskReviewService } from '../services/risk-review.service.ts';
 import type { AccessAuditService, AuditedRead } from '../services/access-audit.service.ts';
 import type { SearchRateLimiter } from './search-rate-limiter.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -31,6 +32,7 @@ export type GraphQLContext = {
   /** What the caller says it reads for (`x-purpose` header), recorded with each unmasked read. */
   purpose: string | null;
   audit: AccessAuditService;
+  riskReview: RiskReviewService;
   /** Searches by identifier per caller, shared by all requests (src/resolvers/limits.ts). */
   searchLimiter: SearchRateLimiter;
 };

@@ -22,6 +22,8 @@ import { ActivityService } from '../services/activity.service.ts';
 import { registry } from '../observability/metrics.ts';
 import { RiskService } from '../services/risk.service.ts';
 import { AccessAuditLog, AccessAuditService } from '../services/access-audit.service.ts';
+import { RiskReviewService } from '../services/risk-review.service.ts';
+import { mayDo } from '../auth/access-policy.ts';
 
 /**
  * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
@@ -48,6 +50,9 @@ export async function startServer(opts: {
   sqlStatementsHeader?: boolean;
   /** How long rows of the access audit are kept. */
   auditRetentionDays?: number;
+  /** Alert suppressions longer than this need a second risk admin; none may be longer than the maximum. */
+  suppressionLimitDays?: number;
+  maxSuppressionDays?: number;
 }): Promise<HubServer> {
   const { orm, logger } = opts;
   const limits = opts.limits ?? defaultQueryLimits;
@@ -162,6 +167,10 @@ export async function startServer(opts: {
           unmaskedReads: [],
           purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
           audit: new AccessAuditService(em),
+          riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
+            suppressionLimitDays: opts.suppressionLimitDays ?? 30,
+            maxSuppressionDays: opts.maxSuppressionDays ?? 365,
+          }),
           searchLimiter,
         };
       },

@@ -55,7 +55,7 @@ export const riskResolvers: Resolvers = {
     },
     dismissScreeningHit: (_r, { id, reason }, ctx) => {
       requireAccess(ctx, 'readRisk');
-      return ctx.risk.dismiss(id, reason);
+      return ctx.riskReview.dismiss(id, reason);
     },
     acknowledgeAlert: (_r, { id }, ctx) => {
       requireAccess(ctx, 'readRisk');
@@ -63,7 +63,11 @@ export const riskResolvers: Resolvers = {
     },
     closeAlert: (_r, { id, reason, suppressDays }, ctx) => {
       requireAccess(ctx, 'readRisk');
-      return ctx.risk.close(id, reason, suppressDays ?? null);
+      return ctx.riskReview.close(id, reason, suppressDays ?? null);
+    },
+    approveAlertSuppression: (_r, { id }, ctx) => {
+      requireAccess(ctx, 'approveBlacklist');
+      return ctx.riskReview.approveSuppression(id);
     },
     updateAlertRule: (_r, { code, params, points, enabled }, ctx) => {
       requireAccess(ctx, 'approveBlacklist');

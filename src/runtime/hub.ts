@@ -211,6 +211,8 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       development: config.development,
       sqlStatementsHeader: config.sqlStatementsHeader,
       auditRetentionDays: config.auditRetentionDays,
+      suppressionLimitDays: config.suppressionLimitDays,
+      maxSuppressionDays: config.maxSuppressionDays,
       host: config.host,
       port: config.port,
       tokens,
@@ -260,7 +262,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
  * secret kept in the data folder (so printed tokens survive restarts) signs the all-roles token printed at
  * start. Against a real database the secret is required — a development token there would open real data.
  */
-function loadTokenSettings(config: HubConfig, logger: Logger): { tokens: TokenSettings; development: boolean } {
+export function loadTokenSettings(config: HubConfig, logger: Logger): { tokens: TokenSettings; development: boolean } {
   const settings = (secret: string) =>
     tokenSettings(secret, config.jwtIssuer, config.jwtAudience, config.jwtMaxLifetimeSeconds);
   if (config.jwtSecret) return { tokens: settings(config.jwtSecret), development: false };

@@ -51,6 +51,8 @@ export type ScreeningHitRow = {
   status: string;
   dismissedBy: string | null;
   dismissedReason: string | null;
+  dismissalProposedBy: string | null;
+  dismissalProposedReason: string | null;
 };
 export type RiskFlagModel = {
   kind: 'BLACKLIST_HIT' | 'INVALID_IDENTIFIER' | 'ALERT';
@@ -73,6 +75,8 @@ export type AlertRow = {
   closedBy: string | null;
   closedReason: string | null;
   suppressedUntil: Date | null;
+  suppressionProposedBy: string | null;
+  suppressionProposedDays: number | null;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -86,9 +90,9 @@ export type AlertRuleRow = {
   updatedBy: string;
 };
 /** Severity tiers: points map to levels (weak signals add up through several rules). */
-const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
-const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
-  closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", created_at as "createdAt", updated_at as "updatedAt"`;
+export const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
+export const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
+  closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", suppression_proposed_by as "suppressionProposedBy", suppression_proposed_days as "suppressionProposedDays", created_at as "createdAt", updated_at as "updatedAt"`;
 type AlertFailure = NotFound | InvalidState;
 type RuleFailure = NotFound | ValidationFailure;
 export type AuditRow = { action: string; actor: string; detail: string; at: Date };
@@ -96,9 +100,8 @@ export type AuditRow = { action: string; actor: string; detail: string; at: Date
 const entryColumns = `id, list, status, id_number as "idNumber", full_name as "fullName", to_char(birth_date, 'YYYY-MM-DD') as "birthDate", phone_key as phone,
   bank_account as "bankAccount", credit_code as "creditCode", reason, authority, to_char(listed_on, 'YYYY-MM-DD') as "listedOn",
   to_char(effective_from, 'YYYY-MM-DD') as "effectiveFrom", to_char(effective_to, 'YYYY-MM-DD') as "effectiveTo", proposed_by as "proposedBy", approved_by as "approvedBy", version`;
-const hitColumns = `h.id, h.party_id as "partyId", h.entry_id as "entryId", e.list, h.score, h.matched, h.status, h.dismissed_by as "dismissedBy", h.dismissed_reason as "dismissedReason"`;
-
-type DismissFailure = NotFound | InvalidState;
+export const hitColumns = `h.id, h.party_id as "partyId", h.entry_id as "entryId", e.list, h.score, h.matched, h.status, h.dismissed_by as "dismissedBy", h.dismissed_reason as "dismissedReason",
+  h.dismissal_proposed_by as "dismissalProposedBy", h.dismissal_proposed_reason as "dismissalProposedReason"`;
 
 export class RiskService {
   private readonly em: EntityManager;
@@ -273,15 +276,6 @@ export class RiskService {
     return this.alertTransition(id, ['OPEN'], `status = 'ACKNOWLEDGED', acknowledged_by = ?`, [this.actor]);
   }
 
-  close(id: string, reason: string, suppressDays: number | null) {
-    return this.alertTransition(
-      id,
-      ['OPEN', 'ACKNOWLEDGED'],
-      `status = 'CLOSED', closed_by = ?, closed_reason = ?, suppressed_until = case when ?::int is null then null else now() + make_interval(days => ?::int) end`,
-      [this.actor, reason, suppressDays, suppressDays],
-    );
-  }
-
   async updateRule(
     code: string,
     change: { params?: string | null; points?: number | null; enabled?: boolean | null },
@@ -363,29 +357,5 @@ export class RiskService {
 
   deactivate(id: string, reason: string) {
     return this.run((em) => deactivateEntry(em, id, this.actor, reason));
-  }
-
-  async dismiss(hitId: string, reason: string): Promise<ScreeningHitRow | DismissFailure> {
-    if (!isUuid(hitId)) return notFound(`screening hit ${hitId} does not exist`);
-    return this.em.transactional(async (em) => {
-      const [hit] = await executeBound<{ status: string }[]>(
-        em,
-        `select status from screening_hit where id = ? for update`,
-        [hitId],
-      );
-      if (!hit) return notFound(`screening hit ${hitId} does not exist`);
-      if (hit.status === 'DISMISSED') return invalidState('the hit is already dismissed');
-      await executeBound(
-        em,
-        `update screening_hit set status = 'DISMISSED', dismissed_by = ?, dismissed_reason = ?, dismissed_at = now(), updated_at = now() where id = ?`,
-        [this.actor, reason, hitId],
-      );
-      const [row] = await executeBound<ScreeningHitRow[]>(
-        em,
-        `select ${hitColumns} from screening_hit h join blacklist_entry e on e.id = h.entry_id where h.id = ?`,
-        [hitId],
-      );
-      return row as ScreeningHitRow;
-    });
   }
 }

@@ -188,6 +188,25 @@ describe('high-claim alerts', () => {
       { id: count[0].node.id },
     );
     expect(closed.data.closeAlert).toMatchObject({ __typename: 'Alert', status: 'CLOSED' });
+    // 90 days is over what one person may set (30): suppressed for 30 days until a second risk admin approves.
+    const until = (iso: string) => Math.round((Date.parse(iso) - Date.now()) / 86_400_000);
+    expect(until(closed.data.closeAlert.suppressedUntil)).toBe(30);
+    const approve = `mutation($id: ID!) { approveAlertSuppression(id: $id) { __typename ... on Alert { suppressedUntil suppressionProposedDays } ... on ErrorResult { errorCode } } }`;
+    expect((await gql(hub.url, underwriter, approve, { id: count[0].node.id })).errors?.[0]?.extensions?.code).toBe(
+      'FORBIDDEN',
+    );
+    const approved = await gql(hub.url, await tokenFor(hub, 'RISK_ADMIN'), approve, { id: count[0].node.id });
+    expect(approved.data.approveAlertSuppression.suppressionProposedDays).toBeNull();
+    expect(until(approved.data.approveAlertSuppression.suppressedUntil)).toBe(90);
+    for (const days of [0, -5, 100_000]) {
+      const bad = await gql(
+        hub.url,
+        underwriter,
+        `mutation($id: ID!) { closeAlert(id: $id, reason: "x", suppressDays: ${days}) { __typename ... on ErrorResult { errorCode } } }`,
+        { id: count[0].node.id },
+      );
+      expect(bad.data.closeAlert, String(days)).toMatchObject({ errorCode: 'BAD_USER_INPUT' });
+    }
     await send([claim(6, {})]);
     await new Promise((r) => setTimeout(r, 2000));
     const after = await gql(hub.url, underwriter, alertsQuery);

@@ -140,12 +140,22 @@ describe('blacklists and screening', () => {
     expect(hits).toHaveLength(1);
     expect(hits[0].hit).toMatchObject({ list: 'SANCTIONS', matched: ['NAME', 'BIRTH_DATE'] });
 
-    const dismissed = await gql(
-      hub.url,
-      underwriter,
-      `mutation($id: ID!) { dismissScreeningHit(id: $id, reason: "different person: other id number") { __typename ... on ScreeningHit { status dismissedReason } } }`,
-      { id: hits[0].hit.id },
-    );
+    // A sanctions hit: four eyes. The underwriter proposes the dismissal (the hit stays open), cannot confirm it
+    // alone, and a risk admin confirms it.
+    const dismiss = `mutation($id: ID!) { dismissScreeningHit(id: $id, reason: "different person: other id number") { __typename ... on ScreeningHit { status dismissedReason dismissalProposedBy } ... on ErrorResult { errorCode } } }`;
+    const proposed = await gql(hub.url, underwriter, dismiss, { id: hits[0].hit.id });
+    expect(proposed.data.dismissScreeningHit).toMatchObject({
+      __typename: 'ScreeningHit',
+      status: 'OPEN',
+      dismissalProposedBy: 'test-underwriter',
+    });
+    expect(await hitsOf('C0000002')).toHaveLength(1);
+    const alone = await gql(hub.url, underwriter, dismiss, { id: hits[0].hit.id });
+    expect(alone.data.dismissScreeningHit).toMatchObject({
+      __typename: 'SelfApprovalError',
+      errorCode: 'SELF_APPROVAL',
+    });
+    const dismissed = await gql(hub.url, adminB, dismiss, { id: hits[0].hit.id });
     expect(dismissed.data.dismissScreeningHit).toMatchObject({ __typename: 'ScreeningHit', status: 'DISMISSED' });
     expect(await hitsOf('C0000002')).toEqual([]);
     // The same record redelivered changes nothing: still dismissed.
