@@ -1,3 +1,4 @@
+import { bestWindow } from './claim-windows.ts';
 import { type Context, type Facts, type Finding, type Rule, dayDiff, daysAgo, num } from './alert-types.ts';
 
 /** The alert rules as pure functions of a customer's facts and the set's context: no database access here. */
@@ -23,23 +24,30 @@ export function evaluateRule(partyId: string, rule: Rule, facts: Facts, context:
   const claims = facts.claims;
   switch (rule.kind) {
     case 'CLAIMS_IN_WINDOW': {
-      const since = daysAgo(num(p.windowDays, 365));
-      const inWindow = claims.filter((c) => c.reported && c.reported >= since);
-      return inWindow.length >= num(p.minClaims, 3)
+      const windowDays = num(p.windowDays, 365);
+      const best = bestWindow(claims, windowDays, num(p.lookBackDays, 1095), () => 1);
+      const min = num(p.minClaims, 3);
+      return best && best.total >= min
         ? {
-            evidence: { claims: inWindow.map((c) => c.key).sort() },
-            explanation: `${inWindow.length} claims in the last ${num(p.windowDays, 365)} days (threshold ${num(p.minClaims, 3)})`,
+            evidence: { claims: best.claims.map((c) => c.key).sort(), from: best.from, to: best.to },
+            explanation: `${best.total} claims within ${windowDays} days, ${best.from} to ${best.to} (threshold ${min})`,
           }
         : null;
     }
     case 'CUMULATIVE_PAID': {
-      const since = daysAgo(num(p.windowDays, 730));
-      const inWindow = claims.filter((c) => c.reported && c.reported >= since && c.paid > 0);
-      const paid = inWindow.reduce((s, c) => s + c.paid, 0);
-      return paid >= num(p.minPaid, 100_000)
+      const windowDays = num(p.windowDays, 730);
+      const paidClaims = claims.filter((c) => c.paid > 0);
+      const best = bestWindow(paidClaims, windowDays, num(p.lookBackDays, 1095), (c) => c.paid);
+      const min = num(p.minPaid, 100_000);
+      return best && best.total >= min
         ? {
-            evidence: { claims: inWindow.map((c) => c.key).sort(), paid: paid.toFixed(2) },
-            explanation: `claims paid ${paid.toFixed(2)} CNY in ${num(p.windowDays, 730)} days (threshold ${num(p.minPaid, 100_000)})`,
+            evidence: {
+              claims: best.claims.map((c) => c.key).sort(),
+              paid: best.total.toFixed(2),
+              from: best.from,
+              to: best.to,
+            },
+            explanation: `claims paid ${best.total.toFixed(2)} CNY within ${windowDays} days, ${best.from} to ${best.to} (threshold ${min})`,
           }
         : null;
     }

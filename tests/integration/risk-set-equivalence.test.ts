@@ -619,7 +619,7 @@ describe('set-based risk follow-up', () => {
           .filter((a) => a.party_id === P(n) && a.rule_code === 'SHARED_CONTACT')
           .map((a) => [a.status, a.closed_reason]),
       ).toEqual([['CLOSED', 'CONDITION_NO_LONGER_MET']]);
-    expect(alerts.find((a) => a.party_id === P(1) && a.rule_code === 'CLAIMS_IN_WINDOW')?.evidence).toEqual({
+    expect(alerts.find((a) => a.party_id === P(1) && a.rule_code === 'CLAIMS_IN_WINDOW')?.evidence).toMatchObject({
       claims: ['C1', 'C2', 'C3', 'C4'],
     });
     const p1 = outbox.filter((o) => o.key === P(1)).map((o) => `${o.event}:${o.rule}`);
