@@ -6,7 +6,7 @@
  */
 const layers = [
   ['domain'],
-  ['config', 'observability'],
+  ['config', 'observability', 'files'],
   ['messaging', 'auth', 'model'],
   ['db'],
   ['connectors'],

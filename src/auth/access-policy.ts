@@ -1,5 +1,5 @@
 import { maskValue } from '../domain/normalize/index.ts';
-import { type EmbeddedKind, protectEvidence, protectSourceKey, protectText, sourceKeyKind } from './embedded-values.ts';
+import { type EmbeddedKind, protectEvidence, protectSourceKey, protectText } from './embedded-values.ts';
 import type { Role, Viewer } from './viewer.ts';
 
 /**

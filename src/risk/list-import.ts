@@ -1,8 +1,7 @@
 import { executeBound } from '../db/bound-sql.ts';
 import { notFound, selfApproval } from '../domain/results.ts';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
+import { csvRecords } from '../files/csv-records.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   approveEntry,
@@ -16,7 +15,7 @@ import {
 /**
  * Bulk import of a list file (regulator or sanctions lists, internal lists moved from another system):
  * a CSV with header `list,id_number,full_name,birth_date,phone,bank_account,credit_code,reason,authority,
- * effective_from,effective_to`. Every good row becomes a PROPOSED entry in one batch; every bad row is reported
+ * effective_from,effective_to`, read row by row. Every good row becomes a PROPOSED entry in one batch; every bad row is reported
  * with its line number and reason. The batch takes effect only when a second risk admin approves it.
  */
 export type ImportResult = { batchId: string; proposed: number; rejected: { line: number; reason: string }[] };
@@ -29,18 +28,16 @@ export async function importListFile(
   proposer: string,
   encoding = 'utf-8',
 ): Promise<ImportResult> {
-  const text = new TextDecoder(encoding, { fatal: true }).decode(readFileSync(path));
-  const rows = parse(text, {
-    columns: (h: string[]) => h.map((c) => c.trim()),
-    skip_empty_lines: true,
-    trim: true,
-    relax_column_count: true,
-    info: true,
-    bom: true,
-  }) as unknown as { record: Record<string, string>; info: { lines: number } }[];
   const batchId = randomUUID();
   const result: ImportResult = { batchId, proposed: 0, rejected: [] };
-  for (const { record: r, info } of rows) {
+  // Row by row from the file (src/files/csv-records.ts): a malformed line is reported and skipped.
+  for await (const row of csvRecords(path, encoding)) {
+    if ('error' in row) {
+      result.rejected.push({ line: row.line, reason: `malformed line: ${row.error}` });
+      continue;
+    }
+    const { record: r } = row;
+    const info = { lines: row.line };
     const list = (r.list ?? '').toUpperCase() as ListName;
     if (!lists.includes(list)) {
       result.rejected.push({
