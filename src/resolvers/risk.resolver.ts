@@ -59,7 +59,7 @@ export const riskResolvers: Resolvers = {
     },
     acknowledgeAlert: (_r, { id }, ctx) => {
       requireAccess(ctx, 'readRisk');
-      return ctx.risk.acknowledge(id);
+      return ctx.riskReview.acknowledge(id);
     },
     closeAlert: (_r, { id, reason, suppressDays }, ctx) => {
       requireAccess(ctx, 'readRisk');

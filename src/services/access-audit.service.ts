@@ -3,7 +3,7 @@ import type { Logger } from '../config/logger.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 import type { Connection } from './customer.service.ts';
-import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { decodeCursor, encodeCursor, pageSize, pageOf } from './pagination.ts';
 
 /**
  * The access audit: every unmasked read of graded personal data is a row in `access_audit`. Reads are noted in
@@ -157,15 +157,6 @@ export class AccessAuditService {
          from access_audit ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit ?`,
       [...params, limit + 1],
     );
-    const edges = rows.slice(0, limit).map((node) => ({ cursor: encodeCursor('audit', node.id), node }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: rows.length > limit,
-        hasPreviousPage: after !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
-    };
+    return pageOf(rows, limit, after !== null, (node) => encodeCursor('audit', node.id));
   }
 }

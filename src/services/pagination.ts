@@ -28,3 +28,28 @@ export function pageSize(first: number | null | undefined, max = 100): number {
   if (!Number.isInteger(n) || n < 1 || n > max) throw badInput(`"first" must be between 1 and ${max}`, 'first');
   return n;
 }
+
+/**
+ * A Relay page from rows fetched with `limit + 1` (the extra row only says there is a next page): edges with
+ * their cursors, and page info. `hadCursor`: the page started after a cursor (so there is a previous one).
+ */
+export function pageOf<T>(
+  rows: readonly T[],
+  limit: number,
+  hadCursor: boolean,
+  cursorOf: (node: T) => string,
+): {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+} {
+  const edges = rows.slice(0, limit).map((node) => ({ cursor: cursorOf(node), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > limit,
+      hasPreviousPage: hadCursor,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { QuarantinedEvent } from '../model/index.ts';
-import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { decodeCursor, encodeCursor, pageSize, pageOf } from './pagination.ts';
 import type { Connection } from './customer.service.ts';
 
 /** Lists quarantined messages, newest first, with keyset pagination on (receivedAt, id). */
@@ -33,18 +33,8 @@ export class QuarantineService {
       orderBy: { receivedAt: 'desc', id: 'desc' },
       limit: limit + 1,
     });
-    const edges = rows.slice(0, limit).map((node) => ({
-      cursor: encodeCursor('quarantine', [new Date(node.receivedAt).toISOString(), node.id]),
-      node,
-    }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: rows.length > limit,
-        hasPreviousPage: after !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
-    };
+    return pageOf(rows, limit, after !== null, (node) =>
+      encodeCursor('quarantine', [new Date(node.receivedAt).toISOString(), node.id]),
+    );
   }
 }

@@ -14,8 +14,8 @@ import {
 import { type AlertRow, alertColumns, hitColumns, levelOf, type ScreeningHitRow } from './risk.service.ts';
 
 /**
- * The decisions that take a risk flag away, with four eyes where one person should not decide alone (as for
- * blacklist entries): a hit on a fraud or sanctions list is dismissed when a second risk admin confirms the
+ * The decisions on risk flags: acknowledging and closing alerts, dismissing hits. Four eyes where one person
+ * should not decide alone (as for blacklist entries): a hit on a fraud or sanctions list is dismissed when a second risk admin confirms the
  * dismissal someone proposed; an alert closed with a suppression longer than `suppressionLimitDays` is
  * suppressed for that limit at once and for the full period when a second risk admin approves. Other hits are
  * dismissed, and shorter suppressions set, by one underwriter or risk admin.
@@ -82,6 +82,11 @@ export class RiskReviewService {
       `update screening_hit set status = 'DISMISSED', dismissed_by = ?, dismissed_reason = ?, dismissed_at = now(), updated_at = now() where id = ?`,
       [this.actor, reason, hitId],
     );
+  }
+
+  /** An underwriter or risk admin has seen the alert and is on it. */
+  acknowledge(id: string): Promise<AlertRow | NotFound | InvalidState> {
+    return this.alertTransition(id, ['OPEN'], `status = 'ACKNOWLEDGED', acknowledged_by = ?`, [this.actor]);
   }
 
   /** Closes an alert; a suppression over the limit is proposed, and the limit applies until it is approved. */

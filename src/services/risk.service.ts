@@ -1,15 +1,8 @@
 import { executeBound } from '../db/bound-sql.ts';
-import {
-  type InvalidState,
-  invalidState,
-  type NotFound,
-  notFound,
-  type ValidationFailure,
-  validationFailure,
-} from '../domain/results.ts';
+import { type NotFound, notFound, type ValidationFailure, validationFailure } from '../domain/results.ts';
 import { isUuid } from '../domain/errors.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { decodeCursor, encodeCursor, pageSize, pageOf } from './pagination.ts';
 import type { Connection } from './customer.service.ts';
 import {
   approveEntry,
@@ -93,7 +86,6 @@ export type AlertRuleRow = {
 export const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
 export const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
   closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", suppression_proposed_by as "suppressionProposedBy", suppression_proposed_days as "suppressionProposedDays", created_at as "createdAt", updated_at as "updatedAt"`;
-type AlertFailure = NotFound | InvalidState;
 type RuleFailure = NotFound | ValidationFailure;
 export type AuditRow = { action: string; actor: string; detail: string; at: Date };
 
@@ -139,16 +131,7 @@ export class RiskService {
       `select ${entryColumns} from blacklist_entry where ${where.join(' and ')} order by id limit ?`,
       [...params, limit + 1],
     );
-    const edges = rows.slice(0, limit).map((node) => ({ cursor: encodeCursor('blacklist', node.id), node }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: rows.length > limit,
-        hasPreviousPage: after !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
-    };
+    return pageOf(rows, limit, after !== null, (node) => encodeCursor('blacklist', node.id));
   }
 
   async audit(entryId: string): Promise<AuditRow[]> {
@@ -247,33 +230,6 @@ export class RiskService {
       this.em,
       `select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule order by code`,
     );
-  }
-
-  private async alertTransition(
-    id: string,
-    allowed: string[],
-    update: string,
-    params: unknown[],
-  ): Promise<AlertRow | AlertFailure> {
-    if (!isUuid(id)) return notFound(`alert ${id} does not exist`);
-    return this.em.transactional(async (em) => {
-      const [row] = await executeBound<{ status: string }[]>(em, `select status from alert where id = ? for update`, [
-        id,
-      ]);
-      if (!row) return notFound(`alert ${id} does not exist`);
-      if (!allowed.includes(row.status)) return invalidState(`alert is ${row.status}`);
-      await executeBound(em, `update alert set ${update}, updated_at = now() where id = ?`, [...params, id]);
-      const [after] = await executeBound<Omit<AlertRow, 'level'>[]>(
-        em,
-        `select ${alertColumns} from alert where id = ?`,
-        [id],
-      );
-      return { ...(after as Omit<AlertRow, 'level'>), level: levelOf(after?.points ?? 0) };
-    });
-  }
-
-  acknowledge(id: string) {
-    return this.alertTransition(id, ['OPEN'], `status = 'ACKNOWLEDGED', acknowledged_by = ?`, [this.actor]);
   }
 
   async updateRule(

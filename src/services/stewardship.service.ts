@@ -5,7 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Party, ReviewTask, SourceRecord } from '../model/index.ts';
 import { mergeParties, splitRecord } from '../sync/identity.ts';
 import { recomputeParty } from '../sync/survivorship.ts';
-import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { decodeCursor, encodeCursor, pageSize, pageOf } from './pagination.ts';
 import type { Connection } from './customer.service.ts';
 
 /**
@@ -35,16 +35,7 @@ export class StewardshipService {
       { status, ...(from ? { id: { $gt: from } } : {}) },
       { orderBy: { id: 'asc' }, limit: limit + 1 },
     );
-    const edges = rows.slice(0, limit).map((node) => ({ cursor: encodeCursor('review', node.id), node }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: rows.length > limit,
-        hasPreviousPage: from !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
-    };
+    return pageOf(rows, limit, from !== null, (node) => encodeCursor('review', node.id));
   }
 
   private async openTask(em: EntityManager, taskId: string): Promise<ReviewTask | NotFound | InvalidState> {
