@@ -15,6 +15,7 @@ import {
   eventsTotal,
   quarantinedTotal,
   retriesTotal,
+  retryCause,
   sourceTimeLag,
 } from '../observability/metrics.ts';
 import type { Route, TopicRouter } from './topic-router.ts';
@@ -122,8 +123,10 @@ export async function startConnectorConsumer(opts: {
       } catch (e) {
         if (stopping) return null;
         const delay = backoff(attempt);
-        retriesTotal.inc({ connector: route.connector.manifest.id });
+        const cause = retryCause(e);
+        retriesTotal.inc({ connector: route.connector.manifest.id, cause });
         logger.warn('applying a batch failed; retrying without skipping', {
+          cause,
           topic: route.topic,
           partition,
           attempt,

@@ -54,8 +54,8 @@ export const dlqPublishedTotal = new Counter({
 });
 export const retriesTotal = new Counter({
   name: 'hub_transient_retries_total',
-  help: 'Batch retries after a transient failure (database or broker unavailable)',
-  labelNames: ['connector'] as const,
+  help: 'Batch retries after a transient failure, by cause (deadlock, serialization, connection, timeout, other)',
+  labelNames: ['connector', 'cause'] as const,
   registers: [registry],
 });
 export const riskQueueAge = new Gauge({
@@ -68,3 +68,25 @@ export const riskSettledTotal = new Counter({
   help: 'Queued risk follow-ups (one per ingest transaction) settled by the risk worker',
   registers: [registry],
 });
+
+/**
+ * Why a transaction failed, from PostgreSQL's SQLSTATE: deadlocks and serialization failures mean transactions
+ * locked in conflicting orders; connection errors a database or network outage.
+ */
+export function retryCause(e: unknown): 'deadlock' | 'serialization' | 'connection' | 'timeout' | 'other' {
+  const err = e as { code?: unknown; sqlState?: unknown; cause?: unknown } | null;
+  const code = String(err?.sqlState ?? err?.code ?? (err?.cause as { code?: unknown } | undefined)?.code ?? '');
+  if (code === '40P01') return 'deadlock';
+  if (code === '40001') return 'serialization';
+  if (code === '57014' || code === '55P03') return 'timeout';
+  if (
+    code.startsWith('08') ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET'
+  )
+    return 'connection';
+  return 'other';
+}
