@@ -72,6 +72,7 @@ const envSchema = z.object({
   HUB_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
   HUB_SUPPRESSION_LIMIT_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
   HUB_MAX_SUPPRESSION_DAYS: z.coerce.number().int().min(1).max(3_650).default(365),
+  HUB_TRUSTED_DOCUMENTS: z.string().trim().min(1).optional(),
   HUB_SHUTDOWN_BUDGET_MS: z.coerce.number().int().min(1_000).max(120_000).default(9_000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   SCHEMA_REGISTRY_URL: optionalUrl('http(s)://'),
@@ -118,6 +119,8 @@ export type HubConfig = {
   shutdownBudgetMs: number;
   /** Source message values longer than this are quarantined unmapped (HUB_MAX_MESSAGE_BYTES). */
   maxMessageBytes: number;
+  /** Path of the trusted-documents manifest; when set only its operations run (HUB_TRUSTED_DOCUMENTS). */
+  trustedDocumentsFile: string | undefined;
   /** Rows of the access audit are kept this many days (HUB_AUDIT_RETENTION_DAYS). */
   auditRetentionDays: number;
   /** Alert suppressions longer than this need a second risk admin (HUB_SUPPRESSION_LIMIT_DAYS); none over HUB_MAX_SUPPRESSION_DAYS. */
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     riskRoundMs: e.RISK_ROUND_MS,
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
+    trustedDocumentsFile: e.HUB_TRUSTED_DOCUMENTS,
     auditRetentionDays: e.HUB_AUDIT_RETENTION_DAYS,
     suppressionLimitDays: e.HUB_SUPPRESSION_LIMIT_DAYS,
     maxSuppressionDays: e.HUB_MAX_SUPPRESSION_DAYS,

@@ -15,6 +15,7 @@ export const errorCodes = [
   'QUERY_TOO_COMPLEX',
   'RATE_LIMITED',
   'TIMEOUT',
+  'UNTRUSTED_DOCUMENT',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

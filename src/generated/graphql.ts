@@ -468,7 +468,9 @@ export type ErrorCode =
   | 'SELF_APPROVAL'
   /** The request ran past its execution deadline or a statement past its timeout. */
   | 'TIMEOUT'
-  | 'UNAUTHENTICATED';
+  | 'UNAUTHENTICATED'
+  /** Trusted documents are required here and the request named none of them (HTTP 400). */
+  | 'UNTRUSTED_DOCUMENT';
 
 /** Expected failures of mutations are results, not exceptions: every error type implements this. */
 export type ErrorResult = {

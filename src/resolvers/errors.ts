@@ -29,6 +29,7 @@ export function toGraphQLError(e: DomainError): GraphQLError {
     case 'SELF_APPROVAL':
     case 'QUERY_TOO_COMPLEX':
     case 'TIMEOUT':
+    case 'UNTRUSTED_DOCUMENT':
       return new GraphQLError(e.message, { extensions: extensions(e.code) });
     case 'RATE_LIMITED':
       return new GraphQLError(e.message, { extensions: extensions(e.code, { retryAfterSeconds: 60 }) });

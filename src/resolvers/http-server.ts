@@ -10,6 +10,7 @@ import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
 import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
 import { DomainError } from '../domain/errors.ts';
 import { formatError, toGraphQLError } from './errors.ts';
+import { requireTrustedDocuments, type TrustedDocuments } from './trusted-documents.ts';
 import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { buildSchema } from './schema.ts';
@@ -48,6 +49,8 @@ export async function startServer(opts: {
   development?: boolean;
   /** Send `x-sql-statements` with every response (development, or when asked for). */
   sqlStatementsHeader?: boolean;
+  /** When set, only these documents run (trusted documents, src/resolvers/trusted-documents.ts). */
+  trustedDocuments?: TrustedDocuments;
   /** How long rows of the access audit are kept. */
   auditRetentionDays?: number;
   /** Alert suppressions longer than this need a second risk admin; none may be longer than the maximum. */
@@ -134,6 +137,7 @@ export async function startServer(opts: {
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
+    ...(opts.trustedDocuments ? [requireTrustedDocuments(opts.trustedDocuments)] : []),
     (req, _res, next) => {
       // Every statement issued while serving this request is counted (see db/query-stats.ts).
       const stats: QueryStats = { statements: 0 };

@@ -21,6 +21,7 @@ import type { IngestDeps } from '../ingest/apply-batch.ts';
 import { startOutboxPublisher, type OutboxPublisher } from '../risk/outbox.ts';
 import { riskFollowUp } from '../risk/risk-work.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
+import { loadTrustedDocuments } from '../resolvers/trusted-documents.ts';
 import { startServer, type HubServer } from '../resolvers/http-server.ts';
 import { generateCorePolicyDemo } from '../demo/generate-core-policy.ts';
 import { generateChannelDemo } from '../demo/generate-channels.ts';
@@ -211,6 +212,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       development: config.development,
       sqlStatementsHeader: config.sqlStatementsHeader,
       auditRetentionDays: config.auditRetentionDays,
+      trustedDocuments: config.trustedDocumentsFile ? loadTrustedDocuments(config.trustedDocumentsFile) : undefined,
       suppressionLimitDays: config.suppressionLimitDays,
       maxSuppressionDays: config.maxSuppressionDays,
       host: config.host,
