@@ -11,6 +11,7 @@ const layers = [
   ['db'],
   ['connectors'],
   ['sync', 'demo'],
+  ['relations'],
   ['ingest', 'risk'],
   ['services'],
   ['resolvers'],

@@ -84,7 +84,14 @@ export type CoverDelete = Versioned & { entity: 'policyCover'; op: 'delete'; key
 
 export type PolicyRoleType = 'POLICYHOLDER' | 'INSURED' | 'BENEFICIARY' | 'PAYER';
 export type RoleKey = { policyNo: string; clientSourceId: string; role: PolicyRoleType };
-export type RoleData = { beneficiaryOrder: number | null; sharePercent: string | null; current: boolean };
+/** The role holder's relation to the insured, where the source gives one (beneficiaries, policyholders). */
+export type RelationCode = 'SELF' | 'SPOUSE' | 'CHILD' | 'PARENT' | 'OTHER';
+export type RoleData = {
+  beneficiaryOrder: number | null;
+  sharePercent: string | null;
+  current: boolean;
+  relationCode: RelationCode | null;
+};
 export type RoleUpsert = Versioned & { entity: 'policyRole'; op: 'upsert'; key: RoleKey; data: RoleData };
 export type RoleDelete = Versioned & { entity: 'policyRole'; op: 'delete'; key: RoleKey };
 

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { marks } from '../db/sql-sets.ts';
 import { claimedPolicies, networkParams } from './alert-rules.ts';
+import { countUnrelated } from './network-sharers.ts';
 import { type ActivityRow, type Context, type Facts, type PolicyRow, type Rule, type Shared } from './alert-types.ts';
 
 /**
@@ -152,13 +153,12 @@ export async function contextOf(
     context.policies = await policiesOf(em, [...new Set([...facts.values()].flatMap(claimedPolicies))]);
   for (const rule of rules) {
     if (rule.kind !== 'SHARED_CONTACT') continue;
-    const { contact, min } = networkParams(rule.params);
-    context.shared.set(
-      rule.code,
+    const { contact, min, maxCustomers } = networkParams(rule.params);
+    const raw =
       contact === 'BANK_ACCOUNT'
         ? await sharedBankAccounts(em, new Map([...facts].map(([id, f]) => [id, f.bankAccounts])), min)
-        : await sharedContactPoints(em, partyIds, contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE'], min),
-    );
+        : await sharedContactPoints(em, partyIds, contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE'], min);
+    context.shared.set(rule.code, await countUnrelated(em, contact, raw, { min, maxCustomers }));
   }
   return context;
 }

@@ -16,6 +16,7 @@ export function networkParams(p: Record<string, unknown>) {
     contact,
     excluded: new Set([...strings(p.excludedPhones), ...strings(p.excluded)]),
     min: num(p.minCustomers, 3),
+    maxCustomers: num(p.maxCustomers, 10),
   };
 }
 
@@ -122,9 +123,10 @@ export function evaluateRule(partyId: string, rule: Rule, facts: Facts, context:
         : null;
     }
     case 'SHARED_CONTACT': {
-      // Network flag: a phone, an address or a bank account used by at least K golden customers. Switchboards,
-      // branch addresses and the insurer's own collection accounts go on the rule's exclusion list. The
-      // networks of the whole set are found by one statement per rule (contextOf).
+      // Network flag: a phone, an address or a bank account used by at least K unrelated golden customers
+      // (relatives and housemates count as one; network-sharers.ts). Switchboards, branch addresses and the
+      // insurer's own collection accounts are excluded: by frequency (proposed, decided by a risk admin) or on
+      // the rule's own list. The networks of the whole set are found by one statement per rule (contextOf).
       const { contact, excluded } = networkParams(p);
       const shared = context.shared.get(rule.code)?.get(partyId) ?? [];
       const hits = shared.filter((s) => !excluded.has(s.key));
@@ -132,8 +134,20 @@ export function evaluateRule(partyId: string, rule: Rule, facts: Facts, context:
       const what = { PHONE: 'phone', ADDRESS: 'address', BANK_ACCOUNT: 'bank account' }[contact];
       const evidenceKey = { PHONE: 'phones', ADDRESS: 'addresses', BANK_ACCOUNT: 'bankAccounts' }[contact];
       return {
-        evidence: { [evidenceKey]: hits.map((h) => ({ key: h.key, customers: h.customers })) },
-        explanation: hits.map((h) => `${what} shared by ${h.customers} unrelated customers`).join('; '),
+        evidence: {
+          [evidenceKey]: hits.map((h) => ({
+            key: h.key,
+            customers: h.customers,
+            holders: h.holders ?? h.customers,
+            sharers: h.sharers ?? [],
+          })),
+        },
+        explanation: hits
+          .map((h) => {
+            const together = (h.holders ?? h.customers) - h.customers;
+            return `${what} shared by ${h.customers} unrelated customers${together > 0 ? ` (${h.holders} holders; ${together} counted with a relative or housemate)` : ''}`;
+          })
+          .join('; '),
         related: [...new Set(hits.flatMap((h) => h.parties))].filter((id) => id !== partyId),
       };
     }

@@ -40,7 +40,13 @@ export type PolicyRow = {
   reinstated: string | null;
   increased: string | null;
 };
-export type Shared = { key: string; customers: number; parties: string[] };
+/** A holder of a shared value: counted as a party of its own, or with another holder it is related to. */
+export type Sharer = { customer: string; counted: boolean; countedWith?: string; why: string };
+/**
+ * A shared phone, address or bank account: `customers` counts unrelated parties (network-sharers.ts),
+ * `holders` every golden customer holding it.
+ */
+export type Shared = { key: string; customers: number; holders?: number; parties: string[]; sharers?: Sharer[] };
 /**
  * What the rules read beyond the customer's own claims and payments, loaded once for the whole set: the
  * policies claimed on (EARLY_CLAIM, by number) and, per network rule code, each customer's shared contacts

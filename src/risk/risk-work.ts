@@ -6,6 +6,7 @@ import type { ChangeSet } from '../sync/change-set.ts';
 import { screenParties } from './screening.ts';
 import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
+import { refreshRelations } from '../relations/refresh.ts';
 
 /**
  * Risk follow-up of one applied batch. The sync step only notes which customers, claims/payments and policies
@@ -24,10 +25,18 @@ export type RiskWork = {
   activityOwners: Map<string, { system: string; sourceId: string }>;
   /** Policies that changed (status, sum insured, …): customers with claims on them are re-evaluated. */
   policies: Map<string, { system: string; policyNo: string }>;
+  /** Policies whose roles changed: their role holders' relationships and households are re-derived. */
+  rolePolicies: Map<string, { system: string; policyNo: string }>;
 };
 
 export function newRiskWork(): RiskWork {
-  return { screen: new Set(), evaluate: new Set(), activityOwners: new Map(), policies: new Map() };
+  return {
+    screen: new Set(),
+    evaluate: new Set(),
+    activityOwners: new Map(),
+    policies: new Map(),
+    rolePolicies: new Map(),
+  };
 }
 
 /** Notes a source record whose claims or payments changed (its customer is re-evaluated). */
@@ -55,6 +64,7 @@ export function riskWorkOf(changed: ChangeSet): RiskWork {
   for (const o of changed.activityOwners.values())
     if (moneyMovementKinds.some((k) => o.kinds.has(k))) noteActivityOwner(work, o.system, o.sourceId);
   for (const p of changed.policies.values()) notePolicy(work, p.system, p.policyNo);
+  for (const [k, p] of changed.rolePolicies) work.rolePolicies.set(k, p);
   return work;
 }
 
@@ -79,11 +89,17 @@ type QueuedWork = {
   evaluate: string[];
   activityOwners: [string, string][];
   policies: [string, string][];
+  /** Absent in rows queued before relationships existed. */
+  rolePolicies?: [string, string][];
 };
 
 export function isEmptyRiskWork(work: RiskWork): boolean {
   return (
-    work.screen.size === 0 && work.evaluate.size === 0 && work.activityOwners.size === 0 && work.policies.size === 0
+    work.screen.size === 0 &&
+    work.evaluate.size === 0 &&
+    work.activityOwners.size === 0 &&
+    work.policies.size === 0 &&
+    work.rolePolicies.size === 0
   );
 }
 
@@ -99,6 +115,7 @@ export async function queueRiskWork(em: EntityManager, work: RiskWork): Promise<
     evaluate: [...work.evaluate],
     activityOwners: [...work.activityOwners.values()].map((o) => [o.system, o.sourceId]),
     policies: [...work.policies.values()].map((p) => [p.system, p.policyNo]),
+    rolePolicies: [...work.rolePolicies.values()].map((p) => [p.system, p.policyNo]),
   };
   await executeBound(em, `insert into risk_work (work) values (?::jsonb)`, [JSON.stringify(queued)]);
 }
@@ -140,6 +157,8 @@ export async function settleQueuedRiskWork(
         for (const id of q.evaluate) work.evaluate.add(id);
         for (const [system, sourceId] of q.activityOwners) noteActivityOwner(work, system, sourceId);
         for (const [system, policyNo] of q.policies) notePolicy(work, system, policyNo);
+        for (const [system, policyNo] of q.rolePolicies ?? [])
+          work.rolePolicies.set(`${system}\u0000${policyNo}`, { system, policyNo });
       }
       await settleRiskWork(em, work, topicPrefix);
       await executeBound(
@@ -169,6 +188,21 @@ export async function settleQueuedRiskWork(
 /** Screens and evaluates everyone the batch affected; returns the number of alerts opened, updated or closed. */
 export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPrefix = ''): Promise<number> {
   const evaluate = new Set(work.evaluate);
+  // Relationships and households first: the network rules count relatives and housemates as one. Re-derived
+  // for customers whose record changed or merged away and for the holders of policies whose roles changed;
+  // everyone whose relationships or household changed is re-evaluated.
+  const relationSeeds = new Set([...work.screen, ...work.evaluate]);
+  for (const policies of chunked([...work.rolePolicies.values()], 1000)) {
+    const rows = await executeBound<{ party_id: string }[]>(
+      em,
+      `select distinct sr.party_id from (values ${marks(policies.length, '(?, ?)')}) as p(system, policy_no)
+         join policy_role pr on pr.system = p.system and pr.policy_no = p.policy_no
+         join source_record sr on sr.system = pr.system and sr.source_id = pr.client_source_id and not sr.deleted where sr.party_id is not null`,
+      policies.flatMap((p) => [p.system, p.policyNo]),
+    );
+    for (const r of rows) relationSeeds.add(r.party_id);
+  }
+  for (const id of await refreshRelations(em, relationSeeds)) evaluate.add(id);
   for (const owners of chunked([...work.activityOwners.values()], 1000)) {
     const rows = await executeBound<{ party_id: string }[]>(
       em,

@@ -14,7 +14,7 @@ import type {
 } from '../domain/canonical.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
 import type { ActivityKind } from '../domain/activity.ts';
-import { type ChangeSet, noteActivityChanged, notePolicyChanged } from './change-set.ts';
+import { type ChangeSet, noteActivityChanged, notePolicyChanged, noteRolesChanged } from './change-set.ts';
 
 /**
  * The set-based half of the sync step: policies, covers, roles and activities (payments, claims,
@@ -82,7 +82,7 @@ const tables = {
   policy_role: {
     name: 'policy_role',
     keyColumns: ['system', 'policy_no', 'client_source_id', 'role'],
-    dataColumns: ['beneficiary_order', 'share_percent', 'current'],
+    dataColumns: ['beneficiary_order', 'share_percent', 'current', 'relation_code'],
     returning: 'system, policy_no',
   },
   activity: {
@@ -157,6 +157,7 @@ function roleRow(c: RoleUpsert | RoleDelete): Row {
     beneficiary_order: d?.beneficiaryOrder ?? null,
     share_percent: d?.sharePercent ?? null,
     current: d?.current ?? false,
+    relation_code: d?.relationCode ?? null,
     source_version: c.sourceVersion,
     deleted: c.op === 'delete',
   };
@@ -280,6 +281,8 @@ function noteChanges(table: keyof typeof tables, returned: Record<string, string
         noteActivityChanged(changes, r.party_system, r.party_source_id, r.kind as ActivityKind);
     } else if (table === 'policy' && r.system && r.policy_no) {
       notePolicyChanged(changes, r.system, r.policy_no);
+    } else if (table === 'policy_role' && r.system && r.policy_no) {
+      noteRolesChanged(changes, r.system, r.policy_no);
     }
   }
 }

@@ -14,10 +14,18 @@ export type ChangeSet = {
   activityOwners: Map<string, { system: string; sourceId: string; kinds: Set<ActivityKind> }>;
   /** Policies that changed (status, sum insured, dates). */
   policies: Map<string, { system: string; policyNo: string }>;
+  /** Policies whose roles changed (who holds, insures, pays or benefits): their holders' relationships change. */
+  rolePolicies: Map<string, { system: string; policyNo: string }>;
 };
 
 export function emptyChangeSet(): ChangeSet {
-  return { customers: new Set(), mergedAway: new Set(), activityOwners: new Map(), policies: new Map() };
+  return {
+    customers: new Set(),
+    mergedAway: new Set(),
+    activityOwners: new Map(),
+    policies: new Map(),
+    rolePolicies: new Map(),
+  };
 }
 
 export function noteActivityChanged(changes: ChangeSet, system: string, sourceId: string, kind: ActivityKind): void {
@@ -31,10 +39,15 @@ export function notePolicyChanged(changes: ChangeSet, system: string, policyNo: 
   changes.policies.set(`${system}\u0000${policyNo}`, { system, policyNo });
 }
 
+export function noteRolesChanged(changes: ChangeSet, system: string, policyNo: string): void {
+  changes.rolePolicies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+}
+
 export function mergeChangeSets(into: ChangeSet, from: ChangeSet): void {
   for (const id of from.customers) into.customers.add(id);
   for (const id of from.mergedAway) into.mergedAway.add(id);
   for (const o of from.activityOwners.values())
     for (const k of o.kinds) noteActivityChanged(into, o.system, o.sourceId, k);
   for (const [k, v] of from.policies) into.policies.set(k, v);
+  for (const [k, v] of from.rolePolicies) into.rolePolicies.set(k, v);
 }

@@ -228,11 +228,11 @@ describe('alert rules', () => {
         premiums: '11000.00',
         ratio: 10,
       });
-      expect(first.find((a) => a.rule_code === 'SHARED_ADDRESS').evidence.addresses).toEqual([
-        { key: '浙江省杭州市西湖区文三路100号', customers: 4 },
+      expect(first.find((a) => a.rule_code === 'SHARED_ADDRESS').evidence.addresses).toMatchObject([
+        { key: '浙江省杭州市西湖区文三路100号', customers: 4, holders: 4 },
       ]);
-      expect(first.find((a) => a.rule_code === 'SHARED_BANK_ACCOUNT').evidence.bankAccounts).toEqual([
-        { key: '6217000011112222', customers: 3 },
+      expect(first.find((a) => a.rule_code === 'SHARED_BANK_ACCOUNT').evidence.bankAccounts).toMatchObject([
+        { key: '6217000011112222', customers: 3, holders: 3 },
       ]);
       // Everyone in the network is flagged, not only the customer whose change crossed the threshold.
       const network = await c.query(
@@ -248,8 +248,8 @@ describe('alert rules', () => {
         'RCP00001',
         'RCP00002',
       ]);
-      expect(first.find((a) => a.rule_code === 'SHARED_CONTACT').evidence.phones).toEqual([
-        { key: '13912345678', customers: 3 },
+      expect(first.find((a) => a.rule_code === 'SHARED_CONTACT').evidence.phones).toMatchObject([
+        { key: '13912345678', customers: 3, holders: 3 },
       ]);
 
       await apply([claim(4, 'RCP00001', 10, '20000.00')]);

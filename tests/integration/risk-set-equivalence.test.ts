@@ -31,6 +31,16 @@ const MISSING = P(15);
 const SHARED_PHONE = '13800000001';
 const SWITCHBOARD = '4008001234';
 const ACCOUNT = '6217000011112222';
+/** A network's evidence entry when every holder is unrelated to the others (each counted). */
+const network = (key: string, ...ns: number[]) => ({
+  key,
+  customers: ns.length,
+  holders: ns.length,
+  sharers: ns
+    .map(P)
+    .sort()
+    .map((customer) => ({ customer, counted: true, why: 'UNRELATED' })),
+});
 const idOf = (n: number) => residentId('110105', `19${60 + n}0101`, String(100 + n));
 
 type Customer = {
@@ -321,7 +331,7 @@ async function seed(c: pg.Client): Promise<void> {
     P(7),
     'SHARED_BANK_ACCOUNT',
     'OPEN',
-    { bankAccounts: [{ key: ACCOUNT, customers: 3 }] },
+    { bankAccounts: [network(ACCOUNT, 1, 7, 8)] },
     'bank account shared by 3 unrelated customers',
   );
   await alert(6, MERGED, 'CLAIMS_IN_WINDOW', 'OPEN', { claims: ['C1', 'C2', 'C3'] }, '3 claims');
@@ -528,13 +538,13 @@ describe('set-based risk follow-up', () => {
     expect(of(1, 'SHARED_CONTACT')).toMatchObject({
       rule_version: 2,
       points: 20,
-      evidence: { phones: [{ key: SHARED_PHONE, customers: 3 }] },
+      evidence: { phones: [network(SHARED_PHONE, 1, 2, 3)] },
       explanation: 'phone shared by 3 unrelated customers',
     });
     // the cascade: P2 (its alert updated) and P3 (opened) were named by P1's new network finding
     expect(of(2, 'SHARED_CONTACT')).toMatchObject({
       id: uuid('a000', 1),
-      evidence: { phones: [{ key: SHARED_PHONE, customers: 3 }] },
+      evidence: { phones: [network(SHARED_PHONE, 1, 2, 3)] },
       explanation: 'phone shared by 3 unrelated customers',
       rule_version: 2,
     });
@@ -555,9 +565,9 @@ describe('set-based risk follow-up', () => {
     expect(of(7, 'EARLY_CLAIM')?.evidence).toMatchObject({
       early: [{ claim: 'C73', policy: 'POL-R', basis: 'REINSTATEMENT' }],
     });
-    expect(of(8, 'SHARED_BANK_ACCOUNT')?.evidence).toEqual({ bankAccounts: [{ key: ACCOUNT, customers: 3 }] });
+    expect(of(8, 'SHARED_BANK_ACCOUNT')?.evidence).toEqual({ bankAccounts: [network(ACCOUNT, 1, 7, 8)] });
     for (const n of [9, 10, 11, 12])
-      expect(of(n, 'SHARED_ADDRESS')?.evidence).toEqual({ addresses: [{ key: 'ADDR-2', customers: 4 }] });
+      expect(of(n, 'SHARED_ADDRESS')?.evidence).toEqual({ addresses: [network('ADDR-2', 9, 10, 11, 12)] });
     expect(
       alerts
         .filter((a) => a.party_id === MERGED || a.party_id === INACTIVE)
@@ -581,7 +591,7 @@ describe('set-based risk follow-up', () => {
         rule: 'SHARED_CONTACT',
         ruleVersion: 2,
         points: 20,
-        evidence: { phones: [{ key: SHARED_PHONE, customers: 3 }] },
+        evidence: { phones: [network(SHARED_PHONE, 1, 2, 3)] },
         explanation: 'phone shared by 3 unrelated customers',
       },
     ]);

@@ -35,6 +35,8 @@ const billingFrequencies = { '01': 'ANNUAL', '12': 'MONTHLY' } as const;
 const channels = { AG: 'AGENCY', BA: 'BANCASSURANCE', TM: 'TELEMARKETING', WB: 'WEB' } as const;
 const roles: Record<string, PolicyRoleType> = { OW: 'POLICYHOLDER', LF: 'INSURED', BN: 'BENEFICIARY', PY: 'PAYER' };
 const validFlags = { '1': 'CURRENT', '2': 'HISTORY' } as const;
+/** CLTRELN, the role holder's relation to the life insured (optional column). */
+const relations = { SF: 'SELF', SP: 'SPOUSE', CH: 'CHILD', PA: 'PARENT', OT: 'OTHER' } as const;
 
 export function mapCorePolicy(message: SourceMessage): CanonicalChange[] {
   const key = parseDebeziumKey(message.key);
@@ -226,6 +228,7 @@ function mapRole(key: Row, change: DebeziumChange): CanonicalChange {
       beneficiaryOrder: integer(row, 'BNYSEQ'),
       sharePercent: share,
       current: code(row, 'VALIDFLAG', validFlags) !== 'HISTORY',
+      relationCode: code(row, 'CLTRELN', relations),
     },
   };
 }

@@ -1,0 +1,110 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../db/bound-sql.ts';
+import { householdOf } from '../relations/households.ts';
+import { edgesAmong } from '../relations/relationships.ts';
+import type { Shared, Sharer } from './alert-types.ts';
+
+/**
+ * Network rules count unrelated customers: the holders of a shared phone, address or bank account who are in
+ * one household, or related through a policy, count as one party. A value held by very many customers — a
+ * switchboard, a branch address, an agent's mobile, a collection account — is a shared facility, not a ring:
+ * above the rule's `maxCustomers` it is not counted and is proposed as an exclusion for a risk admin to decide
+ * (network_exclusion). An approved exclusion is never counted; a rejected proposal (a risk admin says it is a
+ * ring after all) is counted whatever its size.
+ */
+export type NetworkContact = 'PHONE' | 'ADDRESS' | 'BANK_ACCOUNT';
+
+/** Groups a key's holders into unrelated parties; each holder says whether it counted and why. */
+export function groupSharers(
+  parties: readonly string[],
+  householdOf: ReadonlyMap<string, string>,
+  edges: readonly { a: string; b: string; kind: string }[],
+): { units: number; sharers: Sharer[] } {
+  const sorted = [...new Set(parties)].sort();
+  const inKey = new Set(sorted);
+  const parent = new Map(sorted.map((id) => [id, id]));
+  const why = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as string;
+    return r;
+  };
+  const union = (x: string, y: string, reason: string) => {
+    const [a, b] = [find(x), find(y)].sort() as [string, string];
+    if (a === b) return;
+    parent.set(b, a);
+    if (!why.has(b)) why.set(b, reason);
+  };
+  const byHousehold = new Map<string, string>();
+  for (const id of sorted) {
+    const h = householdOf.get(id);
+    if (!h) continue;
+    const first = byHousehold.get(h);
+    if (first) union(first, id, 'SAME_HOUSEHOLD');
+    else byHousehold.set(h, id);
+  }
+  for (const e of [...edges].sort((x, y) => `${x.a}${x.b}${x.kind}`.localeCompare(`${y.a}${y.b}${y.kind}`)))
+    if (inKey.has(e.a) && inKey.has(e.b)) union(e.a, e.b, `RELATED_${e.kind}`);
+  const sharers = sorted.map((id): Sharer => {
+    const root = find(id);
+    return root === id
+      ? { customer: id, counted: true, why: 'UNRELATED' }
+      : { customer: id, counted: false, countedWith: root, why: why.get(id) ?? 'SAME_HOUSEHOLD' };
+  });
+  return { units: sharers.filter((s) => s.counted).length, sharers };
+}
+
+/**
+ * Turns the raw sharing of a set (every key held by at least `min` customers) into what the rule counts:
+ * unrelated parties, exclusions applied, frequent values proposed.
+ */
+export async function countUnrelated(
+  em: EntityManager,
+  contact: NetworkContact,
+  byParty: Map<string, Shared[]>,
+  opts: { min: number; maxCustomers: number },
+): Promise<Map<string, Shared[]>> {
+  const keyed = new Map<string, Shared>();
+  for (const list of byParty.values()) for (const s of list) keyed.set(s.key, s);
+  if (keyed.size === 0) return byParty;
+  const keys = [...keyed.keys()].sort();
+  const decisions = new Map(
+    (
+      await executeBound<{ key: string; status: string }[]>(
+        em,
+        `select key, status from network_exclusion where contact = ? and key = any(?::text[])`,
+        [contact, keys],
+      )
+    ).map((r) => [r.key, r.status]),
+  );
+  const frequent = keys.filter((k) => (keyed.get(k)?.customers ?? 0) > opts.maxCustomers && !decisions.has(k));
+  if (frequent.length > 0)
+    await executeBound(
+      em,
+      `insert into network_exclusion (contact, key, holders, proposed_by, reason)
+       select ?, k, h, 'system', 'held by ' || h || ' customers' from unnest(?::text[], ?::int[]) as t(k, h)
+       on conflict (contact, key) do update set holders = excluded.holders where network_exclusion.status = 'PROPOSED'`,
+      [contact, frequent, frequent.map((k) => keyed.get(k)?.customers ?? 0)],
+    );
+  const countable = keys.filter((k) => {
+    const decision = decisions.get(k);
+    if (decision === 'APPROVED') return false;
+    return decision === 'REJECTED' || (keyed.get(k)?.customers ?? 0) <= opts.maxCustomers;
+  });
+  const parties = [...new Set(countable.flatMap((k) => keyed.get(k)?.parties ?? []))];
+  const households = await householdOf(em, parties);
+  const edges = await edgesAmong(em, parties);
+  const counted = new Map<string, Shared>();
+  for (const k of countable) {
+    const s = keyed.get(k) as Shared;
+    const { units, sharers } = groupSharers(s.parties, households, edges);
+    if (units >= opts.min)
+      counted.set(k, { key: k, customers: units, holders: s.customers, parties: s.parties, sharers });
+  }
+  const out = new Map<string, Shared[]>();
+  for (const [partyId, list] of byParty) {
+    const kept = list.flatMap((s) => (counted.has(s.key) ? [counted.get(s.key) as Shared] : []));
+    if (kept.length > 0) out.set(partyId, kept);
+  }
+  return out;
+}
