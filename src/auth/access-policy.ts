@@ -55,7 +55,14 @@ function concreteKind(
 ): ConcreteKind {
   if (kind !== 'CONTACT_POINT') return kind;
   const cpKind = (parent as { kind?: string } | null)?.kind;
-  return cpKind === 'EMAIL' ? 'EMAIL' : cpKind === 'ADDRESS' ? 'ADDRESS' : 'PHONE';
+  // A network exclusion's key may be a bank account (src/services/network-exclusion.service.ts).
+  return cpKind === 'EMAIL'
+    ? 'EMAIL'
+    : cpKind === 'ADDRESS'
+      ? 'ADDRESS'
+      : cpKind === 'BANK_ACCOUNT'
+        ? 'BANK_ACCOUNT'
+        : 'PHONE';
 }
 
 /**

@@ -11,6 +11,8 @@ import type { QuarantineService } from '../services/quarantine.service.ts';
 import type { StewardshipService } from '../services/stewardship.service.ts';
 import type { ActivityService } from '../services/activity.service.ts';
 import type { RiskService } from '../services/risk.service.ts';
+import type { HouseholdService } from '../services/household.service.ts';
+import type { NetworkExclusionService } from '../services/network-exclusion.service.ts';
 
 /**
  * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of
@@ -25,6 +27,8 @@ export type GraphQLContext = {
   stewardship: StewardshipService;
   activities: ActivityService;
   risk: RiskService;
+  households: HouseholdService;
+  exclusions: NetworkExclusionService;
   stats: QueryStats;
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access audit when it ends. */

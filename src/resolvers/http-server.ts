@@ -21,6 +21,8 @@ import { QuarantineService } from '../services/quarantine.service.ts';
 import { StewardshipService } from '../services/stewardship.service.ts';
 import { ActivityService } from '../services/activity.service.ts';
 import { registry } from '../observability/metrics.ts';
+import { HouseholdService } from '../services/household.service.ts';
+import { NetworkExclusionService } from '../services/network-exclusion.service.ts';
 import { RiskService } from '../services/risk.service.ts';
 import { AccessAuditLog, AccessAuditService } from '../services/access-audit.service.ts';
 import { RiskReviewService } from '../services/risk-review.service.ts';
@@ -166,6 +168,8 @@ export async function startServer(opts: {
           stewardship: new StewardshipService(em, viewer.subject),
           activities: new ActivityService(em),
           risk: new RiskService(em, viewer.subject),
+          households: new HouseholdService(em, viewer.subject),
+          exclusions: new NetworkExclusionService(em, viewer.subject),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: [],

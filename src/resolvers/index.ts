@@ -1,6 +1,7 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { activityResolvers } from './activity.resolver.ts';
 import { auditQueries } from './audit.resolver.ts';
+import { householdResolvers } from './household.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.ts';
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
@@ -28,13 +29,14 @@ export const resolvers: Resolvers = {
     ...stewardshipQueries,
     ...riskResolvers.Query,
     ...auditQueries,
+    ...householdResolvers.Query,
   },
-  Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation },
+  Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation, ...householdResolvers.Mutation },
   ...resultUnions,
   ReviewTask,
   CustomerVersion,
   MatchExplanation,
-  Customer: { ...Customer, ...riskResolvers.Customer },
+  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer },
   Identifier,
   ContactPoint,
   AttributeLineage,
@@ -52,4 +54,9 @@ export const resolvers: Resolvers = {
   BlacklistBatchResult: riskResolvers.BlacklistBatchResult,
   AlertRuleResult: riskResolvers.AlertRuleResult,
   Alert: riskResolvers.Alert,
+  HouseholdResult: householdResolvers.HouseholdResult,
+  NetworkExclusionResult: householdResolvers.NetworkExclusionResult,
+  Household: householdResolvers.Household,
+  HouseholdMember: householdResolvers.HouseholdMember,
+  Relationship: householdResolvers.Relationship,
 };

@@ -43,8 +43,10 @@ export function groupSharers(
     if (first) union(first, id, 'SAME_HOUSEHOLD');
     else byHousehold.set(h, id);
   }
+  // Relationships through a policy count; co-residence does only through the household it forms, so that a
+  // steward who moves someone out of a household is heard.
   for (const e of [...edges].sort((x, y) => `${x.a}${x.b}${x.kind}`.localeCompare(`${y.a}${y.b}${y.kind}`)))
-    if (inKey.has(e.a) && inKey.has(e.b)) union(e.a, e.b, `RELATED_${e.kind}`);
+    if (e.kind !== 'CO_RESIDENT' && inKey.has(e.a) && inKey.has(e.b)) union(e.a, e.b, `RELATED_${e.kind}`);
   const sharers = sorted.map((id): Sharer => {
     const root = find(id);
     return root === id

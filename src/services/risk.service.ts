@@ -83,6 +83,13 @@ export type AlertRuleRow = {
   updatedBy: string;
 };
 /** Severity tiers: points map to levels (weak signals add up through several rules). */
+export type RiskAssessmentModel = {
+  level: 'LOW' | 'MEDIUM' | 'HIGH';
+  score: number;
+  reasons: { kind: 'ALERT' | 'BLACKLIST_HIT'; code: string; points: number; share: number; explanation: string }[];
+};
+/** What an exact hit on each list weighs in a risk assessment (ALLOW is a list of known false positives). */
+const listPoints: Record<string, number> = { SANCTIONS: 100, INTERNAL_FRAUD: 60, BAD_DEBT: 30, ALLOW: 0 };
 export const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
 export const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
   closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", suppression_proposed_by as "suppressionProposedBy", suppression_proposed_days as "suppressionProposedDays", created_at as "createdAt", updated_at as "updatedAt"`;
@@ -178,6 +185,41 @@ export class RiskService {
         }),
       ),
     ];
+  }
+
+  /**
+   * One level per customer from its open alerts (their rule points) and open screening hits (points by list,
+   * scaled by the match score), with the indicators ranked by contribution, as anti-fraud products show them.
+   */
+  async assessment(partyId: string): Promise<RiskAssessmentModel> {
+    const hits = await executeBound<{ list: string; score: number; matched: string[] }[]>(
+      this.em,
+      `select e.list, h.score, h.matched from screening_hit h join blacklist_entry e on e.id = h.entry_id
+        where h.party_id = ? and h.status = 'OPEN' and e.status = 'ACTIVE'`,
+      [partyId],
+    );
+    const reasons = [
+      ...(await this.openAlerts(partyId)).map((a) => ({
+        kind: 'ALERT' as const,
+        code: a.rule,
+        points: a.points,
+        explanation: a.explanation,
+      })),
+      ...hits.map((h) => ({
+        kind: 'BLACKLIST_HIT' as const,
+        code: h.list,
+        points: Math.round((listPoints[h.list] ?? 0) * (h.score >= 0.9 ? 1 : h.score)),
+        explanation: `${h.list} list entry matched on ${h.matched.join(', ')} (score ${h.score.toFixed(2)})`,
+      })),
+    ]
+      .filter((r) => r.points > 0)
+      .sort((a, b) => b.points - a.points || a.code.localeCompare(b.code));
+    const score = reasons.reduce((s, r) => s + r.points, 0);
+    return {
+      level: levelOf(score),
+      score,
+      reasons: reasons.map((r) => ({ ...r, share: score === 0 ? 0 : Number((r.points / score).toFixed(3)) })),
+    };
   }
 
   private async openAlerts(partyId: string): Promise<AlertRow[]> {
