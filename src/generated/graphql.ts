@@ -1083,7 +1083,7 @@ export type Registration = Activity & {
 
 export type Relationship = {
   __typename?: 'Relationship';
-  /** For co-residence: SAME_ADDRESS with SAME_LANDLINE or SAME_FAMILY_NAME. */
+  /** For co-residence: SAME_ADDRESS with SAME_LANDLINE, SAME_FAMILY_NAME and/or MINOR_WITH_ADULT. */
   basis: Array<Scalars['String']['output']>;
   customer: Customer;
   /** Whether the relationship makes the two one household. */
@@ -1110,7 +1110,7 @@ export type RelationshipEdge = {
 };
 
 export type RelationshipKind =
-  /** Same address together with the same landline or the same family name. */
+  /** Same address together with the same landline, the same family name, or a minor living with an adult. */
   | 'CO_RESIDENT'
   /** An organisation holding a policy on a person. */
   | 'EMPLOYMENT'

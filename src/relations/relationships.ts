@@ -9,8 +9,9 @@ import { stableJson } from '../domain/stable-json.ts';
  *     person has an insurable interest only in themselves, a spouse, children and parents — others need the
  *     insured's consent, rare on individual business); a beneficiary with a family relation code is family, one
  *     without is related through the policy; an organisation holding a policy on a person is an employer;
- *   - co-residence: the same full address held by a handful of customers, together with the same landline or the
- *     same family name (an address alone can be a fraud ring's mailing address; a surname alone says little).
+ *   - co-residence: the same full address held by a handful of customers, together with the same landline, the
+ *     same family name, or a minor living with an adult (an address alone can be a fraud ring's mailing address;
+ *     a surname alone says little).
  * Derived edges are recomputed for the customers a batch touched, so a merge or a split carries relationships
  * along (a merged-away record loses its edges, the survivor derives them from all its source records).
  */
@@ -114,7 +115,7 @@ async function policyEdges(em: EntityManager, partyIds: readonly string[]): Prom
 async function coResidenceEdges(em: EntityManager, partyIds: readonly string[]): Promise<Edge[]> {
   // Pairs holding the same address key, where at most maxHousehold active customers hold it; with whether
   // they also share a landline, and their family names.
-  const rows = await executeBound<{ a: string; b: string; landline: boolean; same_name: boolean }[]>(
+  const rows = await executeBound<{ a: string; b: string; landline: boolean; same_name: boolean; minor: boolean }[]>(
     em,
     `with addr as (
        select distinct search_key from contact_point where party_id in (${marks(partyIds.length)}) and kind = 'ADDRESS' and search_key is not null and valid),
@@ -126,19 +127,27 @@ async function coResidenceEdges(em: EntityManager, partyIds: readonly string[]):
      select pairs.a::text as a, pairs.b::text as b,
             exists (select 1 from contact_point l1 join contact_point l2 on l2.search_key = l1.search_key and l2.kind = 'LANDLINE' and l2.party_id = pairs.b
                      where l1.party_id = pairs.a and l1.kind = 'LANDLINE' and l1.search_key is not null) as landline,
-            coalesce(pa.family_name = pb.family_name, false) as same_name
+            coalesce(pa.family_name = pb.family_name, false) as same_name,
+            coalesce(least(pa.birth_date, pb.birth_date) <= current_date - interval '18 years' and greatest(pa.birth_date, pb.birth_date) > current_date - interval '18 years', false) as minor
        from pairs join party pa on pa.id = pairs.a join party pb on pb.id = pairs.b
       where pairs.a in (${marks(partyIds.length)}) or pairs.b in (${marks(partyIds.length)})`,
     [...partyIds, maxHousehold, ...partyIds, ...partyIds],
   );
   return rows
-    .filter((r) => r.landline || r.same_name)
+    .filter((r) => r.landline || r.same_name || r.minor)
     .map((r) => ({
       a: r.a,
       b: r.b,
       kind: 'CO_RESIDENT',
       family: true,
-      evidence: { basis: ['SAME_ADDRESS', r.landline ? 'SAME_LANDLINE' : 'SAME_FAMILY_NAME'] },
+      evidence: {
+        basis: [
+          'SAME_ADDRESS',
+          ...(r.landline ? ['SAME_LANDLINE'] : []),
+          ...(r.same_name ? ['SAME_FAMILY_NAME'] : []),
+          ...(r.minor ? ['MINOR_WITH_ADULT'] : []),
+        ],
+      },
       source: 'hub',
     }));
 }

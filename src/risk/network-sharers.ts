@@ -19,6 +19,8 @@ export function groupSharers(
   parties: readonly string[],
   householdOf: ReadonlyMap<string, string>,
   edges: readonly { a: string; b: string; kind: string }[],
+  /** Holders who have the value only from an agent's leads, with the agent: the value is the agent's. */
+  leadAgentOf: ReadonlyMap<string, string> = new Map(),
 ): { units: number; sharers: Sharer[] } {
   const sorted = [...new Set(parties)].sort();
   const inKey = new Set(sorted);
@@ -47,6 +49,15 @@ export function groupSharers(
   // steward who moves someone out of a household is heard.
   for (const e of [...edges].sort((x, y) => `${x.a}${x.b}${x.kind}`.localeCompare(`${y.a}${y.b}${y.kind}`)))
     if (e.kind !== 'CO_RESIDENT' && inKey.has(e.a) && inKey.has(e.b)) union(e.a, e.b, `RELATED_${e.kind}`);
+  // An agent who types their own mobile into their prospects' leads: those prospects count as one party.
+  const byAgent = new Map<string, string>();
+  for (const id of sorted) {
+    const agent = leadAgentOf.get(id);
+    if (agent === undefined) continue;
+    const first = byAgent.get(agent);
+    if (first) union(first, id, 'SAME_AGENT_LEADS');
+    else byAgent.set(agent, id);
+  }
   const sharers = sorted.map((id): Sharer => {
     const root = find(id);
     return root === id
@@ -96,10 +107,12 @@ export async function countUnrelated(
   const parties = [...new Set(countable.flatMap((k) => keyed.get(k)?.parties ?? []))];
   const households = await householdOf(em, parties);
   const edges = await edgesAmong(em, parties);
+  const leadAgents =
+    contact === 'PHONE' ? await leadOnlyHolders(em, countable) : new Map<string, Map<string, string>>();
   const counted = new Map<string, Shared>();
   for (const k of countable) {
     const s = keyed.get(k) as Shared;
-    const { units, sharers } = groupSharers(s.parties, households, edges);
+    const { units, sharers } = groupSharers(s.parties, households, edges, leadAgents.get(k));
     if (units >= opts.min)
       counted.set(k, { key: k, customers: units, holders: s.customers, parties: s.parties, sharers });
   }
@@ -107,6 +120,30 @@ export async function countUnrelated(
   for (const [partyId, list] of byParty) {
     const kept = list.flatMap((s) => (counted.has(s.key) ? [counted.get(s.key) as Shared] : []));
     if (kept.length > 0) out.set(partyId, kept);
+  }
+  return out;
+}
+
+/**
+ * Per phone key, the holders who have it only from leads (agency CRM prospects), with the lead's agent: an
+ * agent's own mobile typed into their leads is not the prospects' shared phone.
+ */
+async function leadOnlyHolders(em: EntityManager, keys: readonly string[]): Promise<Map<string, Map<string, string>>> {
+  const out = new Map<string, Map<string, string>>();
+  if (keys.length === 0) return out;
+  const rows = await executeBound<{ key: string; party_id: string; agent: string | null }[]>(
+    em,
+    `select cp.search_key as key, cp.party_id::text as party_id, min(a.data->>'agentCode') as agent
+       from contact_point cp join source_record sr on sr.id = cp.source_record_id
+       left join activity a on a.kind = 'LEAD' and a.party_system = sr.system and a.party_source_id = sr.source_id and not a.deleted
+      where cp.search_key = any(?::text[]) and cp.kind in ('MOBILE', 'LANDLINE')
+      group by 1, 2 having bool_and(sr.system = 'agency-crm') and count(distinct a.data->>'agentCode') = 1`,
+    [keys],
+  );
+  for (const r of rows) {
+    if (!r.agent) continue;
+    const m = out.get(r.key) ?? new Map<string, string>();
+    out.set(r.key, m.set(r.party_id, r.agent));
   }
   return out;
 }
