@@ -12,6 +12,7 @@ import { importFile } from '../ingest/file-import.ts';
 import { replayConnector } from '../ingest/replay.ts';
 import { screenParties } from '../risk/screening.ts';
 import { evaluateAlertsForParties } from '../risk/alerts.ts';
+import { refreshRelations } from '../relations/refresh.ts';
 import { importListFile } from '../risk/list-import.ts';
 import { ingestDepsFor, loadTokenSettings, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
@@ -214,6 +215,15 @@ async function main(argv: string[]): Promise<number> {
         const parties = await orm.em
           .fork()
           .execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
+        // Relationships and households first, for everyone (after an upgrade they start empty; a rescan also
+        // repairs any drift), so that the network rules then count relatives as one.
+        for (let i = 0; i < parties.length; i += 500)
+          await orm.em.fork().transactional((em) =>
+            refreshRelations(
+              em,
+              parties.slice(i, i + 500).map((p) => p.id),
+            ),
+          );
         let alerts = 0;
         for (let i = 0; i < parties.length; i += 200) {
           await orm.em.fork().transactional(async (em) => {

@@ -146,6 +146,7 @@ export async function contextOf(
   em: EntityManager,
   rules: readonly Rule[],
   facts: Map<string, Facts>,
+  revisit?: Set<string>,
 ): Promise<Context> {
   const context: Context = { policies: new Map(), shared: new Map() };
   const partyIds = [...facts.keys()];
@@ -158,7 +159,7 @@ export async function contextOf(
       contact === 'BANK_ACCOUNT'
         ? await sharedBankAccounts(em, new Map([...facts].map(([id, f]) => [id, f.bankAccounts])), min)
         : await sharedContactPoints(em, partyIds, contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE'], min);
-    context.shared.set(rule.code, await countUnrelated(em, contact, raw, { min, maxCustomers }));
+    context.shared.set(rule.code, await countUnrelated(em, contact, raw, { min, maxCustomers }, revisit));
   }
   return context;
 }

@@ -102,7 +102,8 @@ async function evaluateSlice(
   const active = present.filter((id) => statusOf.get(id) === 'ACTIVE');
   const rules = active.length > 0 ? await rulesInForce() : [];
   const facts = active.length > 0 ? await factsOfParties(em, active) : new Map<string, Facts>();
-  const context = await contextOf(em, rules, facts);
+  // A value that just became frequent (a proposed exclusion) no longer counts: its holders are evaluated too.
+  const context = await contextOf(em, rules, facts, related);
 
   // Customers in the order given and rules in code order: the outbox gets the events in the order the
   // one-customer evaluations wrote them.

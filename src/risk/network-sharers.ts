@@ -76,6 +76,8 @@ export async function countUnrelated(
   contact: NetworkContact,
   byParty: Map<string, Shared[]>,
   opts: { min: number; maxCustomers: number },
+  /** Collects the holders of values that just became frequent: alerts opened on them before must close. */
+  revisit?: Set<string>,
 ): Promise<Map<string, Shared[]>> {
   const keyed = new Map<string, Shared>();
   for (const list of byParty.values()) for (const s of list) keyed.set(s.key, s);
@@ -99,6 +101,7 @@ export async function countUnrelated(
        on conflict (contact, key) do update set holders = excluded.holders where network_exclusion.status = 'PROPOSED'`,
       [contact, frequent, frequent.map((k) => keyed.get(k)?.customers ?? 0)],
     );
+  for (const k of frequent) for (const id of keyed.get(k)?.parties ?? []) revisit?.add(id);
   const countable = keys.filter((k) => {
     const decision = decisions.get(k);
     if (decision === 'APPROVED') return false;

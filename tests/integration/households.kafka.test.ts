@@ -8,6 +8,7 @@ import type { RunningHub } from '../../src/runtime/hub.ts';
 import { setAlertHolds } from '../support/alert-rules.ts';
 import { eventually, gql } from '../support/graphql.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
+import { signToken } from '../../src/auth/viewer.ts';
 import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
@@ -280,5 +281,65 @@ describe('households and network rules on a real broker', () => {
     // An error is typed, not thrown.
     const bad = await gql(hub.url, steward, move, { c: father.id, h: '00000000-0000-4000-8000-000000000000', r: 'x' });
     expect(bad.data.moveHouseholdMember).toMatchObject({ __typename: 'NotFoundError', errorCode: 'NOT_FOUND' });
+  });
+  it('proposes a value held by very many as an exclusion; risk admins decide, four eyes', async () => {
+    // Eleven unrelated employees with the company switchboard on their records (more than maxCustomers, 10).
+    const switchboard = '0571-88880000';
+    const staff = Array.from({ length: 11 }, (_, i) =>
+      client(`S00000${String(i + 10)}`, {
+        SURNAME: '赵钱孙李周吴郑王冯陈褚'[i] as string,
+        GIVNAME: '员',
+        CLTDOB: 19900101 + i,
+        IDNO: residentId('330106', String(19900101 + i), `${String(i + 10)}1`),
+        PHONE: switchboard,
+        ADDR1: `杭州市滨江区江南大道${i + 1}号`,
+      }),
+    );
+    await publishAndWait(
+      brokers,
+      prefix,
+      db.url,
+      staff.map((row) => coreEvent('client', 'r', row)),
+    );
+    await eventually(settled, 60_000, 'the risk settlement');
+    expect((await openNetworkAlerts()).filter((a) => a.source_id.startsWith('S'))).toEqual([]);
+
+    const admin = await tokenFor(hub, 'RISK_ADMIN');
+    const second = await signToken(hub.tokens, 'second-risk-admin', ['RISK_ADMIN']);
+    const list = `query { networkExclusions(status: PROPOSED) { edges { node { id contact key holders status proposedBy reason } } } }`;
+    const proposed = await gql(hub.url, admin, list);
+    expect(proposed.errors).toBeUndefined();
+    const proposal = proposed.data.networkExclusions.edges.map((e: any) => e.node);
+    expect(proposal).toHaveLength(1);
+    expect(proposal[0]).toMatchObject({ contact: 'PHONE', holders: 11, status: 'PROPOSED', proposedBy: 'system' });
+    // a risk admin may not see phones: the key is masked
+    expect(proposal[0].key).not.toContain('88880000');
+
+    // The proposal rejected (it is a ring after all): the value counts, and all eleven are flagged.
+    const reject = `mutation($id: ID!) { rejectNetworkExclusion(id: $id, reason: "not a switchboard") { __typename ... on NetworkExclusion { status decidedBy } } }`;
+    const rejected = await gql(hub.url, admin, reject, { id: proposal[0].id });
+    expect(rejected.data.rejectNetworkExclusion).toEqual({
+      __typename: 'NetworkExclusion',
+      status: 'REJECTED',
+      decidedBy: 'test-risk_admin',
+    });
+    await eventually(settled, 30_000, 'the re-evaluation');
+    expect((await openNetworkAlerts()).filter((a) => a.source_id.startsWith('S'))).toHaveLength(11);
+
+    // A risk admin proposes the ring's mobile as an exclusion: not by themselves, by a second admin.
+    const propose = `mutation { proposeNetworkExclusion(contact: PHONE, value: "+86 139 1234 0000", reason: "our branch's service phone") {
+      __typename ... on NetworkExclusion { id status } ... on ErrorResult { errorCode } } }`;
+    const mine = await gql(hub.url, admin, propose);
+    expect(mine.data.proposeNetworkExclusion).toMatchObject({ __typename: 'NetworkExclusion', status: 'PROPOSED' });
+    const approve = `mutation($id: ID!) { approveNetworkExclusion(id: $id) { __typename ... on NetworkExclusion { status } ... on ErrorResult { errorCode } } }`;
+    const self = await gql(hub.url, admin, approve, { id: mine.data.proposeNetworkExclusion.id });
+    expect(self.data.approveNetworkExclusion).toEqual({ __typename: 'SelfApprovalError', errorCode: 'SELF_APPROVAL' });
+    const other = await gql(hub.url, second, approve, { id: mine.data.proposeNetworkExclusion.id });
+    expect(other.data.approveNetworkExclusion).toEqual({ __typename: 'NetworkExclusion', status: 'APPROVED' });
+    await eventually(settled, 30_000, 'the re-evaluation');
+    expect((await openNetworkAlerts()).filter((a) => a.source_id.startsWith('R'))).toEqual([]);
+    // underwriters may read exclusions, not decide them
+    const underwriter = await gql(hub.url, await tokenFor(hub, 'UNDERWRITER'), approve, { id: proposal[0].id });
+    expect(underwriter.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
