@@ -3,6 +3,7 @@ import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../domain/canonical.ts';
 import type { Matcher, PartyEvidence } from './match/matcher.ts';
+import { membersOfParties } from './match/probabilistic.matcher.ts';
 import { recomputeParty, writeHistory, type HistoryCause } from './survivorship.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 
@@ -116,7 +117,10 @@ export async function resolveLink(
   if (matched.size > 1) {
     // Never merge golden records that hold different valid resident ids: keep those compatible with the
     // strongest evidence; the others stay apart (they can still be merged by a steward).
-    const strongest = [...matched.values()].sort((a, b) => b.probability - a.probability)[0] as PartyEvidence;
+    // An exact resident id is the strongest evidence, then the probability.
+    const strongest = [...matched.values()].sort(
+      (a, b) => Number(b.linkType === 'EXACT_ID') - Number(a.linkType === 'EXACT_ID') || b.probability - a.probability,
+    )[0] as PartyEvidence;
     const ids = await executeBound<{ party_id: string; value: string }[]>(
       em,
       `select distinct party_id, value from party_identifier where type = 'RESIDENT_ID' and valid and party_id in (${marks(matched.size)})`,
@@ -129,6 +133,25 @@ export async function resolveLink(
       if (p !== strongest.partyId && keep.size > 0 && other.size > 0 && ![...other].every((v) => keep.has(v)))
         matched.delete(p);
       else for (const v of other) keep.add(v);
+    }
+    // A bridge merges two golden records only when they match each other as wholes, not merely through the
+    // bridging record; a doubtful bridge goes to review with its explanation (the record links to the strongest).
+    if (matcher.wholeMatch && matched.size > 1) {
+      const members = await membersOfParties(em, [...matched.keys()]);
+      const survivorMembers = (members.get(strongest.partyId) ?? []).filter((m) => m.recordId !== record.id);
+      for (const [p, evidence] of [...matched]) {
+        if (p === strongest.partyId || p === record.currentPartyId) continue;
+        const why = matcher.wholeMatch(
+          survivorMembers,
+          (members.get(p) ?? []).filter((m) => m.recordId !== record.id),
+        );
+        if (why === null) continue;
+        matched.delete(p);
+        decision.possible.push({
+          ...evidence,
+          explanation: { ...evidence.explanation, decision: 'POSSIBLE_MATCH', note: `doubtful bridge: ${why}` },
+        });
+      }
     }
   }
   if (matched.size > 0) {

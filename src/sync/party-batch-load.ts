@@ -1,3 +1,4 @@
+import { membersOfParties } from './match/probabilistic.matcher.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../domain/canonical.ts';
@@ -94,6 +95,7 @@ export async function loadBlocks(
     delta: new Map(),
     added: new Map(),
     replaced: new Set(),
+    members: new Map(),
   };
   const wanted: string[] = [];
   const oversized = deps.oversized;
@@ -157,6 +159,11 @@ export async function loadBlocks(
       blocks.candidates.set(r.key, list);
     }
   }
+  // The candidates' golden records as wholes: a record joins one only when it matches all of it.
+  const parties = [...new Set([...blocks.candidates.values()].flatMap((list) => list.map((c) => c.partyId)))];
+  for (const chunk of chunked(parties, 1000))
+    for (const [partyId, list] of await membersOfParties(em, chunk))
+      blocks.members.set(partyId, new Map(list.map((c) => [c.recordId, c])));
   for (const chunk of chunked([...storedIds], 1000)) {
     const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(
       em,

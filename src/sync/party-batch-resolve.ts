@@ -38,6 +38,7 @@ export function resolveInMemory(
     const decision = matching.decide(
       { recordId, system: change.system, sourceId: change.sourceId, attributes: change.attributes },
       candidatesOf(recordId, keys, blocks, matching),
+      (party) => [...(blocks.members.get(party)?.values() ?? [])],
     );
     const matched = new Map<string, PartyEvidence>(decision.matches.map((e) => [e.partyId, e]));
     if (current !== null && !matched.has(current)) {
@@ -121,6 +122,9 @@ export function resolveInMemory(
     profile,
     attributes: profile === null ? change.attributes : null,
   };
+  // The record as a member of its golden record now (a party not loaded is not a candidate's: nothing to add to).
+  blocks.members.get(partyId)?.set(recordId, candidate);
+  if (newParty) blocks.members.set(partyId, new Map([[recordId, candidate]]));
   for (const k of keys) {
     blocks.delta.set(k, (blocks.delta.get(k) ?? 0) + 1);
     const added = blocks.added.get(k) ?? new Map<string, MatchCandidate>();

@@ -31,6 +31,8 @@ export type Blocks = {
   added: Map<string, Map<string, MatchCandidate>>;
   /** Stored records whose stored keys the batch replaced (their store rows no longer count as candidates). */
   replaced: Set<string>;
+  /** Every live record of the candidates' golden records (stored, then as this batch links records), by party. */
+  members: Map<string, Map<string, MatchCandidate>>;
 };
 
 export type RecordWrite = {

@@ -68,7 +68,7 @@ describe('identity resolution', () => {
     await db?.drop();
   });
 
-  it('merges two golden records when a record bridges them, keeps the old id as an alias, and splits them again when the bridge changes', async () => {
+  it('sends a doubtful bridge to review instead of merging: golden records merge only when they match as wholes', async () => {
     // A and B: same common name, different birth dates, nothing else shared → two people as far as we know.
     await apply([person('A0000001', { IDTYPE: '01', IDNO: idA, MOBILE: '13911112222' })]);
     await apply([person('B0000001', { CLTDOB: 19900505, EMAIL: 'zhangwei90@example.cn' })]);
@@ -77,27 +77,54 @@ describe('identity resolution', () => {
     expect(a).not.toBeNull();
     expect(b).not.toBe(a);
 
-    // C carries A's resident id and B's email and birth date: it is both, so A and B are one person.
+    // C carries A's resident id and B's email and birth date: it matches both, but A and B do not match each
+    // other (different birth dates). C joins A, the record its id names; B stays apart, and the bridge to B
+    // is a possible match for a steward, with why.
     await apply([person('C0000001', { IDTYPE: '01', IDNO: idA, CLTDOB: 19900505, EMAIL: 'zhangwei90@example.cn' })]);
     expect(await customerOf('C0000001')).toBe(a);
-    expect(await customerOf('B0000001')).toBe(a);
+    expect(await customerOf('B0000001')).toBe(b);
+    const tasks = await gql(
+      hub.url,
+      steward,
+      `{ reviewTasks { edges { node { sourceRecord { sourceId } candidate { id } explanation { decision note } } } } }`,
+    );
+    const bridge = tasks.data.reviewTasks.edges.find(
+      (e: any) => e.node.sourceRecord.sourceId === 'C0000001' && e.node.candidate.id === b,
+    )?.node;
+    expect(bridge?.explanation.decision).toBe('POSSIBLE_MATCH');
+    expect(bridge?.explanation.note).toContain('doubtful bridge');
+
+    // The steward decides they are one person: the merged-away id resolves to the survivor.
+    const merge = await gql(
+      hub.url,
+      steward,
+      `mutation($s: ID!, $m: ID!) { mergeCustomers(survivorId: $s, mergedId: $m, reason: "same person, checked by phone") { __typename } }`,
+      { s: a, m: b },
+    );
+    expect(merge.data.mergeCustomers.__typename).toBe('Customer');
     const alias = await gql(hub.url, steward, q, { id: b });
-    expect(alias.data.customer.id).toBe(a); // the merged-away id resolves to the survivor
+    expect(alias.data.customer.id).toBe(a);
     const merged = (await gql(hub.url, steward, q, { id: a })).data.customer;
     expect(merged.sourceRecords.map((s: any) => s.sourceId).sort()).toEqual(['A0000001', 'B0000001', 'C0000001']);
-    expect(merged.history.map((h: any) => h.cause)).toContain('MERGE');
     const c = merged.sourceRecords.find((s: any) => s.sourceId === 'C0000001');
     expect(c.matchExplanation.decision).toBe('MATCH');
     expect(c.matchExplanation.comparisons.length).toBeGreaterThan(1);
+  });
 
-    // C is corrected at the source: no id, no email, another birth date. Nothing holds A and B together now.
-    await apply([person('C0000001', { CLTDOB: 19700707 })]);
-    const a2 = await customerOf('A0000001');
-    const b2 = await customerOf('B0000001');
-    const c2 = await customerOf('C0000001');
-    expect(a2).toBe(a); // the oldest record's component keeps the golden id
-    expect(new Set([a2, b2, c2]).size).toBe(3);
-    const after = (await gql(hub.url, steward, q, { id: a })).data.customer;
+  it('joins a record to a golden record it matches as a whole, and splits it off again when the bridge changes', async () => {
+    const idE = residentId('110101', '19800101', '051');
+    // E1 and E3 share a resident id (one golden record); E2 shares E3's email and birth date and the name.
+    await apply([person('E0000001', { IDTYPE: '01', IDNO: idE, MOBILE: '13911113333' })]);
+    await apply([person('E0000003', { IDTYPE: '01', IDNO: idE, CLTDOB: 19900505, EMAIL: 'zw.e@example.cn' })]);
+    await apply([person('E0000002', { CLTDOB: 19900505, EMAIL: 'zw.e@example.cn' })]);
+    const e = await customerOf('E0000001');
+    expect(await customerOf('E0000003')).toBe(e);
+    expect(await customerOf('E0000002')).toBe(e);
+    // E3 is corrected at the source: no id, no email, another birth date. Nothing holds E2 to E1 now.
+    await apply([person('E0000003', { CLTDOB: 19700707 })]);
+    expect(await customerOf('E0000001')).toBe(e); // the oldest record's component keeps the golden id
+    expect(new Set([e, await customerOf('E0000002'), await customerOf('E0000003')]).size).toBe(3);
+    const after = (await gql(hub.url, steward, q, { id: e })).data.customer;
     expect(after.history.map((h: any) => h.cause)).toContain('UNMERGE');
   });
 
@@ -218,11 +245,12 @@ describe('identity resolution', () => {
 
   it('splits a golden record when the bridging record is deleted', async () => {
     const idD = residentId('110101', '19700101', '031');
+    // D3 joins D1 by the resident id; D2 then matches the golden record as a whole (strongly D3, weakly D1).
     await apply([person('D0000001', { GIVNAME: '建国', IDTYPE: '01', IDNO: idD, CLTDOB: 19700101 })]);
-    await apply([person('D0000002', { GIVNAME: '建国', CLTDOB: 19750202, EMAIL: 'jianguo@example.cn' })]);
     await apply([
       person('D0000003', { GIVNAME: '建国', IDTYPE: '01', IDNO: idD, CLTDOB: 19750202, EMAIL: 'jianguo@example.cn' }),
     ]);
+    await apply([person('D0000002', { GIVNAME: '建国', CLTDOB: 19750202, EMAIL: 'jianguo@example.cn' })]);
     expect(await customerOf('D0000002')).toBe(await customerOf('D0000001'));
     await apply(deleteWithTombstone('client', { CLNTNUM: 'D0000003', DTEUPD: at() }));
     expect(await customerOf('D0000002')).not.toBe(await customerOf('D0000001'));

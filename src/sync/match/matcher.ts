@@ -48,8 +48,16 @@ export type BatchMatching = {
   countLimit(key: string): number;
   /** Whether a block of `size` records (the subject's own stored key included) is evidence; bigger ones are skipped. */
   usable(key: string, size: number): boolean;
-  /** The decision for a subject given the candidates of its usable blocks (the subject itself and rejected parties left out). */
-  decide(subject: MatchSubject, candidates: readonly MatchCandidate[]): MatchDecision;
+  /**
+   * The decision for a subject given the candidates of its usable blocks (the subject itself and rejected
+   * parties left out). `membersOf` gives every live record of a candidate's golden record: a subject joins a
+   * golden record only when it matches the record as a whole (no member conflicts, members match on average).
+   */
+  decide(
+    subject: MatchSubject,
+    candidates: readonly MatchCandidate[],
+    membersOf?: (partyId: string) => readonly MatchCandidate[],
+  ): MatchDecision;
 };
 
 export type Matcher = {
@@ -64,4 +72,9 @@ export type Matcher = {
   matchesPair(a: PartyAttributes, b: PartyAttributes): boolean;
   /** Present when the matcher can resolve a batch set-wise; without it, records are matched one by one. */
   batch?: BatchMatching;
+  /**
+   * Whether two golden records (their live records) match as wholes, for a record that bridges them: null when
+   * they do, else why not. Without it, a bridge merges what it matches.
+   */
+  wholeMatch?(a: readonly MatchCandidate[], b: readonly MatchCandidate[]): string | null;
 };

@@ -5,10 +5,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../../domain/canonical.ts';
 import { defaultBlockingRules } from './engine/blocking.ts';
 import { defaultComparisons } from './engine/comparisons.ts';
-import { defaultEngineSettings, differentResidentIds } from './engine/engine.ts';
+import { conflictIndexesOf, defaultEngineSettings, differentResidentIds, strongConflict } from './engine/engine.ts';
 import { FellegiSunterModel, type ModelParams } from './engine/fellegi-sunter.ts';
 import { toMatchRecord, type MatchRecord } from './engine/match-record.ts';
-import type { BatchMatching, Matcher, MatchDecision, MatchSubject, PartyEvidence } from './matcher.ts';
+import type { BatchMatching, Matcher, MatchCandidate, MatchDecision, MatchSubject, PartyEvidence } from './matcher.ts';
 
 /**
  * Streaming identity resolution with the same comparisons, blocking keys, deterministic rule and thresholds as
@@ -51,7 +51,8 @@ export function toMatchRecordFromAttributes(
 export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockSize?: number } = {}): Matcher {
   const params = JSON.parse(readFileSync(opts.modelFile ?? defaultModelUrl, 'utf8')) as ModelParams;
   const model = FellegiSunterModel.fromParams(defaultComparisons, params);
-  const { matchThreshold, reviewThreshold } = defaultEngineSettings;
+  const { matchThreshold, reviewThreshold, clusterThreshold } = defaultEngineSettings;
+  const conflicts = conflictIndexesOf(defaultComparisons);
   const maxBlock = opts.maxBlockSize ?? defaultEngineSettings.maxBlockSize;
   const idIndex = defaultComparisons.findIndex((c) => c.name === 'idNumber');
   const nameIndexes = defaultComparisons
@@ -91,15 +92,53 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       idIndex >= 0 &&
       levels[idIndex] === 0 &&
       nameIndexes.every((ni) => levels[ni] === null || (levels[ni] as number) <= 3);
-    return { levels, scored, sameId, probability: sameId ? Math.max(scored.probability, 0.999) : scored.probability };
+    // Shared contact evidence with a disagreeing birth date, sex or name is at most a possible match (as in
+    // the batch engine): a child on a parent's mobile, spouses, an agent's mobile on leads, a recycled number.
+    const conflict = sameId ? null : strongConflict(levels, conflicts);
+    const probability = sameId
+      ? Math.max(scored.probability, 0.999)
+      : conflict !== null
+        ? Math.min(scored.probability, matchThreshold - 0.001)
+        : scored.probability;
+    return { levels, scored, sameId, conflict, probability };
   };
+  const recordOf = (c: MatchCandidate, index: number): MatchRecord | null =>
+    c.profile
+      ? { ...(c.profile as MatchRecord), index }
+      : c.attributes
+        ? toMatchRecordFromAttributes(index, c.system, c.sourceId, c.attributes)
+        : null;
+  /**
+   * Whether `me` matches a golden record as a whole, given its members: null when it does, else why not. The
+   * same test as the batch engine's clustering (engine.ts resolveRecords): no member with a different valid
+   * resident id or strong non-match evidence, and the cross pairs at least `clusterThreshold` on average.
+   */
+  const wholeOf = (mine: readonly MatchRecord[], members: readonly MatchRecord[]): string | null => {
+    let total = 0;
+    let n = 0;
+    for (const x of mine)
+      for (const y of members) {
+        if (differentResidentIds(x, y)) return `a member holds another resident id (${y.source}/${y.recordId})`;
+        const s = scorePair(x, y);
+        if (s === null) return `a member holds another resident id (${y.source}/${y.recordId})`;
+        if (s.conflict !== null) return `a member conflicts on ${s.conflict} (${y.source}/${y.recordId})`;
+        total += s.sameId ? 1 : s.scored.probability;
+        n += 1;
+      }
+    return n === 0 || total / n >= clusterThreshold ? null : `matches its members ${(total / n).toFixed(2)} on average`;
+  };
+  const membersAsRecords = (list: readonly MatchCandidate[]) =>
+    list.flatMap((c, i) => {
+      const r = recordOf(c, i + 1);
+      return r ? [{ ...r, source: c.system, recordId: c.sourceId }] : [];
+    });
 
   // The same per-rule caps as the batch engine (weak single keys are capped lower); +1 for the record itself.
   const capOfKey = (key: string) => (capOf.get(key.slice(0, key.indexOf(':'))) ?? maxBlock) + 1;
   const batch: BatchMatching = {
     countLimit: (key) => capOfKey(key) + 1,
     usable: (key, n) => n > 0 && n <= capOfKey(key),
-    decide(subject, candidates) {
+    decide(subject, candidates, membersOf) {
       const me: MatchRecord = { ...normalise(subject.attributes), source: subject.system, recordId: subject.sourceId };
       const best = new Map<string, PartyEvidence>();
       for (const c of candidates) {
@@ -131,6 +170,26 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         const prev = best.get(c.partyId);
         if (!prev || prev.probability < probability) best.set(c.partyId, evidence);
       }
+      // Decided at the level of the golden record: a match with one member is not enough when the record as a
+      // whole does not match (a chain of locally plausible links); such a party is a possible match, for review.
+      if (membersOf)
+        for (const e of best.values()) {
+          if (e.probability < matchThreshold) continue;
+          const others = membersOf(e.partyId).filter((c) => c.recordId !== subject.recordId);
+          const why = wholeOf([me], membersAsRecords(others));
+          if (why === null) continue;
+          const demoted = Math.min(e.probability, matchThreshold - 0.001);
+          best.set(e.partyId, {
+            ...e,
+            probability: demoted,
+            explanation: {
+              ...e.explanation,
+              decision: 'POSSIBLE_MATCH',
+              probability: demoted,
+              note: `${e.explanation.note}; not linked: ${why}`,
+            },
+          });
+        }
       const all = [...best.values()];
       return {
         matches: all.filter((e) => e.probability >= matchThreshold),
@@ -148,6 +207,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       return s !== null && s.probability >= matchThreshold;
     },
     batch,
+    wholeMatch: (a, b) => wholeOf(membersAsRecords(a), membersAsRecords(b)),
     async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };
@@ -178,6 +238,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
             and sr.party_id not in (select party_id from match_rejection where source_record_id = ?)`,
         [...usable, subject.recordId, subject.recordId],
       );
+      const members = await membersOfParties(em, [...new Set(candidates.map((c) => c.party_id))]);
       return batch.decide(
         subject,
         candidates.map((c) => ({
@@ -188,7 +249,45 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
           profile: c.profile,
           attributes: c.attributes,
         })),
+        (partyId) => members.get(partyId) ?? [],
       );
     },
   };
+}
+
+/** Every live record of the given golden records, as match candidates (for decisions on the record as a whole). */
+export async function membersOfParties(
+  em: EntityManager,
+  partyIds: readonly string[],
+): Promise<Map<string, MatchCandidate[]>> {
+  const out = new Map<string, MatchCandidate[]>();
+  if (partyIds.length === 0) return out;
+  const rows = await executeBound<
+    {
+      id: string;
+      party_id: string;
+      system: string;
+      source_id: string;
+      profile: MatchRecord | null;
+      attributes: PartyAttributes | null;
+    }[]
+  >(
+    em,
+    `select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
+       from source_record sr where sr.party_id = any(?::uuid[]) and not sr.deleted order by sr.id`,
+    [partyIds],
+  );
+  for (const r of rows) {
+    const list = out.get(r.party_id) ?? [];
+    list.push({
+      recordId: r.id,
+      partyId: r.party_id,
+      system: r.system,
+      sourceId: r.source_id,
+      profile: r.profile,
+      attributes: r.attributes,
+    });
+    out.set(r.party_id, list);
+  }
+  return out;
 }

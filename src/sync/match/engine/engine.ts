@@ -28,6 +28,8 @@ export type EngineSettings = {
   linkOnly: boolean;
   emIterations: number;
   uSamples: number;
+  /** Two clusters join when their members' cross pairs score at least this on average (see resolveRecords). */
+  clusterThreshold: number;
 };
 
 export const defaultEngineSettings: EngineSettings = {
@@ -38,6 +40,7 @@ export const defaultEngineSettings: EngineSettings = {
   linkOnly: false,
   emIterations: 20,
   uSamples: 60_000,
+  clusterThreshold: 0.5,
 };
 
 export type ResolveResult = {
@@ -63,6 +66,36 @@ export function differentResidentIds(a: MatchRecord, b: MatchRecord): boolean {
     residentId.test(a.idNumber) &&
     residentId.test(b.idNumber)
   );
+}
+
+/** Level indexes of the comparisons the conflict rule reads (−1 when a comparison set lacks one). */
+export type ConflictIndexes = { birthDate: number; sex: number; givenName: number; fullName: number; idNumber: number };
+export const conflictIndexesOf = (comparisons: readonly Comparison[]): ConflictIndexes => ({
+  birthDate: comparisons.findIndex((c) => c.name === 'birthDate'),
+  sex: comparisons.findIndex((c) => c.name === 'sex'),
+  givenName: comparisons.findIndex((c) => c.name === 'givenName'),
+  fullName: comparisons.findIndex((c) => c.name === 'fullName'),
+  idNumber: comparisons.findIndex((c) => c.name === 'idNumber'),
+});
+
+/**
+ * Strong non-match evidence that a shared phone, e-mail or address must not outweigh: two of — birth dates that
+ * are not a typo of each other (neither one or two characters apart nor day and month swapped), different
+ * sexes, given names that share nothing (not similar, not the same pinyin, not swapped). A child carrying a
+ * parent's mobile, spouses, an agent's mobile on several leads, a switchboard and a recycled number all look
+ * like this. Such a pair is at most a possible match, for a steward to decide.
+ */
+export function strongConflict(levels: readonly (number | null)[], ix: ConflictIndexes): string | null {
+  const at = (i: number) => (i < 0 ? null : (levels[i] ?? null));
+  // The same identity document number is not shared contact evidence: it decides on its own terms.
+  if (at(ix.idNumber) === 0) return null;
+  const disagreements = [
+    (at(ix.birthDate) ?? 0) >= 5 ? 'BIRTH_DATE' : null,
+    (at(ix.sex) ?? 0) >= 1 ? 'SEX' : null,
+    (at(ix.givenName) ?? 0) >= 5 || (at(ix.fullName) ?? 0) >= 4 ? 'NAME' : null,
+  ].filter((x): x is string => x !== null);
+  // Two independent disagreements: one alone is as often a typo or a source's error as another person.
+  return disagreements.length >= 2 ? disagreements.join('+') : null;
 }
 
 export function resolveRecords(
@@ -130,6 +163,7 @@ export function resolveRecords(
   const nameIndexes = settings.comparisons
     .map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1))
     .filter((i) => i >= 0);
+  const conflicts = conflictIndexesOf(settings.comparisons);
   for (let k = 0; k < pairList.length; k += 1) {
     const [i, j] = pairList[k] as [number, number];
     const v = vectors[k] as (number | null)[];
@@ -140,8 +174,9 @@ export function resolveRecords(
     // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
     const sameId =
       idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 3);
+    const conflict = sameId ? null : strongConflict(v, conflicts);
     const decision: Decision =
-      sameId || probability >= settings.matchThreshold
+      sameId || (probability >= settings.matchThreshold && conflict === null)
         ? 'MATCH'
         : probability >= settings.reviewThreshold
           ? 'POSSIBLE_MATCH'
@@ -156,12 +191,33 @@ export function resolveRecords(
       rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC',
     });
   }
-  // Clustering: strongest links first; two clusters never join when that would put two different valid
-  // resident ids in one golden record (transitivity must not undo the hard non-match rule).
+  // Clustering: strongest links first, decided at the level of the golden record. Two clusters join only when
+  // the pair's clusters match as wholes: no member of one conflicts with a member of the other (two different
+  // valid resident ids, or strong non-match evidence), and the members' cross pairs score as a match on
+  // average — so a chain of locally plausible links cannot grow one record out of many people.
   const idsOf = new Map<number, Set<string>>();
   records.forEach((r) => {
     if (r.idNumber !== null && residentId.test(r.idNumber)) idsOf.set(r.index, new Set([r.idNumber]));
   });
+  const membersOf = new Map<number, number[]>();
+  const members = (root: number) => membersOf.get(root) ?? [root];
+  const wholeMatch = (ri: number, rj: number): boolean => {
+    const a = members(ri);
+    const b = members(rj);
+    if (a.length * b.length === 1) return true;
+    let total = 0;
+    for (const x of a)
+      for (const y of b) {
+        const rx = records[x] as MatchRecord;
+        const ry = records[y] as MatchRecord;
+        if (differentResidentIds(rx, ry)) return false;
+        const levels = model.levelsOf(rx, ry);
+        const sameIdXY = idIndex >= 0 && levels[idIndex] === 0;
+        if (!sameIdXY && strongConflict(levels, conflicts) !== null) return false;
+        total += sameIdXY ? 1 : model.score(rx, ry, false, levels).probability;
+      }
+    return total / (a.length * b.length) >= settings.clusterThreshold;
+  };
   for (const pair of [...scored].filter((p) => p.decision === 'MATCH').sort((x, y) => y.probability - x.probability)) {
     const ri = find(pair.a);
     const rj = find(pair.b);
@@ -169,9 +225,16 @@ export function resolveRecords(
     const si = idsOf.get(ri);
     const sj = idsOf.get(rj);
     if (si && sj && ![...sj].every((id) => si.has(id))) continue;
+    if (!wholeMatch(ri, rj)) {
+      // A bridge that would join two records which do not match as wholes: a doubtful link, for review.
+      pair.decision = 'POSSIBLE_MATCH';
+      continue;
+    }
     const root = Math.min(ri, rj);
     const other = Math.max(ri, rj);
     parent[other] = root;
+    membersOf.set(root, [...members(root), ...members(other)]);
+    membersOf.delete(other);
     if (si || sj) idsOf.set(root, new Set([...(si ?? []), ...(sj ?? [])]));
   }
   lap('score+cluster');
