@@ -30,6 +30,12 @@ export type EngineSettings = {
   uSamples: number;
   /** Two clusters join when their members' cross pairs score at least this on average (see resolveRecords). */
   clusterThreshold: number;
+  /**
+   * Decide at the level of the golden record (the default): the conflict rule and whole-cluster joins. Off, the
+   * engine clusters connected components of pairwise matches, as it did before — kept for the benchmark's
+   * side-by-side comparison.
+   */
+  decideAsWholes: boolean;
 };
 
 export const defaultEngineSettings: EngineSettings = {
@@ -41,6 +47,7 @@ export const defaultEngineSettings: EngineSettings = {
   emIterations: 20,
   uSamples: 60_000,
   clusterThreshold: 0.5,
+  decideAsWholes: true,
 };
 
 export type ResolveResult = {
@@ -174,7 +181,7 @@ export function resolveRecords(
     // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
     const sameId =
       idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 3);
-    const conflict = sameId ? null : strongConflict(v, conflicts);
+    const conflict = sameId || !settings.decideAsWholes ? null : strongConflict(v, conflicts);
     const decision: Decision =
       sameId || (probability >= settings.matchThreshold && conflict === null)
         ? 'MATCH'
@@ -204,7 +211,7 @@ export function resolveRecords(
   const wholeMatch = (ri: number, rj: number): boolean => {
     const a = members(ri);
     const b = members(rj);
-    if (a.length * b.length === 1) return true;
+    if (!settings.decideAsWholes || a.length * b.length === 1) return true;
     let total = 0;
     for (const x of a)
       for (const y of b) {
