@@ -343,6 +343,12 @@ export type Customer = {
   payments: ActivityConnection;
   /** Policies on which this customer holds a role, with those roles. */
   policies: CustomerPolicyConnection;
+  /**
+   * Source records that may be this customer's but are not linked to it (open review tasks naming it as the
+   * candidate, most probable first, at most 50), shown apart from sourceRecords: e.g. an app user known only by a
+   * phone several customers hold.
+   */
+  possibleMatches: Array<ReviewTask>;
   /** Relationships to other customers, derived from policy roles and co-residence, strongest kind first. */
   relationships: RelationshipConnection;
   /**
@@ -1861,6 +1867,7 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
   occupationCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   payments?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerPaymentsArgs, 'first'>>;
   policies?: Resolver<ResolversTypes['CustomerPolicyConnection'], ParentType, ContextType, RequireFields<CustomerPoliciesArgs, 'first' | 'includeHistory'>>;
+  possibleMatches?: Resolver<Array<ResolversTypes['ReviewTask']>, ParentType, ContextType>;
   relationships?: Resolver<ResolversTypes['RelationshipConnection'], ParentType, ContextType, RequireFields<CustomerRelationshipsArgs, 'first'>>;
   riskAssessment?: Resolver<ResolversTypes['RiskAssessment'], ParentType, ContextType>;
   riskFlags?: Resolver<Array<ResolversTypes['RiskFlag']>, ParentType, ContextType>;

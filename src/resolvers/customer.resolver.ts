@@ -28,6 +28,7 @@ export const customerQueries: QueryResolvers = {
 
 export const Customer: CustomerResolvers = {
   sex: (p) => p.sex ?? null,
+  possibleMatches: (p, _args, ctx) => ctx.stewardship.possibleMatches(p.id),
   identifiers: (p, _args, ctx) => ctx.loaders.identifiersByParty.load(p.id),
   contactPoints: async (p, { kinds }, ctx) => {
     const all = await ctx.loaders.contactPointsByParty.load(p.id);

@@ -23,6 +23,15 @@ export class StewardshipService {
     this.actor = actor;
   }
 
+  /** Records that may be this customer's but are not linked: the open review tasks naming it as the candidate. */
+  possibleMatches(partyId: string): Promise<ReviewTask[]> {
+    return this.em.find(
+      ReviewTask,
+      { candidatePartyId: partyId, status: 'OPEN' },
+      { orderBy: { probability: 'desc', id: 'asc' }, limit: 50 },
+    );
+  }
+
   async list(
     status: ReviewTask['status'],
     first?: number | null,

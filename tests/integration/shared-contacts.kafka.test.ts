@@ -6,7 +6,8 @@ import { connectors } from '../../src/connectors/registry.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { createKafka, ensureTopics } from '../../src/messaging/kafka.ts';
 import type { RunningHub } from '../../src/runtime/hub.ts';
-import { startTestHub } from '../support/hub.ts';
+import { startTestHub, tokenFor } from '../support/hub.ts';
+import { gql } from '../support/graphql.ts';
 import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
@@ -57,6 +58,21 @@ const lead = (id: string, name: string, gender: string, birthDate: string, mobil
     interests: ['ANNUITY'],
     status: 'NEW',
     convertedPolicyNo: null,
+  }),
+});
+const appUser = (id: string, name: string, mobile: string) => ({
+  topic: 'app.customer-events.v1',
+  key: id,
+  value: JSON.stringify({
+    eventId: `E-${id}`,
+    type: 'REGISTERED',
+    at: '2026-11-03T12:00:00+08:00',
+    userId: id,
+    mobile,
+    email: null,
+    name,
+    idNumber: null,
+    consent: null,
   }),
 });
 const parentMobile = '13957100001';
@@ -133,6 +149,16 @@ const messages = [
       consent: null,
     }),
   },
+  // partial records: app users known only by name and mobile
+  client('C1000010', {
+    SURNAME: '许',
+    GIVNAME: '文博',
+    CLTDOB: 19830808,
+    MOBILE: '13957100010',
+    ADDR1: '杭州市余杭区文一西路9号',
+  }),
+  appUser('U1000010', '许文博', '13957100010'), // the phone is one customer's: links
+  appUser('U1000011', '周海涛', husbandMobile), // the phone is two customers': a possible match only
   // the control: the parent again, as an agent's lead with his own mobile, name and birth date
   lead('L1000009', '陈 建华', 'M', '1975-01-01', parentMobile),
 ];
@@ -170,10 +196,29 @@ describe('shared contact points on a real broker', () => {
       apart('C1000005', 'C1000006', 'C1000007'); // a switchboard
       apart('L1000001', 'L1000002', 'L1000003'); // an agent's mobile on leads
       apart('C1000008', 'U1000001'); // a recycled number
-      // the control: the claimant is the parent
+      // the control: the parent as a lead
       expect(party('L1000009')).toBe(party('C1000001'));
-      // every record its own golden record except the control
-      expect(new Set(rows.map((r) => r.party_id)).size).toBe(rows.length - 1);
+      // a partial record links when one golden record holds its phone
+      expect(party('U1000010')).toBe(party('C1000010'));
+      // and is a possible match, shown apart on the customer, when several do
+      expect(party('U1000011')).not.toBe(party('C1000003'));
+      const token = await tokenFor(hub, 'DATA_STEWARD');
+      const husband = await gql(
+        hub.url,
+        token,
+        `query($id: ID!) { customer(id: $id) { sourceRecords { sourceId } possibleMatches { sourceRecord { sourceId } explanation { decision note } } } }`,
+        { id: party('C1000003') },
+      );
+      expect(husband.errors).toBeUndefined();
+      expect(husband.data.customer.sourceRecords.map((r: any) => r.sourceId)).toEqual(['C1000003']);
+      expect(husband.data.customer.possibleMatches).toEqual([
+        {
+          sourceRecord: { sourceId: 'U1000011' },
+          explanation: { decision: 'POSSIBLE_MATCH', note: expect.stringContaining('2 golden records hold its phone') },
+        },
+      ]);
+      // every record its own golden record except the control and the linked app user
+      expect(new Set(rows.map((r) => r.party_id)).size).toBe(rows.length - 2);
     } finally {
       await c.end();
     }

@@ -170,6 +170,32 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         const prev = best.get(c.partyId);
         if (!prev || prev.probability < probability) best.set(c.partyId, evidence);
       }
+      // A partial record — no identity document, so the phone is what links it (an app user who never verified,
+      // a lead) — links only when the phone is held by exactly one golden record it could be; a phone several
+      // plausible people hold leaves every candidate a possible match, for review.
+      if (me.idNumber === null && me.phone !== null) {
+        const holders = new Set<string>();
+        for (const c of candidates) {
+          const other = recordOf(c, 1);
+          // Holders the record clearly is not (another resident id, two strong disagreements) do not count.
+          if (other?.phone === me.phone && scorePair(me, other)?.conflict === null) holders.add(c.partyId);
+        }
+        if (holders.size > 1)
+          for (const e of best.values()) {
+            if (e.probability < matchThreshold) continue;
+            const demoted = Math.min(e.probability, matchThreshold - 0.001);
+            best.set(e.partyId, {
+              ...e,
+              probability: demoted,
+              explanation: {
+                ...e.explanation,
+                decision: 'POSSIBLE_MATCH',
+                probability: demoted,
+                note: `${e.explanation.note}; not linked: a record without an identity document, and ${holders.size} golden records hold its phone`,
+              },
+            });
+          }
+      }
       // Decided at the level of the golden record: a match with one member is not enough when the record as a
       // whole does not match (a chain of locally plausible links); such a party is a possible match, for review.
       if (membersOf)
