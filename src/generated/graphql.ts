@@ -26,6 +26,8 @@ export type Scalars = {
   DateTime: { input: Date | string; output: Date | string; }
   /** Exact decimal amount as a string (e.g. "1234.50"); never a float. */
   Decimal: { input: string; output: string; }
+  /** A JSON object, sent and returned as JSON (not as a string holding JSON). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
 export type AccessAuditConnection = {
@@ -104,8 +106,8 @@ export type Alert = {
   closedReason?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   customer?: Maybe<Customer>;
-  /** Which claims, policies and payments triggered it, as JSON. */
-  evidence: Scalars['String']['output'];
+  /** Which claims, policies and payments triggered it, as a JSON object (shared phones, addresses and accounts masked per role). */
+  evidence: Scalars['JSONObject']['output'];
   explanation: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   level: RiskLevel;
@@ -140,10 +142,10 @@ export type AlertRule = {
   enabled: Scalars['Boolean']['output'];
   kind: Scalars['String']['output'];
   /**
-   * Parameters as JSON, e.g. {"windowDays": 365, "minClaims": 3}. Every rule also takes "holdSeconds": how long a
+   * Parameters, a JSON object, e.g. {"windowDays": 365, "minClaims": 3}. Every rule also takes "holdSeconds": how long a
    * finding must hold before its alert opens (default 0; the seeded loss-ratio and shared-contact rules hold 60 s).
    */
-  params: Scalars['String']['output'];
+  params: Scalars['JSONObject']['output'];
   points: Scalars['Int']['output'];
   updatedBy: Scalars['String']['output'];
   version: Scalars['Int']['output'];
@@ -808,7 +810,7 @@ export type MutationSplitSourceRecordArgs = {
 export type MutationUpdateAlertRuleArgs = {
   code: Scalars['String']['input'];
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
-  params?: InputMaybe<Scalars['String']['input']>;
+  params?: InputMaybe<Scalars['JSONObject']['input']>;
   points?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1496,6 +1498,7 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Interaction: ResolverTypeWrapper<ActivityModel>;
   InvalidStateError: ResolverTypeWrapper<InvalidStateError>;
+  JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Lead: ResolverTypeWrapper<ActivityModel>;
   LinkType: LinkType;
   MatchExplanation: ResolverTypeWrapper<MatchExplanationModel>;
@@ -1597,6 +1600,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   Interaction: ActivityModel;
   InvalidStateError: InvalidStateError;
+  JSONObject: Scalars['JSONObject']['output'];
   Lead: ActivityModel;
   MatchExplanation: MatchExplanationModel;
   MergeResult: ResolversUnionTypes<ResolversParentTypes>['MergeResult'];
@@ -1682,7 +1686,7 @@ export type AlertResolvers<ContextType = GraphQLContext, ParentType extends Reso
   closedReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
-  evidence?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  evidence?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   explanation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   level?: Resolver<ResolversTypes['RiskLevel'], ParentType, ContextType>;
@@ -1715,7 +1719,7 @@ export type AlertRuleResolvers<ContextType = GraphQLContext, ParentType extends 
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  params?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  params?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   points?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   updatedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1978,6 +1982,10 @@ export type InvalidStateErrorResolvers<ContextType = GraphQLContext, ParentType 
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
+
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
+}
 
 export type LeadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Lead'] = ResolversParentTypes['Lead']> = {
   agentCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2336,6 +2344,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Identifier?: IdentifierResolvers<ContextType>;
   Interaction?: InteractionResolvers<ContextType>;
   InvalidStateError?: InvalidStateErrorResolvers<ContextType>;
+  JSONObject?: GraphQLScalarType;
   Lead?: LeadResolvers<ContextType>;
   MatchExplanation?: MatchExplanationResolvers<ContextType>;
   MergeResult?: MergeResultResolvers<ContextType>;

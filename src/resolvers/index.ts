@@ -3,7 +3,7 @@ import { activityResolvers } from './activity.resolver.ts';
 import { auditQueries } from './audit.resolver.ts';
 import { householdResolvers } from './household.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
-import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.ts';
+import { DateScalar, DateTimeScalar, DecimalScalar, JSONObjectScalar } from './scalars.ts';
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
 import { SourceRecord, sourceQueries } from './source.resolver.ts';
@@ -22,6 +22,7 @@ export const resolvers: Resolvers = {
   Date: DateScalar,
   DateTime: DateTimeScalar,
   Decimal: DecimalScalar,
+  JSONObject: JSONObjectScalar,
   Query: {
     hubVersion: () => hubVersion,
     ...customerQueries,
