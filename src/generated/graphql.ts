@@ -99,7 +99,7 @@ export type ActivityKind =
   | 'PAYMENT'
   | 'REGISTRATION';
 
-export type Alert = {
+export type Alert = Node & {
   __typename?: 'Alert';
   acknowledgedBy?: Maybe<Scalars['String']['output']>;
   closedBy?: Maybe<Scalars['String']['output']>;
@@ -196,7 +196,7 @@ export type BlacklistBatchApproval = {
 
 export type BlacklistBatchResult = BlacklistBatchApproval | NotFoundError | SelfApprovalError;
 
-export type BlacklistEntry = {
+export type BlacklistEntry = Node & {
   __typename?: 'BlacklistEntry';
   approvedBy?: Maybe<Scalars['String']['output']>;
   audit: Array<BlacklistAuditEntry>;
@@ -319,7 +319,7 @@ export type ContactPointKind =
   | 'MOBILE';
 
 /** The golden record of one real person or organisation: the customer 360. */
-export type Customer = {
+export type Customer = Node & {
   __typename?: 'Customer';
   /** Everything from every source about this customer, newest first. */
   activities: ActivityConnection;
@@ -855,6 +855,14 @@ export type NetworkExclusionStatus =
   | 'PROPOSED'
   | 'REJECTED';
 
+/**
+ * An object that can be fetched again by its id alone (`Query.node`), as GraphQL clients that cache by id expect.
+ * Ids are the hub's UUIDs, unchanged: each is unique across every type, so it is already a global id.
+ */
+export type Node = {
+  id: Scalars['ID']['output'];
+};
+
 export type NotFoundError = ErrorResult & {
   __typename?: 'NotFoundError';
   errorCode: ErrorCode;
@@ -892,7 +900,7 @@ export type Payment = Activity & {
   type?: Maybe<Scalars['String']['output']>;
 };
 
-export type Policy = {
+export type Policy = Node & {
   __typename?: 'Policy';
   agentCode?: Maybe<Scalars['String']['output']>;
   billingFrequency?: Maybe<Scalars['String']['output']>;
@@ -900,6 +908,8 @@ export type Policy = {
   commencementDate?: Maybe<Scalars['Date']['output']>;
   /** Main cover (rider 00) first, then riders. */
   covers: Array<PolicyCover>;
+  /** The hub's id of this policy (stable; unique across all types, see Node). */
+  id: Scalars['ID']['output'];
   paidToDate?: Maybe<Scalars['Date']['output']>;
   /** Everyone with a role on the policy. */
   participants: Array<PolicyParticipant>;
@@ -995,6 +1005,12 @@ export type Query = {
   hubVersion: Scalars['String']['output'];
   /** Values the network rules do not count (switchboards, branch addresses, agents' mobiles, collection accounts). */
   networkExclusions: NetworkExclusionConnection;
+  /**
+   * Any object by its id alone (customers, policies, alerts, blacklist entries, review tasks), with the same role
+   * checks and masking as the type's own query; null if no object has this id. A merged-away customer id resolves
+   * to the surviving customer, as in `customer(id:)`.
+   */
+  node?: Maybe<Node>;
   /** Messages that could not be applied, newest first (integration admins and data stewards). */
   quarantinedEvents: QuarantinedEventConnection;
   /** Possible matches waiting for a decision (data stewards). */
@@ -1048,6 +1064,11 @@ export type QueryNetworkExclusionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<NetworkExclusionStatus>;
+};
+
+
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1131,7 +1152,7 @@ export type ReviewStatus =
   | 'OPEN'
   | 'REJECTED';
 
-export type ReviewTask = {
+export type ReviewTask = Node & {
   __typename?: 'ReviewTask';
   candidate?: Maybe<Customer>;
   createdAt: Scalars['DateTime']['output'];
@@ -1435,6 +1456,13 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( SelfApprovalError )
     | ( ValidationError )
   ;
+  Node:
+    | ( AlertRowModel )
+    | ( BlacklistEntryRowModel )
+    | ( PartyModel )
+    | ( PolicyModel )
+    | ( ReviewTaskModel )
+  ;
 };
 
 /** Mapping between all available schema types and the resolvers types */
@@ -1510,6 +1538,7 @@ export type ResolversTypes = {
   NetworkExclusionEdge: ResolverTypeWrapper<Omit<NetworkExclusionEdge, 'node'> & { node: ResolversTypes['NetworkExclusion'] }>;
   NetworkExclusionResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['NetworkExclusionResult']>;
   NetworkExclusionStatus: NetworkExclusionStatus;
+  Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   NotFoundError: ResolverTypeWrapper<NotFoundError>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PartyKind: PartyKind;
@@ -1609,6 +1638,7 @@ export type ResolversParentTypes = {
   NetworkExclusionConnection: Omit<NetworkExclusionConnection, 'edges'> & { edges: Array<ResolversParentTypes['NetworkExclusionEdge']> };
   NetworkExclusionEdge: Omit<NetworkExclusionEdge, 'node'> & { node: ResolversParentTypes['NetworkExclusion'] };
   NetworkExclusionResult: ResolversUnionTypes<ResolversParentTypes>['NetworkExclusionResult'];
+  Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   NotFoundError: NotFoundError;
   PageInfo: PageInfo;
   Payment: ActivityModel;
@@ -2064,6 +2094,10 @@ export type NetworkExclusionResultResolvers<ContextType = GraphQLContext, Parent
   __resolveType: TypeResolveFn<'InvalidStateError' | 'NetworkExclusion' | 'NotFoundError' | 'SelfApprovalError' | 'ValidationError', ParentType, ContextType>;
 };
 
+export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
+  __resolveType: TypeResolveFn<'Alert' | 'BlacklistEntry' | 'Customer' | 'Policy' | 'ReviewTask', ParentType, ContextType>;
+};
+
 export type NotFoundErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotFoundError'] = ResolversParentTypes['NotFoundError']> = {
   errorCode?: Resolver<ResolversTypes['ErrorCode'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2100,6 +2134,7 @@ export type PolicyResolvers<ContextType = GraphQLContext, ParentType extends Res
   channel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   commencementDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   covers?: Resolver<Array<ResolversTypes['PolicyCover']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   paidToDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   participants?: Resolver<Array<ResolversTypes['PolicyParticipant']>, ParentType, ContextType, RequireFields<PolicyParticipantsArgs, 'includeHistory'>>;
   policyNo?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2108,6 +2143,7 @@ export type PolicyResolvers<ContextType = GraphQLContext, ParentType extends Res
   status?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sumInsured?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   system?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type PolicyCoverResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PolicyCover'] = ResolversParentTypes['PolicyCover']> = {
@@ -2159,6 +2195,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   customerBySource?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerBySourceArgs, 'sourceId' | 'system'>>;
   hubVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   networkExclusions?: Resolver<ResolversTypes['NetworkExclusionConnection'], ParentType, ContextType, RequireFields<QueryNetworkExclusionsArgs, 'first'>>;
+  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   quarantinedEvents?: Resolver<ResolversTypes['QuarantinedEventConnection'], ParentType, ContextType, RequireFields<QueryQuarantinedEventsArgs, 'first'>>;
   reviewTasks?: Resolver<ResolversTypes['ReviewTaskConnection'], ParentType, ContextType, RequireFields<QueryReviewTasksArgs, 'first' | 'status'>>;
   searchCustomers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QuerySearchCustomersArgs, 'first' | 'query'>>;
@@ -2353,6 +2390,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   NetworkExclusionConnection?: NetworkExclusionConnectionResolvers<ContextType>;
   NetworkExclusionEdge?: NetworkExclusionEdgeResolvers<ContextType>;
   NetworkExclusionResult?: NetworkExclusionResultResolvers<ContextType>;
+  Node?: NodeResolvers<ContextType>;
   NotFoundError?: NotFoundErrorResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;

@@ -23,6 +23,7 @@ import { ActivityService } from '../services/activity.service.ts';
 import { registry } from '../observability/metrics.ts';
 import { HouseholdService } from '../services/household.service.ts';
 import { NetworkExclusionService } from '../services/network-exclusion.service.ts';
+import { NodeService } from '../services/node.service.ts';
 import { RiskService } from '../services/risk.service.ts';
 import { AccessAuditLog, AccessAuditService } from '../services/access-audit.service.ts';
 import { RiskReviewService } from '../services/risk-review.service.ts';
@@ -170,6 +171,7 @@ export async function startServer(opts: {
           risk: new RiskService(em, viewer.subject),
           households: new HouseholdService(em, viewer.subject),
           exclusions: new NetworkExclusionService(em, viewer.subject),
+          nodes: new NodeService(em),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: [],

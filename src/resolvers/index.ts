@@ -7,6 +7,7 @@ import { DateScalar, DateTimeScalar, DecimalScalar, JSONObjectScalar } from './s
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
 import { SourceRecord, sourceQueries } from './source.resolver.ts';
+import { Node, nodeQueries } from './node.resolver.ts';
 import {
   CustomerVersion,
   MatchExplanation,
@@ -25,6 +26,7 @@ export const resolvers: Resolvers = {
   JSONObject: JSONObjectScalar,
   Query: {
     hubVersion: () => hubVersion,
+    ...nodeQueries,
     ...customerQueries,
     ...sourceQueries,
     ...stewardshipQueries,
@@ -34,6 +36,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation, ...householdResolvers.Mutation },
   ...resultUnions,
+  Node,
   ReviewTask,
   CustomerVersion,
   MatchExplanation,

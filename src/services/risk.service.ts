@@ -111,6 +111,17 @@ export class RiskService {
     this.actor = actor;
   }
 
+  /** One alert by id (Query.node). */
+  async alert(id: string): Promise<AlertRow | null> {
+    if (!isUuid(id)) return null;
+    const [row] = await executeBound<Omit<AlertRow, 'level'>[]>(
+      this.em,
+      `select ${alertColumns} from alert where id = ?`,
+      [id.toLowerCase()],
+    );
+    return row ? { ...row, level: levelOf(row.points) } : null;
+  }
+
   async entry(id: string): Promise<BlacklistEntryRow | null> {
     const [row] = await executeBound<BlacklistEntryRow[]>(
       this.em,
