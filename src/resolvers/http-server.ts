@@ -111,6 +111,10 @@ export async function startServer(opts: {
     // handlers (on by default outside NODE_ENV=test) made a second, concurrent stop that never returned: the
     // process outlived SIGTERM until it was killed.
     stopOnTerminationSignals: false,
+    // GET runs queries (never mutations: Apollo refuses those on GET). Apollo's CSRF guard lets a GET through
+    // only with a header a cross-site form or <img> cannot send; every request here must carry `authorization`,
+    // which a browser sends cross-site only after a CORS preflight the hub never approves, so it is one of them.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     formatError: (formatted, error) => formatError(formatted, error, logger, opts.development ?? false),
   });
   await apollo.start();
