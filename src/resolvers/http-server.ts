@@ -14,6 +14,7 @@ import { requireTrustedDocuments, type TrustedDocuments } from './trusted-docume
 import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { buildSchema } from './schema.ts';
+import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
 import { createLoaders } from '../services/loaders.ts';
 import { CustomerService } from '../services/customer.service.ts';
@@ -30,7 +31,7 @@ import { RiskReviewService } from '../services/risk-review.service.ts';
 import { mayDo } from '../auth/access-policy.ts';
 
 /**
- * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
+ * HTTP surface: /graphql (Apollo Server 5 on Express 5; POST, and GET for queries), /graphiql in development, GET /healthz (process is up), GET /readyz
  * (database answers, and the Kafka consumer runs when live consumption is on). Each GraphQL response carries
  * `x-sql-statements`, the number of SQL statements the request issued, which keeps N+1 regressions visible.
  */
@@ -59,6 +60,8 @@ export async function startServer(opts: {
   /** Alert suppressions longer than this need a second risk admin; none may be longer than the maximum. */
   suppressionLimitDays?: number;
   maxSuppressionDays?: number;
+  /** GraphiQL at /graphiql (development only; src/resolvers/graphiql.ts). */
+  graphiql?: GraphiQLOptions;
 }): Promise<HubServer> {
   const { orm, logger } = opts;
   const limits = opts.limits ?? defaultQueryLimits;
@@ -140,6 +143,11 @@ export async function startServer(opts: {
     const result = await opts.readiness();
     res.status(result.ready ? 200 : 503).json(result);
   });
+
+  if (opts.graphiql) {
+    const router = graphiqlRouter(opts.graphiql, '/graphql', logger);
+    if (router) app.use('/graphiql', router);
+  }
 
   app.use(
     '/graphql',
