@@ -60,6 +60,8 @@ export async function startServer(opts: {
   /** Alert suppressions longer than this need a second risk admin; none may be longer than the maximum. */
   suppressionLimitDays?: number;
   maxSuppressionDays?: number;
+  /** Serve the schema as an Apollo Federation 2 subgraph (src/resolvers/federation.ts). */
+  federation?: boolean;
   /** GraphiQL at /graphiql (development only; src/resolvers/graphiql.ts). */
   graphiql?: GraphiQLOptions;
 }): Promise<HubServer> {
@@ -98,7 +100,7 @@ export async function startServer(opts: {
   };
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    schema: buildSchema({ federation: opts.federation ?? false }),
     plugins: [
       // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),

@@ -222,6 +222,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       limits: config.queryLimits,
       development: config.development,
       graphiql: config.development ? { devToken: mintDevToken } : undefined,
+      federation: config.federation,
       sqlStatementsHeader: config.sqlStatementsHeader,
       auditRetentionDays: config.auditRetentionDays,
       trustedDocuments: config.trustedDocumentsFile ? loadTrustedDocuments(config.trustedDocumentsFile) : undefined,
