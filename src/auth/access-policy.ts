@@ -84,15 +84,19 @@ export function protect(
       return ok;
     };
     const text = String(value);
-    const apply = (show: (kind: EmbeddedKind) => boolean) =>
+    const apply = (show: (kind: EmbeddedKind) => boolean): unknown =>
       declared === 'SOURCE_KEY'
         ? protectSourceKey(text, show)
         : declared === 'EVIDENCE'
-          ? protectEvidence(text, show)
+          ? // Evidence is a JSON object (the JSONObject scalar); a JSON text is masked as text and stays text.
+            typeof value === 'object'
+            ? protectEvidence(value as Record<string, unknown>, show)
+            : protectEvidence(text, show)
           : protectText(text, show);
     const out = apply(mayShow);
     // Audited only when the viewer saw more than the masked form, and then the kinds it was allowed to see.
-    const unmasked = out !== apply(() => false) ? [...shown].filter((k) => auditedKinds.has(k)) : [];
+    const sameAsMasked = JSON.stringify(out) === JSON.stringify(apply(() => false));
+    const unmasked = sameAsMasked ? [] : [...shown].filter((k) => auditedKinds.has(k));
     return { value: out, unmasked };
   }
   const kind = concreteKind(declared, parent);

@@ -46,7 +46,13 @@ const evidenceKinds: Record<string, EmbeddedKind> = {
 };
 
 /** Alert evidence (JSON): the shared values it lists are masked per kind; everything else is counts and ids. */
-export function protectEvidence(evidence: string, mayShow: MayShow): string {
+export function protectEvidence(evidence: string, mayShow: MayShow): string;
+export function protectEvidence(evidence: Record<string, unknown>, mayShow: MayShow): Record<string, unknown>;
+export function protectEvidence(
+  evidence: string | Record<string, unknown>,
+  mayShow: MayShow,
+): string | Record<string, unknown> {
+  if (typeof evidence !== 'string') return protectEvidenceObject(evidence, mayShow);
   let doc: unknown;
   try {
     doc = JSON.parse(evidence);
@@ -54,8 +60,17 @@ export function protectEvidence(evidence: string, mayShow: MayShow): string {
     return protectText(evidence, mayShow);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return protectText(evidence, mayShow);
+  return JSON.stringify(protectEvidenceObject(doc as Record<string, unknown>, mayShow));
+}
+
+/**
+ * Evidence as a JSON object (the `JSONObject` scalar): the keys of the listed phones, addresses and accounts
+ * masked per kind, then every string (and long number) inside masked as free text — the same result as masking
+ * the evidence's JSON text, without leaving JSON.
+ */
+function protectEvidenceObject(doc: Record<string, unknown>, mayShow: MayShow): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+  for (const [k, v] of Object.entries(doc)) {
     const kind = evidenceKinds[k];
     out[k] =
       kind && !mayShow(kind) && Array.isArray(v)
@@ -66,7 +81,22 @@ export function protectEvidence(evidence: string, mayShow: MayShow): string {
           )
         : v;
   }
-  return protectText(JSON.stringify(out), mayShow);
+  return protectLeaves(out, mayShow) as Record<string, unknown>;
+}
+
+function protectLeaves(value: unknown, mayShow: MayShow): unknown {
+  if (typeof value === 'string') return protectText(value, mayShow);
+  if (typeof value === 'number') {
+    const text = String(value);
+    const shown = protectText(text, mayShow);
+    return shown === text ? value : shown;
+  }
+  if (Array.isArray(value)) return value.map((v) => protectLeaves(v, mayShow));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [protectText(k, mayShow), protectLeaves(v, mayShow)]),
+    );
+  return value;
 }
 
 /**

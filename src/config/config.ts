@@ -50,6 +50,7 @@ const envSchema = z.object({
     .max(7 * 24 * 3600)
     .default(12 * 3600),
   HUB_DEV: z.enum(['0', '1']).optional(),
+  HUB_FEDERATION: z.enum(['0', '1']).default('0'),
   HUB_SQL_STATEMENTS_HEADER: z.enum(['0', '1']).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
@@ -109,6 +110,8 @@ export type HubConfig = {
   development: boolean;
   /** Send `x-sql-statements` (statements per request) with each response: development, or HUB_SQL_STATEMENTS_HEADER=1. */
   sqlStatementsHeader: boolean;
+  /** Serve the schema as an Apollo Federation 2 subgraph (HUB_FEDERATION=1; src/resolvers/federation.ts). */
+  federation: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   dbPoolMax: number;
   /** Topic partitions applied at the same time by one hub instance (each in its own transaction). */
@@ -164,6 +167,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       'Invalid configuration:\n  AVRO_CONNECTORS: needs SCHEMA_REGISTRY_URL (the registry the Avro schemas are read from)',
     );
   }
+  if (e.HUB_FEDERATION === '1' && e.HUB_TRUSTED_DOCUMENTS) {
+    throw new ConfigError(
+      "Invalid configuration:\n  HUB_TRUSTED_DOCUMENTS: not with HUB_FEDERATION=1 (the router plans the subgraph's operations; keep the trusted documents on the router)",
+    );
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.HUB_DATA_DIR,
@@ -182,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     sqlStatementsHeader:
       e.HUB_SQL_STATEMENTS_HEADER === '1' ||
       (e.HUB_SQL_STATEMENTS_HEADER === undefined && (e.HUB_DEV === '1' || e.DATABASE_URL === undefined)),
+    federation: e.HUB_FEDERATION === '1',
     logLevel: e.LOG_LEVEL,
     dbPoolMax: e.DB_POOL_MAX,
     ingestConcurrency: e.INGEST_CONCURRENCY,

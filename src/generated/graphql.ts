@@ -26,6 +26,8 @@ export type Scalars = {
   DateTime: { input: Date | string; output: Date | string; }
   /** Exact decimal amount as a string (e.g. "1234.50"); never a float. */
   Decimal: { input: string; output: string; }
+  /** A JSON object, sent and returned as JSON (not as a string holding JSON). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
 export type AccessAuditConnection = {
@@ -97,15 +99,15 @@ export type ActivityKind =
   | 'PAYMENT'
   | 'REGISTRATION';
 
-export type Alert = {
+export type Alert = Node & {
   __typename?: 'Alert';
   acknowledgedBy?: Maybe<Scalars['String']['output']>;
   closedBy?: Maybe<Scalars['String']['output']>;
   closedReason?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   customer?: Maybe<Customer>;
-  /** Which claims, policies and payments triggered it, as JSON. */
-  evidence: Scalars['String']['output'];
+  /** Which claims, policies and payments triggered it, as a JSON object (shared phones, addresses and accounts masked per role). */
+  evidence: Scalars['JSONObject']['output'];
   explanation: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   level: RiskLevel;
@@ -140,10 +142,10 @@ export type AlertRule = {
   enabled: Scalars['Boolean']['output'];
   kind: Scalars['String']['output'];
   /**
-   * Parameters as JSON, e.g. {"windowDays": 365, "minClaims": 3}. Every rule also takes "holdSeconds": how long a
+   * Parameters, a JSON object, e.g. {"windowDays": 365, "minClaims": 3}. Every rule also takes "holdSeconds": how long a
    * finding must hold before its alert opens (default 0; the seeded loss-ratio and shared-contact rules hold 60 s).
    */
-  params: Scalars['String']['output'];
+  params: Scalars['JSONObject']['output'];
   points: Scalars['Int']['output'];
   updatedBy: Scalars['String']['output'];
   version: Scalars['Int']['output'];
@@ -194,7 +196,7 @@ export type BlacklistBatchApproval = {
 
 export type BlacklistBatchResult = BlacklistBatchApproval | NotFoundError | SelfApprovalError;
 
-export type BlacklistEntry = {
+export type BlacklistEntry = Node & {
   __typename?: 'BlacklistEntry';
   approvedBy?: Maybe<Scalars['String']['output']>;
   audit: Array<BlacklistAuditEntry>;
@@ -317,7 +319,7 @@ export type ContactPointKind =
   | 'MOBILE';
 
 /** The golden record of one real person or organisation: the customer 360. */
-export type Customer = {
+export type Customer = Node & {
   __typename?: 'Customer';
   /** Everything from every source about this customer, newest first. */
   activities: ActivityConnection;
@@ -814,7 +816,7 @@ export type MutationSplitSourceRecordArgs = {
 export type MutationUpdateAlertRuleArgs = {
   code: Scalars['String']['input'];
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
-  params?: InputMaybe<Scalars['String']['input']>;
+  params?: InputMaybe<Scalars['JSONObject']['input']>;
   points?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -859,6 +861,14 @@ export type NetworkExclusionStatus =
   | 'PROPOSED'
   | 'REJECTED';
 
+/**
+ * An object that can be fetched again by its id alone (`Query.node`), as GraphQL clients that cache by id expect.
+ * Ids are the hub's UUIDs, unchanged: each is unique across every type, so it is already a global id.
+ */
+export type Node = {
+  id: Scalars['ID']['output'];
+};
+
 export type NotFoundError = ErrorResult & {
   __typename?: 'NotFoundError';
   errorCode: ErrorCode;
@@ -896,7 +906,7 @@ export type Payment = Activity & {
   type?: Maybe<Scalars['String']['output']>;
 };
 
-export type Policy = {
+export type Policy = Node & {
   __typename?: 'Policy';
   agentCode?: Maybe<Scalars['String']['output']>;
   billingFrequency?: Maybe<Scalars['String']['output']>;
@@ -904,6 +914,8 @@ export type Policy = {
   commencementDate?: Maybe<Scalars['Date']['output']>;
   /** Main cover (rider 00) first, then riders. */
   covers: Array<PolicyCover>;
+  /** The hub's id of this policy (stable; unique across all types, see Node). */
+  id: Scalars['ID']['output'];
   paidToDate?: Maybe<Scalars['Date']['output']>;
   /** Everyone with a role on the policy. */
   participants: Array<PolicyParticipant>;
@@ -999,6 +1011,12 @@ export type Query = {
   hubVersion: Scalars['String']['output'];
   /** Values the network rules do not count (switchboards, branch addresses, agents' mobiles, collection accounts). */
   networkExclusions: NetworkExclusionConnection;
+  /**
+   * Any object by its id alone (customers, policies, alerts, blacklist entries, review tasks), with the same role
+   * checks and masking as the type's own query; null if no object has this id. A merged-away customer id resolves
+   * to the surviving customer, as in `customer(id:)`.
+   */
+  node?: Maybe<Node>;
   /** Messages that could not be applied, newest first (integration admins and data stewards). */
   quarantinedEvents: QuarantinedEventConnection;
   /** Possible matches waiting for a decision (data stewards). */
@@ -1052,6 +1070,11 @@ export type QueryNetworkExclusionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<NetworkExclusionStatus>;
+};
+
+
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1135,7 +1158,7 @@ export type ReviewStatus =
   | 'OPEN'
   | 'REJECTED';
 
-export type ReviewTask = {
+export type ReviewTask = Node & {
   __typename?: 'ReviewTask';
   candidate?: Maybe<Customer>;
   createdAt: Scalars['DateTime']['output'];
@@ -1439,6 +1462,13 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( SelfApprovalError )
     | ( ValidationError )
   ;
+  Node:
+    | ( AlertRowModel )
+    | ( BlacklistEntryRowModel )
+    | ( PartyModel )
+    | ( PolicyModel )
+    | ( ReviewTaskModel )
+  ;
 };
 
 /** Mapping between all available schema types and the resolvers types */
@@ -1502,6 +1532,7 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Interaction: ResolverTypeWrapper<ActivityModel>;
   InvalidStateError: ResolverTypeWrapper<InvalidStateError>;
+  JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Lead: ResolverTypeWrapper<ActivityModel>;
   LinkType: LinkType;
   MatchExplanation: ResolverTypeWrapper<MatchExplanationModel>;
@@ -1513,6 +1544,7 @@ export type ResolversTypes = {
   NetworkExclusionEdge: ResolverTypeWrapper<Omit<NetworkExclusionEdge, 'node'> & { node: ResolversTypes['NetworkExclusion'] }>;
   NetworkExclusionResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['NetworkExclusionResult']>;
   NetworkExclusionStatus: NetworkExclusionStatus;
+  Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   NotFoundError: ResolverTypeWrapper<NotFoundError>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PartyKind: PartyKind;
@@ -1603,6 +1635,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   Interaction: ActivityModel;
   InvalidStateError: InvalidStateError;
+  JSONObject: Scalars['JSONObject']['output'];
   Lead: ActivityModel;
   MatchExplanation: MatchExplanationModel;
   MergeResult: ResolversUnionTypes<ResolversParentTypes>['MergeResult'];
@@ -1611,6 +1644,7 @@ export type ResolversParentTypes = {
   NetworkExclusionConnection: Omit<NetworkExclusionConnection, 'edges'> & { edges: Array<ResolversParentTypes['NetworkExclusionEdge']> };
   NetworkExclusionEdge: Omit<NetworkExclusionEdge, 'node'> & { node: ResolversParentTypes['NetworkExclusion'] };
   NetworkExclusionResult: ResolversUnionTypes<ResolversParentTypes>['NetworkExclusionResult'];
+  Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   NotFoundError: NotFoundError;
   PageInfo: PageInfo;
   Payment: ActivityModel;
@@ -1688,7 +1722,7 @@ export type AlertResolvers<ContextType = GraphQLContext, ParentType extends Reso
   closedReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
-  evidence?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  evidence?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   explanation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   level?: Resolver<ResolversTypes['RiskLevel'], ParentType, ContextType>;
@@ -1721,7 +1755,7 @@ export type AlertRuleResolvers<ContextType = GraphQLContext, ParentType extends 
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  params?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  params?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   points?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   updatedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1986,6 +2020,10 @@ export type InvalidStateErrorResolvers<ContextType = GraphQLContext, ParentType 
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
+}
+
 export type LeadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Lead'] = ResolversParentTypes['Lead']> = {
   agentCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2063,6 +2101,10 @@ export type NetworkExclusionResultResolvers<ContextType = GraphQLContext, Parent
   __resolveType: TypeResolveFn<'InvalidStateError' | 'NetworkExclusion' | 'NotFoundError' | 'SelfApprovalError' | 'ValidationError', ParentType, ContextType>;
 };
 
+export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
+  __resolveType: TypeResolveFn<'Alert' | 'BlacklistEntry' | 'Customer' | 'Policy' | 'ReviewTask', ParentType, ContextType>;
+};
+
 export type NotFoundErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotFoundError'] = ResolversParentTypes['NotFoundError']> = {
   errorCode?: Resolver<ResolversTypes['ErrorCode'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2099,6 +2141,7 @@ export type PolicyResolvers<ContextType = GraphQLContext, ParentType extends Res
   channel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   commencementDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   covers?: Resolver<Array<ResolversTypes['PolicyCover']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   paidToDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   participants?: Resolver<Array<ResolversTypes['PolicyParticipant']>, ParentType, ContextType, RequireFields<PolicyParticipantsArgs, 'includeHistory'>>;
   policyNo?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2107,6 +2150,7 @@ export type PolicyResolvers<ContextType = GraphQLContext, ParentType extends Res
   status?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sumInsured?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   system?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type PolicyCoverResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PolicyCover'] = ResolversParentTypes['PolicyCover']> = {
@@ -2158,6 +2202,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   customerBySource?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerBySourceArgs, 'sourceId' | 'system'>>;
   hubVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   networkExclusions?: Resolver<ResolversTypes['NetworkExclusionConnection'], ParentType, ContextType, RequireFields<QueryNetworkExclusionsArgs, 'first'>>;
+  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   quarantinedEvents?: Resolver<ResolversTypes['QuarantinedEventConnection'], ParentType, ContextType, RequireFields<QueryQuarantinedEventsArgs, 'first'>>;
   reviewTasks?: Resolver<ResolversTypes['ReviewTaskConnection'], ParentType, ContextType, RequireFields<QueryReviewTasksArgs, 'first' | 'status'>>;
   searchCustomers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QuerySearchCustomersArgs, 'first' | 'query'>>;
@@ -2343,6 +2388,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Identifier?: IdentifierResolvers<ContextType>;
   Interaction?: InteractionResolvers<ContextType>;
   InvalidStateError?: InvalidStateErrorResolvers<ContextType>;
+  JSONObject?: GraphQLScalarType;
   Lead?: LeadResolvers<ContextType>;
   MatchExplanation?: MatchExplanationResolvers<ContextType>;
   MergeResult?: MergeResultResolvers<ContextType>;
@@ -2351,6 +2397,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   NetworkExclusionConnection?: NetworkExclusionConnectionResolvers<ContextType>;
   NetworkExclusionEdge?: NetworkExclusionEdgeResolvers<ContextType>;
   NetworkExclusionResult?: NetworkExclusionResultResolvers<ContextType>;
+  Node?: NodeResolvers<ContextType>;
   NotFoundError?: NotFoundErrorResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;

@@ -13,6 +13,7 @@ import type { ActivityService } from '../services/activity.service.ts';
 import type { RiskService } from '../services/risk.service.ts';
 import type { HouseholdService } from '../services/household.service.ts';
 import type { NetworkExclusionService } from '../services/network-exclusion.service.ts';
+import type { NodeService } from '../services/node.service.ts';
 
 /**
  * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of
@@ -29,6 +30,7 @@ export type GraphQLContext = {
   risk: RiskService;
   households: HouseholdService;
   exclusions: NetworkExclusionService;
+  nodes: NodeService;
   stats: QueryStats;
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access audit when it ends. */

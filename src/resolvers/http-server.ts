@@ -14,6 +14,7 @@ import { requireTrustedDocuments, type TrustedDocuments } from './trusted-docume
 import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { buildSchema } from './schema.ts';
+import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
 import { createLoaders } from '../services/loaders.ts';
 import { CustomerService } from '../services/customer.service.ts';
@@ -23,13 +24,14 @@ import { ActivityService } from '../services/activity.service.ts';
 import { registry } from '../observability/metrics.ts';
 import { HouseholdService } from '../services/household.service.ts';
 import { NetworkExclusionService } from '../services/network-exclusion.service.ts';
+import { NodeService } from '../services/node.service.ts';
 import { RiskService } from '../services/risk.service.ts';
 import { AccessAuditLog, AccessAuditService } from '../services/access-audit.service.ts';
 import { RiskReviewService } from '../services/risk-review.service.ts';
 import { mayDo } from '../auth/access-policy.ts';
 
 /**
- * HTTP surface: POST /graphql (Apollo Server 5 on Express 5), GET /healthz (process is up), GET /readyz
+ * HTTP surface: /graphql (Apollo Server 5 on Express 5; POST, and GET for queries), /graphiql in development, GET /healthz (process is up), GET /readyz
  * (database answers, and the Kafka consumer runs when live consumption is on). Each GraphQL response carries
  * `x-sql-statements`, the number of SQL statements the request issued, which keeps N+1 regressions visible.
  */
@@ -58,6 +60,10 @@ export async function startServer(opts: {
   /** Alert suppressions longer than this need a second risk admin; none may be longer than the maximum. */
   suppressionLimitDays?: number;
   maxSuppressionDays?: number;
+  /** Serve the schema as an Apollo Federation 2 subgraph (src/resolvers/federation.ts). */
+  federation?: boolean;
+  /** GraphiQL at /graphiql (development only; src/resolvers/graphiql.ts). */
+  graphiql?: GraphiQLOptions;
 }): Promise<HubServer> {
   const { orm, logger } = opts;
   const limits = opts.limits ?? defaultQueryLimits;
@@ -94,7 +100,7 @@ export async function startServer(opts: {
   };
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    schema: buildSchema({ federation: opts.federation ?? false }),
     plugins: [
       // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
@@ -110,6 +116,10 @@ export async function startServer(opts: {
     // handlers (on by default outside NODE_ENV=test) made a second, concurrent stop that never returned: the
     // process outlived SIGTERM until it was killed.
     stopOnTerminationSignals: false,
+    // GET runs queries (never mutations: Apollo refuses those on GET). Apollo's CSRF guard lets a GET through
+    // only with a header a cross-site form or <img> cannot send; every request here must carry `authorization`,
+    // which a browser sends cross-site only after a CORS preflight the hub never approves, so it is one of them.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     formatError: (formatted, error) => formatError(formatted, error, logger, opts.development ?? false),
   });
   await apollo.start();
@@ -135,6 +145,11 @@ export async function startServer(opts: {
     const result = await opts.readiness();
     res.status(result.ready ? 200 : 503).json(result);
   });
+
+  if (opts.graphiql) {
+    const router = graphiqlRouter(opts.graphiql, '/graphql', logger);
+    if (router) app.use('/graphiql', router);
+  }
 
   app.use(
     '/graphql',
@@ -170,6 +185,7 @@ export async function startServer(opts: {
           risk: new RiskService(em, viewer.subject),
           households: new HouseholdService(em, viewer.subject),
           exclusions: new NetworkExclusionService(em, viewer.subject),
+          nodes: new NodeService(em),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: [],

@@ -3,10 +3,11 @@ import { activityResolvers } from './activity.resolver.ts';
 import { auditQueries } from './audit.resolver.ts';
 import { householdResolvers } from './household.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
-import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.ts';
+import { DateScalar, DateTimeScalar, DecimalScalar, JSONObjectScalar } from './scalars.ts';
 import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier } from './customer.resolver.ts';
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
 import { SourceRecord, sourceQueries } from './source.resolver.ts';
+import { Node, nodeQueries } from './node.resolver.ts';
 import {
   CustomerVersion,
   MatchExplanation,
@@ -22,8 +23,10 @@ export const resolvers: Resolvers = {
   Date: DateScalar,
   DateTime: DateTimeScalar,
   Decimal: DecimalScalar,
+  JSONObject: JSONObjectScalar,
   Query: {
     hubVersion: () => hubVersion,
+    ...nodeQueries,
     ...customerQueries,
     ...sourceQueries,
     ...stewardshipQueries,
@@ -33,6 +36,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation, ...householdResolvers.Mutation },
   ...resultUnions,
+  Node,
   ReviewTask,
   CustomerVersion,
   MatchExplanation,

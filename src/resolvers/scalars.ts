@@ -1,6 +1,7 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
 
-/** Date (YYYY-MM-DD), DateTime (ISO 8601) and Decimal (exact, as a string) scalars. */
+/** Date (YYYY-MM-DD), DateTime (ISO 8601), Decimal (exact, as a string) and JSONObject (graphql-scalars) scalars. */
 const isoDate = /^\d{4}-\d{2}-\d{2}$/;
 
 function toDateString(v: unknown): string {
@@ -49,4 +50,10 @@ export const DecimalScalar = new GraphQLScalarType({
       throw new GraphQLError('Decimal must be a string such as "1234.50"', { extensions: { code: 'BAD_USER_INPUT' } });
     return v;
   },
+});
+
+/** A JSON object in and out (alert evidence, rule parameters): graphql-scalars' JSONObject, described for the hub. */
+export const JSONObjectScalar = new GraphQLScalarType({
+  ...GraphQLJSONObject.toConfig(),
+  description: 'A JSON object, sent and returned as JSON (not as a string holding JSON).',
 });

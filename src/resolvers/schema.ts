@@ -5,6 +5,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { resolvers } from './index.ts';
 import { applySensitiveDirective } from './sensitive-directive.ts';
+import { buildFederatedSchema } from './federation.ts';
 
 const schemaDir = fileURLToPath(new URL('../../schema', import.meta.url));
 
@@ -16,6 +17,10 @@ export function loadTypeDefs(): string[] {
   return files.map((f) => readFileSync(join(schemaDir, f), 'utf8'));
 }
 
-export function buildSchema(): GraphQLSchema {
-  return applySensitiveDirective(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers }));
+/** The hub's schema; with `federation`, the same schema as an Apollo Federation 2 subgraph (federation.ts). */
+export function buildSchema(opts: { federation?: boolean } = {}): GraphQLSchema {
+  const executable = opts.federation
+    ? buildFederatedSchema(loadTypeDefs(), resolvers)
+    : makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers });
+  return applySensitiveDirective(executable);
 }

@@ -27,9 +27,13 @@ export function loadTrustedDocuments(path: string): TrustedDocuments {
   return docs;
 }
 
-/** Express middleware in front of Apollo: resolves named operations and refuses untrusted documents. */
+/**
+ * Express middleware in front of Apollo: resolves named operations and refuses untrusted documents, in a POST
+ * body or in a GET's query string.
+ */
 export function requireTrustedDocuments(docs: TrustedDocuments): express.RequestHandler {
   return (req, res, next) => {
+    if (req.method === 'GET') return trustedGet(docs, req, res, next);
     const body = (req.body ?? {}) as {
       query?: unknown;
       documentId?: unknown;
@@ -49,4 +53,34 @@ export function requireTrustedDocuments(docs: TrustedDocuments): express.Request
     if (typeof body.query === 'string' && docs.has(documentHash(body.query))) return next();
     return refuse('this hub only runs trusted documents: send a documentId from the manifest');
   };
+}
+
+function trustedGet(docs: TrustedDocuments, req: express.Request, res: express.Response, next: express.NextFunction) {
+  const url = new URL(req.url, 'http://hub');
+  const params = url.searchParams;
+  const refuse = (message: string) =>
+    res.status(400).json({ errors: [{ message, extensions: { code: 'UNTRUSTED_DOCUMENT' } }] });
+  let extensions: { persistedQuery?: { sha256Hash?: unknown } } | null = null;
+  try {
+    extensions = params.has('extensions') ? JSON.parse(params.get('extensions') ?? '') : null;
+  } catch {
+    return refuse('the extensions parameter is not JSON');
+  }
+  const id = params.get('documentId') ?? extensions?.persistedQuery?.sha256Hash;
+  if (typeof id === 'string') {
+    const doc = docs.get(id);
+    if (doc === undefined) return refuse('no trusted document has this id');
+    params.set('query', doc);
+    params.delete('documentId');
+    if (extensions?.persistedQuery) {
+      delete extensions.persistedQuery;
+      params.set('extensions', JSON.stringify(extensions));
+    }
+    // Apollo reads a GET's parameters from the URL.
+    req.url = `${url.pathname}${url.search}`;
+    return next();
+  }
+  const query = params.get('query');
+  if (query !== null && docs.has(documentHash(query))) return next();
+  return refuse('this hub only runs trusted documents: send a documentId from the manifest');
 }

@@ -205,11 +205,24 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       cleanups.push({ name: 'kafka consumer', run: () => running.stop() });
     }
 
+    // The all-roles token of the embedded default's development secret (printed at start, filled in GraphiQL).
+    const mintDevToken = development
+      ? () =>
+          signToken(tokens, 'dev-user', [
+            'CHANNEL_APP',
+            'UNDERWRITER',
+            'RISK_ADMIN',
+            'DATA_STEWARD',
+            'INTEGRATION_ADMIN',
+          ])
+      : null;
     const server: HubServer = await startServer({
       orm,
       snapshotReads: !embedded,
       limits: config.queryLimits,
       development: config.development,
+      graphiql: config.development ? { devToken: mintDevToken } : undefined,
+      federation: config.federation,
       sqlStatementsHeader: config.sqlStatementsHeader,
       auditRetentionDays: config.auditRetentionDays,
       trustedDocuments: config.trustedDocumentsFile ? loadTrustedDocuments(config.trustedDocumentsFile) : undefined,
@@ -241,15 +254,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       databaseUrl,
       embedded: embedded !== null,
       liveConsumption: consumer !== null,
-      devToken: development
-        ? await signToken(tokens, 'dev-user', [
-            'CHANNEL_APP',
-            'UNDERWRITER',
-            'RISK_ADMIN',
-            'DATA_STEWARD',
-            'INTEGRATION_ADMIN',
-          ])
-        : null,
+      devToken: mintDevToken ? await mintDevToken() : null,
       tokens,
       stop: stopAll,
     };

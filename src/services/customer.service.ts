@@ -37,6 +37,12 @@ export class CustomerService {
     return this.loaders.party.load(id.toLowerCase());
   }
 
+  /** A policy by the hub's id (Query.node); a deleted policy is not found. */
+  async policyById(id: string): Promise<Policy | null> {
+    if (!isUuid(id)) return null;
+    return this.em.findOne(Policy, { id: id.toLowerCase(), deleted: false });
+  }
+
   bySource(system: string, sourceId: string): Promise<Party | null> {
     return this.loaders.partyBySource.load(sourceKey(system, sourceId.trim()));
   }

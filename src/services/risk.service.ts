@@ -62,7 +62,7 @@ export type AlertRow = {
   status: 'OPEN' | 'ACKNOWLEDGED' | 'CLOSED';
   level: 'LOW' | 'MEDIUM' | 'HIGH';
   points: number;
-  evidence: string;
+  evidence: Record<string, unknown>;
   explanation: string;
   acknowledgedBy: string | null;
   closedBy: string | null;
@@ -76,7 +76,7 @@ export type AlertRow = {
 export type AlertRuleRow = {
   code: string;
   kind: string;
-  params: string;
+  params: Record<string, unknown>;
   points: number;
   enabled: boolean;
   version: number;
@@ -91,7 +91,7 @@ export type RiskAssessmentModel = {
 /** What an exact hit on each list weighs in a risk assessment (ALLOW is a list of known false positives). */
 const listPoints: Record<string, number> = { SANCTIONS: 100, INTERNAL_FRAUD: 60, BAD_DEBT: 30, ALLOW: 0 };
 export const levelOf = (points: number): AlertRow['level'] => (points >= 40 ? 'HIGH' : points >= 30 ? 'MEDIUM' : 'LOW');
-export const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence::text as evidence, explanation, acknowledged_by as "acknowledgedBy",
+export const alertColumns = `id, party_id as "partyId", rule_code as rule, rule_version as "ruleVersion", status, points, evidence, explanation, acknowledged_by as "acknowledgedBy",
   closed_by as "closedBy", closed_reason as "closedReason", suppressed_until as "suppressedUntil", suppression_proposed_by as "suppressionProposedBy", suppression_proposed_days as "suppressionProposedDays", created_at as "createdAt", updated_at as "updatedAt"`;
 type RuleFailure = NotFound | ValidationFailure;
 export type AuditRow = { action: string; actor: string; detail: string; at: Date };
@@ -109,6 +109,17 @@ export class RiskService {
   constructor(em: EntityManager, actor: string) {
     this.em = em;
     this.actor = actor;
+  }
+
+  /** One alert by id (Query.node). */
+  async alert(id: string): Promise<AlertRow | null> {
+    if (!isUuid(id)) return null;
+    const [row] = await executeBound<Omit<AlertRow, 'level'>[]>(
+      this.em,
+      `select ${alertColumns} from alert where id = ?`,
+      [id.toLowerCase()],
+    );
+    return row ? { ...row, level: levelOf(row.points) } : null;
   }
 
   async entry(id: string): Promise<BlacklistEntryRow | null> {
@@ -270,21 +281,17 @@ export class RiskService {
   async rules(): Promise<AlertRuleRow[]> {
     return executeBound<AlertRuleRow[]>(
       this.em,
-      `select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule order by code`,
+      `select code, kind, params, points, enabled, version, updated_by as "updatedBy" from alert_rule order by code`,
     );
   }
 
   async updateRule(
     code: string,
-    change: { params?: string | null; points?: number | null; enabled?: boolean | null },
+    change: { params?: Record<string, unknown> | null; points?: number | null; enabled?: boolean | null },
   ): Promise<AlertRuleRow | RuleFailure> {
     let params: unknown = undefined;
     if (change.params != null) {
-      try {
-        params = JSON.parse(change.params);
-      } catch {
-        return validationFailure('params must be a JSON object');
-      }
+      params = change.params;
       if (typeof params !== 'object' || params === null || Array.isArray(params))
         return validationFailure('params must be a JSON object');
       const hold = (params as Record<string, unknown>).holdSeconds;
@@ -319,7 +326,7 @@ export class RiskService {
       );
       const [row] = await executeBound<AlertRuleRow[]>(
         em,
-        `select code, kind, params::text as params, points, enabled, version, updated_by as "updatedBy" from alert_rule where code = ?`,
+        `select code, kind, params, points, enabled, version, updated_by as "updatedBy" from alert_rule where code = ?`,
         [code],
       );
       return row as AlertRuleRow;

@@ -47,6 +47,12 @@ export class StewardshipService {
     return pageOf(rows, limit, from !== null, (node) => encodeCursor('review', node.id));
   }
 
+  /** One review task by id (Query.node). */
+  async task(id: string): Promise<ReviewTask | null> {
+    if (!isUuid(id)) return null;
+    return this.em.findOne(ReviewTask, { id: id.toLowerCase() });
+  }
+
   private async openTask(em: EntityManager, taskId: string): Promise<ReviewTask | NotFound | InvalidState> {
     if (!isUuid(taskId)) return notFound(`review task ${taskId} does not exist`);
     const [task] = await executeBound<{ id: string; status: string }[]>(

@@ -118,8 +118,8 @@ describe('alert hold', () => {
       gql(
         hub.url,
         admin,
-        `mutation($p: String!) { updateAlertRule(code: "LOSS_RATIO", params: $p) { __typename ... on AlertRule { params version } ... on ErrorResult { errorCode message } } }`,
-        { p: JSON.stringify(params) },
+        `mutation($p: JSONObject!) { updateAlertRule(code: "LOSS_RATIO", params: $p) { __typename ... on AlertRule { params version } ... on ErrorResult { errorCode message } } }`,
+        { p: params },
       );
     for (const bad of [-1, 1.5, '60', 86_401]) {
       const r = await setParams({ windowDays: 730, minRatio: 3, minPremium: 1000, holdSeconds: bad });
@@ -128,7 +128,7 @@ describe('alert hold', () => {
     }
     const set = await setParams({ windowDays: 730, minRatio: 3, minPremium: 1000, holdSeconds: HOLD_SECONDS });
     expect(set.data.updateAlertRule.__typename).toBe('AlertRule');
-    expect(JSON.parse(set.data.updateAlertRule.params)).toMatchObject({ holdSeconds: HOLD_SECONDS });
+    expect(set.data.updateAlertRule.params).toMatchObject({ holdSeconds: HOLD_SECONDS });
 
     // Both claims with one premium each: a loss ratio of 5, over the threshold of 3 — held, not opened.
     const started = Date.now();
@@ -171,7 +171,7 @@ describe('alert hold', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(HOLD_SECONDS * 1000);
     expect(opened).toHaveLength(1);
     expect(opened[0].node).toMatchObject({ status: 'OPEN', customer: { id: b } });
-    expect(JSON.parse(opened[0].node.evidence)).toMatchObject({ paid: '10000.00', premiums: '2000.00', ratio: 5 });
+    expect(opened[0].node.evidence).toMatchObject({ paid: '10000.00', premiums: '2000.00', ratio: 5 });
 
     // A's re-evaluation falls due too and finds nothing: no alert, nothing published, nothing left queued.
     await eventually(

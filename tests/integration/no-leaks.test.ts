@@ -172,6 +172,7 @@ describe('no personal data outside the masking layer', () => {
     if (!query?.getFields) throw new Error('no Query type');
     const rootArgs: Record<string, string> = {
       customer: `(id: "${customerId}")`,
+      node: `(id: "${customerId}")`,
       customerBySource: `(system: "billing", sourceId: "RESIDENT_ID:${idNo}")`,
       searchCustomers: `(query: { name: "王小明" })`,
     };

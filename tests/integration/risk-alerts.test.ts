@@ -119,7 +119,7 @@ describe('high-claim alerts', () => {
     );
     const count = r.data.alerts.edges.filter((e: any) => e.node.rule === 'CLAIMS_IN_WINDOW');
     expect(count).toHaveLength(1);
-    expect(JSON.parse(count[0].node.evidence).claims).toEqual(['AL1', 'AL2', 'AL3']);
+    expect(count[0].node.evidence.claims).toEqual(['AL1', 'AL2', 'AL3']);
     expect(count[0].node).toMatchObject({ status: 'OPEN', level: 'HIGH', points: 40 });
 
     // A fourth claim: the same alert grows, no second alert.
@@ -128,7 +128,7 @@ describe('high-claim alerts', () => {
       async () => {
         const x = await gql(hub.url, underwriter, alertsQuery);
         const a = x.data?.alerts.edges.filter((e: any) => e.node.rule === 'CLAIMS_IN_WINDOW') ?? [];
-        return a.length === 1 && JSON.parse(a[0].node.evidence).claims.length === 4 ? a : undefined;
+        return a.length === 1 && a[0].node.evidence.claims.length === 4 ? a : undefined;
       },
       60_000,
       'the alert to grow',
@@ -145,7 +145,7 @@ describe('high-claim alerts', () => {
       60_000,
       'the early-claim alert',
     );
-    expect(JSON.parse(early.evidence).early).toEqual([
+    expect(early.evidence.early).toEqual([
       expect.objectContaining({ claim: 'AL5', policy: 'AP000001', basis: 'REINSTATEMENT', days: 10 }),
     ]);
 
@@ -216,16 +216,26 @@ describe('high-claim alerts', () => {
   });
 
   it('changes rules at run time for risk admins only, versioned', async () => {
-    const change = `mutation { updateAlertRule(code: "CLAIMS_IN_WINDOW", params: "{\\"windowDays\\": 180, \\"minClaims\\": 5}") { __typename ... on AlertRule { version params updatedBy } ... on ErrorResult { errorCode } } }`;
+    const change = `mutation { updateAlertRule(code: "CLAIMS_IN_WINDOW", params: { windowDays: 180, minClaims: 5 }) { __typename ... on AlertRule { version params updatedBy } ... on ErrorResult { errorCode } } }`;
     expect((await gql(hub.url, underwriter, change)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const r = await gql(hub.url, await tokenFor(hub, 'RISK_ADMIN'), change);
     expect(r.data.updateAlertRule).toMatchObject({ __typename: 'AlertRule', version: 2, updatedBy: 'test-risk_admin' });
-    expect(JSON.parse(r.data.updateAlertRule.params)).toEqual({ windowDays: 180, minClaims: 5 });
-    const bad = await gql(
+    expect(r.data.updateAlertRule.params).toEqual({ windowDays: 180, minClaims: 5 });
+    // Parameters are a JSON object: an array, or JSON inside a string (the old form), is refused by the schema.
+    for (const params of ['[1]', '"{\\"windowDays\\": 180}"']) {
+      const bad = await gql(
+        hub.url,
+        await tokenFor(hub, 'RISK_ADMIN'),
+        `mutation { updateAlertRule(code: "CLAIMS_IN_WINDOW", params: ${params}) { __typename ... on ErrorResult { errorCode } } }`,
+      );
+      expect(bad.data).toBeNull();
+      expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    const badHold = await gql(
       hub.url,
       await tokenFor(hub, 'RISK_ADMIN'),
-      `mutation { updateAlertRule(code: "CLAIMS_IN_WINDOW", params: "[1]") { __typename ... on ErrorResult { errorCode } } }`,
+      `mutation { updateAlertRule(code: "CLAIMS_IN_WINDOW", params: { holdSeconds: -1 }) { __typename ... on ErrorResult { errorCode } } }`,
     );
-    expect(bad.data.updateAlertRule).toMatchObject({ __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT' });
+    expect(badHold.data.updateAlertRule).toMatchObject({ __typename: 'ValidationError', errorCode: 'BAD_USER_INPUT' });
   });
 });

@@ -62,4 +62,35 @@ describe('trusted documents', () => {
       expect(r.body.errors?.[0]?.extensions?.code).toBe('UNTRUSTED_DOCUMENT');
     }
   });
+
+  it('does the same for queries sent by GET', async () => {
+    const token = await tokenFor(hub, 'CHANNEL_APP');
+    const get = async (params: Record<string, string>) => {
+      const res = await fetch(`${hub.url}?${new URLSearchParams(params)}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] },
+      };
+    };
+    const variables = JSON.stringify({ phone: '13800138000' });
+    for (const params of [
+      { documentId: documentHash(search), variables },
+      { extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: documentHash(search) } }), variables },
+      { query: search, variables },
+    ] as Record<string, string>[]) {
+      const r = await get(params);
+      expect(r.body.errors).toBeUndefined();
+      expect(r.body.data).toEqual({ searchCustomers: { edges: [] } });
+    }
+    for (const params of [{ query: '{ hubVersion }' }, { documentId: 'f'.repeat(64) }, {}] as Record<
+      string,
+      string
+    >[]) {
+      const r = await get(params);
+      expect(r.status).toBe(400);
+      expect(r.body.errors?.[0]?.extensions?.code).toBe('UNTRUSTED_DOCUMENT');
+    }
+  });
 });

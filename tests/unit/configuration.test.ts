@@ -18,6 +18,13 @@ describe('configuration from the environment', () => {
     ).toMatchObject({ avroConnectors: ['billing', 'claims'], schemaRegistryUrl: 'http://registry:8081' });
     expect(() => loadConfig({ AVRO_CONNECTORS: 'billing' })).toThrow(/AVRO_CONNECTORS: needs SCHEMA_REGISTRY_URL/);
   });
+  it('serves a federation subgraph only when asked, and never with trusted documents', () => {
+    expect(loadConfig({}).federation).toBe(false);
+    expect(loadConfig({ HUB_FEDERATION: '1' }).federation).toBe(true);
+    expect(() => loadConfig({ HUB_FEDERATION: '1', HUB_TRUSTED_DOCUMENTS: 'docs.json' })).toThrow(
+      /HUB_TRUSTED_DOCUMENTS: not with HUB_FEDERATION=1/,
+    );
+  });
   it('treats empty strings as unset and parses lists', () => {
     expect(loadConfig({ DATABASE_URL: '', KAFKA_BROKERS: 'a:9092, b:9093' })).toMatchObject({
       databaseUrl: undefined,

@@ -26,6 +26,25 @@ describe('personal values inside other values', () => {
     expect(JSON.parse(protectEvidence(evidence, all)).phones[0].key).toBe('13800138000');
   });
 
+  it('masks evidence given as a JSON object the same way, and returns an object', () => {
+    const evidence = {
+      phones: [{ key: '13800138000', customers: 3, sharers: [{ why: 'unrelated', source: 'MOBILE:13800138000' }] }],
+      addresses: [{ key: '北京市朝阳区建国路88号', customers: 2 }],
+      claims: ['CL1', 'CL2'],
+      ratio: 5,
+    };
+    const out = protectEvidence(evidence, none);
+    expect(out.phones).toEqual([
+      { key: '138****8000', customers: 3, sharers: [{ why: 'unrelated', source: 'MOBILE:138****8000' }] },
+    ]);
+    expect(JSON.stringify(out)).not.toMatch(/13800138000|建国路88号/);
+    expect(out.claims).toEqual(['CL1', 'CL2']);
+    expect(out.ratio).toBe(5);
+    // The same as masking its JSON text.
+    expect(out).toEqual(JSON.parse(protectEvidence(JSON.stringify(evidence), none)));
+    expect(protectEvidence(evidence, all)).toEqual(evidence);
+  });
+
   it('masks keys, e-mails and long digit runs in free text the hub wrote', () => {
     const text =
       '{"sourceRecord":"billing/RESIDENT_ID:110105198503071230","reason":"mobile \\"13812345678\\" invalid","mail":"wang@example.cn","count":12}';
