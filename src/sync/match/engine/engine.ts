@@ -158,6 +158,24 @@ export function resolveRecords(
   );
   lap('estimateM');
 
+  const { clusterOf, pairs: scored } = scoreAndCluster(records, pairList, vectors, model, settings);
+  lap('score+cluster');
+  return { clusterOf, pairs: scored, blocking: stats, model, timings };
+}
+
+/**
+ * Scores candidate pairs with a given model and clusters them at the level of the golden record (see
+ * resolveRecords); also used by the resolution pass over the golden store with the trained default model.
+ */
+export function scoreAndCluster(
+  records: readonly MatchRecord[],
+  pairList: readonly [number, number][],
+  vectors: readonly (number | null)[][],
+  model: FellegiSunterModel,
+  settings: EngineSettings,
+): { clusterOf: Int32Array; pairs: ScoredPair[] } {
+  const n = records.length;
+  const idIndex = settings.comparisons.findIndex((c) => c.name === 'idNumber');
   const scored: ScoredPair[] = [];
   const parent = new Int32Array(n).map((_, i) => i);
   const find = (x: number): number => {
@@ -244,10 +262,9 @@ export function resolveRecords(
     membersOf.delete(other);
     if (si || sj) idsOf.set(root, new Set([...(si ?? []), ...(sj ?? [])]));
   }
-  lap('score+cluster');
   const clusterOf = new Int32Array(n);
   for (let i = 0; i < n; i += 1) clusterOf[i] = find(i);
-  return { clusterOf, pairs: scored, blocking: stats, model, timings };
+  return { clusterOf, pairs: scored };
 }
 
 /** Pairwise precision / recall / F1 of a clustering against true entity keys (as the ER benchmarks define them). */
