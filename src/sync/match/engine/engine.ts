@@ -264,7 +264,44 @@ export function scoreAndCluster(
   }
   const clusterOf = new Int32Array(n);
   for (let i = 0; i < n; i += 1) clusterOf[i] = find(i);
+  if (settings.decideAsWholes) detachAmbiguousPartials(records, clusterOf, model, conflicts);
   return { clusterOf, pairs: scored };
+}
+
+/**
+ * A record without an identity document is linked by its phone only when one golden record it could be holds
+ * that phone (as the streaming matcher decides): an id-less record whose phone is also held, plausibly, by
+ * another cluster is taken out of its cluster — a possible match for review, not a link.
+ */
+function detachAmbiguousPartials(
+  records: readonly MatchRecord[],
+  clusterOf: Int32Array,
+  model: FellegiSunterModel,
+  conflicts: ConflictIndexes,
+): void {
+  const byPhone = new Map<string, number[]>();
+  records.forEach((r, i) => {
+    if (r.phone !== null) byPhone.set(r.phone, [...(byPhone.get(r.phone) ?? []), i]);
+  });
+  for (const holders of byPhone.values()) {
+    if (holders.length < 2) continue;
+    for (const i of holders) {
+      const me = records[i] as MatchRecord;
+      if (me.idNumber !== null) continue;
+      const own = clusterOf[i] as number;
+      if (!holders.some((j) => j !== i && clusterOf[j] === own)) continue;
+      const plausibleClusters = new Set(
+        holders
+          .filter((j) => j !== i)
+          .filter((j) => {
+            const other = records[j] as MatchRecord;
+            return !differentResidentIds(me, other) && strongConflict(model.levelsOf(me, other), conflicts) === null;
+          })
+          .map((j) => clusterOf[j] as number),
+      );
+      if (plausibleClusters.size > 1) clusterOf[i] = i;
+    }
+  }
 }
 
 /** Pairwise precision / recall / F1 of a clustering against true entity keys (as the ER benchmarks define them). */
