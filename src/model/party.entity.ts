@@ -32,7 +32,15 @@ export const Party = defineEntity({
 });
 export type Party = InferEntity<typeof Party>;
 
-export type AttributeLineage = { sourceRecordId: string; system: string; sourceId: string; sourceTime: string | null };
+export type AttributeLineage = {
+  sourceRecordId: string;
+  system: string;
+  sourceId: string;
+  sourceTime: string | null;
+  /** For a source that sends changes only: the event that gave the value (src/domain/event-fold.ts). */
+  event?: LineageEvent;
+};
+export type LineageEvent = { eventId: string; sourceVersion: string; sourceTime: string | null };
 
 /** Identifiers of a golden party, one row per (party, source record, identifier) so lineage is explicit. */
 export const PartyIdentifier = defineEntity({

@@ -4,7 +4,8 @@ import { executeBound } from '../db/bound-sql.ts';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes } from '../domain/canonical.ts';
+import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
+import { foldKeyOfGolden } from '../domain/event-fold.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 
@@ -20,6 +21,8 @@ export type SurvivorCandidate = {
   sourceId: string;
   sourceTime: Date | null;
   attributes: PartyAttributes;
+  /** A folded record's per-attribute state: lineage names the event behind each value. */
+  attributeVersions?: AttributeVersions | null;
 };
 
 type GoldenAttribute =
@@ -150,11 +153,15 @@ export function survive(candidates: readonly SurvivorCandidate[]): {
     }
     values[rule.attribute] = best?.v ?? null;
     if (best) {
+      const entry = best.c.attributeVersions?.fields[foldKeyOfGolden(rule.attribute)];
       lineage[rule.attribute] = {
         sourceRecordId: best.c.sourceRecordId,
         system: best.c.system,
         sourceId: best.c.sourceId,
         sourceTime: best.c.sourceTime?.toISOString() ?? null,
+        ...(entry?.eventId
+          ? { event: { eventId: entry.eventId, sourceVersion: entry.version, sourceTime: entry.sourceTime } }
+          : {}),
       };
     }
   }
@@ -229,10 +236,11 @@ export async function recomputeParties(
         source_id: string;
         source_time: Date | null;
         attributes: PartyAttributes;
+        attribute_versions: AttributeVersions | null;
       }[]
     >(
       em,
-      `select id, party_id, system, source_id, source_time, attributes from source_record where party_id in (${list}) and not deleted`,
+      `select id, party_id, system, source_id, source_time, attributes, attribute_versions from source_record where party_id in (${list}) and not deleted`,
       chunk,
     );
     const recordsOf = new Map<string, SurvivorCandidate[]>();
@@ -243,6 +251,7 @@ export async function recomputeParties(
         sourceId: r.source_id,
         sourceTime: r.source_time ? new Date(r.source_time) : null,
         attributes: r.attributes,
+        attributeVersions: r.attribute_versions,
       };
       recordsOf.set(r.party_id, [...(recordsOf.get(r.party_id) ?? []), candidate]);
     }
