@@ -122,12 +122,15 @@ export function foldedAttributes(state: AttributeVersions): PartyAttributes {
   };
 }
 
-/** The fold key behind a golden attribute (survivorship's names), for lineage. */
-export function foldKeyOfGolden(attribute: string): string {
-  return attribute === 'displayName' ||
-    attribute === 'familyName' ||
-    attribute === 'givenName' ||
-    attribute === 'nameKey'
-    ? 'name'
-    : attribute;
+/** The event behind a folded value, as lineage names it. */
+export type FoldEventRef = { eventId: string; sourceVersion: string; sourceTime: string | null };
+
+/**
+ * The event that gave a folded record's value, by fold key (`contact:MOBILE`) or golden attribute name
+ * (`displayName` → the name); null for records sent whole and values held from before the record was folded.
+ */
+export function eventBehind(state: AttributeVersions | null | undefined, key: string): FoldEventRef | null {
+  const golden = ['displayName', 'familyName', 'givenName', 'nameKey'].includes(key) ? 'name' : key;
+  const entry = state?.fields[golden];
+  return entry?.eventId ? { eventId: entry.eventId, sourceVersion: entry.version, sourceTime: entry.sourceTime } : null;
 }

@@ -1,3 +1,4 @@
+import type { FoldEventRef } from '../domain/event-fold.ts';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
 /**
@@ -38,9 +39,8 @@ export type AttributeLineage = {
   sourceId: string;
   sourceTime: string | null;
   /** For a source that sends changes only: the event that gave the value (src/domain/event-fold.ts). */
-  event?: LineageEvent;
+  event?: FoldEventRef;
 };
-export type LineageEvent = { eventId: string; sourceVersion: string; sourceTime: string | null };
 
 /** Identifiers of a golden party, one row per (party, source record, identifier) so lineage is explicit. */
 export const PartyIdentifier = defineEntity({

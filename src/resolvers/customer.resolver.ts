@@ -7,7 +7,7 @@ import type {
 } from '../generated/graphql.ts';
 import type { GraphQLContext } from './context.ts';
 import type { SourceRef } from '../services/customer.service.ts';
-import { contactKey, identifierKey } from '../domain/event-fold.ts';
+import { contactKey, eventBehind, identifierKey } from '../domain/event-fold.ts';
 import { requireAccess } from './guard.ts';
 
 /** Thin resolvers: check access, call one service or loader, return. */
@@ -53,14 +53,11 @@ export const Customer: CustomerResolvers = {
 async function sourceRefOf(sourceRecordId: string, foldKey: string, ctx: GraphQLContext): Promise<SourceRef> {
   const record = await ctx.loaders.sourceRecord.load(sourceRecordId);
   if (!record) throw new Error(`source record ${sourceRecordId} is missing`);
-  const entry = record.attributeVersions?.fields[foldKey];
   return {
     system: record.system,
     sourceId: record.sourceId,
     sourceTime: record.sourceTime ?? null,
-    event: entry?.eventId
-      ? { eventId: entry.eventId, sourceVersion: entry.version, sourceTime: entry.sourceTime }
-      : null,
+    event: eventBehind(record.attributeVersions, foldKey),
   };
 }
 

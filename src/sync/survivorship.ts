@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
-import { foldKeyOfGolden } from '../domain/event-fold.ts';
+import { eventBehind } from '../domain/event-fold.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 
@@ -21,8 +21,7 @@ export type SurvivorCandidate = {
   sourceId: string;
   sourceTime: Date | null;
   attributes: PartyAttributes;
-  /** A folded record's per-attribute state: lineage names the event behind each value. */
-  attributeVersions?: AttributeVersions | null;
+  attributeVersions?: AttributeVersions | null; // a folded record's state: lineage names each value's event
 };
 
 type GoldenAttribute =
@@ -153,15 +152,13 @@ export function survive(candidates: readonly SurvivorCandidate[]): {
     }
     values[rule.attribute] = best?.v ?? null;
     if (best) {
-      const entry = best.c.attributeVersions?.fields[foldKeyOfGolden(rule.attribute)];
+      const event = eventBehind(best.c.attributeVersions, rule.attribute);
       lineage[rule.attribute] = {
         sourceRecordId: best.c.sourceRecordId,
         system: best.c.system,
         sourceId: best.c.sourceId,
         sourceTime: best.c.sourceTime?.toISOString() ?? null,
-        ...(entry?.eventId
-          ? { event: { eventId: entry.eventId, sourceVersion: entry.version, sourceTime: entry.sourceTime } }
-          : {}),
+        ...(event ? { event } : {}),
       };
     }
   }
@@ -371,7 +368,6 @@ function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean
   return compared.every((k) => a[k] === b[k]) && stableJson(lineage(a.lineage)) === stableJson(lineage(b.lineage));
 }
 
-/** JSON with sorted keys: jsonb returns keys in its own order, so plain JSON.stringify would see false changes. */
 /** One history row per golden-record version: its cause, what triggered it, and the values after it. */
 export async function writeHistory(
   em: EntityManager,
