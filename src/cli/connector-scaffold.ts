@@ -36,6 +36,8 @@ export const ${name}Manifest: ConnectorManifest = {
   topics: ['${topic}'],
   keyFormat: 'string',
   valueFormat: 'json',
+  // 'records' when each message carries the customer whole, 'changes' when only what changed (docs/connectors.md).
+  messages: 'records',
   description: 'TODO: what this source system is and what it sends.',
 };
 

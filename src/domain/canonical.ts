@@ -49,14 +49,50 @@ export type PartyAttributes = {
  */
 type Versioned = { system: string; sourceVersion: string; sourceTime: Date | null };
 
-export type PartyUpsert = Versioned & {
-  entity: 'party';
-  op: 'upsert';
-  sourceId: string;
-  raw: Record<string, unknown>;
-  attributes: PartyAttributes;
+/** One attribute of a folded source record: its value and the event that gave it (src/domain/event-fold.ts). */
+export type FoldEntry = {
+  value: unknown;
+  /** The source version of the event that gave the value (decimal string). */
+  version: string;
+  /** The source's event id, or null for values held before the record was folded (a stored snapshot). */
+  eventId: string | null;
+  /** The event's source time (ISO), when the source gives one. */
+  sourceTime: string | null;
 };
-export type PartyDelete = Versioned & { entity: 'party'; op: 'delete'; sourceId: string };
+
+/**
+ * The per-attribute state of a folded source record (`source_record.attribute_versions`), by fold key
+ * (`name`, `birthDate`, `identifier:RESIDENT_ID`, `contact:MOBILE`, …). `floor` is the version of the record's
+ * last delete: events at or below it belong to the deleted record and fold into nothing.
+ */
+export type AttributeVersions = { floor: string | null; fields: Record<string, FoldEntry> };
+
+/**
+ * How a party change relates to the record it changes. Set by ingest from the connector's manifest
+ * (`messages: 'changes'`) and by the sync step; a connector only sets `eventId`.
+ */
+type Folding = {
+  /**
+   * 'changes': the message carries only what changed (an app event): an attribute it leaves out (absent or
+   * null) is unchanged, and the record's attributes are the fold of its events (src/domain/event-fold.ts).
+   * Absent: the message carries the whole record, which replaces what was held.
+   */
+  carries?: 'changes';
+  /** The sync step's fold of the record after this change: then `attributes` is the folded state, not the event. */
+  fold?: AttributeVersions;
+};
+
+export type PartyUpsert = Versioned &
+  Folding & {
+    entity: 'party';
+    op: 'upsert';
+    sourceId: string;
+    raw: Record<string, unknown>;
+    attributes: PartyAttributes;
+    /** The source's id of the event this change came from, where it has one: named in lineage for folded values. */
+    eventId?: string | null;
+  };
+export type PartyDelete = Versioned & Folding & { entity: 'party'; op: 'delete'; sourceId: string };
 
 export type PolicyData = {
   productCode: string | null;

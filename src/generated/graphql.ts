@@ -1280,6 +1280,16 @@ export type Sex =
   | 'M'
   | 'U';
 
+/** One event of a source that sends changes only (e.g. the app's PROFILE_UPDATED). */
+export type SourceEvent = {
+  __typename?: 'SourceEvent';
+  /** The source's event id. */
+  eventId: Scalars['String']['output'];
+  sourceTime?: Maybe<Scalars['DateTime']['output']>;
+  /** The event's source version (for app events: its time in microseconds since the epoch). */
+  sourceVersion: Scalars['String']['output'];
+};
+
 /** A source system's copy of the customer, as received and as normalised. */
 export type SourceRecord = {
   __typename?: 'SourceRecord';
@@ -1300,6 +1310,12 @@ export type SourceRecord = {
 /** Points at one source system's record. */
 export type SourceRef = {
   __typename?: 'SourceRef';
+  /**
+   * For a source whose messages carry only what changed (the app's events): the event that gave this value. The
+   * record is the fold of its events, so the record's time may be a later event's. Null for sources that send
+   * whole records.
+   */
+  event?: Maybe<SourceEvent>;
   sourceId: Scalars['String']['output'];
   sourceTime?: Maybe<Scalars['DateTime']['output']>;
   system: Scalars['String']['output'];
@@ -1577,6 +1593,7 @@ export type ResolversTypes = {
   SelfApprovalError: ResolverTypeWrapper<SelfApprovalError>;
   SensitiveKind: SensitiveKind;
   Sex: Sex;
+  SourceEvent: ResolverTypeWrapper<SourceEvent>;
   SourceRecord: ResolverTypeWrapper<SourceRecordModel>;
   SourceRef: ResolverTypeWrapper<SourceRefModel>;
   SplitResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SplitResult']>;
@@ -1669,6 +1686,7 @@ export type ResolversParentTypes = {
   ScreeningHit: ScreeningHitRowModel;
   ScreeningHitResult: ResolversUnionTypes<ResolversParentTypes>['ScreeningHitResult'];
   SelfApprovalError: SelfApprovalError;
+  SourceEvent: SourceEvent;
   SourceRecord: SourceRecordModel;
   SourceRef: SourceRefModel;
   SplitResult: ResolversUnionTypes<ResolversParentTypes>['SplitResult'];
@@ -2316,6 +2334,12 @@ export type SelfApprovalErrorResolvers<ContextType = GraphQLContext, ParentType 
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type SourceEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SourceEvent'] = ResolversParentTypes['SourceEvent']> = {
+  eventId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  sourceVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type SourceRecordResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SourceRecord'] = ResolversParentTypes['SourceRecord']> = {
   deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   linkScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
@@ -2330,6 +2354,7 @@ export type SourceRecordResolvers<ContextType = GraphQLContext, ParentType exten
 };
 
 export type SourceRefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SourceRef'] = ResolversParentTypes['SourceRef']> = {
+  event?: Resolver<Maybe<ResolversTypes['SourceEvent']>, ParentType, ContextType>;
   sourceId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   sourceTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   system?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2422,6 +2447,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ScreeningHit?: ScreeningHitResolvers<ContextType>;
   ScreeningHitResult?: ScreeningHitResultResolvers<ContextType>;
   SelfApprovalError?: SelfApprovalErrorResolvers<ContextType>;
+  SourceEvent?: SourceEventResolvers<ContextType>;
   SourceRecord?: SourceRecordResolvers<ContextType>;
   SourceRef?: SourceRefResolvers<ContextType>;
   SplitResult?: SplitResultResolvers<ContextType>;

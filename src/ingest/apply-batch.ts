@@ -3,7 +3,7 @@ import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange } from '../domain/canonical.ts';
-import type { SourceMessage } from '../connectors/framework/connector.ts';
+import { mapWithManifest, type SourceMessage } from '../connectors/framework/connector.ts';
 import { MappingError } from '../connectors/framework/errors.ts';
 import { applyChanges, lockPartyKeys, type SyncDeps } from '../sync/apply-changes.ts';
 import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
@@ -254,7 +254,7 @@ function mapMessage(route: Route, message: SourceMessage, maxBytes: number): Map
     };
   if (message.undecodable) return { message, error: { code: 'UNDECODABLE', reason: message.undecodable } };
   try {
-    return { message, changes: route.connector.map({ ...message, topic: route.contractTopic }) };
+    return { message, changes: mapWithManifest(route.connector, { ...message, topic: route.contractTopic }) };
   } catch (e) {
     if (e instanceof MappingError) return { message, error: { code: e.code, reason: e.message } };
     return {

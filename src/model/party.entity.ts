@@ -1,3 +1,4 @@
+import type { FoldEventRef } from '../domain/event-fold.ts';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
 /**
@@ -32,7 +33,14 @@ export const Party = defineEntity({
 });
 export type Party = InferEntity<typeof Party>;
 
-export type AttributeLineage = { sourceRecordId: string; system: string; sourceId: string; sourceTime: string | null };
+export type AttributeLineage = {
+  sourceRecordId: string;
+  system: string;
+  sourceId: string;
+  sourceTime: string | null;
+  /** For a source that sends changes only: the event that gave the value (src/domain/event-fold.ts). */
+  event?: FoldEventRef;
+};
 
 /** Identifiers of a golden party, one row per (party, source record, identifier) so lineage is explicit. */
 export const PartyIdentifier = defineEntity({

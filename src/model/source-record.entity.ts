@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import type { PartyAttributes } from '../domain/canonical.ts';
+import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
 
 export type MatchExplanation = {
   decision: string;
@@ -29,6 +29,8 @@ export const SourceRecord = defineEntity({
     matchExplanation: p.json<MatchExplanation>().nullable(),
     raw: p.json<Record<string, unknown>>().nullable(),
     attributes: p.json<PartyAttributes>().nullable(),
+    /** Sources that send changes only: each attribute's value and the event that gave it (the fold behind `attributes`). */
+    attributeVersions: p.json<AttributeVersions>().nullable(),
     sourceTime: p.datetime().nullable(),
     sourceVersion: p.bigint('string'),
     deleted: p.boolean().default(false),

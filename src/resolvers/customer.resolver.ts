@@ -6,6 +6,8 @@ import type {
   AttributeLineageResolvers,
 } from '../generated/graphql.ts';
 import type { GraphQLContext } from './context.ts';
+import type { SourceRef } from '../services/customer.service.ts';
+import { contactKey, eventBehind, identifierKey } from '../domain/event-fold.ts';
 import { requireAccess } from './guard.ts';
 
 /** Thin resolvers: check access, call one service or loader, return. */
@@ -48,22 +50,33 @@ export const Customer: CustomerResolvers = {
     (await ctx.loaders.historyByParty.load(p.id)).slice(0, Math.max(0, Math.min(last ?? 50, 200))),
 };
 
-async function sourceRefOf(sourceRecordId: string, ctx: GraphQLContext) {
+/** The source record behind an identifier or contact point, and for a folded record the event behind the value. */
+async function sourceRefOf(sourceRecordId: string, foldKey: string, ctx: GraphQLContext): Promise<SourceRef> {
   const record = await ctx.loaders.sourceRecord.load(sourceRecordId);
   if (!record) throw new Error(`source record ${sourceRecordId} is missing`);
-  return { system: record.system, sourceId: record.sourceId, sourceTime: record.sourceTime ?? null };
+  return {
+    system: record.system,
+    sourceId: record.sourceId,
+    sourceTime: record.sourceTime ?? null,
+    event: eventBehind(record.attributeVersions, foldKey),
+  };
 }
 
 export const Identifier: IdentifierResolvers = {
   type: (i) => i.type as never,
-  source: (i, _args, ctx) => sourceRefOf(i.sourceRecordId, ctx),
+  source: (i, _args, ctx) => sourceRefOf(i.sourceRecordId, identifierKey(i.type), ctx),
 };
 
 export const ContactPoint: ContactPointResolvers = {
-  source: (c, _args, ctx) => sourceRefOf(c.sourceRecordId, ctx),
+  source: (c, _args, ctx) => sourceRefOf(c.sourceRecordId, contactKey(c.kind), ctx),
 };
 
 export const AttributeLineage: AttributeLineageResolvers = {
   attribute: (l) => l.attribute,
-  source: (l) => ({ system: l.lineage.system, sourceId: l.lineage.sourceId, sourceTime: l.lineage.sourceTime }),
+  source: (l) => ({
+    system: l.lineage.system,
+    sourceId: l.lineage.sourceId,
+    sourceTime: l.lineage.sourceTime,
+    event: l.lineage.event ?? null,
+  }),
 };

@@ -11,7 +11,12 @@ import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
 /** Read side of the golden store: lookups, search and the customer 360's policies. Resolvers call only this. */
 export type CustomerPolicyEdge = { cursor: string; policy: Policy; roles: PolicyRole[] };
 export type AttributeLineageEntry = { attribute: string; lineage: AttributeLineage };
-export type SourceRef = { system: string; sourceId: string; sourceTime: Date | string | null };
+export type SourceRef = {
+  system: string;
+  sourceId: string;
+  sourceTime: Date | string | null;
+  event: { eventId: string; sourceVersion: string; sourceTime: Date | string | null } | null;
+};
 
 export type SearchInput = { phone?: string | null; idNumber?: string | null; name?: string | null };
 export type Connection<T> = {

@@ -4,7 +4,16 @@ import { applyPartyChangeAlone } from './party-change.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
 import type { SyncDeps } from './sync-deps.ts';
 import type { ChangeSet } from './change-set.ts';
-import { type PartyChange, type Blocks, type Segment, recordKey, newSegment, sameJson } from './party-batch-types.ts';
+import {
+  type PartyChange,
+  type Blocks,
+  type Segment,
+  recordKey,
+  newSegment,
+  sameJson,
+  isStale,
+} from './party-batch-types.ts';
+import { foldChangeEvents } from './fold-events.ts';
 import { loadBlocks, loadStates } from './party-batch-load.ts';
 import { resolveInMemory, touch, addedTo } from './party-batch-resolve.ts';
 import { flush } from './party-batch-flush.ts';
@@ -27,11 +36,13 @@ import { flush } from './party-batch-flush.ts';
  */
 export async function applyParties(
   em: EntityManager,
-  changes: readonly PartyChange[],
+  given: readonly PartyChange[],
   deps: SyncDeps,
   stats: ApplyStats,
   changed: ChangeSet,
 ): Promise<void> {
+  // Change events become whole-record changes first (their fold); everything below treats them as records.
+  const changes = await foldChangeEvents(em, given);
   const matching = deps.matcher.batch;
   const recompute = new Map<string, { cause: HistoryCause; detail: Record<string, unknown> }>();
   const noteRecompute = (partyId: string, cause: HistoryCause, change: PartyChange) => {
@@ -72,7 +83,7 @@ export async function applyParties(
   for (let i = 0; i < changes.length; i += 1) {
     const change = changes[i] as PartyChange;
     const state = states.get(recordKey(change.system, change.sourceId));
-    if (state && state.version >= BigInt(change.sourceVersion)) {
+    if (isStale(state, change)) {
       tally(stats, change.system, 0, 1);
       continue;
     }
@@ -89,7 +100,8 @@ export async function applyParties(
       state.version = BigInt(change.sourceVersion);
       // Alone in its golden record, the record wins every attribute whatever its time: nothing to recompute
       // (and no new version for a timestamp). With others, recency decides (MOST_RECENT).
-      if (state.others + addedTo(segment, state.partyId, state.id) > 0)
+      // A folded event may also change which event gave a value (lineage names it).
+      if (state.others + addedTo(segment, state.partyId, state.id) > 0 || change.fold !== undefined)
         noteRecompute(state.partyId, 'SOURCE_CHANGE', change);
       tally(stats, change.system, 1, 0);
       continue;

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { insertContributions } from './party-change.ts';
 import { insertMatchKeys } from './identity.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
-import { type Segment } from './party-batch-types.ts';
+import { type Segment, foldJson } from './party-batch-types.ts';
 
 /**
  * The writes of set-based identity resolution (apply-parties.ts): what the batch decided in memory goes out as
@@ -26,14 +26,15 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
   for (const chunk of chunked(fresh)) {
     await executeBound(
       em,
-      `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version, party_id, link_type, link_score, linked_at, match_explanation)
-       values ${marks(chunk.length, '(?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, now(), ?::jsonb)')}`,
+      `insert into source_record (id, system, source_id, raw, attributes, attribute_versions, match_profile, source_time, source_version, party_id, link_type, link_score, linked_at, match_explanation)
+       values ${marks(chunk.length, '(?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, now(), ?::jsonb)')}`,
       chunk.flatMap((w) => [
         w.id,
         w.change.system,
         w.change.sourceId,
         JSON.stringify(w.raw),
         JSON.stringify(w.change.attributes),
+        foldJson(w.change.fold),
         w.profile,
         w.sourceTime,
         w.sourceVersion,
@@ -49,15 +50,16 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
     // refreshed unless a steward linked it by hand.
     await executeBound(
       em,
-      `update source_record sr set raw = v.raw::jsonb, attributes = v.attributes::jsonb, match_profile = v.profile::jsonb, source_time = v.source_time::timestamptz,
-              source_version = v.source_version::bigint, deleted = false, updated_at = now(),
+      `update source_record sr set raw = v.raw::jsonb, attributes = v.attributes::jsonb, attribute_versions = v.attribute_versions::jsonb, match_profile = v.profile::jsonb,
+              source_time = v.source_time::timestamptz, source_version = v.source_version::bigint, deleted = false, updated_at = now(),
               match_explanation = case when sr.link_type = 'MANUAL' or v.explanation is null then sr.match_explanation else v.explanation::jsonb end
-         from (values ${marks(chunk.length, '(?::uuid, ?, ?, ?, ?, ?, ?)')}) as v(id, raw, attributes, profile, source_time, source_version, explanation)
+         from (values ${marks(chunk.length, '(?::uuid, ?, ?, ?, ?, ?, ?, ?)')}) as v(id, raw, attributes, attribute_versions, profile, source_time, source_version, explanation)
         where sr.id = v.id`,
       chunk.flatMap((w) => [
         w.id,
         JSON.stringify(w.raw),
         JSON.stringify(w.change.attributes),
+        foldJson(w.change.fold),
         w.profile,
         w.sourceTime?.toISOString() ?? null,
         w.sourceVersion,
@@ -68,9 +70,16 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
   for (const chunk of chunked([...segment.touches])) {
     await executeBound(
       em,
-      `update source_record sr set raw = v.raw::jsonb, source_time = v.source_time::timestamptz, source_version = v.source_version::bigint, updated_at = now()
-         from (values ${marks(chunk.length, '(?::uuid, ?, ?, ?)')}) as v(id, raw, source_time, source_version) where sr.id = v.id`,
-      chunk.flatMap(([id, t]) => [id, JSON.stringify(t.raw), t.sourceTime?.toISOString() ?? null, t.sourceVersion]),
+      `update source_record sr set raw = v.raw::jsonb, attribute_versions = v.attribute_versions::jsonb, source_time = v.source_time::timestamptz,
+              source_version = v.source_version::bigint, updated_at = now()
+         from (values ${marks(chunk.length, '(?::uuid, ?, ?, ?, ?)')}) as v(id, raw, attribute_versions, source_time, source_version) where sr.id = v.id`,
+      chunk.flatMap(([id, t]) => [
+        id,
+        JSON.stringify(t.raw),
+        foldJson(t.fold ?? undefined),
+        t.sourceTime?.toISOString() ?? null,
+        t.sourceVersion,
+      ]),
     );
   }
   const replaced = stored.map((w) => w.id);

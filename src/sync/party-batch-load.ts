@@ -6,7 +6,7 @@ import type { BatchMatching } from './match/matcher.ts';
 import { OversizedBlocks } from './match/oversized-blocks.ts';
 import type { SyncDeps } from './sync-deps.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
-import { type PartyChange, type RecordState, type Blocks, recordKey, sameJson } from './party-batch-types.ts';
+import { type PartyChange, type RecordState, type Blocks, recordKey, sameJson, isStale } from './party-batch-types.ts';
 
 /**
  * What set-based identity resolution (apply-parties.ts) reads before deciding: the batch's source records as
@@ -78,7 +78,7 @@ export async function loadBlocks(
     const state = states.get(recordKey(c.system, c.sourceId));
     // Stale changes and unchanged repeats of stored records are never matched (see applyParties): their blocks
     // are neither counted nor fetched. Most of a stream is repeats — the payer of every premium.
-    if (state && state.version >= BigInt(c.sourceVersion)) continue;
+    if (isStale(state, c)) continue;
     const unchanged =
       state !== undefined && !state.deleted && state.attributes !== null && sameJson(state.attributes, c.attributes);
     if (unchanged && state.partyId !== null) continue;

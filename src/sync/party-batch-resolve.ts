@@ -176,6 +176,7 @@ export function candidatesOf(
 export function touch(segment: Segment, state: RecordState, change: PartyUpsert): void {
   const pending = segment.records.get(state.id);
   if (pending) {
+    pending.change = change; // the same attributes; a folded change also brings its new fold
     pending.raw = change.raw;
     pending.sourceTime = change.sourceTime;
     pending.sourceVersion = change.sourceVersion;
@@ -185,5 +186,6 @@ export function touch(segment: Segment, state: RecordState, change: PartyUpsert)
     raw: change.raw,
     sourceTime: change.sourceTime,
     sourceVersion: change.sourceVersion,
+    fold: change.fold ?? null,
   });
 }

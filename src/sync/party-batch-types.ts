@@ -1,4 +1,4 @@
-import type { PartyAttributes, PartyDelete, PartyUpsert } from '../domain/canonical.ts';
+import type { AttributeVersions, PartyAttributes, PartyDelete, PartyUpsert } from '../domain/canonical.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { MatchCandidate } from './match/matcher.ts';
 import { stableJson } from '../domain/stable-json.ts';
@@ -55,7 +55,10 @@ export type RecordWrite = {
 export type Segment = {
   parties: { id: string; kind: string }[];
   records: Map<string, RecordWrite>;
-  touches: Map<string, { raw: Record<string, unknown>; sourceTime: Date | null; sourceVersion: string }>;
+  touches: Map<
+    string,
+    { raw: Record<string, unknown>; sourceTime: Date | null; sourceVersion: string; fold: AttributeVersions | null }
+  >;
   keys: Map<string, string[]>;
   reviews: Map<string, { recordId: string; partyId: string; probability: number; explanation: MatchExplanation }>;
   /** Records the segment linked to each golden record (they make it not alone). */
@@ -71,5 +74,16 @@ export const newSegment = (): Segment => ({
   reviews: new Map(),
   linked: new Map(),
 });
+/**
+ * A change no newer than its record is stale — except a folded change event (fold-events.ts), which carries the
+ * record's own version when it arrived late and was folded in its place.
+ */
+export const isStale = (state: { version: bigint } | undefined, change: PartyChange): boolean =>
+  state !== undefined &&
+  !(change.op === 'upsert' && change.fold !== undefined) &&
+  state.version >= BigInt(change.sourceVersion);
 export const sameJson = (a: unknown, b: unknown) =>
   stableJson(JSON.parse(JSON.stringify(a ?? null))) === stableJson(JSON.parse(JSON.stringify(b ?? null)));
+/** A folded record's per-attribute state as a jsonb parameter; null for records sent whole. */
+export const foldJson = (fold: AttributeVersions | undefined): string | null =>
+  fold === undefined ? null : JSON.stringify(fold);

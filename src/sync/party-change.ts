@@ -8,6 +8,8 @@ import type { ApplyStats } from './apply-stats.ts';
 import type { ApplyOutcome, SyncDeps } from './sync-deps.ts';
 import type { ChangeSet } from './change-set.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
+import { contactKey } from '../domain/event-fold.ts';
+import { foldJson } from './party-batch-types.ts';
 
 /**
  * One party change at a time, against the store: the general path of identity resolution, which handles every
@@ -65,7 +67,9 @@ async function upsertParty(
   changed: ChangeSet,
 ): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId, change.attributes);
-  if (existing && BigInt(existing.source_version) >= BigInt(change.sourceVersion)) return 'STALE';
+  // A folded change event that arrived late carries its record's own version: it was folded in its place.
+  if (existing && change.fold === undefined && BigInt(existing.source_version) >= BigInt(change.sourceVersion))
+    return 'STALE';
   if (existing && existing.unchanged && !existing.deleted && existing.party_id !== null) {
     // Sources repeat the customer with every event (the payer of each premium, the claimant of each claim):
     // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,
@@ -73,11 +77,12 @@ async function upsertParty(
     // wins every attribute whatever its time, so there is nothing to recompute.
     await executeBound(
       em,
-      `update source_record set raw = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`,
-      [JSON.stringify(change.raw), change.sourceTime, change.sourceVersion, existing.id],
+      `update source_record set raw = ?::jsonb, attribute_versions = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`,
+      [JSON.stringify(change.raw), foldJson(change.fold), change.sourceTime, change.sourceVersion, existing.id],
     );
+    // A folded event may also change which event gave a value (lineage names it).
     if (
-      !existing.alone &&
+      (!existing.alone || change.fold !== undefined) &&
       (await recomputeParty(em, existing.party_id, 'SOURCE_CHANGE', {
         record: `${change.system}/${change.sourceId}`,
         sourceVersion: change.sourceVersion,
@@ -92,6 +97,7 @@ async function upsertParty(
   const values = [
     JSON.stringify(change.raw),
     JSON.stringify(change.attributes),
+    foldJson(change.fold),
     profile,
     change.sourceTime,
     change.sourceVersion,
@@ -99,13 +105,13 @@ async function upsertParty(
   if (existing) {
     await executeBound(
       em,
-      `update source_record set raw = ?::jsonb, attributes = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
+      `update source_record set raw = ?::jsonb, attributes = ?::jsonb, attribute_versions = ?::jsonb, match_profile = ?::jsonb, source_time = ?, source_version = ?, deleted = false, updated_at = now() where id = ?`,
       [...values, recordId],
     );
   } else {
     await executeBound(
       em,
-      `insert into source_record (id, system, source_id, raw, attributes, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
+      `insert into source_record (id, system, source_id, raw, attributes, attribute_versions, match_profile, source_time, source_version) values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?)`,
       [recordId, change.system, change.sourceId, ...values],
     );
   }
@@ -202,7 +208,8 @@ export async function insertContributions(
       c.searchKey,
       c.valid,
       JSON.stringify(c.issues),
-      change.sourceTime,
+      // A folded record's contact point is valid from the event that gave it.
+      change.fold?.fields[contactKey(c.kind)]?.sourceTime ?? change.sourceTime,
     ]),
   );
   for (const chunk of chunked(cps)) {
@@ -227,15 +234,15 @@ async function deleteParty(
     // Delete of a record never seen: remember it, so that an older create arriving late cannot resurrect it.
     await executeBound(
       em,
-      `insert into source_record (id, system, source_id, source_time, source_version, deleted) values (?, ?, ?, ?, ?, true)`,
-      [randomUUID(), change.system, change.sourceId, change.sourceTime, change.sourceVersion],
+      `insert into source_record (id, system, source_id, attribute_versions, source_time, source_version, deleted) values (?, ?, ?, ?::jsonb, ?, ?, true)`,
+      [randomUUID(), change.system, change.sourceId, foldJson(change.fold), change.sourceTime, change.sourceVersion],
     );
     return 'APPLIED';
   }
   await executeBound(
     em,
-    `update source_record set deleted = true, source_time = ?, source_version = ?, updated_at = now() where id = ?`,
-    [change.sourceTime, change.sourceVersion, existing.id],
+    `update source_record set deleted = true, attribute_versions = ?::jsonb, source_time = ?, source_version = ?, updated_at = now() where id = ?`,
+    [foldJson(change.fold), change.sourceTime, change.sourceVersion, existing.id],
   );
   await executeBound(em, `delete from match_key where source_record_id = ?`, [existing.id]);
   await executeBound(em, `update review_task set status = 'OBSOLETE' where status = 'OPEN' and source_record_id = ?`, [

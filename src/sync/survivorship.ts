@@ -4,7 +4,8 @@ import { executeBound } from '../db/bound-sql.ts';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyAttributes } from '../domain/canonical.ts';
+import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
+import { eventBehind } from '../domain/event-fold.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 
@@ -20,6 +21,7 @@ export type SurvivorCandidate = {
   sourceId: string;
   sourceTime: Date | null;
   attributes: PartyAttributes;
+  attributeVersions?: AttributeVersions | null; // a folded record's state: lineage names each value's event
 };
 
 type GoldenAttribute =
@@ -150,11 +152,13 @@ export function survive(candidates: readonly SurvivorCandidate[]): {
     }
     values[rule.attribute] = best?.v ?? null;
     if (best) {
+      const event = eventBehind(best.c.attributeVersions, rule.attribute);
       lineage[rule.attribute] = {
         sourceRecordId: best.c.sourceRecordId,
         system: best.c.system,
         sourceId: best.c.sourceId,
         sourceTime: best.c.sourceTime?.toISOString() ?? null,
+        ...(event ? { event } : {}),
       };
     }
   }
@@ -229,10 +233,11 @@ export async function recomputeParties(
         source_id: string;
         source_time: Date | null;
         attributes: PartyAttributes;
+        attribute_versions: AttributeVersions | null;
       }[]
     >(
       em,
-      `select id, party_id, system, source_id, source_time, attributes from source_record where party_id in (${list}) and not deleted`,
+      `select id, party_id, system, source_id, source_time, attributes, attribute_versions from source_record where party_id in (${list}) and not deleted`,
       chunk,
     );
     const recordsOf = new Map<string, SurvivorCandidate[]>();
@@ -243,6 +248,7 @@ export async function recomputeParties(
         sourceId: r.source_id,
         sourceTime: r.source_time ? new Date(r.source_time) : null,
         attributes: r.attributes,
+        attributeVersions: r.attribute_versions,
       };
       recordsOf.set(r.party_id, [...(recordsOf.get(r.party_id) ?? []), candidate]);
     }
@@ -362,7 +368,6 @@ function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean
   return compared.every((k) => a[k] === b[k]) && stableJson(lineage(a.lineage)) === stableJson(lineage(b.lineage));
 }
 
-/** JSON with sorted keys: jsonb returns keys in its own order, so plain JSON.stringify would see false changes. */
 /** One history row per golden-record version: its cause, what triggered it, and the values after it. */
 export async function writeHistory(
   em: EntityManager,

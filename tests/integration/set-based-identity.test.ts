@@ -88,6 +88,29 @@ describe('set-based identity resolution', () => {
     OCCPCODE: null,
     DTEUPD: dteupd('2026-11-20T00:00:00Z'),
   };
+  const appEvent = (e: Record<string, unknown>) => ({
+    topic: 'app.customer-events.v1',
+    key: 'APP-Z1',
+    value: JSON.stringify({ userId: 'APP-Z1', consent: null, ...e }),
+  });
+  const appEvents = [
+    appEvent({ eventId: 'Z-W1', type: 'REGISTERED', at: '2026-11-20T00:02:10Z', mobile: '13700002223' }),
+    appEvent({
+      eventId: 'Z-W2',
+      type: 'PROFILE_UPDATED',
+      at: '2026-11-20T00:02:20Z',
+      name: '欧阳明远',
+      email: 'oy@example.cn',
+      mobile: null,
+    }),
+    appEvent({
+      eventId: 'Z-W3',
+      type: 'REAL_NAME_VERIFIED',
+      at: '2026-11-20T00:02:30Z',
+      name: '欧阳明远',
+      idNumber: residentId('110101', '19770707', '031'),
+    }),
+  ];
   const withinOneBatch = [
     coreEvent('client', 'c', gone),
     ...deleteWithTombstone('client', { ...gone, DTEUPD: dteupd('2026-11-20T00:01:00Z') }),
@@ -97,6 +120,9 @@ describe('set-based identity resolution', () => {
       '2026-11-20T00:02:00Z',
     ),
     client('Z9000003', { CLTDOB: 19770708, EMAIL: 'oymy@example.cn' }, '2026-11-20T00:03:00Z'),
+    // App events (folded, not replacing: src/sync/fold-events.ts), newest first: the verification links the
+    // app user to Z9000002 by id, and the late profile update and registration fold in behind it.
+    ...appEvents.toReversed(),
     client(
       'Z9000004',
       { IDTYPE: '01', IDNO: residentId('110101', '19770707', '031'), CLTDOB: 19770708, EMAIL: 'oymy@example.cn' },
@@ -124,14 +150,26 @@ describe('set-based identity resolution', () => {
         `select sr.system, sr.source_id, sr.link_type from source_record sr where not sr.deleted order by 1, 2`,
       );
       const { rows: lineage } = await c.query(
-        `select ${anchor.replaceAll('rt.candidate_party_id', 'p.id')} as golden, l.key as attribute, l.value->>'system' || '/' || (l.value->>'sourceId') as winner
+        `select ${anchor.replaceAll('rt.candidate_party_id', 'p.id')} as golden, l.key as attribute, l.value->>'system' || '/' || (l.value->>'sourceId') as winner,
+                l.value->'event'->>'eventId' as event
            from party p cross join jsonb_each(p.lineage) l where p.status = 'ACTIVE' order by 1, 2`,
+      );
+      // Folded records (sources that send changes only): their per-attribute state and the attributes it gives.
+      const { rows: folds } = await c.query(
+        `select system, source_id, attributes, attribute_versions from source_record where attribute_versions is not null order by 1, 2`,
       );
       // Golden records left without live records keep their last values (and were versioned as such).
       const { rows: retired } = await c.query(
         `select status, display_name, birth_date::text, lineage = '{}'::jsonb as blank from party where status <> 'ACTIVE' order by 1, 2 nulls first, 3 nulls first, 4`,
       );
-      return { rows, stats: stats as { merged: number; inactive: number; parties: number }, links, lineage, retired };
+      return {
+        rows,
+        stats: stats as { merged: number; inactive: number; parties: number },
+        links,
+        lineage,
+        retired,
+        folds,
+      };
     } finally {
       await c.end();
     }
@@ -157,6 +195,21 @@ describe('set-based identity resolution', () => {
     expect(ra.links).toEqual(rb.links);
     expect(ra.lineage).toEqual(rb.lineage);
     expect(ra.retired).toEqual(rb.retired);
+    expect(ra.folds).toEqual(rb.folds);
+    // The app user kept its registered mobile through the later events, and is linked to the client by its id.
+    const z1 = ra.folds.find((f: { source_id: string }) => f.source_id === 'APP-Z1');
+    expect(Object.keys(z1.attribute_versions.fields).sort()).toEqual([
+      'contact:EMAIL',
+      'contact:MOBILE',
+      'identifier:RESIDENT_ID',
+      'kind',
+      'name',
+    ]);
+    expect(z1.attribute_versions.fields['contact:MOBILE'].eventId).toBe('Z-W1');
+    expect(
+      (fa.records as { system: string; source_id: string; golden: string }[]).find((r) => r.source_id === 'APP-Z1')
+        ?.golden,
+    ).toBe('core-policy/Z9000002');
     expect(ra.retired.some((r: { blank: boolean }) => r.blank)).toBe(false);
     // The traffic exercises the cases handed to the one-at-a-time path too (records bridging golden records).
     expect(ra.stats.merged).toBeGreaterThan(0);

@@ -19,6 +19,8 @@ export const agencyCrmManifest: ConnectorManifest = {
   topics: ['agency.leads.v1'],
   keyFormat: 'string',
   valueFormat: 'json',
+  // Every update re-sends the whole lead (contract §5): an empty field is empty.
+  messages: 'records',
   description: "Agents' CRM: leads, referrals and conversions.",
 };
 

@@ -19,6 +19,8 @@ export const bancassuranceManifest: ConnectorManifest = {
   topics: ['bancassurance.sales.file'],
   keyFormat: 'string',
   valueFormat: 'json',
+  // Each row states the policyholder whole as the bank sold the policy.
+  messages: 'records',
   description:
     "Partner banks' daily sales files (GBK CSV): new business and cooling-off cancellations at bank branches.",
 };

@@ -19,6 +19,8 @@ export const billingManifest: ConnectorManifest = {
   topics: ['billing.payments.v1'],
   keyFormat: 'string',
   valueFormat: 'json',
+  // Each payment event carries its payer whole (name, id document, mobile as billed), not a change of the payer.
+  messages: 'records',
   description:
     'Payment platform: premiums due/paid/failed, refunds and payouts, with the payer identified by id document.',
 };

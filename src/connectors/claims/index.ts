@@ -19,6 +19,8 @@ export const claimsManifest: ConnectorManifest = {
   topics: ['claims.public.claim'],
   keyFormat: 'debezium-json',
   valueFormat: 'debezium-json',
+  // Debezium CDC: every message is the whole claim row, claimant included.
+  messages: 'records',
   description: 'Claims system: reported, assessed, paid and closed claims with claimant and amounts.',
 };
 

@@ -17,6 +17,8 @@ export const contactCentreManifest: ConnectorManifest = {
   topics: ['contact.interactions.v1'],
   keyFormat: 'string',
   valueFormat: 'json',
+  // No customer record of its own (calls point at the core client or the caller's number): nothing to fold.
+  messages: 'records',
   description: 'Call centre: calls, complaints and follow-up calls with outcome and satisfaction.',
 };
 

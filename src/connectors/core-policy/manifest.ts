@@ -14,6 +14,8 @@ export const corePolicyManifest: ConnectorManifest = {
   topics: Object.values(corePolicyTopics),
   keyFormat: 'debezium-json',
   valueFormat: 'debezium-json',
+  // Debezium CDC: every message is the whole CLIENT row after the change.
+  messages: 'records',
   description:
     'Legacy life/health policy administration (LIFEDB) through Debezium CDC: clients, policy headers, client roles and covers.',
 };

@@ -16,6 +16,14 @@ export type ConnectorManifest = {
   topics: readonly string[];
   keyFormat: 'debezium-json' | 'string';
   valueFormat: 'debezium-json' | 'json';
+  /**
+   * What one message says about the customer it names (docs/connectors.md, "Whole records or changes"):
+   * - 'records' (the default): the whole record as the source holds it now (a CDC row, a lead re-sent whole, a
+   *   payer as billed); it replaces what the hub held, and a field it leaves empty is empty;
+   * - 'changes': only what changed (an app's PROFILE_UPDATED): a field it leaves out or sends as null is
+   *   unchanged, and the record is the fold of its events in source-version order, whatever order they arrive in.
+   */
+  messages?: 'records' | 'changes';
   description: string;
 };
 
@@ -36,3 +44,13 @@ export type Connector = {
   /** Returns the changes the message implies; an empty list means "nothing to do" (e.g. a tombstone). */
   map(message: SourceMessage): CanonicalChange[];
 };
+
+/**
+ * Maps one message with the manifest's semantics attached: the party changes of a connector whose messages carry
+ * only what changed are marked so, and the sync step folds them into the record instead of replacing it.
+ */
+export function mapWithManifest(connector: Connector, message: SourceMessage): CanonicalChange[] {
+  const changes = connector.map(message);
+  if (connector.manifest.messages !== 'changes') return changes;
+  return changes.map((c) => (c.entity === 'party' ? { ...c, carries: 'changes' as const } : c));
+}

@@ -9,7 +9,8 @@ import { personAttributes } from '../framework/party-builder.ts';
  * web-app — customer app events (contract §7): registrations, profile updates, real-name verification and
  * consent changes. The app user is a `web-app` source record; its id number is only used once real-name
  * verification has happened (before that it is self-declared and kept out of the record). Consents are kept
- * per purpose and channel with their latest state.
+ * per purpose and channel with their latest state. An event carries only what it changes (`messages: 'changes'`):
+ * the party change states the fields the event has, and the sync step folds it into the user's record.
  */
 export const webAppManifest: ConnectorManifest = {
   id: 'web-app',
@@ -18,6 +19,8 @@ export const webAppManifest: ConnectorManifest = {
   topics: ['app.customer-events.v1'],
   keyFormat: 'string',
   valueFormat: 'json',
+  // An event carries only what it changes (contract §7): null or absent is unchanged; the user is the fold.
+  messages: 'changes',
   description: 'Customer app: registrations, profile and real-name verification, consents.',
 };
 
@@ -83,6 +86,7 @@ export function mapWebApp(message: SourceMessage): CanonicalChange[] {
       system: 'web-app',
       sourceId: userId,
       raw: e,
+      eventId,
       ...version,
       attributes: personAttributes({
         name: text(e, 'name'),
