@@ -60,7 +60,8 @@ const confusable: Record<string, string> = {
   玲: '琳',
 };
 
-export function generateErPopulation(opts: { households: number; seed?: number }): ErRow[] {
+/** `extras` scales the agents, companies and recycled numbers (1 = 30 agents, 20 companies, 300 numbers). */
+export function generateErPopulation(opts: { households: number; seed?: number; extras?: number }): ErRow[] {
   const r: Random = seeded(opts.seed ?? 23);
   const rows: ErRow[] = [];
   let people = 0;
@@ -185,7 +186,8 @@ export function generateErPopulation(opts: { households: number; seed?: number }
       });
   }
   // Agents' own mobiles typed into their leads; company switchboards on employees' records.
-  for (let a = 0; a < 30; a += 1) {
+  const extras = opts.extras ?? 1;
+  for (let a = 0; a < Math.round(30 * extras); a += 1) {
     const agentMobile = mobile();
     for (let l = r.int(3, 12); l > 0; l -= 1) {
       const p = newPerson(r.pick(cities), { age: r.int(22, 60), sex: r.chance(0.5) ? 'M' : 'F' });
@@ -193,7 +195,7 @@ export function generateErPopulation(opts: { households: number; seed?: number }
       if (r.chance(0.5)) emit(p, 'core');
     }
   }
-  for (let c = 0; c < 20; c += 1) {
+  for (let c = 0; c < Math.round(20 * extras); c += 1) {
     const switchboard = `0571-8${String(r.int(0, 9_999_999)).padStart(7, '0')}`;
     for (let e = r.int(5, 40); e > 0; e -= 1) {
       const p = newPerson(r.pick(cities), { age: r.int(22, 60), sex: r.chance(0.5) ? 'M' : 'F' });
@@ -202,7 +204,7 @@ export function generateErPopulation(opts: { households: number; seed?: number }
     }
   }
   // Recycled numbers: an old subscriber's record and a new subscriber's, years apart, on one number.
-  for (let k = 0; k < 300; k += 1) {
+  for (let k = 0; k < Math.round(300 * extras); k += 1) {
     const number = mobile();
     const city = r.pick(cities);
     emit(newPerson(city, { age: r.int(40, 80), sex: r.chance(0.5) ? 'M' : 'F', mobile: number }), 'core');

@@ -13,6 +13,7 @@ import { replayConnector } from '../ingest/replay.ts';
 import { screenParties } from '../risk/screening.ts';
 import { evaluateAlertsForParties } from '../risk/alerts.ts';
 import { refreshRelations } from '../relations/refresh.ts';
+import { resolvePass } from '../sync/resolve.ts';
 import { importListFile } from '../risk/list-import.ts';
 import { ingestDepsFor, loadTokenSettings, wireFormatFor } from '../runtime/hub.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
@@ -41,6 +42,8 @@ const usage = `usage: npm run hub -- <command>
   blacklist import FILE [--token JWT] [--encoding utf-8]   (the token, or HUB_TOKEN, names the proposer)
                                          propose a list file's entries as one batch (bad rows reported by line)
   risk rescan                             re-screen and re-evaluate alert rules for every active customer
+  resolve [--full]                        re-cluster golden records touched since the last pass (or all), repairing
+                                         what arrival order decided differently (also scheduled in the hub)
   connector new NAME                      scaffold a connector folder (see docs/connectors.md)
   match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
                                          run the matching engine over CSV files`;
@@ -233,6 +236,27 @@ async function main(argv: string[]): Promise<number> {
           });
         }
         process.stdout.write(`rescanned ${parties.length} customers: ${alerts} alerts opened, updated or closed\n`);
+        return 0;
+      } finally {
+        await orm.close(true);
+        await embedded?.stop();
+      }
+    }
+    case 'resolve': {
+      // The resolution pass (src/sync/resolve.ts) now, over what changed since the last one or, with --full,
+      // everything; risk follow-up settled in the same transactions.
+      const full = rest.includes('--full');
+      const embedded = config.databaseUrl
+        ? null
+        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 2 });
+      try {
+        await migrate(orm);
+        const deps = ingestDepsFor(config.kafkaTopicPrefix, 'settle');
+        const r = await resolvePass(orm, deps.matcher, (em, changed) => deps.followUp.run(em, changed), { full });
+        process.stdout.write(
+          `resolution pass: ${r.seeds} golden records touched, ${r.records} records re-clustered; ${r.moved} moved, ${r.merged} golden records merged, ${r.created} created\n`,
+        );
         return 0;
       } finally {
         await orm.close(true);

@@ -56,6 +56,7 @@ const envSchema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  HUB_RESOLVE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   HUB_MAX_MESSAGE_BYTES: z.coerce
     .number()
     .int()
@@ -118,6 +119,8 @@ export type HubConfig = {
   ingestConcurrency: number;
   /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much under load. */
   riskRoundMs: number;
+  /** How often the resolution pass runs in the hub (src/sync/resolve.ts); 0 = never (run `hub resolve`). */
+  resolveIntervalSeconds: number;
   /** How long a signalled shutdown may take before the hub stops waiting and exits (HUB_SHUTDOWN_BUDGET_MS). */
   shutdownBudgetMs: number;
   /** Source message values longer than this are quarantined unmapped (HUB_MAX_MESSAGE_BYTES). */
@@ -195,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dbPoolMax: e.DB_POOL_MAX,
     ingestConcurrency: e.INGEST_CONCURRENCY,
     riskRoundMs: e.RISK_ROUND_MS,
+    resolveIntervalSeconds: e.HUB_RESOLVE_INTERVAL_SECONDS,
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
     trustedDocumentsFile: e.HUB_TRUSTED_DOCUMENTS,

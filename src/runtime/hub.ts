@@ -16,6 +16,7 @@ import { ConfigError } from '../config/config.ts';
 import { startRiskWorker, type RiskWorker } from '../risk/risk-worker.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
 import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
+import { resolvePass } from '../sync/resolve.ts';
 import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
 import type { IngestDeps } from '../ingest/apply-batch.ts';
 import { startOutboxPublisher, type OutboxPublisher } from '../risk/outbox.ts';
@@ -197,6 +198,10 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       afterSettle: () => void outbox?.drain(),
     });
     riskWorker = worker;
+    if (config.resolveIntervalSeconds > 0) {
+      const resolver = startResolutionSchedule(orm, config, logger, () => worker.wake());
+      cleanups.push({ name: 'resolution pass', run: () => resolver.stop() });
+    }
     // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
     // the risk worker (its round finishes), then the outbox publisher (the last alert changes go out).
     cleanups.push({ name: 'risk worker', run: () => worker.stop() });
@@ -269,6 +274,40 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
  * secret kept in the data folder (so printed tokens survive restarts) signs the all-roles token printed at
  * start. Against a real database the secret is required — a development token there would open real data.
  */
+/**
+ * The resolution pass on a schedule (src/sync/resolve.ts; one hub instance at a time), its changes queued for
+ * the risk worker like an ingest transaction's.
+ */
+function startResolutionSchedule(orm: MikroORM, config: HubConfig, logger: Logger, afterChange: () => void) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const queue = riskFollowUp('queue', config.kafkaTopicPrefix);
+  const run = async () => {
+    const r = await resolvePass(orm, matcher, (tx, changed) => queue.run(tx, changed));
+    if (r.moved > 0) {
+      logger.info('resolution pass repaired golden records', r);
+      afterChange();
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = run()
+        .catch((e: unknown) => logger.warn('resolution pass failed; retried at the next interval', { error: e }))
+        .finally(schedule);
+    }, config.resolveIntervalSeconds * 1000);
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
 export function loadTokenSettings(config: HubConfig, logger: Logger): { tokens: TokenSettings; development: boolean } {
   const settings = (secret: string) =>
     tokenSettings(secret, config.jwtIssuer, config.jwtAudience, config.jwtMaxLifetimeSeconds);

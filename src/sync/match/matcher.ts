@@ -77,4 +77,9 @@ export type Matcher = {
    * they do, else why not. Without it, a bridge merges what it matches.
    */
   wholeMatch?(a: readonly MatchCandidate[], b: readonly MatchCandidate[]): string | null;
+  /**
+   * Clusters a neighbourhood of records as the batch engine would, independent of their order: the cluster
+   * number of each record (src/sync/resolve.ts repairs what arrival order decided differently).
+   */
+  cluster?(records: readonly MatchCandidate[]): number[];
 };

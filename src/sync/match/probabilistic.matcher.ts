@@ -3,9 +3,15 @@ import { executeBound } from '../../db/bound-sql.ts';
 import { readFileSync } from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../../domain/canonical.ts';
-import { defaultBlockingRules } from './engine/blocking.ts';
+import { candidatePairs, defaultBlockingRules } from './engine/blocking.ts';
 import { defaultComparisons } from './engine/comparisons.ts';
-import { conflictIndexesOf, defaultEngineSettings, differentResidentIds, strongConflict } from './engine/engine.ts';
+import {
+  conflictIndexesOf,
+  defaultEngineSettings,
+  differentResidentIds,
+  scoreAndCluster,
+  strongConflict,
+} from './engine/engine.ts';
 import { FellegiSunterModel, type ModelParams } from './engine/fellegi-sunter.ts';
 import { toMatchRecord, type MatchRecord } from './engine/match-record.ts';
 import type { BatchMatching, Matcher, MatchCandidate, MatchDecision, MatchSubject, PartyEvidence } from './matcher.ts';
@@ -234,6 +240,39 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     },
     batch,
     wholeMatch: (a, b) => wholeOf(membersAsRecords(a), membersAsRecords(b)),
+    cluster(list) {
+      // People and organisations never share a golden record: each kind is clustered on its own.
+      const out = list.map((_, i) => i);
+      const byKind = new Map<string, { at: number; record: MatchRecord }[]>();
+      list.forEach((c, at) => {
+        const r = recordOf(c, 0);
+        if (!r) return;
+        const kind = r.kind ?? 'PERSON';
+        byKind.set(kind, [...(byKind.get(kind) ?? []), { at, record: r }]);
+      });
+      for (const group of byKind.values()) {
+        const records = group.map((g, i) => ({
+          ...g.record,
+          index: i,
+          source: list[g.at]?.system ?? '',
+          recordId: list[g.at]?.sourceId ?? '',
+        }));
+        const n = records.length;
+        const pairList: [number, number][] = [];
+        const vectors: (number | null)[][] = [];
+        for (const p of candidatePairs(records, { maxBlockSize: maxBlock }).pairs) {
+          const i = Math.floor(p / n);
+          const j = p - i * n;
+          pairList.push([i, j]);
+          vectors.push(model.levelsOf(records[i] as MatchRecord, records[j] as MatchRecord));
+        }
+        const { clusterOf } = scoreAndCluster(records, pairList, vectors, model, defaultEngineSettings);
+        group.forEach((g, i) => {
+          out[g.at] = (group[clusterOf[i] as number] as { at: number }).at;
+        });
+      }
+      return out;
+    },
     async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };

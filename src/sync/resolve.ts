@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../db/bound-sql.ts';
+import { chunked } from '../db/sql-sets.ts';
+import { type ChangeSet, emptyChangeSet } from './change-set.ts';
+import { mergeParties } from './identity.ts';
+import type { Matcher, MatchCandidate } from './match/matcher.ts';
+import { recomputeParties, type HistoryCause } from './survivorship.ts';
+
+/**
+ * The resolution pass: streaming identity resolution decides each record when it arrives, so the order of
+ * arrival can decide a partition (a record that would have bridged two golden records arrives before or after
+ * the records it bridges). The pass re-clusters the neighbourhood of everything touched since the last pass —
+ * the golden records of those records and of every record sharing a usable blocking key with them — as the
+ * batch engine would, independent of order, and repairs the difference as merges and moves with history and
+ * change causes like any other. Steward decisions stand: golden records holding a record linked by hand, and
+ * records with a remembered rejection, are left as they are.
+ */
+export type ResolveResult = { changed: ChangeSet; records: number; moved: number; merged: number; created: number };
+
+/** Blocks bigger than this are not evidence (as for the streaming matcher's weakest keys). */
+const maxBlock = 100;
+/** A pass handles the neighbourhood of this many seed golden records per transaction. */
+export const seedsPerRound = 200;
+
+type Member = MatchCandidate & { createdAt: string };
+
+/** A neighbourhood stops growing at this many golden records (a giant component is handled in pieces). */
+const maxNeighbourhood = 5_000;
+
+async function neighbourhood(em: EntityManager, seeds: readonly string[]): Promise<Member[]> {
+  // The golden records reachable from the seeds through usable blocking keys, to closure: a component is
+  // clustered whole, so its clustering does not depend on which of its records were touched.
+  const parties = new Set(seeds);
+  let frontier = [...seeds];
+  while (frontier.length > 0 && parties.size < maxNeighbourhood) {
+    const around = await executeBound<{ party_id: string }[]>(
+      em,
+      `with mine as (select id from source_record where party_id = any(?::uuid[]) and not deleted),
+            keys as (select distinct mk.key_hash from match_key mk join mine on mine.id = mk.source_record_id),
+            usable as (select k.key_hash from keys k where (select count(*) from (select 1 from match_key m where m.key_hash = k.key_hash limit ?) c) < ?)
+       select distinct sr.party_id::text as party_id from usable u join match_key mk on mk.key_hash = u.key_hash
+         join source_record sr on sr.id = mk.source_record_id and not sr.deleted where sr.party_id is not null`,
+      [frontier, maxBlock + 1, maxBlock + 1],
+    );
+    frontier = around.map((r) => r.party_id).filter((id) => !parties.has(id));
+    for (const id of frontier) parties.add(id);
+  }
+  // Steward decisions stand: parties with a record linked by hand, and records with a remembered rejection.
+  return executeBound<Member[]>(
+    em,
+    `select sr.id as "recordId", sr.party_id::text as "partyId", sr.system, sr.source_id as "sourceId", sr.match_profile as profile,
+            case when sr.match_profile is null then sr.attributes end as attributes, p.created_at::text as "createdAt"
+       from source_record sr join party p on p.id = sr.party_id and p.status = 'ACTIVE'
+      where sr.party_id = any(?::uuid[]) and not sr.deleted
+        and not exists (select 1 from source_record m where m.party_id = sr.party_id and m.link_type = 'MANUAL' and not m.deleted)
+        and not exists (select 1 from match_rejection r where r.source_record_id = sr.id)
+      order by sr.system, sr.source_id`,
+    [[...parties]],
+  );
+}
+
+/** Re-clusters the neighbourhood of the given golden records and applies the difference. */
+export async function resolveAround(
+  em: EntityManager,
+  matcher: Matcher,
+  seeds: readonly string[],
+): Promise<ResolveResult> {
+  const result: ResolveResult = { changed: emptyChangeSet(), records: 0, moved: 0, merged: 0, created: 0 };
+  if (!matcher.cluster || seeds.length === 0) return result;
+  const members = await neighbourhood(em, seeds);
+  result.records = members.length;
+  if (members.length < 2) return result;
+  // Lock what may change in the ingest's order: source records by id, then golden records by id.
+  await executeBound(em, `select 1 from source_record where id = any(?::uuid[]) order by id for update`, [
+    members.map((m) => m.recordId),
+  ]);
+  const partyIds = [...new Set(members.map((m) => m.partyId))].sort();
+  await executeBound(em, `select 1 from party where id = any(?::uuid[]) order by id for update`, [partyIds]);
+
+  const clusterOf = matcher.cluster(members);
+  const clusters = new Map<number, Member[]>();
+  members.forEach((m, i) => clusters.set(clusterOf[i] as number, [...(clusters.get(clusterOf[i] as number) ?? []), m]));
+  // Each cluster keeps the golden record most of its records are in (the older one on a tie); a golden record
+  // goes to one cluster only, the biggest first.
+  const createdAt = new Map(members.map((m) => [m.partyId, m.createdAt]));
+  const assigned = new Set<string>();
+  const targetOf = new Map<string, string>();
+  const ordered = [...clusters.values()].sort(
+    (a, b) =>
+      b.length - a.length || `${a[0]?.system}/${a[0]?.sourceId}`.localeCompare(`${b[0]?.system}/${b[0]?.sourceId}`),
+  );
+  const created: { id: string; kind: string }[] = [];
+  for (const cluster of ordered) {
+    const votes = new Map<string, number>();
+    for (const m of cluster) votes.set(m.partyId, (votes.get(m.partyId) ?? 0) + 1);
+    const best = [...votes]
+      .filter(([p]) => !assigned.has(p))
+      .sort(
+        (x, y) =>
+          y[1] - x[1] ||
+          (createdAt.get(x[0]) ?? '').localeCompare(createdAt.get(y[0]) ?? '') ||
+          x[0].localeCompare(y[0]),
+      )[0]?.[0];
+    let target = best;
+    if (!target) {
+      target = randomUUID();
+      const kind = (cluster[0]?.attributes?.kind ??
+        (cluster[0]?.profile as { kind?: string } | null)?.kind ??
+        'PERSON') as string;
+      created.push({ id: target, kind });
+    }
+    assigned.add(target);
+    for (const m of cluster) targetOf.set(m.recordId, target);
+  }
+  const moves = members.filter((m) => targetOf.get(m.recordId) !== m.partyId);
+  if (moves.length === 0) return result;
+  for (const p of created)
+    await executeBound(em, `insert into party (id, kind, created_at) values (?, ?, clock_timestamp())`, [p.id, p.kind]);
+  result.created = created.length;
+
+  const causes = new Map<string, { cause: HistoryCause; detail: Record<string, unknown> }>();
+  const byFrom = new Map<string, Member[]>();
+  for (const m of moves) byFrom.set(m.partyId, [...(byFrom.get(m.partyId) ?? []), m]);
+  const newIds = new Set(created.map((p) => p.id));
+  for (const [from, leaving] of byFrom) {
+    const [outside] = await executeBound<{ n: number }[]>(
+      em,
+      `select count(*)::int as n from source_record where party_id = ? and not deleted and not (id = any(?::uuid[]))`,
+      [from, members.map((m) => m.recordId)],
+    );
+    const staying =
+      (outside?.n ?? 0) > 0 || members.some((m) => m.partyId === from && targetOf.get(m.recordId) === from);
+    const byTo = new Map<string, Member[]>();
+    for (const m of leaving)
+      byTo.set(targetOf.get(m.recordId) as string, [...(byTo.get(targetOf.get(m.recordId) as string) ?? []), m]);
+    // A golden record that keeps none of its records is merged into the one that takes most of them.
+    const absorber = staying
+      ? null
+      : [...byTo].sort((x, y) => y[1].length - x[1].length || x[0].localeCompare(y[0]))[0]?.[0];
+    for (const [to, list] of byTo) {
+      if (to === absorber) continue;
+      const ids = list.map((m) => m.recordId);
+      for (const part of chunked(ids, 1000)) {
+        await executeBound(em, `update source_record set party_id = ?, linked_at = now() where id = any(?::uuid[])`, [
+          to,
+          part,
+        ]);
+        await executeBound(em, `update party_identifier set party_id = ? where source_record_id = any(?::uuid[])`, [
+          to,
+          part,
+        ]);
+        await executeBound(em, `update contact_point set party_id = ? where source_record_id = any(?::uuid[])`, [
+          to,
+          part,
+        ]);
+      }
+      result.moved += ids.length;
+      causes.set(to, {
+        cause: newIds.has(to) ? 'UNMERGE' : 'MERGE',
+        detail: { by: 'resolution pass', from, records: list.map((m) => `${m.system}/${m.sourceId}`) },
+      });
+      causes.set(from, { cause: 'UNMERGE', detail: { by: 'resolution pass', to } });
+      result.changed.customers.add(to).add(from);
+    }
+    if (absorber) {
+      result.moved += byTo.get(absorber)?.length ?? 0;
+      await mergeParties(em, absorber, from, 'MATCH', { by: 'resolution pass' });
+      result.merged += 1;
+      result.changed.customers.add(absorber);
+      result.changed.mergedAway.add(from);
+      causes.delete(from);
+    }
+  }
+  if (causes.size > 0) await recomputeParties(em, causes);
+  return result;
+}
+
+/** Golden records touched since `since` (records written after it), oldest first; all with `since` null. */
+export async function touchedSince(em: EntityManager, since: Date | null): Promise<string[]> {
+  const rows = await executeBound<{ party_id: string }[]>(
+    em,
+    `select party_id::text as party_id from source_record where party_id is not null and not deleted and (?::timestamptz is null or updated_at > ?::timestamptz)
+      group by party_id order by min(updated_at), party_id`,
+    [since, since],
+  );
+  return rows.map((r) => r.party_id);
+}
+
+/**
+ * One resolution pass over the golden records touched since the last pass (all of them with `full`), in
+ * rounds of `seedsPerRound` seeds, each in its own transaction; `onChange` gets each round's change set in the
+ * round's transaction (the runtime hands it to risk). The watermark moves to the pass's start less a minute, so
+ * a record written by a transaction that committed late is seen by the next pass (seeing it twice is harmless).
+ */
+export async function resolvePass(
+  orm: { em: { fork(): EntityManager } },
+  matcher: Matcher,
+  onChange: (em: EntityManager, changed: ChangeSet) => Promise<void>,
+  opts: { full?: boolean } = {},
+): Promise<Omit<ResolveResult, 'changed'> & { seeds: number }> {
+  const total = { seeds: 0, records: 0, moved: 0, merged: 0, created: 0 };
+  const em = orm.em.fork();
+  const [state] = await executeBound<{ watermark: Date | null; started: Date }[]>(
+    em,
+    `select (select watermark from resolve_state where name = 'default') as watermark, now() - interval '1 minute' as started`,
+  );
+  const seeds = await touchedSince(em, opts.full ? null : (state?.watermark ?? null));
+  total.seeds = seeds.length;
+  const done = new Set<string>();
+  for (const round of chunked(seeds, seedsPerRound)) {
+    const todo = round.filter((id) => !done.has(id));
+    if (todo.length === 0) continue;
+    const ran = await orm.em.fork().transactional(async (tx) => {
+      // One pass at a time across hub instances: a round that finds another pass running ends this one.
+      const [turn] = await executeBound<{ ok: boolean }[]>(
+        tx,
+        `select pg_try_advisory_xact_lock(hashtextextended('hub:resolve', 0)) as ok`,
+      );
+      if (!turn?.ok) return false;
+      const r = await resolveAround(tx, matcher, todo);
+      total.records += r.records;
+      total.moved += r.moved;
+      total.merged += r.merged;
+      total.created += r.created;
+      for (const id of [...r.changed.customers, ...r.changed.mergedAway]) done.add(id);
+      if (r.changed.customers.size + r.changed.mergedAway.size > 0) await onChange(tx, r.changed);
+      return true;
+    });
+    if (!ran) return total;
+  }
+  await executeBound(
+    em,
+    `insert into resolve_state (name, watermark) values ('default', ?) on conflict (name) do update set watermark = excluded.watermark`,
+    [state?.started ?? new Date()],
+  );
+  return total;
+}
