@@ -6,26 +6,41 @@ import { readFileSync } from 'node:fs';
  * out). Used by bench/graphql.bench.ts --profile to say where the hub's time goes under load.
  */
 type CallFrame = { functionName: string; url: string; lineNumber: number };
-type ProfileNode = { id: number; callFrame: CallFrame };
+type ProfileNode = { id: number; callFrame: CallFrame; children?: number[] };
 type Profile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
 
 export type SelfTime = { name: string; ms: number; share: number };
 
+/**
+ * Native code and Node's internals (socket writes, crypto, buffers) are charged to the nearest caller in a
+ * package or in the hub's own code, so that "writev" shows up as the pg driver or Express that caused it.
+ */
 export function summariseProfile(file: string, top = 25): { busyMs: number; functions: SelfTime[]; areas: SelfTime[] } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const caller = (id: number): CallFrame | null => {
+    for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
+      const frame = byId.get(p)?.callFrame;
+      if (frame && isCode(frame)) return frame;
+    }
+    return null;
+  };
   const functions = new Map<string, number>();
   const areas = new Map<string, number>();
   let busy = 0;
   for (let i = 0; i < profile.samples.length; i += 1) {
-    const frame = byId.get(profile.samples[i] ?? -1);
+    const id = profile.samples[i] ?? -1;
+    const frame = byId.get(id)?.callFrame;
     // The delta before the next sample is the time spent in this one.
     const us = profile.timeDeltas[i + 1] ?? 0;
     if (!frame || frame.functionName === '(idle)') continue;
     busy += us;
-    const key = `${frame.functionName || '(anonymous)'} ${where(frame)}`.trim();
-    functions.set(key, (functions.get(key) ?? 0) + us);
-    const area = areaOf(frame);
+    const by = isCode(frame) ? null : caller(id);
+    const key = `${frame.functionName || '(anonymous)'} ${where(frame)}${by ? ` ← ${by.functionName || '(anonymous)'} ${where(by)}` : ''}`;
+    functions.set(key.trim(), (functions.get(key.trim()) ?? 0) + us);
+    const area = areaOf(by ?? frame);
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
   const rank = (m: Map<string, number>, n: number) =>
@@ -34,6 +49,11 @@ export function summariseProfile(file: string, top = 25): { busyMs: number; func
       .slice(0, n)
       .map(([name, us]) => ({ name, ms: us / 1000, share: busy === 0 ? 0 : us / busy }));
   return { busyMs: busy / 1000, functions: rank(functions, top), areas: rank(areas, 15) };
+}
+
+/** Code of a package or of the hub (not native, not Node's internals). */
+function isCode(frame: CallFrame): boolean {
+  return /\/node_modules\/|\/(src|bench|tests)\//.test(frame.url);
 }
 
 function shortUrl(url: string): string {

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../tests/support/postgres.ts';
 import { migrate, openOrm } from '../src/db/orm.ts';
@@ -15,15 +14,9 @@ import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../src/runtime/hub.ts';
 import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { phoneSearchKey } from '../src/domain/normalize/index.ts';
-import {
-  answered,
-  requestBody,
-  summarise360,
-  summarisePhone,
-  type Operation,
-  type Server,
-} from './graphql-documents.ts';
+import { requestBody, summarise360, summarisePhone, type Operation, type Server } from './graphql-documents.ts';
 import { summariseProfile } from './cpu-profile.ts';
+import { load, report, type Measured } from './graphql-load.ts';
 
 /**
  * The hub's GraphQL read path beside PostGraphile 5 on the same PostgreSQL database with the same data, measured
@@ -107,7 +100,10 @@ try {
       await child.stop();
     }
   }
-  if (!process.exitCode) report(results);
+  if (!process.exitCode)
+    for (const line of report(results, { connections, seconds, warmup, rate, rateSeconds })) log(line);
+  if (!process.exitCode && args.profile)
+    log('(the hub ran under --cpu-prof: its numbers include the profiler overhead)');
   if (args.profile) profileReport(profileDir);
 } finally {
   if (db && !args.keep) await db.drop();
@@ -195,7 +191,14 @@ async function pickSamples(url: string, n: number): Promise<{ ids: string[]; pho
 
 // ---------------------------------------------------------------------------------------------------------------
 
-type Child = { server: Server; url: string; headers: Record<string, string>; stop(): Promise<void> };
+type Child = {
+  server: Server;
+  url: string;
+  headers: Record<string, string>;
+  pid: number;
+  database: string;
+  stop(): Promise<void>;
+};
 
 async function startServer(server: Server, url: string, profile: boolean): Promise<Child> {
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -218,6 +221,8 @@ async function startServer(server: Server, url: string, profile: boolean): Promi
   return {
     server,
     url: ready.url,
+    pid: proc.pid ?? 0,
+    database: new URL(url).pathname.slice(1),
     headers: {
       'content-type': 'application/json',
       ...(ready.token ? { authorization: `Bearer ${ready.token}` } : {}),
@@ -231,14 +236,23 @@ async function startServer(server: Server, url: string, profile: boolean): Promi
   };
 }
 
+/** Each sample's answer reduced for the comparison; for the hub, also the SQL statements each request issued. */
 async function answers(child: Child, server: Server, op: Operation, samples: string[]): Promise<string[]> {
   const out: string[] = [];
+  const statements: number[] = [];
   for (const s of samples) {
     const res = await fetch(child.url, { method: 'POST', headers: child.headers, body: requestBody(server, op, s) });
     const json = (await res.json()) as { data?: Record<string, unknown> | null; errors?: unknown[] };
     if (json.errors) throw new Error(`${server} ${op} ${s}: ${JSON.stringify(json.errors)}`);
     out.push(op === 'customer360' ? summarise360(server, json) : summarisePhone(server, json));
+    const n = res.headers.get('x-sql-statements');
+    if (n !== null) statements.push(Number(n));
   }
+  if (statements.length > 0)
+    log(
+      `${server} ${op}: ${Math.min(...statements)}–${Math.max(...statements)} SQL statements per request ` +
+        '(x-sql-statements, as the hub counts them)',
+    );
   return out;
 }
 
@@ -270,88 +284,6 @@ function compare(checks: Map<string, string[]>, samples: { ids: string[]; phones
 
 // ---------------------------------------------------------------------------------------------------------------
 
-type Run = {
-  rps: number;
-  p50: number;
-  p99: number;
-  bytes: number;
-  failed: number;
-  sent: number;
-};
-type Measured = { closed: Run; paced: Run };
-
-async function load(
-  child: Child,
-  bodies: string[],
-  opts: { connections: number; duration: number; overallRate?: number },
-): Promise<Run> {
-  let next = 0;
-  const result = await autocannon({
-    url: child.url,
-    method: 'POST',
-    headers: child.headers,
-    connections: opts.connections,
-    duration: opts.duration,
-    ...(opts.overallRate
-      ? // autocannon's coordinated-omission correction assumes a 1 ms interval at any rate; left off, latencies are
-        // as measured (at 200/s each connection waits far longer between its requests than a response takes).
-        { overallRate: opts.overallRate, ignoreCoordinatedOmission: true }
-      : {}),
-    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }) }],
-    verifyBody: (body) => typeof body === 'string' && answered(body),
-  });
-  return {
-    rps: result.requests.total / opts.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    bytes: result.requests.total > 0 ? result.throughput.total / result.requests.total : 0,
-    failed: result.errors + result.timeouts + result.non2xx + result.mismatches,
-    sent: result.requests.total,
-  };
-}
-
-function report(results: Map<string, Measured>) {
-  const f = (n: number, d = 0) => n.toFixed(d).padStart(8);
-  log('');
-  log(
-    `${'operation'.padEnd(14)}${'server'.padEnd(14)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}` +
-      `  |${`at ${rate}/s: sent/s`.padStart(18)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}  |${'bytes/resp'.padStart(11)}${'failed'.padStart(8)}`,
-  );
-  const verdicts: string[] = [];
-  for (const op of ['customer360', 'findByPhone'] as const) {
-    for (const server of ['hub', 'postgraphile'] as const) {
-      const m = results.get(`${server} ${op}`);
-      if (!m) continue;
-      log(
-        `${op.padEnd(14)}${server.padEnd(14)}${f(m.closed.rps)}${f(m.closed.p50)}${f(m.closed.p99)}  |` +
-          `${f(m.paced.rps, 1).padStart(18)}${f(m.paced.p50)}${f(m.paced.p99)}  |${f(m.closed.bytes).padStart(11)}` +
-          `${f(m.closed.failed + m.paced.failed)}`,
-      );
-    }
-    const hub = results.get(`hub ${op}`);
-    const pgl = results.get(`postgraphile ${op}`);
-    if (!hub || !pgl) continue;
-    const ratio = hub.closed.rps / pgl.closed.rps;
-    log(
-      `${''.padEnd(14)}${'hub/PG ratio'.padEnd(14)}${f(ratio, 2)}${f(hub.closed.p50 / pgl.closed.p50, 2)}` +
-        `${f(hub.closed.p99 / pgl.closed.p99, 2)}  |${''.padStart(18)}${f(hub.paced.p50 / pgl.paced.p50, 2)}` +
-        `${f(hub.paced.p99 / pgl.paced.p99, 2)}`,
-    );
-    verdicts.push(
-      `${op}: throughput ratio ${ratio.toFixed(2)} (target ≥ 1.0: ${ratio >= 1 ? 'met' : 'not met'}); ` +
-        `hub p99 at ${rate}/s ${hub.paced.p99} ms (target < 20 ms: ${hub.paced.p99 < 20 ? 'met' : 'not met'})`,
-    );
-  }
-  log('');
-  log(
-    `closed loop: ${connections} connections for ${seconds} s after a ${warmup} s warm-up; paced: autocannon ` +
-      `overallRate ${rate}/s over ${connections} connections for ${rateSeconds} s (autocannon sends each ` +
-      `connection's share of a second back to back at the start of that second). Latencies in whole ms.`,
-  );
-  for (const v of verdicts) log(v);
-  if (args.profile) log('(hub measured under --cpu-prof: its numbers include the profiler overhead)');
-}
-
 function profileReport(dir: string) {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) {
@@ -360,7 +292,9 @@ function profileReport(dir: string) {
   }
   const { busyMs, functions, areas } = summariseProfile(join(dir, file));
   log('');
-  log(`hub CPU profile (${join(dir, file)}): ${(busyMs / 1000).toFixed(1)} s busy; self time by area:`);
+  log(
+    `hub CPU profile (${join(dir, file)}): ${(busyMs / 1000).toFixed(1)} s busy; self time by area (native and Node-internal time charged to the calling package):`,
+  );
   for (const a of areas) log(`  ${(a.share * 100).toFixed(1).padStart(5)}%  ${a.name}`);
   log('top functions by self time:');
   for (const fn of functions) log(`  ${(fn.share * 100).toFixed(1).padStart(5)}%  ${fn.name}`);
