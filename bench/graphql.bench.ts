@@ -60,7 +60,7 @@ const rateSeconds = Number(args['rate-seconds']);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = performance.now();
-const profileDir = mkdtempSync(join(tmpdir(), 'hub-graphql-profile-'));
+const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'hub-graphql-profile-')) : '';
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
 let db: TestDatabase | null = null;
