@@ -76,7 +76,7 @@ export async function countUnrelated(
   contact: NetworkContact,
   byParty: Map<string, Shared[]>,
   opts: { min: number; maxCustomers: number },
-  /** Collects the holders of values that just became frequent: alerts opened on them before must close. */
+  /** Collects holders to evaluate too: of values that just became frequent, and of excluded values an open alert names. */
   revisit?: Set<string>,
 ): Promise<Map<string, Shared[]>> {
   const keyed = new Map<string, Shared>();
@@ -107,6 +107,21 @@ export async function countUnrelated(
     if (decision === 'APPROVED') return false;
     return decision === 'REJECTED' || (keyed.get(k)?.customers ?? 0) <= opts.maxCustomers;
   });
+  // Holders of an excluded value whose open alert still names it (opened while it counted, e.g. before the
+  // value grew past maxCustomers in another round) are evaluated too, so those alerts close.
+  const excluded = keys.filter((k) => !countable.includes(k) && !frequent.includes(k));
+  if (revisit && excluded.length > 0) {
+    const evidenceKey = { PHONE: 'phones', ADDRESS: 'addresses', BANK_ACCOUNT: 'bankAccounts' }[contact];
+    const holders = [...new Set(excluded.flatMap((k) => keyed.get(k)?.parties ?? []))];
+    const stale = await executeBound<{ party_id: string }[]>(
+      em,
+      `select distinct a.party_id::text as party_id from alert a, unnest(?::text[]) as k(key)
+        where a.party_id = any(?::uuid[]) and a.status <> 'CLOSED'
+          and a.evidence @> jsonb_build_object(?::text, jsonb_build_array(jsonb_build_object('key', k.key)))`,
+      [excluded, holders, evidenceKey],
+    );
+    for (const r of stale) revisit.add(r.party_id);
+  }
   const parties = [...new Set(countable.flatMap((k) => keyed.get(k)?.parties ?? []))];
   const households = await householdOf(em, parties);
   const edges = await edgesAmong(em, parties);

@@ -71,12 +71,12 @@ export class StewardshipService {
       if (isErrorResult(task)) return task;
       const [record] = await executeBound<{ party_id: string | null }[]>(
         em,
-        `select party_id from source_record where id = ? for update`,
+        `select party_id from source_record where id = ? for no key update`,
         [task.sourceRecordId],
       );
       const [candidate] = await executeBound<{ id: string; status: string; merged_into_id: string | null }[]>(
         em,
-        `select id, status, merged_into_id from party where id = ? for update`,
+        `select id, status, merged_into_id from party where id = ? for no key update`,
         [task.candidatePartyId],
       );
       if (!record?.party_id || !candidate) return notFound("the task's record or candidate no longer exists");
@@ -130,7 +130,7 @@ export class StewardshipService {
     return this.em.transactional(async (em) => {
       const rows = await executeBound<{ id: string; status: string }[]>(
         em,
-        `select id, status from party where id in (?, ?) order by id for update`,
+        `select id, status from party where id in (?, ?) order by id for no key update`,
         [survivorId, mergedId],
       );
       for (const id of [survivorId, mergedId]) {

@@ -279,7 +279,7 @@ export async function splitRecord(
 ): Promise<{ from: string; to: string } | null> {
   const [row] = await executeBound<{ party_id: string | null; kind: string }[]>(
     em,
-    `select sr.party_id, p.kind from source_record sr join party p on p.id = sr.party_id where sr.id = ? for update of sr`,
+    `select sr.party_id, p.kind from source_record sr join party p on p.id = sr.party_id where sr.id = ? for no key update of sr`,
     [recordId],
   );
   if (!row?.party_id) return null;
@@ -318,7 +318,7 @@ export async function reclusterParty(
     { id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]
   >(
     em,
-    `select id, link_type, attributes, system, source_id from source_record where party_id = ? and not deleted order by linked_at nulls first, id for update`,
+    `select id, link_type, attributes, system, source_id from source_record where party_id = ? and not deleted order by linked_at nulls first, id for no key update`,
     [partyId],
   );
   if (rows.length < 2 || rows.some((r) => r.link_type === 'MANUAL')) return [];

@@ -37,7 +37,7 @@ export async function loadStates(
       `select sr.id, sr.system, sr.source_id, sr.party_id, sr.source_version::text as source_version, sr.deleted, sr.link_type, sr.attributes,
               (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
          from (values ${marks(chunk.length, '(?, ?)')}) as wanted(system, source_id)
-         join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id order by sr.id for update of sr`,
+         join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id order by sr.id for no key update of sr`,
       chunk.flatMap((c) => [c.system, c.sourceId]),
     );
     for (const r of rows) {

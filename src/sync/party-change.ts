@@ -53,7 +53,7 @@ async function lockSourceRecord(
     em,
     `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
             not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
-       from source_record sr where system = ? and source_id = ? for update`,
+       from source_record sr where system = ? and source_id = ? for no key update`,
     [JSON.stringify(attributes), system, sourceId],
   );
   return row;

@@ -72,11 +72,11 @@ export async function resolveAround(
   result.records = members.length;
   if (members.length < 2) return result;
   // Lock what may change in the ingest's order: source records by id, then golden records by id.
-  await executeBound(em, `select 1 from source_record where id = any(?::uuid[]) order by id for update`, [
+  await executeBound(em, `select 1 from source_record where id = any(?::uuid[]) order by id for no key update`, [
     members.map((m) => m.recordId),
   ]);
   const partyIds = [...new Set(members.map((m) => m.partyId))].sort();
-  await executeBound(em, `select 1 from party where id = any(?::uuid[]) order by id for update`, [partyIds]);
+  await executeBound(em, `select 1 from party where id = any(?::uuid[]) order by id for no key update`, [partyIds]);
 
   const clusterOf = matcher.cluster(members);
   const clusters = new Map<number, Member[]>();

@@ -252,10 +252,12 @@ export async function recomputeParties(
       };
       recordsOf.set(r.party_id, [...(recordsOf.get(r.party_id) ?? []), candidate]);
     }
+    // FOR NO KEY UPDATE, not FOR UPDATE: rows referencing a customer (alerts, relationships, household members)
+    // take KEY SHARE on it when written, which FOR UPDATE would block — a lock-order cycle with the risk worker.
     const current = await executeBound<CurrentRow[]>(
       em,
       `select id, kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage
-         from party where id in (${list}) order by id for update`,
+         from party where id in (${list}) order by id for no key update`,
       chunk,
     );
     const missing = chunk.find((id) => !current.some((c) => c.id === id));

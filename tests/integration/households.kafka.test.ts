@@ -288,9 +288,10 @@ describe('households and network rules on a real broker', () => {
     const staff = Array.from({ length: 11 }, (_, i) =>
       client(`S00000${String(i + 10)}`, {
         SURNAME: '赵钱孙李周吴郑王冯陈褚'[i] as string,
-        GIVNAME: '员',
-        CLTDOB: 19900101 + i,
-        IDNO: residentId('330106', String(19900101 + i), `${String(i + 10)}1`),
+        // different people: own given names, birth years apart (and own resident ids)
+        GIVNAME: ['伟', '芳', '娜', '敏', '静', '磊', '洋', '艳', '勇', '军', '杰'][i] as string,
+        CLTDOB: 19700101 + i * 20_000,
+        IDNO: residentId('330106', String(19700101 + i * 20_000), `${String(i + 10)}1`),
         PHONE: switchboard,
         ADDR1: `杭州市滨江区江南大道${i + 1}号`,
       }),

@@ -1,4 +1,7 @@
 import pg from 'pg';
+import { migrate, openOrm } from '../../src/db/orm.ts';
+import { ingestDepsFor } from '../../src/runtime/hub.ts';
+import { resolvePass } from '../../src/sync/resolve.ts';
 
 /**
  * Everything ingest produced, without generated ids, wall-clock times and the accidents of arrival order, so
@@ -31,5 +34,21 @@ export async function storeFingerprint(url: string): Promise<Record<string, unkn
     return out;
   } finally {
     await c.end();
+  }
+}
+
+/**
+ * Runs the resolution pass over everything in a store (src/sync/resolve.ts), as the hub does on its schedule:
+ * streaming decides records in arrival order, and two runs whose batches split differently (a crash, a restart)
+ * converge to one partition only after the pass. Stores are compared after it.
+ */
+export async function converge(url: string): Promise<void> {
+  const orm = await openOrm(url, { poolMax: 2 });
+  try {
+    await migrate(orm);
+    const deps = ingestDepsFor('', 'settle');
+    await resolvePass(orm, deps.matcher, (em, changed) => deps.followUp.run(em, changed), { full: true });
+  } finally {
+    await orm.close(true);
   }
 }
