@@ -8,6 +8,7 @@ import type { CustomerPolicyEdge as CustomerPolicyEdgeModel, AttributeLineageEnt
 import type { AccessAuditRow as AccessAuditRowModel } from '../services/access-audit.service.ts';
 import type { HouseholdRow as HouseholdRowModel, HouseholdMemberRow as HouseholdMemberRowModel, HouseholdChangeRow as HouseholdChangeRowModel, RelationshipRow as RelationshipRowModel } from '../services/household.service.ts';
 import type { NetworkExclusionRow as NetworkExclusionRowModel } from '../services/network-exclusion.service.ts';
+import type { ConsentStateRow as ConsentStateRowModel, ConsentChangeRow as ConsentChangeRowModel, ContactDecisionRow as ContactDecisionRowModel } from '../services/consent.service.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -302,6 +303,59 @@ export type Consent = Activity & {
   type?: Maybe<Scalars['String']['output']>;
 };
 
+export type ConsentChange = {
+  __typename?: 'ConsentChange';
+  at?: Maybe<Scalars['DateTime']['output']>;
+  source: SourceRef;
+  status: ConsentStatus;
+};
+
+/** What a customer agreed to be contacted or processed for (the app's consent purposes). */
+export type ConsentPurpose =
+  | 'ANALYTICS'
+  | 'MARKETING'
+  | 'THIRD_PARTY_SHARING';
+
+/** The current consent of a customer for one purpose and channel, with every change before it. */
+export type ConsentState = {
+  __typename?: 'ConsentState';
+  channel: ContactChannel;
+  granted: Scalars['Boolean']['output'];
+  /** Every change, newest first (the current state first). */
+  history: Array<ConsentChange>;
+  purpose: ConsentPurpose;
+  /** When the current state was given (the event's time). */
+  since?: Maybe<Scalars['DateTime']['output']>;
+  /** The source record and event that gave the current state. */
+  source: SourceRef;
+  status: ConsentStatus;
+};
+
+export type ConsentStatus =
+  | 'GRANTED'
+  /** No consent was ever given or withdrawn for this purpose and channel: treated as no consent. */
+  | 'NEVER_ASKED'
+  | 'WITHDRAWN';
+
+export type ContactChannel =
+  | 'APP_PUSH'
+  | 'EMAIL'
+  | 'PHONE'
+  | 'SMS';
+
+/** Whether the hub may contact a customer for a purpose on a channel, and why. */
+export type ContactDecision = {
+  __typename?: 'ContactDecision';
+  allowed: Scalars['Boolean']['output'];
+  /** Why, in words: e.g. "MARKETING by SMS granted at 2026-11-03T04:00:00.000Z (web-app event)". */
+  reason: Scalars['String']['output'];
+  /** When the deciding consent was given or withdrawn (null when never asked). */
+  since?: Maybe<Scalars['DateTime']['output']>;
+  /** The source record and event behind the decision (null when never asked). */
+  source?: Maybe<SourceRef>;
+  status: ConsentStatus;
+};
+
 export type ContactPoint = {
   __typename?: 'ContactPoint';
   issues: Array<Scalars['String']['output']>;
@@ -325,6 +379,11 @@ export type Customer = Node & {
   activities: ActivityConnection;
   birthDate?: Maybe<Scalars['Date']['output']>;
   claims: ActivityConnection;
+  /**
+   * The customer's consents, one per purpose and channel they ever answered, from every linked app account (the
+   * latest answer wins), each with its history and the event behind it.
+   */
+  consents: Array<ConsentState>;
   /** Phones, emails and addresses from every source (union), each with its origin. */
   contactPoints: Array<ContactPoint>;
   displayName?: Maybe<Scalars['String']['output']>;
@@ -341,6 +400,11 @@ export type Customer = Node & {
   kind: PartyKind;
   /** Which source record supplied each golden attribute. */
   lineage: Array<AttributeLineage>;
+  /**
+   * May we contact this customer for `purpose` on `channel`? Yes only when the latest answer is a grant; a
+   * withdrawal, no answer at all (safe default: no consent, no marketing) or an erased customer is no.
+   */
+  mayContact: ContactDecision;
   occupationCode?: Maybe<Scalars['String']['output']>;
   payments: ActivityConnection;
   /** Policies on which this customer holds a role, with those roles. */
@@ -402,6 +466,13 @@ export type CustomerInteractionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ActivityFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** The golden record of one real person or organisation: the customer 360. */
+export type CustomerMayContactArgs = {
+  channel: ContactChannel;
+  purpose: ConsentPurpose;
 };
 
 
@@ -1520,6 +1591,12 @@ export type ResolversTypes = {
   Claim: ResolverTypeWrapper<ActivityModel>;
   ComparisonContribution: ResolverTypeWrapper<ComparisonContribution>;
   Consent: ResolverTypeWrapper<ActivityModel>;
+  ConsentChange: ResolverTypeWrapper<ConsentChangeRowModel>;
+  ConsentPurpose: ConsentPurpose;
+  ConsentState: ResolverTypeWrapper<ConsentStateRowModel>;
+  ConsentStatus: ConsentStatus;
+  ContactChannel: ContactChannel;
+  ContactDecision: ResolverTypeWrapper<ContactDecisionRowModel>;
   ContactPoint: ResolverTypeWrapper<ContactPointModel>;
   ContactPointKind: ContactPointKind;
   Customer: ResolverTypeWrapper<PartyModel>;
@@ -1630,6 +1707,9 @@ export type ResolversParentTypes = {
   Claim: ActivityModel;
   ComparisonContribution: ComparisonContribution;
   Consent: ActivityModel;
+  ConsentChange: ConsentChangeRowModel;
+  ConsentState: ConsentStateRowModel;
+  ContactDecision: ContactDecisionRowModel;
   ContactPoint: ContactPointModel;
   Customer: PartyModel;
   CustomerConnection: Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerEdge']> };
@@ -1892,6 +1972,30 @@ export type ConsentResolvers<ContextType = GraphQLContext, ParentType extends Re
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ConsentChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConsentChange'] = ResolversParentTypes['ConsentChange']> = {
+  at?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SourceRef'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+};
+
+export type ConsentStateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConsentState'] = ResolversParentTypes['ConsentState']> = {
+  channel?: Resolver<ResolversTypes['ContactChannel'], ParentType, ContextType>;
+  granted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['ConsentChange']>, ParentType, ContextType>;
+  purpose?: Resolver<ResolversTypes['ConsentPurpose'], ParentType, ContextType>;
+  since?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SourceRef'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+};
+
+export type ContactDecisionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ContactDecision'] = ResolversParentTypes['ContactDecision']> = {
+  allowed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  since?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['SourceRef']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+};
+
 export type ContactPointResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ContactPoint'] = ResolversParentTypes['ContactPoint']> = {
   issues?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ContactPointKind'], ParentType, ContextType>;
@@ -1905,6 +2009,7 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
   activities?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerActivitiesArgs, 'first'>>;
   birthDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   claims?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerClaimsArgs, 'first'>>;
+  consents?: Resolver<Array<ResolversTypes['ConsentState']>, ParentType, ContextType>;
   contactPoints?: Resolver<Array<ResolversTypes['ContactPoint']>, ParentType, ContextType, Partial<CustomerContactPointsArgs>>;
   displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   familyName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1916,6 +2021,7 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
   interactions?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerInteractionsArgs, 'first'>>;
   kind?: Resolver<ResolversTypes['PartyKind'], ParentType, ContextType>;
   lineage?: Resolver<Array<ResolversTypes['AttributeLineage']>, ParentType, ContextType>;
+  mayContact?: Resolver<ResolversTypes['ContactDecision'], ParentType, ContextType, RequireFields<CustomerMayContactArgs, 'channel' | 'purpose'>>;
   occupationCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   payments?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerPaymentsArgs, 'first'>>;
   policies?: Resolver<ResolversTypes['CustomerPolicyConnection'], ParentType, ContextType, RequireFields<CustomerPoliciesArgs, 'first' | 'includeHistory'>>;
@@ -2395,6 +2501,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Claim?: ClaimResolvers<ContextType>;
   ComparisonContribution?: ComparisonContributionResolvers<ContextType>;
   Consent?: ConsentResolvers<ContextType>;
+  ConsentChange?: ConsentChangeResolvers<ContextType>;
+  ConsentState?: ConsentStateResolvers<ContextType>;
+  ContactDecision?: ContactDecisionResolvers<ContextType>;
   ContactPoint?: ContactPointResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;

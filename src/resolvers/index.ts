@@ -1,6 +1,7 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { activityResolvers } from './activity.resolver.ts';
 import { auditQueries } from './audit.resolver.ts';
+import { consentResolvers } from './consent.resolver.ts';
 import { householdResolvers } from './household.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
 import { DateScalar, DateTimeScalar, DecimalScalar, JSONObjectScalar } from './scalars.ts';
@@ -40,7 +41,8 @@ export const resolvers: Resolvers = {
   ReviewTask,
   CustomerVersion,
   MatchExplanation,
-  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer },
+  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer, ...consentResolvers.Customer },
+  ConsentState: consentResolvers.ConsentState,
   Identifier,
   ContactPoint,
   AttributeLineage,
