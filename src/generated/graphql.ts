@@ -9,6 +9,8 @@ import type { AccessAuditRow as AccessAuditRowModel } from '../services/access-a
 import type { HouseholdRow as HouseholdRowModel, HouseholdMemberRow as HouseholdMemberRowModel, HouseholdChangeRow as HouseholdChangeRowModel, RelationshipRow as RelationshipRowModel } from '../services/household.service.ts';
 import type { NetworkExclusionRow as NetworkExclusionRowModel } from '../services/network-exclusion.service.ts';
 import type { ConsentStateRow as ConsentStateRowModel, ConsentChangeRow as ConsentChangeRowModel, ContactDecisionRow as ContactDecisionRowModel } from '../services/consent.service.ts';
+import type { RightsRequestRow as RightsRequestRowModel } from '../services/rights.service.ts';
+import type { SubjectAccessExport as SubjectAccessExportModel } from '../services/subject-access.service.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -538,6 +540,8 @@ export type CustomerSearchInput = {
 export type CustomerStatus =
   /** Has at least one live source record. */
   | 'ACTIVE'
+  /** Erased at the person's request: the id stays (policies and claims point at it), nothing personal does. */
+  | 'ERASED'
   /** All its source records were deleted; kept so the id and its history stay resolvable. */
   | 'INACTIVE'
   /** Merged into another customer; `customer(id)` returns the survivor. */
@@ -579,6 +583,7 @@ export type ErrorResult = {
 export type HistoryCause =
   | 'CREATED'
   | 'DEACTIVATED'
+  | 'ERASED'
   | 'MATCH'
   | 'MERGE'
   | 'MERGED_INTO'
@@ -723,8 +728,11 @@ export type Mutation = {
   /** Approves every proposed entry of an imported list file (npm run hub -- blacklist import). */
   approveBlacklistBatch: BlacklistBatchResult;
   approveBlacklistEntry: BlacklistEntryResult;
+  /** Erases the customer of a request someone else made: personal data removed or pseudonymised in every table. */
+  approveErasure: RightsRequestResult;
   /** Approves a proposed exclusion (the hub's own proposals, or another risk admin's). */
   approveNetworkExclusion: NetworkExclusionResult;
+  cancelErasure: RightsRequestResult;
   /** Closes an alert with a reason; with suppressDays the rule does not reopen it for that customer within the window. */
   closeAlert: AlertResult;
   /** The record is the candidate customer: its golden record is merged with the candidate. */
@@ -733,6 +741,13 @@ export type Mutation = {
   deactivateBlacklistEntry: BlacklistEntryResult;
   /** Dismisses a screening hit as a false positive; it stays dismissed until the entry or the customer changes. */
   dismissScreeningHit: ScreeningHitResult;
+  /**
+   * Everything the hub holds about a person (golden record, source records with raw payloads, identifiers,
+   * contact points, lineage, history, policies and roles, activities, consents, alerts, screening hits,
+   * relationships, household, review tasks, who read their data), each item with its source. Data stewards only;
+   * logged with who exported it and `reason`. docs/rights.md.
+   */
+  exportCustomerData: SubjectAccessResult;
   /** Merges `mergedId` into `survivorId`; `mergedId` stays resolvable as an alias of the survivor. */
   mergeCustomers: MergeResult;
   /**
@@ -749,6 +764,11 @@ export type Mutation = {
   rejectMatch: ReviewDecisionResult;
   /** Rejects a proposal: the value is counted again, however many customers hold it. */
   rejectNetworkExclusion: NetworkExclusionResult;
+  /**
+   * Requests the erasure of a customer (and every id merged into it). Nothing happens until a second data steward
+   * approves (`approveErasure`).
+   */
+  requestErasure: RightsRequestResult;
   /** Splits the given members off into a new household (data stewards); they are pinned there. */
   splitHousehold: HouseholdResult;
   /** Moves one source record out of its golden record into a new one; it is not matched back. */
@@ -783,8 +803,20 @@ export type MutationApproveBlacklistEntryArgs = {
 
 
 /** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationApproveErasureArgs = {
+  requestId: Scalars['ID']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
 export type MutationApproveNetworkExclusionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationCancelErasureArgs = {
+  requestId: Scalars['ID']['input'];
 };
 
 
@@ -812,6 +844,13 @@ export type MutationDeactivateBlacklistEntryArgs = {
 /** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
 export type MutationDismissScreeningHitArgs = {
   id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationExportCustomerDataArgs = {
+  customerId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
 };
 
@@ -864,6 +903,13 @@ export type MutationRejectMatchArgs = {
 export type MutationRejectNetworkExclusionArgs = {
   id: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationRequestErasureArgs = {
+  customerId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -1092,6 +1138,8 @@ export type Query = {
   quarantinedEvents: QuarantinedEventConnection;
   /** Possible matches waiting for a decision (data stewards). */
   reviewTasks: ReviewTaskConnection;
+  /** Access exports and erasure requests (data stewards), newest first, at most 200. */
+  rightsRequests: Array<RightsRequest>;
   /**
    * Finds customers by phone (any format: `+86 138 0013 8000` finds `13800138000`), identity document number
    * (exact after normalisation) and/or name (tolerates simplified/traditional variants and small differences).
@@ -1160,6 +1208,12 @@ export type QueryReviewTasksArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<ReviewStatus>;
+};
+
+
+export type QueryRightsRequestsArgs = {
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<RightsRequestStatus>;
 };
 
 
@@ -1256,6 +1310,34 @@ export type ReviewTaskEdge = {
   cursor: Scalars['String']['output'];
   node: ReviewTask;
 };
+
+/** One access export or erasure: who asked, who approved, why, and what was done (counts per table, no values). */
+export type RightsRequest = {
+  __typename?: 'RightsRequest';
+  approvedBy?: Maybe<Scalars['String']['output']>;
+  customerId: Scalars['ID']['output'];
+  doneAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  kind: RightsRequestKind;
+  reason: Scalars['String']['output'];
+  requestedAt: Scalars['DateTime']['output'];
+  requestedBy: Scalars['String']['output'];
+  status: RightsRequestStatus;
+  /** Rows changed per table (erasure) or items exported per section (access). */
+  summary: Scalars['JSONObject']['output'];
+};
+
+export type RightsRequestKind =
+  | 'ACCESS'
+  | 'ERASURE';
+
+export type RightsRequestResult = InvalidStateError | NotFoundError | RightsRequest | SelfApprovalError | ValidationError;
+
+export type RightsRequestStatus =
+  | 'CANCELLED'
+  | 'DONE'
+  /** An erasure waiting for a second data steward. */
+  | 'PROPOSED';
 
 export type RiskAssessment = {
   __typename?: 'RiskAssessment';
@@ -1394,6 +1476,18 @@ export type SourceRef = {
 
 export type SplitResult = Customer | InvalidStateError | NotFoundError;
 
+export type SubjectAccessExport = {
+  __typename?: 'SubjectAccessExport';
+  customerId: Scalars['ID']['output'];
+  /** The export, by section; raw payloads and values unmasked (data stewards only). */
+  data?: Maybe<Scalars['JSONObject']['output']>;
+  exportedAt: Scalars['DateTime']['output'];
+  exportedBy: Scalars['String']['output'];
+  requestId: Scalars['ID']['output'];
+};
+
+export type SubjectAccessResult = NotFoundError | SubjectAccessExport | ValidationError;
+
 /** The input is not acceptable (e.g. an entry without any identifier). */
 export type ValidationError = ErrorResult & {
   __typename?: 'ValidationError';
@@ -1519,6 +1613,13 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( NotFoundError )
     | ( ReviewTaskModel )
   ;
+  RightsRequestResult:
+    | ( InvalidStateError )
+    | ( NotFoundError )
+    | ( RightsRequestRowModel )
+    | ( SelfApprovalError )
+    | ( ValidationError )
+  ;
   ScreeningHitResult:
     | ( InvalidStateError )
     | ( NotFoundError )
@@ -1529,6 +1630,11 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( PartyModel )
     | ( InvalidStateError )
     | ( NotFoundError )
+  ;
+  SubjectAccessResult:
+    | ( NotFoundError )
+    | ( SubjectAccessExportModel )
+    | ( ValidationError )
   ;
 };
 
@@ -1660,6 +1766,10 @@ export type ResolversTypes = {
   ReviewTask: ResolverTypeWrapper<ReviewTaskModel>;
   ReviewTaskConnection: ResolverTypeWrapper<Omit<ReviewTaskConnection, 'edges'> & { edges: Array<ResolversTypes['ReviewTaskEdge']> }>;
   ReviewTaskEdge: ResolverTypeWrapper<Omit<ReviewTaskEdge, 'node'> & { node: ResolversTypes['ReviewTask'] }>;
+  RightsRequest: ResolverTypeWrapper<RightsRequestRowModel>;
+  RightsRequestKind: RightsRequestKind;
+  RightsRequestResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['RightsRequestResult']>;
+  RightsRequestStatus: RightsRequestStatus;
   RiskAssessment: ResolverTypeWrapper<RiskAssessmentModelModel>;
   RiskFlag: ResolverTypeWrapper<RiskFlagModelModel>;
   RiskFlagKind: RiskFlagKind;
@@ -1675,6 +1785,8 @@ export type ResolversTypes = {
   SourceRef: ResolverTypeWrapper<SourceRefModel>;
   SplitResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SplitResult']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SubjectAccessExport: ResolverTypeWrapper<SubjectAccessExportModel>;
+  SubjectAccessResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SubjectAccessResult']>;
   ValidationError: ResolverTypeWrapper<ValidationError>;
 };
 
@@ -1760,6 +1872,8 @@ export type ResolversParentTypes = {
   ReviewTask: ReviewTaskModel;
   ReviewTaskConnection: Omit<ReviewTaskConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReviewTaskEdge']> };
   ReviewTaskEdge: Omit<ReviewTaskEdge, 'node'> & { node: ResolversParentTypes['ReviewTask'] };
+  RightsRequest: RightsRequestRowModel;
+  RightsRequestResult: ResolversUnionTypes<ResolversParentTypes>['RightsRequestResult'];
   RiskAssessment: RiskAssessmentModelModel;
   RiskFlag: RiskFlagModelModel;
   RiskReason: RiskReason;
@@ -1771,6 +1885,8 @@ export type ResolversParentTypes = {
   SourceRef: SourceRefModel;
   SplitResult: ResolversUnionTypes<ResolversParentTypes>['SplitResult'];
   String: Scalars['String']['output'];
+  SubjectAccessExport: SubjectAccessExportModel;
+  SubjectAccessResult: ResolversUnionTypes<ResolversParentTypes>['SubjectAccessResult'];
   ValidationError: ValidationError;
 };
 
@@ -2180,11 +2296,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   approveAlertSuppression?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationApproveAlertSuppressionArgs, 'id'>>;
   approveBlacklistBatch?: Resolver<ResolversTypes['BlacklistBatchResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistBatchArgs, 'batchId'>>;
   approveBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistEntryArgs, 'id'>>;
+  approveErasure?: Resolver<ResolversTypes['RightsRequestResult'], ParentType, ContextType, RequireFields<MutationApproveErasureArgs, 'requestId'>>;
   approveNetworkExclusion?: Resolver<ResolversTypes['NetworkExclusionResult'], ParentType, ContextType, RequireFields<MutationApproveNetworkExclusionArgs, 'id'>>;
+  cancelErasure?: Resolver<ResolversTypes['RightsRequestResult'], ParentType, ContextType, RequireFields<MutationCancelErasureArgs, 'requestId'>>;
   closeAlert?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationCloseAlertArgs, 'id' | 'reason'>>;
   confirmMatch?: Resolver<ResolversTypes['ReviewDecisionResult'], ParentType, ContextType, RequireFields<MutationConfirmMatchArgs, 'taskId'>>;
   deactivateBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationDeactivateBlacklistEntryArgs, 'id' | 'reason'>>;
   dismissScreeningHit?: Resolver<ResolversTypes['ScreeningHitResult'], ParentType, ContextType, RequireFields<MutationDismissScreeningHitArgs, 'id' | 'reason'>>;
+  exportCustomerData?: Resolver<ResolversTypes['SubjectAccessResult'], ParentType, ContextType, RequireFields<MutationExportCustomerDataArgs, 'customerId' | 'reason'>>;
   mergeCustomers?: Resolver<ResolversTypes['MergeResult'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'mergedId' | 'survivorId'>>;
   moveHouseholdMember?: Resolver<ResolversTypes['HouseholdResult'], ParentType, ContextType, RequireFields<MutationMoveHouseholdMemberArgs, 'customerId' | 'reason'>>;
   proposeBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationProposeBlacklistEntryArgs, 'input'>>;
@@ -2192,6 +2311,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   rejectBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationRejectBlacklistEntryArgs, 'id'>>;
   rejectMatch?: Resolver<ResolversTypes['ReviewDecisionResult'], ParentType, ContextType, RequireFields<MutationRejectMatchArgs, 'taskId'>>;
   rejectNetworkExclusion?: Resolver<ResolversTypes['NetworkExclusionResult'], ParentType, ContextType, RequireFields<MutationRejectNetworkExclusionArgs, 'id'>>;
+  requestErasure?: Resolver<ResolversTypes['RightsRequestResult'], ParentType, ContextType, RequireFields<MutationRequestErasureArgs, 'customerId' | 'reason'>>;
   splitHousehold?: Resolver<ResolversTypes['HouseholdResult'], ParentType, ContextType, RequireFields<MutationSplitHouseholdArgs, 'customerIds' | 'householdId' | 'reason'>>;
   splitSourceRecord?: Resolver<ResolversTypes['SplitResult'], ParentType, ContextType, RequireFields<MutationSplitSourceRecordArgs, 'sourceId' | 'system'>>;
   updateAlertRule?: Resolver<ResolversTypes['AlertRuleResult'], ParentType, ContextType, RequireFields<MutationUpdateAlertRuleArgs, 'code'>>;
@@ -2329,6 +2449,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   quarantinedEvents?: Resolver<ResolversTypes['QuarantinedEventConnection'], ParentType, ContextType, RequireFields<QueryQuarantinedEventsArgs, 'first'>>;
   reviewTasks?: Resolver<ResolversTypes['ReviewTaskConnection'], ParentType, ContextType, RequireFields<QueryReviewTasksArgs, 'first' | 'status'>>;
+  rightsRequests?: Resolver<Array<ResolversTypes['RightsRequest']>, ParentType, ContextType, Partial<QueryRightsRequestsArgs>>;
   searchCustomers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QuerySearchCustomersArgs, 'first' | 'query'>>;
 };
 
@@ -2392,6 +2513,24 @@ export type ReviewTaskConnectionResolvers<ContextType = GraphQLContext, ParentTy
 export type ReviewTaskEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReviewTaskEdge'] = ResolversParentTypes['ReviewTaskEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['ReviewTask'], ParentType, ContextType>;
+};
+
+export type RightsRequestResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RightsRequest'] = ResolversParentTypes['RightsRequest']> = {
+  approvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  doneAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['RightsRequestKind'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  requestedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RightsRequestStatus'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type RightsRequestResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RightsRequestResult'] = ResolversParentTypes['RightsRequestResult']> = {
+  __resolveType: TypeResolveFn<'InvalidStateError' | 'NotFoundError' | 'RightsRequest' | 'SelfApprovalError' | 'ValidationError', ParentType, ContextType>;
 };
 
 export type RiskAssessmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RiskAssessment'] = ResolversParentTypes['RiskAssessment']> = {
@@ -2468,6 +2607,19 @@ export type SourceRefResolvers<ContextType = GraphQLContext, ParentType extends 
 
 export type SplitResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SplitResult'] = ResolversParentTypes['SplitResult']> = {
   __resolveType: TypeResolveFn<'Customer' | 'InvalidStateError' | 'NotFoundError', ParentType, ContextType>;
+};
+
+export type SubjectAccessExportResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SubjectAccessExport'] = ResolversParentTypes['SubjectAccessExport']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  data?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  exportedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  exportedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type SubjectAccessResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SubjectAccessResult'] = ResolversParentTypes['SubjectAccessResult']> = {
+  __resolveType: TypeResolveFn<'NotFoundError' | 'SubjectAccessExport' | 'ValidationError', ParentType, ContextType>;
 };
 
 export type ValidationErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ValidationError'] = ResolversParentTypes['ValidationError']> = {
@@ -2550,6 +2702,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ReviewTask?: ReviewTaskResolvers<ContextType>;
   ReviewTaskConnection?: ReviewTaskConnectionResolvers<ContextType>;
   ReviewTaskEdge?: ReviewTaskEdgeResolvers<ContextType>;
+  RightsRequest?: RightsRequestResolvers<ContextType>;
+  RightsRequestResult?: RightsRequestResultResolvers<ContextType>;
   RiskAssessment?: RiskAssessmentResolvers<ContextType>;
   RiskFlag?: RiskFlagResolvers<ContextType>;
   RiskReason?: RiskReasonResolvers<ContextType>;
@@ -2560,6 +2714,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   SourceRecord?: SourceRecordResolvers<ContextType>;
   SourceRef?: SourceRefResolvers<ContextType>;
   SplitResult?: SplitResultResolvers<ContextType>;
+  SubjectAccessExport?: SubjectAccessExportResolvers<ContextType>;
+  SubjectAccessResult?: SubjectAccessResultResolvers<ContextType>;
   ValidationError?: ValidationErrorResolvers<ContextType>;
 };
 

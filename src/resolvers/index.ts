@@ -2,6 +2,7 @@ import type { Resolvers } from '../generated/graphql.ts';
 import { activityResolvers } from './activity.resolver.ts';
 import { auditQueries } from './audit.resolver.ts';
 import { consentResolvers } from './consent.resolver.ts';
+import { rightsResolvers } from './rights.resolver.ts';
 import { householdResolvers } from './household.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
 import { DateScalar, DateTimeScalar, DecimalScalar, JSONObjectScalar } from './scalars.ts';
@@ -34,8 +35,16 @@ export const resolvers: Resolvers = {
     ...riskResolvers.Query,
     ...auditQueries,
     ...householdResolvers.Query,
+    ...rightsResolvers.Query,
   },
-  Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation, ...householdResolvers.Mutation },
+  Mutation: {
+    ...stewardshipMutations,
+    ...riskResolvers.Mutation,
+    ...householdResolvers.Mutation,
+    ...rightsResolvers.Mutation,
+  },
+  SubjectAccessResult: rightsResolvers.SubjectAccessResult,
+  RightsRequestResult: rightsResolvers.RightsRequestResult,
   ...resultUnions,
   Node,
   ReviewTask,

@@ -1,7 +1,14 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
-import type { SourceRef } from './customer.service.ts';
+
+/** As `SourceRef` of customer.service.ts (the GraphQL SourceRef), kept here so the loaders need not import it. */
+type SourceRef = {
+  system: string;
+  sourceId: string;
+  sourceTime: Date | string | null;
+  event: { eventId: string; sourceVersion: string; sourceTime: Date | string | null } | null;
+};
 
 /**
  * The consent registry's read side: a customer's consents are the `consent_event` rows of every source record
