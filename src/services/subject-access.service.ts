@@ -95,13 +95,13 @@ export async function collectPersonData(
       order by r.policy_no, r.role`,
     [ids],
   );
-  const policyKeys = [...new Set(roles.map((r) => `${r.source_system}\u0000${r.policy_no}`))];
+  const policyKeys = [...new Set(roles.map((r) => `${r.source_system}/${r.policy_no}`))];
   const policies = policyKeys.length
     ? await q(
         em,
         `select p.*, (select coalesce(jsonb_agg(to_jsonb(c) - 'id' order by c.coverage, c.rider), '[]') from policy_cover c
                        where c.system = p.system and c.policy_no = p.policy_no) as covers
-           from policy p where (p.system || chr(0) || p.policy_no) = any(?::text[]) order by p.policy_no`,
+           from policy p where (p.system || '/' || p.policy_no) = any(?::text[]) order by p.policy_no`,
         [policyKeys],
       )
     : [];
