@@ -263,7 +263,7 @@ export async function recomputeParties(
     }[] = [];
     const refreshes: { id: string; lineage: Record<string, AttributeLineage> }[] = [];
     for (const row of current) {
-      if (row.status === 'MERGED') continue;
+      if (row.status === 'MERGED' || row.status === 'ERASED') continue; // an erased record is never recomputed
       const records = recordsOf.get(row.id) ?? [];
       let next: PartyRow;
       if (records.length === 0) {

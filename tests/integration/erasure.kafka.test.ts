@@ -430,6 +430,21 @@ describe('personal-information rights', () => {
         20_000,
         'the ERASED event published',
       );
+
+      // The source sends the person again (a later change of the client): a new golden record, not a revival.
+      await publishAndWait(await kafkaBrokers(), prefix, db.url, [
+        coreEvent('client', 'u', {
+          ...JSON.parse(messages[0]?.value as string).payload.after,
+          DTEUPD: dteupd('2026-12-01T00:00:00Z'),
+        }),
+      ]);
+      const again = await lookup('Q0000001');
+      expect(again.id).not.toBe(subject.id);
+      expect(again.status).toBe('ACTIVE');
+      const still = await gql(hub.url, bob, `query($id: ID!) { customer(id: $id) { status displayName } }`, {
+        id: subject.id,
+      });
+      expect(still.data.customer).toEqual({ status: 'ERASED', displayName: null });
     } finally {
       await c.end();
     }
