@@ -22,6 +22,7 @@ import { matchFileCommand } from './match-file.ts';
 import { generateChannelDemo } from '../demo/generate-channels.ts';
 import { scaffoldConnector } from './connector-scaffold.ts';
 import { fileURLToPath } from 'node:url';
+import { rightsCommand } from './rights.ts';
 
 /**
  * `npm run hub -- <command>`:
@@ -44,6 +45,10 @@ const usage = `usage: npm run hub -- <command>
   risk rescan                             re-screen and re-evaluate alert rules for every active customer
   resolve [--full]                        re-cluster golden records touched since the last pass (or all), repairing
                                          what arrival order decided differently (also scheduled in the hub)
+  subject-access CUSTOMER_ID --out FILE.json [--reason TEXT] [--token JWT]
+                                         export everything held about a person, with sources (a data steward's token, or HUB_TOKEN)
+  erase CUSTOMER_ID --reason TEXT [--token JWT]   request an erasure (a data steward); prints the request id
+  erase --approve REQUEST_ID [--token JWT]        a second data steward approves: the person is erased
   connector new NAME                      scaffold a connector folder (see docs/connectors.md)
   match-file --source NAME=PATH [--source …] --mapping FILE.json --out FILE.csv [--link-only]
                                          run the matching engine over CSV files`;
@@ -207,6 +212,9 @@ async function main(argv: string[]): Promise<number> {
         await embedded?.stop();
       }
     }
+    case 'subject-access':
+    case 'erase':
+      return rightsCommand(command, rest, config, logger);
     case 'risk': {
       if (rest[0] !== 'rescan') break;
       const embedded = config.databaseUrl

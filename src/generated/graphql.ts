@@ -8,6 +8,9 @@ import type { CustomerPolicyEdge as CustomerPolicyEdgeModel, AttributeLineageEnt
 import type { AccessAuditRow as AccessAuditRowModel } from '../services/access-audit.service.ts';
 import type { HouseholdRow as HouseholdRowModel, HouseholdMemberRow as HouseholdMemberRowModel, HouseholdChangeRow as HouseholdChangeRowModel, RelationshipRow as RelationshipRowModel } from '../services/household.service.ts';
 import type { NetworkExclusionRow as NetworkExclusionRowModel } from '../services/network-exclusion.service.ts';
+import type { ConsentStateRow as ConsentStateRowModel, ConsentChangeRow as ConsentChangeRowModel, ContactDecisionRow as ContactDecisionRowModel } from '../services/consent.service.ts';
+import type { RightsRequestRow as RightsRequestRowModel } from '../services/rights.service.ts';
+import type { SubjectAccessExport as SubjectAccessExportModel } from '../services/subject-access.service.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -302,6 +305,59 @@ export type Consent = Activity & {
   type?: Maybe<Scalars['String']['output']>;
 };
 
+export type ConsentChange = {
+  __typename?: 'ConsentChange';
+  at?: Maybe<Scalars['DateTime']['output']>;
+  source: SourceRef;
+  status: ConsentStatus;
+};
+
+/** What a customer agreed to be contacted or processed for (the app's consent purposes). */
+export type ConsentPurpose =
+  | 'ANALYTICS'
+  | 'MARKETING'
+  | 'THIRD_PARTY_SHARING';
+
+/** The current consent of a customer for one purpose and channel, with every change before it. */
+export type ConsentState = {
+  __typename?: 'ConsentState';
+  channel: ContactChannel;
+  granted: Scalars['Boolean']['output'];
+  /** Every change, newest first (the current state first). */
+  history: Array<ConsentChange>;
+  purpose: ConsentPurpose;
+  /** When the current state was given (the event's time). */
+  since?: Maybe<Scalars['DateTime']['output']>;
+  /** The source record and event that gave the current state. */
+  source: SourceRef;
+  status: ConsentStatus;
+};
+
+export type ConsentStatus =
+  | 'GRANTED'
+  /** No consent was ever given or withdrawn for this purpose and channel: treated as no consent. */
+  | 'NEVER_ASKED'
+  | 'WITHDRAWN';
+
+export type ContactChannel =
+  | 'APP_PUSH'
+  | 'EMAIL'
+  | 'PHONE'
+  | 'SMS';
+
+/** Whether the hub may contact a customer for a purpose on a channel, and why. */
+export type ContactDecision = {
+  __typename?: 'ContactDecision';
+  allowed: Scalars['Boolean']['output'];
+  /** Why, in words: e.g. "MARKETING by SMS granted at 2026-11-03T04:00:00.000Z (web-app event)". */
+  reason: Scalars['String']['output'];
+  /** When the deciding consent was given or withdrawn (null when never asked). */
+  since?: Maybe<Scalars['DateTime']['output']>;
+  /** The source record and event behind the decision (null when never asked). */
+  source?: Maybe<SourceRef>;
+  status: ConsentStatus;
+};
+
 export type ContactPoint = {
   __typename?: 'ContactPoint';
   issues: Array<Scalars['String']['output']>;
@@ -325,6 +381,11 @@ export type Customer = Node & {
   activities: ActivityConnection;
   birthDate?: Maybe<Scalars['Date']['output']>;
   claims: ActivityConnection;
+  /**
+   * The customer's consents, one per purpose and channel they ever answered, from every linked app account (the
+   * latest answer wins), each with its history and the event behind it.
+   */
+  consents: Array<ConsentState>;
   /** Phones, emails and addresses from every source (union), each with its origin. */
   contactPoints: Array<ContactPoint>;
   displayName?: Maybe<Scalars['String']['output']>;
@@ -341,6 +402,11 @@ export type Customer = Node & {
   kind: PartyKind;
   /** Which source record supplied each golden attribute. */
   lineage: Array<AttributeLineage>;
+  /**
+   * May we contact this customer for `purpose` on `channel`? Yes only when the latest answer is a grant; a
+   * withdrawal, no answer at all (safe default: no consent, no marketing) or an erased customer is no.
+   */
+  mayContact: ContactDecision;
   occupationCode?: Maybe<Scalars['String']['output']>;
   payments: ActivityConnection;
   /** Policies on which this customer holds a role, with those roles. */
@@ -406,6 +472,13 @@ export type CustomerInteractionsArgs = {
 
 
 /** The golden record of one real person or organisation: the customer 360. */
+export type CustomerMayContactArgs = {
+  channel: ContactChannel;
+  purpose: ConsentPurpose;
+};
+
+
+/** The golden record of one real person or organisation: the customer 360. */
 export type CustomerPaymentsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ActivityFilter>;
@@ -467,6 +540,8 @@ export type CustomerSearchInput = {
 export type CustomerStatus =
   /** Has at least one live source record. */
   | 'ACTIVE'
+  /** Erased at the person's request: the id stays (policies and claims point at it), nothing personal does. */
+  | 'ERASED'
   /** All its source records were deleted; kept so the id and its history stay resolvable. */
   | 'INACTIVE'
   /** Merged into another customer; `customer(id)` returns the survivor. */
@@ -508,6 +583,7 @@ export type ErrorResult = {
 export type HistoryCause =
   | 'CREATED'
   | 'DEACTIVATED'
+  | 'ERASED'
   | 'MATCH'
   | 'MERGE'
   | 'MERGED_INTO'
@@ -652,8 +728,11 @@ export type Mutation = {
   /** Approves every proposed entry of an imported list file (npm run hub -- blacklist import). */
   approveBlacklistBatch: BlacklistBatchResult;
   approveBlacklistEntry: BlacklistEntryResult;
+  /** Erases the customer of a request someone else made: personal data removed or pseudonymised in every table. */
+  approveErasure: RightsRequestResult;
   /** Approves a proposed exclusion (the hub's own proposals, or another risk admin's). */
   approveNetworkExclusion: NetworkExclusionResult;
+  cancelErasure: RightsRequestResult;
   /** Closes an alert with a reason; with suppressDays the rule does not reopen it for that customer within the window. */
   closeAlert: AlertResult;
   /** The record is the candidate customer: its golden record is merged with the candidate. */
@@ -662,6 +741,13 @@ export type Mutation = {
   deactivateBlacklistEntry: BlacklistEntryResult;
   /** Dismisses a screening hit as a false positive; it stays dismissed until the entry or the customer changes. */
   dismissScreeningHit: ScreeningHitResult;
+  /**
+   * Everything the hub holds about a person (golden record, source records with raw payloads, identifiers,
+   * contact points, lineage, history, policies and roles, activities, consents, alerts, screening hits,
+   * relationships, household, review tasks, who read their data), each item with its source. Data stewards only;
+   * logged with who exported it and `reason`. docs/rights.md.
+   */
+  exportCustomerData: SubjectAccessResult;
   /** Merges `mergedId` into `survivorId`; `mergedId` stays resolvable as an alias of the survivor. */
   mergeCustomers: MergeResult;
   /**
@@ -678,6 +764,11 @@ export type Mutation = {
   rejectMatch: ReviewDecisionResult;
   /** Rejects a proposal: the value is counted again, however many customers hold it. */
   rejectNetworkExclusion: NetworkExclusionResult;
+  /**
+   * Requests the erasure of a customer (and every id merged into it). Nothing happens until a second data steward
+   * approves (`approveErasure`).
+   */
+  requestErasure: RightsRequestResult;
   /** Splits the given members off into a new household (data stewards); they are pinned there. */
   splitHousehold: HouseholdResult;
   /** Moves one source record out of its golden record into a new one; it is not matched back. */
@@ -712,8 +803,20 @@ export type MutationApproveBlacklistEntryArgs = {
 
 
 /** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationApproveErasureArgs = {
+  requestId: Scalars['ID']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
 export type MutationApproveNetworkExclusionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationCancelErasureArgs = {
+  requestId: Scalars['ID']['input'];
 };
 
 
@@ -741,6 +844,13 @@ export type MutationDeactivateBlacklistEntryArgs = {
 /** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
 export type MutationDismissScreeningHitArgs = {
   id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationExportCustomerDataArgs = {
+  customerId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
 };
 
@@ -793,6 +903,13 @@ export type MutationRejectMatchArgs = {
 export type MutationRejectNetworkExclusionArgs = {
   id: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationRequestErasureArgs = {
+  customerId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -1021,6 +1138,8 @@ export type Query = {
   quarantinedEvents: QuarantinedEventConnection;
   /** Possible matches waiting for a decision (data stewards). */
   reviewTasks: ReviewTaskConnection;
+  /** Access exports and erasure requests (data stewards), newest first, at most 200. */
+  rightsRequests: Array<RightsRequest>;
   /**
    * Finds customers by phone (any format: `+86 138 0013 8000` finds `13800138000`), identity document number
    * (exact after normalisation) and/or name (tolerates simplified/traditional variants and small differences).
@@ -1089,6 +1208,12 @@ export type QueryReviewTasksArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<ReviewStatus>;
+};
+
+
+export type QueryRightsRequestsArgs = {
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<RightsRequestStatus>;
 };
 
 
@@ -1185,6 +1310,34 @@ export type ReviewTaskEdge = {
   cursor: Scalars['String']['output'];
   node: ReviewTask;
 };
+
+/** One access export or erasure: who asked, who approved, why, and what was done (counts per table, no values). */
+export type RightsRequest = {
+  __typename?: 'RightsRequest';
+  approvedBy?: Maybe<Scalars['String']['output']>;
+  customerId: Scalars['ID']['output'];
+  doneAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  kind: RightsRequestKind;
+  reason: Scalars['String']['output'];
+  requestedAt: Scalars['DateTime']['output'];
+  requestedBy: Scalars['String']['output'];
+  status: RightsRequestStatus;
+  /** Rows changed per table (erasure) or items exported per section (access). */
+  summary: Scalars['JSONObject']['output'];
+};
+
+export type RightsRequestKind =
+  | 'ACCESS'
+  | 'ERASURE';
+
+export type RightsRequestResult = InvalidStateError | NotFoundError | RightsRequest | SelfApprovalError | ValidationError;
+
+export type RightsRequestStatus =
+  | 'CANCELLED'
+  | 'DONE'
+  /** An erasure waiting for a second data steward. */
+  | 'PROPOSED';
 
 export type RiskAssessment = {
   __typename?: 'RiskAssessment';
@@ -1323,6 +1476,18 @@ export type SourceRef = {
 
 export type SplitResult = Customer | InvalidStateError | NotFoundError;
 
+export type SubjectAccessExport = {
+  __typename?: 'SubjectAccessExport';
+  customerId: Scalars['ID']['output'];
+  /** The export, by section; raw payloads and values unmasked (data stewards only). */
+  data?: Maybe<Scalars['JSONObject']['output']>;
+  exportedAt: Scalars['DateTime']['output'];
+  exportedBy: Scalars['String']['output'];
+  requestId: Scalars['ID']['output'];
+};
+
+export type SubjectAccessResult = NotFoundError | SubjectAccessExport | ValidationError;
+
 /** The input is not acceptable (e.g. an entry without any identifier). */
 export type ValidationError = ErrorResult & {
   __typename?: 'ValidationError';
@@ -1448,6 +1613,13 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( NotFoundError )
     | ( ReviewTaskModel )
   ;
+  RightsRequestResult:
+    | ( InvalidStateError )
+    | ( NotFoundError )
+    | ( RightsRequestRowModel )
+    | ( SelfApprovalError )
+    | ( ValidationError )
+  ;
   ScreeningHitResult:
     | ( InvalidStateError )
     | ( NotFoundError )
@@ -1458,6 +1630,11 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( PartyModel )
     | ( InvalidStateError )
     | ( NotFoundError )
+  ;
+  SubjectAccessResult:
+    | ( NotFoundError )
+    | ( SubjectAccessExportModel )
+    | ( ValidationError )
   ;
 };
 
@@ -1520,6 +1697,12 @@ export type ResolversTypes = {
   Claim: ResolverTypeWrapper<ActivityModel>;
   ComparisonContribution: ResolverTypeWrapper<ComparisonContribution>;
   Consent: ResolverTypeWrapper<ActivityModel>;
+  ConsentChange: ResolverTypeWrapper<ConsentChangeRowModel>;
+  ConsentPurpose: ConsentPurpose;
+  ConsentState: ResolverTypeWrapper<ConsentStateRowModel>;
+  ConsentStatus: ConsentStatus;
+  ContactChannel: ContactChannel;
+  ContactDecision: ResolverTypeWrapper<ContactDecisionRowModel>;
   ContactPoint: ResolverTypeWrapper<ContactPointModel>;
   ContactPointKind: ContactPointKind;
   Customer: ResolverTypeWrapper<PartyModel>;
@@ -1583,6 +1766,10 @@ export type ResolversTypes = {
   ReviewTask: ResolverTypeWrapper<ReviewTaskModel>;
   ReviewTaskConnection: ResolverTypeWrapper<Omit<ReviewTaskConnection, 'edges'> & { edges: Array<ResolversTypes['ReviewTaskEdge']> }>;
   ReviewTaskEdge: ResolverTypeWrapper<Omit<ReviewTaskEdge, 'node'> & { node: ResolversTypes['ReviewTask'] }>;
+  RightsRequest: ResolverTypeWrapper<RightsRequestRowModel>;
+  RightsRequestKind: RightsRequestKind;
+  RightsRequestResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['RightsRequestResult']>;
+  RightsRequestStatus: RightsRequestStatus;
   RiskAssessment: ResolverTypeWrapper<RiskAssessmentModelModel>;
   RiskFlag: ResolverTypeWrapper<RiskFlagModelModel>;
   RiskFlagKind: RiskFlagKind;
@@ -1598,6 +1785,8 @@ export type ResolversTypes = {
   SourceRef: ResolverTypeWrapper<SourceRefModel>;
   SplitResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SplitResult']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SubjectAccessExport: ResolverTypeWrapper<SubjectAccessExportModel>;
+  SubjectAccessResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SubjectAccessResult']>;
   ValidationError: ResolverTypeWrapper<ValidationError>;
 };
 
@@ -1630,6 +1819,9 @@ export type ResolversParentTypes = {
   Claim: ActivityModel;
   ComparisonContribution: ComparisonContribution;
   Consent: ActivityModel;
+  ConsentChange: ConsentChangeRowModel;
+  ConsentState: ConsentStateRowModel;
+  ContactDecision: ContactDecisionRowModel;
   ContactPoint: ContactPointModel;
   Customer: PartyModel;
   CustomerConnection: Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerEdge']> };
@@ -1680,6 +1872,8 @@ export type ResolversParentTypes = {
   ReviewTask: ReviewTaskModel;
   ReviewTaskConnection: Omit<ReviewTaskConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReviewTaskEdge']> };
   ReviewTaskEdge: Omit<ReviewTaskEdge, 'node'> & { node: ResolversParentTypes['ReviewTask'] };
+  RightsRequest: RightsRequestRowModel;
+  RightsRequestResult: ResolversUnionTypes<ResolversParentTypes>['RightsRequestResult'];
   RiskAssessment: RiskAssessmentModelModel;
   RiskFlag: RiskFlagModelModel;
   RiskReason: RiskReason;
@@ -1691,6 +1885,8 @@ export type ResolversParentTypes = {
   SourceRef: SourceRefModel;
   SplitResult: ResolversUnionTypes<ResolversParentTypes>['SplitResult'];
   String: Scalars['String']['output'];
+  SubjectAccessExport: SubjectAccessExportModel;
+  SubjectAccessResult: ResolversUnionTypes<ResolversParentTypes>['SubjectAccessResult'];
   ValidationError: ValidationError;
 };
 
@@ -1892,6 +2088,30 @@ export type ConsentResolvers<ContextType = GraphQLContext, ParentType extends Re
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ConsentChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConsentChange'] = ResolversParentTypes['ConsentChange']> = {
+  at?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SourceRef'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+};
+
+export type ConsentStateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConsentState'] = ResolversParentTypes['ConsentState']> = {
+  channel?: Resolver<ResolversTypes['ContactChannel'], ParentType, ContextType>;
+  granted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['ConsentChange']>, ParentType, ContextType>;
+  purpose?: Resolver<ResolversTypes['ConsentPurpose'], ParentType, ContextType>;
+  since?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SourceRef'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+};
+
+export type ContactDecisionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ContactDecision'] = ResolversParentTypes['ContactDecision']> = {
+  allowed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  since?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['SourceRef']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+};
+
 export type ContactPointResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ContactPoint'] = ResolversParentTypes['ContactPoint']> = {
   issues?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ContactPointKind'], ParentType, ContextType>;
@@ -1905,6 +2125,7 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
   activities?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerActivitiesArgs, 'first'>>;
   birthDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   claims?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerClaimsArgs, 'first'>>;
+  consents?: Resolver<Array<ResolversTypes['ConsentState']>, ParentType, ContextType>;
   contactPoints?: Resolver<Array<ResolversTypes['ContactPoint']>, ParentType, ContextType, Partial<CustomerContactPointsArgs>>;
   displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   familyName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1916,6 +2137,7 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
   interactions?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerInteractionsArgs, 'first'>>;
   kind?: Resolver<ResolversTypes['PartyKind'], ParentType, ContextType>;
   lineage?: Resolver<Array<ResolversTypes['AttributeLineage']>, ParentType, ContextType>;
+  mayContact?: Resolver<ResolversTypes['ContactDecision'], ParentType, ContextType, RequireFields<CustomerMayContactArgs, 'channel' | 'purpose'>>;
   occupationCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   payments?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerPaymentsArgs, 'first'>>;
   policies?: Resolver<ResolversTypes['CustomerPolicyConnection'], ParentType, ContextType, RequireFields<CustomerPoliciesArgs, 'first' | 'includeHistory'>>;
@@ -2074,11 +2296,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   approveAlertSuppression?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationApproveAlertSuppressionArgs, 'id'>>;
   approveBlacklistBatch?: Resolver<ResolversTypes['BlacklistBatchResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistBatchArgs, 'batchId'>>;
   approveBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationApproveBlacklistEntryArgs, 'id'>>;
+  approveErasure?: Resolver<ResolversTypes['RightsRequestResult'], ParentType, ContextType, RequireFields<MutationApproveErasureArgs, 'requestId'>>;
   approveNetworkExclusion?: Resolver<ResolversTypes['NetworkExclusionResult'], ParentType, ContextType, RequireFields<MutationApproveNetworkExclusionArgs, 'id'>>;
+  cancelErasure?: Resolver<ResolversTypes['RightsRequestResult'], ParentType, ContextType, RequireFields<MutationCancelErasureArgs, 'requestId'>>;
   closeAlert?: Resolver<ResolversTypes['AlertResult'], ParentType, ContextType, RequireFields<MutationCloseAlertArgs, 'id' | 'reason'>>;
   confirmMatch?: Resolver<ResolversTypes['ReviewDecisionResult'], ParentType, ContextType, RequireFields<MutationConfirmMatchArgs, 'taskId'>>;
   deactivateBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationDeactivateBlacklistEntryArgs, 'id' | 'reason'>>;
   dismissScreeningHit?: Resolver<ResolversTypes['ScreeningHitResult'], ParentType, ContextType, RequireFields<MutationDismissScreeningHitArgs, 'id' | 'reason'>>;
+  exportCustomerData?: Resolver<ResolversTypes['SubjectAccessResult'], ParentType, ContextType, RequireFields<MutationExportCustomerDataArgs, 'customerId' | 'reason'>>;
   mergeCustomers?: Resolver<ResolversTypes['MergeResult'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'mergedId' | 'survivorId'>>;
   moveHouseholdMember?: Resolver<ResolversTypes['HouseholdResult'], ParentType, ContextType, RequireFields<MutationMoveHouseholdMemberArgs, 'customerId' | 'reason'>>;
   proposeBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationProposeBlacklistEntryArgs, 'input'>>;
@@ -2086,6 +2311,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   rejectBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationRejectBlacklistEntryArgs, 'id'>>;
   rejectMatch?: Resolver<ResolversTypes['ReviewDecisionResult'], ParentType, ContextType, RequireFields<MutationRejectMatchArgs, 'taskId'>>;
   rejectNetworkExclusion?: Resolver<ResolversTypes['NetworkExclusionResult'], ParentType, ContextType, RequireFields<MutationRejectNetworkExclusionArgs, 'id'>>;
+  requestErasure?: Resolver<ResolversTypes['RightsRequestResult'], ParentType, ContextType, RequireFields<MutationRequestErasureArgs, 'customerId' | 'reason'>>;
   splitHousehold?: Resolver<ResolversTypes['HouseholdResult'], ParentType, ContextType, RequireFields<MutationSplitHouseholdArgs, 'customerIds' | 'householdId' | 'reason'>>;
   splitSourceRecord?: Resolver<ResolversTypes['SplitResult'], ParentType, ContextType, RequireFields<MutationSplitSourceRecordArgs, 'sourceId' | 'system'>>;
   updateAlertRule?: Resolver<ResolversTypes['AlertRuleResult'], ParentType, ContextType, RequireFields<MutationUpdateAlertRuleArgs, 'code'>>;
@@ -2223,6 +2449,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   quarantinedEvents?: Resolver<ResolversTypes['QuarantinedEventConnection'], ParentType, ContextType, RequireFields<QueryQuarantinedEventsArgs, 'first'>>;
   reviewTasks?: Resolver<ResolversTypes['ReviewTaskConnection'], ParentType, ContextType, RequireFields<QueryReviewTasksArgs, 'first' | 'status'>>;
+  rightsRequests?: Resolver<Array<ResolversTypes['RightsRequest']>, ParentType, ContextType, Partial<QueryRightsRequestsArgs>>;
   searchCustomers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QuerySearchCustomersArgs, 'first' | 'query'>>;
 };
 
@@ -2286,6 +2513,24 @@ export type ReviewTaskConnectionResolvers<ContextType = GraphQLContext, ParentTy
 export type ReviewTaskEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReviewTaskEdge'] = ResolversParentTypes['ReviewTaskEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['ReviewTask'], ParentType, ContextType>;
+};
+
+export type RightsRequestResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RightsRequest'] = ResolversParentTypes['RightsRequest']> = {
+  approvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  doneAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['RightsRequestKind'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  requestedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RightsRequestStatus'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type RightsRequestResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RightsRequestResult'] = ResolversParentTypes['RightsRequestResult']> = {
+  __resolveType: TypeResolveFn<'InvalidStateError' | 'NotFoundError' | 'RightsRequest' | 'SelfApprovalError' | 'ValidationError', ParentType, ContextType>;
 };
 
 export type RiskAssessmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RiskAssessment'] = ResolversParentTypes['RiskAssessment']> = {
@@ -2364,6 +2609,19 @@ export type SplitResultResolvers<ContextType = GraphQLContext, ParentType extend
   __resolveType: TypeResolveFn<'Customer' | 'InvalidStateError' | 'NotFoundError', ParentType, ContextType>;
 };
 
+export type SubjectAccessExportResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SubjectAccessExport'] = ResolversParentTypes['SubjectAccessExport']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  data?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  exportedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  exportedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type SubjectAccessResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SubjectAccessResult'] = ResolversParentTypes['SubjectAccessResult']> = {
+  __resolveType: TypeResolveFn<'NotFoundError' | 'SubjectAccessExport' | 'ValidationError', ParentType, ContextType>;
+};
+
 export type ValidationErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ValidationError'] = ResolversParentTypes['ValidationError']> = {
   errorCode?: Resolver<ResolversTypes['ErrorCode'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2395,6 +2653,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Claim?: ClaimResolvers<ContextType>;
   ComparisonContribution?: ComparisonContributionResolvers<ContextType>;
   Consent?: ConsentResolvers<ContextType>;
+  ConsentChange?: ConsentChangeResolvers<ContextType>;
+  ConsentState?: ConsentStateResolvers<ContextType>;
+  ContactDecision?: ContactDecisionResolvers<ContextType>;
   ContactPoint?: ContactPointResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
@@ -2441,6 +2702,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ReviewTask?: ReviewTaskResolvers<ContextType>;
   ReviewTaskConnection?: ReviewTaskConnectionResolvers<ContextType>;
   ReviewTaskEdge?: ReviewTaskEdgeResolvers<ContextType>;
+  RightsRequest?: RightsRequestResolvers<ContextType>;
+  RightsRequestResult?: RightsRequestResultResolvers<ContextType>;
   RiskAssessment?: RiskAssessmentResolvers<ContextType>;
   RiskFlag?: RiskFlagResolvers<ContextType>;
   RiskReason?: RiskReasonResolvers<ContextType>;
@@ -2451,6 +2714,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   SourceRecord?: SourceRecordResolvers<ContextType>;
   SourceRef?: SourceRefResolvers<ContextType>;
   SplitResult?: SplitResultResolvers<ContextType>;
+  SubjectAccessExport?: SubjectAccessExportResolvers<ContextType>;
+  SubjectAccessResult?: SubjectAccessResultResolvers<ContextType>;
   ValidationError?: ValidationErrorResolvers<ContextType>;
 };
 

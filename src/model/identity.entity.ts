@@ -18,6 +18,7 @@ export const PartyHistory = defineEntity({
       'UNMERGE',
       'STEWARD_ACTION',
       'DEACTIVATED',
+      'ERASED',
     ] as const),
     detail: p.json<Record<string, unknown>>(),
     snapshot: p.json<Record<string, unknown>>(),

@@ -12,7 +12,7 @@ export const Party = defineEntity({
   properties: {
     id: p.uuid().primary(),
     kind: p.enum(['PERSON', 'ORGANISATION'] as const),
-    status: p.enum(['ACTIVE', 'INACTIVE', 'MERGED'] as const).default('ACTIVE'),
+    status: p.enum(['ACTIVE', 'INACTIVE', 'MERGED', 'ERASED'] as const).default('ACTIVE'),
     displayName: p.text().nullable(),
     /** Simplified-Chinese, spaceless, lower-case name used for search and matching. */
     nameKey: p.text().nullable(),

@@ -17,6 +17,7 @@ import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
 import { createLoaders } from '../services/loaders.ts';
+import { RightsService } from '../services/rights.service.ts';
 import { CustomerService } from '../services/customer.service.ts';
 import { QuarantineService } from '../services/quarantine.service.ts';
 import { StewardshipService } from '../services/stewardship.service.ts';
@@ -186,6 +187,7 @@ export async function startServer(opts: {
           households: new HouseholdService(em, viewer.subject),
           exclusions: new NetworkExclusionService(em, viewer.subject),
           nodes: new NodeService(em),
+          rights: new RightsService(em, viewer.subject),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: [],

@@ -1,6 +1,8 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { activityResolvers } from './activity.resolver.ts';
 import { auditQueries } from './audit.resolver.ts';
+import { consentResolvers } from './consent.resolver.ts';
+import { rightsResolvers } from './rights.resolver.ts';
 import { householdResolvers } from './household.resolver.ts';
 import { riskResolvers } from './risk.resolver.ts';
 import { DateScalar, DateTimeScalar, DecimalScalar, JSONObjectScalar } from './scalars.ts';
@@ -33,14 +35,23 @@ export const resolvers: Resolvers = {
     ...riskResolvers.Query,
     ...auditQueries,
     ...householdResolvers.Query,
+    ...rightsResolvers.Query,
   },
-  Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation, ...householdResolvers.Mutation },
+  Mutation: {
+    ...stewardshipMutations,
+    ...riskResolvers.Mutation,
+    ...householdResolvers.Mutation,
+    ...rightsResolvers.Mutation,
+  },
+  SubjectAccessResult: rightsResolvers.SubjectAccessResult,
+  RightsRequestResult: rightsResolvers.RightsRequestResult,
   ...resultUnions,
   Node,
   ReviewTask,
   CustomerVersion,
   MatchExplanation,
-  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer },
+  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer, ...consentResolvers.Customer },
+  ConsentState: consentResolvers.ConsentState,
   Identifier,
   ContactPoint,
   AttributeLineage,

@@ -13,10 +13,11 @@ const activityTypes = new Set(['Payment', 'Claim', 'Interaction', 'Lead', 'Conse
 
 /** Whose data a field on `parent` is: the customer itself, a row that names its customer, or an activity. */
 function ownerOf(typeName: string, parent: unknown): AuditedRead['owner'] {
-  const p = parent as { id?: string; partyId?: string | null };
+  const p = parent as { id?: string; partyId?: string | null; customerId?: string | null };
   if (typeName === 'Customer') return { type: 'customer', id: p.id ?? null };
   if (activityTypes.has(typeName)) return { type: 'activity', id: p.id ?? null };
   if (typeof p.partyId === 'string') return { type: 'customer', id: p.partyId };
+  if (typeof p.customerId === 'string') return { type: 'customer', id: p.customerId };
   return { type: 'none', id: p.id ?? null };
 }
 

@@ -17,6 +17,7 @@ import { startRiskWorker, type RiskWorker } from '../risk/risk-worker.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
 import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
 import { resolvePass } from '../sync/resolve.ts';
+import { customerEventsTopic } from '../sync/customer-events.ts';
 import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
 import type { IngestDeps } from '../ingest/apply-batch.ts';
 import { startOutboxPublisher, type OutboxPublisher } from '../risk/outbox.ts';
@@ -155,7 +156,8 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     let outbox: OutboxPublisher | null = null;
     // The risk worker settles what ingest queued (and the re-evaluations due at the end of alert holds, which
     // demo and file loads and steward merges queue too — so it runs without a broker as well); after each round
-    // the outbox publisher sends the alert changes. Started once, here, after consuming has started.
+    // the outbox publisher sends the alert changes (and, after each ingest commit, the golden-record change
+    // events). Started once, here, after consuming has started.
     let riskWorker: RiskWorker | null = null;
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
@@ -163,7 +165,8 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         kafka,
         orm,
         logger,
-        topics: [`${config.kafkaTopicPrefix}hub.risk-alerts.v1`],
+        topics: [`${config.kafkaTopicPrefix}hub.risk-alerts.v1`, `${config.kafkaTopicPrefix}${customerEventsTopic}`],
+        routing: { topicPrefix: config.kafkaTopicPrefix, logicalTopics: [customerEventsTopic] },
       });
       const publisher = outbox;
       cleanups.push({ name: 'outbox publisher', run: () => publisher.stop() });
@@ -178,7 +181,11 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         deps: { ...ingestDepsFor(config.kafkaTopicPrefix, 'queue'), maxMessageBytes: config.maxMessageBytes },
         logger,
         concurrency,
-        afterCommit: () => riskWorker?.wake(),
+        // Golden-record change events leave right after the transaction that wrote them.
+        afterCommit: () => {
+          riskWorker?.wake();
+          void outbox?.drain();
+        },
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         wireFormat: wireFormatFor(config),
       });

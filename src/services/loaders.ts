@@ -10,6 +10,7 @@ import {
   PolicyRole,
   SourceRecord,
 } from '../model/index.ts';
+import { consentsLoader } from './consent.service.ts';
 
 /**
  * Per-request DataLoaders: every list a resolver needs for many parents is fetched in one statement per
@@ -119,6 +120,9 @@ export function createLoaders(em: EntityManager) {
       const grouped = groupBy(rows, (r) => r.partyId);
       return partyIds.map((id) => (grouped.get(id) ?? []).slice(0, 200));
     }),
+
+    /** Each customer's consents per purpose and channel, with history (src/services/consent.service.ts). */
+    consentsByParty: consentsLoader(em),
 
     coversByPolicy: new DataLoader<string, PolicyCover[]>(async (keys) => {
       const pairs = keys.map(splitKey);

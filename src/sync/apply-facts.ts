@@ -15,6 +15,7 @@ import type {
 import { tally, type ApplyStats } from './apply-stats.ts';
 import type { ActivityKind } from '../domain/activity.ts';
 import { type ChangeSet, noteActivityChanged, notePolicyChanged, noteRolesChanged } from './change-set.ts';
+import { recordConsentEvents } from './consent-history.ts';
 
 /**
  * The set-based half of the sync step: policies, covers, roles and activities (payments, claims,
@@ -243,6 +244,7 @@ export async function applyFacts(
       }
     }
   }
+  await recordConsentEvents(em, changes);
   const seen = new Map<string, number>();
   for (const c of changes) seen.set(c.system, (seen.get(c.system) ?? 0) + 1);
   for (const [system, n] of seen) tally(stats, system, applied.get(system) ?? 0, n - (applied.get(system) ?? 0));

@@ -51,7 +51,9 @@ async function lockSourceRecord(
 ): Promise<SourceRecordRow | undefined> {
   const [row] = await executeBound<SourceRecordRow[]>(
     em,
-    `select id, party_id, source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
+    // A record of an erased golden record that its source sends again belongs to no one: it is matched afresh.
+    `select id, case when exists (select 1 from party p where p.id = sr.party_id and p.status = 'ERASED') then null else party_id end as party_id,
+            source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
             not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
        from source_record sr where system = ? and source_id = ? for no key update`,
     [JSON.stringify(attributes), system, sourceId],

@@ -8,6 +8,7 @@ import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts'
 import { eventBehind } from '../domain/event-fold.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
+import { writeHistories, type HistoryCause } from './history.ts';
 
 /**
  * Survivorship: the golden party's attributes are recomputed from its live source records after every change.
@@ -178,16 +179,6 @@ type PartyRow = GoldenValues & { status: string; lineage: Record<string, Attribu
  * version counts real changes. A party with no live source record left becomes INACTIVE (never deleted:
  * its id stays resolvable and its history explainable).
  */
-export type HistoryCause =
-  | 'CREATED'
-  | 'SOURCE_CHANGE'
-  | 'MATCH'
-  | 'MERGE'
-  | 'MERGED_INTO'
-  | 'UNMERGE'
-  | 'STEWARD_ACTION'
-  | 'DEACTIVATED';
-
 export async function recomputeParty(
   em: EntityManager,
   partyId: string,
@@ -200,6 +191,7 @@ export async function recomputeParty(
 
 type CurrentRow = {
   id: string;
+  version: number;
   kind: GoldenValues['kind'];
   status: string;
   display_name: string | null;
@@ -256,16 +248,24 @@ export async function recomputeParties(
     // take KEY SHARE on it when written, which FOR UPDATE would block — a lock-order cycle with the risk worker.
     const current = await executeBound<CurrentRow[]>(
       em,
-      `select id, kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage
+      `select id, version, kind, status, display_name, family_name, given_name, name_key, to_char(birth_date, 'YYYY-MM-DD') as birth_date, sex, occupation_code, lineage
          from party where id in (${list}) order by id for no key update`,
       chunk,
     );
     const missing = chunk.find((id) => !current.some((c) => c.id === id));
     if (missing) throw new Error(`golden party ${missing} does not exist`);
-    const updates: { id: string; next: PartyRow; cause: HistoryCause; detail: Record<string, unknown> }[] = [];
+    const updates: {
+      id: string;
+      next: PartyRow;
+      cause: HistoryCause;
+      detail: Record<string, unknown>;
+      created: boolean;
+      changedAttributes: string[];
+      sourcesChanged: string[];
+    }[] = [];
     const refreshes: { id: string; lineage: Record<string, AttributeLineage> }[] = [];
     for (const row of current) {
-      if (row.status === 'MERGED') continue;
+      if (row.status === 'MERGED' || row.status === 'ERASED') continue; // an erased record is never recomputed
       const records = recordsOf.get(row.id) ?? [];
       let next: PartyRow;
       if (records.length === 0) {
@@ -289,6 +289,9 @@ export async function recomputeParties(
         next,
         cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause,
         detail: given.detail,
+        // A golden record is inserted at version 1 and recomputed in the same transaction: its first version.
+        created: row.version === 1,
+        ...whatChanged(stored, next),
       });
     }
     if (refreshes.length > 0) {
@@ -329,6 +332,9 @@ export async function recomputeParties(
         cause: u.cause,
         detail: u.detail,
         snapshot: u.next,
+        created: u.created,
+        changedAttributes: u.changedAttributes,
+        sourcesChanged: u.sourcesChanged,
       })),
     );
     for (const u of updates) changed.add(u.id);
@@ -362,6 +368,18 @@ const compared = [
   'occupationCode',
 ] as const;
 
+/** Golden attribute names (as the GraphQL `Customer` names them) whose value, or whose source, changed. */
+function whatChanged(before: PartyRow, after: PartyRow): { changedAttributes: string[]; sourcesChanged: string[] } {
+  const changedAttributes = compared.filter((k) => k !== 'nameKey' && before[k] !== after[k]);
+  const names = new Set([...Object.keys(before.lineage ?? {}), ...Object.keys(after.lineage ?? {})]);
+  const sourceOf = (l: AttributeLineage | undefined) =>
+    l ? stableJson({ record: l.sourceRecordId, event: l.event?.eventId ?? null }) : null;
+  const sourcesChanged = [...names]
+    .filter((k) => k !== 'nameKey' && sourceOf(before.lineage?.[k]) !== sourceOf(after.lineage?.[k]))
+    .sort();
+  return { changedAttributes, sourcesChanged };
+}
+
 function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean } = {}): boolean {
   const lineage = (l: Record<string, AttributeLineage>) =>
     opts.ignoreSourceTimes
@@ -370,32 +388,4 @@ function sameParty(a: PartyRow, b: PartyRow, opts: { ignoreSourceTimes?: boolean
   return compared.every((k) => a[k] === b[k]) && stableJson(lineage(a.lineage)) === stableJson(lineage(b.lineage));
 }
 
-/** One history row per golden-record version: its cause, what triggered it, and the values after it. */
-export async function writeHistory(
-  em: EntityManager,
-  partyId: string,
-  version: number,
-  cause: HistoryCause,
-  detail: Record<string, unknown>,
-  snapshot: unknown,
-): Promise<void> {
-  await writeHistories(em, [{ partyId, version, cause, detail, snapshot }]);
-}
-
-async function writeHistories(
-  em: EntityManager,
-  rows: readonly {
-    partyId: string;
-    version: number;
-    cause: HistoryCause;
-    detail: Record<string, unknown>;
-    snapshot: unknown;
-  }[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await executeBound(
-    em,
-    `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${marks(rows.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)')}`,
-    rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
-  );
-}
+export { writeHistory, type HistoryCause } from './history.ts';

@@ -1,0 +1,60 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../db/bound-sql.ts';
+import { marks } from '../db/sql-sets.ts';
+import { writeCustomerEvents } from './customer-events.ts';
+
+/** Why a golden record got a new version (party_history.cause). */
+export type HistoryCause =
+  | 'CREATED'
+  | 'SOURCE_CHANGE'
+  | 'MATCH'
+  | 'MERGE'
+  | 'MERGED_INTO'
+  | 'UNMERGE'
+  | 'STEWARD_ACTION'
+  | 'DEACTIVATED'
+  | 'ERASED';
+
+/** One history row per golden-record version: its cause, what triggered it, and the values after it. */
+export async function writeHistory(
+  em: EntityManager,
+  partyId: string,
+  version: number,
+  cause: HistoryCause,
+  detail: Record<string, unknown>,
+  snapshot: unknown,
+): Promise<void> {
+  await writeHistories(em, [{ partyId, version, cause, detail, snapshot }]);
+}
+
+/**
+ * Every history row goes with its change event for downstream systems (src/sync/customer-events.ts), in the same
+ * transaction: a version exists in the hub exactly when its event is on its way.
+ */
+export async function writeHistories(
+  em: EntityManager,
+  rows: readonly {
+    partyId: string;
+    version: number;
+    cause: HistoryCause;
+    detail: Record<string, unknown>;
+    snapshot: unknown;
+    created?: boolean;
+    changedAttributes?: readonly string[];
+    sourcesChanged?: readonly string[];
+  }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await executeBound(
+    em,
+    `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${marks(rows.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)')}`,
+    rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
+  );
+  await writeCustomerEvents(
+    em,
+    rows.map((r) => ({
+      ...r,
+      status: String((r.snapshot as { status?: unknown } | null)?.status ?? 'ACTIVE'),
+    })),
+  );
+}
