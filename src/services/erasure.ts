@@ -200,7 +200,7 @@ export async function erasePerson(
   const note = (k: string, n: number) => {
     if (n > 0) summary[k] = (summary[k] ?? 0) + n;
   };
-  await q(em, `select 1 from party where id = any(?::uuid[]) order by id for update`, [ids]);
+  await q(em, `select 1 from party where id = any(?::uuid[]) order by id for no key update`, [ids]);
   const { strong, names } = await personalValues(em, ids);
   const records = await q<{ id: string; system: string; source_id: string }>(
     em,
