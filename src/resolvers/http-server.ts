@@ -4,7 +4,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 
-import { IsolationLevel, type MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
 import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
@@ -12,7 +12,7 @@ import { DomainError } from '../domain/errors.ts';
 import { formatError, toGraphQLError } from './errors.ts';
 import { requireTrustedDocuments, type TrustedDocuments } from './trusted-documents.ts';
 import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
-import { executeBound } from '../db/bound-sql.ts';
+import { beginReadSnapshot, type ReadSnapshot } from '../db/read-snapshot.ts';
 import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
@@ -248,31 +248,25 @@ export async function startServer(opts: {
 function snapshotReads(logger: Logger, statementTimeoutMs: number): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
-      let open = false;
+      let snapshot: ReadSnapshot | null = null;
       return {
         async executionDidStart({ operation, contextValue }) {
           // (No operation: the document named none that it holds; Apollo answers that itself.)
           if (operation?.operation !== 'query') return;
           try {
-            await contextValue.em.begin({ isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
-            open = true;
-            // No statement of a query runs longer than this (SQLSTATE 57014 is answered as TIMEOUT).
-            await executeBound(contextValue.em, `select set_config('statement_timeout', ?, true)`, [
-              String(statementTimeoutMs),
-            ]);
+            // One round trip: the begin with the statement timeout and generic plans (src/db/read-snapshot.ts).
+            snapshot = await beginReadSnapshot(contextValue.em, statementTimeoutMs);
           } catch (e) {
             // No snapshot to be had (pool exhausted, database unavailable): the fields read as before, each
             // failing with its own typed error if the database is gone.
             logger.warn('read snapshot not started; the query reads at read committed', { error: e });
           }
         },
-        async willSendResponse({ contextValue }) {
-          if (!open) return;
-          open = false;
-          // Read-only: nothing to commit; ending it returns the connection to the pool.
-          await contextValue.em
-            .rollback()
-            .catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
+        async willSendResponse() {
+          if (!snapshot) return;
+          const ending = snapshot;
+          snapshot = null;
+          await ending.end().catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
         },
       };
     },
