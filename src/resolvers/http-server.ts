@@ -1,8 +1,9 @@
 import http from 'node:http';
 import express from 'express';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { apolloMiddleware } from './apollo-express.ts';
 
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
@@ -104,6 +105,9 @@ export async function startServer(opts: {
     plugins: [
       // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
+      // No cache hints in the schema and every response is `no-store` (statsPlugin): Apollo's default cache
+      // control plugin only cost a hook on every field it resolved.
+      ApolloServerPluginCacheControlDisabled(),
       statsPlugin,
       ...(opts.snapshotReads ? [snapshotReads(logger, limits.statementTimeoutMs)] : []),
       executionDeadline(limits.deadlineMs),
@@ -161,43 +165,41 @@ export async function startServer(opts: {
       (req as unknown as { stats: QueryStats }).stats = stats;
       withQueryStats(stats, () => next());
     },
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        let viewer;
-        try {
-          viewer = await verifyBearer(req.headers.authorization, opts.tokens);
-        } catch (e) {
-          if (e instanceof AuthenticationError) {
-            throw toGraphQLError(new DomainError('UNAUTHENTICATED', e.message));
-          }
-          throw e;
+    apolloMiddleware(apollo, async ({ req }) => {
+      let viewer;
+      try {
+        viewer = await verifyBearer(req.headers.authorization, opts.tokens);
+      } catch (e) {
+        if (e instanceof AuthenticationError) {
+          throw toGraphQLError(new DomainError('UNAUTHENTICATED', e.message));
         }
-        const em = orm.em.fork();
-        const loaders = createLoaders(em);
-        return {
-          viewer,
-          em,
-          loaders,
-          customers: new CustomerService(em, loaders),
-          quarantine: new QuarantineService(em),
-          stewardship: new StewardshipService(em, viewer.subject),
-          activities: new ActivityService(em),
-          risk: new RiskService(em, viewer.subject),
-          households: new HouseholdService(em, viewer.subject),
-          exclusions: new NetworkExclusionService(em, viewer.subject),
-          nodes: new NodeService(em),
-          stats: (req as unknown as { stats: QueryStats }).stats,
-          logger,
-          unmaskedReads: [],
-          purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
-          audit: new AccessAuditService(em),
-          riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
-            suppressionLimitDays: opts.suppressionLimitDays ?? 30,
-            maxSuppressionDays: opts.maxSuppressionDays ?? 365,
-          }),
-          searchLimiter,
-        };
-      },
+        throw e;
+      }
+      const em = orm.em.fork();
+      const loaders = createLoaders(em);
+      return {
+        viewer,
+        em,
+        loaders,
+        customers: new CustomerService(em, loaders),
+        quarantine: new QuarantineService(em),
+        stewardship: new StewardshipService(em, viewer.subject),
+        activities: new ActivityService(em),
+        risk: new RiskService(em, viewer.subject),
+        households: new HouseholdService(em, viewer.subject),
+        exclusions: new NetworkExclusionService(em, viewer.subject),
+        nodes: new NodeService(em),
+        stats: (req as unknown as { stats: QueryStats }).stats,
+        logger,
+        unmaskedReads: [],
+        purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
+        audit: new AccessAuditService(em),
+        riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
+          suppressionLimitDays: opts.suppressionLimitDays ?? 30,
+          maxSuppressionDays: opts.maxSuppressionDays ?? 365,
+        }),
+        searchLimiter,
+      };
     }),
   );
 
