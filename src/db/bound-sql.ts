@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { registerPrepared } from './prepared.ts';
 
 /**
  * Runs a statement with `?` placeholders like `em.execute`, in the entity manager's transaction, but with the
@@ -10,19 +11,34 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * `bench:ingest`'s hub CPU spent ~3 s per 100k events formatting SQL. Use it for those statements; parameters
  * are sent untyped, so a placeholder whose type PostgreSQL cannot infer from its context needs a cast.
  * The statement is reported to the configured logger, so statement counts and the SQL profile still see it.
+ * With `prepared`, the statement goes out as a named prepared statement (src/db/prepared.ts): for fixed texts
+ * only, such as the read path's lookups, never for text built from data (e.g. a VALUES list per row).
  */
 export async function executeBound<T = Record<string, unknown>[]>(
   em: EntityManager,
   sql: string,
   params: readonly unknown[] = [],
+  opts: { prepared?: boolean } = {},
 ): Promise<T> {
-  const text = toDollarPlaceholders(sql);
+  const text = opts.prepared ? preparedText(sql) : toDollarPlaceholders(sql);
   const ctx = em.getTransactionContext<{ executeQuery(q: CompiledQuery): Promise<{ rows: unknown[] }> }>();
   const runner = ctx ?? em.getConnection().getClient();
   const started = Date.now();
   const res = await runner.executeQuery(CompiledQuery.raw(text, params.map(bindable)));
   em.config.getLogger().logQuery({ query: sql, took: Date.now() - started, level: 'info' });
   return res.rows as T;
+}
+
+/** A fixed statement's `$n` text, converted and registered once. */
+const preparedTexts = new Map<string, string>();
+function preparedText(sql: string): string {
+  let text = preparedTexts.get(sql);
+  if (text === undefined) {
+    text = toDollarPlaceholders(sql);
+    registerPrepared(text);
+    preparedTexts.set(sql, text);
+  }
+  return text;
 }
 
 /** `undefined` as NULL (as MikroORM does); everything else as the driver converts it. */

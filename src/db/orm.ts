@@ -4,6 +4,7 @@ import { CompiledQuery, type DatabaseConnection } from 'kysely';
 import { fileURLToPath } from 'node:url';
 import { allEntities } from '../model/index.ts';
 import { CountingLogger } from './query-stats.ts';
+import { preparePooledStatements } from './prepared.ts';
 
 export type { EntityManager };
 export type Orm = MikroORM;
@@ -22,6 +23,8 @@ export function ormOptions(clientUrl: string, opts: { poolMax: number; printQuer
     onCreateConnection: async (connection) => {
       await (connection as DatabaseConnection).executeQuery(CompiledQuery.raw('set jit = off'));
     },
+    // The read path's fixed statements go out as named prepared statements (prepared.ts).
+    driverOptions: { onPoolCreated: preparePooledStatements },
     debug: ['query'],
     loggerFactory: (options) => new CountingLogger(options, opts.printQueries ?? false),
     migrations: {

@@ -9,22 +9,23 @@ import type { GraphQLContext } from './context.ts';
 import type { SourceRef } from '../services/customer.service.ts';
 import { contactKey, eventBehind, identifierKey } from '../domain/event-fold.ts';
 import { requireAccess } from './guard.ts';
+import { customerConnectionPlan, customerPlan, policiesPlan } from './lookahead.ts';
 
 /** Thin resolvers: check access, call one service or loader, return. */
 export const customerQueries: QueryResolvers = {
-  customer: (_root, { id }, ctx) => {
+  customer: (_root, { id }, ctx, info) => {
     requireAccess(ctx, 'readCustomers');
-    return ctx.customers.byId(id);
+    return ctx.customers.byId(id, customerPlan(info.fieldNodes, info));
   },
   customerBySource: (_root, { system, sourceId }, ctx) => {
     requireAccess(ctx, 'readCustomers');
     return ctx.customers.bySource(system, sourceId);
   },
-  searchCustomers: (_root, { query, first, after }, ctx) => {
+  searchCustomers: (_root, { query, first, after }, ctx, info) => {
     requireAccess(ctx, 'readCustomers');
     // Each alias counts: a search by resident id or phone reveals whether someone is a customer.
     if (query.idNumber || query.phone) ctx.searchLimiter.take(ctx.viewer.subject);
-    return ctx.customers.search(query, first, after);
+    return ctx.customers.search(query, first, after, customerConnectionPlan(info));
   },
 };
 
@@ -38,7 +39,7 @@ export const Customer: CustomerResolvers = {
   },
   lineage: (p) => Object.entries(p.lineage ?? {}).map(([attribute, lineage]) => ({ attribute, lineage })),
   sourceRecords: (p, _args, ctx) => ctx.loaders.sourceRecordsByParty.load(p.id),
-  policies: (p, args, ctx) => ctx.customers.policies(p.id, args),
+  policies: (p, args, ctx, info) => ctx.customers.policies(p.id, args, policiesPlan(info)),
   activities: (p, { filter, first, after }, ctx) => ctx.activities.forCustomer(p.id, filter ?? {}, first, after),
   payments: (p, { filter, first, after }, ctx) =>
     ctx.activities.forCustomer(p.id, { ...filter, kinds: ['PAYMENT'] }, first, after),

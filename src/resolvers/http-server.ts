@@ -1,10 +1,11 @@
 import http from 'node:http';
 import express from 'express';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { apolloMiddleware } from './apollo-express.ts';
 
-import { IsolationLevel, type MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
 import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
@@ -12,7 +13,7 @@ import { DomainError } from '../domain/errors.ts';
 import { formatError, toGraphQLError } from './errors.ts';
 import { requireTrustedDocuments, type TrustedDocuments } from './trusted-documents.ts';
 import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
-import { executeBound } from '../db/bound-sql.ts';
+import { beginReadSnapshot, type ReadSnapshot } from '../db/read-snapshot.ts';
 import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
@@ -105,6 +106,9 @@ export async function startServer(opts: {
     plugins: [
       // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
+      // No cache hints in the schema and every response is `no-store` (statsPlugin): Apollo's default cache
+      // control plugin only cost a hook on every field it resolved.
+      ApolloServerPluginCacheControlDisabled(),
       statsPlugin,
       ...(opts.snapshotReads ? [snapshotReads(logger, limits.statementTimeoutMs)] : []),
       executionDeadline(limits.deadlineMs),
@@ -162,44 +166,42 @@ export async function startServer(opts: {
       (req as unknown as { stats: QueryStats }).stats = stats;
       withQueryStats(stats, () => next());
     },
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        let viewer;
-        try {
-          viewer = await verifyBearer(req.headers.authorization, opts.tokens);
-        } catch (e) {
-          if (e instanceof AuthenticationError) {
-            throw toGraphQLError(new DomainError('UNAUTHENTICATED', e.message));
-          }
-          throw e;
+    apolloMiddleware(apollo, async ({ req }) => {
+      let viewer;
+      try {
+        viewer = await verifyBearer(req.headers.authorization, opts.tokens);
+      } catch (e) {
+        if (e instanceof AuthenticationError) {
+          throw toGraphQLError(new DomainError('UNAUTHENTICATED', e.message));
         }
-        const em = orm.em.fork();
-        const loaders = createLoaders(em);
-        return {
-          viewer,
-          em,
-          loaders,
-          customers: new CustomerService(em, loaders),
-          quarantine: new QuarantineService(em),
-          stewardship: new StewardshipService(em, viewer.subject),
-          activities: new ActivityService(em),
-          risk: new RiskService(em, viewer.subject),
-          households: new HouseholdService(em, viewer.subject),
-          exclusions: new NetworkExclusionService(em, viewer.subject),
-          nodes: new NodeService(em),
-          rights: new RightsService(em, viewer.subject),
-          stats: (req as unknown as { stats: QueryStats }).stats,
-          logger,
-          unmaskedReads: [],
-          purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
-          audit: new AccessAuditService(em),
-          riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
-            suppressionLimitDays: opts.suppressionLimitDays ?? 30,
-            maxSuppressionDays: opts.maxSuppressionDays ?? 365,
-          }),
-          searchLimiter,
-        };
-      },
+        throw e;
+      }
+      const em = orm.em.fork();
+      const loaders = createLoaders(em);
+      return {
+        viewer,
+        em,
+        loaders,
+        customers: new CustomerService(em, loaders),
+        quarantine: new QuarantineService(em),
+        stewardship: new StewardshipService(em, viewer.subject),
+        activities: new ActivityService(em),
+        risk: new RiskService(em, viewer.subject),
+        households: new HouseholdService(em, viewer.subject),
+        exclusions: new NetworkExclusionService(em, viewer.subject),
+        nodes: new NodeService(em),
+        rights: new RightsService(em, viewer.subject),
+        stats: (req as unknown as { stats: QueryStats }).stats,
+        logger,
+        unmaskedReads: [],
+        purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
+        audit: new AccessAuditService(em),
+        riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
+          suppressionLimitDays: opts.suppressionLimitDays ?? 30,
+          maxSuppressionDays: opts.maxSuppressionDays ?? 365,
+        }),
+        searchLimiter,
+      };
     }),
   );
 
@@ -250,31 +252,25 @@ export async function startServer(opts: {
 function snapshotReads(logger: Logger, statementTimeoutMs: number): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
-      let open = false;
+      let snapshot: ReadSnapshot | null = null;
       return {
         async executionDidStart({ operation, contextValue }) {
           // (No operation: the document named none that it holds; Apollo answers that itself.)
           if (operation?.operation !== 'query') return;
           try {
-            await contextValue.em.begin({ isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
-            open = true;
-            // No statement of a query runs longer than this (SQLSTATE 57014 is answered as TIMEOUT).
-            await executeBound(contextValue.em, `select set_config('statement_timeout', ?, true)`, [
-              String(statementTimeoutMs),
-            ]);
+            // One round trip: the begin with the statement timeout and generic plans (src/db/read-snapshot.ts).
+            snapshot = await beginReadSnapshot(contextValue.em, statementTimeoutMs);
           } catch (e) {
             // No snapshot to be had (pool exhausted, database unavailable): the fields read as before, each
             // failing with its own typed error if the database is gone.
             logger.warn('read snapshot not started; the query reads at read committed', { error: e });
           }
         },
-        async willSendResponse({ contextValue }) {
-          if (!open) return;
-          open = false;
-          // Read-only: nothing to commit; ending it returns the connection to the pool.
-          await contextValue.em
-            .rollback()
-            .catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
+        async willSendResponse() {
+          if (!snapshot) return;
+          const ending = snapshot;
+          snapshot = null;
+          await ending.end().catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
         },
       };
     },

@@ -28,16 +28,25 @@ export function applySensitiveDirective(schema: GraphQLSchema): GraphQLSchema {
       if (!directive) return field;
       const declared = directive.kind as SensitiveKind;
       const resolve = field.resolve ?? defaultFieldResolver;
+      const decide = (parent: unknown, context: GraphQLContext, raw: unknown): unknown => {
+        const { value, unmasked } = protect(context.viewer, declared, parent, raw);
+        if (unmasked.length > 0)
+          context.unmaskedReads.push({ owner: ownerOf(typeName, parent), field: `${typeName}.${fieldName}` });
+        return value;
+      };
       return {
         ...field,
-        resolve: async (parent, args, context: GraphQLContext, info) => {
-          const raw = await resolve(parent, args, context, info);
-          const { value, unmasked } = protect(context.viewer, declared, parent, raw);
-          if (unmasked.length > 0)
-            context.unmaskedReads.push({ owner: ownerOf(typeName, parent), field: `${typeName}.${fieldName}` });
-          return value;
+        // A value at hand (most are: a row's column) is decided at once, without a promise per field.
+        resolve: (parent, args, context: GraphQLContext, info) => {
+          const raw: unknown = resolve(parent, args, context, info);
+          return isPromiseLike(raw)
+            ? Promise.resolve(raw).then((v) => decide(parent, context, v))
+            : decide(parent, context, raw);
         },
       };
     },
   });
 }
+
+const isPromiseLike = (v: unknown): v is PromiseLike<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';

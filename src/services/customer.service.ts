@@ -1,15 +1,36 @@
+import DataLoader from 'dataloader';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Party, Policy, PolicyRole } from '../model/index.ts';
+import { Policy } from '../model/index.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { nameKey, normalizeIdDocument, phoneSearchKey } from '../domain/normalize/index.ts';
 import { badInput, isUuid } from '../domain/errors.ts';
 import type { Loaders } from './loaders.ts';
 import { policyKey, sourceKey } from './loaders.ts';
 import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import {
+  asContactPointRow,
+  asPartyRow,
+  type ContactPointRow,
+  contactPointJson,
+  contactPointOrder,
+  coverJson,
+  coverOrder,
+  type IdentifierRow,
+  identifierJson,
+  identifierOrder,
+  participantOrder,
+  partyCols,
+  type PartyRow,
+  policyJsonFields,
+  type PolicyCoverRow,
+  type PolicyRoleRow,
+  type PolicyRow,
+  roleJson,
+} from './read-rows.ts';
 
 /** Read side of the golden store: lookups, search and the customer 360's policies. Resolvers call only this. */
-export type CustomerPolicyEdge = { cursor: string; policy: Policy; roles: PolicyRole[] };
+export type CustomerPolicyEdge = { cursor: string; policy: PolicyRow; roles: PolicyRoleRow[] };
 export type AttributeLineageEntry = { attribute: string; lineage: AttributeLineage };
 export type SourceRef = {
   system: string;
@@ -28,39 +49,104 @@ const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.is
 const isPolicyCursor = (v: unknown): v is [string, string] =>
   Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string');
 
+/** The arguments of `Customer.policies`. */
+export type PolicyPageArgs = {
+  first?: number | null;
+  after?: string | null;
+  role?: PolicyRoleRow['role'] | null;
+  includeHistory?: boolean | null;
+};
+/** What a policy page's readers go on to ask of each policy, read with the page. */
+export type PolicyPagePlan = { covers: boolean; participants: boolean };
+
+/**
+ * What a query asks of the customers it reads (the resolvers work it out from the selection set): their
+ * identifiers, contact points and a page of policies — with each policy's covers and participants — are then
+ * read in the statement that reads the customers, and the loaders and the policy pages are primed with them.
+ * A part left out (false, null) is read by its own loader as before, if a field asks for it after all.
+ */
+export type CustomerPlan = {
+  identifiers: boolean;
+  contactPoints: boolean;
+  policies: (PolicyPageArgs & PolicyPagePlan) | null;
+};
+
+type PolicyPage = Connection<CustomerPolicyEdge> & { totalCount: number };
+
+/** A policy page's arguments checked and made canonical; null when they are not valid (the field reports it). */
+type PageQuery = { limit: number; after: [string, string] | null; role: string | null; includeHistory: boolean };
+function pageQuery(args: PolicyPageArgs): PageQuery {
+  return {
+    limit: pageSize(args.first),
+    after: decodeCursor(args.after, 'policy', isPolicyCursor),
+    role: args.role ?? null,
+    includeHistory: args.includeHistory ?? false,
+  };
+}
+const pageKey = (partyId: string, q: PageQuery) =>
+  `${partyId}\u0000${q.limit}\u0000${q.after?.join('\u0000') ?? ''}\u0000${q.role ?? ''}\u0000${q.includeHistory}`;
+
+type Read = { plan: CustomerPlan; page: PageQuery | null };
+type ReadKey = { id: string; read: Read };
+const readKey = (r: Read) =>
+  `${r.plan.identifiers ? 1 : 0}${r.plan.contactPoints ? 1 : 0}${r.page ? `${r.plan.policies?.covers ? 1 : 0}${r.plan.policies?.participants ? 1 : 0}${pageKey('', r.page)}` : '-'}`;
+
+type RawPolicy = Record<string, unknown> & {
+  roles: PolicyRoleRow[];
+  covers: PolicyCoverRow[] | null;
+  participants: PolicyRoleRow[] | null;
+};
+
 export class CustomerService {
   private readonly em: EntityManager;
   private readonly loaders: Loaders;
+  /** Policy pages read with their customers, by customer and page arguments (this request only). */
+  private readonly pages = new Map<string, PolicyPage>();
+  /** Customers with what a plan asks of them, one statement per plan and tick (DataLoader batching). */
+  private readonly reads: DataLoader<ReadKey, PartyRow | null, string>;
 
   constructor(em: EntityManager, loaders: Loaders) {
     this.em = em;
     this.loaders = loaders;
+    this.reads = new DataLoader((keys) => this.readBatch(keys), {
+      cacheKeyFn: (k) => `${readKey(k.read)}\u0000${k.id}`,
+    });
   }
 
-  byId(id: string): Promise<Party | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
-    return this.loaders.party.load(id.toLowerCase());
+  /** A customer by id (merged-away ids resolve to the survivor); with a plan, its children in the same statement. */
+  async byId(id: string, plan?: CustomerPlan): Promise<PartyRow | null> {
+    if (!isUuid(id)) return null;
+    const key = id.toLowerCase();
+    const read = plan ? readOf(plan) : null;
+    if (!read) return this.loaders.party.load(key);
+    const row = await this.reads.load({ id: key, read });
+    // A merged-away id: its survivor is read as before (rare; the plan's children would be the wrong customer's).
+    if (row?.status === 'MERGED') return this.loaders.party.load(key);
+    if (row) this.loaders.party.prime(key, row);
+    return row;
   }
 
   /** A policy by the hub's id (Query.node); a deleted policy is not found. */
-  async policyById(id: string): Promise<Policy | null> {
+  async policyById(id: string): Promise<PolicyRow | null> {
     if (!isUuid(id)) return null;
     return this.em.findOne(Policy, { id: id.toLowerCase(), deleted: false });
   }
 
-  bySource(system: string, sourceId: string): Promise<Party | null> {
+  bySource(system: string, sourceId: string): Promise<PartyRow | null> {
     return this.loaders.partyBySource.load(sourceKey(system, sourceId.trim()));
   }
 
   /**
    * Phone and id number are exact lookups on normalised keys; a name matches exactly on its key (simplified,
-   * spaceless, lower-case), by prefix, or by trigram similarity. Ranked search pages by offset cursors.
+   * spaceless, lower-case), by prefix, or by trigram similarity. Ranked search pages by offset cursors. The
+   * customers found are read in the same statement, with what `plan` asks of them.
    */
   async search(
     input: SearchInput,
     first: number | null | undefined,
     after: string | null | undefined,
-  ): Promise<Connection<{ cursor: string; node: Party; score: number }>> {
+    plan?: CustomerPlan,
+  ): Promise<Connection<{ cursor: string; node: PartyRow; score: number }>> {
     const limit = pageSize(first);
     const offset = decodeCursor(after, 'search', isNumber) ?? 0;
     const where: string[] = [`p.status = 'ACTIVE'`];
@@ -91,97 +177,188 @@ export class CustomerService {
     }
     if (params.length === 0) throw badInput('give at least one of phone, idNumber or name', 'query');
 
-    const rows = await executeBound<{ id: string; score: number }[]>(
-      this.em,
-      `select p.id, ${score} as score from party p where ${where.join(' and ')} order by score desc, p.id limit ? offset ?`,
-      [...scoreParams, ...params, limit + 1, offset],
-    );
+    const read = (plan && readOf(plan)) ?? { plan: nothingPlanned, page: null };
+    const hits = `select p.id, ${score} as score from party p where ${where.join(' and ')}
+                   order by score desc, p.id limit ? offset ?`;
+    const rows = await this.read(hits, [...scoreParams, ...params, limit + 1, offset], read, 'h.score desc, h.id');
     const page = rows.slice(0, limit);
-    const parties = page.length === 0 ? [] : await this.em.find(Party, { id: { $in: page.map((r) => r.id) } });
-    const byId = new Map(parties.map((p) => [p.id, p]));
-    const edges = page.flatMap((r, i) => {
-      const node = byId.get(r.id);
-      return node ? [{ cursor: encodeCursor('search', offset + i + 1), node, score: Number(r.score) }] : [];
-    });
-    for (const e of edges) this.loaders.party.prime(e.node.id, e.node);
+    const edges = page.map((node, i) => ({
+      cursor: encodeCursor('search', offset + i + 1),
+      node,
+      score: Number((node as PartyRow & { score: unknown }).score),
+    }));
+    for (const e of edges) {
+      delete (e.node as { score?: unknown }).score;
+      this.loaders.party.prime(e.node.id, e.node);
+    }
     return connection(edges, rows.length > limit, offset > 0);
   }
 
   /**
    * The customer's policies with its roles on each. Roles point at source client numbers, so they are found
    * through the customer's live source records; a role whose policy has not arrived yet is not listed until it
-   * does. Keyset pagination on (system, policy number).
+   * does. Keyset pagination on (system, policy number). One statement (batched across customers asking for the
+   * same page), with the covers and participants `plan` asks for; none when the customer was read with this page.
    */
-  async policies(
-    partyId: string,
-    args: {
-      first?: number | null;
-      after?: string | null;
-      role?: PolicyRole['role'] | null;
-      includeHistory?: boolean | null;
-    },
-  ): Promise<Connection<CustomerPolicyEdge> & { totalCount: number }> {
-    const limit = pageSize(args.first);
-    const after = decodeCursor(args.after, 'policy', isPolicyCursor);
-    const filters = [`sr.party_id = ?`, `not sr.deleted`, `not pr.deleted`, `not pol.deleted`];
-    const params: unknown[] = [partyId];
-    if (!args.includeHistory) filters.push('pr.current');
-    if (args.role) {
-      filters.push('pr.role = ?');
-      params.push(args.role);
-    }
-    const keyset = after ? `where (system, policy_no) > (?, ?)` : '';
-    const rows = await executeBound<{ system: string; policy_no: string; role_ids: string[]; total: string }[]>(
-      this.em,
-      `with mine as (
-         select pol.system, pol.policy_no, array_agg(pr.id order by pr.role) as role_ids
-           from policy_role pr
-           join source_record sr on sr.system = pr.system and sr.source_id = pr.client_source_id
-           join policy pol on pol.system = pr.system and pol.policy_no = pr.policy_no
-          where ${filters.join(' and ')}
-          group by pol.system, pol.policy_no)
-       select system, policy_no, role_ids, (select count(*) from mine)::text as total from mine ${keyset}
-        order by system, policy_no limit ?`,
-      [...params, ...(after ?? []), limit + 1],
-    );
-    const page = rows.slice(0, limit);
-    const total = Number(rows[0]?.total ?? (after ? await this.countPolicies(filters, params) : 0));
-    const roleIds = page.flatMap((r) => r.role_ids);
-    const [policies, roles] =
-      page.length === 0
-        ? [[], []]
-        : await Promise.all([
-            this.em.find(Policy, { $or: page.map((r) => ({ system: r.system, policyNo: r.policy_no })) }),
-            this.em.find(PolicyRole, { id: { $in: roleIds } }, { orderBy: { role: 'asc' } }),
-          ]);
-    const policyByKey = new Map(policies.map((p) => [policyKey(p.system, p.policyNo), p]));
-    const rolesById = new Map(roles.map((r) => [r.id, r]));
-    const edges = page.flatMap((r) => {
-      const policy = policyByKey.get(policyKey(r.system, r.policy_no));
-      if (!policy) return [];
-      this.loaders.policy.prime(policyKey(r.system, r.policy_no), policy);
-      return [
-        {
-          cursor: encodeCursor('policy', [r.system, r.policy_no]),
-          policy,
-          roles: r.role_ids.flatMap((id) => rolesById.get(id) ?? []),
-        },
-      ];
-    });
-    return { ...connection(edges, rows.length > limit, after !== null), totalCount: total };
+  async policies(partyId: string, args: PolicyPageArgs, plan?: PolicyPagePlan): Promise<PolicyPage> {
+    const q = pageQuery(args);
+    const key = pageKey(partyId, q);
+    const cached = this.pages.get(key);
+    if (cached) return cached;
+    const policies = { ...args, covers: plan?.covers ?? false, participants: plan?.participants ?? false };
+    await this.reads.load({ id: partyId, read: { plan: { ...nothingPlanned, policies }, page: q } });
+    return this.pages.get(key) ?? { ...connection([], false, q.after !== null), totalCount: 0 };
   }
 
-  private async countPolicies(filters: string[], params: unknown[]): Promise<number> {
-    const [row] = await executeBound<{ total: string }[]>(
-      this.em,
-      `select count(distinct (pol.system, pol.policy_no))::text as total from policy_role pr
-         join source_record sr on sr.system = pr.system and sr.source_id = pr.client_source_id
-         join policy pol on pol.system = pr.system and pol.policy_no = pr.policy_no
-        where ${filters.join(' and ')}`,
-      params,
+  /** Reads customers by id with what `read` asks of them, and primes the loaders and pages with it. */
+  private async readBatch(keys: readonly ReadKey[]): Promise<(PartyRow | null)[]> {
+    const groups = new Map<string, { read: Read; ids: string[] }>();
+    for (const k of keys) {
+      const rk = readKey(k.read);
+      const group = groups.get(rk);
+      if (group) group.ids.push(k.id);
+      else groups.set(rk, { read: k.read, ids: [k.id] });
+    }
+    const byKey = new Map<string, PartyRow>();
+    await Promise.all(
+      [...groups].map(async ([rk, { read, ids }]) => {
+        const rows = await this.read(`select unnest(?::uuid[]) as id`, [ids], read, null);
+        for (const row of rows) byKey.set(`${rk}\u0000${row.id}`, row);
+      }),
     );
-    return Number(row?.total ?? 0);
+    return keys.map((k) => byKey.get(`${readKey(k.read)}\u0000${k.id}`) ?? null);
   }
+
+  /**
+   * One statement: the customers `hits` names (a query returning `id`, and for a search `score`), each with the
+   * children `read` asks for as JSON, built by PostgreSQL in the loaders' orders; then the loaders are primed.
+   * Which children are read is decided by parameters, so each shape of `hits` is one prepared statement.
+   */
+  private async read(hits: string, hitParams: unknown[], read: Read, order: string | null): Promise<PartyRow[]> {
+    const { plan, page } = read;
+    // In the order of the statement's placeholders after those of `hits` (readSql).
+    const role = page?.role ?? null;
+    const after = page?.after ?? null;
+    const params = [
+      ...hitParams,
+      plan.identifiers,
+      plan.contactPoints,
+      page !== null,
+      page?.includeHistory ?? false,
+      role,
+      role,
+      plan.policies?.covers ?? false,
+      plan.policies?.participants ?? false,
+      after?.[0] ?? null,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      (page?.limit ?? 0) + 1,
+    ];
+    const raws = await executeBound<Record<string, unknown>[]>(this.em, readSql(hits, order), params, {
+      prepared: true,
+    });
+    return raws.map((raw) => this.prime(raw, read));
+  }
+
+  /** Takes the children out of one customer's row and primes the loaders (and the policy page) with them. */
+  private prime(raw: Record<string, unknown>, { plan, page }: Read): PartyRow {
+    const identifiers = raw._identifiers as IdentifierRow[] | null;
+    const contactPoints = raw._contactPoints as Record<string, unknown>[] | null;
+    const policies = raw._policies as { total: number; page: RawPolicy[] } | null;
+    delete raw._identifiers;
+    delete raw._contactPoints;
+    delete raw._policies;
+    const row = asPartyRow(raw);
+    if (plan.identifiers && identifiers) this.loaders.identifiersByParty.prime(row.id, identifiers);
+    if (plan.contactPoints && contactPoints)
+      this.loaders.contactPointsByParty.prime(row.id, contactPoints.map(asContactPointRow) as ContactPointRow[]);
+    if (page && policies) {
+      const edges = policies.page.slice(0, page.limit).map((pol) => {
+        const { roles, covers, participants, ...fields } = pol;
+        const policy = fields as unknown as PolicyRow;
+        const k = policyKey(policy.system, policy.policyNo);
+        this.loaders.policy.prime(k, policy);
+        if (covers) this.loaders.coversByPolicy.prime(k, covers);
+        if (participants) this.loaders.participantsByPolicy.prime(k, participants);
+        return { cursor: encodeCursor('policy', [policy.system, policy.policyNo]), policy, roles };
+      });
+      this.pages.set(pageKey(row.id, page), {
+        ...connection(edges, policies.page.length > page.limit, page.after !== null),
+        totalCount: Number(policies.total),
+      });
+    }
+    return row;
+  }
+}
+
+/**
+ * The statement of `CustomerService.read`: the customers `hits` names (a query returning `id`, and for a search
+ * `score`), each with the children asked for as JSON, built by PostgreSQL in the loaders' orders. Which children
+ * are read is decided by parameters (`case when ?`: a part not asked for is not evaluated), so each shape of
+ * `hits` is one text, built once, and one prepared statement.
+ */
+const readSqls = new Map<string, string>();
+function readSql(hits: string, order: string | null): string {
+  const key = `${hits}\u0000${order ?? ''}`;
+  let sql = readSqls.get(key);
+  if (sql !== undefined) return sql;
+  sql = `with h as (${hits})
+      select h.*, ${partyCols('p')},
+        case when ?::boolean then
+          (select coalesce(json_agg(${identifierJson('i')} order by ${identifierOrder('i')}), '[]'::json)
+             from party_identifier i where i.party_id = p.id) end as "_identifiers",
+        case when ?::boolean then
+          (select coalesce(json_agg(${contactPointJson('c')} order by ${contactPointOrder('c')}), '[]'::json)
+             from contact_point c where c.party_id = p.id) end as "_contactPoints",
+        case when ?::boolean then (
+          with mine as (
+            select pr.system, pr.policy_no, json_agg(${roleJson('pr')} order by pr.role, pr.id) as roles
+              from policy_role pr
+              join source_record sr on sr.system = pr.system and sr.source_id = pr.client_source_id
+              join policy pol on pol.system = pr.system and pol.policy_no = pr.policy_no
+             where sr.party_id = p.id and not sr.deleted and not pr.deleted and not pol.deleted
+               and (?::boolean or pr.current)
+               and (?::text is null or pr.role = ?::text)
+             group by pr.system, pr.policy_no)
+          select json_build_object(
+                   'total', (select count(*) from mine),
+                   'page', coalesce(json_agg(json_build_object(${policyJsonFields('pol')},
+                     'roles', m.roles,
+                     'covers', case when ?::boolean then
+                       (select coalesce(json_agg(${coverJson('pc')} order by ${coverOrder('pc')}), '[]'::json)
+                          from policy_cover pc
+                         where pc.system = m.system and pc.policy_no = m.policy_no and not pc.deleted) end,
+                     'participants', case when ?::boolean then
+                       (select coalesce(json_agg(${roleJson('pp')} order by ${participantOrder('pp')}), '[]'::json)
+                          from policy_role pp
+                         where pp.system = m.system and pp.policy_no = m.policy_no and not pp.deleted) end
+                   ) order by m.system, m.policy_no), '[]'::json))
+            from (select * from mine
+                   where ?::text is null or (system, policy_no) > (?::text, ?::text)
+                   order by system, policy_no limit ?::int) m
+            join policy pol on pol.system = m.system and pol.policy_no = m.policy_no
+        ) end as "_policies"
+      from h join party p on p.id = h.id${order ? ` order by ${order}` : ''}`;
+  readSqls.set(key, sql);
+  return sql;
+}
+
+const nothingPlanned: CustomerPlan = { identifiers: false, contactPoints: false, policies: null };
+
+/** A plan with its policy page checked; null when the plan asks for nothing beyond the customer. */
+function readOf(plan: CustomerPlan): Read | null {
+  let page: PageQuery | null = null;
+  if (plan.policies) {
+    try {
+      page = pageQuery(plan.policies);
+    } catch {
+      // Invalid page arguments: not read ahead; the policies field reports the error itself.
+      page = null;
+    }
+  }
+  const planned = { ...plan, policies: page ? plan.policies : null };
+  if (!planned.identifiers && !planned.contactPoints && !page) return null;
+  return { plan: planned, page };
 }
 
 function connection<T extends { cursor: string }>(

@@ -1,21 +1,36 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../db/bound-sql.ts';
+import { PartyHistory, SourceRecord } from '../model/index.ts';
 import {
-  ContactPoint,
-  Party,
-  PartyHistory,
-  PartyIdentifier,
-  Policy,
-  PolicyCover,
-  PolicyRole,
-  SourceRecord,
-} from '../model/index.ts';
+  asContactPointRow,
+  asPartyRow,
+  asRows,
+  type ContactPointRow,
+  contactPointCols,
+  contactPointOrder,
+  coverCols,
+  coverOrder,
+  type IdentifierRow,
+  identifierCols,
+  identifierOrder,
+  participantOrder,
+  partyCols,
+  type PartyRow,
+  policyCols,
+  type PolicyCoverRow,
+  type PolicyRoleRow,
+  type PolicyRow,
+  roleCols,
+} from './read-rows.ts';
 import { consentsLoader } from './consent.service.ts';
 
 /**
  * Per-request DataLoaders: every list a resolver needs for many parents is fetched in one statement per
  * request tick, so a customer 360 costs a constant number of SQL statements however many policies it has.
- * Batch functions return results in key order (DataLoader's contract).
+ * Batch functions return results in key order (DataLoader's contract). The customer 360's loaders read plain
+ * rows (src/services/read-rows.ts) with bound, prepared statements; the customer service primes them when it
+ * has read a customer's children with the customer (customer.service.ts, `CustomerPlan`).
  */
 export type Loaders = ReturnType<typeof createLoaders>;
 
@@ -37,16 +52,25 @@ function groupBy<T, K>(rows: readonly T[], keyOf: (row: T) => K): Map<K, T[]> {
   return map;
 }
 
+/** Keys of (system, number) pairs as two parallel arrays, for `(a, b) in (select * from unnest(?::text[], ?::text[]))`. */
+const pairArrays = (keys: readonly string[]): [string[], string[]] => {
+  const pairs = keys.map(splitKey);
+  return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
+};
+
 export function createLoaders(em: EntityManager) {
-  const partyRow = new DataLoader<string, Party | null>(async (ids) => {
-    const rows = await em.find(Party, { id: { $in: [...ids] } });
-    const byId = new Map(rows.map((r) => [r.id, r]));
+  const bound = (sql: string, params: readonly unknown[]) =>
+    executeBound<Record<string, unknown>[]>(em, sql, params, { prepared: true });
+
+  const partyRow = new DataLoader<string, PartyRow | null>(async (ids) => {
+    const rows = await bound(`select ${partyCols('p')} from party p where p.id = any(?::uuid[])`, [ids]);
+    const byId = new Map(rows.map((r) => [r.id as string, asPartyRow(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   });
 
   return {
     /** A golden party by id; a merged-away id resolves to its survivor (aliases stay valid forever). */
-    party: new DataLoader<string, Party | null>(async (ids) =>
+    party: new DataLoader<string, PartyRow | null>(async (ids) =>
       Promise.all(
         ids.map(async (id) => {
           let row = await partyRow.load(id);
@@ -57,22 +81,26 @@ export function createLoaders(em: EntityManager) {
       ),
     ),
 
-    identifiersByParty: new DataLoader<string, PartyIdentifier[]>(async (partyIds) => {
-      const rows = await em.find(
-        PartyIdentifier,
-        { partyId: { $in: [...partyIds] } },
-        { orderBy: { type: 'asc', id: 'asc' } },
+    identifiersByParty: new DataLoader<string, IdentifierRow[]>(async (partyIds) => {
+      const rows = asRows<IdentifierRow>(
+        await bound(
+          `select ${identifierCols('i')} from party_identifier i where i.party_id = any(?::uuid[])
+            order by ${identifierOrder('i')}`,
+          [partyIds],
+        ),
       );
       const grouped = groupBy(rows, (r) => r.partyId);
       return partyIds.map((id) => grouped.get(id) ?? []);
     }),
 
-    contactPointsByParty: new DataLoader<string, ContactPoint[]>(async (partyIds) => {
-      const rows = await em.find(
-        ContactPoint,
-        { partyId: { $in: [...partyIds] } },
-        { orderBy: { kind: 'asc', validFrom: 'desc', id: 'asc' } },
-      );
+    contactPointsByParty: new DataLoader<string, ContactPointRow[]>(async (partyIds) => {
+      const rows = (
+        await bound(
+          `select ${contactPointCols('c')} from contact_point c where c.party_id = any(?::uuid[])
+            order by ${contactPointOrder('c')}`,
+          [partyIds],
+        )
+      ).map(asContactPointRow);
       const grouped = groupBy(rows, (r) => r.partyId);
       return partyIds.map((id) => grouped.get(id) ?? []);
     }),
@@ -94,18 +122,20 @@ export function createLoaders(em: EntityManager) {
     }),
 
     /** The golden party a source record (system, source id) is linked to, or null if it has not arrived. */
-    partyBySource: new DataLoader<string, Party | null>(async (keys) => {
-      const pairs = keys.map(splitKey);
-      const records = await em.find(SourceRecord, {
-        $or: pairs.map(([system, sourceId]) => ({ system, sourceId })),
-        deleted: false,
-        partyId: { $ne: null },
-      });
-      const partyIds = [...new Set(records.map((r) => r.partyId as string))];
-      const parties = partyIds.length === 0 ? [] : await em.find(Party, { id: { $in: partyIds } });
-      const partyById = new Map(parties.map((p) => [p.id, p]));
+    partyBySource: new DataLoader<string, PartyRow | null>(async (keys) => {
+      const rows = await bound(
+        `select sr.system as "srSystem", sr.source_id as "srSourceId", ${partyCols('p')}
+           from source_record sr join party p on p.id = sr.party_id
+          where (sr.system, sr.source_id) in (select * from unnest(?::text[], ?::text[])) and not sr.deleted`,
+        pairArrays(keys),
+      );
       const bySource = new Map(
-        records.map((r) => [sourceKey(r.system, r.sourceId), partyById.get(r.partyId as string) ?? null]),
+        rows.map((r) => {
+          const key = sourceKey(r.srSystem as string, r.srSourceId as string);
+          delete r.srSystem;
+          delete r.srSourceId;
+          return [key, asPartyRow(r)];
+        }),
       );
       return keys.map((k) => bySource.get(k) ?? null);
     }),
@@ -124,34 +154,40 @@ export function createLoaders(em: EntityManager) {
     /** Each customer's consents per purpose and channel, with history (src/services/consent.service.ts). */
     consentsByParty: consentsLoader(em),
 
-    coversByPolicy: new DataLoader<string, PolicyCover[]>(async (keys) => {
-      const pairs = keys.map(splitKey);
-      const rows = await em.find(
-        PolicyCover,
-        { $or: pairs.map(([system, policyNo]) => ({ system, policyNo })), deleted: false },
-        { orderBy: { coverage: 'asc', rider: 'asc' } },
+    coversByPolicy: new DataLoader<string, PolicyCoverRow[]>(async (keys) => {
+      const rows = asRows<PolicyCoverRow>(
+        await bound(
+          `select ${coverCols('c')} from policy_cover c
+            where (c.system, c.policy_no) in (select * from unnest(?::text[], ?::text[])) and not c.deleted
+            order by ${coverOrder('c')}`,
+          pairArrays(keys),
+        ),
       );
       const grouped = groupBy(rows, (r) => policyKey(r.system, r.policyNo));
       return keys.map((k) => grouped.get(k) ?? []);
     }),
 
-    participantsByPolicy: new DataLoader<string, PolicyRole[]>(async (keys) => {
-      const pairs = keys.map(splitKey);
-      const rows = await em.find(
-        PolicyRole,
-        { $or: pairs.map(([system, policyNo]) => ({ system, policyNo })), deleted: false },
-        { orderBy: { role: 'asc', beneficiaryOrder: 'asc', clientSourceId: 'asc' } },
+    participantsByPolicy: new DataLoader<string, PolicyRoleRow[]>(async (keys) => {
+      const rows = asRows<PolicyRoleRow>(
+        await bound(
+          `select ${roleCols('r')} from policy_role r
+            where (r.system, r.policy_no) in (select * from unnest(?::text[], ?::text[])) and not r.deleted
+            order by ${participantOrder('r')}`,
+          pairArrays(keys),
+        ),
       );
       const grouped = groupBy(rows, (r) => policyKey(r.system, r.policyNo));
       return keys.map((k) => grouped.get(k) ?? []);
     }),
 
-    policy: new DataLoader<string, Policy | null>(async (keys) => {
-      const pairs = keys.map(splitKey);
-      const rows = await em.find(Policy, {
-        $or: pairs.map(([system, policyNo]) => ({ system, policyNo })),
-        deleted: false,
-      });
+    policy: new DataLoader<string, PolicyRow | null>(async (keys) => {
+      const rows = asRows<PolicyRow>(
+        await bound(
+          `select ${policyCols('p')} from policy p
+            where (p.system, p.policy_no) in (select * from unnest(?::text[], ?::text[])) and not p.deleted`,
+          pairArrays(keys),
+        ),
+      );
       const byKey = new Map(rows.map((r) => [policyKey(r.system, r.policyNo), r]));
       return keys.map((k) => byKey.get(k) ?? null);
     }),

@@ -177,4 +177,32 @@ describe('customer 360 statement count', () => {
       `customer 360 SQL statements: 5 policies ${small.sqlStatements}, 50 policies ${large.sqlStatements}\n`,
     );
   });
+
+  it('reads a customer 360 by id in one statement, with the answer its loaders give', async () => {
+    const token = await tokenFor(hub, 'DATA_STEWARD');
+    const fields = `id displayName version identifiers { type value valid issues } contactPoints { kind value validFrom }
+      policies(first: 100) { totalCount pageInfo { hasNextPage endCursor } edges { cursor roles { role current }
+        node { policyNo status sumInsured premium covers { rider productCode sumInsured } participants { role sharePercent clientSourceId } } } }`;
+    for (const phone of ['13500000005', '13500000050']) {
+      const found = await gql(
+        hub.url,
+        token,
+        `query($p: String!) { searchCustomers(query: { phone: $p }) { edges { node { id } } } }`,
+        { p: phone },
+      );
+      const id = found.data.searchCustomers.edges[0].node.id;
+      // customer(id:) reads ahead (src/resolvers/lookahead.ts); node(id:) does not: every part through its loader.
+      const planned = await gql(hub.url, token, `query($id: ID!) { customer(id: $id) { ${fields} } }`, { id });
+      const loaded = await gql(hub.url, token, `query($id: ID!) { node(id: $id) { ... on Customer { ${fields} } } }`, {
+        id,
+      });
+      expect(planned.errors).toBeUndefined();
+      expect(loaded.errors).toBeUndefined();
+      expect(planned.data.customer).toEqual(loaded.data.node);
+      expect(planned.data.customer.policies.edges.length).toBeGreaterThanOrEqual(5);
+      // The read snapshot's begin and the one statement.
+      expect(planned.sqlStatements).toBe(2);
+      expect(loaded.sqlStatements).toBeGreaterThan(planned.sqlStatements ?? 0);
+    }
+  });
 });

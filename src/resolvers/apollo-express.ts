@@ -1,0 +1,53 @@
+import type { ApolloServer, BaseContext, ContextFunction, HTTPGraphQLRequest } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import type { Request, RequestHandler, Response } from 'express';
+
+/**
+ * Apollo Server on Express 5: what `@as-integrations/express5`'s `expressMiddleware` does, less its per-request
+ * `url.parse` of the whole URL (~3 % of the hub's CPU on the customer 360) to find the query string: the query
+ * string is what follows the first `?` of the request target (Node never hands a fragment to a server).
+ */
+export function apolloMiddleware<TContext extends BaseContext>(
+  server: ApolloServer<TContext>,
+  context: ContextFunction<[{ req: Request; res: Response }], TContext>,
+): RequestHandler {
+  server.assertStarted('apolloMiddleware()');
+  return async (req, res) => {
+    if (!('body' in req)) {
+      res.status(500);
+      res.send(
+        '`req.body` is not set; this probably means you forgot to set up the ' +
+          '`json` middleware before the Apollo Server middleware.',
+      );
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const key in req.headers) {
+      const value = req.headers[key];
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const q = req.url.indexOf('?');
+    const httpGraphQLRequest: HTTPGraphQLRequest = {
+      method: req.method.toUpperCase(),
+      headers,
+      search: q < 0 ? '' : req.url.slice(q),
+      body: req.body,
+    };
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest,
+      context: () => context({ req, res }),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status || 200;
+    if (response.body.kind === 'complete') {
+      res.send(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) {
+      res.write(chunk);
+      const flushable = res as unknown as { flush?: () => void };
+      if (typeof flushable.flush === 'function') flushable.flush();
+    }
+    res.end();
+  };
+}
