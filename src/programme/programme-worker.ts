@@ -1,0 +1,87 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../config/logger.ts';
+import { applyPhaseSeconds } from '../observability/metrics.ts';
+import { ensureRefresh, runJobChunk } from './jobs.ts';
+import { settleQueuedProgrammeWork } from './programme-work.ts';
+
+/**
+ * Settles what streaming ingest queued for the customer programme (values, follow-ups) after commit, beside
+ * the risk worker and on its own connection, at most one round per `roundMs`; between rounds it advances the
+ * oldest recompute job by a chunk, so a configuration change recomputes everyone without holding up the stream.
+ * Every `refreshCheckMs` it queues the daily refresh when none ran for `refreshHours`.
+ */
+export type ProgrammeWorker = { wake(): void; stop(): Promise<void> };
+
+export function startProgrammeWorker(opts: {
+  orm: MikroORM;
+  logger: Logger;
+  roundMs?: number;
+  pollMs?: number;
+  refreshHours?: number;
+  refreshCheckMs?: number;
+}): ProgrammeWorker {
+  const { orm, logger } = opts;
+  const roundMs = Math.max(50, opts.roundMs ?? 2_000);
+  const pollMs = opts.pollMs ?? 1_000;
+  const refreshHours = opts.refreshHours ?? 24;
+  const refreshCheckMs = opts.refreshCheckMs ?? 600_000;
+  let stopping = false;
+  let failures = 0;
+  let pending = false;
+  let wakeable = false;
+  let interrupt: (() => void) | null = null;
+  const pause = (ms: number, canWake: boolean) =>
+    new Promise<void>((resolve) => {
+      wakeable = canWake;
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        interrupt = null;
+        resolve();
+      }
+      interrupt = done;
+    });
+  const loop = (async () => {
+    let lastRound = 0;
+    let lastRefreshCheck = Number.NEGATIVE_INFINITY;
+    while (!stopping) {
+      const wait = lastRound + roundMs - performance.now();
+      if (wait > 0) await pause(wait, false);
+      if (stopping) break;
+      pending = false;
+      const started = performance.now();
+      let settled = 0;
+      let chunk = false;
+      try {
+        if (refreshHours > 0 && started - lastRefreshCheck > refreshCheckMs) {
+          lastRefreshCheck = started;
+          await ensureRefresh(orm, refreshHours);
+        }
+        settled = await settleQueuedProgrammeWork(orm, { limit: 200, failures, logger });
+        // Rounds pace the queued work; a job's chunks run back to back while nothing is queued.
+        if (settled > 0) lastRound = started;
+        chunk = await runJobChunk(orm);
+        failures = 0;
+      } catch (e) {
+        if (stopping) break;
+        failures += 1;
+        logger.warn('programme work failed; will retry', { attempt: failures, error: e });
+        await pause(Math.min(300 * 2 ** (failures - 1), 30_000), false);
+        continue;
+      }
+      if (settled > 0 || chunk) applyPhaseSeconds.inc({ phase: 'programme' }, (performance.now() - started) / 1000);
+      if (settled === 0 && !chunk && !pending) await pause(pollMs, true);
+    }
+  })();
+  return {
+    wake() {
+      pending = true;
+      if (wakeable) interrupt?.();
+    },
+    async stop() {
+      stopping = true;
+      interrupt?.();
+      await loop;
+    },
+  };
+}
