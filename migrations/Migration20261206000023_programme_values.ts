@@ -55,6 +55,8 @@ export class Migration20261206000023_programme_values extends Migration {
       total int, done int not null default 0, cursor uuid,
       requested_by text not null, created_at timestamptz not null default now(),
       started_at timestamptz, finished_at timestamptz, error text);`);
-    this.addSql(`create index programme_job_pending on programme_job (created_at) where status in ('QUEUED','RUNNING');`);
+    this.addSql(
+      `create index programme_job_pending on programme_job (created_at) where status in ('QUEUED','RUNNING');`,
+    );
   }
 }

@@ -108,7 +108,12 @@ export async function deriveFollowUps(
           dueDate: addDays(p.commencement, t.coolingOffDays),
         });
       if (p.status === 'CF')
-        cancel.push({ system: p.system, policyNo: p.policy_no, type: 'NEW_BUSINESS', reason: 'CANCELLED_IN_COOLING_OFF' });
+        cancel.push({
+          system: p.system,
+          policyNo: p.policy_no,
+          type: 'NEW_BUSINESS',
+          reason: 'CANCELLED_IN_COOLING_OFF',
+        });
       if (p.status === 'LA' && p.changed_on && dayNumber(p.changed_on) >= oldest)
         tasks.push({
           ...common,

@@ -114,8 +114,7 @@ export async function settleProgrammeWork(em: EntityManager, work: ProgrammeWork
       `select system, policy_no from policy where agent_code in (${marks(part.length)}) and not deleted`,
       part,
     );
-    for (const r of rows)
-      policies.set(`${r.system}\u0000${r.policy_no}`, { system: r.system, policyNo: r.policy_no });
+    for (const r of rows) policies.set(`${r.system}\u0000${r.policy_no}`, { system: r.system, policyNo: r.policy_no });
   }
   for (const part of chunked([...work.owners.values()], 1000)) {
     const rows = await executeBound<{ party_id: string }[]>(

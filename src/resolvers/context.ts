@@ -14,6 +14,7 @@ import type { RiskService } from '../services/risk.service.ts';
 import type { HouseholdService } from '../services/household.service.ts';
 import type { NetworkExclusionService } from '../services/network-exclusion.service.ts';
 import type { NodeService } from '../services/node.service.ts';
+import type { ProgrammeService } from '../services/programme.service.ts';
 
 /**
  * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of
@@ -31,6 +32,7 @@ export type GraphQLContext = {
   households: HouseholdService;
   exclusions: NetworkExclusionService;
   nodes: NodeService;
+  programme: ProgrammeService;
   stats: QueryStats;
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access audit when it ends. */

@@ -16,6 +16,7 @@ import { executeBound } from '../db/bound-sql.ts';
 import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
+import { ProgrammeService } from '../services/programme.service.ts';
 import { createLoaders } from '../services/loaders.ts';
 import { CustomerService } from '../services/customer.service.ts';
 import { QuarantineService } from '../services/quarantine.service.ts';
@@ -186,6 +187,7 @@ export async function startServer(opts: {
           households: new HouseholdService(em, viewer.subject),
           exclusions: new NetworkExclusionService(em, viewer.subject),
           nodes: new NodeService(em),
+          programme: new ProgrammeService(em, viewer.subject),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: [],

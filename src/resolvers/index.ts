@@ -8,6 +8,7 @@ import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier }
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
 import { SourceRecord, sourceQueries } from './source.resolver.ts';
 import { Node, nodeQueries } from './node.resolver.ts';
+import { programmeResolvers } from './programme.resolver.ts';
 import {
   CustomerVersion,
   MatchExplanation,
@@ -33,14 +34,20 @@ export const resolvers: Resolvers = {
     ...riskResolvers.Query,
     ...auditQueries,
     ...householdResolvers.Query,
+    ...programmeResolvers.Query,
   },
-  Mutation: { ...stewardshipMutations, ...riskResolvers.Mutation, ...householdResolvers.Mutation },
+  Mutation: {
+    ...stewardshipMutations,
+    ...riskResolvers.Mutation,
+    ...householdResolvers.Mutation,
+    ...programmeResolvers.Mutation,
+  },
   ...resultUnions,
   Node,
   ReviewTask,
   CustomerVersion,
   MatchExplanation,
-  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer },
+  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer, ...programmeResolvers.Customer },
   Identifier,
   ContactPoint,
   AttributeLineage,
@@ -63,4 +70,11 @@ export const resolvers: Resolvers = {
   Household: householdResolvers.Household,
   HouseholdMember: householdResolvers.HouseholdMember,
   Relationship: householdResolvers.Relationship,
+  CustomerListEdge: programmeResolvers.CustomerListEdge,
+  FollowUp: programmeResolvers.FollowUp,
+  Complaint: programmeResolvers.Complaint,
+  CareDate: programmeResolvers.CareDate,
+  ProgrammeJob: programmeResolvers.ProgrammeJob,
+  ProgrammeRuleResult: programmeResolvers.ProgrammeRuleResult,
+  AgentResult: programmeResolvers.AgentResult,
 };
