@@ -21,7 +21,7 @@ export function startProgrammeWorker(opts: {
   refreshCheckMs?: number;
 }): ProgrammeWorker {
   const { orm, logger } = opts;
-  const roundMs = Math.max(50, opts.roundMs ?? 2_000);
+  const roundMs = Math.max(50, opts.roundMs ?? 5_000);
   const pollMs = opts.pollMs ?? 1_000;
   const refreshHours = opts.refreshHours ?? 24;
   const refreshCheckMs = opts.refreshCheckMs ?? 600_000;
