@@ -30,6 +30,8 @@ export class Migration20261206000023_programme_values extends Migration {
     this.addSql(
       `insert into programme_rule_version (code, version, params, enabled, updated_by, updated_at) select code, version, params, enabled, updated_by, updated_at from programme_rule;`,
     );
+    // Rewritten often (every premium paid): room on each page lets an update that changes no indexed column (premium
+    // paid, claims, loss ratio) stay on its page without touching the indexes (a HOT update).
     this.addSql(`create table customer_value (
       party_id uuid primary key references party(id),
       annualised_premium numeric not null, total_premium_paid numeric not null, first_policy_date date,
@@ -37,7 +39,8 @@ export class Migration20261206000023_programme_values extends Migration {
       loss_ratio numeric, orphaned_policies int not null,
       lifecycle text not null check (lifecycle in ('PROSPECT','NEW','ACTIVE','LAPSING','LAPSED','CHURNED')),
       tier text not null, segments text[] not null,
-      config_version int not null, computed_at timestamptz not null default now());`);
+      config_version int not null, computed_at timestamptz not null default now())
+      with (fillfactor = 70);`);
     this.addSql(
       `create index customer_value_lifecycle on customer_value (lifecycle, annualised_premium desc, party_id);`,
     );

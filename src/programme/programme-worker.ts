@@ -19,12 +19,15 @@ export function startProgrammeWorker(opts: {
   pollMs?: number;
   refreshHours?: number;
   refreshCheckMs?: number;
+  /** After a round that took d ms, the next starts no earlier than max(roundMs, busyFactor × d) after it (default 4). */
+  busyFactor?: number;
 }): ProgrammeWorker {
   const { orm, logger } = opts;
   const roundMs = Math.max(50, opts.roundMs ?? 5_000);
   const pollMs = opts.pollMs ?? 1_000;
   const refreshHours = opts.refreshHours ?? 24;
   const refreshCheckMs = opts.refreshCheckMs ?? 600_000;
+  const busyFactor = opts.busyFactor ?? 4;
   let stopping = false;
   let failures = 0;
   let pending = false;
@@ -69,7 +72,13 @@ export function startProgrammeWorker(opts: {
         await pause(Math.min(300 * 2 ** (failures - 1), 30_000), false);
         continue;
       }
-      if (settled > 0 || chunk) applyPhaseSeconds.inc({ phase: 'programme' }, (performance.now() - started) / 1000);
+      const took = performance.now() - started;
+      if (settled > 0 || chunk) applyPhaseSeconds.inc({ phase: 'programme' }, took / 1000);
+      // A long round (a backlog being caught up, a job's chunk) is followed by a longer pause: the next round starts
+      // no earlier than busyFactor × its time after it started, so the worker takes at most 1 / busyFactor of the
+      // time beside ingest, and the customers of the batches in between are valued together.
+      if (settled > 0) lastRound = started + Math.max(0, busyFactor * took - roundMs);
+      else if (chunk && busyFactor > 1) await pause((busyFactor - 1) * took, false);
       if (settled === 0 && !chunk && !pending) await pause(pollMs, true);
     }
   })();
