@@ -31,9 +31,12 @@ export class Migration20261206000023_programme_values extends Migration {
       `insert into programme_rule_version (code, version, params, enabled, updated_by, updated_at) select code, version, params, enabled, updated_by, updated_at from programme_rule;`,
     );
     // Rewritten often (every premium paid): room on each page lets an update that changes no indexed column (premium
-    // paid, claims, loss ratio) stay on its page without touching the indexes (a HOT update).
+    // paid, claims, loss ratio) stay on its page without touching the indexes (a HOT update). No foreign key to
+    // party: its check takes a key-share lock on the party row, and ingest's survivorship (which locks the rows of the
+    // golden records it recomputes FOR UPDATE) then queued behind the programme worker's transaction. Parties are
+    // never deleted; rows of customers no longer active are removed by the derivation and by every recompute job.
     this.addSql(`create table customer_value (
-      party_id uuid primary key references party(id),
+      party_id uuid primary key,
       annualised_premium numeric not null, total_premium_paid numeric not null, first_policy_date date,
       policies_in_force int not null, policies_total int not null, claims_count int not null, claims_paid numeric not null,
       loss_ratio numeric, orphaned_policies int not null,
