@@ -29,9 +29,10 @@ import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
  *      each timed from publish to found by phone in GraphQL.
  * Targets (issue 4): (2) ≥ 20,000 events/s and ≥ 0.5 of (1); (3) p99 < 500 ms at 2,000 events/s.
  * `--programme on|off|both` (default on): the customer programme's derivation (values, segments, follow-ups;
- * HUB_PROGRAMME) on or off; `both` runs (2) and (3) twice on the same messages, each on a fresh database — off,
- * then on — and prints the time each took and the ratio (issue 15: on / off ≤ 1.15).
- *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30 --programme both]
+ * HUB_PROGRAMME) on or off; `both` runs (2) and (3) twice on the same messages, each on a fresh database and topics
+ * of its own — off, then on — and prints the time each took and the ratio (issue 15: on / off ≤ 1.15);
+ * `--repeat N` runs N such pairs, alternating which goes first, and prints the median ratio.
+ *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30 --programme both --repeat 1]
  */
 const { values: args } = parseArgs({
   options: {
@@ -41,10 +42,20 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '30' },
     concurrency: { type: 'string', default: '1' },
     programme: { type: 'string', default: 'on' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 if (!['on', 'off', 'both'].includes(String(args.programme))) throw new Error('--programme is on, off or both');
-const modes: ('on' | 'off')[] = args.programme === 'both' ? ['off', 'on'] : [args.programme as 'on' | 'off'];
+// `both` with --repeat N: N pairs in the order off-on, on-off, off-on … (a load that drifts during the run weighs on
+// both sides alike); each pair's ratio and the median are printed.
+const pairs = Math.max(1, Number(args.repeat));
+const runs: { mode: 'on' | 'off'; run: number }[] =
+  args.programme === 'both'
+    ? Array.from(
+        { length: pairs },
+        (_, i) => (i % 2 === 0 ? ['off', 'on'] : ['on', 'off']) as ('on' | 'off')[],
+      ).flatMap((pair, i) => pair.map((mode) => ({ mode, run: i })))
+    : [{ mode: args.programme as 'on' | 'off', run: 0 }];
 const clients = Number(args.clients);
 const policies = Number(args.policies);
 const rates = String(args.rates).split(',').map(Number);
@@ -55,7 +66,7 @@ const rawDb = await createTestDatabase('hub_bench_ingest');
 // With --programme both, each run reads the same messages from topics of its own (a run's freshness load must not
 // become the next run's backlog).
 const base = `bench${randomBytes(3).toString('hex')}`;
-const prefixOf = (mode: 'on' | 'off') => (modes.length === 1 ? `${base}.` : `${base}${mode}.`);
+const prefixOf = (mode: 'on' | 'off', run: number) => (runs.length === 1 ? `${base}.` : `${base}${mode}${run}.`);
 const kafka = createKafka(broker.brokers, 'bench-ingest');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -64,11 +75,11 @@ try {
   const byTopic = new Map<string, number>();
   for (const m of traffic) byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1);
   log(`events: ${traffic.length} (${[...byTopic].map(([t, n]) => `${t} ${n}`).join(', ')})`);
-  for (const mode of modes) {
-    await ensureTopics(kafka, new TopicRouter(connectors, prefixOf(mode)).streamTopics);
+  for (const { mode, run } of runs) {
+    await ensureTopics(kafka, new TopicRouter(connectors, prefixOf(mode, run)).streamTopics);
     await publish(
       kafka,
-      traffic.map((m) => ({ ...m, topic: `${prefixOf(mode)}${m.topic}` })),
+      traffic.map((m) => ({ ...m, topic: `${prefixOf(mode, run)}${m.topic}` })),
     );
   }
 
@@ -77,18 +88,28 @@ try {
   const rawRate = traffic.length / rawSeconds;
   log(`raw batched upsert:  ${rawRate.toFixed(0)} events/s (${rawSeconds.toFixed(2)} s)`);
 
-  const timings: { mode: string; seconds: number; running: number; freshness: string[] }[] = [];
-  for (const mode of modes) timings.push(await runHub(mode, traffic, rawRate));
-  if (timings.length === 2) {
-    const [off, on] = timings as [(typeof timings)[0], (typeof timings)[0]];
+  const timings: { mode: string; run: number; seconds: number; running: number; freshness: string[] }[] = [];
+  for (const { mode, run } of runs) timings.push({ ...(await runHub(mode, run, traffic, rawRate)), run });
+  if (args.programme === 'both') {
     log('');
-    log(`programme off: hub end to end ${off.seconds.toFixed(2)} s (once running ${off.running.toFixed(2)} s)`);
-    log(`programme on:  hub end to end ${on.seconds.toFixed(2)} s (once running ${on.running.toFixed(2)} s)`);
+    const ratios: number[] = [];
+    for (let run = 0; run < pairs; run += 1) {
+      const off = timings.find((t) => t.run === run && t.mode === 'off');
+      const on = timings.find((t) => t.run === run && t.mode === 'on');
+      if (!off || !on) continue;
+      ratios.push(on.seconds / off.seconds);
+      log(
+        `pair ${run + 1}: programme off ${off.seconds.toFixed(2)} s (once running ${off.running.toFixed(2)} s), on ${on.seconds.toFixed(2)} s (once running ${on.running.toFixed(2)} s): ratio on / off ${(on.seconds / off.seconds).toFixed(3)} end to end, ${(on.running / off.running).toFixed(3)} once running`,
+      );
+      for (const [i, line] of off.freshness.entries())
+        log(`  freshness off: ${line}\n  freshness on:  ${on.freshness[i] ?? ''}`);
+    }
+    ratios.sort((a, b) => a - b);
+    const median = ratios[Math.floor(ratios.length / 2)] as number;
+    const total = (mode: string) => timings.filter((t) => t.mode === mode).reduce((sum, t) => sum + t.seconds, 0);
     log(
-      `ratio on / off: ${(on.seconds / off.seconds).toFixed(3)} end to end, ${(on.running / off.running).toFixed(3)} once running (target ≤ 1.15)`,
+      `ratio on / off: median of ${ratios.length} pair(s) ${median.toFixed(3)}, of summed times ${(total('on') / total('off')).toFixed(3)} (target ≤ 1.15)`,
     );
-    for (const [i, line] of off.freshness.entries())
-      log(`freshness off: ${line}\nfreshness on:  ${on.freshness[i] ?? ''}`);
   }
 } finally {
   if (!process.env.BENCH_KEEP_DB) await rawDb.drop();
@@ -96,9 +117,9 @@ try {
 }
 
 /** (2) and (3) with the programme's derivation on or off, on a database of their own; returns the times. */
-async function runHub(mode: 'on' | 'off', traffic: readonly DemoMessage[], rawRate: number) {
-  log(`\n— customer programme ${mode} —`);
-  const prefix = prefixOf(mode);
+async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMessage[], rawRate: number) {
+  log(`\n— customer programme ${mode}${pairs > 1 ? ` (pair ${run + 1})` : ''} —`);
+  const prefix = prefixOf(mode, run);
   const router = new TopicRouter(connectors, prefix);
   applyPhaseSeconds.reset();
   const db = await createTestDatabase('hub_bench_ingest');
