@@ -21,6 +21,8 @@ export function startProgrammeWorker(opts: {
   refreshCheckMs?: number;
   /** After a round that took d ms, the next starts no earlier than max(roundMs, busyFactor × d) after it (default 4). */
   busyFactor?: number;
+  /** With work queued and no commit for this long, the next round starts at once (default 1,000 ms). */
+  quietMs?: number;
 }): ProgrammeWorker {
   const { orm, logger } = opts;
   const roundMs = Math.max(50, opts.roundMs ?? 5_000);
@@ -31,6 +33,8 @@ export function startProgrammeWorker(opts: {
   let stopping = false;
   let failures = 0;
   let pending = false;
+  let lastWake = 0;
+  const quietMs = opts.quietMs ?? 1_000;
   let wakeable = false;
   let interrupt: (() => void) | null = null;
   const pause = (ms: number, canWake: boolean) =>
@@ -48,8 +52,14 @@ export function startProgrammeWorker(opts: {
     let lastRound = 0;
     let lastRefreshCheck = Number.NEGATIVE_INFINITY;
     while (!stopping) {
-      const wait = lastRound + roundMs - performance.now();
-      if (wait > 0) await pause(wait, false);
+      // Between rounds: wait for the round's time, but not once the stream has gone quiet (no commit for quietMs)
+      // with work queued — the end of a backlog is derived at once instead of a round later.
+      for (;;) {
+        const wait = lastRound + roundMs - performance.now();
+        if (wait <= 0 || stopping) break;
+        if (pending && performance.now() - lastWake >= quietMs) break;
+        await pause(Math.min(wait, 200), false);
+      }
       if (stopping) break;
       pending = false;
       const started = performance.now();
@@ -85,6 +95,7 @@ export function startProgrammeWorker(opts: {
   return {
     wake() {
       pending = true;
+      lastWake = performance.now();
       if (wakeable) interrupt?.();
     },
     async stop() {
