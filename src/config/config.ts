@@ -58,7 +58,12 @@ const envSchema = z.object({
   RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   HUB_PROGRAMME: z.enum(['0', '1']).default('1'),
   PROGRAMME_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
-  HUB_PROGRAMME_REFRESH_HOURS: z.coerce.number().int().min(0).max(24 * 30).default(24),
+  HUB_PROGRAMME_REFRESH_HOURS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
   HUB_RESOLVE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   HUB_MAX_MESSAGE_BYTES: z.coerce
     .number()
