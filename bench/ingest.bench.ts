@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ensureBroker } from '../scripts/kafka/broker.ts';
@@ -88,27 +89,32 @@ try {
   const rawRate = traffic.length / rawSeconds;
   log(`raw batched upsert:  ${rawRate.toFixed(0)} events/s (${rawSeconds.toFixed(2)} s)`);
 
-  const timings: { mode: string; run: number; seconds: number; running: number; freshness: string[] }[] = [];
+  const timings: { mode: string; run: number; seconds: number; running: number; cpu: number; freshness: string[] }[] =
+    [];
   for (const { mode, run } of runs) timings.push({ ...(await runHub(mode, run, traffic, rawRate)), run });
   if (args.programme === 'both') {
     log('');
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     for (let run = 0; run < pairs; run += 1) {
       const off = timings.find((t) => t.run === run && t.mode === 'off');
       const on = timings.find((t) => t.run === run && t.mode === 'on');
       if (!off || !on) continue;
       ratios.push(on.seconds / off.seconds);
+      cpuRatios.push(on.cpu / off.cpu);
       log(
-        `pair ${run + 1}: programme off ${off.seconds.toFixed(2)} s (once running ${off.running.toFixed(2)} s), on ${on.seconds.toFixed(2)} s (once running ${on.running.toFixed(2)} s): ratio on / off ${(on.seconds / off.seconds).toFixed(3)} end to end, ${(on.running / off.running).toFixed(3)} once running`,
+        `pair ${run + 1}: programme off ${off.seconds.toFixed(2)} s (once running ${off.running.toFixed(2)} s, cpu ${off.cpu.toFixed(1)} s), on ${on.seconds.toFixed(2)} s (once running ${on.running.toFixed(2)} s, cpu ${on.cpu.toFixed(1)} s): ratio on / off ${(on.seconds / off.seconds).toFixed(3)} end to end, ${(on.running / off.running).toFixed(3)} once running, ${(on.cpu / off.cpu).toFixed(3)} cpu`,
       );
       for (const [i, line] of off.freshness.entries())
         log(`  freshness off: ${line}\n  freshness on:  ${on.freshness[i] ?? ''}`);
     }
     ratios.sort((a, b) => a - b);
+    cpuRatios.sort((a, b) => a - b);
     const median = ratios[Math.floor(ratios.length / 2)] as number;
+    const cpuMedian = cpuRatios[Math.floor(cpuRatios.length / 2)] as number;
     const total = (mode: string) => timings.filter((t) => t.mode === mode).reduce((sum, t) => sum + t.seconds, 0);
     log(
-      `ratio on / off: median of ${ratios.length} pair(s) ${median.toFixed(3)}, of summed times ${(total('on') / total('off')).toFixed(3)} (target ≤ 1.15)`,
+      `ratio on / off: median of ${ratios.length} pair(s) ${median.toFixed(3)}, of summed times ${(total('on') / total('off')).toFixed(3)}; cpu (hub + its database sessions) median ${cpuMedian.toFixed(3)} (target ≤ 1.15)`,
     );
   }
 } finally {
@@ -124,7 +130,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
   applyPhaseSeconds.reset();
   const db = await createTestDatabase('hub_bench_ingest');
   const freshnessLines: string[] = [];
-  const result = { mode, seconds: 0, running: 0, freshness: freshnessLines };
+  const result = { mode, seconds: 0, running: 0, cpu: 0, freshness: freshnessLines };
   try {
     // 2. The hub, end to end.
     const config = loadConfig({
@@ -144,6 +150,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
     });
     const ends = await endOffsets(broker.brokers, router.streamTopics);
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const hub = await startHub(config, { demo: false, logger: createLogger('error') });
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     try {
@@ -162,6 +169,12 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       await watchFirst;
       const finished = performance.now();
       const hubSeconds = (finished - started) / 1000;
+      // CPU spent: this process (the hub; the bench's own polling is the same in both modes) and the database
+      // sessions of this database (the hub's pool) — work done, much less sensitive than wall time to what else
+      // runs on a shared machine.
+      const cpu = process.cpuUsage(cpuStarted);
+      const hubCpu = (cpu.user + cpu.system) / 1e6;
+      const dbCpu = await databaseCpuSeconds(pool);
       const hubRate = traffic.length / hubSeconds;
       const {
         rows: [counts],
@@ -181,6 +194,8 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       );
       result.seconds = hubSeconds;
       result.running = (finished - (firstCommit ?? started)) / 1000;
+      result.cpu = hubCpu + dbCpu;
+      log(`cpu:                 hub process ${hubCpu.toFixed(1)} s, its PostgreSQL sessions ${dbCpu.toFixed(1)} s`);
       log(`store after ingest:  ${JSON.stringify(counts)}`);
       const phases = (await applyPhaseSeconds.get()).values.map(
         (v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`,
@@ -231,6 +246,28 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
     else log(`kept database ${db.url}`);
   }
   return result;
+}
+
+/**
+ * CPU seconds (user + system) of the database's server processes serving this database, from /proc (the bench runs
+ * on the database's machine); 0 where /proc cannot be read.
+ */
+async function databaseCpuSeconds(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+  );
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const { pid } of rows) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      // the session ended, or /proc is not ours to read
+    }
+  }
+  return total;
 }
 
 /** Round-robin over topics in proportion to their sizes, keeping each topic's own order. */
