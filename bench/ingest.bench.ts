@@ -32,7 +32,8 @@ import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
  * `--programme on|off|both` (default on): the customer programme's derivation (values, segments, follow-ups;
  * HUB_PROGRAMME) on or off; `both` runs (2) and (3) twice on the same messages, each on a fresh database and topics
  * of its own — off, then on — and prints the time each took and the ratio (issue 15: on / off ≤ 1.15);
- * `--repeat N` runs N such pairs, alternating which goes first, and prints the median ratio.
+ * `--repeat N` runs N such pairs, alternating which goes first (`--first on` to start with on), and prints the
+ * median ratio. The first run in a process also warms it up (its hub CPU is higher): compare pairs in both orders.
  *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30 --programme both --repeat 1]
  */
 const { values: args } = parseArgs({
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     programme: { type: 'string', default: 'on' },
     repeat: { type: 'string', default: '1' },
+    first: { type: 'string', default: 'off' },
   },
 });
 if (!['on', 'off', 'both'].includes(String(args.programme))) throw new Error('--programme is on, off or both');
@@ -54,7 +56,7 @@ const runs: { mode: 'on' | 'off'; run: number }[] =
   args.programme === 'both'
     ? Array.from(
         { length: pairs },
-        (_, i) => (i % 2 === 0 ? ['off', 'on'] : ['on', 'off']) as ('on' | 'off')[],
+        (_, i) => ((i % 2 === 0) === (args.first !== 'on') ? ['off', 'on'] : ['on', 'off']) as ('on' | 'off')[],
       ).flatMap((pair, i) => pair.map((mode) => ({ mode, run: i })))
     : [{ mode: args.programme as 'on' | 'off', run: 0 }];
 const clients = Number(args.clients);
