@@ -8,7 +8,8 @@ import type { CustomerPolicyEdge as CustomerPolicyEdgeModel, AttributeLineageEnt
 import type { AccessAuditRow as AccessAuditRowModel } from '../services/access-audit.service.ts';
 import type { HouseholdRow as HouseholdRowModel, HouseholdMemberRow as HouseholdMemberRowModel, HouseholdChangeRow as HouseholdChangeRowModel, RelationshipRow as RelationshipRowModel } from '../services/household.service.ts';
 import type { NetworkExclusionRow as NetworkExclusionRowModel } from '../services/network-exclusion.service.ts';
-import type { CustomerValueRow as CustomerValueRowModel, FollowUpRow as FollowUpRowModel, ComplaintRow as ComplaintRowModel, CareDateRow as CareDateRowModel, AgentRow as AgentRowModel, CustomerListEdgeModel as CustomerListEdgeModelModel } from '../services/programme.service.ts';
+import type { CustomerValueRow as CustomerValueRowModel, AgentRow as AgentRowModel, CustomerListEdgeModel as CustomerListEdgeModelModel } from '../services/programme.service.ts';
+import type { FollowUpRow as FollowUpRowModel, ComplaintRow as ComplaintRowModel, CareDateRow as CareDateRowModel } from '../services/customer-care.service.ts';
 import type { ProgrammeRuleRow as ProgrammeRuleRowModel } from '../programme/config.ts';
 import type { ProgrammeJobRow as ProgrammeJobRowModel } from '../programme/jobs.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';

@@ -17,6 +17,7 @@ import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
 import { ProgrammeService } from '../services/programme.service.ts';
+import { CustomerCareService } from '../services/customer-care.service.ts';
 import { createLoaders } from '../services/loaders.ts';
 import { CustomerService } from '../services/customer.service.ts';
 import { QuarantineService } from '../services/quarantine.service.ts';
@@ -188,6 +189,7 @@ export async function startServer(opts: {
           exclusions: new NetworkExclusionService(em, viewer.subject),
           nodes: new NodeService(em),
           programme: new ProgrammeService(em, viewer.subject),
+          care: new CustomerCareService(em),
           stats: (req as unknown as { stats: QueryStats }).stats,
           logger,
           unmaskedReads: [],

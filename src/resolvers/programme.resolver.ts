@@ -14,15 +14,15 @@ export const programmeResolvers: Resolvers = {
     },
     followUps: (_r, { first, after, ...filter }, ctx) => {
       requireAccess(ctx, 'readCustomers');
-      return ctx.programme.followUps(filter, first, after);
+      return ctx.care.followUps(filter, first, after);
     },
     complaints: (_r, args, ctx) => {
       requireAccess(ctx, 'readCustomers');
-      return ctx.programme.complaints(args);
+      return ctx.care.complaints(args);
     },
     careDates: (_r, args, ctx) => {
       requireAccess(ctx, 'readCustomers');
-      return ctx.programme.careDates(args);
+      return ctx.care.careDates(args);
     },
     programmeRules: (_r, _a, ctx) => {
       requireAccess(ctx, 'readCustomers');
@@ -53,9 +53,9 @@ export const programmeResolvers: Resolvers = {
   },
   Customer: {
     value: (p, _a, ctx) => ctx.programme.valueOf(p.id),
-    followUps: (p, { first, after, ...filter }, ctx) => ctx.programme.followUps(filter, first, after, p.id),
+    followUps: (p, { first, after, ...filter }, ctx) => ctx.care.followUps(filter, first, after, p.id),
     complaints: async (p, { openOnly }, ctx) =>
-      (await ctx.programme.complaints({ openOnly }, p.id)).edges.map((e) => e.node),
+      (await ctx.care.complaints({ openOnly }, p.id)).edges.map((e) => e.node),
   },
   CustomerListEdge: {
     node: async (e, _a, ctx) => {
