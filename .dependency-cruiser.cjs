@@ -1,8 +1,8 @@
 /**
  * The hub's layers, lowest first. Data flows one way — Kafka → connectors → sync → golden store → risk →
- * services → GraphQL — and a module may import only from its own layer or the layers below it. `ingest` and
- * `risk` are siblings above sync that never import each other: only the composition root (`runtime`) wires
- * them together. See docs/architecture.md.
+ * services → GraphQL — and a module may import only from its own layer or the layers below it. `ingest`,
+ * `risk` and `programme` are siblings above sync that never import each other: only the composition root
+ * (`runtime`) wires them together. See docs/architecture.md.
  */
 const layers = [
   ['domain'],
@@ -12,7 +12,7 @@ const layers = [
   ['connectors'],
   ['sync', 'demo'],
   ['relations'],
-  ['ingest', 'risk'],
+  ['ingest', 'risk', 'programme'],
   ['services'],
   ['resolvers'],
   ['runtime'],
@@ -43,11 +43,12 @@ module.exports = {
       to: { circular: true },
     },
     {
-      name: 'siblings-ingest-risk',
-      comment: 'ingest and risk do not know each other; runtime wires them (queue hook, worker wake-up, outbox).',
+      name: 'siblings-ingest-risk-programme',
+      comment:
+        'ingest, risk and the customer programme do not know each other; runtime wires them (queue hooks, worker wake-ups, outbox).',
       severity: 'error',
-      from: { path: '^src/(ingest|risk)/' },
-      to: { path: '^src/(ingest|risk)/', pathNot: '^src/$1/' },
+      from: { path: '^src/(ingest|risk|programme)/' },
+      to: { path: '^src/(ingest|risk|programme)/', pathNot: '^src/$1/' },
     },
     {
       name: 'known-folder',

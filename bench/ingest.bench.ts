@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ensureBroker } from '../scripts/kafka/broker.ts';
@@ -29,7 +30,12 @@ import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
  *      2,000, then 200, then 50 events/s), plus probes — new app registrations with unique phone numbers —
  *      each timed from publish to found by phone in GraphQL.
  * Targets (issue 4): (2) ≥ 20,000 events/s and ≥ 0.5 of (1); (3) p99 < 500 ms at 2,000 events/s.
- *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30]
+ * `--programme on|off|both` (default on): the customer programme's derivation (values, segments, follow-ups;
+ * HUB_PROGRAMME) on or off; `both` runs (2) and (3) twice on the same messages, each on a fresh database and topics
+ * of its own — off, then on — and prints the time each took and the ratio (issue 15: on / off ≤ 1.15);
+ * `--repeat N` runs N such pairs, alternating which goes first (`--first on` to start with on), and prints the
+ * median ratio. The first run in a process also warms it up (its hub CPU is higher): compare pairs in both orders.
+ *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30 --programme both --repeat 1]
  */
 const { values: args } = parseArgs({
   options: {
@@ -38,142 +44,245 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '2000,200,50' },
     seconds: { type: 'string', default: '30' },
     concurrency: { type: 'string', default: '1' },
+    programme: { type: 'string', default: 'on' },
+    repeat: { type: 'string', default: '1' },
+    first: { type: 'string', default: 'off' },
   },
 });
+if (!['on', 'off', 'both'].includes(String(args.programme))) throw new Error('--programme is on, off or both');
+// `both` with --repeat N: N pairs in the order off-on, on-off, off-on … (a load that drifts during the run weighs on
+// both sides alike); each pair's ratio and the median are printed.
+const pairs = Math.max(1, Number(args.repeat));
+const runs: { mode: 'on' | 'off'; run: number }[] =
+  args.programme === 'both'
+    ? Array.from(
+        { length: pairs },
+        (_, i) => ((i % 2 === 0) === (args.first !== 'on') ? ['off', 'on'] : ['on', 'off']) as ('on' | 'off')[],
+      ).flatMap((pair, i) => pair.map((mode) => ({ mode, run: i })))
+    : [{ mode: args.programme as 'on' | 'off', run: 0 }];
 const clients = Number(args.clients);
 const policies = Number(args.policies);
 const rates = String(args.rates).split(',').map(Number);
 const seconds = Number(args.seconds);
 
 const broker = await ensureBroker({ log: (m) => process.stderr.write(`${m}\n`) });
-const db = await createTestDatabase('hub_bench_ingest');
-const prefix = `bench${randomBytes(3).toString('hex')}.`;
+const rawDb = await createTestDatabase('hub_bench_ingest');
+// With --programme both, each run reads the same messages from topics of its own (a run's freshness load must not
+// become the next run's backlog).
+const base = `bench${randomBytes(3).toString('hex')}`;
+const prefixOf = (mode: 'on' | 'off', run: number) => (runs.length === 1 ? `${base}.` : `${base}${mode}${run}.`);
 const kafka = createKafka(broker.brokers, 'bench-ingest');
-const router = new TopicRouter(connectors, prefix);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 try {
-  const traffic = generateTraffic({ clients, policies }).map((m) => ({ ...m, topic: `${prefix}${m.topic}` }));
+  const traffic = generateTraffic({ clients, policies });
   const byTopic = new Map<string, number>();
   for (const m of traffic) byTopic.set(m.topic, (byTopic.get(m.topic) ?? 0) + 1);
-  log(`events: ${traffic.length} (${[...byTopic].map(([t, n]) => `${t.slice(prefix.length)} ${n}`).join(', ')})`);
-  await ensureTopics(kafka, router.streamTopics);
-  await publish(kafka, traffic);
+  log(`events: ${traffic.length} (${[...byTopic].map(([t, n]) => `${t} ${n}`).join(', ')})`);
+  for (const { mode, run } of runs) {
+    await ensureTopics(kafka, new TopicRouter(connectors, prefixOf(mode, run)).streamTopics);
+    await publish(
+      kafka,
+      traffic.map((m) => ({ ...m, topic: `${prefixOf(mode, run)}${m.topic}` })),
+    );
+  }
 
   // 1. Raw batched upsert of the same messages.
-  const rawSeconds = await rawUpsert(db.url, traffic);
+  const rawSeconds = await rawUpsert(rawDb.url, traffic);
   const rawRate = traffic.length / rawSeconds;
   log(`raw batched upsert:  ${rawRate.toFixed(0)} events/s (${rawSeconds.toFixed(2)} s)`);
 
-  // 2. The hub, end to end.
-  const config = loadConfig({
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: broker.brokers.join(','),
-    KAFKA_TOPIC_PREFIX: prefix,
-    KAFKA_GROUP_ID: `bench-${prefix}`,
-    PORT: '0',
-    HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00',
-    LOG_LEVEL: 'error',
-    INGEST_CONCURRENCY: args.concurrency,
-    RISK_ROUND_MS: process.env.RISK_ROUND_MS,
-    DB_POOL_MAX: String(Number(args.concurrency) + 6),
-  });
-  const ends = await endOffsets(broker.brokers, router.streamTopics);
-  const started = performance.now();
-  const hub = await startHub(config, { demo: false, logger: createLogger('error') });
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  try {
-    // When the first transaction committed: the rate from there on leaves out start-up and the group join.
-    let firstCommit: number | null = null;
-    const watchFirst = (async () => {
-      while (firstCommit === null) {
-        const {
-          rows: [r],
-        } = await pool.query(`select count(*)::int as n from consumer_offset`);
-        if ((r as { n: number }).n > 0) firstCommit = performance.now();
-        else await new Promise((res) => setTimeout(res, 20));
-      }
-    })();
-    await untilConsumed(db.url, ends, 1_800_000);
-    await watchFirst;
-    const finished = performance.now();
-    const hubSeconds = (finished - started) / 1000;
-    const hubRate = traffic.length / hubSeconds;
-    const {
-      rows: [counts],
-    } =
-      await pool.query(`select (select count(*) from party where status = 'ACTIVE')::int as parties, (select count(*) from source_record)::int as records,
-      (select count(*) from activity)::int as activities, (select count(*) from quarantined_event)::int as quarantined, (select count(*) from alert)::int as alerts`);
-    log(
-      `hub end to end:      ${hubRate.toFixed(0)} events/s (${hubSeconds.toFixed(2)} s, incl. start-up and consumer-group join)`,
-    );
-    log(`ratio hub / raw:     ${(hubRate / rawRate).toFixed(3)}`);
-    // Events committed from the first transaction's commit to the last (the first transaction's own events
-    // are counted, so this slightly overstates; it is the pipeline's rate once running).
-    const runningRate = traffic.length / ((finished - (firstCommit ?? started)) / 1000);
-    log(
-      `hub once running:    ${runningRate.toFixed(0)} events/s (from the first commit; ratio to raw ${(runningRate / rawRate).toFixed(3)})`,
-    );
-    log(`store after ingest:  ${JSON.stringify(counts)}`);
-    // Streaming decides records in arrival order, which differs from run to run; the resolution pass (run by the
-    // hub on its schedule) makes the partition independent of it — golden counts after it are the same every run.
-    const streaming = ingestDepsFor(prefix, 'queue');
-    const pass = await resolvePass(hub.orm, streaming.matcher, (em, changed) => streaming.followUp.run(em, changed), {
-      full: true,
-    });
-    const {
-      rows: [resolved],
-    } = await pool.query(`select count(*)::int as parties from party where status = 'ACTIVE'`);
-    log(
-      `after resolution:    ${resolved.parties} golden records (${pass.moved} records moved, ${pass.merged} merged, ${pass.created} created; pass over ${pass.seeds} golden records)`,
-    );
-    const phases = (await applyPhaseSeconds.get()).values.map(
-      (v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`,
-    );
-    log(`apply time by phase: ${phases.join(', ')} (summed over ${args.concurrency} concurrent partitions)`);
-    const sql = sqlProfileReport(45);
-    if (sql) log(sql);
-
-    // 3. Freshness under a steady load.
-    const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);
-    // New business: other people under client, policy, claim and call numbers the store has not seen (the
-    // generator numbers from the same start, so they are renumbered).
-    const renumber = <T extends string | null>(v: T): T =>
-      v === null
-        ? v
-        : (v
-            .replace(/\bC(1\d{6})\b/g, 'N$1')
-            .replace(/\bP(1\d{6})\b/g, 'Q$1')
-            .replaceAll('7f1c2d6e-', '8f1c2d6e-')
-            .replaceAll('CALL-', 'CALL-N') as T);
-    // Interleaved across topics (each topic in its own order), so every second of load has the stream's mix of
-    // customers, policies, payments, claims and calls rather than a run of one table.
-    // Enough of it for every phase (scaled from the ingest set's size), so no phase runs short of load.
-    const needed = rates.reduce((sum, r) => sum + r * seconds, 0);
-    const scale = Math.max(1, Math.ceil(needed / traffic.length));
-    const more = interleave(generateTraffic({ seed: 7, clients: clients * scale, policies: policies * scale })).map(
-      (m) => ({ topic: `${prefix}${m.topic}`, key: renumber(m.key), value: renumber(m.value) }),
-    );
-    let offset = 0;
-    for (const [i, rate] of rates.entries()) {
-      // Each phase starts after the previous one's backlog is applied, on traffic it has not seen.
-      await untilConsumed(db.url, await endOffsets(broker.brokers, router.streamTopics), 3_600_000);
-      const load = more.slice(offset, offset + rate * seconds);
-      offset += load.length;
-      const latencies = await freshness(hub.url, token, kafka, i, prefix, load, rate, seconds);
-      latencies.sort((a, b) => a - b);
-      const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const timings: { mode: string; run: number; seconds: number; running: number; cpu: number; freshness: string[] }[] =
+    [];
+  for (const { mode, run } of runs) timings.push({ ...(await runHub(mode, run, traffic, rawRate)), run });
+  if (args.programme === 'both') {
+    log('');
+    const ratios: number[] = [];
+    const cpuRatios: number[] = [];
+    for (let run = 0; run < pairs; run += 1) {
+      const off = timings.find((t) => t.run === run && t.mode === 'off');
+      const on = timings.find((t) => t.run === run && t.mode === 'on');
+      if (!off || !on) continue;
+      ratios.push(on.seconds / off.seconds);
+      cpuRatios.push(on.cpu / off.cpu);
       log(
-        `freshness at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`,
+        `pair ${run + 1}: programme off ${off.seconds.toFixed(2)} s (once running ${off.running.toFixed(2)} s, cpu ${off.cpu.toFixed(1)} s), on ${on.seconds.toFixed(2)} s (once running ${on.running.toFixed(2)} s, cpu ${on.cpu.toFixed(1)} s): ratio on / off ${(on.seconds / off.seconds).toFixed(3)} end to end, ${(on.running / off.running).toFixed(3)} once running, ${(on.cpu / off.cpu).toFixed(3)} cpu`,
       );
+      for (const [i, line] of off.freshness.entries())
+        log(`  freshness off: ${line}\n  freshness on:  ${on.freshness[i] ?? ''}`);
     }
-  } finally {
-    await pool.end();
-    await hub.stop();
+    ratios.sort((a, b) => a - b);
+    cpuRatios.sort((a, b) => a - b);
+    const median = ratios[Math.floor(ratios.length / 2)] as number;
+    const cpuMedian = cpuRatios[Math.floor(cpuRatios.length / 2)] as number;
+    const total = (mode: string) => timings.filter((t) => t.mode === mode).reduce((sum, t) => sum + t.seconds, 0);
+    log(
+      `ratio on / off: median of ${ratios.length} pair(s) ${median.toFixed(3)}, of summed times ${(total('on') / total('off')).toFixed(3)}; cpu (hub + its database sessions) median ${cpuMedian.toFixed(3)} (target ≤ 1.15)`,
+    );
   }
 } finally {
-  if (!process.env.BENCH_KEEP_DB) await db.drop();
-  else log(`kept database ${db.url}`);
+  if (!process.env.BENCH_KEEP_DB) await rawDb.drop();
+  else log(`kept database ${rawDb.url}`);
+}
+
+/** (2) and (3) with the programme's derivation on or off, on a database of their own; returns the times. */
+async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMessage[], rawRate: number) {
+  log(`\n— customer programme ${mode}${pairs > 1 ? ` (pair ${run + 1})` : ''} —`);
+  const prefix = prefixOf(mode, run);
+  const router = new TopicRouter(connectors, prefix);
+  applyPhaseSeconds.reset();
+  const db = await createTestDatabase('hub_bench_ingest');
+  const freshnessLines: string[] = [];
+  const result = { mode, seconds: 0, running: 0, cpu: 0, freshness: freshnessLines };
+  try {
+    // 2. The hub, end to end.
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: broker.brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: `bench-${prefix}`,
+      PORT: '0',
+      HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00',
+      LOG_LEVEL: 'error',
+      INGEST_CONCURRENCY: args.concurrency,
+      RISK_ROUND_MS: process.env.RISK_ROUND_MS,
+      HUB_PROGRAMME: mode === 'on' ? '1' : '0',
+      // The freshness probes search by phone far above a channel app's limit; they are the bench's own load.
+      HUB_SEARCH_RATE_PER_MINUTE: '100000',
+      DB_POOL_MAX: String(Number(args.concurrency) + 6),
+    });
+    const ends = await endOffsets(broker.brokers, router.streamTopics);
+    const started = performance.now();
+    const cpuStarted = process.cpuUsage();
+    const hub = await startHub(config, { demo: false, logger: createLogger('error') });
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    try {
+      // When the first transaction committed: the rate from there on leaves out start-up and the group join.
+      let firstCommit: number | null = null;
+      const watchFirst = (async () => {
+        while (firstCommit === null) {
+          const {
+            rows: [r],
+          } = await pool.query(`select count(*)::int as n from consumer_offset`);
+          if ((r as { n: number }).n > 0) firstCommit = performance.now();
+          else await new Promise((res) => setTimeout(res, 20));
+        }
+      })();
+      await untilConsumed(db.url, ends, 1_800_000);
+      await watchFirst;
+      const finished = performance.now();
+      const hubSeconds = (finished - started) / 1000;
+      // CPU spent: this process (the hub; the bench's own polling is the same in both modes) and the database
+      // sessions of this database (the hub's pool) — work done, much less sensitive than wall time to what else
+      // runs on a shared machine.
+      const cpu = process.cpuUsage(cpuStarted);
+      const hubCpu = (cpu.user + cpu.system) / 1e6;
+      const dbCpu = await databaseCpuSeconds(pool);
+      const hubRate = traffic.length / hubSeconds;
+      const {
+        rows: [counts],
+      } =
+        await pool.query(`select (select count(*) from party where status = 'ACTIVE')::int as parties, (select count(*) from source_record)::int as records,
+        (select count(*) from activity)::int as activities, (select count(*) from quarantined_event)::int as quarantined, (select count(*) from alert)::int as alerts,
+        (select count(*) from customer_value)::int as "customerValues", (select count(*) from follow_up)::int as "followUps"`);
+      log(
+        `hub end to end:      ${hubRate.toFixed(0)} events/s (${hubSeconds.toFixed(2)} s, incl. start-up and consumer-group join)`,
+      );
+      log(`ratio hub / raw:     ${(hubRate / rawRate).toFixed(3)}`);
+      // Events committed from the first transaction's commit to the last (the first transaction's own events
+      // are counted, so this slightly overstates; it is the pipeline's rate once running).
+      const runningRate = traffic.length / ((finished - (firstCommit ?? started)) / 1000);
+      log(
+        `hub once running:    ${runningRate.toFixed(0)} events/s (from the first commit; ratio to raw ${(runningRate / rawRate).toFixed(3)})`,
+      );
+      result.seconds = hubSeconds;
+      result.running = (finished - (firstCommit ?? started)) / 1000;
+      result.cpu = hubCpu + dbCpu;
+      log(`cpu:                 hub process ${hubCpu.toFixed(1)} s, its PostgreSQL sessions ${dbCpu.toFixed(1)} s`);
+      log(`store after ingest:  ${JSON.stringify(counts)}`);
+      // Streaming decides records in arrival order, which differs from run to run; the resolution pass (run by the
+      // hub on its schedule) makes the partition independent of it — golden counts after it are the same every run.
+      const streaming = ingestDepsFor(prefix, 'queue');
+      const pass = await resolvePass(hub.orm, streaming.matcher, (em, changed) => streaming.followUp.run(em, changed), {
+        full: true,
+      });
+      const {
+        rows: [resolved],
+      } = await pool.query(`select count(*)::int as parties from party where status = 'ACTIVE'`);
+      log(
+        `after resolution:    ${resolved.parties} golden records (${pass.moved} records moved, ${pass.merged} merged, ${pass.created} created; pass over ${pass.seeds} golden records)`,
+      );
+      const phases = (await applyPhaseSeconds.get()).values.map(
+        (v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`,
+      );
+      log(`apply time by phase: ${phases.join(', ')} (summed over ${args.concurrency} concurrent partitions)`);
+      const sql = sqlProfileReport(45);
+      if (sql) log(sql);
+
+      // 3. Freshness under a steady load.
+      const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);
+      // New business: other people under client, policy, claim and call numbers the store has not seen (the
+      // generator numbers from the same start, so they are renumbered).
+      const renumber = <T extends string | null>(v: T): T =>
+        v === null
+          ? v
+          : (v
+              .replace(/\bC(1\d{6})\b/g, 'N$1')
+              .replace(/\bP(1\d{6})\b/g, 'Q$1')
+              .replaceAll('7f1c2d6e-', '8f1c2d6e-')
+              .replaceAll('CALL-', 'CALL-N') as T);
+      // Interleaved across topics (each topic in its own order), so every second of load has the stream's mix of
+      // customers, policies, payments, claims and calls rather than a run of one table.
+      // Enough of it for every phase (scaled from the ingest set's size), so no phase runs short of load.
+      const needed = rates.reduce((sum, r) => sum + r * seconds, 0);
+      const scale = Math.max(1, Math.ceil(needed / traffic.length));
+      const more = interleave(generateTraffic({ seed: 7, clients: clients * scale, policies: policies * scale })).map(
+        (m) => ({ topic: `${prefix}${m.topic}`, key: renumber(m.key), value: renumber(m.value) }),
+      );
+      let offset = 0;
+      for (const [i, rate] of rates.entries()) {
+        // Each phase starts after the previous one's backlog is applied, on traffic it has not seen.
+        await untilConsumed(db.url, await endOffsets(broker.brokers, router.streamTopics), 3_600_000);
+        const load = more.slice(offset, offset + rate * seconds);
+        offset += load.length;
+        const latencies = await freshness(hub.url, token, kafka, i, prefix, load, rate, seconds);
+        latencies.sort((a, b) => a - b);
+        const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+        const line = `at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`;
+        freshnessLines.push(line);
+        log(`freshness ${line}`);
+      }
+    } finally {
+      await pool.end();
+      await hub.stop();
+    }
+  } finally {
+    if (!process.env.BENCH_KEEP_DB) await db.drop();
+    else log(`kept database ${db.url}`);
+  }
+  return result;
+}
+
+/**
+ * CPU seconds (user + system) of the database's server processes serving this database, from /proc (the bench runs
+ * on the database's machine); 0 where /proc cannot be read.
+ */
+async function databaseCpuSeconds(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+  );
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const { pid } of rows) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      // the session ended, or /proc is not ours to read
+    }
+  }
+  return total;
 }
 
 /** Round-robin over topics in proportion to their sizes, keeping each topic's own order. */

@@ -140,6 +140,10 @@ export const operationRoles = {
   proposeBlacklist: ['UNDERWRITER', 'RISK_ADMIN'],
   approveBlacklist: ['RISK_ADMIN'],
   readAudit: ['COMPLIANCE'],
+  // The customer programme's thresholds and segment definitions.
+  configureProgramme: ['DATA_STEWARD', 'RISK_ADMIN'],
+  // The agent register (branches, departures), fed from the agency's HR system.
+  recordAgents: ['DATA_STEWARD', 'INTEGRATION_ADMIN'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Operation = keyof typeof operationRoles;
 

@@ -56,6 +56,14 @@ const envSchema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  HUB_PROGRAMME: z.enum(['0', '1']).default('1'),
+  PROGRAMME_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  HUB_PROGRAMME_REFRESH_HOURS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
   HUB_RESOLVE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   HUB_MAX_MESSAGE_BYTES: z.coerce
     .number()
@@ -119,6 +127,15 @@ export type HubConfig = {
   ingestConcurrency: number;
   /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much under load. */
   riskRoundMs: number;
+  /**
+   * The customer programme's derivation (values, segments, follow-ups) after each applied batch (HUB_PROGRAMME,
+   * default on; off only to measure what it costs, bench:ingest --programme).
+   */
+  programme: boolean;
+  /** At most one programme-worker round per this many ms (PROGRAMME_ROUND_MS). */
+  programmeRoundMs: number;
+  /** A recompute of every customer runs when none ran for this many hours (0 = never; HUB_PROGRAMME_REFRESH_HOURS). */
+  programmeRefreshHours: number;
   /** How often the resolution pass runs in the hub (src/sync/resolve.ts); 0 = never (run `hub resolve`). */
   resolveIntervalSeconds: number;
   /** How long a signalled shutdown may take before the hub stops waiting and exits (HUB_SHUTDOWN_BUDGET_MS). */
@@ -199,6 +216,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     ingestConcurrency: e.INGEST_CONCURRENCY,
     riskRoundMs: e.RISK_ROUND_MS,
     resolveIntervalSeconds: e.HUB_RESOLVE_INTERVAL_SECONDS,
+    programme: e.HUB_PROGRAMME === '1',
+    programmeRoundMs: e.PROGRAMME_ROUND_MS,
+    programmeRefreshHours: e.HUB_PROGRAMME_REFRESH_HOURS,
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
     trustedDocumentsFile: e.HUB_TRUSTED_DOCUMENTS,

@@ -12,6 +12,10 @@ import type { NetworkExclusionRow as NetworkExclusionRowModel } from '../service
 import type { ConsentStateRow as ConsentStateRowModel, ConsentChangeRow as ConsentChangeRowModel, ContactDecisionRow as ContactDecisionRowModel } from '../services/consent.service.ts';
 import type { RightsRequestRow as RightsRequestRowModel } from '../services/rights.service.ts';
 import type { SubjectAccessExport as SubjectAccessExportModel } from '../services/subject-access.service.ts';
+import type { CustomerValueRow as CustomerValueRowModel, AgentRow as AgentRowModel, CustomerListEdgeModel as CustomerListEdgeModelModel } from '../services/programme.service.ts';
+import type { FollowUpRow as FollowUpRowModel, ComplaintRow as ComplaintRowModel, CareDateRow as CareDateRowModel } from '../services/customer-care.service.ts';
+import type { ProgrammeRuleRow as ProgrammeRuleRowModel } from '../programme/config.ts';
+import type { ProgrammeJobRow as ProgrammeJobRowModel } from '../programme/jobs.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -102,6 +106,17 @@ export type ActivityKind =
   | 'LEAD'
   | 'PAYMENT'
   | 'REGISTRATION';
+
+export type Agent = {
+  __typename?: 'Agent';
+  branch?: Maybe<Scalars['String']['output']>;
+  code: Scalars['String']['output'];
+  departedOn?: Maybe<Scalars['Date']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
+  updatedBy: Scalars['String']['output'];
+};
+
+export type AgentResult = Agent | ValidationError;
 
 export type Alert = Node & {
   __typename?: 'Alert';
@@ -265,6 +280,33 @@ export type BlacklistStatus =
   | 'REJECTED'
   | 'SUSPENDED';
 
+/** A date to care for a customer on. Birthdays carry no year (no age): the day is what the greeting needs. */
+export type CareDate = {
+  __typename?: 'CareDate';
+  customer?: Maybe<Customer>;
+  date: Scalars['Date']['output'];
+  kind: CareDateKind;
+  policy?: Maybe<Policy>;
+  /** Policy years completed on an anniversary; null for birthdays. */
+  years?: Maybe<Scalars['Int']['output']>;
+};
+
+export type CareDateConnection = {
+  __typename?: 'CareDateConnection';
+  edges: Array<CareDateEdge>;
+  pageInfo: PageInfo;
+};
+
+export type CareDateEdge = {
+  __typename?: 'CareDateEdge';
+  cursor: Scalars['String']['output'];
+  node: CareDate;
+};
+
+export type CareDateKind =
+  | 'BIRTHDAY'
+  | 'POLICY_ANNIVERSARY';
+
 export type Claim = Activity & {
   __typename?: 'Claim';
   claimNo?: Maybe<Scalars['String']['output']>;
@@ -289,6 +331,33 @@ export type ComparisonContribution = {
   comparison: Scalars['String']['output'];
   level: Scalars['String']['output'];
   weight: Scalars['Float']['output'];
+};
+
+export type Complaint = {
+  __typename?: 'Complaint';
+  ageDays: Scalars['Int']['output'];
+  category?: Maybe<Scalars['String']['output']>;
+  customer?: Maybe<Customer>;
+  interactionId: Scalars['String']['output'];
+  /** Since the complaint was first seen. */
+  openedAt?: Maybe<Scalars['DateTime']['output']>;
+  overdue: Scalars['Boolean']['output'];
+  policyNo?: Maybe<Scalars['String']['output']>;
+  reopenCount: Scalars['Int']['output'];
+  status: Scalars['String']['output'];
+  summary?: Maybe<Scalars['String']['output']>;
+};
+
+export type ComplaintConnection = {
+  __typename?: 'ComplaintConnection';
+  edges: Array<ComplaintEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ComplaintEdge = {
+  __typename?: 'ComplaintEdge';
+  cursor: Scalars['String']['output'];
+  node: Complaint;
 };
 
 export type Consent = Activity & {
@@ -382,6 +451,8 @@ export type Customer = Node & {
   activities: ActivityConnection;
   birthDate?: Maybe<Scalars['Date']['output']>;
   claims: ActivityConnection;
+  /** The customer's complaints (by default the open ones), oldest first. */
+  complaints: Array<Complaint>;
   /**
    * The customer's consents, one per purpose and channel they ever answered, from every linked app account (the
    * latest answer wins), each with its history and the event behind it.
@@ -391,6 +462,8 @@ export type Customer = Node & {
   contactPoints: Array<ContactPoint>;
   displayName?: Maybe<Scalars['String']['output']>;
   familyName?: Maybe<Scalars['String']['output']>;
+  /** The customer's follow-up tasks, earliest due first. */
+  followUps: FollowUpConnection;
   givenName?: Maybe<Scalars['String']['output']>;
   /** Every version of the golden record, newest first, with the cause of each change. */
   history: Array<CustomerVersion>;
@@ -431,6 +504,8 @@ export type Customer = Node & {
   sourceRecords: Array<SourceRecord>;
   status: CustomerStatus;
   updatedAt: Scalars['DateTime']['output'];
+  /** Value, lifecycle, tier and segments; null until first derived (within a programme round of the customer's arrival). */
+  value?: Maybe<CustomerValue>;
   /** Incremented on every change of the golden attributes. */
   version: Scalars['Int']['output'];
 };
@@ -453,8 +528,23 @@ export type CustomerClaimsArgs = {
 
 
 /** The golden record of one real person or organisation: the customer 360. */
+export type CustomerComplaintsArgs = {
+  openOnly?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+/** The golden record of one real person or organisation: the customer 360. */
 export type CustomerContactPointsArgs = {
   kinds?: InputMaybe<Array<ContactPointKind>>;
+};
+
+
+/** The golden record of one real person or organisation: the customer 360. */
+export type CustomerFollowUpsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<FollowUpStatus>;
+  type?: InputMaybe<FollowUpType>;
 };
 
 
@@ -517,6 +607,19 @@ export type CustomerEdge = {
   score: Scalars['Float']['output'];
 };
 
+export type CustomerListConnection = {
+  __typename?: 'CustomerListConnection';
+  edges: Array<CustomerListEdge>;
+  pageInfo: PageInfo;
+};
+
+export type CustomerListEdge = {
+  __typename?: 'CustomerListEdge';
+  cursor: Scalars['String']['output'];
+  node: Customer;
+  value: CustomerValue;
+};
+
 export type CustomerPolicyConnection = {
   __typename?: 'CustomerPolicyConnection';
   edges: Array<CustomerPolicyEdge>;
@@ -547,6 +650,32 @@ export type CustomerStatus =
   | 'INACTIVE'
   /** Merged into another customer; `customer(id)` returns the survivor. */
   | 'MERGED';
+
+export type CustomerValue = {
+  __typename?: 'CustomerValue';
+  /** Premiums of the policies in force the customer holds, per year (monthly × 12). */
+  annualisedPremium: Scalars['Decimal']['output'];
+  claimsCount: Scalars['Int']['output'];
+  claimsPaid: Scalars['Decimal']['output'];
+  /** When the value last changed. */
+  computedAt: Scalars['DateTime']['output'];
+  /** The configuration version it was derived with. */
+  configVersion: Scalars['Int']['output'];
+  firstPolicyDate?: Maybe<Scalars['Date']['output']>;
+  lifecycle: Lifecycle;
+  /** Claims paid / premiums paid; null while nothing is paid. */
+  lossRatio?: Maybe<Scalars['Float']['output']>;
+  /** Policies in force whose agent has departed. */
+  orphanedPolicies: Scalars['Int']['output'];
+  policiesInForce: Scalars['Int']['output'];
+  policiesTotal: Scalars['Int']['output'];
+  segments: Array<Scalars['String']['output']>;
+  /** Days since the first policy began; null for prospects. */
+  tenureDays?: Maybe<Scalars['Int']['output']>;
+  tier: Scalars['String']['output'];
+  /** Premiums paid (billing PREMIUM_PAID) less refunds. */
+  totalPremiumPaid: Scalars['Decimal']['output'];
+};
 
 export type CustomerVersion = {
   __typename?: 'CustomerVersion';
@@ -580,6 +709,63 @@ export type ErrorResult = {
   errorCode: ErrorCode;
   message: Scalars['String']['output'];
 };
+
+export type FollowUp = {
+  __typename?: 'FollowUp';
+  /** The policy's agent; for an orphaned policy the departed one. */
+  agentCode?: Maybe<Scalars['String']['output']>;
+  /** Calls that did not reach the customer. */
+  attempts: Scalars['Int']['output'];
+  branch?: Maybe<Scalars['String']['output']>;
+  closedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The contact-centre interaction that closed it. */
+  closedByInteraction?: Maybe<Scalars['String']['output']>;
+  customer?: Maybe<Customer>;
+  dueDate: Scalars['Date']['output'];
+  id: Scalars['ID']['output'];
+  lastAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the event happened (issue date, lapse, payment, departure). */
+  openedAt: Scalars['DateTime']['output'];
+  /** REACHED, RESOLVED or REFUSED for a closing call; REINSTATED or CANCELLED_IN_COOLING_OFF when cancelled. */
+  outcome?: Maybe<Scalars['String']['output']>;
+  overdue: Scalars['Boolean']['output'];
+  policy?: Maybe<Policy>;
+  policyNo?: Maybe<Scalars['String']['output']>;
+  /** Who answers for it: the agent, or the branch when the agent has departed. */
+  responsible?: Maybe<Scalars['String']['output']>;
+  status: FollowUpStatus;
+  type: FollowUpType;
+};
+
+export type FollowUpConnection = {
+  __typename?: 'FollowUpConnection';
+  edges: Array<FollowUpEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type FollowUpEdge = {
+  __typename?: 'FollowUpEdge';
+  cursor: Scalars['String']['output'];
+  node: FollowUp;
+};
+
+export type FollowUpStatus =
+  | 'CANCELLED'
+  | 'DONE'
+  | 'OPEN'
+  /** Open and past its due date (a filter; a task's own status stays OPEN, with overdue true). */
+  | 'OVERDUE';
+
+export type FollowUpType =
+  /** 给付回访: after a claim is paid. */
+  | 'BENEFIT_PAYMENT'
+  /** 失效保单回访 */
+  | 'LAPSE'
+  /** 新契约回访: within the cooling-off period after issue. */
+  | 'NEW_BUSINESS'
+  /** 离司业务员保单回访: the policy's agent departed. */
+  | 'ORPHANED_POLICY';
 
 export type HistoryCause =
   | 'CREATED'
@@ -697,6 +883,19 @@ export type Lead = Activity & {
   type?: Maybe<Scalars['String']['output']>;
 };
 
+export type Lifecycle =
+  | 'ACTIVE'
+  /** No policy in force and no recent lapse. */
+  | 'CHURNED'
+  /** No policy in force; one lapsed recently enough to be reinstated. */
+  | 'LAPSED'
+  /** A policy in force is past its paid-to date (in the grace period). */
+  | 'LAPSING'
+  /** First policy began within the configured days. */
+  | 'NEW'
+  /** No policy yet (a lead, an app user). */
+  | 'PROSPECT';
+
 export type LinkType =
   /** Linked on an exact valid resident id number. */
   | 'EXACT_ID'
@@ -760,6 +959,11 @@ export type Mutation = {
   proposeBlacklistEntry: BlacklistEntryResult;
   /** Proposes a value the network rules should not count; a second risk admin approves it. */
   proposeNetworkExclusion: NetworkExclusionResult;
+  /**
+   * Records an agent's branch and, when they leave, their departure date (from the agency's HR system, which has no
+   * topic of its own): their in-force policies get orphaned-policy follow-ups. Data stewards and integration admins.
+   */
+  recordAgent: AgentResult;
   rejectBlacklistEntry: BlacklistEntryResult;
   /** The record is not the candidate customer; remembered, never proposed again. */
   rejectMatch: ReviewDecisionResult;
@@ -776,6 +980,11 @@ export type Mutation = {
   splitSourceRecord: SplitResult;
   /** Changes a rule at run time (risk admins); each change is a new version. Run `hub risk rescan` to apply it to everyone. */
   updateAlertRule: AlertRuleResult;
+  /**
+   * Changes the THRESHOLDS or a segment's definition (a new code defines a new segment; params required then).
+   * Data stewards and risk admins. The change is versioned and recomputes every customer as a background job.
+   */
+  updateProgrammeRule: ProgrammeRuleResult;
 };
 
 
@@ -887,6 +1096,14 @@ export type MutationProposeNetworkExclusionArgs = {
 
 
 /** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationRecordAgentArgs = {
+  branch?: InputMaybe<Scalars['String']['input']>;
+  code: Scalars['String']['input'];
+  departedOn?: InputMaybe<Scalars['Date']['input']>;
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
 export type MutationRejectBlacklistEntryArgs = {
   id: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
@@ -936,6 +1153,14 @@ export type MutationUpdateAlertRuleArgs = {
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
   params?: InputMaybe<Scalars['JSONObject']['input']>;
   points?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Data stewardship: decide possible matches, merge and split golden records by hand (data stewards only). */
+export type MutationUpdateProgrammeRuleArgs = {
+  code: Scalars['String']['input'];
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  params?: InputMaybe<Scalars['JSONObject']['input']>;
 };
 
 export type NetworkContact =
@@ -1085,6 +1310,61 @@ export type PolicyRoleType =
   /** 投保人 */
   | 'POLICYHOLDER';
 
+export type ProgrammeJob = {
+  __typename?: 'ProgrammeJob';
+  configVersion: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  done: Scalars['Int']['output'];
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** RECOMPUTE after a configuration change, REFRESH daily. */
+  kind: Scalars['String']['output'];
+  /** done / total, 0–1. */
+  progress: Scalars['Float']['output'];
+  reason: Scalars['String']['output'];
+  requestedBy: Scalars['String']['output'];
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: ProgrammeJobStatus;
+  /** Customers to compute (active golden records when the job was queued; the final count when done). */
+  total?: Maybe<Scalars['Int']['output']>;
+};
+
+export type ProgrammeJobStatus =
+  | 'DONE'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING';
+
+export type ProgrammeRule = {
+  __typename?: 'ProgrammeRule';
+  code: Scalars['String']['output'];
+  enabled: Scalars['Boolean']['output'];
+  kind: ProgrammeRuleKind;
+  /**
+   * THRESHOLDS: {"newCustomerDays", "lapsingOverdueDays", "churnAfterLapseDays", "tiers": [{"code",
+   * "minAnnualisedPremium", "minTotalPremiumPaid"}], "defaultTier", "coolingOffDays", "lapseFollowUpDays",
+   * "benefitFollowUpDays", "orphanFollowUpDays", "followUpMaxAgeDays", "complaintDueDays"}. SEGMENT: {"purpose":
+   * "SERVICE" | "MARKETING", "when": [{"metric", "op": eq|ne|gt|gte|lt|lte|in, "value"}]} — all must hold.
+   */
+  params: Scalars['JSONObject']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+  updatedBy: Scalars['String']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type ProgrammeRuleChange = {
+  __typename?: 'ProgrammeRuleChange';
+  /** The recompute of every customer this change queued. */
+  job: ProgrammeJob;
+  rule: ProgrammeRule;
+};
+
+export type ProgrammeRuleKind =
+  | 'SEGMENT'
+  | 'THRESHOLDS';
+
+export type ProgrammeRuleResult = NotFoundError | ProgrammeRuleChange | ValidationError;
+
 export type QuarantinedEvent = {
   __typename?: 'QuarantinedEvent';
   connector: Scalars['String']['output'];
@@ -1116,15 +1396,31 @@ export type Query = {
    * data, for what declared purpose (the `x-purpose` request header), in which operation.
    */
   accessAudit: AccessAuditConnection;
+  /** The agent register: branches and departures (orphaned-policy follow-ups come from departures). */
+  agents: Array<Agent>;
   alertRules: Array<AlertRule>;
   /** High-claim alerts, newest first (underwriters and risk admins). */
   alerts: AlertConnection;
   /** Blacklist entries (underwriters and risk admins). */
   blacklistEntries: BlacklistEntryConnection;
+  /** Birthdays and policy anniversaries of the next `days` days (1–366), soonest first. */
+  careDates: CareDateConnection;
+  /** Complaints from the contact centre, oldest first; by default the open ones (OPEN, IN_PROGRESS, REOPENED). */
+  complaints: ComplaintConnection;
   /** A golden customer by id. An id that was merged away resolves to the surviving customer. */
   customer?: Maybe<Customer>;
   /** The golden customer a source system's record is linked to (e.g. system "core-policy", sourceId the CLNTNUM). */
   customerBySource?: Maybe<Customer>;
+  /**
+   * Customers by segment, lifecycle stage and/or value tier (all given must hold), highest annualised premium
+   * first. A MARKETING segment's list leaves out customers without marketing consent (the consent hook).
+   */
+  customers: CustomerListConnection;
+  /**
+   * Follow-up tasks, earliest due first. `status: OVERDUE` lists the open ones past their due date; `dueBefore` those
+   * due before a date; `branch` those of a branch's agents (or its orphaned policies).
+   */
+  followUps: FollowUpConnection;
   /** Version of the running hub, for health dashboards and client compatibility checks. */
   hubVersion: Scalars['String']['output'];
   /** Values the network rules do not count (switchboards, branch addresses, agents' mobiles, collection accounts). */
@@ -1135,6 +1431,12 @@ export type Query = {
    * to the surviving customer, as in `customer(id:)`.
    */
   node?: Maybe<Node>;
+  /** A recompute job and its progress. */
+  programmeJob?: Maybe<ProgrammeJob>;
+  /** Recent recompute jobs, newest first. */
+  programmeJobs: Array<ProgrammeJob>;
+  /** The programme's configuration: thresholds and segment definitions, each with its version. */
+  programmeRules: Array<ProgrammeRule>;
   /** Messages that could not be applied, newest first (integration admins and data stewards). */
   quarantinedEvents: QuarantinedEventConnection;
   /** Possible matches waiting for a decision (data stewards). */
@@ -1158,6 +1460,12 @@ export type QueryAccessAuditArgs = {
 };
 
 
+export type QueryAgentsArgs = {
+  departedOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryAlertsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -1175,6 +1483,22 @@ export type QueryBlacklistEntriesArgs = {
 };
 
 
+export type QueryCareDatesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  days?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  kinds?: InputMaybe<Array<CareDateKind>>;
+};
+
+
+export type QueryComplaintsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  openOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  overdueOnly?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1183,6 +1507,25 @@ export type QueryCustomerArgs = {
 export type QueryCustomerBySourceArgs = {
   sourceId: Scalars['String']['input'];
   system: Scalars['String']['input'];
+};
+
+
+export type QueryCustomersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  lifecycle?: InputMaybe<Lifecycle>;
+  segment?: InputMaybe<Scalars['String']['input']>;
+  tier?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryFollowUpsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  branch?: InputMaybe<Scalars['String']['input']>;
+  dueBefore?: InputMaybe<Scalars['Date']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<FollowUpStatus>;
+  type?: InputMaybe<FollowUpType>;
 };
 
 
@@ -1195,6 +1538,16 @@ export type QueryNetworkExclusionsArgs = {
 
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryProgrammeJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryProgrammeJobsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1567,6 +1920,10 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping of union types */
 export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
+  AgentResult:
+    | ( AgentRowModel )
+    | ( ValidationError )
+  ;
   AlertResult:
     | ( AlertRowModel )
     | ( InvalidStateError )
@@ -1607,6 +1964,11 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( NetworkExclusionRowModel )
     | ( NotFoundError )
     | ( SelfApprovalError )
+    | ( ValidationError )
+  ;
+  ProgrammeRuleResult:
+    | ( NotFoundError )
+    | ( Omit<ProgrammeRuleChange, 'job' | 'rule'> & { job: _RefType['ProgrammeJob'], rule: _RefType['ProgrammeRule'] } )
     | ( ValidationError )
   ;
   ReviewDecisionResult:
@@ -1675,6 +2037,8 @@ export type ResolversTypes = {
   ActivityEdge: ResolverTypeWrapper<Omit<ActivityEdge, 'node'> & { node: ResolversTypes['Activity'] }>;
   ActivityFilter: ActivityFilter;
   ActivityKind: ActivityKind;
+  Agent: ResolverTypeWrapper<AgentRowModel>;
+  AgentResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AgentResult']>;
   Alert: ResolverTypeWrapper<AlertRowModel>;
   AlertConnection: ResolverTypeWrapper<Omit<AlertConnection, 'edges'> & { edges: Array<ResolversTypes['AlertEdge']> }>;
   AlertEdge: ResolverTypeWrapper<Omit<AlertEdge, 'node'> & { node: ResolversTypes['Alert'] }>;
@@ -1695,8 +2059,15 @@ export type ResolversTypes = {
   BlacklistName: BlacklistName;
   BlacklistStatus: BlacklistStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CareDate: ResolverTypeWrapper<CareDateRowModel>;
+  CareDateConnection: ResolverTypeWrapper<Omit<CareDateConnection, 'edges'> & { edges: Array<ResolversTypes['CareDateEdge']> }>;
+  CareDateEdge: ResolverTypeWrapper<Omit<CareDateEdge, 'node'> & { node: ResolversTypes['CareDate'] }>;
+  CareDateKind: CareDateKind;
   Claim: ResolverTypeWrapper<ActivityModel>;
   ComparisonContribution: ResolverTypeWrapper<ComparisonContribution>;
+  Complaint: ResolverTypeWrapper<ComplaintRowModel>;
+  ComplaintConnection: ResolverTypeWrapper<Omit<ComplaintConnection, 'edges'> & { edges: Array<ResolversTypes['ComplaintEdge']> }>;
+  ComplaintEdge: ResolverTypeWrapper<Omit<ComplaintEdge, 'node'> & { node: ResolversTypes['Complaint'] }>;
   Consent: ResolverTypeWrapper<ActivityModel>;
   ConsentChange: ResolverTypeWrapper<ConsentChangeRowModel>;
   ConsentPurpose: ConsentPurpose;
@@ -1709,10 +2080,13 @@ export type ResolversTypes = {
   Customer: ResolverTypeWrapper<PartyRowModel>;
   CustomerConnection: ResolverTypeWrapper<Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversTypes['CustomerEdge']> }>;
   CustomerEdge: ResolverTypeWrapper<Omit<CustomerEdge, 'node'> & { node: ResolversTypes['Customer'] }>;
+  CustomerListConnection: ResolverTypeWrapper<Omit<CustomerListConnection, 'edges'> & { edges: Array<ResolversTypes['CustomerListEdge']> }>;
+  CustomerListEdge: ResolverTypeWrapper<CustomerListEdgeModelModel>;
   CustomerPolicyConnection: ResolverTypeWrapper<Omit<CustomerPolicyConnection, 'edges'> & { edges: Array<ResolversTypes['CustomerPolicyEdge']> }>;
   CustomerPolicyEdge: ResolverTypeWrapper<CustomerPolicyEdgeModel>;
   CustomerSearchInput: CustomerSearchInput;
   CustomerStatus: CustomerStatus;
+  CustomerValue: ResolverTypeWrapper<CustomerValueRowModel>;
   CustomerVersion: ResolverTypeWrapper<PartyHistoryModel>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -1720,6 +2094,11 @@ export type ResolversTypes = {
   ErrorCode: ErrorCode;
   ErrorResult: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ErrorResult']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  FollowUp: ResolverTypeWrapper<FollowUpRowModel>;
+  FollowUpConnection: ResolverTypeWrapper<Omit<FollowUpConnection, 'edges'> & { edges: Array<ResolversTypes['FollowUpEdge']> }>;
+  FollowUpEdge: ResolverTypeWrapper<Omit<FollowUpEdge, 'node'> & { node: ResolversTypes['FollowUp'] }>;
+  FollowUpStatus: FollowUpStatus;
+  FollowUpType: FollowUpType;
   HistoryCause: HistoryCause;
   Household: ResolverTypeWrapper<HouseholdRowModel>;
   HouseholdChange: ResolverTypeWrapper<HouseholdChangeRowModel>;
@@ -1734,6 +2113,7 @@ export type ResolversTypes = {
   InvalidStateError: ResolverTypeWrapper<InvalidStateError>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Lead: ResolverTypeWrapper<ActivityModel>;
+  Lifecycle: Lifecycle;
   LinkType: LinkType;
   MatchExplanation: ResolverTypeWrapper<MatchExplanationModel>;
   MergeResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['MergeResult']>;
@@ -1753,6 +2133,12 @@ export type ResolversTypes = {
   PolicyCover: ResolverTypeWrapper<PolicyCoverRowModel>;
   PolicyParticipant: ResolverTypeWrapper<PolicyRoleRowModel>;
   PolicyRoleType: PolicyRoleType;
+  ProgrammeJob: ResolverTypeWrapper<ProgrammeJobRowModel>;
+  ProgrammeJobStatus: ProgrammeJobStatus;
+  ProgrammeRule: ResolverTypeWrapper<ProgrammeRuleRowModel>;
+  ProgrammeRuleChange: ResolverTypeWrapper<Omit<ProgrammeRuleChange, 'job' | 'rule'> & { job: ResolversTypes['ProgrammeJob'], rule: ResolversTypes['ProgrammeRule'] }>;
+  ProgrammeRuleKind: ProgrammeRuleKind;
+  ProgrammeRuleResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ProgrammeRuleResult']>;
   QuarantinedEvent: ResolverTypeWrapper<QuarantinedEventModel>;
   QuarantinedEventConnection: ResolverTypeWrapper<Omit<QuarantinedEventConnection, 'edges'> & { edges: Array<ResolversTypes['QuarantinedEventEdge']> }>;
   QuarantinedEventEdge: ResolverTypeWrapper<Omit<QuarantinedEventEdge, 'node'> & { node: ResolversTypes['QuarantinedEvent'] }>;
@@ -1800,6 +2186,8 @@ export type ResolversParentTypes = {
   ActivityConnection: Omit<ActivityConnection, 'edges'> & { edges: Array<ResolversParentTypes['ActivityEdge']> };
   ActivityEdge: Omit<ActivityEdge, 'node'> & { node: ResolversParentTypes['Activity'] };
   ActivityFilter: ActivityFilter;
+  Agent: AgentRowModel;
+  AgentResult: ResolversUnionTypes<ResolversParentTypes>['AgentResult'];
   Alert: AlertRowModel;
   AlertConnection: Omit<AlertConnection, 'edges'> & { edges: Array<ResolversParentTypes['AlertEdge']> };
   AlertEdge: Omit<AlertEdge, 'node'> & { node: ResolversParentTypes['Alert'] };
@@ -1817,8 +2205,14 @@ export type ResolversParentTypes = {
   BlacklistEntryInput: BlacklistEntryInput;
   BlacklistEntryResult: ResolversUnionTypes<ResolversParentTypes>['BlacklistEntryResult'];
   Boolean: Scalars['Boolean']['output'];
+  CareDate: CareDateRowModel;
+  CareDateConnection: Omit<CareDateConnection, 'edges'> & { edges: Array<ResolversParentTypes['CareDateEdge']> };
+  CareDateEdge: Omit<CareDateEdge, 'node'> & { node: ResolversParentTypes['CareDate'] };
   Claim: ActivityModel;
   ComparisonContribution: ComparisonContribution;
+  Complaint: ComplaintRowModel;
+  ComplaintConnection: Omit<ComplaintConnection, 'edges'> & { edges: Array<ResolversParentTypes['ComplaintEdge']> };
+  ComplaintEdge: Omit<ComplaintEdge, 'node'> & { node: ResolversParentTypes['Complaint'] };
   Consent: ActivityModel;
   ConsentChange: ConsentChangeRowModel;
   ConsentState: ConsentStateRowModel;
@@ -1827,15 +2221,21 @@ export type ResolversParentTypes = {
   Customer: PartyRowModel;
   CustomerConnection: Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerEdge']> };
   CustomerEdge: Omit<CustomerEdge, 'node'> & { node: ResolversParentTypes['Customer'] };
+  CustomerListConnection: Omit<CustomerListConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerListEdge']> };
+  CustomerListEdge: CustomerListEdgeModelModel;
   CustomerPolicyConnection: Omit<CustomerPolicyConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerPolicyEdge']> };
   CustomerPolicyEdge: CustomerPolicyEdgeModel;
   CustomerSearchInput: CustomerSearchInput;
+  CustomerValue: CustomerValueRowModel;
   CustomerVersion: PartyHistoryModel;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
   ErrorResult: ResolversInterfaceTypes<ResolversParentTypes>['ErrorResult'];
   Float: Scalars['Float']['output'];
+  FollowUp: FollowUpRowModel;
+  FollowUpConnection: Omit<FollowUpConnection, 'edges'> & { edges: Array<ResolversParentTypes['FollowUpEdge']> };
+  FollowUpEdge: Omit<FollowUpEdge, 'node'> & { node: ResolversParentTypes['FollowUp'] };
   Household: HouseholdRowModel;
   HouseholdChange: HouseholdChangeRowModel;
   HouseholdMember: HouseholdMemberRowModel;
@@ -1861,6 +2261,10 @@ export type ResolversParentTypes = {
   Policy: PolicyRowModel;
   PolicyCover: PolicyCoverRowModel;
   PolicyParticipant: PolicyRoleRowModel;
+  ProgrammeJob: ProgrammeJobRowModel;
+  ProgrammeRule: ProgrammeRuleRowModel;
+  ProgrammeRuleChange: Omit<ProgrammeRuleChange, 'job' | 'rule'> & { job: ResolversParentTypes['ProgrammeJob'], rule: ResolversParentTypes['ProgrammeRule'] };
+  ProgrammeRuleResult: ResolversUnionTypes<ResolversParentTypes>['ProgrammeRuleResult'];
   QuarantinedEvent: QuarantinedEventModel;
   QuarantinedEventConnection: Omit<QuarantinedEventConnection, 'edges'> & { edges: Array<ResolversParentTypes['QuarantinedEventEdge']> };
   QuarantinedEventEdge: Omit<QuarantinedEventEdge, 'node'> & { node: ResolversParentTypes['QuarantinedEvent'] };
@@ -1929,6 +2333,19 @@ export type ActivityConnectionResolvers<ContextType = GraphQLContext, ParentType
 export type ActivityEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ActivityEdge'] = ResolversParentTypes['ActivityEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Activity'], ParentType, ContextType>;
+};
+
+export type AgentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Agent'] = ResolversParentTypes['Agent']> = {
+  branch?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  departedOn?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AgentResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentResult'] = ResolversParentTypes['AgentResult']> = {
+  __resolveType: TypeResolveFn<'Agent' | 'ValidationError', ParentType, ContextType>;
 };
 
 export type AlertResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Alert'] = ResolversParentTypes['Alert']> = {
@@ -2054,6 +2471,24 @@ export type BlacklistEntryResultResolvers<ContextType = GraphQLContext, ParentTy
   __resolveType: TypeResolveFn<'BlacklistEntry' | 'InvalidStateError' | 'NotFoundError' | 'SelfApprovalError' | 'ValidationError', ParentType, ContextType>;
 };
 
+export type CareDateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CareDate'] = ResolversParentTypes['CareDate']> = {
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['CareDateKind'], ParentType, ContextType>;
+  policy?: Resolver<Maybe<ResolversTypes['Policy']>, ParentType, ContextType>;
+  years?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type CareDateConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CareDateConnection'] = ResolversParentTypes['CareDateConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['CareDateEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type CareDateEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CareDateEdge'] = ResolversParentTypes['CareDateEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['CareDate'], ParentType, ContextType>;
+};
+
 export type ClaimResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Claim'] = ResolversParentTypes['Claim']> = {
   claimNo?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   claimedAmount?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
@@ -2074,6 +2509,29 @@ export type ComparisonContributionResolvers<ContextType = GraphQLContext, Parent
   comparison?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   level?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type ComplaintResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Complaint'] = ResolversParentTypes['Complaint']> = {
+  ageDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  category?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  interactionId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  overdue?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  policyNo?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reopenCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ComplaintConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ComplaintConnection'] = ResolversParentTypes['ComplaintConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ComplaintEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ComplaintEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ComplaintEdge'] = ResolversParentTypes['ComplaintEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Complaint'], ParentType, ContextType>;
 };
 
 export type ConsentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Consent'] = ResolversParentTypes['Consent']> = {
@@ -2126,10 +2584,12 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
   activities?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerActivitiesArgs, 'first'>>;
   birthDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   claims?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, RequireFields<CustomerClaimsArgs, 'first'>>;
+  complaints?: Resolver<Array<ResolversTypes['Complaint']>, ParentType, ContextType, RequireFields<CustomerComplaintsArgs, 'openOnly'>>;
   consents?: Resolver<Array<ResolversTypes['ConsentState']>, ParentType, ContextType>;
   contactPoints?: Resolver<Array<ResolversTypes['ContactPoint']>, ParentType, ContextType, Partial<CustomerContactPointsArgs>>;
   displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   familyName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  followUps?: Resolver<ResolversTypes['FollowUpConnection'], ParentType, ContextType, RequireFields<CustomerFollowUpsArgs, 'first'>>;
   givenName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['CustomerVersion']>, ParentType, ContextType, RequireFields<CustomerHistoryArgs, 'last'>>;
   household?: Resolver<Maybe<ResolversTypes['Household']>, ParentType, ContextType>;
@@ -2150,6 +2610,7 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
   sourceRecords?: Resolver<Array<ResolversTypes['SourceRecord']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['CustomerStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['CustomerValue']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -2165,6 +2626,17 @@ export type CustomerEdgeResolvers<ContextType = GraphQLContext, ParentType exten
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type CustomerListConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CustomerListConnection'] = ResolversParentTypes['CustomerListConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['CustomerListEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type CustomerListEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CustomerListEdge'] = ResolversParentTypes['CustomerListEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['CustomerValue'], ParentType, ContextType>;
+};
+
 export type CustomerPolicyConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CustomerPolicyConnection'] = ResolversParentTypes['CustomerPolicyConnection']> = {
   edges?: Resolver<Array<ResolversTypes['CustomerPolicyEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -2175,6 +2647,24 @@ export type CustomerPolicyEdgeResolvers<ContextType = GraphQLContext, ParentType
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Policy'], ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['PolicyParticipant']>, ParentType, ContextType>;
+};
+
+export type CustomerValueResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CustomerValue'] = ResolversParentTypes['CustomerValue']> = {
+  annualisedPremium?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  claimsCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  claimsPaid?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
+  computedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  configVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  firstPolicyDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  lifecycle?: Resolver<ResolversTypes['Lifecycle'], ParentType, ContextType>;
+  lossRatio?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  orphanedPolicies?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  policiesInForce?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  policiesTotal?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  segments?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  tenureDays?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  tier?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  totalPremiumPaid?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
 };
 
 export type CustomerVersionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CustomerVersion'] = ResolversParentTypes['CustomerVersion']> = {
@@ -2198,6 +2688,37 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
 
 export type ErrorResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ErrorResult'] = ResolversParentTypes['ErrorResult']> = {
   __resolveType: TypeResolveFn<'InvalidStateError' | 'NotFoundError' | 'SelfApprovalError' | 'ValidationError', ParentType, ContextType>;
+};
+
+export type FollowUpResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FollowUp'] = ResolversParentTypes['FollowUp']> = {
+  agentCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  branch?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  closedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  closedByInteraction?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  dueDate?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  openedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  outcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  overdue?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  policy?: Resolver<Maybe<ResolversTypes['Policy']>, ParentType, ContextType>;
+  policyNo?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  responsible?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['FollowUpStatus'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['FollowUpType'], ParentType, ContextType>;
+};
+
+export type FollowUpConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FollowUpConnection'] = ResolversParentTypes['FollowUpConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['FollowUpEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type FollowUpEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FollowUpEdge'] = ResolversParentTypes['FollowUpEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['FollowUp'], ParentType, ContextType>;
 };
 
 export type HouseholdResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Household'] = ResolversParentTypes['Household']> = {
@@ -2309,6 +2830,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   moveHouseholdMember?: Resolver<ResolversTypes['HouseholdResult'], ParentType, ContextType, RequireFields<MutationMoveHouseholdMemberArgs, 'customerId' | 'reason'>>;
   proposeBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationProposeBlacklistEntryArgs, 'input'>>;
   proposeNetworkExclusion?: Resolver<ResolversTypes['NetworkExclusionResult'], ParentType, ContextType, RequireFields<MutationProposeNetworkExclusionArgs, 'contact' | 'reason' | 'value'>>;
+  recordAgent?: Resolver<ResolversTypes['AgentResult'], ParentType, ContextType, RequireFields<MutationRecordAgentArgs, 'code'>>;
   rejectBlacklistEntry?: Resolver<ResolversTypes['BlacklistEntryResult'], ParentType, ContextType, RequireFields<MutationRejectBlacklistEntryArgs, 'id'>>;
   rejectMatch?: Resolver<ResolversTypes['ReviewDecisionResult'], ParentType, ContextType, RequireFields<MutationRejectMatchArgs, 'taskId'>>;
   rejectNetworkExclusion?: Resolver<ResolversTypes['NetworkExclusionResult'], ParentType, ContextType, RequireFields<MutationRejectNetworkExclusionArgs, 'id'>>;
@@ -2316,6 +2838,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   splitHousehold?: Resolver<ResolversTypes['HouseholdResult'], ParentType, ContextType, RequireFields<MutationSplitHouseholdArgs, 'customerIds' | 'householdId' | 'reason'>>;
   splitSourceRecord?: Resolver<ResolversTypes['SplitResult'], ParentType, ContextType, RequireFields<MutationSplitSourceRecordArgs, 'sourceId' | 'system'>>;
   updateAlertRule?: Resolver<ResolversTypes['AlertRuleResult'], ParentType, ContextType, RequireFields<MutationUpdateAlertRuleArgs, 'code'>>;
+  updateProgrammeRule?: Resolver<ResolversTypes['ProgrammeRuleResult'], ParentType, ContextType, RequireFields<MutationUpdateProgrammeRuleArgs, 'code'>>;
 };
 
 export type NetworkExclusionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NetworkExclusion'] = ResolversParentTypes['NetworkExclusion']> = {
@@ -2417,6 +2940,41 @@ export type PolicyParticipantResolvers<ContextType = GraphQLContext, ParentType 
   sharePercent?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
 };
 
+export type ProgrammeJobResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProgrammeJob'] = ResolversParentTypes['ProgrammeJob']> = {
+  configVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  done?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  progress?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ProgrammeJobStatus'], ParentType, ContextType>;
+  total?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type ProgrammeRuleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProgrammeRule'] = ResolversParentTypes['ProgrammeRule']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ProgrammeRuleKind'], ParentType, ContextType>;
+  params?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ProgrammeRuleChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProgrammeRuleChange'] = ResolversParentTypes['ProgrammeRuleChange']> = {
+  job?: Resolver<ResolversTypes['ProgrammeJob'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ProgrammeRule'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ProgrammeRuleResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProgrammeRuleResult'] = ResolversParentTypes['ProgrammeRuleResult']> = {
+  __resolveType: TypeResolveFn<'NotFoundError' | 'ProgrammeRuleChange' | 'ValidationError', ParentType, ContextType>;
+};
+
 export type QuarantinedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QuarantinedEvent'] = ResolversParentTypes['QuarantinedEvent']> = {
   connector?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   errorCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2440,14 +2998,22 @@ export type QuarantinedEventEdgeResolvers<ContextType = GraphQLContext, ParentTy
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   accessAudit?: Resolver<ResolversTypes['AccessAuditConnection'], ParentType, ContextType, RequireFields<QueryAccessAuditArgs, 'first'>>;
+  agents?: Resolver<Array<ResolversTypes['Agent']>, ParentType, ContextType, RequireFields<QueryAgentsArgs, 'departedOnly' | 'first'>>;
   alertRules?: Resolver<Array<ResolversTypes['AlertRule']>, ParentType, ContextType>;
   alerts?: Resolver<ResolversTypes['AlertConnection'], ParentType, ContextType, RequireFields<QueryAlertsArgs, 'first'>>;
   blacklistEntries?: Resolver<ResolversTypes['BlacklistEntryConnection'], ParentType, ContextType, RequireFields<QueryBlacklistEntriesArgs, 'first'>>;
+  careDates?: Resolver<ResolversTypes['CareDateConnection'], ParentType, ContextType, RequireFields<QueryCareDatesArgs, 'days' | 'first'>>;
+  complaints?: Resolver<ResolversTypes['ComplaintConnection'], ParentType, ContextType, RequireFields<QueryComplaintsArgs, 'first' | 'openOnly' | 'overdueOnly'>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customerBySource?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerBySourceArgs, 'sourceId' | 'system'>>;
+  customers?: Resolver<ResolversTypes['CustomerListConnection'], ParentType, ContextType, RequireFields<QueryCustomersArgs, 'first'>>;
+  followUps?: Resolver<ResolversTypes['FollowUpConnection'], ParentType, ContextType, RequireFields<QueryFollowUpsArgs, 'first'>>;
   hubVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   networkExclusions?: Resolver<ResolversTypes['NetworkExclusionConnection'], ParentType, ContextType, RequireFields<QueryNetworkExclusionsArgs, 'first'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  programmeJob?: Resolver<Maybe<ResolversTypes['ProgrammeJob']>, ParentType, ContextType, RequireFields<QueryProgrammeJobArgs, 'id'>>;
+  programmeJobs?: Resolver<Array<ResolversTypes['ProgrammeJob']>, ParentType, ContextType, RequireFields<QueryProgrammeJobsArgs, 'first'>>;
+  programmeRules?: Resolver<Array<ResolversTypes['ProgrammeRule']>, ParentType, ContextType>;
   quarantinedEvents?: Resolver<ResolversTypes['QuarantinedEventConnection'], ParentType, ContextType, RequireFields<QueryQuarantinedEventsArgs, 'first'>>;
   reviewTasks?: Resolver<ResolversTypes['ReviewTaskConnection'], ParentType, ContextType, RequireFields<QueryReviewTasksArgs, 'first' | 'status'>>;
   rightsRequests?: Resolver<Array<ResolversTypes['RightsRequest']>, ParentType, ContextType, Partial<QueryRightsRequestsArgs>>;
@@ -2636,6 +3202,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Activity?: ActivityResolvers<ContextType>;
   ActivityConnection?: ActivityConnectionResolvers<ContextType>;
   ActivityEdge?: ActivityEdgeResolvers<ContextType>;
+  Agent?: AgentResolvers<ContextType>;
+  AgentResult?: AgentResultResolvers<ContextType>;
   Alert?: AlertResolvers<ContextType>;
   AlertConnection?: AlertConnectionResolvers<ContextType>;
   AlertEdge?: AlertEdgeResolvers<ContextType>;
@@ -2651,8 +3219,14 @@ export type Resolvers<ContextType = GraphQLContext> = {
   BlacklistEntryConnection?: BlacklistEntryConnectionResolvers<ContextType>;
   BlacklistEntryEdge?: BlacklistEntryEdgeResolvers<ContextType>;
   BlacklistEntryResult?: BlacklistEntryResultResolvers<ContextType>;
+  CareDate?: CareDateResolvers<ContextType>;
+  CareDateConnection?: CareDateConnectionResolvers<ContextType>;
+  CareDateEdge?: CareDateEdgeResolvers<ContextType>;
   Claim?: ClaimResolvers<ContextType>;
   ComparisonContribution?: ComparisonContributionResolvers<ContextType>;
+  Complaint?: ComplaintResolvers<ContextType>;
+  ComplaintConnection?: ComplaintConnectionResolvers<ContextType>;
+  ComplaintEdge?: ComplaintEdgeResolvers<ContextType>;
   Consent?: ConsentResolvers<ContextType>;
   ConsentChange?: ConsentChangeResolvers<ContextType>;
   ConsentState?: ConsentStateResolvers<ContextType>;
@@ -2661,13 +3235,19 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  CustomerListConnection?: CustomerListConnectionResolvers<ContextType>;
+  CustomerListEdge?: CustomerListEdgeResolvers<ContextType>;
   CustomerPolicyConnection?: CustomerPolicyConnectionResolvers<ContextType>;
   CustomerPolicyEdge?: CustomerPolicyEdgeResolvers<ContextType>;
+  CustomerValue?: CustomerValueResolvers<ContextType>;
   CustomerVersion?: CustomerVersionResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
   ErrorResult?: ErrorResultResolvers<ContextType>;
+  FollowUp?: FollowUpResolvers<ContextType>;
+  FollowUpConnection?: FollowUpConnectionResolvers<ContextType>;
+  FollowUpEdge?: FollowUpEdgeResolvers<ContextType>;
   Household?: HouseholdResolvers<ContextType>;
   HouseholdChange?: HouseholdChangeResolvers<ContextType>;
   HouseholdMember?: HouseholdMemberResolvers<ContextType>;
@@ -2691,6 +3271,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Policy?: PolicyResolvers<ContextType>;
   PolicyCover?: PolicyCoverResolvers<ContextType>;
   PolicyParticipant?: PolicyParticipantResolvers<ContextType>;
+  ProgrammeJob?: ProgrammeJobResolvers<ContextType>;
+  ProgrammeRule?: ProgrammeRuleResolvers<ContextType>;
+  ProgrammeRuleChange?: ProgrammeRuleChangeResolvers<ContextType>;
+  ProgrammeRuleResult?: ProgrammeRuleResultResolvers<ContextType>;
   QuarantinedEvent?: QuarantinedEventResolvers<ContextType>;
   QuarantinedEventConnection?: QuarantinedEventConnectionResolvers<ContextType>;
   QuarantinedEventEdge?: QuarantinedEventEdgeResolvers<ContextType>;

@@ -15,6 +15,8 @@ import type { HouseholdService } from '../services/household.service.ts';
 import type { NetworkExclusionService } from '../services/network-exclusion.service.ts';
 import type { NodeService } from '../services/node.service.ts';
 import type { RightsService } from '../services/rights.service.ts';
+import type { ProgrammeService } from '../services/programme.service.ts';
+import type { CustomerCareService } from '../services/customer-care.service.ts';
 
 /**
  * Per-request context (never shared between requests): the caller, one entity-manager fork, a fresh set of
@@ -34,6 +36,8 @@ export type GraphQLContext = {
   nodes: NodeService;
   /** Access exports and erasures (data stewards). */
   rights: RightsService;
+  programme: ProgrammeService;
+  care: CustomerCareService;
   stats: QueryStats;
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access audit when it ends. */

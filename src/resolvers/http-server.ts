@@ -17,6 +17,8 @@ import { beginReadSnapshot, type ReadSnapshot } from '../db/read-snapshot.ts';
 import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext } from './context.ts';
+import { ProgrammeService } from '../services/programme.service.ts';
+import { CustomerCareService } from '../services/customer-care.service.ts';
 import { createLoaders } from '../services/loaders.ts';
 import { RightsService } from '../services/rights.service.ts';
 import { CustomerService } from '../services/customer.service.ts';
@@ -191,6 +193,8 @@ export async function startServer(opts: {
         exclusions: new NetworkExclusionService(em, viewer.subject),
         nodes: new NodeService(em),
         rights: new RightsService(em, viewer.subject),
+        programme: new ProgrammeService(em, viewer.subject),
+        care: new CustomerCareService(em),
         stats: (req as unknown as { stats: QueryStats }).stats,
         logger,
         unmaskedReads: [],

@@ -10,6 +10,7 @@ import { AttributeLineage, ContactPoint, Customer, customerQueries, Identifier }
 import { CustomerPolicyEdge, Policy, PolicyCover, PolicyParticipant } from './policy.resolver.ts';
 import { SourceRecord, sourceQueries } from './source.resolver.ts';
 import { Node, nodeQueries } from './node.resolver.ts';
+import { programmeResolvers } from './programme.resolver.ts';
 import {
   CustomerVersion,
   MatchExplanation,
@@ -36,12 +37,14 @@ export const resolvers: Resolvers = {
     ...auditQueries,
     ...householdResolvers.Query,
     ...rightsResolvers.Query,
+    ...programmeResolvers.Query,
   },
   Mutation: {
     ...stewardshipMutations,
     ...riskResolvers.Mutation,
     ...householdResolvers.Mutation,
     ...rightsResolvers.Mutation,
+    ...programmeResolvers.Mutation,
   },
   SubjectAccessResult: rightsResolvers.SubjectAccessResult,
   RightsRequestResult: rightsResolvers.RightsRequestResult,
@@ -50,7 +53,13 @@ export const resolvers: Resolvers = {
   ReviewTask,
   CustomerVersion,
   MatchExplanation,
-  Customer: { ...Customer, ...riskResolvers.Customer, ...householdResolvers.Customer, ...consentResolvers.Customer },
+  Customer: {
+    ...Customer,
+    ...riskResolvers.Customer,
+    ...householdResolvers.Customer,
+    ...consentResolvers.Customer,
+    ...programmeResolvers.Customer,
+  },
   ConsentState: consentResolvers.ConsentState,
   Identifier,
   ContactPoint,
@@ -74,4 +83,11 @@ export const resolvers: Resolvers = {
   Household: householdResolvers.Household,
   HouseholdMember: householdResolvers.HouseholdMember,
   Relationship: householdResolvers.Relationship,
+  CustomerListEdge: programmeResolvers.CustomerListEdge,
+  FollowUp: programmeResolvers.FollowUp,
+  Complaint: programmeResolvers.Complaint,
+  CareDate: programmeResolvers.CareDate,
+  ProgrammeJob: programmeResolvers.ProgrammeJob,
+  ProgrammeRuleResult: programmeResolvers.ProgrammeRuleResult,
+  AgentResult: programmeResolvers.AgentResult,
 };

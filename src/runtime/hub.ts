@@ -19,7 +19,9 @@ import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.
 import { resolvePass } from '../sync/resolve.ts';
 import { customerEventsTopic } from '../sync/customer-events.ts';
 import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
-import type { IngestDeps } from '../ingest/apply-batch.ts';
+import type { FollowUp, IngestDeps } from '../ingest/apply-batch.ts';
+import { programmeFollowUp } from '../programme/programme-work.ts';
+import { startProgrammeWorker, type ProgrammeWorker } from '../programme/programme-worker.ts';
 import { startOutboxPublisher, type OutboxPublisher } from '../risk/outbox.ts';
 import { riskFollowUp } from '../risk/risk-work.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
@@ -47,8 +49,30 @@ export type RunningHub = {
 
 const matcher = createProbabilisticMatcher({ modelFile: process.env.HUB_MATCH_MODEL || undefined });
 
-/** Ingest with the shared matcher whose risk follow-up is settled in each transaction (tests, imports). */
-export const ingestDeps: IngestDeps = { matcher, followUp: riskFollowUp('settle') };
+/**
+ * What follows each ingest transaction, in it: risk, then the customer programme (values, segments, follow-ups)
+ * unless it is switched off (HUB_PROGRAMME=0). Each is queued for its own worker (`queue`, streaming) or settled
+ * in the transaction (`settle`, file and demo loads). Risk and the programme are siblings that do not know each
+ * other or ingest; this is where they meet.
+ */
+export function followUpsFor(mode: 'queue' | 'settle', topicPrefix = '', programme = true): FollowUp {
+  const risk = riskFollowUp(mode, topicPrefix);
+  if (!programme) return risk;
+  return composeFollowUps([risk, programmeFollowUp(mode)]);
+}
+
+/** Several follow-ups run one after another on the same transaction, timed together under their joined names. */
+export function composeFollowUps(list: readonly FollowUp[]): FollowUp {
+  return {
+    phase: list.map((f) => f.phase).join('+'),
+    async run(em, changed) {
+      for (const f of list) await f.run(em, changed);
+    },
+  };
+}
+
+/** Ingest with the shared matcher whose follow-ups are settled in each transaction (tests, imports). */
+export const ingestDeps: IngestDeps = { matcher, followUp: followUpsFor('settle') };
 
 /**
  * Dependencies of one running ingest (a hub, a replay, an import): the shared matcher, its own memory of
@@ -56,8 +80,8 @@ export const ingestDeps: IngestDeps = { matcher, followUp: riskFollowUp('settle'
  * queues the risk follow-up for the risk worker; file imports, demo loads and replays (`settle`) settle it in
  * the transaction, so that they are complete when they return.
  */
-export function ingestDepsFor(topicPrefix = '', mode: 'queue' | 'settle' = 'settle'): IngestDeps {
-  return { matcher, oversized: new OversizedBlocks(), followUp: riskFollowUp(mode, topicPrefix) };
+export function ingestDepsFor(topicPrefix = '', mode: 'queue' | 'settle' = 'settle', programme = true): IngestDeps {
+  return { matcher, oversized: new OversizedBlocks(), followUp: followUpsFor(mode, topicPrefix, programme) };
 }
 
 export async function startHub(config: HubConfig, opts: { demo: boolean; logger?: Logger }): Promise<RunningHub> {
@@ -132,7 +156,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     const { tokens, development } = loadTokenSettings(config, logger);
     const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
-    const deps = ingestDepsFor(config.kafkaTopicPrefix);
+    const deps = ingestDepsFor(config.kafkaTopicPrefix, 'settle', config.programme);
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();
@@ -159,6 +183,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     // the outbox publisher sends the alert changes (and, after each ingest commit, the golden-record change
     // events). Started once, here, after consuming has started.
     let riskWorker: RiskWorker | null = null;
+    let programmeWorker: ProgrammeWorker | null = null;
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
       outbox = await startOutboxPublisher({
@@ -178,12 +203,16 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         orm,
         router,
         groupId: config.kafkaGroupId,
-        deps: { ...ingestDepsFor(config.kafkaTopicPrefix, 'queue'), maxMessageBytes: config.maxMessageBytes },
+        deps: {
+          ...ingestDepsFor(config.kafkaTopicPrefix, 'queue', config.programme),
+          maxMessageBytes: config.maxMessageBytes,
+        },
         logger,
         concurrency,
         // Golden-record change events leave right after the transaction that wrote them.
         afterCommit: () => {
           riskWorker?.wake();
+          programmeWorker?.wake();
           void outbox?.drain();
         },
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
@@ -205,13 +234,27 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       afterSettle: () => void outbox?.drain(),
     });
     riskWorker = worker;
+    // The programme worker settles what ingest queued for values and follow-ups, and runs recompute jobs.
+    const programme = config.programme
+      ? startProgrammeWorker({
+          orm,
+          logger,
+          roundMs: config.programmeRoundMs,
+          refreshHours: config.programmeRefreshHours,
+        })
+      : null;
+    programmeWorker = programme;
     if (config.resolveIntervalSeconds > 0) {
-      const resolver = startResolutionSchedule(orm, config, logger, () => worker.wake());
+      const resolver = startResolutionSchedule(orm, config, logger, () => {
+        worker.wake();
+        programme?.wake();
+      });
       cleanups.push({ name: 'resolution pass', run: () => resolver.stop() });
     }
     // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
     // the risk worker (its round finishes), then the outbox publisher (the last alert changes go out).
     cleanups.push({ name: 'risk worker', run: () => worker.stop() });
+    if (programme) cleanups.push({ name: 'programme worker', run: () => programme.stop() });
     if (consumer) {
       const running = consumer;
       cleanups.push({ name: 'kafka consumer', run: () => running.stop() });
@@ -289,7 +332,7 @@ function startResolutionSchedule(orm: MikroORM, config: HubConfig, logger: Logge
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
-  const queue = riskFollowUp('queue', config.kafkaTopicPrefix);
+  const queue = followUpsFor('queue', config.kafkaTopicPrefix, config.programme);
   const run = async () => {
     const r = await resolvePass(orm, matcher, (tx, changed) => queue.run(tx, changed));
     if (r.moved > 0) {

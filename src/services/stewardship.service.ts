@@ -4,6 +4,7 @@ import { type InvalidState, invalidState, isErrorResult, type NotFound, notFound
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Party, ReviewTask, SourceRecord } from '../model/index.ts';
 import { mergeParties, splitRecord } from '../sync/identity.ts';
+import { newProgrammeWork, queueProgrammeWork } from '../programme/programme-work.ts';
 import { recomputeParty } from '../sync/survivorship.ts';
 import { decodeCursor, encodeCursor, pageSize, pageOf } from './pagination.ts';
 import type { Connection } from './customer.service.ts';
@@ -139,6 +140,7 @@ export class StewardshipService {
         if (row.status === 'MERGED') return invalidState(`customer ${id} was already merged into another customer`);
       }
       await mergeParties(em, survivorId, mergedId, 'STEWARD_ACTION', { by: this.actor, reason });
+      await queueValues(em, [survivorId, mergedId]);
       return (await em.findOneOrFail(Party, { id: survivorId }, { refresh: true })) as Party;
     });
   }
@@ -157,7 +159,18 @@ export class StewardshipService {
       const moved = await splitRecord(em, record.id, 'STEWARD_ACTION', { by: this.actor, reason });
       if (!moved) return notFound(`source record ${system}/${sourceId} is not linked`);
       await recomputeParty(em, moved.to, 'STEWARD_ACTION', { by: this.actor, reason });
+      await queueValues(
+        em,
+        [record.partyId, moved.to].filter((id): id is string => typeof id === 'string'),
+      );
       return (await em.findOneOrFail(Party, { id: moved.to }, { refresh: true })) as Party;
     });
   }
+}
+
+/** The customers a steward's merge or split changed: their programme values are derived again by the worker. */
+async function queueValues(em: EntityManager, partyIds: string[]): Promise<void> {
+  const work = newProgrammeWork();
+  for (const id of partyIds) work.customers.add(id);
+  await queueProgrammeWork(em, work);
 }

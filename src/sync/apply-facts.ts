@@ -14,7 +14,13 @@ import type {
 } from '../domain/canonical.ts';
 import { tally, type ApplyStats } from './apply-stats.ts';
 import type { ActivityKind } from '../domain/activity.ts';
-import { type ChangeSet, noteActivityChanged, notePolicyChanged, noteRolesChanged } from './change-set.ts';
+import {
+  type ChangeSet,
+  notedInteractionTypes,
+  noteActivityChanged,
+  notePolicyChanged,
+  noteRolesChanged,
+} from './change-set.ts';
 import { recordConsentEvents } from './consent-history.ts';
 
 /**
@@ -100,7 +106,7 @@ const tables = {
       'amount',
       'data',
     ],
-    returning: 'system, kind, party_system, party_source_id',
+    returning: `system, kind, party_system, party_source_id, source_key, type, status, policy_no, source_version::text as source_version, occurred_at`,
   },
 } satisfies Record<string, Table>;
 
@@ -281,6 +287,18 @@ function noteChanges(table: keyof typeof tables, returned: Record<string, string
     if (table === 'activity') {
       if (r.kind && r.party_system && r.party_source_id)
         noteActivityChanged(changes, r.party_system, r.party_source_id, r.kind as ActivityKind);
+      if (r.kind === 'INTERACTION' && r.type && notedInteractionTypes.has(r.type) && r.system && r.source_key)
+        changes.interactions.push({
+          system: r.system,
+          sourceKey: r.source_key,
+          type: r.type,
+          status: r.status ?? null,
+          policyNo: r.policy_no ?? null,
+          partySystem: r.party_system ?? null,
+          partySourceId: r.party_source_id ?? null,
+          sourceVersion: String(r.source_version),
+          at: r.occurred_at ? new Date(r.occurred_at).toISOString() : null,
+        });
     } else if (table === 'policy' && r.system && r.policy_no) {
       notePolicyChanged(changes, r.system, r.policy_no);
     } else if (table === 'policy_role' && r.system && r.policy_no) {

@@ -16,7 +16,29 @@ export type ChangeSet = {
   policies: Map<string, { system: string; policyNo: string }>;
   /** Policies whose roles changed (who holds, insures, pays or benefits): their holders' relationships change. */
   rolePolicies: Map<string, { system: string; policyNo: string }>;
+  /**
+   * Follow-up calls and complaints written, one entry per version applied (a complaint reopened and resolved in
+   * one batch is two entries): the customer programme closes follow-up tasks and counts reopenings from them.
+   */
+  interactions: InteractionNote[];
 };
+
+/** One applied version of a contact-centre interaction the customer programme reads (follow-up call, complaint). */
+export type InteractionNote = {
+  system: string;
+  sourceKey: string;
+  type: string;
+  status: string | null;
+  policyNo: string | null;
+  partySystem: string | null;
+  partySourceId: string | null;
+  sourceVersion: string;
+  /** ISO instant of the interaction. */
+  at: string | null;
+};
+
+/** The interaction types whose versions are noted (src/connectors/contact-centre). */
+export const notedInteractionTypes: ReadonlySet<string> = new Set(['FOLLOW_UP', 'COMPLAINT']);
 
 export function emptyChangeSet(): ChangeSet {
   return {
@@ -25,6 +47,7 @@ export function emptyChangeSet(): ChangeSet {
     activityOwners: new Map(),
     policies: new Map(),
     rolePolicies: new Map(),
+    interactions: [],
   };
 }
 
@@ -50,4 +73,5 @@ export function mergeChangeSets(into: ChangeSet, from: ChangeSet): void {
     for (const k of o.kinds) noteActivityChanged(into, o.system, o.sourceId, k);
   for (const [k, v] of from.policies) into.policies.set(k, v);
   for (const [k, v] of from.rolePolicies) into.rolePolicies.set(k, v);
+  into.interactions.push(...from.interactions);
 }

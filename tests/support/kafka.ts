@@ -22,7 +22,7 @@ export async function consumedPositions(url: string): Promise<Map<string, bigint
 }
 
 /**
- * Stored positions and whether risk follow-up is due, read over one connection (a re-evaluation queued for the
+ * Stored positions and whether risk or customer-programme follow-up is due, read over one connection (a re-evaluation queued for the
  * end of an alert's hold is not due before then: ingest is done without it).
  */
 async function hubProgress(url: string): Promise<{ positions: Map<string, bigint>; riskQueued: boolean }> {
@@ -34,7 +34,10 @@ async function hubProgress(url: string): Promise<{ positions: Map<string, bigint
     );
     const positions = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, BigInt(r.next_offset)]));
     const queued = await c
-      .query<{ queued: boolean }>(`select exists (select 1 from risk_work where not_before <= now()) as queued`)
+      .query<{ queued: boolean }>(
+        `select exists (select 1 from risk_work where not_before <= now())
+             or exists (select 1 from programme_work where not_before <= now() and attempts < 5) as queued`,
+      )
       .then(
         (r) => r.rows[0]?.queued !== false,
         () => true,
@@ -62,7 +65,7 @@ export async function endOffsets(brokers: string[], topics: Iterable<string>): P
   }
 }
 
-/** Everything up to `ends` applied, and its risk follow-up settled (the risk worker's queue is empty). */
+/** Everything up to `ends` applied, and its follow-ups settled (the risk and programme workers' queues are empty). */
 export async function consumedAll(databaseUrl: string, ends: Map<string, bigint>): Promise<boolean> {
   const { positions, riskQueued } = await hubProgress(databaseUrl);
   return [...ends].every(([k, end]) => (positions.get(k) ?? 0n) >= end) && !riskQueued;
