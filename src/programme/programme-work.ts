@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
+import { parkAfter, settleQueue } from '../db/work-queue.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 import type { ChangeSet, InteractionNote } from '../sync/change-set.ts';
@@ -149,54 +150,27 @@ export async function settleProgrammeWork(em: EntityManager, work: ProgrammeWork
   return changed;
 }
 
-/** A queued row that failed this many times on its own is parked (kept with its last error). */
-export const parkAfter = 5;
+export { parkAfter };
 
-/**
- * Claims up to `limit` queued rows (FOR UPDATE SKIP LOCKED), settles them together and deletes them in one
- * transaction; one settlement at a time across instances (advisory lock). Returns the rows settled.
- */
-export async function settleQueuedProgrammeWork(
+/** Settles up to `limit` queued rows together, one settlement at a time across instances (src/db/work-queue.ts). */
+export function settleQueuedProgrammeWork(
   orm: MikroORM,
   opts: { limit?: number; failures?: number; logger?: Logger } = {},
 ): Promise<number> {
-  const limit = (opts.failures ?? 0) >= 2 ? 1 : (opts.limit ?? 200);
-  let claimed: string[] = [];
-  try {
-    return await orm.em.fork().transactional(async (em) => {
-      if (!(await programmeTurn(em))) return 0;
-      const rows = await executeBound<{ id: string; work: QueuedWork }[]>(
-        em,
-        `select id::text as id, work from programme_work where attempts < ? and not_before <= now() order by id limit ? for update skip locked`,
-        [parkAfter, limit],
-      );
-      claimed = rows.map((r) => r.id);
-      if (rows.length === 0) return 0;
-      const work = newProgrammeWork();
-      for (const r of rows) addQueued(work, r.work);
-      await settleProgrammeWork(em, work);
-      await executeBound(
-        em,
-        `delete from programme_work where id in (${marks(rows.length)})`,
-        rows.map((r) => r.id),
-      );
-      return rows.length;
-    });
-  } catch (e) {
-    if (claimed.length === 1) {
-      const [row] = await executeBound<{ attempts: number }[]>(
-        orm.em.fork(),
-        `update programme_work set attempts = attempts + 1, last_error = ? where id = ? returning attempts`,
-        [e instanceof Error ? e.message : String(e), claimed[0]],
-      ).catch(() => []);
-      if ((row?.attempts ?? 0) >= parkAfter)
-        opts.logger?.error('programme work parked after repeated failures; the rest of the queue goes on', {
-          programmeWorkId: claimed[0],
-          error: e,
-        });
-    }
-    throw e;
-  }
+  return settleQueue<QueuedWork>(
+    orm,
+    {
+      table: 'programme_work',
+      label: 'programme work',
+      turn: programmeTurn,
+      settle: async (em, queued) => {
+        const work = newProgrammeWork();
+        for (const q of queued) addQueued(work, q);
+        await settleProgrammeWork(em, work);
+      },
+    },
+    { limit: opts.limit ?? 200, failures: opts.failures, logger: opts.logger },
+  );
 }
 
 /** One programme settlement (queued work or a job's chunk) at a time across hub instances. */

@@ -6,6 +6,7 @@ import type { ChangeSet } from '../sync/change-set.ts';
 import { screenParties } from './screening.ts';
 import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
+import { parkAfter, settleQueue } from '../db/work-queue.ts';
 import { refreshRelations } from '../relations/refresh.ts';
 
 /**
@@ -120,69 +121,44 @@ export async function queueRiskWork(em: EntityManager, work: RiskWork): Promise<
   await executeBound(em, `insert into risk_work (work) values (?::jsonb)`, [JSON.stringify(queued)]);
 }
 
-/** A queued row that failed this many times on its own is parked: no longer claimed, kept with its last error. */
-export const parkAfter = 5;
+export { parkAfter };
 
 /**
- * Claims up to `limit` queued rows (FOR UPDATE SKIP LOCKED), settles everyone they name together and deletes
- * them, all in one transaction; returns the rows settled (0: queue empty, or another instance is settling).
- * One settlement at a time across instances (a transaction-scoped advisory lock): two settling the same
- * customer at once would race to open the same alert. After two failed rounds (`failures`) rows go one at a
- * time, and a row that fails alone has its attempt counted; at `parkAfter` it is parked.
+ * Settles up to `limit` queued rows together (src/db/work-queue.ts): one settlement at a time across instances
+ * (a transaction-scoped advisory lock) — two settling the same customer at once would race to open the same alert.
  */
-export async function settleQueuedRiskWork(
+export function settleQueuedRiskWork(
   orm: MikroORM,
   topicPrefix: string,
   opts: { limit?: number; failures?: number; logger?: Logger } = {},
 ): Promise<number> {
-  const limit = (opts.failures ?? 0) >= 2 ? 1 : (opts.limit ?? 20);
-  let claimed: string[] = [];
-  try {
-    return await orm.em.fork().transactional(async (em) => {
-      const [turn] = await executeBound<{ ok: boolean }[]>(
-        em,
-        `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`,
-      );
-      if (!turn?.ok) return 0;
-      const rows = await executeBound<{ id: string; work: QueuedWork }[]>(
-        em,
-        `select id::text as id, work from risk_work where attempts < ? and not_before <= now() order by id limit ? for update skip locked`,
-        [parkAfter, limit],
-      );
-      claimed = rows.map((r) => r.id);
-      if (rows.length === 0) return 0;
-      const work = newRiskWork();
-      for (const { work: q } of rows) {
-        for (const id of q.screen) work.screen.add(id);
-        for (const id of q.evaluate) work.evaluate.add(id);
-        for (const [system, sourceId] of q.activityOwners) noteActivityOwner(work, system, sourceId);
-        for (const [system, policyNo] of q.policies) notePolicy(work, system, policyNo);
-        for (const [system, policyNo] of q.rolePolicies ?? [])
-          work.rolePolicies.set(`${system}\u0000${policyNo}`, { system, policyNo });
-      }
-      await settleRiskWork(em, work, topicPrefix);
-      await executeBound(
-        em,
-        `delete from risk_work where id in (${marks(rows.length)})`,
-        rows.map((r) => r.id),
-      );
-      return rows.length;
-    });
-  } catch (e) {
-    if (claimed.length === 1) {
-      const [row] = await executeBound<{ attempts: number }[]>(
-        orm.em.fork(),
-        `update risk_work set attempts = attempts + 1, last_error = ? where id = ? returning attempts`,
-        [e instanceof Error ? e.message : String(e), claimed[0]],
-      ).catch(() => []);
-      if ((row?.attempts ?? 0) >= parkAfter)
-        opts.logger?.error('risk work parked after repeated failures; the rest of the queue goes on', {
-          riskWorkId: claimed[0],
-          error: e,
-        });
-    }
-    throw e;
-  }
+  return settleQueue<QueuedWork>(
+    orm,
+    {
+      table: 'risk_work',
+      label: 'risk work',
+      turn: async (em) => {
+        const [turn] = await executeBound<{ ok: boolean }[]>(
+          em,
+          `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`,
+        );
+        return turn?.ok === true;
+      },
+      settle: async (em, queued) => {
+        const work = newRiskWork();
+        for (const q of queued) {
+          for (const id of q.screen) work.screen.add(id);
+          for (const id of q.evaluate) work.evaluate.add(id);
+          for (const [system, sourceId] of q.activityOwners) noteActivityOwner(work, system, sourceId);
+          for (const [system, policyNo] of q.policies) notePolicy(work, system, policyNo);
+          for (const [system, policyNo] of q.rolePolicies ?? [])
+            work.rolePolicies.set(`${system}\u0000${policyNo}`, { system, policyNo });
+        }
+        await settleRiskWork(em, work, topicPrefix);
+      },
+    },
+    { limit: opts.limit ?? 20, failures: opts.failures, logger: opts.logger },
+  );
 }
 
 /** Screens and evaluates everyone the batch affected; returns the number of alerts opened, updated or closed. */
