@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { allEntities } from '../model/index.ts';
 import { CountingLogger } from './query-stats.ts';
 import { preparePooledStatements } from './prepared.ts';
+import { trackPooledClients } from './copy.ts';
 
 export type { EntityManager };
 export type Orm = MikroORM;
@@ -23,8 +24,14 @@ export function ormOptions(clientUrl: string, opts: { poolMax: number; printQuer
     onCreateConnection: async (connection) => {
       await (connection as DatabaseConnection).executeQuery(CompiledQuery.raw('set jit = off'));
     },
-    // The read path's fixed statements go out as named prepared statements (prepared.ts).
-    driverOptions: { onPoolCreated: preparePooledStatements },
+    // The read path's fixed statements go out as named prepared statements (prepared.ts); the bulk load finds
+    // its transaction's client for COPY (copy.ts).
+    driverOptions: {
+      onPoolCreated: (pool: import('pg').Pool) => {
+        preparePooledStatements(pool);
+        trackPooledClients(pool);
+      },
+    },
     debug: ['query'],
     loggerFactory: (options) => new CountingLogger(options, opts.printQueries ?? false),
     migrations: {

@@ -270,7 +270,7 @@ function mapMessage(route: Route, message: SourceMessage, maxBytes: number): Map
  * to the savepoint and report it. Anything else (connection lost, serialization failure) is transient and
  * aborts the whole batch for a retry.
  */
-async function inSavepoint(
+export async function inSavepoint(
   em: EntityManager,
   stats: ApplyStats,
   changed: ChangeSet,
@@ -293,7 +293,7 @@ async function inSavepoint(
   return null;
 }
 
-async function quarantine(
+export async function quarantine(
   em: EntityManager,
   part: BatchPart,
   message: SourceMessage,

@@ -175,12 +175,12 @@ export async function replaceContributions(
   if (change !== null) await insertContributions(em, [{ recordId, partyId, change }]);
 }
 
-/** Inserts the identifiers and contact points of any number of source records, a few multi-row statements. */
-export async function insertContributions(
-  em: EntityManager,
-  records: readonly { recordId: string; partyId: string; change: PartyUpsert }[],
-): Promise<void> {
-  const ids = records.flatMap(({ recordId, partyId, change }) =>
+type Contribution = { recordId: string; partyId: string; change: PartyUpsert };
+
+/** `party_identifier` rows of source records, in `identifierColumns` order (shared with the bulk load's COPY). */
+export const identifierColumns = ['id', 'party_id', 'source_record_id', 'type', 'value', 'raw', 'valid', 'issues'];
+export const identifierRows = (records: readonly Contribution[]): unknown[][] =>
+  records.flatMap(({ recordId, partyId, change }) =>
     change.attributes.identifiers.map((i) => [
       randomUUID(),
       partyId,
@@ -192,14 +192,22 @@ export async function insertContributions(
       JSON.stringify(i.issues),
     ]),
   );
-  for (const chunk of chunked(ids)) {
-    await executeBound(
-      em,
-      `insert into party_identifier (id, party_id, source_record_id, type, value, raw, valid, issues) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`,
-      chunk.flat(),
-    );
-  }
-  const cps = records.flatMap(({ recordId, partyId, change }) =>
+
+/** `contact_point` rows of source records, in `contactPointColumns` order. */
+export const contactPointColumns = [
+  'id',
+  'party_id',
+  'source_record_id',
+  'kind',
+  'value',
+  'raw',
+  'search_key',
+  'valid',
+  'issues',
+  'valid_from',
+];
+export const contactPointRows = (records: readonly Contribution[]): unknown[][] =>
+  records.flatMap(({ recordId, partyId, change }) =>
     change.attributes.contactPoints.map((c) => [
       randomUUID(),
       partyId,
@@ -214,10 +222,20 @@ export async function insertContributions(
       change.fold?.fields[contactKey(c.kind)]?.sourceTime ?? change.sourceTime,
     ]),
   );
-  for (const chunk of chunked(cps)) {
+
+/** Inserts the identifiers and contact points of any number of source records, a few multi-row statements. */
+export async function insertContributions(em: EntityManager, records: readonly Contribution[]): Promise<void> {
+  for (const chunk of chunked(identifierRows(records))) {
     await executeBound(
       em,
-      `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues, valid_from) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)')}`,
+      `insert into party_identifier (${identifierColumns.join(', ')}) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`,
+      chunk.flat(),
+    );
+  }
+  for (const chunk of chunked(contactPointRows(records))) {
+    await executeBound(
+      em,
+      `insert into contact_point (${contactPointColumns.join(', ')}) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)')}`,
       chunk.flat(),
     );
   }

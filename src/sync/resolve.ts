@@ -18,8 +18,9 @@ import { recomputeParties, type HistoryCause } from './survivorship.ts';
  */
 export type ResolveResult = { changed: ChangeSet; records: number; moved: number; merged: number; created: number };
 
-/** Blocks bigger than this are not evidence (as for the streaming matcher's weakest keys). */
-const maxBlock = 100;
+/** Blocks bigger than this are not evidence (as for the streaming matcher's weakest keys); the bulk load's too. */
+export const neighbourhoodMaxBlock = 100;
+const maxBlock = neighbourhoodMaxBlock;
 /** A pass handles the neighbourhood of this many seed golden records per transaction. */
 export const seedsPerRound = 200;
 

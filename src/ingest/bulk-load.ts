@@ -1,0 +1,264 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { PartyDelete, PartyUpsert } from '../domain/canonical.ts';
+import { executeBound } from '../db/bound-sql.ts';
+import { marks } from '../db/sql-sets.ts';
+import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
+import { emptyStats } from '../sync/apply-stats.ts';
+import { emptyChangeSet } from '../sync/change-set.ts';
+import { resolveSnapshot } from '../sync/bulk-resolve.ts';
+import { writeSnapshot } from '../sync/bulk-write.ts';
+import { foldChangeEvents } from '../sync/fold-events.ts';
+import { type PartyChange, recordKey } from '../sync/party-batch-types.ts';
+import type { SourceMessage } from '../connectors/framework/connector.ts';
+import {
+  type BatchPart,
+  type BatchResult,
+  type IngestDeps,
+  inSavepoint,
+  mapMessages,
+  quarantine,
+} from './apply-batch.ts';
+import type { BatchInputMessage } from './batch-source.ts';
+import type { TopicRouter } from './topic-router.ts';
+
+/**
+ * The bulk initial load: a whole snapshot (a Debezium snapshot's `op: r` phase and whatever followed it on the
+ * topics, or the batch path's input) into an EMPTY golden store in one transaction, instead of message by message:
+ *   - every message is mapped by its connector exactly as streaming maps it; what cannot be mapped is
+ *     quarantined with its position and reason, as in streaming;
+ *   - facts (policies, covers, roles, activities) are applied set-wise 5,000 at a time as they stream in
+ *     (version-guarded, so a fact's highest version wins whatever the order);
+ *   - party changes are reduced to each source record's last state (the highest version; change events folded
+ *     per attribute as streaming folds them), resolved all at once (src/sync/bulk-resolve.ts — the partition
+ *     streaming reaches after its resolution pass) and written with COPY (src/sync/bulk-write.ts);
+ *   - the follow-up (risk, the customer programme) gets every new golden record, and the positions of every
+ *     partition are stored with the effects: streaming takes over from exactly there.
+ * One transaction: a load that fails leaves the store as it was. The store must be empty of source records
+ * (an initial load); later snapshots go through streaming or `hub import`.
+ */
+export type BulkLoadResult = {
+  messages: number;
+  records: number;
+  parties: number;
+  facts: number;
+  quarantined: number;
+  tombstones: number;
+  reviews: number;
+  largestComponent: number;
+  rows: Record<string, number>;
+  phases: Record<string, number>;
+  positions: { topic: string; partition: number; nextOffset: string }[];
+  seconds: number;
+};
+
+export class StoreNotEmptyError extends Error {}
+
+const factChunk = 5_000;
+
+export async function bulkLoadParts(
+  orm: MikroORM,
+  consumerGroup: string,
+  parts: Iterable<BatchPart> | AsyncIterable<BatchPart>,
+  deps: IngestDeps,
+): Promise<BulkLoadResult> {
+  const started = performance.now();
+  const phases: Record<string, number> = {};
+  let lap = performance.now();
+  const phaseDone = (name: string) => {
+    const now = performance.now();
+    phases[name] = (phases[name] ?? 0) + (now - lap) / 1000;
+    lap = now;
+  };
+  return orm.em.fork().transactional(async (em) => {
+    const [held] = await executeBound<{ any: boolean }[]>(em, 'select exists (select 1 from source_record) as any');
+    if (held?.any)
+      throw new StoreNotEmptyError(
+        'the bulk load is for an initial load into an empty store: this store already holds source records (load later snapshots through streaming or `hub import`)',
+      );
+    const result: BulkLoadResult = {
+      messages: 0,
+      records: 0,
+      parties: 0,
+      facts: 0,
+      quarantined: 0,
+      tombstones: 0,
+      reviews: 0,
+      largestComponent: 0,
+      rows: {},
+      phases,
+      positions: [],
+      seconds: 0,
+    };
+    const changed = emptyChangeSet();
+    const stats = emptyStats();
+    const last = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    // Party changes: a whole record's last state per source record, and change events in order for the fold.
+    const latest = new Map<string, PartyUpsert | PartyDelete>();
+    const events: PartyChange[] = [];
+    let facts: { part: BatchPart; message: SourceMessage; changes: FactChange[] }[] = [];
+    let pendingFacts = 0;
+
+    const applyPendingFacts = async () => {
+      if (facts.length === 0) return;
+      const taken = facts;
+      facts = [];
+      pendingFacts = 0;
+      const together = await inSavepoint(em, stats, changed, (inner, s, work) =>
+        applyFacts(
+          inner,
+          taken.flatMap((m) => m.changes),
+          s,
+          work,
+        ),
+      );
+      if (together === null) return;
+      // Someone in the chunk is bad: find who, one message at a time (as streaming does).
+      for (const m of taken) {
+        const problem = await inSavepoint(em, stats, changed, (inner, s, work) =>
+          applyFacts(inner, m.changes, s, work),
+        );
+        if (problem !== null) await quarantineOne(em, m.part, m.message, 'REJECTED_BY_DATABASE', problem, result);
+      }
+    };
+
+    for await (const part of parts) {
+      const mapped = mapMessages(part.route, part.messages, deps.maxMessageBytes);
+      for (const item of mapped) {
+        result.messages += 1;
+        const k = `${part.route.topic}:${part.partition}`;
+        const offset = BigInt(item.message.offset);
+        const before = last.get(k);
+        if (!before || offset > before.offset)
+          last.set(k, { topic: part.route.topic, partition: part.partition, offset });
+        if ('error' in item) {
+          await quarantineOne(em, part, item.message, item.error.code, item.error.reason, result);
+          continue;
+        }
+        const factsOf = item.changes.filter(isFact);
+        if (factsOf.length > 0) {
+          facts.push({ part, message: item.message, changes: factsOf });
+          pendingFacts += factsOf.length;
+        }
+        for (const c of item.changes) {
+          if (isFact(c)) continue;
+          if (c.carries === 'changes') {
+            events.push(c);
+            continue;
+          }
+          const key = recordKey(c.system, c.sourceId);
+          const held = latest.get(key);
+          if (!held || BigInt(c.sourceVersion) > BigInt(held.sourceVersion)) latest.set(key, c);
+        }
+      }
+      if (pendingFacts >= factChunk) await applyPendingFacts();
+    }
+    await applyPendingFacts();
+    result.facts = stats.bySystem.size > 0 ? [...stats.bySystem.values()].reduce((n, s) => n + s.applied, 0) : 0;
+    phaseDone('read, map and facts');
+
+    // Change events folded per attribute, in order, as streaming folds them; the last fold is the record.
+    for (const c of await foldChangeEvents(em, events)) {
+      if (c.fold === undefined) continue; // stale: changes nothing
+      latest.set(recordKey(c.system, c.sourceId), c);
+    }
+    const upserts: PartyUpsert[] = [];
+    const tombstones: PartyDelete[] = [];
+    for (const c of latest.values()) {
+      if (c.op === 'upsert') upserts.push(c);
+      else tombstones.push(c);
+    }
+    latest.clear();
+    phaseDone('fold');
+    const resolution = resolveSnapshot(upserts, deps.matcher);
+    result.records = upserts.length;
+    result.tombstones = tombstones.length;
+    result.parties = resolution.segment.parties.length;
+    result.reviews = resolution.segment.reviews.size;
+    result.largestComponent = resolution.largestComponent;
+    phaseDone('match');
+    result.rows = await writeSnapshot(em, resolution.segment, tombstones, changed);
+    phaseDone('write and survivorship');
+    await deps.followUp.run(em, changed);
+    phaseDone(deps.followUp.phase);
+
+    result.positions = [...last.values()]
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
+      .map((p) => ({ topic: p.topic, partition: p.partition, nextOffset: (p.offset + 1n).toString() }));
+    for (let i = 0; i < result.positions.length; i += 500) {
+      const chunk = result.positions.slice(i, i + 500);
+      await executeBound(
+        em,
+        `insert into consumer_offset (consumer_group, topic, partition, next_offset) values ${marks(chunk.length, '(?, ?, ?, ?)')}
+         on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
+        chunk.flatMap((p) => [consumerGroup, p.topic, p.partition, p.nextOffset]),
+      );
+    }
+    result.seconds = (performance.now() - started) / 1000;
+    return result;
+  });
+}
+
+async function quarantineOne(
+  em: EntityManager,
+  part: BatchPart,
+  message: SourceMessage,
+  code: string,
+  reason: string,
+  result: BulkLoadResult,
+): Promise<void> {
+  const counted: BatchResult = {
+    applied: 0,
+    stale: 0,
+    partiesChanged: 0,
+    skipped: 0,
+    quarantined: 0,
+    nextOffset: null,
+    rejected: [],
+    latestSourceTime: null,
+  };
+  await quarantine(em, part, message, code, reason, counted);
+  result.quarantined += counted.quarantined;
+}
+
+/**
+ * The batch path's input (the demo data set, a generated snapshot) through the bulk load: messages get
+ * positions 0..n-1 per topic under the stream's name, as `ingestBatch` gives them, so streaming the same input
+ * afterwards skips what the load applied.
+ */
+export async function bulkLoad(
+  orm: MikroORM,
+  router: TopicRouter,
+  streamName: string,
+  messages: Iterable<BatchInputMessage> | AsyncIterable<BatchInputMessage>,
+  deps: IngestDeps,
+): Promise<BulkLoadResult> {
+  async function* parts(): AsyncGenerator<BatchPart> {
+    const positions = new Map<string, number>();
+    const pending = new Map<string, SourceMessage[]>();
+    const emit = function* (topic: string) {
+      const list = pending.get(topic);
+      const route = router.route(topic);
+      if (!list || list.length === 0) return;
+      if (!route) throw new Error(`no connector for topic ${topic}`);
+      pending.set(topic, []);
+      yield { route, partition: 0, messages: list };
+    };
+    for await (const m of messages) {
+      const position = positions.get(m.topic) ?? 0;
+      positions.set(m.topic, position + 1);
+      const list = pending.get(m.topic) ?? [];
+      list.push({
+        topic: m.topic,
+        partition: 0,
+        offset: String(position),
+        key: m.key === null ? null : Buffer.from(m.key),
+        value: m.value === null ? null : Buffer.from(m.value),
+        timestamp: null,
+      });
+      pending.set(m.topic, list);
+      if (list.length >= 1_000) yield* emit(m.topic);
+    }
+    for (const topic of [...pending.keys()]) yield* emit(topic);
+  }
+  return bulkLoadParts(orm, `batch:${streamName}`, parts(), deps);
+}

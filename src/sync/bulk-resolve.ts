@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { PartyUpsert } from '../domain/canonical.ts';
+import type { MatchExplanation } from '../model/source-record.entity.ts';
+import type { Matcher, MatchCandidate } from './match/matcher.ts';
+import { newSegment, type RecordWrite, type Segment } from './party-batch-types.ts';
+import { neighbourhoodMaxBlock } from './resolve.ts';
+
+/**
+ * Identity resolution of a whole snapshot at once, for the bulk initial load (src/ingest/bulk-load.ts): the
+ * partition the streaming path reaches after its resolution pass (resolve.ts), computed directly.
+ *   1. Every live record gets its blocking keys; records sharing a block of at most `neighbourhoodMaxBlock`
+ *      records are joined (union–find) — the closure the resolution pass walks, so each component is exactly a
+ *      neighbourhood the pass would re-cluster whole.
+ *   2. Each component is clustered by the matcher's batch engine (`Matcher.cluster`), independent of order.
+ *   3. Each record is explained as streaming explains it: decided (`BatchMatching.decide`) against the records of
+ *      its component it shares a usable block with, as golden records; a golden record it matches or possibly
+ *      matches other than its own is a review task, as in streaming.
+ * The result is a segment of writes (new golden records and source records, keys, reviews) for the caller.
+ */
+export type SnapshotResolution = { segment: Segment; components: number; largestComponent: number };
+
+export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matcher): SnapshotResolution {
+  const cluster = matcher.cluster;
+  const matching = matcher.batch;
+  if (!cluster || !matching)
+    throw new Error(`the bulk load needs a matcher that clusters in batch (matcher ${matcher.name} does not)`);
+  const n = upserts.length;
+  const ids = upserts.map(() => randomUUID());
+  const keysOf = upserts.map((u) => matcher.keys(u.attributes));
+  const profiles = upserts.map((u) => (matcher.profile ? matcher.profile(u.attributes) : null));
+  const profileJson = profiles.map((p) => (p === null ? null : JSON.stringify(p)));
+
+  // Blocks over the whole snapshot.
+  const blocks = new Map<string, number[]>();
+  keysOf.forEach((keys, i) => {
+    for (const k of keys) {
+      const list = blocks.get(k);
+      if (list) list.push(i);
+      else blocks.set(k, [i]);
+    }
+  });
+
+  // 1. Components over blocks the resolution pass would walk.
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (i: number): number => {
+    let r = i;
+    while (parent[r] !== r) r = parent[r] as number;
+    let j = i;
+    while (parent[j] !== r) {
+      const next = parent[j] as number;
+      parent[j] = r;
+      j = next;
+    }
+    return r;
+  };
+  for (const members of blocks.values()) {
+    if (members.length < 2 || members.length > neighbourhoodMaxBlock) continue;
+    const root = find(members[0] as number);
+    for (const m of members) {
+      const r = find(m);
+      if (r !== root) parent[r] = root;
+    }
+  }
+  const components = new Map<number, number[]>();
+  for (let i = 0; i < n; i += 1) {
+    const r = find(i);
+    const list = components.get(r);
+    if (list) list.push(i);
+    else components.set(r, [i]);
+  }
+
+  // 2. Clusters per component → golden record ids.
+  const partyOf: string[] = new Array(n);
+  const candidateOf = (i: number): MatchCandidate => {
+    const u = upserts[i] as PartyUpsert;
+    return {
+      recordId: ids[i] as string,
+      partyId: partyOf[i] as string,
+      system: u.system,
+      sourceId: u.sourceId,
+      profile: profiles[i] ?? null,
+      attributes: profiles[i] === null ? u.attributes : null,
+    };
+  };
+  const segment = newSegment();
+  const membersOfParty = new Map<string, number[]>();
+  let largest = 0;
+  for (const members of components.values()) {
+    largest = Math.max(largest, members.length);
+    const clusterOf = members.length === 1 ? [0] : cluster(members.map((i) => ({ ...candidateOf(i), partyId: '' })));
+    const partyByCluster = new Map<number, string>();
+    members.forEach((i, at) => {
+      const c = clusterOf[at] as number;
+      let party = partyByCluster.get(c);
+      if (party === undefined) {
+        party = randomUUID();
+        partyByCluster.set(c, party);
+        segment.parties.push({ id: party, kind: (upserts[i] as PartyUpsert).attributes.kind });
+        membersOfParty.set(party, []);
+      }
+      partyOf[i] = party;
+      membersOfParty.get(party)?.push(i);
+    });
+  }
+
+  // 3. Links, explanations and review tasks, as streaming would write them.
+  const usable = (k: string) => matching.usable(k, blocks.get(k)?.length ?? 0);
+  const byKey = (i: number) => {
+    const u = upserts[i] as PartyUpsert;
+    return `${u.system}\u0000${u.sourceId}`;
+  };
+  for (const [party, members] of membersOfParty) {
+    // The golden record's first record (by source key) is the one it was "created" by; the others link to it.
+    const ordered = [...members].sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1));
+    for (const [rank, i] of ordered.entries()) {
+      const u = upserts[i] as PartyUpsert;
+      const recordId = ids[i] as string;
+      const others = new Set<number>();
+      for (const k of keysOf[i] as string[])
+        if (usable(k)) for (const j of blocks.get(k) ?? []) if (j !== i) others.add(j);
+      let link: RecordWrite['link'] = { linkType: 'NEW', score: null };
+      let explanation: MatchExplanation = {
+        decision: 'NEW',
+        probability: null,
+        candidatePartyId: null,
+        comparisons: [],
+        note: 'no golden record matches',
+      };
+      if (others.size > 0) {
+        const decision = matching.decide(
+          { recordId, system: u.system, sourceId: u.sourceId, attributes: u.attributes },
+          [...others].map(candidateOf).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
+          (p) => (membersOfParty.get(p) ?? []).filter((j) => j !== i).map(candidateOf),
+        );
+        const own = decision.matches.find((e) => e.partyId === party);
+        if (rank > 0) {
+          link = own
+            ? { linkType: own.linkType, score: own.explanation.probability }
+            : { linkType: 'PROBABILISTIC', score: null };
+          explanation = own?.explanation ?? {
+            decision: 'MATCH',
+            probability: null,
+            candidatePartyId: party,
+            comparisons: [],
+            note: 'clustered with its golden record as a whole by the bulk load (batch engine)',
+          };
+        } else if (decision.possible.length > 0)
+          explanation = { ...explanation, note: 'possible matches sent to review' };
+        for (const e of [...decision.matches, ...decision.possible])
+          if (e.partyId !== party)
+            segment.reviews.set(`${recordId}|${e.partyId}`, {
+              recordId,
+              partyId: e.partyId,
+              probability: e.probability,
+              explanation: e.explanation,
+            });
+      }
+      segment.records.set(recordId, {
+        id: recordId,
+        change: u,
+        partyId: party,
+        fresh: true,
+        link,
+        explanation,
+        profile: profileJson[i] ?? null,
+        raw: u.raw,
+        sourceTime: u.sourceTime,
+        sourceVersion: u.sourceVersion,
+      });
+      segment.keys.set(recordId, keysOf[i] as string[]);
+    }
+  }
+  return { segment, components: components.size, largestComponent: largest };
+}
