@@ -48,6 +48,7 @@ export async function copyRows(
   columns: readonly string[],
   rows: Iterable<readonly unknown[]>,
 ): Promise<number> {
+  const started = Date.now();
   const [session] = await executeBound<{ pid: number }[]>(em, 'select pg_backend_pid() as pid');
   const client = clientsByPid.get(session?.pid ?? -1);
   if (!client)
@@ -70,6 +71,6 @@ export async function copyRows(
   }
   stream.end(buffer);
   await finished;
-  em.config.getLogger().logQuery({ query: `copy ${table} (${count} rows)`, took: 0, level: 'info' });
+  em.config.getLogger().logQuery({ query: `copy ${table} (${count} rows)`, took: Date.now() - started, level: 'info' });
   return count;
 }

@@ -53,7 +53,7 @@ export type BulkLoadResult = {
 
 export class StoreNotEmptyError extends Error {}
 
-const factChunk = 5_000;
+const factChunk = 20_000;
 
 export async function bulkLoadParts(
   orm: MikroORM,
@@ -109,6 +109,7 @@ export async function bulkLoadParts(
           taken.flatMap((m) => m.changes),
           s,
           work,
+          'copy',
         ),
       );
       if (together === null) return;
@@ -150,11 +151,16 @@ export async function bulkLoadParts(
           if (!held || BigInt(c.sourceVersion) > BigInt(held.sourceVersion)) latest.set(key, c);
         }
       }
-      if (pendingFacts >= factChunk) await applyPendingFacts();
+      if (pendingFacts >= factChunk) {
+        phaseDone('read and map');
+        await applyPendingFacts();
+        phaseDone('facts');
+      }
     }
+    phaseDone('read and map');
     await applyPendingFacts();
+    phaseDone('facts');
     result.facts = stats.bySystem.size > 0 ? [...stats.bySystem.values()].reduce((n, s) => n + s.applied, 0) : 0;
-    phaseDone('read, map and facts');
 
     // Change events folded per attribute, in order, as streaming folds them; the last fold is the record.
     for (const c of await foldChangeEvents(em, events)) {
@@ -176,8 +182,7 @@ export async function bulkLoadParts(
     result.reviews = resolution.segment.reviews.size;
     result.largestComponent = resolution.largestComponent;
     phaseDone('match');
-    result.rows = await writeSnapshot(em, resolution.segment, tombstones, changed);
-    phaseDone('write and survivorship');
+    result.rows = await writeSnapshot(em, resolution.segment, tombstones, changed, phaseDone);
     await deps.followUp.run(em, changed);
     phaseDone(deps.followUp.phase);
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { executeBound } from '../db/bound-sql.ts';
+import { copyRows } from '../db/copy.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type {
   ActivityDelete,
@@ -217,6 +218,8 @@ export async function applyFacts(
   changes: readonly FactChange[],
   stats: ApplyStats,
   changed: ChangeSet,
+  /** 'copy' (the bulk load): each round's rows go to a staging table with COPY and are upserted from there. */
+  how: 'values' | 'copy' = 'values',
 ): Promise<void> {
   const byTable = new Map<keyof typeof tables, Map<string, Row[]>>();
   for (const change of changes) {
@@ -229,7 +232,7 @@ export async function applyFacts(
   const applied = new Map<string, number>();
   for (const [name, rowsByKey] of byTable) {
     const table: Table = tables[name];
-    const versions = [...rowsByKey.values()].map((list) =>
+    const sorted = [...rowsByKey.values()].map((list) =>
       list.sort((a, b) =>
         BigInt(a.source_version) < BigInt(b.source_version)
           ? -1
@@ -238,13 +241,21 @@ export async function applyFacts(
             : 0,
       ),
     );
+    // The bulk load collapses a key's versions to the row applying them one by one ends in, where no column is
+    // derived from the transition between two versions: a key updated a thousand times in a snapshot's history
+    // is then one row, not a thousand rounds.
+    const versions = how === 'copy' && !table.derived ? sorted.map(collapseVersions(table)) : sorted;
     const columns = Object.keys(versions[0]?.[0] ?? {});
-    const perStatement = Math.max(1, Math.floor(maxParams / columns.length));
+    const perStatement = how === 'copy' ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.floor(maxParams / columns.length));
     for (let round = 0; ; round += 1) {
       const rows = versions.flatMap((list) => list.slice(round, round + 1));
       if (rows.length === 0) break;
       for (let i = 0; i < rows.length; i += perStatement) {
-        const returned = await upsert(em, table, columns, rows.slice(i, i + perStatement));
+        const part = rows.slice(i, i + perStatement);
+        const returned =
+          how === 'copy' && part.length >= 1_000
+            ? await upsertStaged(em, table, columns, part)
+            : await upsert(em, table, columns, part);
         for (const r of returned) applied.set(r.system as string, (applied.get(r.system as string) ?? 0) + 1);
         noteChanges(name, returned, changed);
       }
@@ -256,13 +267,27 @@ export async function applyFacts(
   for (const [system, n] of seen) tally(stats, system, applied.get(system) ?? 0, n - (applied.get(system) ?? 0));
 }
 
-async function upsert(
-  em: EntityManager,
-  table: Table,
-  columns: string[],
-  rows: Row[],
-): Promise<Record<string, string | null>[]> {
-  const cast = (c: string) => (c === 'data' ? '?::jsonb' : '?');
+/**
+ * The state a key's versions (sorted, oldest first) end in when upserted one by one: the newest row, except that a
+ * tombstone keeps the data columns it found stored (the newest row before it, itself possibly a tombstone).
+ */
+const collapseVersions =
+  (table: Table) =>
+  (list: Row[]): Row[] => {
+    let state: Row | undefined;
+    for (const row of list) {
+      if (state === undefined || !row.deleted) state = row;
+      else {
+        const kept: Row = { ...row };
+        for (const c of table.dataColumns) kept[c] = state[c];
+        state = kept;
+      }
+    }
+    return state === undefined ? [] : [state];
+  };
+
+/** The SET list of a version-guarded upsert: a tombstone keeps the stored data; derived columns see both rows. */
+function upsertSet(table: Table, columns: readonly string[]): string[] {
   const set = columns
     .filter((c) => c !== 'id' && !table.keyColumns.includes(c) && !(table.derived && c in table.derived))
     .map((c) =>
@@ -271,13 +296,51 @@ async function upsert(
         : `${c} = excluded.${c}`,
     );
   for (const [c, expr] of Object.entries(table.derived ?? {})) set.push(`${c} = ${expr}`);
+  return set;
+}
+
+async function upsert(
+  em: EntityManager,
+  table: Table,
+  columns: string[],
+  rows: Row[],
+): Promise<Record<string, string | null>[]> {
+  const cast = (c: string) => (c === 'data' ? '?::jsonb' : '?');
   return executeBound<Record<string, string | null>[]>(
     em,
     `insert into ${table.name} as t (${columns.join(', ')}) values ${rows.map(() => `(${columns.map(cast).join(', ')})`).join(', ')}
-     on conflict (${table.keyColumns.join(', ')}) do update set ${set.join(', ')}
+     on conflict (${table.keyColumns.join(', ')}) do update set ${upsertSet(table, columns).join(', ')}
      where t.source_version < excluded.source_version
      returning ${table.returning}`,
     rows.flatMap((r) => columns.map((c) => r[c])),
+  );
+}
+
+/** The same upsert with the rows COPYed into a staging table (a temporary copy of the table's columns) first. */
+async function upsertStaged(
+  em: EntityManager,
+  table: Table,
+  columns: string[],
+  rows: Row[],
+): Promise<Record<string, string | null>[]> {
+  const stage = `stage_${table.name}`;
+  await executeBound(
+    em,
+    `create temporary table if not exists ${stage} (like ${table.name} including defaults) on commit drop`,
+  );
+  await executeBound(em, `truncate ${stage}`);
+  await copyRows(
+    em,
+    stage,
+    columns,
+    rows.map((r) => columns.map((c) => r[c])),
+  );
+  return executeBound<Record<string, string | null>[]>(
+    em,
+    `insert into ${table.name} as t (${columns.join(', ')}) select ${columns.join(', ')} from ${stage}
+     on conflict (${table.keyColumns.join(', ')}) do update set ${upsertSet(table, columns).join(', ')}
+     where t.source_version < excluded.source_version
+     returning ${table.returning}`,
   );
 }
 

@@ -22,6 +22,7 @@ export async function writeSnapshot(
   segment: Segment,
   tombstones: readonly PartyDelete[],
   changed: ChangeSet,
+  phaseDone: (phase: string) => void = () => {},
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   const linkedAt = new Date();
@@ -112,6 +113,7 @@ export async function writeSnapshot(
       JSON.stringify(r.explanation),
     ]),
   );
+  phaseDone('copy');
   // Survivorship, history and events of the new golden records.
   let recomputed = 0;
   for (const chunk of chunked(segment.parties, 5_000)) {
@@ -122,5 +124,6 @@ export async function writeSnapshot(
     for (const p of chunk) changed.customers.add(p.id);
   }
   counts.recomputed = recomputed;
+  phaseDone('survivorship');
   return counts;
 }
