@@ -102,7 +102,7 @@ export function summaryTable(
       ? ''
       : ` (targets are set for 1,000,000; this run: ${settings.customers.toLocaleString('en')})`;
   return [
-    `bench:scale — ${settings.customers.toLocaleString('en')} customers generated, ${settings.loader} loader, reads at ${settings.rate}/s for ${settings.seconds} s each${targetsMetAt}`,
+    `bench:scale — --customers ${settings.customers.toLocaleString('en')}, ${settings.loader}, reads at ${settings.rate}/s for ${settings.seconds} s each${targetsMetAt}; CPU/request: the hub process + PostgreSQL backends`,
     `${'measure'.padEnd(w)}  ${'value'.padEnd(v)}  ${'target'.padEnd(8)}  result`,
     ...rows.map(
       (r) =>
