@@ -13,7 +13,7 @@ import type { IngestDeps } from '../src/ingest/apply-batch.ts';
 import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../src/runtime/hub.ts';
 import { rescanAll } from '../src/risk/rescan.ts';
-import { populationChunks, populationMessages } from '../src/demo/generate-population.ts';
+import { type PopulationChunk, populationChunks } from '../src/demo/generate-population.ts';
 import { cpu, paced, type Target } from './graphql-load.ts';
 import { scaleDocuments, storageReport, summaryTable, type Row } from './scale-report.ts';
 
@@ -67,6 +67,7 @@ log(`machine: ${cpus().length} cores, load average ${load1()} at start (shared w
 
 const reuse = args.database ?? process.env.BENCH_DB_URL;
 let lockRetries = 0;
+let generatingMs = 0;
 let db: TestDatabase | null = null;
 const url = reuse ?? (db = await createTestDatabase('hub_bench_scale')).url;
 const rows: Row[] = [];
@@ -204,9 +205,9 @@ async function loadPopulation(orm: MikroORM): Promise<Row[]> {
       );
     }
     const stream = (function* () {
-      for (const m of populationMessages({ customers, chunkPeople: Number(args.chunk) })) {
-        messages += 1;
-        yield m;
+      for (const chunk of generated()) {
+        messages += chunk.messages.length;
+        yield* chunk.messages;
       }
     })();
     const r = await bulkLoad(orm, router, 'bench-scale', stream, deps);
@@ -215,7 +216,7 @@ async function loadPopulation(orm: MikroORM): Promise<Row[]> {
     );
   } else {
     let last = t0;
-    for (const [k, chunk] of enumerate(populationChunks({ customers, chunkPeople: Number(args.chunk) }))) {
+    for (const [k, chunk] of enumerate(generated())) {
       // Positions are per stream and topic: each chunk is a stream of its own (loading it again is a no-op, which
       // also makes a retry resume where the failed transaction left off).
       const r = await retried(() => ingestBatch(orm, router, `bench-scale-${k}`, chunk.messages, deps));
@@ -231,6 +232,7 @@ async function loadPopulation(orm: MikroORM): Promise<Row[]> {
     }
   }
   const loadSeconds = (performance.now() - t0) / 1000;
+  log(`  of which generating the messages (in this process, chunk by chunk): ${(generatingMs / 1000).toFixed(1)} s`);
   if (lockRetries > 0) log(`  ${lockRetries} chunk(s) retried after running out of lock-table space`);
   const c = process.cpuUsage(cpu0);
   const records = await count(url, 'select count(*) from source_record');
@@ -272,6 +274,18 @@ async function retried<T>(f: () => Promise<T>): Promise<T> {
       log(`  out of lock-table space (53200), chunk retried (${lockRetries} so far)`);
       await new Promise((r) => setTimeout(r, 2000 * attempt));
     }
+  }
+}
+
+/** The population's chunks, timing how long generating them takes (it is part of the load's wall time). */
+function* generated(): Generator<PopulationChunk> {
+  const it = populationChunks({ customers, chunkPeople: Number(args.chunk) });
+  for (;;) {
+    const t = performance.now();
+    const next = it.next();
+    generatingMs += performance.now() - t;
+    if (next.done) return;
+    yield next.value;
   }
 }
 
