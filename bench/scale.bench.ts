@@ -18,8 +18,8 @@ import { cpu, paced, type Target } from './graphql-load.ts';
 import { scaleDocuments, storageReport, summaryTable, type Row } from './scale-report.ts';
 
 /**
- * The hub at scale (issue 16 part 5): a store of `--customers` golden customers (default 1,000,000; about three
- * source records each, with their policies, covers and roles and the other systems' payments, claims, leads, bank
+ * The hub at scale (issue 16 part 5): a store of `--customers` people (default 1,000,000; about 2.6 source records
+ * each, with their policies, covers and roles and the other systems' payments, claims, leads, bank
  * sales, app events and calls) generated as the connectors' real messages (src/demo/generate-population.ts,
  * streamed in chunks) and loaded through the bulk initial-load path (`--loader bulk`, src/ingest/bulk-load.ts)
  * or the streaming batch path (`--loader batch`, ingestBatch: the connectors, identity resolution, survivorship;

@@ -11,9 +11,10 @@ import { type Random, seeded } from './random.ts';
  * covers, roles with relation codes) and the same people again in the other systems — billing payers keyed by id
  * document, claimants, agents' leads (names in traditional characters, loose birth dates, an agent's own mobile
  * typed in), bank sales rows, app users (registration, some real-name verified), contact-centre calls — and about
- * one adult in twelve under a second core client number. Per person about three source records resolve to one
- * golden customer. Households share an address and often a landline; see population-units.ts. Seeded: the same
- * options give the same messages, whatever the chunk size.
+ * one adult in twelve under a second core client number. Per person about 2.6 source records (and 0.65 policies,
+ * 1.8 roles) resolve to one golden customer. Households share an address and often a landline; see
+ * population-units.ts. Each chunk's messages are grouped by topic, snapshot tables first. Seeded: the same options
+ * give the same messages (a chunk size other than the default groups them differently, not other messages).
  */
 /** A message as the batch path takes it (a bank file's row has no key). */
 export type PopulationMessage = { topic: string; key: string | null; value: string | null };
