@@ -60,7 +60,7 @@ export async function load(
  * command line names it: "postgres: user database host(port) state"), from /proc (Linux). Other databases on
  * the same server are left out.
  */
-function cpu(pid: number, database: string): { server: number; postgres: number } {
+export function cpu(pid: number, database: string): { server: number; postgres: number } {
   const ticks = (stat: string) => {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)

@@ -48,6 +48,12 @@ if (which === 'hub') {
     HUB_SEARCH_RATE_PER_MINUTE: process.env.HUB_SEARCH_RATE_PER_MINUTE ?? '100000',
     // The statement count per request (x-sql-statements), which the benchmark prints; counted either way.
     HUB_SQL_STATEMENTS_HEADER: '1',
+    // bench:scale measures reads on a store at rest: it turns off the programme worker (whose first refresh would
+    // value every customer) and the scheduled resolution pass. Unset, both keep the hub's defaults.
+    ...(process.env.HUB_PROGRAMME ? { HUB_PROGRAMME: process.env.HUB_PROGRAMME } : {}),
+    ...(process.env.HUB_RESOLVE_INTERVAL_SECONDS
+      ? { HUB_RESOLVE_INTERVAL_SECONDS: process.env.HUB_RESOLVE_INTERVAL_SECONDS }
+      : {}),
   });
   const hub = await startHub(config, { demo: false, logger: createLogger(config.logLevel) });
   stop = () => hub.stop();

@@ -10,9 +10,7 @@ import { createKafka, ensureTopics, publish } from '../messaging/kafka.ts';
 import { connectorById, connectors } from '../connectors/registry.ts';
 import { importFile } from '../ingest/file-import.ts';
 import { replayConnector } from '../ingest/replay.ts';
-import { screenParties } from '../risk/screening.ts';
-import { evaluateAlertsForParties } from '../risk/alerts.ts';
-import { refreshRelations } from '../relations/refresh.ts';
+import { rescanAll } from '../risk/rescan.ts';
 import { resolvePass } from '../sync/resolve.ts';
 import { importListFile } from '../risk/list-import.ts';
 import { ingestDepsFor, loadTokenSettings, wireFormatFor } from '../runtime/hub.ts';
@@ -228,27 +226,8 @@ async function main(argv: string[]): Promise<number> {
       const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
       try {
         await migrate(orm);
-        const parties = await orm.em
-          .fork()
-          .execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
-        // Relationships and households first, for everyone (after an upgrade they start empty; a rescan also
-        // repairs any drift), so that the network rules then count relatives as one.
-        for (let i = 0; i < parties.length; i += 500)
-          await orm.em.fork().transactional((em) =>
-            refreshRelations(
-              em,
-              parties.slice(i, i + 500).map((p) => p.id),
-            ),
-          );
-        let alerts = 0;
-        for (let i = 0; i < parties.length; i += 200) {
-          await orm.em.fork().transactional(async (em) => {
-            const slice = parties.slice(i, i + 200).map((p) => p.id);
-            await screenParties(em, slice);
-            alerts += await evaluateAlertsForParties(em, slice, config.kafkaTopicPrefix);
-          });
-        }
-        process.stdout.write(`rescanned ${parties.length} customers: ${alerts} alerts opened, updated or closed\n`);
+        const { customers, alerts } = await rescanAll(orm, config.kafkaTopicPrefix);
+        process.stdout.write(`rescanned ${customers} customers: ${alerts} alerts opened, updated or closed\n`);
         return 0;
       } finally {
         await orm.close(true);

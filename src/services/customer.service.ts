@@ -170,7 +170,10 @@ export class CustomerService {
     if (input.name != null) {
       const key = nameKey(input.name);
       if (key === null) throw badInput('name is empty', 'query.name');
-      where.push(`(p.name_key = ? or p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`);
+      // `%` is similarity ≥ pg_trgm.similarity_threshold (0.3 unless a session changes it; the hub never does).
+      // Unlike `similarity(…) >= 0.3` it can use the trigram index (party_name_key_trgm): with the function, every
+      // name search read the whole party table (bench:scale: 474 ms at 11,000 customers, against 57 ms).
+      where.push(`(p.name_key = ? or p.name_key like ? or p.name_key % ?)`);
       params.push(key, `${escapeLike(key)}%`, key);
       score = `case when p.name_key = ? then 1.0 else greatest(similarity(p.name_key, ?), 0.5) end`;
       scoreParams.push(key, key);
