@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ensureBroker } from '../scripts/kafka/broker.ts';
@@ -17,6 +17,7 @@ import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { applyPhaseSeconds } from '../src/observability/metrics.ts';
 import { sqlProfileReport } from '../src/db/query-stats.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
+import { databaseCpuMeter, interleave, writeSnapshot, writesPerEvent } from './ingest-support.ts';
 
 /**
  * End-to-end ingest and freshness, measured side by side in one run on this machine's PostgreSQL and a real
@@ -88,9 +89,13 @@ try {
   }
 
   // 1. Raw batched upsert of the same messages.
+  const rawPool = new pg.Pool({ connectionString: rawDb.url, max: 1 });
+  const rawBefore = await writeSnapshot(rawPool, 0);
   const rawSeconds = await rawUpsert(rawDb.url, traffic);
   const rawRate = traffic.length / rawSeconds;
   log(`raw batched upsert:  ${rawRate.toFixed(0)} events/s (${rawSeconds.toFixed(2)} s)`);
+  log(`raw writes:          ${writesPerEvent(rawBefore, await writeSnapshot(rawPool, 1_500), traffic.length, 3)}`);
+  await rawPool.end();
 
   const timings: { mode: string; run: number; seconds: number; running: number; cpu: number; freshness: string[] }[] =
     [];
@@ -152,6 +157,9 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       DB_POOL_MAX: String(Number(args.concurrency) + 6),
     });
     const ends = await endOffsets(broker.brokers, router.streamTopics);
+    const statsPool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const dbCpuMeter = databaseCpuMeter(statsPool);
+    const writesBefore = await writeSnapshot(statsPool, 0);
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
     const hub = await startHub(config, { demo: false, logger: createLogger('error') });
@@ -177,7 +185,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       // runs on a shared machine.
       const cpu = process.cpuUsage(cpuStarted);
       const hubCpu = (cpu.user + cpu.system) / 1e6;
-      const dbCpu = await databaseCpuSeconds(pool);
+      const dbCpu = await dbCpuMeter.read();
       const hubRate = traffic.length / hubSeconds;
       const {
         rows: [counts],
@@ -198,8 +206,15 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       result.seconds = hubSeconds;
       result.running = (finished - (firstCommit ?? started)) / 1000;
       result.cpu = hubCpu + dbCpu;
-      log(`cpu:                 hub process ${hubCpu.toFixed(1)} s, its PostgreSQL sessions ${dbCpu.toFixed(1)} s`);
+      const perK = (x: number) => ((x * 1000) / traffic.length).toFixed(3);
+      log(
+        `cpu:                 hub process ${hubCpu.toFixed(1)} s, its PostgreSQL sessions ${dbCpu.toFixed(1)} s; per 1,000 events ${perK(hubCpu)} + ${perK(dbCpu)} s (load average ${loadAverage()})`,
+      );
+      log(`writes:              ${writesPerEvent(writesBefore, await writeSnapshot(statsPool), traffic.length)}`);
       log(`store after ingest:  ${JSON.stringify(counts)}`);
+      // Statements of ingest and the workers beside it (the resolution pass below is left out).
+      const sql = sqlProfileReport(45);
+      if (sql) log(sql);
       // Streaming decides records in arrival order, which differs from run to run; the resolution pass (run by the
       // hub on its schedule) makes the partition independent of it — golden counts after it are the same every run.
       const streaming = ingestDepsFor(prefix, 'queue');
@@ -216,8 +231,6 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
         (v) => `${String(v.labels.phase)} ${v.value.toFixed(1)} s`,
       );
       log(`apply time by phase: ${phases.join(', ')} (summed over ${args.concurrency} concurrent partitions)`);
-      const sql = sqlProfileReport(45);
-      if (sql) log(sql);
 
       // 3. Freshness under a steady load.
       const token = await signToken(hub.tokens, 'bench', ['CHANNEL_APP']);
@@ -245,7 +258,18 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
         await untilConsumed(db.url, await endOffsets(broker.brokers, router.streamTopics), 3_600_000);
         const load = more.slice(offset, offset + rate * seconds);
         offset += load.length;
+        const phaseWrites = await writeSnapshot(statsPool, 0);
+        const phaseCpu = process.cpuUsage();
+        const phaseDbCpu = await dbCpuMeter.read();
         const latencies = await freshness(hub.url, token, kafka, i, prefix, load, rate, seconds);
+        await untilConsumed(db.url, await endOffsets(broker.brokers, router.streamTopics), 3_600_000);
+        const phaseEvents = load.length + latencies.length;
+        const used = process.cpuUsage(phaseCpu);
+        const phaseDb = (await dbCpuMeter.read()) - phaseDbCpu;
+        log(
+          `  cpu at ${rate}/s: bench process (hub, load and probes) ${((used.user + used.system) / 1e3 / phaseEvents).toFixed(3)} s, its PostgreSQL sessions ${((phaseDb * 1000) / phaseEvents).toFixed(3)} s per 1,000 events (load average ${loadAverage()})`,
+        );
+        log(`  writes at ${rate}/s: ${writesPerEvent(phaseWrites, await writeSnapshot(statsPool), phaseEvents, 6)}`);
         latencies.sort((a, b) => a - b);
         const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
         const line = `at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`;
@@ -254,6 +278,8 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       }
     } finally {
       await pool.end();
+      dbCpuMeter.stop();
+      await statsPool.end();
       await hub.stop();
     }
   } finally {
@@ -263,47 +289,10 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
   return result;
 }
 
-/**
- * CPU seconds (user + system) of the database's server processes serving this database, from /proc (the bench runs
- * on the database's machine); 0 where /proc cannot be read.
- */
-async function databaseCpuSeconds(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ pid: number }>(
-    `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
-  );
-  const ticks = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const { pid } of rows) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / ticks;
-    } catch {
-      // the session ended, or /proc is not ours to read
-    }
-  }
-  return total;
-}
-
-/** Round-robin over topics in proportion to their sizes, keeping each topic's own order. */
-function interleave(messages: readonly DemoMessage[]): DemoMessage[] {
-  const byTopic = new Map<string, DemoMessage[]>();
-  for (const m of messages) {
-    const list = byTopic.get(m.topic);
-    if (list) list.push(m);
-    else byTopic.set(m.topic, [m]);
-  }
-  const lists = [...byTopic.values()];
-  const out: DemoMessage[] = [];
-  const taken = lists.map(() => 0);
-  for (let step = 1; out.length < messages.length; step += 1) {
-    const progress = step / messages.length;
-    lists.forEach((list, i) => {
-      while ((taken[i] ?? 0) < list.length && (taken[i] ?? 0) < Math.ceil(progress * list.length))
-        out.push(list[(taken[i] = (taken[i] ?? 0) + 1) - 1] as DemoMessage);
-    });
-  }
-  return out;
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise<number> {
