@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type pg from 'pg';
+import pg from 'pg';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
 
 /**
@@ -137,4 +137,30 @@ export function interleave(messages: readonly DemoMessage[]): DemoMessage[] {
     });
   }
   return out;
+}
+
+/** The baseline: the same messages upserted into one table (topic, key → jsonb), 500 rows per statement, one connection. */
+export async function rawUpsert(url: string, messages: readonly DemoMessage[]): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(
+      `create table raw_event (topic text not null, key text not null, value jsonb, primary key (topic, key))`,
+    );
+    const started = performance.now();
+    for (let i = 0; i < messages.length; i += 500) {
+      // One statement may not touch a row twice: the last message of a key in the chunk wins, as in a log.
+      const chunk = new Map<string, DemoMessage>();
+      messages.slice(i, i + 500).forEach((m, j) => chunk.set(`${m.topic}\u0000${m.key ?? `#${i + j}`}`, m));
+      const rows = [...chunk.entries()];
+      await c.query(
+        `insert into raw_event (topic, key, value) values ${rows.map((_, k) => `($${k * 3 + 1}, $${k * 3 + 2}, $${k * 3 + 3}::jsonb)`).join(', ')}
+         on conflict (topic, key) do update set value = excluded.value`,
+        rows.flatMap(([k, m]) => [m.topic, k.split('\u0000')[1], m.value]),
+      );
+    }
+    return (performance.now() - started) / 1000;
+  } finally {
+    await c.end();
+  }
 }

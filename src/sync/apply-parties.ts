@@ -10,7 +10,7 @@ import {
   type Segment,
   recordKey,
   newSegment,
-  sameJson,
+  sameAttributes,
   isStale,
 } from './party-batch-types.ts';
 import { foldChangeEvents } from './fold-events.ts';
@@ -101,7 +101,7 @@ export async function applyParties(
       state &&
       !state.deleted &&
       state.partyId !== null &&
-      sameJson(state.attributes, change.attributes)
+      sameAttributes(state.attributes, change.attributes)
     ) {
       // Sources repeat the customer with every event (the payer of each premium): same attributes means same
       // matching evidence, so identity resolution is skipped; only recency moved, which survivorship weighs.

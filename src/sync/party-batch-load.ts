@@ -6,7 +6,14 @@ import type { BatchMatching, MatchCandidate } from './match/matcher.ts';
 import { OversizedBlocks } from './match/oversized-blocks.ts';
 import type { SyncDeps } from './sync-deps.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
-import { type PartyChange, type RecordState, type Blocks, recordKey, sameJson, isStale } from './party-batch-types.ts';
+import {
+  type PartyChange,
+  type RecordState,
+  type Blocks,
+  recordKey,
+  sameAttributes,
+  isStale,
+} from './party-batch-types.ts';
 
 /**
  * What set-based identity resolution (apply-parties.ts) reads before deciding: the batch's source records as
@@ -80,7 +87,10 @@ export async function loadBlocks(
     // are neither counted nor fetched. Most of a stream is repeats — the payer of every premium.
     if (isStale(state, c)) continue;
     const unchanged =
-      state !== undefined && !state.deleted && state.attributes !== null && sameJson(state.attributes, c.attributes);
+      state !== undefined &&
+      !state.deleted &&
+      state.attributes !== null &&
+      sameAttributes(state.attributes, c.attributes);
     if (unchanged && state.partyId !== null) continue;
     for (const k of deps.matcher.keys(c.attributes)) keys.add(k);
     if (!state) continue;
