@@ -10,13 +10,14 @@ import {
   type Segment,
   recordKey,
   newSegment,
-  sameJson,
+  sameAttributes,
   isStale,
 } from './party-batch-types.ts';
 import { foldChangeEvents } from './fold-events.ts';
 import { loadBlocks, loadStates } from './party-batch-load.ts';
 import { resolveInMemory, touch, addedTo } from './party-batch-resolve.ts';
 import { flush } from './party-batch-flush.ts';
+import { insertNewGoldenRecords } from './party-batch-create.ts';
 /**
  * Identity resolution for a whole batch of party changes, set-wise. The result is the one the one-at-a-time
  * path (party-change.ts) gives applying the same changes in the same order; only the number of statements
@@ -72,7 +73,15 @@ export async function applyParties(
   }
   /** Sends the pending writes and brings the golden records they touched up to date. */
   const settle = async (pending: Segment) => {
-    await flush(em, pending);
+    // New golden records go in with their survived values and first version (party-batch-create.ts), the rest of
+    // the writes after them; survivorship then runs for the golden records that existed before.
+    const created = await insertNewGoldenRecords(em, pending, recompute);
+    await flush(
+      em,
+      created.size === 0 ? pending : { ...pending, parties: pending.parties.filter((p) => !created.has(p.id)) },
+    );
+    for (const id of created) recompute.delete(id);
+    stats.partiesChanged += created.size;
     if (recompute.size > 0) stats.partiesChanged += (await recomputeParties(em, recompute)).size;
     recompute.clear();
   };
@@ -92,7 +101,7 @@ export async function applyParties(
       state &&
       !state.deleted &&
       state.partyId !== null &&
-      sameJson(state.attributes, change.attributes)
+      sameAttributes(state.attributes, change.attributes)
     ) {
       // Sources repeat the customer with every event (the payer of each premium): same attributes means same
       // matching evidence, so identity resolution is skipped; only recency moved, which survivorship weighs.

@@ -2,11 +2,18 @@ import { membersOfParties } from './match/probabilistic.matcher.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../domain/canonical.ts';
-import type { BatchMatching } from './match/matcher.ts';
+import type { BatchMatching, MatchCandidate } from './match/matcher.ts';
 import { OversizedBlocks } from './match/oversized-blocks.ts';
 import type { SyncDeps } from './sync-deps.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
-import { type PartyChange, type RecordState, type Blocks, recordKey, sameJson, isStale } from './party-batch-types.ts';
+import {
+  type PartyChange,
+  type RecordState,
+  type Blocks,
+  recordKey,
+  sameAttributes,
+  isStale,
+} from './party-batch-types.ts';
 
 /**
  * What set-based identity resolution (apply-parties.ts) reads before deciding: the batch's source records as
@@ -80,7 +87,10 @@ export async function loadBlocks(
     // are neither counted nor fetched. Most of a stream is repeats — the payer of every premium.
     if (isStale(state, c)) continue;
     const unchanged =
-      state !== undefined && !state.deleted && state.attributes !== null && sameJson(state.attributes, c.attributes);
+      state !== undefined &&
+      !state.deleted &&
+      state.attributes !== null &&
+      sameAttributes(state.attributes, c.attributes);
     if (unchanged && state.partyId !== null) continue;
     for (const k of deps.matcher.keys(c.attributes)) keys.add(k);
     if (!state) continue;
@@ -135,27 +145,36 @@ export async function loadBlocks(
         source_id: string;
         profile: unknown;
         attributes: PartyAttributes | null;
+        first: boolean;
       }[]
     >(
       em,
       // Per key (lateral, kept apart by OFFSET 0): index lookups whatever the statistics say — on freshly
-      // loaded tables the planner otherwise hash-joins whole tables for a few hundred keys.
-      `select t.k as key, c.* from (values ${marks(chunk.length, '(?)')}) as t(k) cross join lateral (
-         select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
-           from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted join party p on p.id = sr.party_id and p.status = 'ACTIVE'
-          where mk.key_hash = hashtextextended(t.k, 0) offset 0) as c`,
+      // loaded tables the planner otherwise hash-joins whole tables for a few hundred keys. A record is in the
+      // blocks of several of the batch's keys (the same person's id, phone, name and birth date …): its profile
+      // comes once, with the first of its rows.
+      `select key, id, party_id, system, source_id, first, case when first then profile end as profile, case when first then attributes end as attributes
+         from (select t.k as key, c.*, row_number() over (partition by c.id) = 1 as first from (values ${marks(chunk.length, '(?)')}) as t(k) cross join lateral (
+                 select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
+                   from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted join party p on p.id = sr.party_id and p.status = 'ACTIVE'
+                  where mk.key_hash = hashtextextended(t.k, 0) offset 0) as c) as found`,
       chunk,
     );
+    // One candidate per record, from the row that carries its profile (rows come in no particular order).
+    const byRecord = new Map<string, MatchCandidate>();
+    for (const r of rows)
+      if (r.first)
+        byRecord.set(r.id, {
+          recordId: r.id,
+          partyId: r.party_id,
+          system: r.system,
+          sourceId: r.source_id,
+          profile: r.profile,
+          attributes: r.attributes,
+        });
     for (const r of rows) {
       const list = blocks.candidates.get(r.key) ?? [];
-      list.push({
-        recordId: r.id,
-        partyId: r.party_id,
-        system: r.system,
-        sourceId: r.source_id,
-        profile: r.profile,
-        attributes: r.attributes,
-      });
+      list.push(byRecord.get(r.id) as MatchCandidate);
       blocks.candidates.set(r.key, list);
     }
   }

@@ -84,6 +84,19 @@ export const isStale = (state: { version: bigint } | undefined, change: PartyCha
   state.version >= BigInt(change.sourceVersion);
 export const sameJson = (a: unknown, b: unknown) =>
   stableJson(JSON.parse(JSON.stringify(a ?? null))) === stableJson(JSON.parse(JSON.stringify(b ?? null)));
+/**
+ * `sameJson` for party attributes, each object's canonical text worked out once: a batch compares every change's
+ * attributes with its stored record's twice (deciding, and choosing the blocks to load), and most changes are
+ * repeats. The sync step never mutates an attributes object (the matcher caches its keys per object too).
+ */
+const canonicalText = new WeakMap<object, string>();
+const canonical = (a: object): string => {
+  let text = canonicalText.get(a);
+  if (text === undefined) canonicalText.set(a, (text = stableJson(JSON.parse(JSON.stringify(a)))));
+  return text;
+};
+export const sameAttributes = (a: PartyAttributes | null, b: PartyAttributes | null) =>
+  a === null || b === null ? a === b : canonical(a) === canonical(b);
 /** A folded record's per-attribute state as a jsonb parameter; null for records sent whole. */
 export const foldJson = (fold: AttributeVersions | undefined): string | null =>
   fold === undefined ? null : JSON.stringify(fold);

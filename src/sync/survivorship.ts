@@ -172,7 +172,7 @@ export function survive(candidates: readonly SurvivorCandidate[]): {
   };
 }
 
-type PartyRow = GoldenValues & { status: string; lineage: Record<string, AttributeLineage> };
+export type PartyRow = GoldenValues & { status: string; lineage: Record<string, AttributeLineage> };
 
 /**
  * Recomputes one golden party from its live source records and writes it only if something changed, so the
@@ -369,7 +369,10 @@ const compared = [
 ] as const;
 
 /** Golden attribute names (as the GraphQL `Customer` names them) whose value, or whose source, changed. */
-function whatChanged(before: PartyRow, after: PartyRow): { changedAttributes: string[]; sourcesChanged: string[] } {
+export function whatChanged(
+  before: PartyRow,
+  after: PartyRow,
+): { changedAttributes: string[]; sourcesChanged: string[] } {
   const changedAttributes = compared.filter((k) => k !== 'nameKey' && before[k] !== after[k]);
   const names = new Set([...Object.keys(before.lineage ?? {}), ...Object.keys(after.lineage ?? {})]);
   const sourceOf = (l: AttributeLineage | undefined) =>
