@@ -39,6 +39,8 @@ export type GraphQLContext = {
   programme: ProgrammeService;
   care: CustomerCareService;
   stats: QueryStats;
+  /** When the request must be done by (performance.now()): resolvers starting later fail (src/resolvers/limits.ts). */
+  deadlineAt: number;
   /** How a query operation reads: one snapshot, or one statement (src/resolvers/read-modes.ts). */
   readMode: ReadMode;
   logger: Logger;

@@ -12,7 +12,13 @@ import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/v
 import { DomainError } from '../domain/errors.ts';
 import { formatError, toGraphQLError } from './errors.ts';
 import { requireTrustedDocuments, type TrustedDocuments } from './trusted-documents.ts';
-import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
+import {
+  defaultQueryLimits,
+  limitRules,
+  withExecutionDeadline,
+  type QueryLimits,
+  SearchRateLimiter,
+} from './limits.ts';
 import { openReadPool } from '../db/read-pool.ts';
 import { discarded, newReadMode, readModes, runAgainInSnapshot } from './read-modes.ts';
 import { buildSchema } from './schema.ts';
@@ -119,7 +125,7 @@ export async function startServer(opts: {
   };
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema({ federation: opts.federation ?? false }),
+    schema: withExecutionDeadline(buildSchema({ federation: opts.federation ?? false }), limits.deadlineMs),
     plugins: [
       // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
@@ -128,7 +134,6 @@ export async function startServer(opts: {
       ApolloServerPluginCacheControlDisabled(),
       statsPlugin,
       ...(readPool ? [readModes(logger, readPool)] : []),
-      executionDeadline(limits.deadlineMs),
     ],
     validationRules: limitRules(limits),
     parseOptions: { maxTokens: limits.maxTokens },
@@ -147,6 +152,8 @@ export async function startServer(opts: {
   await apollo.start();
 
   app.disable('x-powered-by');
+  // Responses are \`no-store\`: an entity tag (a hash of every body) would serve no cache.
+  app.set('etag', false);
   app.use((_req, res, next) => {
     res.set({
       'x-content-type-options': 'nosniff',
@@ -182,6 +189,7 @@ export async function startServer(opts: {
       const stats: QueryStats = { statements: 0 };
       (req as unknown as { stats: QueryStats }).stats = stats;
       (req as unknown as { readMode: ReadMode }).readMode = newReadMode();
+      (req as unknown as { deadlineAt: number }).deadlineAt = performance.now() + limits.deadlineMs;
       withQueryStats(stats, () => next());
     },
     apolloMiddleware(
@@ -215,6 +223,7 @@ export async function startServer(opts: {
           programme: new ProgrammeService(em, viewer.subject),
           care: new CustomerCareService(em),
           stats: (req as unknown as { stats: QueryStats }).stats,
+          deadlineAt: (req as unknown as { deadlineAt: number }).deadlineAt,
           readMode,
           logger,
           unmaskedReads: [],
