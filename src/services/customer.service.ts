@@ -66,6 +66,11 @@ export type PolicyPagePlan = { covers: boolean; participants: boolean };
  * A part left out (false, null) is read by its own loader as before, if a field asks for it after all.
  */
 export type CustomerPlan = {
+  /**
+   * The golden record's lineage (~1.2 KB of JSON a customer): read only when asked for. A customer read without
+   * it is not handed to the party loader, which must answer with whole rows.
+   */
+  lineage: boolean;
   identifiers: boolean;
   contactPoints: boolean;
   policies: (PolicyPageArgs & PolicyPagePlan) | null;
@@ -89,7 +94,7 @@ const pageKey = (partyId: string, q: PageQuery) =>
 type Read = { plan: CustomerPlan; page: PageQuery | null };
 type ReadKey = { id: string; read: Read };
 const readKey = (r: Read) =>
-  `${r.plan.identifiers ? 1 : 0}${r.plan.contactPoints ? 1 : 0}${r.page ? `${r.plan.policies?.covers ? 1 : 0}${r.plan.policies?.participants ? 1 : 0}${pageKey('', r.page)}` : '-'}`;
+  `${r.plan.lineage ? 1 : 0}${r.plan.identifiers ? 1 : 0}${r.plan.contactPoints ? 1 : 0}${r.page ? `${r.plan.policies?.covers ? 1 : 0}${r.plan.policies?.participants ? 1 : 0}${pageKey('', r.page)}` : '-'}`;
 
 type RawPolicy = Record<string, unknown> & {
   roles: PolicyRoleRow[];
@@ -122,7 +127,7 @@ export class CustomerService {
     const row = await this.reads.load({ id: key, read });
     // A merged-away id: its survivor is read as before (rare; the plan's children would be the wrong customer's).
     if (row?.status === 'MERGED') return this.loaders.party.load(key);
-    if (row) this.loaders.party.prime(key, row);
+    if (row && read.plan.lineage) this.loaders.party.prime(key, row);
     return row;
   }
 
@@ -177,7 +182,8 @@ export class CustomerService {
     }
     if (params.length === 0) throw badInput('give at least one of phone, idNumber or name', 'query');
 
-    const read = (plan && readOf(plan)) ?? { plan: nothingPlanned, page: null };
+    // Without a plan, whole rows (lineage included) for the party loader.
+    const read = (plan && readOf(plan)) ?? { plan: { ...nothingPlanned, lineage: true }, page: null };
     const hits = `select p.id, ${score} as score from party p where ${where.join(' and ')}
                    order by score desc, p.id limit ? offset ?`;
     const rows = await this.read(hits, [...scoreParams, ...params, limit + 1, offset], read, 'h.score desc, h.id');
@@ -189,7 +195,7 @@ export class CustomerService {
     }));
     for (const e of edges) {
       delete (e.node as { score?: unknown }).score;
-      this.loaders.party.prime(e.node.id, e.node);
+      if (read.plan.lineage) this.loaders.party.prime(e.node.id, e.node);
     }
     return connection(edges, rows.length > limit, offset > 0);
   }
@@ -241,6 +247,7 @@ export class CustomerService {
     const after = page?.after ?? null;
     const params = [
       ...hitParams,
+      plan.lineage,
       plan.identifiers,
       plan.contactPoints,
       page !== null,
@@ -303,7 +310,7 @@ function readSql(hits: string, order: string | null): string {
   let sql = readSqls.get(key);
   if (sql !== undefined) return sql;
   sql = `with h as (${hits})
-      select h.*, ${partyCols('p')},
+      select h.*, ${partyCols('p', 'case when ?::boolean then p.lineage end')},
         case when ?::boolean then
           (select coalesce(json_agg(${identifierJson('i')} order by ${identifierOrder('i')}), '[]'::json)
              from party_identifier i where i.party_id = p.id) end as "_identifiers",
@@ -343,7 +350,7 @@ function readSql(hits: string, order: string | null): string {
   return sql;
 }
 
-const nothingPlanned: CustomerPlan = { identifiers: false, contactPoints: false, policies: null };
+const nothingPlanned: CustomerPlan = { lineage: false, identifiers: false, contactPoints: false, policies: null };
 
 /** A plan with its policy page checked; null when the plan asks for nothing beyond the customer. */
 function readOf(plan: CustomerPlan): Read | null {
