@@ -2,29 +2,25 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
- * A read-only REPEATABLE READ transaction for one GraphQL query operation, bound to the request's entity manager
- * so that every statement of the query (the loaders', MikroORM's, `executeBound`'s) reads one snapshot.
- *
- * Opened in one round trip: the begin and the transaction's settings go to PostgreSQL as one simple-protocol
- * message, on a pooled connection held for the request. (Through MikroORM's `em.begin` it was two: the begin,
- * then a `set_config` — and with the one statement a customer 360 now needs, the begin, the settings and the
- * end were three of the four statements per request and most of the driver's work.) The settings:
- *   - `statement_timeout`: no statement of a query runs longer (SQLSTATE 57014, answered as TIMEOUT);
- *   - `plan_cache_mode = force_generic_plan`: statements with parameters run on their generic plans. Left to
- *     choose, PostgreSQL planned the customer 360's prepared statement (src/db/prepared.ts) anew on every
- *     request (~0.8 ms of ~1.7 ms), its custom plans being estimated cheaper than the generic one, which is the
- *     same plan. The read path's parameters are keys (ids, phone keys, flags), whose plans do not depend on the
- *     value; statements with values inlined (MikroORM's) are planned as before.
- * Nothing is written in a query operation, so the transaction has no savepoints (MikroORM's nested
- * `transactional` would need one; only mutations use it, and they run without a snapshot).
+ * How a GraphQL query operation reads, on the read pool (src/db/read-pool.ts, whose sessions carry the statement
+ * timeout and generic plans):
+ *   - `beginReadSnapshot`: a read-only REPEATABLE READ transaction, bound to the request's entity manager so that
+ *     every statement of the query (the loaders', MikroORM's, `executeBound`'s) reads one snapshot; one round trip
+ *     to begin, one to end, a pooled connection held in between;
+ *   - `readWithoutSnapshot`: for an operation known to need one statement (its one statement is a snapshot by
+ *     itself): each statement goes to the pool on its own, outside any transaction, and the statements are
+ *     counted, so that the caller can tell when the operation needed more after all (and run it again in a
+ *     snapshot: src/resolvers/read-modes.ts).
+ * Nothing is written in a query operation, so there are no savepoints (MikroORM's nested `transactional` would
+ * need one; only mutations use it, and they run on the main pool without either).
  */
 export type ReadSnapshot = { end(): Promise<void> };
+type Executor = { executeQuery(query: CompiledQuery, ...rest: unknown[]): Promise<unknown> };
 
-export async function beginReadSnapshot(em: EntityManager, statementTimeoutMs: number): Promise<ReadSnapshot> {
-  if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 0)
-    throw new Error(`statement timeout must be a whole number of ms, not ${statementTimeoutMs}`);
+const begin = 'start transaction isolation level repeatable read read only';
+
+export async function beginReadSnapshot(em: EntityManager, pool: Kysely<unknown>): Promise<ReadSnapshot> {
   const logger = em.config.getLogger();
-  const kysely = em.getConnection().getClient() as Kysely<unknown>;
   // Kysely hands out one pooled connection for as long as the callback runs: until `end`.
   let release: () => void = () => {};
   const held = new Promise<void>((resolve) => {
@@ -32,7 +28,7 @@ export async function beginReadSnapshot(em: EntityManager, statementTimeoutMs: n
   });
   let done: Promise<void> = Promise.resolve();
   const connection = await new Promise<Kysely<unknown>>((resolve, reject) => {
-    done = kysely
+    done = pool
       .connection()
       .execute(async (db) => {
         resolve(db);
@@ -40,22 +36,17 @@ export async function beginReadSnapshot(em: EntityManager, statementTimeoutMs: n
       })
       .catch(reject);
   });
-  const begin =
-    'start transaction isolation level repeatable read read only; ' +
-    `set local statement_timeout = ${statementTimeoutMs}; set local plan_cache_mode = force_generic_plan`;
   const started = Date.now();
   try {
     await connection.executeQuery(CompiledQuery.raw(begin));
   } catch (e) {
-    // The begin may have got through and a setting failed: the connection goes back to the pool idle.
-    await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
     release();
     await done;
     throw e;
   }
   logger.logQuery({ query: begin, took: Date.now() - started, level: 'info' });
   // The transaction context MikroORM and executeBound run statements on (`executeQuery`).
-  em.setTransactionContext(connection);
+  em.setTransactionContext(connection as never);
   return {
     async end() {
       em.resetTransactionContext();
@@ -69,4 +60,17 @@ export async function beginReadSnapshot(em: EntityManager, statementTimeoutMs: n
       }
     },
   };
+}
+
+/** Statements of the request go to the read pool one by one, no transaction; `statements()` counts them. */
+export function readWithoutSnapshot(em: EntityManager, pool: Kysely<unknown>): { statements(): number } {
+  let n = 0;
+  const executor: Executor = {
+    executeQuery(query, ...rest) {
+      n += 1;
+      return (pool as unknown as Executor).executeQuery(query, ...rest);
+    },
+  };
+  em.setTransactionContext(executor as never);
+  return { statements: () => n };
 }

@@ -39,6 +39,10 @@ export type GraphQLContext = {
   programme: ProgrammeService;
   care: CustomerCareService;
   stats: QueryStats;
+  /** When the request must be done by (performance.now()): resolvers starting later fail (src/resolvers/limits.ts). */
+  deadlineAt: number;
+  /** How a query operation reads: one snapshot, or one statement (src/resolvers/read-modes.ts). */
+  readMode: ReadMode;
   logger: Logger;
   /** Sensitive values returned unmasked in this request, written to the access audit when it ends. */
   unmaskedReads: { owner: AuditedRead['owner']; field: string }[];
@@ -47,5 +51,13 @@ export type GraphQLContext = {
   audit: AccessAuditService;
   riskReview: RiskReviewService;
   /** Searches by identifier per caller, shared by all requests (src/resolvers/limits.ts). */
-  searchLimiter: SearchRateLimiter;
+  searchLimiter: Pick<SearchRateLimiter, 'take'>;
+};
+
+/** How a query operation reads (src/resolvers/read-modes.ts). */
+export type ReadMode = {
+  /** Set when the operation is run again: it reads one snapshot whatever its document. */
+  snapshot: boolean;
+  /** The statements of an operation run without a snapshot, while it runs. */
+  single: { statements(): number } | null;
 };

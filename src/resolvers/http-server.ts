@@ -12,11 +12,18 @@ import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/v
 import { DomainError } from '../domain/errors.ts';
 import { formatError, toGraphQLError } from './errors.ts';
 import { requireTrustedDocuments, type TrustedDocuments } from './trusted-documents.ts';
-import { defaultQueryLimits, executionDeadline, limitRules, type QueryLimits, SearchRateLimiter } from './limits.ts';
-import { beginReadSnapshot, type ReadSnapshot } from '../db/read-snapshot.ts';
+import {
+  defaultQueryLimits,
+  limitRules,
+  withExecutionDeadline,
+  type QueryLimits,
+  SearchRateLimiter,
+} from './limits.ts';
+import { openReadPool } from '../db/read-pool.ts';
+import { discarded, newReadMode, readModes, runAgainInSnapshot } from './read-modes.ts';
 import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
-import type { GraphQLContext } from './context.ts';
+import type { GraphQLContext, ReadMode } from './context.ts';
 import { ProgrammeService } from '../services/programme.service.ts';
 import { CustomerCareService } from '../services/customer-care.service.ts';
 import { createLoaders } from '../services/loaders.ts';
@@ -50,7 +57,10 @@ export async function startServer(opts: {
   tokens: TokenSettings;
   logger: Logger;
   readiness: ReadinessProbe;
-  /** Each query operation reads one snapshot (see snapshotReads); off on PGlite's single connection. */
+  /**
+   * Query operations read on their own pool, each in one snapshot or in one statement (src/resolvers/read-modes.ts);
+   * off on PGlite's single connection.
+   */
   snapshotReads?: boolean;
   limits?: QueryLimits;
   /** Development: introspection, field suggestions and stack traces in errors; production leaves them out. */
@@ -73,6 +83,15 @@ export async function startServer(opts: {
   const limits = opts.limits ?? defaultQueryLimits;
   const searchLimiter = new SearchRateLimiter(limits.searchesPerMinute);
   const auditLog = new AccessAuditLog(orm, logger, opts.auditRetentionDays ?? 365);
+  // As many read sessions as the main pool has connections (DB_POOL_MAX).
+  const readPool = opts.snapshotReads
+    ? openReadPool(orm, {
+        max: (orm.config.get('pool') as { max?: number } | undefined)?.max ?? 10,
+        statementTimeoutMs: limits.statementTimeoutMs,
+      })
+    : null;
+  // A search run again in a snapshot was counted against the caller the first time.
+  const countedAlready = { take() {} };
   const app = express();
   const httpServer = http.createServer(app);
 
@@ -84,6 +103,8 @@ export async function startServer(opts: {
             response.http.headers.set('x-sql-statements', String(contextValue.stats.statements));
           // Responses carry personal data: no shared cache may keep them.
           response.http.headers.set('cache-control', 'no-store');
+          // An answer thrown away (run again in a snapshot, src/resolvers/read-modes.ts) was never seen.
+          if (discarded(contextValue.readMode)) return;
           // The access audit of unmasked personal information (PIPL art. 51): one row per field read, written
           // in batches off the request path.
           const at = new Date();
@@ -104,7 +125,7 @@ export async function startServer(opts: {
   };
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema({ federation: opts.federation ?? false }),
+    schema: withExecutionDeadline(buildSchema({ federation: opts.federation ?? false }), limits.deadlineMs),
     plugins: [
       // In-flight requests get 3 s to finish at shutdown (the default 10 s would use up the whole shutdown budget).
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
@@ -112,8 +133,7 @@ export async function startServer(opts: {
       // control plugin only cost a hook on every field it resolved.
       ApolloServerPluginCacheControlDisabled(),
       statsPlugin,
-      ...(opts.snapshotReads ? [snapshotReads(logger, limits.statementTimeoutMs)] : []),
-      executionDeadline(limits.deadlineMs),
+      ...(readPool ? [readModes(logger, readPool)] : []),
     ],
     validationRules: limitRules(limits),
     parseOptions: { maxTokens: limits.maxTokens },
@@ -132,6 +152,8 @@ export async function startServer(opts: {
   await apollo.start();
 
   app.disable('x-powered-by');
+  // Responses are \`no-store\`: an entity tag (a hash of every body) would serve no cache.
+  app.set('etag', false);
   app.use((_req, res, next) => {
     res.set({
       'x-content-type-options': 'nosniff',
@@ -166,47 +188,56 @@ export async function startServer(opts: {
       // Every statement issued while serving this request is counted (see db/query-stats.ts).
       const stats: QueryStats = { statements: 0 };
       (req as unknown as { stats: QueryStats }).stats = stats;
+      (req as unknown as { readMode: ReadMode }).readMode = newReadMode();
+      (req as unknown as { deadlineAt: number }).deadlineAt = performance.now() + limits.deadlineMs;
       withQueryStats(stats, () => next());
     },
-    apolloMiddleware(apollo, async ({ req }) => {
-      let viewer;
-      try {
-        viewer = await verifyBearer(req.headers.authorization, opts.tokens);
-      } catch (e) {
-        if (e instanceof AuthenticationError) {
-          throw toGraphQLError(new DomainError('UNAUTHENTICATED', e.message));
+    apolloMiddleware(
+      apollo,
+      async ({ req }) => {
+        const readMode = (req as unknown as { readMode: ReadMode }).readMode;
+        let viewer;
+        try {
+          viewer = await verifyBearer(req.headers.authorization, opts.tokens);
+        } catch (e) {
+          if (e instanceof AuthenticationError) {
+            throw toGraphQLError(new DomainError('UNAUTHENTICATED', e.message));
+          }
+          throw e;
         }
-        throw e;
-      }
-      const em = orm.em.fork();
-      const loaders = createLoaders(em);
-      return {
-        viewer,
-        em,
-        loaders,
-        customers: new CustomerService(em, loaders),
-        quarantine: new QuarantineService(em),
-        stewardship: new StewardshipService(em, viewer.subject),
-        activities: new ActivityService(em),
-        risk: new RiskService(em, viewer.subject),
-        households: new HouseholdService(em, viewer.subject),
-        exclusions: new NetworkExclusionService(em, viewer.subject),
-        nodes: new NodeService(em),
-        rights: new RightsService(em, viewer.subject),
-        programme: new ProgrammeService(em, viewer.subject),
-        care: new CustomerCareService(em),
-        stats: (req as unknown as { stats: QueryStats }).stats,
-        logger,
-        unmaskedReads: [],
-        purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
-        audit: new AccessAuditService(em),
-        riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
-          suppressionLimitDays: opts.suppressionLimitDays ?? 30,
-          maxSuppressionDays: opts.maxSuppressionDays ?? 365,
-        }),
-        searchLimiter,
-      };
-    }),
+        const em = orm.em.fork();
+        const loaders = createLoaders(em);
+        return {
+          viewer,
+          em,
+          loaders,
+          customers: new CustomerService(em, loaders),
+          quarantine: new QuarantineService(em),
+          stewardship: new StewardshipService(em, viewer.subject),
+          activities: new ActivityService(em),
+          risk: new RiskService(em, viewer.subject),
+          households: new HouseholdService(em, viewer.subject),
+          exclusions: new NetworkExclusionService(em, viewer.subject),
+          nodes: new NodeService(em),
+          rights: new RightsService(em, viewer.subject),
+          programme: new ProgrammeService(em, viewer.subject),
+          care: new CustomerCareService(em),
+          stats: (req as unknown as { stats: QueryStats }).stats,
+          deadlineAt: (req as unknown as { deadlineAt: number }).deadlineAt,
+          readMode,
+          logger,
+          unmaskedReads: [],
+          purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
+          audit: new AccessAuditService(em),
+          riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
+            suppressionLimitDays: opts.suppressionLimitDays ?? 30,
+            maxSuppressionDays: opts.maxSuppressionDays ?? 365,
+          }),
+          searchLimiter: readMode.snapshot ? countedAlready : searchLimiter,
+        };
+      },
+      (req) => runAgainInSnapshot((req as unknown as { readMode: ReadMode }).readMode),
+    ),
   );
 
   // A body that is not JSON, or too large, gets a GraphQL-shaped JSON error, never Express's HTML page (which
@@ -241,42 +272,7 @@ export async function startServer(opts: {
     async stop() {
       await apollo.stop();
       await auditLog.stop();
-    },
-  };
-}
-
-/**
- * A query operation reads one snapshot of the store: its statements (the customer, then its contact points,
- * policies, roles, payments … through the loaders) run in one read-only REPEATABLE READ transaction on the
- * request's entity manager. At read committed, ingest committing a merge or a customer's new contact points
- * between two of them showed a call-centre agent a customer 360 that never existed (golden values of one moment,
- * contact points of the next). Mutations keep their own transactions. Not on PGlite: it is one session, and a
- * request holding it would hold up ingest and every other request.
- */
-function snapshotReads(logger: Logger, statementTimeoutMs: number): ApolloServerPlugin<GraphQLContext> {
-  return {
-    async requestDidStart() {
-      let snapshot: ReadSnapshot | null = null;
-      return {
-        async executionDidStart({ operation, contextValue }) {
-          // (No operation: the document named none that it holds; Apollo answers that itself.)
-          if (operation?.operation !== 'query') return;
-          try {
-            // One round trip: the begin with the statement timeout and generic plans (src/db/read-snapshot.ts).
-            snapshot = await beginReadSnapshot(contextValue.em, statementTimeoutMs);
-          } catch (e) {
-            // No snapshot to be had (pool exhausted, database unavailable): the fields read as before, each
-            // failing with its own typed error if the database is gone.
-            logger.warn('read snapshot not started; the query reads at read committed', { error: e });
-          }
-        },
-        async willSendResponse() {
-          if (!snapshot) return;
-          const ending = snapshot;
-          snapshot = null;
-          await ending.end().catch((e: unknown) => logger.warn('ending a read snapshot failed', { error: e }));
-        },
-      };
+      await readPool?.close();
     },
   };
 }

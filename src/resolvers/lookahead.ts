@@ -48,6 +48,7 @@ export function customerPlan(customers: readonly FieldNode[], info: GraphQLResol
   const type = info.schema.getType('Customer') as { getFields?: () => Record<string, GraphQLField<unknown, unknown>> };
   const field = type?.getFields?.().policies;
   return {
+    lineage: children(customers, 'lineage', info).length > 0,
     identifiers: children(customers, 'identifiers', info).length > 0,
     contactPoints: children(customers, 'contactPoints', info).length > 0,
     // One page is read ahead: the first `policies` selection's (an alias with other arguments reads its own).

@@ -108,24 +108,33 @@ export class AccessAuditLog {
       );
       for (const r of rows) customerOf.set(r.id, r.party_id);
     }
+    // One row per element of parallel arrays: a VALUES list of 500 rows (3,500 placeholders) cost PostgreSQL
+    // ~4× as much to parse and plan as the rows cost to insert (~0.1 ms per row read unmasked, measured on the
+    // bench database; bench:graphql's CHANNEL_APP 360s record three).
     for (const rows of chunked(batch, 500)) {
       await executeBound(
         em,
         `insert into access_audit (at, subject, roles, purpose, customer_id, field, operation)
-         values ${marks(rows.length, '(?, ?, ?::text[], ?, ?::uuid, ?, ?)')}`,
-        rows.flatMap((r) => [
-          r.at,
-          r.subject,
-          r.roles,
-          r.purpose,
-          r.owner.type === 'customer'
-            ? r.owner.id
-            : r.owner.type === 'activity'
-              ? (customerOf.get(r.owner.id as string) ?? null)
-              : null,
-          r.field,
-          r.operation,
-        ]),
+         select r.at, r.subject, r.roles::text[], r.purpose, r.customer_id, r.field, r.operation
+           from unnest(?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::uuid[], ?::text[], ?::text[])
+                  as r(at, subject, roles, purpose, customer_id, field, operation)`,
+        [
+          rows.map((r) => r.at),
+          rows.map((r) => r.subject),
+          // Each row's roles as an array literal, cast per row.
+          rows.map((r) => `{${r.roles.map((role) => `"${role.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`),
+          rows.map((r) => r.purpose),
+          rows.map((r) =>
+            r.owner.type === 'customer'
+              ? r.owner.id
+              : r.owner.type === 'activity'
+                ? (customerOf.get(r.owner.id as string) ?? null)
+                : null,
+          ),
+          rows.map((r) => r.field),
+          rows.map((r) => r.operation),
+        ],
+        { prepared: true },
       );
     }
   }

@@ -8,25 +8,16 @@ import { badInput, isUuid } from '../domain/errors.ts';
 import type { Loaders } from './loaders.ts';
 import { policyKey, sourceKey } from './loaders.ts';
 import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { type ReadParts, readSql } from './customer-read-sql.ts';
 import {
   asContactPointRow,
   asPartyRow,
   type ContactPointRow,
-  contactPointJson,
-  contactPointOrder,
-  coverJson,
-  coverOrder,
   type IdentifierRow,
-  identifierJson,
-  identifierOrder,
-  participantOrder,
-  partyCols,
   type PartyRow,
-  policyJsonFields,
   type PolicyCoverRow,
   type PolicyRoleRow,
   type PolicyRow,
-  roleJson,
 } from './read-rows.ts';
 
 /** Read side of the golden store: lookups, search and the customer 360's policies. Resolvers call only this. */
@@ -66,6 +57,11 @@ export type PolicyPagePlan = { covers: boolean; participants: boolean };
  * A part left out (false, null) is read by its own loader as before, if a field asks for it after all.
  */
 export type CustomerPlan = {
+  /**
+   * The golden record's lineage (~1.2 KB of JSON a customer): read only when asked for. A customer read without
+   * it is not handed to the party loader, which must answer with whole rows.
+   */
+  lineage: boolean;
   identifiers: boolean;
   contactPoints: boolean;
   policies: (PolicyPageArgs & PolicyPagePlan) | null;
@@ -89,7 +85,7 @@ const pageKey = (partyId: string, q: PageQuery) =>
 type Read = { plan: CustomerPlan; page: PageQuery | null };
 type ReadKey = { id: string; read: Read };
 const readKey = (r: Read) =>
-  `${r.plan.identifiers ? 1 : 0}${r.plan.contactPoints ? 1 : 0}${r.page ? `${r.plan.policies?.covers ? 1 : 0}${r.plan.policies?.participants ? 1 : 0}${pageKey('', r.page)}` : '-'}`;
+  `${r.plan.lineage ? 1 : 0}${r.plan.identifiers ? 1 : 0}${r.plan.contactPoints ? 1 : 0}${r.page ? `${r.plan.policies?.covers ? 1 : 0}${r.plan.policies?.participants ? 1 : 0}${pageKey('', r.page)}` : '-'}`;
 
 type RawPolicy = Record<string, unknown> & {
   roles: PolicyRoleRow[];
@@ -122,7 +118,7 @@ export class CustomerService {
     const row = await this.reads.load({ id: key, read });
     // A merged-away id: its survivor is read as before (rare; the plan's children would be the wrong customer's).
     if (row?.status === 'MERGED') return this.loaders.party.load(key);
-    if (row) this.loaders.party.prime(key, row);
+    if (row && read.plan.lineage) this.loaders.party.prime(key, row);
     return row;
   }
 
@@ -180,7 +176,8 @@ export class CustomerService {
     }
     if (params.length === 0) throw badInput('give at least one of phone, idNumber or name', 'query');
 
-    const read = (plan && readOf(plan)) ?? { plan: nothingPlanned, page: null };
+    // Without a plan, whole rows (lineage included) for the party loader.
+    const read = (plan && readOf(plan)) ?? { plan: { ...nothingPlanned, lineage: true }, page: null };
     const hits = `select p.id, ${score} as score from party p where ${where.join(' and ')}
                    order by score desc, p.id limit ? offset ?`;
     const rows = await this.read(hits, [...scoreParams, ...params, limit + 1, offset], read, 'h.score desc, h.id');
@@ -192,7 +189,7 @@ export class CustomerService {
     }));
     for (const e of edges) {
       delete (e.node as { score?: unknown }).score;
-      this.loaders.party.prime(e.node.id, e.node);
+      if (read.plan.lineage) this.loaders.party.prime(e.node.id, e.node);
     }
     return connection(edges, rows.length > limit, offset > 0);
   }
@@ -239,25 +236,30 @@ export class CustomerService {
    */
   private async read(hits: string, hitParams: unknown[], read: Read, order: string | null): Promise<PartyRow[]> {
     const { plan, page } = read;
-    // In the order of the statement's placeholders after those of `hits` (readSql).
-    const role = page?.role ?? null;
+    const parts: ReadParts = {
+      lineage: plan.lineage,
+      identifiers: plan.identifiers,
+      contactPoints: plan.contactPoints,
+      policies:
+        page === null
+          ? null
+          : { covers: plan.policies?.covers ?? false, participants: plan.policies?.participants ?? false },
+    };
+    // In the order of the statement's placeholders after those of `hits` (readSql): the policy page's.
     const after = page?.after ?? null;
-    const params = [
-      ...hitParams,
-      plan.identifiers,
-      plan.contactPoints,
-      page !== null,
-      page?.includeHistory ?? false,
-      role,
-      role,
-      plan.policies?.covers ?? false,
-      plan.policies?.participants ?? false,
-      after?.[0] ?? null,
-      after?.[0] ?? null,
-      after?.[1] ?? null,
-      (page?.limit ?? 0) + 1,
-    ];
-    const raws = await executeBound<Record<string, unknown>[]>(this.em, readSql(hits, order), params, {
+    const params = page
+      ? [
+          ...hitParams,
+          page.includeHistory,
+          page.role,
+          page.role,
+          after?.[0] ?? null,
+          after?.[0] ?? null,
+          after?.[1] ?? null,
+          page.limit + 1,
+        ]
+      : hitParams;
+    const raws = await executeBound<Record<string, unknown>[]>(this.em, readSql(hits, order, parts), params, {
       prepared: true,
     });
     return raws.map((raw) => this.prime(raw, read));
@@ -294,59 +296,7 @@ export class CustomerService {
   }
 }
 
-/**
- * The statement of `CustomerService.read`: the customers `hits` names (a query returning `id`, and for a search
- * `score`), each with the children asked for as JSON, built by PostgreSQL in the loaders' orders. Which children
- * are read is decided by parameters (`case when ?`: a part not asked for is not evaluated), so each shape of
- * `hits` is one text, built once, and one prepared statement.
- */
-const readSqls = new Map<string, string>();
-function readSql(hits: string, order: string | null): string {
-  const key = `${hits}\u0000${order ?? ''}`;
-  let sql = readSqls.get(key);
-  if (sql !== undefined) return sql;
-  sql = `with h as (${hits})
-      select h.*, ${partyCols('p')},
-        case when ?::boolean then
-          (select coalesce(json_agg(${identifierJson('i')} order by ${identifierOrder('i')}), '[]'::json)
-             from party_identifier i where i.party_id = p.id) end as "_identifiers",
-        case when ?::boolean then
-          (select coalesce(json_agg(${contactPointJson('c')} order by ${contactPointOrder('c')}), '[]'::json)
-             from contact_point c where c.party_id = p.id) end as "_contactPoints",
-        case when ?::boolean then (
-          with mine as (
-            select pr.system, pr.policy_no, json_agg(${roleJson('pr')} order by pr.role, pr.id) as roles
-              from policy_role pr
-              join source_record sr on sr.system = pr.system and sr.source_id = pr.client_source_id
-              join policy pol on pol.system = pr.system and pol.policy_no = pr.policy_no
-             where sr.party_id = p.id and not sr.deleted and not pr.deleted and not pol.deleted
-               and (?::boolean or pr.current)
-               and (?::text is null or pr.role = ?::text)
-             group by pr.system, pr.policy_no)
-          select json_build_object(
-                   'total', (select count(*) from mine),
-                   'page', coalesce(json_agg(json_build_object(${policyJsonFields('pol')},
-                     'roles', m.roles,
-                     'covers', case when ?::boolean then
-                       (select coalesce(json_agg(${coverJson('pc')} order by ${coverOrder('pc')}), '[]'::json)
-                          from policy_cover pc
-                         where pc.system = m.system and pc.policy_no = m.policy_no and not pc.deleted) end,
-                     'participants', case when ?::boolean then
-                       (select coalesce(json_agg(${roleJson('pp')} order by ${participantOrder('pp')}), '[]'::json)
-                          from policy_role pp
-                         where pp.system = m.system and pp.policy_no = m.policy_no and not pp.deleted) end
-                   ) order by m.system, m.policy_no), '[]'::json))
-            from (select * from mine
-                   where ?::text is null or (system, policy_no) > (?::text, ?::text)
-                   order by system, policy_no limit ?::int) m
-            join policy pol on pol.system = m.system and pol.policy_no = m.policy_no
-        ) end as "_policies"
-      from h join party p on p.id = h.id${order ? ` order by ${order}` : ''}`;
-  readSqls.set(key, sql);
-  return sql;
-}
-
-const nothingPlanned: CustomerPlan = { identifiers: false, contactPoints: false, policies: null };
+const nothingPlanned: CustomerPlan = { lineage: false, identifiers: false, contactPoints: false, policies: null };
 
 /** A plan with its policy page checked; null when the plan asks for nothing beyond the customer. */
 function readOf(plan: CustomerPlan): Read | null {

@@ -59,10 +59,11 @@ export type PolicyRoleRow = Pick<
 // text, see src/db/orm.ts, and are turned into Dates below); `json` builds the same row as a JSON object inside
 // an aggregate (numeric cast to text so that "10000.00" stays exact and keeps its scale).
 
-export const partyCols = (p: string) =>
+/** `lineage`: the column, or an expression in its place (the customer read leaves it out unless asked for). */
+export const partyCols = (p: string, lineage = `${p}.lineage`) =>
   `${p}.id, ${p}.kind, ${p}.status, ${p}.display_name as "displayName", ${p}.family_name as "familyName",
    ${p}.given_name as "givenName", ${p}.birth_date as "birthDate", ${p}.sex, ${p}.occupation_code as "occupationCode",
-   ${p}.lineage, ${p}.merged_into_id as "mergedIntoId", ${p}.version, ${p}.updated_at as "updatedAt"`;
+   ${lineage} as lineage, ${p}.merged_into_id as "mergedIntoId", ${p}.version, ${p}.updated_at as "updatedAt"`;
 
 export const identifierCols = (i: string) =>
   `${i}.id, ${i}.party_id as "partyId", ${i}.source_record_id as "sourceRecordId", ${i}.type, ${i}.value,

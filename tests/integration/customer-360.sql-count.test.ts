@@ -7,6 +7,7 @@ import { ingestDeps, type RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub, tokenFor } from '../support/hub.ts';
 import { gql } from '../support/graphql.ts';
+import pg from 'pg';
 
 /**
  * No N+1: the customer 360 (policies with covers, participants and each participant's customer, identifiers,
@@ -200,9 +201,46 @@ describe('customer 360 statement count', () => {
       expect(loaded.errors).toBeUndefined();
       expect(planned.data.customer).toEqual(loaded.data.node);
       expect(planned.data.customer.policies.edges.length).toBeGreaterThanOrEqual(5);
-      // The read snapshot's begin and the one statement.
-      expect(planned.sqlStatements).toBe(2);
+      // The one statement, without a snapshot around it (src/resolvers/read-modes.ts).
+      expect(planned.sqlStatements).toBe(1);
       expect(loaded.sqlStatements).toBeGreaterThan(planned.sqlStatements ?? 0);
     }
+  });
+
+  it('answers a merged-away id, which one statement cannot, with its survivor, read again in a snapshot', async () => {
+    const token = await tokenFor(hub, 'DATA_STEWARD');
+    const found = await gql(
+      hub.url,
+      token,
+      `query($p: String!) { searchCustomers(query: { phone: $p }) { edges { node { id } } } }`,
+      { p: '13500000005' },
+    );
+    const survivor: string = found.data.searchCustomers.edges[0].node.id;
+    const alias = '00000000-0000-4000-8000-000000000005';
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(
+        `insert into party select * from json_populate_record(null::party,
+           (select to_jsonb(p) || jsonb_build_object('id', $2::uuid, 'status', 'MERGED', 'merged_into_id', p.id)
+              from party p where p.id = $1)::json)`,
+        [survivor, alias],
+      );
+    } finally {
+      await client.end();
+    }
+    const fields = `id displayName identifiers { value } contactPoints { value }
+      policies(first: 100) { totalCount edges { roles { role } node { policyNo covers { rider } participants { role } } } }`;
+    const direct = await gql(hub.url, token, `query($id: ID!) { customer(id: $id) { ${fields} } }`, { id: survivor });
+    const merged = await gql(hub.url, token, `query($id: ID!) { customer(id: $id) { ${fields} } }`, { id: alias });
+    expect(direct.errors).toBeUndefined();
+    expect(merged.errors).toBeUndefined();
+    expect(merged.data.customer.id).toBe(survivor);
+    expect(merged.data.customer).toEqual(direct.data.customer);
+    expect(direct.sqlStatements).toBe(1);
+    // The first try, 6 statements (the customer: merged; the alias and the survivor through the party loader; the
+    // survivor's identifiers, contact points and policies through theirs), thrown away; then in a snapshot its
+    // begin and the same 6. Without the second run it would be 6.
+    expect(merged.sqlStatements).toBe(13);
   });
 });

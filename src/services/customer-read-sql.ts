@@ -1,0 +1,88 @@
+import {
+  contactPointJson,
+  contactPointOrder,
+  coverJson,
+  coverOrder,
+  identifierJson,
+  identifierOrder,
+  participantOrder,
+  partyCols,
+  policyJsonFields,
+  roleJson,
+} from './read-rows.ts';
+
+/** Which parts of a customer `CustomerService.read` reads with it. */
+export type ReadParts = {
+  lineage: boolean;
+  identifiers: boolean;
+  contactPoints: boolean;
+  /** A page of policies (its arguments are parameters), with each policy's covers and participants or not. */
+  policies: { covers: boolean; participants: boolean } | null;
+};
+
+/**
+ * The statement of `CustomerService.read`: the customers `hits` names (a query returning `id`, and for a search
+ * `score`), each with the parts asked for as JSON, built by PostgreSQL in the loaders' orders. Each combination
+ * of parts is its own text, built once, and its own prepared statement (at most 2^6 a shape of `hits`: bounded by
+ * the code). A part left out is not in the statement at all: when the parts were switched by parameters
+ * (`case when $n`), a search by phone carried the whole policy page's plan, which PostgreSQL set up on every
+ * execution though it never ran. After the placeholders of `hits` come the policy page's, when there is one:
+ * include history, role (twice), after (system twice, policy number), limit.
+ */
+const readSqls = new Map<string, string>();
+export function readSql(hits: string, order: string | null, parts: ReadParts): string {
+  const { policies } = parts;
+  const key = `${hits}\u0000${order ?? ''}\u0000${parts.lineage}${parts.identifiers}${parts.contactPoints}${policies?.covers ?? '-'}${policies?.participants ?? '-'}`;
+  let sql = readSqls.get(key);
+  if (sql !== undefined) return sql;
+  const identifiers = parts.identifiers
+    ? `(select coalesce(json_agg(${identifierJson('i')} order by ${identifierOrder('i')}), '[]'::json)
+             from party_identifier i where i.party_id = p.id)`
+    : 'null::json';
+  const contactPoints = parts.contactPoints
+    ? `(select coalesce(json_agg(${contactPointJson('c')} order by ${contactPointOrder('c')}), '[]'::json)
+             from contact_point c where c.party_id = p.id)`
+    : 'null::json';
+  const covers = policies?.covers
+    ? `(select coalesce(json_agg(${coverJson('pc')} order by ${coverOrder('pc')}), '[]'::json)
+                          from policy_cover pc
+                         where pc.system = m.system and pc.policy_no = m.policy_no and not pc.deleted)`
+    : 'null::json';
+  const participants = policies?.participants
+    ? `(select coalesce(json_agg(${roleJson('pp')} order by ${participantOrder('pp')}), '[]'::json)
+                          from policy_role pp
+                         where pp.system = m.system and pp.policy_no = m.policy_no and not pp.deleted)`
+    : 'null::json';
+  const page = policies
+    ? `(
+          with mine as (
+            select pr.system, pr.policy_no, json_agg(${roleJson('pr')} order by pr.role, pr.id) as roles
+              from policy_role pr
+              join source_record sr on sr.system = pr.system and sr.source_id = pr.client_source_id
+              join policy pol on pol.system = pr.system and pol.policy_no = pr.policy_no
+             where sr.party_id = p.id and not sr.deleted and not pr.deleted and not pol.deleted
+               and (?::boolean or pr.current)
+               and (?::text is null or pr.role = ?::text)
+             group by pr.system, pr.policy_no)
+          select json_build_object(
+                   'total', (select count(*) from mine),
+                   'page', coalesce(json_agg(json_build_object(${policyJsonFields('pol')},
+                     'roles', m.roles,
+                     'covers', ${covers},
+                     'participants', ${participants}
+                   ) order by m.system, m.policy_no), '[]'::json))
+            from (select * from mine
+                   where ?::text is null or (system, policy_no) > (?::text, ?::text)
+                   order by system, policy_no limit ?::int) m
+            join policy pol on pol.system = m.system and pol.policy_no = m.policy_no
+        )`
+    : 'null::json';
+  sql = `with h as (${hits})
+      select h.*, ${partyCols('p', parts.lineage ? 'p.lineage' : 'null::jsonb')},
+        ${identifiers} as "_identifiers",
+        ${contactPoints} as "_contactPoints",
+        ${page} as "_policies"
+      from h join party p on p.id = h.id${order ? ` order by ${order}` : ''}`;
+  readSqls.set(key, sql);
+  return sql;
+}
