@@ -80,13 +80,19 @@ const env = (database: string, groupId: string): Record<string, string> => ({
 const instances: Instance[] = [];
 const live = () => instances.filter((i) => i.ended === null);
 let started = 0;
+/** Instances that joined the group (came up) while the load ran: each join, like each stop, is a rebalance. */
+let joins = 0;
+let loadRunning = false;
 /** Launches an instance into the group; the schedule goes on while it starts (10–15 s on a loaded machine). */
 const start = (survivor = false) => {
   started += 1;
   const i = launchInstance(`hub${started}`, env(db.url, group), { survivor, logFile });
   instances.push(i);
   void i.up.then(
-    () => log(`${clock()}  ${i.name} up in ${i.upMs} ms, joined the group`),
+    () => {
+      if (loadRunning) joins += 1;
+      log(`${clock()}  ${i.name} up in ${i.upMs} ms, joined the group`);
+    },
     () => {},
   );
   return i;
@@ -105,8 +111,10 @@ try {
   await Promise.all([survivor.up, second.up]);
   const producer = startProducer({ kafka, prefix, stream, rate });
   const loadStarted = Date.now();
+  loadRunning = true;
   log(`${clock()}  phase A: hub1 (survivor) and hub2 up; producing`);
-  const actions = { rebalances: 0, stops: 0, kills: 0 };
+  const actions = { stops: 0, kills: 0 };
+  const joinsBefore = joins;
   const phases: { name: string; ms: number }[] = [];
   let lastProgress = Date.now();
   const progress = async () => {
@@ -126,21 +134,19 @@ try {
     while (Date.now() < until) {
       await sleep(Math.min(intervalMs, Math.max(0, until - Date.now())));
       if (Date.now() >= until) break;
-      const rotating = live().filter((i) => !i.survivor);
-      if (live().length >= target && rotating[0]) {
+      // Below the phase's count: launch a replacement; at it: stop the oldest instance that is up (not the survivor).
+      const oldest = live().find((i) => !i.survivor && i.upMs !== null);
+      if (live().length < target) {
+        const i = start();
+        log(`${clock()}  launched ${i.name}`);
+      } else if (oldest) {
         actions.stops += 1;
         const how = actions.stops % killEvery === 0 ? 'SIGKILL' : 'SIGTERM';
         if (how === 'SIGKILL') actions.kills += 1;
-        await stopInstance(rotating[0], how);
-        const i = rotating[0];
-        log(
-          `${clock()}  ${how} ${i.name} (lived ${((Date.now() - i.startedAt) / 1000).toFixed(0)} s, stop ${i.stopMs} ms)`,
-        );
-      } else {
-        const i = await start();
-        log(`${clock()}  started ${i.name} (up in ${i.upMs} ms)`);
-      }
-      actions.rebalances += 1;
+        await stopInstance(oldest, how);
+        const lived = ((Date.now() - oldest.startedAt) / 1000).toFixed(0);
+        log(`${clock()}  ${how} ${oldest.name} (lived ${lived} s, gone in ${oldest.stopMs} ms)`);
+      } else continue;
       await progress();
     }
     phases.push({ name, ms: Date.now() - phaseStart });
@@ -148,6 +154,8 @@ try {
   }
   const sentCount = await producer.stop();
   const loadEnded = Date.now();
+  loadRunning = false;
+  const rebalances = actions.stops + joins - joinsBefore;
   log(
     `${clock()}  producing stopped: ${sentCount} sent (${(sentCount / ((loadEnded - loadStarted) / 1000)).toFixed(0)} events/s; at most ${producer.behindMax()} behind)`,
   );
@@ -182,8 +190,7 @@ try {
   const sent = stream.slice(0, sentCount);
   findings.push(...(await storeChecks(db.url, sent, ends)));
   const convergeStart = Date.now();
-  await converge(db.url);
-  await converge(ref.url);
+  await Promise.all([converge(db.url), converge(ref.url)]);
   log(`${clock()}  resolution pass on both stores in ${((Date.now() - convergeStart) / 1000).toFixed(1)} s`);
   findings.push(...compareFingerprints(await storeFingerprint(db.url), await storeFingerprint(ref.url)));
   const dl = await deadlocks(db.url);
@@ -216,7 +223,7 @@ try {
     `hub_events_total over all instances (read at each stop; a SIGKILLed instance's last minute may be missing): applied ${sum('applied')}, stale ${sum('stale')}, skipped (redelivered) ${sum('skipped')}, quarantined ${sum('quarantined')}`,
   );
   log(
-    `phases: ${phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(0)} s`).join(', ')}; forced rebalances ${actions.rebalances} (${started} instances started in all, stops ${actions.stops}, of them SIGKILL ${actions.kills})`,
+    `phases: ${phases.map((p) => `${p.name} ${(p.ms / 1000).toFixed(0)} s`).join(', ')}; forced rebalances ${rebalances} while producing, one every ${((loadEnded - loadStarted) / 1000 / Math.max(1, rebalances)).toFixed(1)} s (${joins - joinsBefore} joins, ${actions.stops} stops of which ${actions.kills} SIGKILL; ${started} instances started in all)`,
   );
   log(`drain after the load: ${(drainMs / 1000).toFixed(1)} s; load average at the end ${cpuLoad()}`);
   log('instances:');
