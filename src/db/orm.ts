@@ -2,6 +2,7 @@ import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresq
 import { Migrator } from '@mikro-orm/migrations';
 import { CompiledQuery, type DatabaseConnection } from 'kysely';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { allEntities } from '../model/index.ts';
 import { CountingLogger } from './query-stats.ts';
 import { preparePooledStatements } from './prepared.ts';
@@ -51,8 +52,26 @@ export async function openOrm(clientUrl: string, opts: { poolMax: number; printQ
   return MikroORM.init(ormOptions(clientUrl, opts));
 }
 
-/** Applies pending migrations; returns the names applied. */
+/** The advisory lock that serialises migrations between processes (any constant the hub uses for nothing else). */
+const migrationLockKey = 0x68_75_62_6d; // 'hubm'
+
+/**
+ * Applies pending migrations; returns the names applied. Instances of a deployment start at once and each
+ * migrates at start: without a lock two of them ran the same migrations in their own transactions and all but one
+ * failed (a duplicate `pg_trgm` extension, `mikro_orm_migrations` created twice — found by the soak, and a data
+ * migration could have run twice). The first takes a session advisory lock on a connection of its own and
+ * migrates; the others wait for it and then find nothing pending. (On the embedded database the lock connection
+ * is a second socket to the same single session: the lock is re-entrant there, so it never blocks.)
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.migrator.up();
-  return applied.map((m) => m.name);
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [migrationLockKey]);
+    const applied = await orm.migrator.up();
+    return applied.map((m) => m.name);
+  } finally {
+    await lock.query('select pg_advisory_unlock($1)', [migrationLockKey]).catch(() => {});
+    await lock.end().catch(() => {});
+  }
 }

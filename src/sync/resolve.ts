@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked } from '../db/sql-sets.ts';
+import { retriesTotal, retryCause } from '../observability/metrics.ts';
 import { type ChangeSet, emptyChangeSet } from './change-set.ts';
 import { mergeParties } from './identity.ts';
 import type { Matcher, MatchCandidate } from './match/matcher.ts';
@@ -18,6 +19,8 @@ import { recomputeParties, type HistoryCause } from './survivorship.ts';
  */
 export type ResolveResult = { changed: ChangeSet; records: number; moved: number; merged: number; created: number };
 
+/** Tries of one round aborted by a deadlock or serialization failure before the pass gives up until its next run. */
+const roundAttempts = 4;
 /** Blocks bigger than this are not evidence (as for the streaming matcher's weakest keys); the bulk load's too. */
 export const neighbourhoodMaxBlock = 100;
 const maxBlock = neighbourhoodMaxBlock;
@@ -212,23 +215,37 @@ export async function resolvePass(
   for (const round of chunked(seeds, seedsPerRound)) {
     const todo = round.filter((id) => !done.has(id));
     if (todo.length === 0) continue;
-    const ran = await orm.em.fork().transactional(async (tx) => {
-      // One pass at a time across hub instances: a round that finds another pass running ends this one.
-      const [turn] = await executeBound<{ ok: boolean }[]>(
-        tx,
-        `select pg_try_advisory_xact_lock(hashtextextended('hub:resolve', 0)) as ok`,
-      );
-      if (!turn?.ok) return false;
-      const r = await resolveAround(tx, matcher, todo);
-      total.records += r.records;
-      total.moved += r.moved;
-      total.merged += r.merged;
-      total.created += r.created;
-      for (const id of [...r.changed.customers, ...r.changed.mergedAway]) done.add(id);
-      if (r.changed.customers.size + r.changed.mergedAway.size > 0) await onChange(tx, r.changed);
-      return true;
-    });
-    if (!ran) return total;
+    // A round is retried when PostgreSQL aborts it as a deadlock or serialization failure (seen in the soak: a
+    // round waiting for golden records an ingest merge held, while that merge waited for source records the round
+    // had locked). What a round found counts only once it has committed, so a retry starts from scratch.
+    let ran: ResolveResult | null = null;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        ran = await orm.em.fork().transactional(async (tx) => {
+          // One pass at a time across hub instances: a round that finds another pass running ends this one.
+          const [turn] = await executeBound<{ ok: boolean }[]>(
+            tx,
+            `select pg_try_advisory_xact_lock(hashtextextended('hub:resolve', 0)) as ok`,
+          );
+          if (!turn?.ok) return null;
+          const r = await resolveAround(tx, matcher, todo);
+          if (r.changed.customers.size + r.changed.mergedAway.size > 0) await onChange(tx, r.changed);
+          return r;
+        });
+        break;
+      } catch (e) {
+        const cause = retryCause(e);
+        if (attempt >= roundAttempts || (cause !== 'deadlock' && cause !== 'serialization')) throw e;
+        retriesTotal.inc({ connector: 'resolution-pass', cause });
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (1 + Math.random())));
+      }
+    }
+    if (ran === null) return total;
+    total.records += ran.records;
+    total.moved += ran.moved;
+    total.merged += ran.merged;
+    total.created += ran.created;
+    for (const id of [...ran.changed.customers, ...ran.changed.mergedAway]) done.add(id);
   }
   await executeBound(
     em,
