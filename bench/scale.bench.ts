@@ -8,8 +8,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { createTestDatabase, type TestDatabase } from '../tests/support/postgres.ts';
 import { migrate, openOrm } from '../src/db/orm.ts';
 import { connectors } from '../src/connectors/registry.ts';
-import { ingestBatch, type BatchInputMessage } from '../src/ingest/batch-source.ts';
+import { ingestBatch } from '../src/ingest/batch-source.ts';
 import type { IngestDeps } from '../src/ingest/apply-batch.ts';
+import { bulkLoad } from '../src/ingest/bulk-load.ts';
 import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../src/runtime/hub.ts';
 import { rescanAll } from '../src/risk/rescan.ts';
@@ -176,14 +177,6 @@ try {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-type BulkLoad = (
-  orm: MikroORM,
-  router: TopicRouter,
-  streamName: string,
-  messages: Iterable<BatchInputMessage> | AsyncIterable<BatchInputMessage>,
-  deps: IngestDeps,
-) => Promise<{ records: number; parties: number; facts: number; seconds: number }>;
-
 /** Loads the generated population with the chosen loader; the rows of the summary about it. */
 async function loadPopulation(orm: MikroORM): Promise<Row[]> {
   const router = new TopicRouter(connectors);
@@ -194,16 +187,6 @@ async function loadPopulation(orm: MikroORM): Promise<Row[]> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   if (args.loader === 'bulk') {
-    // Imported by name at run time: the bulk path may not exist on this branch yet.
-    const modulePath = '../src/ingest/bulk-load.ts';
-    let bulkLoad: BulkLoad;
-    try {
-      bulkLoad = ((await import(modulePath)) as { bulkLoad: BulkLoad }).bulkLoad;
-    } catch (e) {
-      throw new Error(
-        `--loader bulk needs src/ingest/bulk-load.ts (bulkLoad), which this checkout does not have (${(e as Error).message}); use --loader batch`,
-      );
-    }
     const stream = (function* () {
       for (const chunk of generated()) {
         messages += chunk.messages.length;
@@ -212,7 +195,11 @@ async function loadPopulation(orm: MikroORM): Promise<Row[]> {
     })();
     const r = await bulkLoad(orm, router, 'bench-scale', stream, deps);
     log(
-      `bulk load: ${r.records} records, ${r.parties} parties, ${r.facts} facts in ${r.seconds.toFixed(1)} s (as it reports)`,
+      `bulk load: ${r.records} records, ${r.parties} parties, ${r.facts} facts in ${r.seconds.toFixed(1)} s (as it reports); phases: ${Object.entries(
+        r.phases,
+      )
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(', ')}; largest component ${r.largestComponent}`,
     );
   } else {
     let last = t0;
