@@ -84,7 +84,11 @@ export async function resolveAround(
 
   const clusterOf = matcher.cluster(members);
   const clusters = new Map<number, Member[]>();
-  members.forEach((m, i) => clusters.set(clusterOf[i] as number, [...(clusters.get(clusterOf[i] as number) ?? []), m]));
+  members.forEach((m, i) => {
+    const list = clusters.get(clusterOf[i] as number);
+    if (list) list.push(m);
+    else clusters.set(clusterOf[i] as number, [m]);
+  });
   // Each cluster keeps the golden record most of its records are in (the older one on a tie); a golden record
   // goes to one cluster only, the biggest first.
   const createdAt = new Map(members.map((m) => [m.partyId, m.createdAt]));

@@ -248,7 +248,10 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         const r = recordOf(c, 0);
         if (!r) return;
         const kind = r.kind ?? 'PERSON';
-        byKind.set(kind, [...(byKind.get(kind) ?? []), { at, record: r }]);
+        // Appended in place: a component can hold hundreds of thousands of records (the bulk load).
+        const group = byKind.get(kind);
+        if (group) group.push({ at, record: r });
+        else byKind.set(kind, [{ at, record: r }]);
       });
       for (const group of byKind.values()) {
         const records = group.map((g, i) => ({
