@@ -53,6 +53,18 @@ export type BatchResult = {
   latestSourceTime: Date | null;
 };
 
+/** A result that counts nothing yet. */
+export const emptyBatchResult = (): BatchResult => ({
+  applied: 0,
+  stale: 0,
+  partiesChanged: 0,
+  skipped: 0,
+  quarantined: 0,
+  nextOffset: null,
+  rejected: [],
+  latestSourceTime: null,
+});
+
 /**
  * Messages of one topic partition, in offset order; `mapped` when the caller already mapped them (the consumer
  * does, while the previous transaction is still running, so mapping is not on the transaction's clock).
@@ -105,16 +117,7 @@ export async function applyBatches(
 ): Promise<BatchResult[]> {
   const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages, deps.maxMessageBytes));
   return orm.em.fork().transactional(async (em) => {
-    const results: BatchResult[] = parts.map(() => ({
-      applied: 0,
-      stale: 0,
-      partiesChanged: 0,
-      skipped: 0,
-      quarantined: 0,
-      nextOffset: null,
-      rejected: [],
-      latestSourceTime: null,
-    }));
+    const results: BatchResult[] = parts.map(() => emptyBatchResult());
     const stored = await executeBound<{ topic: string; partition: number; next_offset: string }[]>(
       em,
       `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${marks(parts.length, '(?, ?::int)')}) as p(topic, partition)

@@ -1,6 +1,6 @@
 import type { IngestDeps } from './apply-batch.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { applyBatch, type BatchResult } from './apply-batch.ts';
+import { applyBatch, emptyBatchResult, type BatchResult } from './apply-batch.ts';
 import type { TopicRouter } from './topic-router.ts';
 
 /**
@@ -17,16 +17,7 @@ export async function ingestBatch(
   messages: readonly BatchInputMessage[],
   deps: IngestDeps,
 ): Promise<BatchResult> {
-  const total: BatchResult = {
-    applied: 0,
-    stale: 0,
-    partiesChanged: 0,
-    skipped: 0,
-    quarantined: 0,
-    nextOffset: null,
-    rejected: [],
-    latestSourceTime: null,
-  };
+  const total: BatchResult = emptyBatchResult();
   // Keep the stream order across topics (a role may refer to a policy published later): apply runs of
   // consecutive messages of the same topic in order.
   const positions = new Map<string, number>();

@@ -12,7 +12,7 @@ import { type PartyChange, recordKey } from '../sync/party-batch-types.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import {
   type BatchPart,
-  type BatchResult,
+  emptyBatchResult,
   type IngestDeps,
   inSavepoint,
   mapMessages,
@@ -211,16 +211,7 @@ async function quarantineOne(
   reason: string,
   result: BulkLoadResult,
 ): Promise<void> {
-  const counted: BatchResult = {
-    applied: 0,
-    stale: 0,
-    partiesChanged: 0,
-    skipped: 0,
-    quarantined: 0,
-    nextOffset: null,
-    rejected: [],
-    latestSourceTime: null,
-  };
+  const counted = emptyBatchResult();
   await quarantine(em, part, message, code, reason, counted);
   result.quarantined += counted.quarantined;
 }

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { csvRecords, fileDigest } from '../files/csv-records.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourceMessage } from '../connectors/framework/connector.ts';
-import { applyBatch, type BatchResult } from './apply-batch.ts';
+import { applyBatch, emptyBatchResult, type BatchResult } from './apply-batch.ts';
 import type { Route } from './topic-router.ts';
 
 /**
@@ -30,14 +30,7 @@ export async function importFile(
     file: path,
     rows: 0,
     stream,
-    applied: 0,
-    stale: 0,
-    partiesChanged: 0,
-    skipped: 0,
-    quarantined: 0,
-    nextOffset: null,
-    rejected: [],
-    latestSourceTime: null,
+    ...emptyBatchResult(),
   };
   const applyChunk = async (chunk: SourceMessage[]) => {
     // Positions are line numbers: in order within the chunk, so a redelivered file is skipped line by line.
