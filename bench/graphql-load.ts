@@ -89,11 +89,26 @@ export function cpu(pid: number, database: string): { server: number; postgres: 
   return { server: own ? ticks(own) : 0, postgres };
 }
 
+/** The median of each figure over the rounds (each figure on its own: a round's p99 is not tied to its rps). */
+export function medianOf(rounds: Measured[]): Measured {
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+  };
+  const each = <T extends Record<string, number>>(pick: (m: Measured) => T): T => {
+    const first = pick(rounds[0] as Measured);
+    return Object.fromEntries(Object.keys(first).map((k) => [k, median(rounds.map((m) => pick(m)[k] ?? 0))])) as T;
+  };
+  return { closed: each((m) => m.closed), paced: each((m) => m.paced), smooth: each((m) => m.smooth) };
+}
+
 export function report(
-  results: Map<string, Measured>,
-  settings: { connections: number; seconds: number; warmup: number; rate: number; rateSeconds: number },
+  byRound: Map<string, Measured[]>,
+  settings: { connections: number; seconds: number; warmup: number; rate: number; rateSeconds: number; rounds: number },
 ): string[] {
   const { rate } = settings;
+  const results = new Map([...byRound].map(([k, v]) => [k, medianOf(v)]));
   const f = (n: number, d = 0, w = 8) => n.toFixed(d).padStart(w);
   const ops = ['customer360', 'findByPhone'] as const;
   const rows = (line: (m: Measured) => string, ratio: (hub: Measured, pgl: Measured) => string) =>
@@ -108,8 +123,19 @@ export function report(
     });
   const out = [
     '',
+    `medians over ${settings.rounds} rounds (alternating which server goes first); throughput of every round:`,
+    ...ops.flatMap((op) => {
+      const hub = byRound.get(`hub ${op}`) ?? [];
+      const pgl = byRound.get(`postgraphile ${op}`) ?? [];
+      return [
+        `  ${op.padEnd(12)} hub ${hub.map((m) => m.closed.rps.toFixed(0)).join(' / ')}; postgraphile ` +
+          `${pgl.map((m) => m.closed.rps.toFixed(0)).join(' / ')}; ratio per round ` +
+          `${hub.map((m, i) => (m.closed.rps / (pgl[i]?.closed.rps ?? Number.NaN)).toFixed(2)).join(' / ')}`,
+      ];
+    }),
+    '',
     `closed loop, ${settings.connections} connections, ${settings.seconds} s after a ${settings.warmup} s warm-up ` +
-      '(CPU ms/req: the server process; PG CPU: the PostgreSQL backends of the database):',
+      '(CPU ms/req: the server process; PG CPU: the PostgreSQL backends of the database, both servers connected):',
     `${'operation'.padEnd(13)}${'server'.padEnd(14)}${'req/s'.padStart(7)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}` +
       `${'CPU ms/req'.padStart(11)}${'PG CPU'.padStart(8)}${'bytes/resp'.padStart(11)}${'failed'.padStart(7)}`,
     ...rows(

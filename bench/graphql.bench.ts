@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,13 +26,14 @@ import { load, paced as evenPace, report, type Measured } from './graphql-load.t
  *         policies with roles and covers, plus channel traffic (payments, claims, calls, app registrations);
  *   (a) the customer 360 by id and (b) find by phone, as equivalent documents (bench/graphql-documents.ts);
  *       first checked to return the same customers, policies, roles, covers and phones on both servers;
- *   each server in its own child process (bench/graphql-server.ts), one after the other, so each has the same
- *   CPU; the hub with a CHANNEL_APP token (masking included), PostGraphile read-only;
+ *   each server in its own child process (bench/graphql-server.ts), both up; each operation measured in --rounds
+ *   rounds, one server after the other, the order alternating per round, so that drifting machine load weighs on
+ *   both alike; figures are medians over the rounds; the hub with a CHANNEL_APP token (masking included), PostGraphile read-only;
  *   autocannon: a warm-up, then a fixed concurrency (requests/s, p50/p99, CPU per request), then 200 requests/s
  *   (p50/p99) — autocannon's overallRate (bursts at the start of each second) and an even open-loop pace.
  * Targets (issue 14): hub/PostGraphile ≥ 1.0 for both operations; hub p99 < 20 ms at 200 requests/s.
  *   npm run bench:graphql [-- --clients 19500 --policies 25000 --connections 16 --seconds 10 --warmup 2
- *                             --rate 200 --rate-seconds 6 --database URL --keep --profile]
+ *                             --rate 200 --rate-seconds 6 --rounds 3 --database URL --keep --profile]
  * --database reuses an already seeded database (and keeps it); --keep keeps the seeded one; --profile runs the
  * hub child under `node --cpu-prof` and prints where its CPU time went (the hub's numbers then include the
  * profiler's overhead).
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     'rate-seconds': { type: 'string', default: '6' },
     samples: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
     database: { type: 'string' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -57,6 +59,7 @@ const seconds = Number(args.seconds);
 const warmup = Number(args.warmup);
 const rate = Number(args.rate);
 const rateSeconds = Number(args['rate-seconds']);
+const rounds = Math.max(1, Number(args.rounds));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = performance.now();
@@ -79,31 +82,44 @@ try {
       'bench only (default 120 a minute per caller) so that phone search is not throttled; both pools 10 connections',
   );
 
-  const results = new Map<string, Measured>();
+  const results = new Map<string, Measured[]>();
   const checks = new Map<string, string[]>();
-  for (const server of ['hub', 'postgraphile'] as const) {
-    const child = await startServer(server, databaseUrl, args.profile && server === 'hub');
-    try {
+  // Both servers stay up, and each operation is measured in rounds that alternate which server goes first: a
+  // machine whose load drifts (other processes on shared cores) then weighs on both alike, and the table shows
+  // each figure's median over the rounds (every round's throughput is printed too).
+  const children: Partial<Record<Server, Child>> = {};
+  try {
+    for (const server of ['hub', 'postgraphile'] as const) {
+      const child = await startServer(server, databaseUrl, args.profile && server === 'hub');
+      children[server] = child;
       checks.set(`${server} customer360`, await answers(child, server, 'customer360', samples.ids.slice(0, 25)));
       checks.set(`${server} findByPhone`, await answers(child, server, 'findByPhone', samples.phones.slice(0, 25)));
-      if (server === 'postgraphile' && !compare(checks, samples)) process.exitCode = 1;
-      if (process.exitCode) break;
-      for (const op of ['customer360', 'findByPhone'] as const) {
-        const pool = op === 'customer360' ? samples.ids : samples.phones;
-        const bodies = pool.map((s) => requestBody(server, op, s));
-        await load(child, bodies, { connections, duration: warmup });
-        const closed = await load(child, bodies, { connections, duration: seconds });
-        const paced = await load(child, bodies, { connections, duration: rateSeconds, overallRate: rate });
-        const smooth = await evenPace(child, bodies, { rate, duration: rateSeconds });
-        results.set(`${server} ${op}`, { closed, paced, smooth });
-        log(`  ${server} ${op}: done (${elapsed()})`);
-      }
-    } finally {
-      await child.stop();
     }
+    if (!compare(checks, samples)) process.exitCode = 1;
+    for (const op of ['customer360', 'findByPhone'] as const) {
+      if (process.exitCode) break;
+      for (let round = 0; round < rounds; round += 1) {
+        const order = round % 2 === 0 ? (['hub', 'postgraphile'] as const) : (['postgraphile', 'hub'] as const);
+        for (const server of order) {
+          const child = children[server];
+          if (!child) continue;
+          const pool = op === 'customer360' ? samples.ids : samples.phones;
+          const bodies = pool.map((s) => requestBody(server, op, s));
+          await load(child, bodies, { connections, duration: warmup });
+          const closed = await load(child, bodies, { connections, duration: seconds });
+          const paced = await load(child, bodies, { connections, duration: rateSeconds, overallRate: rate });
+          const smooth = await evenPace(child, bodies, { rate, duration: rateSeconds });
+          const key = `${server} ${op}`;
+          results.set(key, [...(results.get(key) ?? []), { closed, paced, smooth }]);
+        }
+        log(`  ${op} round ${round + 1} of ${rounds}: done (${elapsed()}, load average ${loadavg()[0]?.toFixed(1)})`);
+      }
+    }
+  } finally {
+    for (const child of Object.values(children)) await child.stop();
   }
   if (!process.exitCode)
-    for (const line of report(results, { connections, seconds, warmup, rate, rateSeconds })) log(line);
+    for (const line of report(results, { connections, seconds, warmup, rate, rateSeconds, rounds })) log(line);
   if (!process.exitCode && args.profile)
     log('(the hub ran under --cpu-prof: its numbers include the profiler overhead)');
   if (args.profile) profileReport(profileDir);

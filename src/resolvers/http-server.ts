@@ -24,22 +24,9 @@ import { discarded, newReadMode, readModes, runAgainInSnapshot } from './read-mo
 import { buildSchema } from './schema.ts';
 import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext, ReadMode } from './context.ts';
-import { ProgrammeService } from '../services/programme.service.ts';
-import { CustomerCareService } from '../services/customer-care.service.ts';
-import { createLoaders } from '../services/loaders.ts';
-import { RightsService } from '../services/rights.service.ts';
-import { CustomerService } from '../services/customer.service.ts';
-import { QuarantineService } from '../services/quarantine.service.ts';
-import { StewardshipService } from '../services/stewardship.service.ts';
-import { ActivityService } from '../services/activity.service.ts';
 import { registry } from '../observability/metrics.ts';
-import { HouseholdService } from '../services/household.service.ts';
-import { NetworkExclusionService } from '../services/network-exclusion.service.ts';
-import { NodeService } from '../services/node.service.ts';
-import { RiskService } from '../services/risk.service.ts';
-import { AccessAuditLog, AccessAuditService } from '../services/access-audit.service.ts';
-import { RiskReviewService } from '../services/risk-review.service.ts';
-import { mayDo } from '../auth/access-policy.ts';
+import { AccessAuditLog } from '../services/access-audit.service.ts';
+import { RequestContext } from './request-context.ts';
 
 /**
  * HTTP surface: /graphql (Apollo Server 5 on Express 5; POST, and GET for queries), /graphiql in development, GET /healthz (process is up), GET /readyz
@@ -205,36 +192,20 @@ export async function startServer(opts: {
           }
           throw e;
         }
-        const em = orm.em.fork();
-        const loaders = createLoaders(em);
-        return {
+        return new RequestContext({
           viewer,
-          em,
-          loaders,
-          customers: new CustomerService(em, loaders),
-          quarantine: new QuarantineService(em),
-          stewardship: new StewardshipService(em, viewer.subject),
-          activities: new ActivityService(em),
-          risk: new RiskService(em, viewer.subject),
-          households: new HouseholdService(em, viewer.subject),
-          exclusions: new NetworkExclusionService(em, viewer.subject),
-          nodes: new NodeService(em),
-          rights: new RightsService(em, viewer.subject),
-          programme: new ProgrammeService(em, viewer.subject),
-          care: new CustomerCareService(em),
+          em: orm.em.fork(),
           stats: (req as unknown as { stats: QueryStats }).stats,
           deadlineAt: (req as unknown as { deadlineAt: number }).deadlineAt,
           readMode,
           logger,
-          unmaskedReads: [],
           purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
-          audit: new AccessAuditService(em),
-          riskReview: new RiskReviewService(em, viewer.subject, mayDo(viewer, 'approveBlacklist'), {
+          searchLimiter: readMode.snapshot ? countedAlready : searchLimiter,
+          suppression: {
             suppressionLimitDays: opts.suppressionLimitDays ?? 30,
             maxSuppressionDays: opts.maxSuppressionDays ?? 365,
-          }),
-          searchLimiter: readMode.snapshot ? countedAlready : searchLimiter,
-        };
+          },
+        });
       },
       (req) => runAgainInSnapshot((req as unknown as { readMode: ReadMode }).readMode),
     ),
