@@ -50,17 +50,19 @@ export async function load(
     p99: result.latency.p99,
     bytes: result.throughput.total / n,
     failed: result.errors + result.timeouts + result.non2xx + result.mismatches,
-    serverCpuMs: ((after.server - before.server) * 1000) / n,
-    postgresCpuMs: ((after.postgres - before.postgres) * 1000) / n,
+    serverCpuMs: (cpuSpent(before, after).server * 1000) / n,
+    postgresCpuMs: (cpuSpent(before, after).postgres * 1000) / n,
   };
 }
 
 /**
- * CPU seconds (user + system) of one process and of the PostgreSQL backends connected to one database (their
- * command line names it: "postgres: user database host(port) state"), from /proc (Linux). Other databases on
- * the same server are left out.
+ * CPU seconds (user + system) of one process and of each PostgreSQL backend connected to one database (their
+ * command line names it: "postgres: user database host(port) state"), from /proc (Linux). Other databases on the
+ * same server are left out. Backends are kept apart by pid so that the time between two readings is summed over
+ * the backends alive at the second one (`cpuSpent`): a pool closing an idle connection in between takes its
+ * whole history out of a plain sum, which could make the difference negative.
  */
-export function cpu(pid: number, database: string): { server: number; postgres: number } {
+export function cpu(pid: number, database: string): { server: number; postgres: Map<string, number> } {
   const ticks = (stat: string) => {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
@@ -72,21 +74,32 @@ export function cpu(pid: number, database: string): { server: number; postgres: 
       return null;
     }
   };
-  let postgres = 0;
+  const postgres = new Map<string, number>();
   let dirs: string[] = [];
   try {
     dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
-    return { server: 0, postgres: 0 };
+    return { server: 0, postgres };
   }
   for (const d of dirs) {
     const stat = read(`/proc/${d}/stat`);
     if (!stat?.includes(' (postgres) ')) continue;
     const cmdline = read(`/proc/${d}/cmdline`) ?? '';
-    if (cmdline.split(' ').includes(database)) postgres += ticks(stat);
+    if (cmdline.split(' ').includes(database)) postgres.set(d, ticks(stat));
   }
   const own = read(`/proc/${pid}/stat`);
   return { server: own ? ticks(own) : 0, postgres };
+}
+
+/** CPU seconds spent between two readings: the server process, and PostgreSQL over the backends alive at the end
+ * (a backend that exited in between is not counted for that stretch: an undercount, never negative). */
+export function cpuSpent(
+  before: ReturnType<typeof cpu>,
+  after: ReturnType<typeof cpu>,
+): { server: number; postgres: number } {
+  let postgres = 0;
+  for (const [pid, t] of after.postgres) postgres += t - (before.postgres.get(pid) ?? 0);
+  return { server: after.server - before.server, postgres };
 }
 
 /** The median of each figure over the rounds (each figure on its own: a round's p99 is not tied to its rps). */

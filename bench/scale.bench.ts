@@ -15,7 +15,7 @@ import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../src/runtime/hub.ts';
 import { rescanAll } from '../src/risk/rescan.ts';
 import { type PopulationChunk, populationChunks } from '../src/demo/generate-population.ts';
-import { cpu, paced, type Target } from './graphql-load.ts';
+import { cpu, cpuSpent, paced, type Target } from './graphql-load.ts';
 import { scaleDocuments, storageReport, summaryTable, type Row } from './scale-report.ts';
 
 /**
@@ -113,14 +113,15 @@ try {
       const run = await paced(server, bodies.slice(Math.round(rate * warmup)), { rate, duration: seconds });
       const after = cpu(server.pid, server.database);
       const n = Math.max(1, Math.round(rate * seconds));
-      const cpuMs = `CPU/req server ${(((after.server - before.server) * 1000) / n).toFixed(2)} ms, PostgreSQL ${(((after.postgres - before.postgres) * 1000) / n).toFixed(2)} ms`;
+      const spent = cpuSpent(before, after);
+      const cpuMs = `CPU/req server ${((spent.server * 1000) / n).toFixed(2)} ms, PostgreSQL ${((spent.postgres * 1000) / n).toFixed(2)} ms`;
       log(
         `  ${op}: p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms at ${run.sent.toFixed(0)}/s, ${run.failed} failed; ${cpuMs}; ${found} (${elapsed()}, load ${load1()})`,
       );
       rows.push({ what: `${op} p50`, value: `${run.p50.toFixed(1)} ms`, target: '', ok: null });
       rows.push({
         what: `${op} CPU/request`,
-        value: `${(((after.server - before.server) * 1000) / n).toFixed(2)} + ${(((after.postgres - before.postgres) * 1000) / n).toFixed(2)} ms`,
+        value: `${((spent.server * 1000) / n).toFixed(2)} + ${((spent.postgres * 1000) / n).toFixed(2)} ms`,
         target: '',
         ok: null,
       });
