@@ -38,8 +38,9 @@ const usage = `usage: npm run hub -- <command>
   demo publish                           publish the demo data set to the core-policy topics on KAFKA_BROKERS
   replay --connector NAME (--from-beginning | --from ISO-TIME)
                                          re-read one connector's topics (own consumer group; others untouched)
-  bulk-load                              initial load of an empty store from the source topics (COPY, set-based
-                                         matching); streaming takes over from the positions it stores
+  bulk-load [--file CONNECTOR=PATH …] [--encoding gbk]
+                                         initial load of an empty store from the source topics and batch files
+                                         (COPY, set-based matching); streaming takes over from the positions it stores
   import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
   blacklist import FILE [--token JWT] [--encoding utf-8]   (the token, or HUB_TOKEN, names the proposer)
                                          propose a list file's entries as one batch (bad rows reported by line)
@@ -134,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'bulk-load':
-      return bulkLoadCommand(config, logger);
+      return bulkLoadCommand(config, logger, rest);
     case 'replay': {
       const { values } = parseArgs({
         args: rest,

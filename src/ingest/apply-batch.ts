@@ -74,6 +74,9 @@ export type BatchPart = {
   partition: number;
   messages: readonly SourceMessage[];
   mapped?: readonly Mapped[];
+  /** Whose positions these messages advance, when not the reader's own group (a batch file in a bulk load: the
+   * group `hub import` keeps that file's positions under, so importing the file afterwards skips it). */
+  consumerGroup?: string;
 };
 
 export type Mapped =

@@ -6,6 +6,7 @@ import type { BatchPart, IngestDeps } from './apply-batch.ts';
 import { bulkLoadParts, type BulkLoadResult } from './bulk-load.ts';
 import type { TopicRouter } from './topic-router.ts';
 import { plainFormat, type WireFormat } from './wire-format.ts';
+import { fileParts, type FileSource } from './file-import.ts';
 
 /**
  * `hub bulk-load`: the source topics as they stand — a Debezium connector's snapshot (`op: r`) and whatever
@@ -14,6 +15,7 @@ import { plainFormat, type WireFormat } from './wire-format.ts';
  * effects, and afterwards the live group's Kafka offsets are set to the same end offsets, so a hub started
  * afterwards streams on from exactly there (and would skip what the load applied even without the Kafka
  * offsets). The live group must have no members while this runs (stop the hubs, or run before the first start).
+ * Batch files given with it load in the same transaction, their positions kept where `hub import` keeps them.
  */
 export type KafkaBulkLoadResult = BulkLoadResult & { groupOffsetsSet: boolean };
 
@@ -25,6 +27,8 @@ export async function bulkLoadFromKafka(opts: {
   deps: IngestDeps;
   logger: Logger;
   wireFormat?: WireFormat;
+  /** Batch files loaded in the same transaction, after the topics (e.g. the banks' sales files). */
+  files?: readonly FileSource[];
 }): Promise<KafkaBulkLoadResult> {
   const { kafka, orm, router, groupId, deps, logger } = opts;
   const topics = router.streamTopics;
@@ -46,7 +50,7 @@ export async function bulkLoadFromKafka(opts: {
       `${groupId}.bulk-load.${randomBytes(4).toString('hex')}`,
       opts,
     );
-    const result = await bulkLoadParts(orm, groupId, parts.iterable, deps);
+    const result = await bulkLoadParts(orm, groupId, thenFiles(parts.iterable, opts.files ?? []), deps);
     await parts.close();
 
     // Streaming takes over where the load stopped: the live group's Kafka offsets at the end offsets.
@@ -72,6 +76,11 @@ export async function bulkLoadFromKafka(opts: {
   } finally {
     await admin.disconnect();
   }
+}
+
+async function* thenFiles(topics: AsyncIterable<BatchPart>, files: readonly FileSource[]): AsyncGenerator<BatchPart> {
+  yield* topics;
+  for (const file of files) yield* fileParts(file);
 }
 
 /** Pulls every partition's messages up to its end offset, a batch at a time, as the load consumes them. */

@@ -42,12 +42,15 @@ export type BulkLoadResult = {
   parties: number;
   facts: number;
   quarantined: number;
+  /** The quarantined messages: topic (or batch file stream), position (a file's line number), code, reason. */
+  rejected: { topic: string; offset: string; code: string; reason: string }[];
   tombstones: number;
   reviews: number;
   largestComponent: number;
   rows: Record<string, number>;
   phases: Record<string, number>;
-  positions: { topic: string; partition: number; nextOffset: string }[];
+  /** Stored under the load's consumer group unless a part names its own (batch files: `import:<connector>`). */
+  positions: { consumerGroup: string; topic: string; partition: number; nextOffset: string }[];
   seconds: number;
 };
 
@@ -81,6 +84,7 @@ export async function bulkLoadParts(
       parties: 0,
       facts: 0,
       quarantined: 0,
+      rejected: [],
       tombstones: 0,
       reviews: 0,
       largestComponent: 0,
@@ -91,7 +95,7 @@ export async function bulkLoadParts(
     };
     const changed = emptyChangeSet();
     const stats = emptyStats();
-    const last = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    const last = new Map<string, { consumerGroup: string; topic: string; partition: number; offset: bigint }>();
     // Party changes: a whole record's last state per source record, and change events in order for the fold.
     const latest = new Map<string, PartyUpsert | PartyDelete>();
     const events: PartyChange[] = [];
@@ -126,11 +130,12 @@ export async function bulkLoadParts(
       const mapped = mapMessages(part.route, part.messages, deps.maxMessageBytes);
       for (const item of mapped) {
         result.messages += 1;
-        const k = `${part.route.topic}:${part.partition}`;
+        const group = part.consumerGroup ?? consumerGroup;
+        const k = `${group}\u0000${part.route.topic}:${part.partition}`;
         const offset = BigInt(item.message.offset);
         const before = last.get(k);
         if (!before || offset > before.offset)
-          last.set(k, { topic: part.route.topic, partition: part.partition, offset });
+          last.set(k, { consumerGroup: group, topic: part.route.topic, partition: part.partition, offset });
         if ('error' in item) {
           await quarantineOne(em, part, item.message, item.error.code, item.error.reason, result);
           continue;
@@ -187,15 +192,23 @@ export async function bulkLoadParts(
     phaseDone(deps.followUp.phase);
 
     result.positions = [...last.values()]
-      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
-      .map((p) => ({ topic: p.topic, partition: p.partition, nextOffset: (p.offset + 1n).toString() }));
+      .sort(
+        (a, b) =>
+          a.consumerGroup.localeCompare(b.consumerGroup) || a.topic.localeCompare(b.topic) || a.partition - b.partition,
+      )
+      .map((p) => ({
+        consumerGroup: p.consumerGroup,
+        topic: p.topic,
+        partition: p.partition,
+        nextOffset: (p.offset + 1n).toString(),
+      }));
     for (let i = 0; i < result.positions.length; i += 500) {
       const chunk = result.positions.slice(i, i + 500);
       await executeBound(
         em,
         `insert into consumer_offset (consumer_group, topic, partition, next_offset) values ${marks(chunk.length, '(?, ?, ?, ?)')}
          on conflict (consumer_group, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
-        chunk.flatMap((p) => [consumerGroup, p.topic, p.partition, p.nextOffset]),
+        chunk.flatMap((p) => [p.consumerGroup, p.topic, p.partition, p.nextOffset]),
       );
     }
     result.seconds = (performance.now() - started) / 1000;
@@ -214,6 +227,7 @@ async function quarantineOne(
   const counted = emptyBatchResult();
   await quarantine(em, part, message, code, reason, counted);
   result.quarantined += counted.quarantined;
+  result.rejected.push(...counted.rejected.map((r) => ({ ...r, topic: part.route.topic })));
 }
 
 /**
