@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/config.ts';
+import { ConfigError, loadConfig, type HubConfig } from '../config/config.ts';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { createLogger } from '../config/logger.ts';
 import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { migrate, openOrm } from '../db/orm.ts';
@@ -101,18 +102,11 @@ async function main(argv: string[]): Promise<number> {
       return new Promise(() => {}); // runs until a signal
     }
     case 'migrate': {
-      const embedded = config.databaseUrl
-        ? null
-        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
-      try {
+      return withStore(config, { poolMax: 1, migrate: false }, async (orm) => {
         const applied = await migrate(orm);
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
-      } finally {
-        await orm.close(true);
-        await embedded?.stop();
-      }
-      return 0;
+        return 0;
+      });
     }
     case 'token': {
       const { values } = parseArgs({
@@ -150,18 +144,15 @@ async function main(argv: string[]): Promise<number> {
       const from = values.from === undefined ? ('beginning' as const) : new Date(values.from);
       if (from !== 'beginning' && Number.isNaN(from.getTime()))
         throw new ConfigError(`--from must be an ISO 8601 time (got ${values.from})`);
-      if (!config.kafkaBrokers) throw new ConfigError('KAFKA_BROKERS must be set to replay a connector');
-      const embedded = config.databaseUrl
-        ? null
-        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
-      try {
-        await migrate(orm);
+      const brokers = config.kafkaBrokers;
+      if (!brokers) throw new ConfigError('KAFKA_BROKERS must be set to replay a connector');
+      const connector = connectorById(values.connector);
+      return withStore(config, { poolMax: 1 }, async (orm) => {
         const report = await replayConnector({
-          kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, logger),
+          kafka: createKafka(brokers, config.kafkaClientId, logger),
           orm,
           router: new TopicRouter(connectors, config.kafkaTopicPrefix),
-          connector: connectorById(values.connector),
+          connector,
           from,
           deps: ingestDepsFor(),
           groupPrefix: config.kafkaGroupId,
@@ -172,10 +163,7 @@ async function main(argv: string[]): Promise<number> {
           `replayed ${report.messages} messages of ${report.connector}: ${report.applied} changes applied, ${report.stale} already up to date, ${report.quarantined} quarantined\n`,
         );
         return 0;
-      } finally {
-        await orm.close(true);
-        await embedded?.stop();
-      }
+      });
     }
     case 'blacklist': {
       const { values, positionals } = parseArgs({
@@ -197,12 +185,7 @@ async function main(argv: string[]): Promise<number> {
       );
       if (!mayDo(proposer, 'proposeBlacklist'))
         throw new ConfigError(`${proposer.subject} (${proposer.roles.join(', ')}) may not propose blacklist entries`);
-      const embedded = config.databaseUrl
-        ? null
-        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
-      try {
-        await migrate(orm);
+      return withStore(config, { poolMax: 1 }, async (orm) => {
         const result = await orm.em
           .fork()
           .transactional((em) => importListFile(em, positionals[1] as string, proposer.subject, values.encoding));
@@ -211,50 +194,31 @@ async function main(argv: string[]): Promise<number> {
         );
         for (const r of result.rejected) process.stdout.write(`  line ${r.line}: ${r.reason}\n`);
         return result.rejected.length > 0 ? 3 : 0;
-      } finally {
-        await orm.close(true);
-        await embedded?.stop();
-      }
+      });
     }
     case 'subject-access':
     case 'erase':
       return rightsCommand(command, rest, config, logger);
     case 'risk': {
       if (rest[0] !== 'rescan') break;
-      const embedded = config.databaseUrl
-        ? null
-        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
-      try {
-        await migrate(orm);
+      return withStore(config, { poolMax: 1 }, async (orm) => {
         const { customers, alerts } = await rescanAll(orm, config.kafkaTopicPrefix);
         process.stdout.write(`rescanned ${customers} customers: ${alerts} alerts opened, updated or closed\n`);
         return 0;
-      } finally {
-        await orm.close(true);
-        await embedded?.stop();
-      }
+      });
     }
     case 'resolve': {
       // The resolution pass (src/sync/resolve.ts) now, over what changed since the last one or, with --full,
       // everything; risk follow-up settled in the same transactions.
       const full = rest.includes('--full');
-      const embedded = config.databaseUrl
-        ? null
-        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 2 });
-      try {
-        await migrate(orm);
+      return withStore(config, { poolMax: 2 }, async (orm) => {
         const deps = ingestDepsFor(config.kafkaTopicPrefix, 'settle');
         const r = await resolvePass(orm, deps.matcher, (em, changed) => deps.followUp.run(em, changed), { full });
         process.stdout.write(
           `resolution pass: ${r.seeds} golden records touched, ${r.records} records re-clustered; ${r.moved} moved, ${r.merged} golden records merged, ${r.created} created\n`,
         );
         return 0;
-      } finally {
-        await orm.close(true);
-        await embedded?.stop();
-      }
+      });
     }
     case 'import': {
       const { values, positionals } = parseArgs({
@@ -265,22 +229,14 @@ async function main(argv: string[]): Promise<number> {
       const [connectorId, file] = positionals;
       if (!connectorId || !file) throw new ConfigError('usage: npm run hub -- import CONNECTOR FILE [--encoding gbk]');
       const connector = connectorById(connectorId);
-      const embedded = config.databaseUrl
-        ? null
-        : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-      const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 1 });
-      try {
-        await migrate(orm);
+      return withStore(config, { poolMax: 1 }, async (orm) => {
         const report = await importFile(orm, connector, file, ingestDepsFor(), { encoding: values.encoding ?? 'gbk' });
         process.stdout.write(
           `${report.file}: ${report.rows} rows, ${report.applied} changes applied, ${report.stale} unchanged, ${report.skipped} rows already imported, ${report.quarantined} rejected\n`,
         );
         for (const r of report.rejected) process.stdout.write(`  line ${r.offset}: ${r.code}: ${r.reason}\n`);
         return report.quarantined > 0 ? 3 : 0;
-      } finally {
-        await orm.close(true);
-        await embedded?.stop();
-      }
+      });
     }
     case 'demo': {
       if (rest[0] !== 'publish') break;
@@ -338,3 +294,25 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/**
+ * A command's store: DATABASE_URL, or the embedded default (started for the command and stopped after it), with
+ * the migrations applied unless the command is `migrate` itself; closed whatever the command does.
+ */
+async function withStore(
+  config: HubConfig,
+  opts: { poolMax: number; migrate?: boolean },
+  work: (orm: MikroORM) => Promise<number>,
+): Promise<number> {
+  const embedded = config.databaseUrl
+    ? null
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+  const orm = await openOrm(config.databaseUrl ?? (embedded as { url: string }).url, { poolMax: opts.poolMax });
+  try {
+    if (opts.migrate !== false) await migrate(orm);
+    return await work(orm);
+  } finally {
+    await orm.close(true);
+    await embedded?.stop();
+  }
+}
