@@ -5,6 +5,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourceMessage } from '../connectors/framework/connector.ts';
 import { applyBatch, emptyBatchResult, type BatchPart, type BatchResult } from './apply-batch.ts';
 import type { Route } from './topic-router.ts';
+import { retriesTotal, retryCause } from '../observability/metrics.ts';
 
 /**
  * Batch files (bank sales files, initial loads) through the same mapping and apply step as Kafka. The file is
@@ -77,7 +78,9 @@ export async function importFile(
   const applyChunk = async (chunk: SourceMessage[]) => {
     // Positions are line numbers: in order within the chunk, so a redelivered file is skipped line by line.
     chunk.sort((a, b) => Number(a.offset) - Number(b.offset));
-    const r = await applyBatch(orm, source.consumerGroup, source.route, 0, chunk, deps);
+    const r = await withRetries(source.route.connector.manifest.id, () =>
+      applyBatch(orm, source.consumerGroup, source.route, 0, chunk, deps),
+    );
     total.applied += r.applied;
     total.stale += r.stale;
     total.partiesChanged += r.partiesChanged;
@@ -96,6 +99,23 @@ export async function importFile(
   }
   if (chunk.length > 0) await applyChunk(chunk);
   return total;
+}
+
+/**
+ * A chunk is one transaction; one that fails for a passing reason (a deadlock, PostgreSQL's lock table full, a
+ * dropped connection) is applied again after a pause, as streaming does, a few times before the import gives up
+ * with the error (running it again later skips the lines already imported).
+ */
+async function withRetries<T>(connector: string, apply: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await apply();
+    } catch (e) {
+      if (attempt >= attempts) throw e;
+      retriesTotal.inc({ connector, cause: retryCause(e) });
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+  }
 }
 
 /** A batch file's rows as the bulk load's parts (src/ingest/bulk-load.ts), their positions kept where `hub import`

@@ -11,6 +11,7 @@ import { importListFile } from '../../src/risk/list-import.ts';
 import { ingestDeps, type RunningHub } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startTestHub } from '../support/hub.ts';
+import { retriesTotal } from '../../src/observability/metrics.ts';
 
 /**
  * Files are read row by row: one stray quote no longer aborts the whole file. The malformed line is reported
@@ -93,4 +94,46 @@ describe('streaming file imports', () => {
     expect(result.proposed).toBe(2);
     expect(result.rejected).toEqual([{ line: 3, reason: expect.stringMatching(/^malformed line: .*quote/i) }]);
   });
+
+  it('applies a chunk again when its connection is dropped mid-transaction, and loses or doubles nothing', async () => {
+    const file = join(dir, 'bank-retry.csv');
+    const lines = [bancassuranceColumns.join(','), ...[11, 12, 13].map((n) => bankRow(n, `吴${n}`))];
+    writeFileSync(file, iconv.encode(`${lines.join('\n')}\n`, 'gbk'));
+    const retriesBefore = await retries();
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      // The import's transaction waits on a lock; its backend is terminated while it waits (a dropped connection).
+      await blocker.query('begin');
+      await blocker.query('lock table activity in exclusive mode');
+      const importing = importFile(hub.orm, bancassuranceConnector, file, ingestDeps);
+      let victim: number | null = null;
+      for (let i = 0; i < 100 && victim === null; i += 1) {
+        const { rows } = await blocker.query<{ pid: number }>(
+          `select pid from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and wait_event_type = 'Lock'`,
+        );
+        victim = rows[0]?.pid ?? null;
+        if (victim === null) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(victim).not.toBeNull();
+      await blocker.query('select pg_terminate_backend($1)', [victim]);
+      await blocker.query('commit');
+      const report = await importing;
+      expect(report).toMatchObject({ rows: 3, quarantined: 0, skipped: 0 });
+      const { rows } = await blocker.query(
+        `select count(*)::int as n from activity where kind = 'BANK_SALE' and source_key ~ ':S00000(11|12|13):'`,
+      );
+      expect(rows[0]).toEqual({ n: 3 });
+    } finally {
+      await blocker.end();
+    }
+    expect(await retries()).toBe(retriesBefore + 1);
+  });
 });
+
+/** hub_transient_retries_total for the bank connector, from the registry the hub exports on /metrics. */
+async function retries(): Promise<number> {
+  const metric = await retriesTotal.get();
+  return metric.values.filter((v) => v.labels.connector === 'bancassurance').reduce((n, v) => n + v.value, 0);
+}
