@@ -340,15 +340,17 @@ function escapeLike(s: string): string {
 }
 
 /**
- * Whether a name key is long enough for the trigram arm of name search. A key of one or two characters (a
- * two-character Chinese name: 王伟) has three trigrams, and the trigram index keeps every row that shares ONE of them
- * for a recheck (one shared trigram of three could reach the 0.3 threshold as far as the index knows): every holder
- * of the surname — about 7 % of customers each for 王, 李 or 张 — was read and compared, 10.8 ms of PostgreSQL CPU
- * per search at 100,000 customers and linear in the store (bench:scale). Yet such a key reaches similarity 0.3
- * only by sharing two of its three trigrams with a name, which in practice is the exact key or a name starting with
- * it: the arms the prefix index (party_name_key_prefix) answers at once. From three characters (four trigrams) the
- * index itself requires two shared trigrams, and the arm is selective.
+ * Whether a name key is long enough for the trigram arm of name search. Trigram similarity finds typos in longer
+ * names (司马相如 → 司马相儒, pinyin spellings) but not in the short Chinese names most customers have:
+ * - a key of one or two characters (王伟) has three trigrams, and the trigram index keeps every row sharing ONE of
+ *   them for a recheck — every holder of the surname, about 7 % of customers each for 王, 李 or 张: 10.8 ms of
+ *   PostgreSQL CPU per search at 100,000 customers (bench:scale), linear in the store. Such a key reaches similarity
+ *   0.3 only through the exact key or a name starting with it, which the prefix index answers at once;
+ * - a three-character key (王一东) is 0.33 similar to every name with the same surname and first given character
+ *   (王一西, 王一南): other people, not typos (a Chinese typo is a homophone, another character, which shares no
+ *   trigram), and hundreds of them to rank at a million customers.
+ * From four characters on the arm is both selective and useful.
  */
 export function fuzzyNameSearch(key: string): boolean {
-  return [...key].length >= 3;
+  return [...key].length >= 4;
 }

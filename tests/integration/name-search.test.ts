@@ -9,8 +9,8 @@ import { startTestHub, tokenFor } from '../support/hub.ts';
 import { gql } from '../support/graphql.ts';
 
 /**
- * Name search through GraphQL: exact key, prefix and (from three characters) trigram similarity, ranked. A one- or
- * two-character key is answered by the exact and prefix arms alone (the trigram arm would recheck every holder of
+ * Name search through GraphQL: exact key, prefix and (from four characters) trigram similarity, ranked. A key of
+ * up to three characters is answered by the exact and prefix arms alone (the trigram arm would recheck many holders of
  * the surname: src/services/customer.service.ts, fuzzyNameSearch).
  */
 const people: [string, string, string][] = [
@@ -82,14 +82,15 @@ describe('name search', () => {
     expect((await names('王 偉')).map((n: [string, number]) => n[0])).toEqual(['王伟', '王伟明']);
   });
 
-  it('from three characters, similar names are found too, ranked by similarity', async () => {
+  it('from four characters, similar names are found too, ranked by similarity; a three-character name by key and prefix', async () => {
     // 司马相儒 shares three of 司马相如's five trigrams ("  司", " 司马", "司马相"): similarity 3/7 ≥ 0.3, and it
     // does not start with the query: only the trigram arm finds it.
     const found = await names('司马相如');
     expect(found.map((n: [string, number]) => n[0])).toEqual(['司马相如', '司马相儒']);
     expect(found[0][1]).toBe(1);
     expect(found[1][1]).toBeLessThan(1);
-    // 李晓明 shares one trigram of 李小明's four ("  李"): 1/7, not similar.
+    // 李晓明 shares one trigram of 李小明's four ("  李"): 1/7, not similar; and a three-character key has no
+    // trigram arm: only the same key or a name starting with it.
     expect(await names('李小明')).toEqual([['李小明', 1]]);
     expect((await names('欧阳娜娜')).map((n: [string, number]) => n[0])).toEqual(['欧阳娜娜', '欧阳娜']);
   });
