@@ -242,33 +242,38 @@ export async function bulkLoad(
   messages: Iterable<BatchInputMessage> | AsyncIterable<BatchInputMessage>,
   deps: IngestDeps,
 ): Promise<BulkLoadResult> {
-  async function* parts(): AsyncGenerator<BatchPart> {
-    const positions = new Map<string, number>();
-    const pending = new Map<string, SourceMessage[]>();
-    const emit = function* (topic: string) {
-      const list = pending.get(topic);
-      const route = router.route(topic);
-      if (!list || list.length === 0) return;
-      if (!route) throw new Error(`no connector for topic ${topic}`);
-      pending.set(topic, []);
-      yield { route, partition: 0, messages: list };
-    };
-    for await (const m of messages) {
-      const position = positions.get(m.topic) ?? 0;
-      positions.set(m.topic, position + 1);
-      const list = pending.get(m.topic) ?? [];
-      list.push({
-        topic: m.topic,
-        partition: 0,
-        offset: String(position),
-        key: m.key === null ? null : Buffer.from(m.key),
-        value: m.value === null ? null : Buffer.from(m.value),
-        timestamp: null,
-      });
-      pending.set(m.topic, list);
-      if (list.length >= 1_000) yield* emit(m.topic);
-    }
-    for (const topic of [...pending.keys()]) yield* emit(topic);
+  return bulkLoadParts(orm, `batch:${streamName}`, batchInputParts(router, messages), deps);
+}
+
+/** Batch input as the bulk load's parts: positions 0..n-1 per topic under the stream's name, up to 1,000 a part. */
+export async function* batchInputParts(
+  router: TopicRouter,
+  messages: Iterable<BatchInputMessage> | AsyncIterable<BatchInputMessage>,
+): AsyncGenerator<BatchPart> {
+  const positions = new Map<string, number>();
+  const pending = new Map<string, SourceMessage[]>();
+  const emit = function* (topic: string) {
+    const list = pending.get(topic);
+    const route = router.route(topic);
+    if (!list || list.length === 0) return;
+    if (!route) throw new Error(`no connector for topic ${topic}`);
+    pending.set(topic, []);
+    yield { route, partition: 0, messages: list };
+  };
+  for await (const m of messages) {
+    const position = positions.get(m.topic) ?? 0;
+    positions.set(m.topic, position + 1);
+    const list = pending.get(m.topic) ?? [];
+    list.push({
+      topic: m.topic,
+      partition: 0,
+      offset: String(position),
+      key: m.key === null ? null : Buffer.from(m.key),
+      value: m.value === null ? null : Buffer.from(m.value),
+      timestamp: null,
+    });
+    pending.set(m.topic, list);
+    if (list.length >= 1_000) yield* emit(m.topic);
   }
-  return bulkLoadParts(orm, `batch:${streamName}`, parts(), deps);
+  for (const topic of [...pending.keys()]) yield* emit(topic);
 }

@@ -6,9 +6,8 @@ import iconv from 'iconv-lite';
 import pg from 'pg';
 import { bancassuranceColumns, bancassuranceConnector } from '../../src/connectors/bancassurance/index.ts';
 import { connectors } from '../../src/connectors/registry.ts';
-import type { BatchPart } from '../../src/ingest/apply-batch.ts';
 import { ingestBatch } from '../../src/ingest/batch-source.ts';
-import { bulkLoadParts } from '../../src/ingest/bulk-load.ts';
+import { batchInputParts, bulkLoadParts } from '../../src/ingest/bulk-load.ts';
 import { fileParts, fileSource, importFile } from '../../src/ingest/file-import.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
@@ -80,31 +79,6 @@ describe('bulk initial load with batch files', () => {
   writeFileSync(file, iconv.encode(`${lines.join('\n')}\n`, 'gbk'));
   const brokenLine = '22'; // the header is line 1
 
-  /** The snapshot as the bulk load's parts (positions 0..n-1 per topic, as ingestBatch gives them). */
-  function* snapshotParts(): Generator<BatchPart> {
-    const positions = new Map<string, number>();
-    for (const m of traffic) {
-      const route = router.route(m.topic);
-      if (!route) throw new Error(`no route for ${m.topic}`);
-      const offset = positions.get(m.topic) ?? 0;
-      positions.set(m.topic, offset + 1);
-      yield {
-        route,
-        partition: 0,
-        messages: [
-          {
-            topic: m.topic,
-            partition: 0,
-            offset: String(offset),
-            key: m.key === null ? null : Buffer.from(m.key),
-            value: m.value === null ? null : Buffer.from(m.value),
-            timestamp: null,
-          },
-        ],
-      };
-    }
-  }
-
   it('loads the snapshot and the file in one step, as streaming and `hub import` would, and hands over', async () => {
     const [bulkDb, streamedDb] = dbs as [TestDatabase, TestDatabase];
     const source = await fileSource(bancassuranceConnector, file);
@@ -113,7 +87,7 @@ describe('bulk initial load with batch files', () => {
         orm,
         'batch:snapshot',
         (async function* () {
-          yield* snapshotParts();
+          yield* batchInputParts(router, traffic);
           yield* fileParts(source, 25);
         })(),
         ingestDepsFor(),
