@@ -136,7 +136,7 @@ export function report(
     });
   const out = [
     '',
-    `medians over ${settings.rounds} rounds (alternating which server goes first); throughput of every round:`,
+    `medians over ${settings.rounds} rounds (alternating which server goes first); throughput and even-pace p99 of every round:`,
     ...ops.flatMap((op) => {
       const hub = byRound.get(`hub ${op}`) ?? [];
       const pgl = byRound.get(`postgraphile ${op}`) ?? [];
@@ -144,6 +144,8 @@ export function report(
         `  ${op.padEnd(12)} hub ${hub.map((m) => m.closed.rps.toFixed(0)).join(' / ')}; postgraphile ` +
           `${pgl.map((m) => m.closed.rps.toFixed(0)).join(' / ')}; ratio per round ` +
           `${hub.map((m, i) => (m.closed.rps / (pgl[i]?.closed.rps ?? Number.NaN)).toFixed(2)).join(' / ')}`,
+        `  ${''.padEnd(12)} even-pace p99 ms: hub ${hub.map((m) => m.smooth.p99.toFixed(1)).join(' / ')}; postgraphile ` +
+          `${pgl.map((m) => m.smooth.p99.toFixed(1)).join(' / ')}`,
       ];
     }),
     '',
