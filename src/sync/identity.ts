@@ -314,12 +314,35 @@ export async function reclusterParty(
   partyId: string,
   why: string,
 ): Promise<string[]> {
-  const rows = await executeBound<
-    { id: string; link_type: string; attributes: PartyAttributes; system: string; source_id: string }[]
+  // Locked in id order (the one lock order of everything that locks source records; locking in linked_at order
+  // crossed the ingest and the resolution pass), then taken in link order: the oldest record's component stays.
+  const locked = await executeBound<
+    {
+      id: string;
+      link_type: string;
+      attributes: PartyAttributes;
+      system: string;
+      source_id: string;
+      linked_at: string | null;
+    }[]
   >(
     em,
-    `select id, link_type, attributes, system, source_id from source_record where party_id = ? and not deleted order by linked_at nulls first, id for no key update`,
+    `select id, link_type, attributes, system, source_id, to_char(linked_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as linked_at
+       from source_record where party_id = ? and not deleted order by id for no key update`,
     [partyId],
+  );
+  const rows = [...locked].sort((a, b) =>
+    a.linked_at === b.linked_at
+      ? a.id < b.id
+        ? -1
+        : 1
+      : a.linked_at === null
+        ? -1
+        : b.linked_at === null
+          ? 1
+          : a.linked_at < b.linked_at
+            ? -1
+            : 1,
   );
   if (rows.length < 2 || rows.some((r) => r.link_type === 'MANUAL')) return [];
   const parent = rows.map((_, i) => i);

@@ -26,7 +26,29 @@ export async function loadStates(
 ): Promise<Map<string, RecordState>> {
   const states = new Map<string, RecordState>();
   const pairs = [...new Map(changes.map((c) => [recordKey(c.system, c.sourceId), c])).values()];
-  for (const chunk of chunked(pairs)) {
+  // One global ascending id order for every record locked (as the resolution pass and survivorship lock): each
+  // statement locks its rows in id order, but slices taken in the batch's order would hold a high id while
+  // waiting for a low one — a deadlock with any transaction locking in ascending order. A batch of more than one
+  // slice first finds its records' ids (no lock), then locks them slice by slice in ascending id order.
+  const slices = chunked(pairs);
+  const ordered: ({ by: 'key'; pairs: PartyChange[] } | { by: 'id'; ids: string[] })[] =
+    slices.length <= 1 ? slices.map((p) => ({ by: 'key' as const, pairs: p })) : [];
+  if (slices.length > 1) {
+    const ids: string[] = [];
+    for (const chunk of slices) {
+      const found = await executeBound<{ id: string }[]>(
+        em,
+        `select sr.id::text as id from (values ${marks(chunk.length, '(?, ?)')}) as wanted(system, source_id)
+           join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id`,
+        chunk.flatMap((c) => [c.system, c.sourceId]),
+      );
+      for (const r of found) ids.push(r.id);
+    }
+    // uuid order as PostgreSQL sorts it: lower-case hex text compares the same way.
+    ids.sort();
+    for (const part of chunked(ids)) ordered.push({ by: 'id', ids: part });
+  }
+  for (const slice of ordered) {
     const rows = await executeBound<
       {
         id: string;
@@ -43,9 +65,13 @@ export async function loadStates(
       em,
       `select sr.id, sr.system, sr.source_id, sr.party_id, sr.source_version::text as source_version, sr.deleted, sr.link_type, sr.attributes,
               (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
-         from (values ${marks(chunk.length, '(?, ?)')}) as wanted(system, source_id)
-         join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id order by sr.id for no key update of sr`,
-      chunk.flatMap((c) => [c.system, c.sourceId]),
+         from ${
+           slice.by === 'key'
+             ? `(values ${marks(slice.pairs.length, '(?, ?)')}) as wanted(system, source_id)
+         join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id`
+             : 'source_record sr where sr.id = any(?::uuid[])'
+         } order by sr.id for no key update of sr`,
+      slice.by === 'key' ? slice.pairs.flatMap((c) => [c.system, c.sourceId]) : [slice.ids],
     );
     for (const r of rows) {
       states.set(recordKey(r.system, r.source_id), {

@@ -2,6 +2,7 @@ import type { AttributeVersions, PartyAttributes, PartyDelete, PartyUpsert } fro
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { MatchCandidate } from './match/matcher.ts';
 import { stableJson } from '../domain/stable-json.ts';
+import { equalVersionReplaces } from './record-order.ts';
 
 /** The in-memory state of set-based identity resolution of one batch (apply-parties.ts). */
 export type PartyChange = PartyUpsert | PartyDelete;
@@ -78,10 +79,17 @@ export const newSegment = (): Segment => ({
  * A change no newer than its record is stale — except a folded change event (fold-events.ts), which carries the
  * record's own version when it arrived late and was folded in its place.
  */
-export const isStale = (state: { version: bigint } | undefined, change: PartyChange): boolean =>
-  state !== undefined &&
-  !(change.op === 'upsert' && change.fold !== undefined) &&
-  state.version >= BigInt(change.sourceVersion);
+export const isStale = (
+  state: { version: bigint; deleted: boolean; attributes: PartyAttributes | null } | undefined,
+  change: PartyChange,
+): boolean => {
+  if (state === undefined || (change.op === 'upsert' && change.fold !== undefined)) return false;
+  const version = BigInt(change.sourceVersion);
+  if (state.version !== version) return state.version > version;
+  // One version, two payloads (a payer carried by two payments of the same instant on two partitions): the
+  // content decides, not which partition was read first (record-order.ts).
+  return !(change.op === 'upsert' && equalVersionReplaces(state.deleted ? null : state.attributes, change.attributes));
+};
 export const sameJson = (a: unknown, b: unknown) =>
   stableJson(JSON.parse(JSON.stringify(a ?? null))) === stableJson(JSON.parse(JSON.stringify(b ?? null)));
 /**

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyDelete, PartyUpsert } from '../domain/canonical.ts';
+import type { PartyAttributes, PartyDelete, PartyUpsert } from '../domain/canonical.ts';
+import { equalVersionReplaces } from './record-order.ts';
 import { recomputeParty, type HistoryCause } from './survivorship.ts';
 import { reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
 import type { ApplyStats } from './apply-stats.ts';
@@ -35,6 +36,7 @@ type SourceRecordRow = {
   source_version: string;
   deleted: boolean;
   link_type: string;
+  attributes: PartyAttributes | null;
   unchanged: boolean;
   alone: boolean;
 };
@@ -53,7 +55,7 @@ async function lockSourceRecord(
     em,
     // A record of an erased golden record that its source sends again belongs to no one: it is matched afresh.
     `select id, case when exists (select 1 from party p where p.id = sr.party_id and p.status = 'ERASED') then null else party_id end as party_id,
-            source_version::text as source_version, deleted, link_type, coalesce(attributes = ?::jsonb, false) as unchanged,
+            source_version::text as source_version, deleted, link_type, attributes, coalesce(attributes = ?::jsonb, false) as unchanged,
             not exists (select 1 from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as alone
        from source_record sr where system = ? and source_id = ? for no key update`,
     [JSON.stringify(attributes), system, sourceId],
@@ -70,8 +72,16 @@ async function upsertParty(
 ): Promise<ApplyOutcome> {
   const existing = await lockSourceRecord(em, change.system, change.sourceId, change.attributes);
   // A folded change event that arrived late carries its record's own version: it was folded in its place.
-  if (existing && change.fold === undefined && BigInt(existing.source_version) >= BigInt(change.sourceVersion))
-    return 'STALE';
+  if (existing && change.fold === undefined) {
+    const stored = BigInt(existing.source_version);
+    const version = BigInt(change.sourceVersion);
+    // Of two payloads with one version the content decides, not arrival (record-order.ts; as isStale).
+    if (
+      stored > version ||
+      (stored === version && !equalVersionReplaces(existing.deleted ? null : existing.attributes, change.attributes))
+    )
+      return 'STALE';
+  }
   if (existing && existing.unchanged && !existing.deleted && existing.party_id !== null) {
     // Sources repeat the customer with every event (the payer of each premium, the claimant of each claim):
     // same attributes means same matching evidence, so identity resolution is skipped. Only recency moved,

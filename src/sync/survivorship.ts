@@ -9,6 +9,7 @@ import { eventBehind } from '../domain/event-fold.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 import { writeHistories, type HistoryCause } from './history.ts';
+import { compareRecords } from './record-order.ts';
 
 /**
  * Survivorship: the golden party's attributes are recomputed from its live source records after every change.
@@ -130,7 +131,8 @@ function compare(rule: SurvivorshipRule, a: SurvivorCandidate, av: string, b: Su
     else d = backedByValidId(b, rule.attribute, bv) - backedByValidId(a, rule.attribute, av);
     if (d !== 0) return d;
   }
-  return a.sourceRecordId < b.sourceRecordId ? -1 : 1; // deterministic tie-break
+  // Not the record id (generated on arrival, so two stores of the same messages would pick differently): content.
+  return compareRecords(a, b);
 }
 
 function trustRank(system: string): number {

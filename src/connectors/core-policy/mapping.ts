@@ -10,6 +10,7 @@ import { parseDebeziumKey, parseDebeziumValue, type DebeziumChange } from '../fr
 import { MappingError } from '../framework/errors.ts';
 import { code, decimal, integer, micros, microsToDate, requiredText, text, type Row } from '../framework/fields.ts';
 import {
+  cleanText,
   fromYyyymmddInt,
   nameKey,
   normalizeAddress,
@@ -124,7 +125,8 @@ export function clientAttributes(row: Row): PartyAttributes {
   const contactPoints: CanonicalContactPoint[] = [];
   for (const field of ['MOBILE', 'PHONE']) {
     const raw = text(row, field);
-    if (raw === null) continue;
+    // Blank (only invisible characters): no contact point, as in party-builder.ts.
+    if (raw === null || cleanText(raw) === null) continue;
     const phone = normalizePhone(raw);
     contactPoints.push({
       kind: phone.kind,
@@ -136,7 +138,7 @@ export function clientAttributes(row: Row): PartyAttributes {
     });
   }
   const emailRaw = text(row, 'EMAIL');
-  if (emailRaw !== null) {
+  if (emailRaw !== null && cleanText(emailRaw) !== null) {
     const email = normalizeEmail(emailRaw);
     contactPoints.push({
       kind: 'EMAIL',

@@ -1,5 +1,6 @@
 import type { CanonicalContactPoint, CanonicalIdentifier, PartyAttributes } from '../../domain/canonical.ts';
 import {
+  cleanText,
   normalizeEmail,
   normalizeIdDocument,
   normalizePersonName,
@@ -32,7 +33,9 @@ export function personAttributes(f: PersonFields): PartyAttributes {
     identifiers.push({ type: id.type, value: id.value, raw: id.raw, valid: id.valid, issues: id.issues });
   }
   const contactPoints: CanonicalContactPoint[] = [];
-  if (f.mobile) {
+  // A blank phone or e-mail (spaces, invisible characters) is no contact point: stored, it would be a shared
+  // "value" between strangers (and an EMPTY issue on every such record).
+  if (cleanText(f.mobile) !== null && f.mobile) {
     const p = normalizePhone(f.mobile);
     contactPoints.push({
       kind: p.kind,
@@ -43,7 +46,7 @@ export function personAttributes(f: PersonFields): PartyAttributes {
       issues: p.issues,
     });
   }
-  if (f.email) {
+  if (cleanText(f.email) !== null && f.email) {
     const e = normalizeEmail(f.email);
     contactPoints.push({
       kind: 'EMAIL',
