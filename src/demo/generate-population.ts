@@ -21,6 +21,13 @@ export type PopulationMessage = { topic: string; key: string | null; value: stri
 export type PopulationOptions = { customers: number; seed?: number; chunkPeople?: number };
 export type PopulationChunk = {
   messages: PopulationMessage[];
+  /**
+   * Ground truth beside the messages (same order, same length): the id of the person or organisation each message
+   * is about (`P123` / `C124`, from the generator's sequence number), or null for messages about no one (policies,
+   * covers, roles). A side output only — the messages and the random draws are the same with or without reading it;
+   * bench/scale-quality.ts scores the identity resolution against it.
+   */
+  truth: (string | null)[];
   /** People and organisations generated so far (the expected golden customers). */
   people: number;
 };
@@ -44,6 +51,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const day = 86_400_000;
 const fullName = (m: Member) => (m.kind === 'C' ? (m.orgName ?? '') : `${m.surname}${m.given}`);
 
+/** The true identity of a generated person or organisation (sequence numbers are unique across both). */
+export const entityId = (m: Member): string => `${m.kind}${m.seq}`;
+
 type Counters = { policy: number; payment: number; claim: number; lead: number; call: number; event: number };
 
 export function* populationChunks(opts: PopulationOptions): Generator<PopulationChunk> {
@@ -52,12 +62,14 @@ export function* populationChunks(opts: PopulationOptions): Generator<Population
   const n: Counters = { policy: 0, payment: 0, claim: 0, lead: 0, call: 0, event: 0 };
   const chunkPeople = opts.chunkPeople ?? 5_000;
   while (state.people < opts.customers) {
-    const byTopic = new Map<string, PopulationMessage[]>(populationTopics.map((t) => [t, []]));
-    const emit = (m: PopulationMessage) => byTopic.get(m.topic)?.push(m);
+    const byTopic = new Map<string, [PopulationMessage, string | null][]>(populationTopics.map((t) => [t, []]));
+    const emit = (m: PopulationMessage, about: Member | null) =>
+      byTopic.get(m.topic)?.push([m, about === null ? null : entityId(about)]);
     const start = state.people;
     while (state.people - start < chunkPeople && state.people < opts.customers)
       emitUnit(r, nextUnit(r, state), emit, n);
-    yield { messages: populationTopics.flatMap((t) => byTopic.get(t) ?? []), people: state.people };
+    const pairs = populationTopics.flatMap((t) => byTopic.get(t) ?? []);
+    yield { messages: pairs.map(([m]) => m), truth: pairs.map(([, t]) => t), people: state.people };
   }
 }
 
@@ -65,12 +77,17 @@ export function* populationMessages(opts: PopulationOptions): Generator<Populati
   for (const chunk of populationChunks(opts)) yield* chunk.messages;
 }
 
-function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n: Counters): void {
+function emitUnit(
+  r: Random,
+  unit: Unit,
+  emit: (m: PopulationMessage, about: Member | null) => void,
+  n: Counters,
+): void {
   const members = unit.members;
   const stamp = (m: Member) => (base + m.seq * 1000) * 1000;
   if (unit.kind !== 'prospect')
     for (const m of members) {
-      emit(coreEvent('client', 'r', clientRow(r, m, stamp(m))));
+      emit(coreEvent('client', 'r', clientRow(r, m, stamp(m))), m);
       // The same person under a second client number: the name written another way, the mobile in another format.
       if (m.kind === 'P' && m.adult && m.residentId && r.chance(0.08)) {
         const variant = r.next();
@@ -91,6 +108,7 @@ function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n
             MOBILE: m.mobile === null ? null : otherMobileFormat(r, m.mobile, m.mobileAsWritten),
             EMAIL: null,
           }),
+          m,
         );
       }
     }
@@ -105,8 +123,8 @@ function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n
     n.policy += 1;
     const no = `P${pad(n.policy, 7)}`;
     const { row, covers } = policyRows(r, no, stamp(owner));
-    emit(coreEvent('policy', 'r', row));
-    for (const c of covers) emit(coreEvent('cover', 'r', c));
+    emit(coreEvent('policy', 'r', row), null);
+    for (const c of covers) emit(coreEvent('cover', 'r', c), null);
     const bens = parties.filter(([, role]) => role === 'BN').length;
     const shares = bens === 2 ? ['60.00', '40.00'] : bens === 3 ? ['40.00', '30.00', '30.00'] : ['100.00'];
     let b = 0;
@@ -122,6 +140,7 @@ function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n
           CLTRELN: rel,
           DTEUPD: row.DTEUPD ?? null,
         }),
+        null,
       );
     if (r.chance(0.25))
       emit(
@@ -135,6 +154,7 @@ function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n
           CLTRELN: null,
           DTEUPD: row.DTEUPD ?? null,
         }),
+        null,
       );
     sold.push({ no, owner, insured, row });
   };
@@ -178,67 +198,73 @@ function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n
       for (let i = 0; i < payments; i += 1) {
         n.payment += 1;
         const id = `PAY-${pad(n.payment, 9)}`;
-        emit({
-          topic: 'billing.payments.v1',
-          key: id,
-          value: JSON.stringify({
-            eventId: `EV-${id}`,
-            eventType: 'PREMIUM_PAID',
-            occurredAt: iso(base - r.int(1, 330) * day),
-            paymentId: id,
-            policyNo: no,
-            payer: {
-              name: fullName(owner),
-              idType: owner.idType ?? '01',
-              idNumber: owner.idNo,
-              mobile:
-                owner.mobile === null || r.chance(0.2)
-                  ? null
-                  : r.chance(0.7)
-                    ? owner.mobile
-                    : otherMobileFormat(r, owner.mobile, owner.mobile),
-            },
-            amount: String(row.INSTPREM),
-            currency: 'CNY',
-            method: 'BANK_DEBIT',
-            bankAccount: { bankCode: 'ICBC', accountNo: `622202${pad(owner.seq, 13)}` },
-            status: 'SUCCESS',
-            failureReason: null,
-          }),
-        });
+        emit(
+          {
+            topic: 'billing.payments.v1',
+            key: id,
+            value: JSON.stringify({
+              eventId: `EV-${id}`,
+              eventType: 'PREMIUM_PAID',
+              occurredAt: iso(base - r.int(1, 330) * day),
+              paymentId: id,
+              policyNo: no,
+              payer: {
+                name: fullName(owner),
+                idType: owner.idType ?? '01',
+                idNumber: owner.idNo,
+                mobile:
+                  owner.mobile === null || r.chance(0.2)
+                    ? null
+                    : r.chance(0.7)
+                      ? owner.mobile
+                      : otherMobileFormat(r, owner.mobile, owner.mobile),
+              },
+              amount: String(row.INSTPREM),
+              currency: 'CNY',
+              method: 'BANK_DEBIT',
+              bankAccount: { bankCode: 'ICBC', accountNo: `622202${pad(owner.seq, 13)}` },
+              status: 'SUCCESS',
+              failureReason: null,
+            }),
+          },
+          owner,
+        );
       }
     }
     if (insured.kind === 'P' && insured.idNo !== null && r.chance(0.08)) {
       n.claim += 1;
       const reported = base - r.int(10, 300) * day;
       const claimId = `7f1c2d6e-0000-4000-8000-${pad(n.claim, 12)}`;
-      emit({
-        topic: 'claims.public.claim',
-        key: JSON.stringify({ claim_id: claimId }),
-        value: JSON.stringify({
-          before: null,
-          after: {
-            claim_id: claimId,
-            claim_no: `CLM${2026000000 + n.claim}`,
-            policy_no: no,
-            claimant_name: fullName(insured),
-            claimant_id_type: insured.idType ?? '01',
-            claimant_id_no: insured.idNo,
-            claimant_phone: insured.mobile,
-            incident_date: Math.floor(reported / day) - r.int(1, 30),
-            reported_at: reported * 1000,
-            cause_code: r.pick(['HOS', 'ACC', 'CI', 'ILL']),
-            claimed_amount: `${r.int(1000, 50000)}.00`,
-            paid_amount: `${r.int(0, 40000)}.00`,
-            status: r.pick(['REPORTED', 'APPROVED', 'PAID']),
-            payee_bank_account: null,
-            updated_at: (reported + 3_600_000) * 1000,
-          },
-          source: { ts_ms: reported, db: 'claims', table: 'claim' },
-          op: 'c',
-          ts_ms: reported + 100,
-        }),
-      });
+      emit(
+        {
+          topic: 'claims.public.claim',
+          key: JSON.stringify({ claim_id: claimId }),
+          value: JSON.stringify({
+            before: null,
+            after: {
+              claim_id: claimId,
+              claim_no: `CLM${2026000000 + n.claim}`,
+              policy_no: no,
+              claimant_name: fullName(insured),
+              claimant_id_type: insured.idType ?? '01',
+              claimant_id_no: insured.idNo,
+              claimant_phone: insured.mobile,
+              incident_date: Math.floor(reported / day) - r.int(1, 30),
+              reported_at: reported * 1000,
+              cause_code: r.pick(['HOS', 'ACC', 'CI', 'ILL']),
+              claimed_amount: `${r.int(1000, 50000)}.00`,
+              paid_amount: `${r.int(0, 40000)}.00`,
+              status: r.pick(['REPORTED', 'APPROVED', 'PAID']),
+              payee_bank_account: null,
+              updated_at: (reported + 3_600_000) * 1000,
+            },
+            source: { ts_ms: reported, db: 'claims', table: 'claim' },
+            op: 'c',
+            ts_ms: reported + 100,
+          }),
+        },
+        insured,
+      );
     }
     if (row.SRCEBUS === 'BA' && owner.kind === 'P' && owner.idNo !== null && owner.idNo.length !== 17) {
       const values = [
@@ -254,11 +280,14 @@ function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n
         String(Math.min(Number(row.OCCDATE), 20261130)),
         'NB',
       ];
-      emit({
-        topic: 'bancassurance.sales.file',
-        key: null,
-        value: JSON.stringify(Object.fromEntries(bancassuranceColumns.map((c, i) => [c, values[i] ?? '']))),
-      });
+      emit(
+        {
+          topic: 'bancassurance.sales.file',
+          key: null,
+          value: JSON.stringify(Object.fromEntries(bancassuranceColumns.map((c, i) => [c, values[i] ?? '']))),
+        },
+        owner,
+      );
     }
   }
 
@@ -277,89 +306,101 @@ function emitUnit(r: Random, unit: Unit, emit: (m: PopulationMessage) => void, n
       const mo = Number(m.birth.slice(4, 6));
       const d = Number(m.birth.slice(6));
       const created = base - r.int(30, 900) * day;
-      emit({
-        topic: 'agency.leads.v1',
-        key: leadId,
-        value: JSON.stringify({
-          leadId,
-          createdAt: iso(created),
-          updatedAt: iso(created + r.int(0, 20) * day),
-          agentCode: `AG${pad(r.int(1, 2000), 4)}`,
-          name,
-          gender: r.chance(0.5) ? m.sex : m.sex === 'M' ? '男' : '女',
-          birthDate: r.chance(0.1) ? null : r.pick([`${y}/${mo}/${d}`, `${y}-${pad(mo, 2)}-${pad(d, 2)}`, m.birth]),
-          // Mostly the person's own mobile as the agent typed it; sometimes the agent's own.
-          mobile: r.chance(0.05)
-            ? `16${pad(r.int(1, 2000) * 4_999, 9)}`
-            : m.mobile === null
-              ? null
-              : otherMobileFormat(r, m.mobile, null),
-          city: m.place.district.replace(/^.*?省/, '').slice(0, 2),
-          source: r.pick(['REFERRAL', 'EVENT', 'COLD_CALL', 'ONLINE']),
-          referredByClientNo: null,
-          interests: [r.pick(['CRITICAL_ILLNESS', 'ANNUITY', 'EDUCATION', 'HEALTH'])],
-          status: r.pick(['NEW', 'CONTACTED', 'QUOTED', 'CONVERTED', 'LOST']),
-          convertedPolicyNo: null,
-        }),
-      });
+      emit(
+        {
+          topic: 'agency.leads.v1',
+          key: leadId,
+          value: JSON.stringify({
+            leadId,
+            createdAt: iso(created),
+            updatedAt: iso(created + r.int(0, 20) * day),
+            agentCode: `AG${pad(r.int(1, 2000), 4)}`,
+            name,
+            gender: r.chance(0.5) ? m.sex : m.sex === 'M' ? '男' : '女',
+            birthDate: r.chance(0.1) ? null : r.pick([`${y}/${mo}/${d}`, `${y}-${pad(mo, 2)}-${pad(d, 2)}`, m.birth]),
+            // Mostly the person's own mobile as the agent typed it; sometimes the agent's own.
+            mobile: r.chance(0.05)
+              ? `16${pad(r.int(1, 2000) * 4_999, 9)}`
+              : m.mobile === null
+                ? null
+                : otherMobileFormat(r, m.mobile, null),
+            city: m.place.district.replace(/^.*?省/, '').slice(0, 2),
+            source: r.pick(['REFERRAL', 'EVENT', 'COLD_CALL', 'ONLINE']),
+            referredByClientNo: null,
+            interests: [r.pick(['CRITICAL_ILLNESS', 'ANNUITY', 'EDUCATION', 'HEALTH'])],
+            status: r.pick(['NEW', 'CONTACTED', 'QUOTED', 'CONVERTED', 'LOST']),
+            convertedPolicyNo: null,
+          }),
+        },
+        m,
+      );
     }
     if (m.adult && m.mobile !== null && r.chance(0.6)) {
       const userId = `APP-${pad(m.seq, 8)}`;
       const at = base - r.int(10, 600) * day;
       n.event += 1;
-      emit({
-        topic: 'app.customer-events.v1',
-        key: userId,
-        value: JSON.stringify({
-          eventId: `W-${n.event}`,
-          type: 'REGISTERED',
-          at: iso(at),
-          userId,
-          mobile: m.mobile,
-          email: m.email,
-          name: r.chance(0.6) ? fullName(m) : null,
-          idNumber: null,
-          consent: null,
-        }),
-      });
-      if (m.residentId && r.chance(0.4)) {
-        n.event += 1;
-        emit({
+      emit(
+        {
           topic: 'app.customer-events.v1',
           key: userId,
           value: JSON.stringify({
             eventId: `W-${n.event}`,
-            type: 'REAL_NAME_VERIFIED',
-            at: iso(at + day),
+            type: 'REGISTERED',
+            at: iso(at),
             userId,
-            name: fullName(m),
-            idNumber: m.idNo,
+            mobile: m.mobile,
+            email: m.email,
+            name: r.chance(0.6) ? fullName(m) : null,
+            idNumber: null,
+            consent: null,
           }),
-        });
+        },
+        m,
+      );
+      if (m.residentId && r.chance(0.4)) {
+        n.event += 1;
+        emit(
+          {
+            topic: 'app.customer-events.v1',
+            key: userId,
+            value: JSON.stringify({
+              eventId: `W-${n.event}`,
+              type: 'REAL_NAME_VERIFIED',
+              at: iso(at + day),
+              userId,
+              name: fullName(m),
+              idNumber: m.idNo,
+            }),
+          },
+          m,
+        );
       }
     }
     if (unit.kind !== 'prospect' && r.chance(0.15)) {
       n.call += 1;
       const id = `CALL-${pad(n.call, 9)}`;
       const byPhone = m.mobile !== null && r.chance(0.7);
-      emit({
-        topic: 'contact.interactions.v1',
-        key: id,
-        value: JSON.stringify({
-          interactionId: id,
-          type: 'INBOUND_CALL',
-          subtype: null,
-          at: iso(base - r.int(1, 300) * day),
-          callerNumber: byPhone ? m.mobile : null,
-          clientNo: byPhone ? null : m.clientNo,
-          policyNo: null,
-          agentId: `CC${pad(r.int(1, 80), 3)}`,
-          summary: '咨询保单',
-          outcome: 'RESOLVED',
-          satisfaction: r.int(1, 5),
-          complaint: null,
-        }),
-      });
+      emit(
+        {
+          topic: 'contact.interactions.v1',
+          key: id,
+          value: JSON.stringify({
+            interactionId: id,
+            type: 'INBOUND_CALL',
+            subtype: null,
+            at: iso(base - r.int(1, 300) * day),
+            callerNumber: byPhone ? m.mobile : null,
+            clientNo: byPhone ? null : m.clientNo,
+            policyNo: null,
+            agentId: `CC${pad(r.int(1, 80), 3)}`,
+            summary: '咨询保单',
+            outcome: 'RESOLVED',
+            satisfaction: r.int(1, 5),
+            complaint: null,
+          }),
+        },
+        m,
+      );
     }
   }
 }

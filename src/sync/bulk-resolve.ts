@@ -14,7 +14,8 @@ import { neighbourhoodMaxBlock } from './resolve.ts';
  *   2. Each component is clustered by the matcher's batch engine (`Matcher.cluster`), independent of order.
  *   3. Each record is explained as streaming explains it: decided (`BatchMatching.decide`) against the records of
  *      its component it shares a usable block with, as golden records; a golden record it matches or possibly
- *      matches other than its own is a review task, as in streaming.
+ *      matches other than its own is a review task — one per pair of golden records (`addReview`), not one per
+ *      record and side.
  * The result is a segment of writes (new golden records and source records, keys, reviews) for the caller.
  */
 export type SnapshotResolution = { segment: Segment; components: number; largestComponent: number };
@@ -148,7 +149,7 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
           explanation = { ...explanation, note: 'possible matches sent to review' };
         for (const e of [...decision.matches, ...decision.possible])
           if (e.partyId !== party)
-            segment.reviews.set(`${recordId}|${e.partyId}`, {
+            addReview(segment.reviews, party, {
               recordId,
               partyId: e.partyId,
               probability: e.probability,
@@ -171,4 +172,18 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
     }
   }
   return { segment, components: components.size, largestComponent: largest };
+}
+
+type Review = Segment['reviews'] extends Map<string, infer R> ? R : never;
+
+/**
+ * One review task per pair of golden records: whether golden records A and B are one customer is one question,
+ * however many of their source records score against each other and from whichever side (per source record the
+ * queue asked it up to a dozen times). The task kept is the pair's strongest evidence — the highest probability, the
+ * first seen on a tie — on the record of `ownParty` that scored it; it is keyed by the unordered pair.
+ */
+export function addReview(reviews: Segment['reviews'], ownParty: string, review: Review): void {
+  const key = ownParty < review.partyId ? `${ownParty}|${review.partyId}` : `${review.partyId}|${ownParty}`;
+  const kept = reviews.get(key);
+  if (kept === undefined || review.probability > kept.probability) reviews.set(key, review);
 }

@@ -63,6 +63,30 @@ const lowerKey = (v: string | null): string | null => {
   return c === null ? null : c.toLowerCase().replace(/\s+/g, ' ');
 };
 
+/**
+ * Street-level markers: an address with none of them and no digit names only a place (a city, a district — an
+ * agent's lead holds just `杭州`). Such a line is not an address line: equal between everyone in that city, it was
+ * scored as strong address agreement and merged strangers (most of the false merges at population scale).
+ */
+const streetLevel = /[0-9路街道巷弄号號村组組楼樓室栋棟座幢单單元里胡同厦廈园園苑小区區域镇鎮乡鄉]/;
+const maxPlaceLength = 12;
+
+/** Address line and city for the match record: a place-only address counts as its city, not as an address line. */
+export function addressFeatures(
+  addressLine: string | null,
+  city: string | null,
+): { addressLine: string | null; city: string | null } {
+  const parsed = normalizeAddress(addressLine);
+  const givenCity = cityKey(city);
+  const key = parsed.key;
+  if (key !== null && key.length <= maxPlaceLength && !streetLevel.test(key.replace(/(区|區)$/, ''))) {
+    // A bare place: its city when it names one (`浙江省杭州市` → 杭州, `杭州` → 杭州); a province alone is no city.
+    const place = parsed.city ?? (parsed.province === null ? cityKey(addressLine) : null);
+    return { addressLine: null, city: givenCity ?? place };
+  }
+  return { addressLine: key, city: givenCity ?? parsed.city };
+}
+
 /** Builds a match record from flat attribute values (as read from a CSV mapping or a canonical party). */
 export function toMatchRecord(
   index: number,
@@ -91,6 +115,7 @@ export function toMatchRecord(
     nameKey(a.fullName ?? null) ??
     (a.givenName || a.familyName ? nameKey(`${a.familyName ?? ''}${a.givenName ?? ''}`) : null);
   const sounds = namePinyins(familyName, givenName, fullName);
+  const address = addressFeatures(a.addressLine ?? null, a.city ?? null);
   return {
     index,
     source,
@@ -106,8 +131,8 @@ export function toMatchRecord(
     idNumber,
     phone: phone?.valid ? phone.searchKey : null,
     email: email?.valid ? email.value : null,
-    addressLine: normalizeAddress(a.addressLine ?? null).key,
-    city: cityKey(a.city ?? null) ?? normalizeAddress(a.addressLine ?? null).city,
+    addressLine: address.addressLine,
+    city: address.city,
     postcode: cleanText(a.postcode ?? null)?.replace(/\s/g, '') ?? null,
     province: lowerKey(a.province ?? null),
   };
