@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { PartyUpsert } from '../domain/canonical.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { Matcher, MatchCandidate } from './match/matcher.ts';
-import { newSegment, type RecordWrite, type Segment } from './party-batch-types.ts';
 import { neighbourhoodMaxBlock } from './resolve.ts';
 
 /**
@@ -17,9 +16,33 @@ import { neighbourhoodMaxBlock } from './resolve.ts';
  *      matches other than its own is a review task, as in streaming.
  * The result is a segment of writes (new golden records and source records, keys, reviews) for the caller.
  */
-export type SnapshotResolution = { segment: Segment; components: number; largestComponent: number };
+/**
+ * A source record's last state as the bulk load holds it until it is written: the source payload as JSON text,
+ * not parsed — the load only writes it back out, and a parsed payload costs several times its text in memory
+ * (the whole snapshot is held at once: a million customers are about 2.7 million records).
+ */
+export type SnapshotUpsert = Omit<PartyUpsert, 'raw'> & { raw: string };
+/** One source record's write: its golden record, link, explanation (JSON text) and blocking keys. */
+export type SnapshotWrite = {
+  id: string;
+  upsert: SnapshotUpsert;
+  partyId: string;
+  linkType: string;
+  score: number | null;
+  explanation: string;
+  profile: string | null;
+  keys: string[];
+};
+export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
+export type SnapshotResolution = {
+  parties: { id: string; kind: string }[];
+  records: SnapshotWrite[];
+  reviews: Map<string, SnapshotReview>;
+  components: number;
+  largestComponent: number;
+};
 
-export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matcher): SnapshotResolution {
+export function resolveSnapshot(upserts: readonly SnapshotUpsert[], matcher: Matcher): SnapshotResolution {
   const cluster = matcher.cluster;
   const matching = matcher.batch;
   if (!cluster || !matching)
@@ -28,7 +51,6 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
   const ids = upserts.map(() => randomUUID());
   const keysOf = upserts.map((u) => matcher.keys(u.attributes));
   const profiles = upserts.map((u) => (matcher.profile ? matcher.profile(u.attributes) : null));
-  const profileJson = profiles.map((p) => (p === null ? null : JSON.stringify(p)));
 
   // Blocks over the whole snapshot.
   const blocks = new Map<string, number[]>();
@@ -72,7 +94,7 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
   // 2. Clusters per component → golden record ids.
   const partyOf: string[] = new Array(n);
   const candidateOf = (i: number): MatchCandidate => {
-    const u = upserts[i] as PartyUpsert;
+    const u = upserts[i] as SnapshotUpsert;
     return {
       recordId: ids[i] as string,
       partyId: partyOf[i] as string,
@@ -82,7 +104,9 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
       attributes: profiles[i] === null ? u.attributes : null,
     };
   };
-  const segment = newSegment();
+  const parties: SnapshotResolution['parties'] = [];
+  const records: SnapshotWrite[] = [];
+  const reviews = new Map<string, SnapshotReview>();
   const membersOfParty = new Map<string, number[]>();
   let largest = 0;
   for (const members of components.values()) {
@@ -95,7 +119,7 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
       if (party === undefined) {
         party = randomUUID();
         partyByCluster.set(c, party);
-        segment.parties.push({ id: party, kind: (upserts[i] as PartyUpsert).attributes.kind });
+        parties.push({ id: party, kind: (upserts[i] as SnapshotUpsert).attributes.kind });
         membersOfParty.set(party, []);
       }
       partyOf[i] = party;
@@ -106,19 +130,19 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
   // 3. Links, explanations and review tasks, as streaming would write them.
   const usable = (k: string) => matching.usable(k, blocks.get(k)?.length ?? 0);
   const byKey = (i: number) => {
-    const u = upserts[i] as PartyUpsert;
+    const u = upserts[i] as SnapshotUpsert;
     return `${u.system}\u0000${u.sourceId}`;
   };
   for (const [party, members] of membersOfParty) {
     // The golden record's first record (by source key) is the one it was "created" by; the others link to it.
     const ordered = [...members].sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1));
     for (const [rank, i] of ordered.entries()) {
-      const u = upserts[i] as PartyUpsert;
+      const u = upserts[i] as SnapshotUpsert;
       const recordId = ids[i] as string;
       const others = new Set<number>();
       for (const k of keysOf[i] as string[])
         if (usable(k)) for (const j of blocks.get(k) ?? []) if (j !== i) others.add(j);
-      let link: RecordWrite['link'] = { linkType: 'NEW', score: null };
+      let link: { linkType: string; score: number | null } = { linkType: 'NEW', score: null };
       let explanation: MatchExplanation = {
         decision: 'NEW',
         probability: null,
@@ -148,27 +172,24 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
           explanation = { ...explanation, note: 'possible matches sent to review' };
         for (const e of [...decision.matches, ...decision.possible])
           if (e.partyId !== party)
-            segment.reviews.set(`${recordId}|${e.partyId}`, {
+            reviews.set(`${recordId}|${e.partyId}`, {
               recordId,
               partyId: e.partyId,
               probability: e.probability,
-              explanation: e.explanation,
+              explanation: JSON.stringify(e.explanation),
             });
       }
-      segment.records.set(recordId, {
+      records.push({
         id: recordId,
-        change: u,
+        upsert: u,
         partyId: party,
-        fresh: true,
-        link,
-        explanation,
-        profile: profileJson[i] ?? null,
-        raw: u.raw,
-        sourceTime: u.sourceTime,
-        sourceVersion: u.sourceVersion,
+        linkType: link.linkType,
+        score: link.score,
+        explanation: JSON.stringify(explanation),
+        profile: profiles[i] == null ? null : JSON.stringify(profiles[i]),
+        keys: keysOf[i] as string[],
       });
-      segment.keys.set(recordId, keysOf[i] as string[]);
     }
   }
-  return { segment, components: components.size, largestComponent: largest };
+  return { parties, records, reviews, components: components.size, largestComponent: largest };
 }
