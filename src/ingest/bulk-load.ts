@@ -5,7 +5,7 @@ import { marks } from '../db/sql-sets.ts';
 import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
 import { emptyStats } from '../sync/apply-stats.ts';
 import { emptyChangeSet } from '../sync/change-set.ts';
-import { resolveSnapshot, type SnapshotUpsert } from '../sync/bulk-resolve.ts';
+import { resolveSnapshot, snapshotRecord, type SnapshotRecord } from '../sync/bulk-resolve.ts';
 import { writeSnapshot } from '../sync/bulk-write.ts';
 import { foldChangeEvents } from '../sync/fold-events.ts';
 import { type PartyChange, recordKey } from '../sync/party-batch-types.ts';
@@ -75,6 +75,14 @@ export async function bulkLoadParts(
     phases[name] = (phases[name] ?? 0) + (now - lap) / 1000;
     lap = now;
     memory[name] = Math.max(memory[name] ?? 0, Math.round(process.memoryUsage.rss() / 2 ** 20));
+    // With --expose-gc (a measurement, not production): the live heap after a full collection.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) {
+      gc();
+      const m = process.memoryUsage();
+      memory[`${name} live heap`] = Math.max(memory[`${name} live heap`] ?? 0, Math.round(m.heapUsed / 2 ** 20));
+      memory[`${name} buffers`] = Math.max(memory[`${name} buffers`] ?? 0, Math.round(m.arrayBuffers / 2 ** 20));
+    }
     memory.peak = Math.round(process.resourceUsage().maxRSS / 1024);
   };
   return orm.em.fork().transactional(async (em) => {
@@ -103,10 +111,10 @@ export async function bulkLoadParts(
     const stats = emptyStats();
     const last = new Map<string, { consumerGroup: string; topic: string; partition: number; offset: bigint }>();
     // Party changes: a whole record's last state per source record, and change events in order for the fold.
-    // Whole records are held with their payload as JSON text (SnapshotUpsert): the snapshot is in memory at once.
-    const latest = new Map<string, SnapshotUpsert | PartyDelete>();
-    const compact = (c: PartyUpsert | PartyDelete): SnapshotUpsert | PartyDelete =>
-      c.op === 'upsert' ? { ...c, raw: JSON.stringify(c.raw) } : c;
+    // Whole records are held compactly (SnapshotRecord: JSON in buffers): the snapshot is in memory at once.
+    const latest = new Map<string, (SnapshotRecord & { op: 'upsert' }) | PartyDelete>();
+    const compact = (c: PartyUpsert | PartyDelete): (SnapshotRecord & { op: 'upsert' }) | PartyDelete =>
+      c.op === 'upsert' ? { ...snapshotRecord(c), op: 'upsert' } : c;
     const events: PartyChange[] = [];
     let facts: { part: BatchPart; message: SourceMessage; changes: FactChange[] }[] = [];
     let pendingFacts = 0;
@@ -181,7 +189,7 @@ export async function bulkLoadParts(
       if (c.fold === undefined) continue; // stale: changes nothing
       latest.set(recordKey(c.system, c.sourceId), compact(c));
     }
-    const upserts: SnapshotUpsert[] = [];
+    const upserts: SnapshotRecord[] = [];
     const tombstones: PartyDelete[] = [];
     for (const c of latest.values()) {
       if (c.op === 'upsert') upserts.push(c);

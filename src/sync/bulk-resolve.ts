@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PartyUpsert } from '../domain/canonical.ts';
+import type { AttributeVersions, PartyAttributes, PartyUpsert } from '../domain/canonical.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { Matcher, MatchCandidate } from './match/matcher.ts';
 import { neighbourhoodMaxBlock } from './resolve.ts';
@@ -17,20 +17,43 @@ import { neighbourhoodMaxBlock } from './resolve.ts';
  * The result is a segment of writes (new golden records and source records, keys, reviews) for the caller.
  */
 /**
- * A source record's last state as the bulk load holds it until it is written: the source payload as JSON text,
- * not parsed — the load only writes it back out, and a parsed payload costs several times its text in memory
- * (the whole snapshot is held at once: a million customers are about 2.7 million records).
+ * A source record's last state as the bulk load holds it until it is written. The whole snapshot is held at once
+ * (a million customers are about 2.7 million records), so a record is small: its payload and attributes are
+ * UTF-8 JSON in buffers (outside the JavaScript heap, about a third of a parsed object's size and half of a
+ * string's for Chinese text), parsed only when matching or writing needs them.
  */
-export type SnapshotUpsert = Omit<PartyUpsert, 'raw'> & { raw: string };
-/** One source record's write: its golden record, link, explanation (JSON text) and blocking keys. */
+export type SnapshotRecord = {
+  system: string;
+  sourceId: string;
+  sourceVersion: string;
+  sourceTime: Date | null;
+  fold: AttributeVersions | undefined;
+  kind: string;
+  raw: Buffer;
+  attributes: Buffer;
+};
+export const snapshotRecord = (u: PartyUpsert): SnapshotRecord => ({
+  system: u.system,
+  sourceId: u.sourceId,
+  sourceVersion: u.sourceVersion,
+  sourceTime: u.sourceTime,
+  fold: u.fold,
+  kind: u.attributes.kind,
+  raw: Buffer.from(JSON.stringify(u.raw)),
+  attributes: Buffer.from(JSON.stringify(u.attributes)),
+});
+export const attributesOf = (r: SnapshotRecord): PartyAttributes =>
+  JSON.parse(r.attributes.toString('utf8')) as PartyAttributes;
+
+/** One source record's write: its golden record, link, explanation and profile (JSON) and blocking keys. */
 export type SnapshotWrite = {
   id: string;
-  upsert: SnapshotUpsert;
+  record: SnapshotRecord;
   partyId: string;
   linkType: string;
   score: number | null;
-  explanation: string;
-  profile: string | null;
+  explanation: Buffer;
+  profile: Buffer | null;
   keys: string[];
 };
 export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
@@ -42,15 +65,20 @@ export type SnapshotResolution = {
   largestComponent: number;
 };
 
-export function resolveSnapshot(upserts: readonly SnapshotUpsert[], matcher: Matcher): SnapshotResolution {
+export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Matcher): SnapshotResolution {
   const cluster = matcher.cluster;
   const matching = matcher.batch;
   if (!cluster || !matching)
     throw new Error(`the bulk load needs a matcher that clusters in batch (matcher ${matcher.name} does not)`);
   const n = upserts.length;
   const ids = upserts.map(() => randomUUID());
-  const keysOf = upserts.map((u) => matcher.keys(u.attributes));
-  const profiles = upserts.map((u) => (matcher.profile ? matcher.profile(u.attributes) : null));
+  const keysOf: string[][] = new Array(n);
+  const profiles: (ReturnType<NonNullable<Matcher['profile']>> | null)[] = new Array(n);
+  upserts.forEach((u, i) => {
+    const attributes = attributesOf(u);
+    keysOf[i] = matcher.keys(attributes);
+    profiles[i] = matcher.profile ? matcher.profile(attributes) : null;
+  });
 
   // Blocks over the whole snapshot.
   const blocks = new Map<string, number[]>();
@@ -94,14 +122,14 @@ export function resolveSnapshot(upserts: readonly SnapshotUpsert[], matcher: Mat
   // 2. Clusters per component → golden record ids.
   const partyOf: string[] = new Array(n);
   const candidateOf = (i: number): MatchCandidate => {
-    const u = upserts[i] as SnapshotUpsert;
+    const u = upserts[i] as SnapshotRecord;
     return {
       recordId: ids[i] as string,
       partyId: partyOf[i] as string,
       system: u.system,
       sourceId: u.sourceId,
       profile: profiles[i] ?? null,
-      attributes: profiles[i] === null ? u.attributes : null,
+      attributes: profiles[i] === null ? attributesOf(u) : null,
     };
   };
   const parties: SnapshotResolution['parties'] = [];
@@ -119,7 +147,7 @@ export function resolveSnapshot(upserts: readonly SnapshotUpsert[], matcher: Mat
       if (party === undefined) {
         party = randomUUID();
         partyByCluster.set(c, party);
-        parties.push({ id: party, kind: (upserts[i] as SnapshotUpsert).attributes.kind });
+        parties.push({ id: party, kind: (upserts[i] as SnapshotRecord).kind });
         membersOfParty.set(party, []);
       }
       partyOf[i] = party;
@@ -130,14 +158,14 @@ export function resolveSnapshot(upserts: readonly SnapshotUpsert[], matcher: Mat
   // 3. Links, explanations and review tasks, as streaming would write them.
   const usable = (k: string) => matching.usable(k, blocks.get(k)?.length ?? 0);
   const byKey = (i: number) => {
-    const u = upserts[i] as SnapshotUpsert;
+    const u = upserts[i] as SnapshotRecord;
     return `${u.system}\u0000${u.sourceId}`;
   };
   for (const [party, members] of membersOfParty) {
     // The golden record's first record (by source key) is the one it was "created" by; the others link to it.
     const ordered = [...members].sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1));
     for (const [rank, i] of ordered.entries()) {
-      const u = upserts[i] as SnapshotUpsert;
+      const u = upserts[i] as SnapshotRecord;
       const recordId = ids[i] as string;
       const others = new Set<number>();
       for (const k of keysOf[i] as string[])
@@ -152,7 +180,7 @@ export function resolveSnapshot(upserts: readonly SnapshotUpsert[], matcher: Mat
       };
       if (others.size > 0) {
         const decision = matching.decide(
-          { recordId, system: u.system, sourceId: u.sourceId, attributes: u.attributes },
+          { recordId, system: u.system, sourceId: u.sourceId, attributes: attributesOf(u) },
           [...others].map(candidateOf).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
           (p) => (membersOfParty.get(p) ?? []).filter((j) => j !== i).map(candidateOf),
         );
@@ -181,12 +209,12 @@ export function resolveSnapshot(upserts: readonly SnapshotUpsert[], matcher: Mat
       }
       records.push({
         id: recordId,
-        upsert: u,
+        record: u,
         partyId: party,
         linkType: link.linkType,
         score: link.score,
-        explanation: JSON.stringify(explanation),
-        profile: profiles[i] == null ? null : JSON.stringify(profiles[i]),
+        explanation: Buffer.from(JSON.stringify(explanation)),
+        profile: profiles[i] == null ? null : Buffer.from(JSON.stringify(profiles[i])),
         keys: keysOf[i] as string[],
       });
     }

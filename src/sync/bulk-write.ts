@@ -7,7 +7,7 @@ import { contactPointColumns, contactPointRows, identifierColumns, identifierRow
 import { foldJson } from './party-batch-types.ts';
 import { recomputeParties, type HistoryCause } from './survivorship.ts';
 import type { ChangeSet } from './change-set.ts';
-import type { SnapshotResolution, SnapshotWrite } from './bulk-resolve.ts';
+import { attributesOf, type SnapshotResolution, type SnapshotWrite } from './bulk-resolve.ts';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -58,19 +58,19 @@ export async function writeSnapshot(
     ],
     rowsOf(writes, (w) => [
       w.id,
-      w.upsert.system,
-      w.upsert.sourceId,
-      w.upsert.raw,
-      JSON.stringify(w.upsert.attributes),
-      foldJson(w.upsert.fold),
-      w.profile,
-      w.upsert.sourceTime,
-      w.upsert.sourceVersion,
+      w.record.system,
+      w.record.sourceId,
+      w.record.raw.toString('utf8'),
+      w.record.attributes.toString('utf8'),
+      foldJson(w.record.fold),
+      w.profile?.toString('utf8') ?? null,
+      w.record.sourceTime,
+      w.record.sourceVersion,
       w.partyId,
       w.linkType,
       w.score,
       linkedAt,
-      w.explanation,
+      w.explanation.toString('utf8'),
     ]),
   );
   counts.tombstones = await copyRows(
@@ -152,6 +152,20 @@ function* rowsOf<T>(items: readonly T[], row: (item: T) => unknown[]): Generator
 function* contributions(writes: readonly SnapshotWrite[], rows: typeof identifierRows): Generator<unknown[]> {
   for (let i = 0; i < writes.length; i += 1_000)
     yield* rows(
-      writes.slice(i, i + 1_000).map((w) => ({ recordId: w.id, partyId: w.partyId, change: { ...w.upsert, raw: {} } })),
+      writes.slice(i, i + 1_000).map((w) => ({
+        recordId: w.id,
+        partyId: w.partyId,
+        change: {
+          entity: 'party' as const,
+          op: 'upsert' as const,
+          system: w.record.system,
+          sourceId: w.record.sourceId,
+          sourceVersion: w.record.sourceVersion,
+          sourceTime: w.record.sourceTime,
+          fold: w.record.fold,
+          raw: {},
+          attributes: attributesOf(w.record),
+        },
+      })),
     );
 }
