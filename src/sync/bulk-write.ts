@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyDelete } from '../domain/canonical.ts';
 import { copyRows } from '../db/copy.ts';
 import { executeBound } from '../db/bound-sql.ts';
+import { dropSecondaryIndexes, restoreSecondaryIndexes } from '../db/bulk-indexes.ts';
 import { chunked } from '../db/sql-sets.ts';
 import { contactPointColumns, contactPointRows, identifierColumns, identifierRows } from './party-change.ts';
 import { foldJson } from './party-batch-types.ts';
@@ -30,6 +31,14 @@ export async function writeSnapshot(
   const counts: Record<string, number> = {};
   const linkedAt = new Date();
   const parties = resolution.parties;
+  // On an empty store (the initial load this is for), the tables' secondary indexes and foreign keys go while
+  // COPY fills them and are built once afterwards, in this transaction (src/db/bulk-indexes.ts). On a store that
+  // holds golden records they stay: dropping them takes exclusive locks that would block a running hub.
+  const [store] = await executeBound<{ empty: boolean }[]>(
+    em,
+    'select not exists (select 1 from party) and not exists (select 1 from source_record) as empty',
+  );
+  const dropped = store?.empty ? await dropSecondaryIndexes(em, bulkTables) : null;
   counts.party = await copyRows(
     em,
     'party',
@@ -130,6 +139,19 @@ export async function writeSnapshot(
   resolution.records = [];
   resolution.reviews.clear();
   phaseDone('copy');
+  if (dropped) {
+    // Everything survivorship reads by (source records by golden record) back before it runs; the golden
+    // records' own indexes (names: B-tree, prefix, trigram GIN) after it, which rewrites every golden record.
+    await restoreSecondaryIndexes(
+      em,
+      dropped,
+      bulkTables.filter((t) => t !== 'party'),
+    );
+    phaseDone('indexes');
+  }
+  // Fresh statistics for the statements below and the follow-up (the tables were empty when last analysed).
+  await executeBound(em, `analyze ${bulkTables.join(', ')}`);
+  phaseDone('analyze');
   // Survivorship, history and events of the new golden records.
   let recomputed = 0;
   for (const chunk of chunked(parties, 5_000)) {
@@ -141,8 +163,15 @@ export async function writeSnapshot(
   }
   counts.recomputed = recomputed;
   phaseDone('survivorship');
+  if (dropped) {
+    await restoreSecondaryIndexes(em, dropped);
+    phaseDone('indexes');
+  }
   return counts;
 }
+
+/** The tables the bulk load writes with COPY. */
+const bulkTables = ['party', 'source_record', 'match_key', 'party_identifier', 'contact_point', 'review_task'];
 
 function* rowsOf<T>(items: readonly T[], row: (item: T) => unknown[]): Generator<unknown[]> {
   for (const item of items) yield row(item);
