@@ -200,7 +200,15 @@ async function loadPopulation(orm: MikroORM): Promise<Row[]> {
         r.phases,
       )
         .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
-        .join(', ')}; largest component ${r.largestComponent}`,
+        .join(
+          ', ',
+        )}; largest component ${r.largestComponent}; resident memory (MB) at the end of each phase: ${Object.entries(
+        r.memory,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ', ',
+        )} — ${(((r.memory.peak ?? 0) * 2 ** 20) / Math.max(1, r.records)).toFixed(0)} bytes per source record at the peak`,
     );
   } else {
     let last = t0;

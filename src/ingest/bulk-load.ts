@@ -5,7 +5,7 @@ import { marks } from '../db/sql-sets.ts';
 import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
 import { emptyStats } from '../sync/apply-stats.ts';
 import { emptyChangeSet } from '../sync/change-set.ts';
-import { resolveSnapshot } from '../sync/bulk-resolve.ts';
+import { resolveSnapshot, snapshotRecord, type SnapshotRecord } from '../sync/bulk-resolve.ts';
 import { writeSnapshot } from '../sync/bulk-write.ts';
 import { foldChangeEvents } from '../sync/fold-events.ts';
 import { type PartyChange, recordKey } from '../sync/party-batch-types.ts';
@@ -49,6 +49,8 @@ export type BulkLoadResult = {
   largestComponent: number;
   rows: Record<string, number>;
   phases: Record<string, number>;
+  /** Resident memory (MB) at the end of each phase, and the process's peak so far: the load holds the snapshot. */
+  memory: Record<string, number>;
   /** Stored under the load's consumer group unless a part names its own (batch files: `import:<connector>`). */
   positions: { consumerGroup: string; topic: string; partition: number; nextOffset: string }[];
   seconds: number;
@@ -67,10 +69,21 @@ export async function bulkLoadParts(
   const started = performance.now();
   const phases: Record<string, number> = {};
   let lap = performance.now();
+  const memory: Record<string, number> = {};
   const phaseDone = (name: string) => {
     const now = performance.now();
     phases[name] = (phases[name] ?? 0) + (now - lap) / 1000;
     lap = now;
+    memory[name] = Math.max(memory[name] ?? 0, Math.round(process.memoryUsage.rss() / 2 ** 20));
+    // With --expose-gc (a measurement, not production): the live heap after a full collection.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) {
+      gc();
+      const m = process.memoryUsage();
+      memory[`${name} live heap`] = Math.max(memory[`${name} live heap`] ?? 0, Math.round(m.heapUsed / 2 ** 20));
+      memory[`${name} buffers`] = Math.max(memory[`${name} buffers`] ?? 0, Math.round(m.arrayBuffers / 2 ** 20));
+    }
+    memory.peak = Math.round(process.resourceUsage().maxRSS / 1024);
   };
   return orm.em.fork().transactional(async (em) => {
     const [held] = await executeBound<{ any: boolean }[]>(em, 'select exists (select 1 from source_record) as any');
@@ -90,6 +103,7 @@ export async function bulkLoadParts(
       largestComponent: 0,
       rows: {},
       phases,
+      memory,
       positions: [],
       seconds: 0,
     };
@@ -97,7 +111,10 @@ export async function bulkLoadParts(
     const stats = emptyStats();
     const last = new Map<string, { consumerGroup: string; topic: string; partition: number; offset: bigint }>();
     // Party changes: a whole record's last state per source record, and change events in order for the fold.
-    const latest = new Map<string, PartyUpsert | PartyDelete>();
+    // Whole records are held compactly (SnapshotRecord: JSON in buffers): the snapshot is in memory at once.
+    const latest = new Map<string, (SnapshotRecord & { op: 'upsert' }) | PartyDelete>();
+    const compact = (c: PartyUpsert | PartyDelete): (SnapshotRecord & { op: 'upsert' }) | PartyDelete =>
+      c.op === 'upsert' ? { ...snapshotRecord(c), op: 'upsert' } : c;
     const events: PartyChange[] = [];
     let facts: { part: BatchPart; message: SourceMessage; changes: FactChange[] }[] = [];
     let pendingFacts = 0;
@@ -153,7 +170,7 @@ export async function bulkLoadParts(
           }
           const key = recordKey(c.system, c.sourceId);
           const held = latest.get(key);
-          if (!held || BigInt(c.sourceVersion) > BigInt(held.sourceVersion)) latest.set(key, c);
+          if (!held || BigInt(c.sourceVersion) > BigInt(held.sourceVersion)) latest.set(key, compact(c));
         }
       }
       if (pendingFacts >= factChunk) {
@@ -170,9 +187,9 @@ export async function bulkLoadParts(
     // Change events folded per attribute, in order, as streaming folds them; the last fold is the record.
     for (const c of await foldChangeEvents(em, events)) {
       if (c.fold === undefined) continue; // stale: changes nothing
-      latest.set(recordKey(c.system, c.sourceId), c);
+      latest.set(recordKey(c.system, c.sourceId), compact(c));
     }
-    const upserts: PartyUpsert[] = [];
+    const upserts: SnapshotRecord[] = [];
     const tombstones: PartyDelete[] = [];
     for (const c of latest.values()) {
       if (c.op === 'upsert') upserts.push(c);
@@ -183,11 +200,12 @@ export async function bulkLoadParts(
     const resolution = resolveSnapshot(upserts, deps.matcher);
     result.records = upserts.length;
     result.tombstones = tombstones.length;
-    result.parties = resolution.segment.parties.length;
-    result.reviews = resolution.segment.reviews.size;
+    upserts.length = 0; // held by the resolution's records from here on
+    result.parties = resolution.parties.length;
+    result.reviews = resolution.reviews.size;
     result.largestComponent = resolution.largestComponent;
     phaseDone('match');
-    result.rows = await writeSnapshot(em, resolution.segment, tombstones, changed, phaseDone);
+    result.rows = await writeSnapshot(em, resolution, tombstones, changed, phaseDone);
     await deps.followUp.run(em, changed);
     phaseDone(deps.followUp.phase);
 

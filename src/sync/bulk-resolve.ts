@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { PartyUpsert } from '../domain/canonical.ts';
+import type { AttributeVersions, PartyAttributes, PartyUpsert } from '../domain/canonical.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { Matcher, MatchCandidate } from './match/matcher.ts';
-import { newSegment, type RecordWrite, type Segment } from './party-batch-types.ts';
 import { neighbourhoodMaxBlock } from './resolve.ts';
 
 /**
@@ -18,18 +17,69 @@ import { neighbourhoodMaxBlock } from './resolve.ts';
  *      record and side.
  * The result is a segment of writes (new golden records and source records, keys, reviews) for the caller.
  */
-export type SnapshotResolution = { segment: Segment; components: number; largestComponent: number };
+/**
+ * A source record's last state as the bulk load holds it until it is written. The whole snapshot is held at once
+ * (a million customers are about 2.7 million records), so a record is small: its payload and attributes are
+ * UTF-8 JSON in buffers (outside the JavaScript heap, about a third of a parsed object's size and half of a
+ * string's for Chinese text), parsed only when matching or writing needs them.
+ */
+export type SnapshotRecord = {
+  system: string;
+  sourceId: string;
+  sourceVersion: string;
+  sourceTime: Date | null;
+  fold: AttributeVersions | undefined;
+  kind: string;
+  raw: Buffer;
+  attributes: Buffer;
+};
+export const snapshotRecord = (u: PartyUpsert): SnapshotRecord => ({
+  system: u.system,
+  sourceId: u.sourceId,
+  sourceVersion: u.sourceVersion,
+  sourceTime: u.sourceTime,
+  fold: u.fold,
+  kind: u.attributes.kind,
+  raw: Buffer.from(JSON.stringify(u.raw)),
+  attributes: Buffer.from(JSON.stringify(u.attributes)),
+});
+export const attributesOf = (r: SnapshotRecord): PartyAttributes =>
+  JSON.parse(r.attributes.toString('utf8')) as PartyAttributes;
 
-export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matcher): SnapshotResolution {
+/** One source record's write: its golden record, link, explanation and profile (JSON) and blocking keys. */
+export type SnapshotWrite = {
+  id: string;
+  record: SnapshotRecord;
+  partyId: string;
+  linkType: string;
+  score: number | null;
+  explanation: Buffer;
+  profile: Buffer | null;
+  keys: string[];
+};
+export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
+export type SnapshotResolution = {
+  parties: { id: string; kind: string }[];
+  records: SnapshotWrite[];
+  reviews: Map<string, SnapshotReview>;
+  components: number;
+  largestComponent: number;
+};
+
+export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Matcher): SnapshotResolution {
   const cluster = matcher.cluster;
   const matching = matcher.batch;
   if (!cluster || !matching)
     throw new Error(`the bulk load needs a matcher that clusters in batch (matcher ${matcher.name} does not)`);
   const n = upserts.length;
   const ids = upserts.map(() => randomUUID());
-  const keysOf = upserts.map((u) => matcher.keys(u.attributes));
-  const profiles = upserts.map((u) => (matcher.profile ? matcher.profile(u.attributes) : null));
-  const profileJson = profiles.map((p) => (p === null ? null : JSON.stringify(p)));
+  const keysOf: string[][] = new Array(n);
+  const profiles: (ReturnType<NonNullable<Matcher['profile']>> | null)[] = new Array(n);
+  upserts.forEach((u, i) => {
+    const attributes = attributesOf(u);
+    keysOf[i] = matcher.keys(attributes);
+    profiles[i] = matcher.profile ? matcher.profile(attributes) : null;
+  });
 
   // Blocks over the whole snapshot.
   const blocks = new Map<string, number[]>();
@@ -73,17 +123,19 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
   // 2. Clusters per component → golden record ids.
   const partyOf: string[] = new Array(n);
   const candidateOf = (i: number): MatchCandidate => {
-    const u = upserts[i] as PartyUpsert;
+    const u = upserts[i] as SnapshotRecord;
     return {
       recordId: ids[i] as string,
       partyId: partyOf[i] as string,
       system: u.system,
       sourceId: u.sourceId,
       profile: profiles[i] ?? null,
-      attributes: profiles[i] === null ? u.attributes : null,
+      attributes: profiles[i] === null ? attributesOf(u) : null,
     };
   };
-  const segment = newSegment();
+  const parties: SnapshotResolution['parties'] = [];
+  const records: SnapshotWrite[] = [];
+  const reviews = new Map<string, SnapshotReview>();
   const membersOfParty = new Map<string, number[]>();
   let largest = 0;
   for (const members of components.values()) {
@@ -96,7 +148,7 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
       if (party === undefined) {
         party = randomUUID();
         partyByCluster.set(c, party);
-        segment.parties.push({ id: party, kind: (upserts[i] as PartyUpsert).attributes.kind });
+        parties.push({ id: party, kind: (upserts[i] as SnapshotRecord).kind });
         membersOfParty.set(party, []);
       }
       partyOf[i] = party;
@@ -107,19 +159,19 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
   // 3. Links, explanations and review tasks, as streaming would write them.
   const usable = (k: string) => matching.usable(k, blocks.get(k)?.length ?? 0);
   const byKey = (i: number) => {
-    const u = upserts[i] as PartyUpsert;
+    const u = upserts[i] as SnapshotRecord;
     return `${u.system}\u0000${u.sourceId}`;
   };
   for (const [party, members] of membersOfParty) {
     // The golden record's first record (by source key) is the one it was "created" by; the others link to it.
     const ordered = [...members].sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1));
     for (const [rank, i] of ordered.entries()) {
-      const u = upserts[i] as PartyUpsert;
+      const u = upserts[i] as SnapshotRecord;
       const recordId = ids[i] as string;
       const others = new Set<number>();
       for (const k of keysOf[i] as string[])
         if (usable(k)) for (const j of blocks.get(k) ?? []) if (j !== i) others.add(j);
-      let link: RecordWrite['link'] = { linkType: 'NEW', score: null };
+      let link: { linkType: string; score: number | null } = { linkType: 'NEW', score: null };
       let explanation: MatchExplanation = {
         decision: 'NEW',
         probability: null,
@@ -129,7 +181,7 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
       };
       if (others.size > 0) {
         const decision = matching.decide(
-          { recordId, system: u.system, sourceId: u.sourceId, attributes: u.attributes },
+          { recordId, system: u.system, sourceId: u.sourceId, attributes: attributesOf(u) },
           [...others].map(candidateOf).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
           (p) => (membersOfParty.get(p) ?? []).filter((j) => j !== i).map(candidateOf),
         );
@@ -149,32 +201,27 @@ export function resolveSnapshot(upserts: readonly PartyUpsert[], matcher: Matche
           explanation = { ...explanation, note: 'possible matches sent to review' };
         for (const e of [...decision.matches, ...decision.possible])
           if (e.partyId !== party)
-            addReview(segment.reviews, party, {
+            addReview(reviews, party, {
               recordId,
               partyId: e.partyId,
               probability: e.probability,
-              explanation: e.explanation,
+              explanation: JSON.stringify(e.explanation),
             });
       }
-      segment.records.set(recordId, {
+      records.push({
         id: recordId,
-        change: u,
+        record: u,
         partyId: party,
-        fresh: true,
-        link,
-        explanation,
-        profile: profileJson[i] ?? null,
-        raw: u.raw,
-        sourceTime: u.sourceTime,
-        sourceVersion: u.sourceVersion,
+        linkType: link.linkType,
+        score: link.score,
+        explanation: Buffer.from(JSON.stringify(explanation)),
+        profile: profiles[i] == null ? null : Buffer.from(JSON.stringify(profiles[i])),
+        keys: keysOf[i] as string[],
       });
-      segment.keys.set(recordId, keysOf[i] as string[]);
     }
   }
-  return { segment, components: components.size, largestComponent: largest };
+  return { parties, records, reviews, components: components.size, largestComponent: largest };
 }
-
-type Review = Segment['reviews'] extends Map<string, infer R> ? R : never;
 
 /**
  * One review task per pair of golden records: whether golden records A and B are one customer is one question,
@@ -182,7 +229,11 @@ type Review = Segment['reviews'] extends Map<string, infer R> ? R : never;
  * queue asked it up to a dozen times). The task kept is the pair's strongest evidence — the highest probability, the
  * first seen on a tie — on the record of `ownParty` that scored it; it is keyed by the unordered pair.
  */
-export function addReview(reviews: Segment['reviews'], ownParty: string, review: Review): void {
+export function addReview<R extends { partyId: string; probability: number }>(
+  reviews: Map<string, R>,
+  ownParty: string,
+  review: R,
+): void {
   const key = ownParty < review.partyId ? `${ownParty}|${review.partyId}` : `${review.partyId}|${ownParty}`;
   const kept = reviews.get(key);
   if (kept === undefined || review.probability > kept.probability) reviews.set(key, review);

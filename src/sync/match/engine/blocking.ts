@@ -48,14 +48,44 @@ export type BlockingStats = {
  * Returns candidate pairs as packed numbers (i * n + j with i < j) in a Set, so each pair is compared once.
  * `linkOnly` keeps only pairs from different sources (linking sources known to be free of duplicates).
  */
+/**
+ * Candidate pairs (i·n + j), each once, iterated in the order first added (as a Set would). A V8 Set holds at
+ * most 2^24 entries, and one component of the bulk initial load (src/sync/bulk-resolve.ts) has more candidate
+ * pairs than that at a million customers: membership is spread over several Sets, the order kept in a growable
+ * Float64Array.
+ */
+export class PairSet implements Iterable<number> {
+  private readonly shards: Set<number>[] = Array.from({ length: 32 }, () => new Set<number>());
+  private order = new Float64Array(1024);
+  size = 0;
+  add(p: number): void {
+    const shard = this.shards[p % 32] as Set<number>;
+    if (shard.has(p)) return;
+    shard.add(p);
+    if (this.size === this.order.length) {
+      const grown = new Float64Array(this.order.length * 2);
+      grown.set(this.order);
+      this.order = grown;
+    }
+    this.order[this.size] = p;
+    this.size += 1;
+  }
+  has(p: number): boolean {
+    return (this.shards[p % 32] as Set<number>).has(p);
+  }
+  *[Symbol.iterator](): Iterator<number> {
+    for (let k = 0; k < this.size; k += 1) yield this.order[k] as number;
+  }
+}
+
 export function candidatePairs(
   records: readonly MatchRecord[],
   opts: { rules?: readonly BlockingRule[]; maxBlockSize?: number; linkOnly?: boolean } = {},
-): { pairs: Set<number>; stats: BlockingStats } {
+): { pairs: PairSet; stats: BlockingStats } {
   const rules = opts.rules ?? defaultBlockingRules;
   const maxBlock = opts.maxBlockSize ?? 100;
   const n = records.length;
-  const pairs = new Set<number>();
+  const pairs = new PairSet();
   const stats: BlockingStats = { rules: {}, candidatePairs: 0 };
   for (const rule of rules) {
     const blocks = new Map<string, number[]>();
