@@ -199,3 +199,60 @@ export function memoryVerdict(
     },
   };
 }
+
+/** Least-squares slope (per minute) and the line's value at the window's start, of points (minutes, value). */
+export function linearFit(points: readonly { x: number; y: number }[]): { slope: number; start: number } {
+  const mx = points.reduce((a, p) => a + p.x, 0) / points.length;
+  const my = points.reduce((a, p) => a + p.y, 0) / points.length;
+  const slope =
+    points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return { slope, start: my - slope * mx };
+}
+
+/**
+ * The survivor's heap as the hub reports it, per minute: the smallest heap used of the minute's samples (about
+ * the live heap after a collection: the garbage collector runs many times a minute under load), the largest,
+ * the heap V8 reserved (total), external memory (Buffers) and the size of the /metrics text. Fitted over the
+ * window on the per-minute minima: growth there is live data kept, not garbage not yet collected.
+ */
+export function heapReport(
+  samples: readonly { t: number; used: number; total: number; external: number; metricsBytes: number }[],
+  window: { from: number; to: number },
+  startedAt: number,
+): { table: string[]; detail: string; growthMb: number | null } {
+  const table = ['  minute   heap used min–max MB   heap total MB   external MB   /metrics KB'];
+  const byMinute = new Map<number, (typeof samples)[number][]>();
+  for (const s of samples) {
+    const m = Math.floor((s.t - startedAt) / 60_000);
+    byMinute.set(m, [...(byMinute.get(m) ?? []), s]);
+  }
+  const minima: { x: number; y: number }[] = [];
+  for (const [m, xs] of byMinute) {
+    const used = xs.map((s) => mb(s.used));
+    table.push(
+      `  ${String(m + 1).padStart(6)}   ${`${Math.min(...used).toFixed(0)}–${Math.max(...used).toFixed(0)}`.padStart(20)}   ${median(
+        xs.map((s) => mb(s.total)),
+      )
+        .toFixed(0)
+        .padStart(13)}   ${median(xs.map((s) => mb(s.external)))
+        .toFixed(0)
+        .padStart(11)}   ${(median(xs.map((s) => s.metricsBytes)) / 1024).toFixed(0).padStart(11)}`,
+    );
+    const inWindow = xs.filter((s) => s.t >= window.from && s.t <= window.to);
+    if (inWindow.length >= 3)
+      minima.push({
+        x: (startedAt + m * 60_000 - window.from) / 60_000,
+        y: Math.min(...inWindow.map((s) => mb(s.used))),
+      });
+  }
+  if (minima.length < 3)
+    return { table, detail: `only ${minima.length} minutes with samples in the window`, growthMb: null };
+  const fit = linearFit(minima);
+  const minutes = (window.to - window.from) / 60_000;
+  const growth = fit.slope * minutes;
+  return {
+    table,
+    detail: `per-minute minimum heap used over the second half (${minima.length} minutes): ${fit.slope.toFixed(2)} MB/min, ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB from ${fit.start.toFixed(0)} MB`,
+    growthMb: growth,
+  };
+}

@@ -19,6 +19,8 @@ export type Instance = {
   stopMs: number | null;
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
   rss: { t: number; bytes: number }[];
+  /** V8 heap, external memory and the /metrics text's size, read from /metrics (the survivor only). */
+  heap: { t: number; used: number; total: number; external: number; metricsBytes: number }[];
   retries: Record<string, number>;
   /** The last hub_events_total per outcome read from /metrics. */
   events: Record<string, number>;
@@ -87,6 +89,7 @@ export function launchInstance(
     stopMs: null,
     exit: null,
     rss: [],
+    heap: [],
     retries: {},
     events: {},
     errors: 0,
@@ -153,4 +156,26 @@ export async function stopInstance(i: Instance, how: 'SIGTERM' | 'SIGKILL' | 'en
   }
   i.stoppedAt = Date.now();
   i.stopMs = i.stoppedAt - started;
+}
+
+/**
+ * Reads the hub's own view of its memory from /metrics (prom-client's default process metrics): V8 heap used and
+ * total, external memory (Buffers: kafkajs, pg), and how big the metrics text itself is (label sets that grow
+ * without bound show there). RSS alone cannot tell a leak from a heap the garbage collector has not shrunk.
+ */
+export async function sampleHeap(i: Instance, t: number): Promise<void> {
+  if (!i.metricsUrl || i.stoppedAt !== null) return;
+  try {
+    const text = await (await fetch(i.metricsUrl, { signal: AbortSignal.timeout(4_000) })).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    i.heap.push({
+      t,
+      used: value('hub_nodejs_heap_size_used_bytes'),
+      total: value('hub_nodejs_heap_size_total_bytes'),
+      external: value('hub_nodejs_external_memory_bytes'),
+      metricsBytes: text.length,
+    });
+  } catch {
+    // busy or going away: no sample
+  }
 }

@@ -9,8 +9,8 @@ import { testJwtSecret } from '../tests/support/hub.ts';
 import { consumedAll, consumedPositions, endOffsets } from '../tests/support/kafka.ts';
 import { converge, storeFingerprint } from '../tests/support/fingerprint.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
-import { compareFingerprints, deadlocks, type Finding, memoryVerdict, storeChecks } from './checks.ts';
-import { type Instance, launchInstance, sampleRss, stopInstance } from './instances.ts';
+import { compareFingerprints, deadlocks, type Finding, heapReport, memoryVerdict, storeChecks } from './checks.ts';
+import { type Instance, launchInstance, sampleHeap, sampleRss, stopInstance } from './instances.ts';
 import { buildStream, startProducer } from './traffic.ts';
 
 /**
@@ -99,7 +99,10 @@ const start = (survivor = false) => {
 };
 const sampler = setInterval(() => {
   const t = Date.now();
-  for (const i of live()) sampleRss(i, t);
+  for (const i of live()) {
+    sampleRss(i, t);
+    if (i.survivor) void sampleHeap(i, t);
+  }
 }, 5_000);
 
 /**
@@ -227,6 +230,7 @@ try {
     { maxPercent: Number(args['max-growth-percent']), maxMb: Number(args['max-growth-mb']) },
   );
   findings.push(memory.finding);
+  const heap = heapReport(survivor.heap, { from: loadStarted + durationMs / 2, to: loadEnded }, survivor.startedAt);
 
   // ---- Report.
   const byTopic = new Map<string, number>();
@@ -255,6 +259,9 @@ try {
   }
   log(`survivor (${survivor.name}) RSS per minute since its start:`);
   for (const line of memory.table) log(line);
+  log(`survivor (${survivor.name}) heap per minute since its start (from its /metrics):`);
+  for (const line of heap.table) log(line);
+  log(`  heap: ${heap.detail}`);
   log('checks:');
   for (const f of findings) log(`  ${f.ok ? 'ok  ' : 'FAIL'}  ${f.check}: ${f.detail}`);
   const failed = findings.filter((f) => !f.ok);
