@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { coreEvent, dteupd } from '../../src/connectors/core-policy/fixtures/events.ts';
+import { coreEvent } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
 import { type BatchInputMessage, ingestBatch } from '../../src/ingest/batch-source.ts';
@@ -10,6 +10,7 @@ import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { loadStates } from '../../src/sync/party-batch-load.ts';
 import type { PartyChange } from '../../src/sync/party-batch-types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { client } from '../support/programme-events.ts';
 
 /**
  * The ingest's state loading (loadStates) locks a batch's source records in slices of 500. Each slice was
@@ -22,25 +23,16 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
  */
 const records = 620;
 const events: BatchInputMessage[] = Array.from({ length: records }, (_, i) =>
-  coreEvent('client', 'r', {
-    CLNTNUM: `L${String(i).padStart(7, '0')}`,
-    CLTTYPE: 'P',
-    SURNAME: '测',
-    GIVNAME: `试${i}`,
-    CLTSEX: 'M',
-    CLTDOB: 19800101 + (i % 28),
-    IDTYPE: null,
-    IDNO: null,
-    MOBILE: null,
-    PHONE: null,
-    EMAIL: null,
-    ADDR1: null,
-    ADDR2: null,
-    ADDR3: null,
-    POSTCODE: null,
-    OCCPCODE: null,
-    DTEUPD: dteupd('2026-11-01T00:00:00Z'),
-  }),
+  coreEvent(
+    'client',
+    'r',
+    client(`L${String(i).padStart(7, '0')}`, {
+      SURNAME: '测',
+      GIVNAME: `试${i}`,
+      CLTDOB: 19800101 + (i % 28),
+      IDTYPE: null,
+    }),
+  ),
 );
 
 describe('ingest lock order', () => {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { generateErPopulation } from '../../bench/er-population.ts';
-import { coreEvent, dteupd } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
 import { seeded } from '../../src/demo/random.ts';
@@ -9,6 +8,7 @@ import { type BatchInputMessage, ingestBatch } from '../../src/ingest/batch-sour
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { resolvePass } from '../../src/sync/resolve.ts';
+import { erClientEvents } from '../support/er-client-events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -19,31 +19,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
  * neighbourhood as the batch engine would and repairs the difference as merges and moves with history.
  */
 const rows = generateErPopulation({ households: 120, seed: 5, extras: 0.2 });
-const ts = dteupd('2026-11-01T00:00:00Z');
-const events: BatchInputMessage[] = rows.map((row, i) => {
-  const a = row.attributes;
-  const phone = a.phone ?? null;
-  const landline = phone !== null && /^0\d{2,3}-/.test(phone);
-  return coreEvent('client', 'r', {
-    CLNTNUM: `R${String(i).padStart(7, '0')}`,
-    CLTTYPE: 'P',
-    SURNAME: a.familyName ?? null,
-    GIVNAME: a.givenName ?? null,
-    CLTSEX: a.sex ?? null,
-    CLTDOB: a.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(a.birthDate) ? Number(a.birthDate.replaceAll('-', '')) : null,
-    IDTYPE: a.idNumber ? '01' : null,
-    IDNO: a.idNumber ?? null,
-    MOBILE: landline ? null : phone,
-    PHONE: landline ? phone : null,
-    EMAIL: a.email ?? null,
-    ADDR1: a.addressLine ?? null,
-    ADDR2: null,
-    ADDR3: null,
-    POSTCODE: a.postcode ?? null,
-    OCCPCODE: null,
-    DTEUPD: ts,
-  });
-});
+const events: BatchInputMessage[] = erClientEvents(rows, 'R');
 
 /** The golden-record partition as a canonical string: each golden record's sorted source ids, sorted. */
 async function partition(url: string): Promise<string[]> {
