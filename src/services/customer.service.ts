@@ -185,7 +185,7 @@ export class CustomerService {
     const read = (plan && readOf(plan)) ?? { plan: { ...nothingPlanned, lineage: true }, page: null };
     const hits = `select p.id, ${score} as score from party p where ${where.join(' and ')}
                    order by score desc, p.id limit ? offset ?`;
-    const rows = await this.read(hits, [...scoreParams, ...params, limit + 1, offset], read, 'h.score desc, h.id');
+    const rows = (await this.read(hits, [...scoreParams, ...params, limit + 1, offset], read)).sort(byScoreThenId);
     const page = rows.slice(0, limit);
     const edges = page.map((node, i) => ({
       cursor: encodeCursor('search', offset + i + 1),
@@ -227,7 +227,7 @@ export class CustomerService {
     const byKey = new Map<string, PartyRow>();
     await Promise.all(
       [...groups].map(async ([rk, { read, ids }]) => {
-        const rows = await this.read(`select unnest(?::uuid[]) as id`, [ids], read, null);
+        const rows = await this.read(`select unnest(?::uuid[]) as id`, [ids], read);
         for (const row of rows) byKey.set(`${rk}\u0000${row.id}`, row);
       }),
     );
@@ -239,7 +239,7 @@ export class CustomerService {
    * children `read` asks for as JSON, built by PostgreSQL in the loaders' orders; then the loaders are primed.
    * Which children are read is decided by parameters, so each shape of `hits` is one prepared statement.
    */
-  private async read(hits: string, hitParams: unknown[], read: Read, order: string | null): Promise<PartyRow[]> {
+  private async read(hits: string, hitParams: unknown[], read: Read): Promise<PartyRow[]> {
     const { plan, page } = read;
     const parts: ReadParts = {
       lineage: plan.lineage,
@@ -264,7 +264,7 @@ export class CustomerService {
           page.limit + 1,
         ]
       : hitParams;
-    const raws = await executeBound<Record<string, unknown>[]>(this.em, readSql(hits, order, parts), params, {
+    const raws = await executeBound<Record<string, unknown>[]>(this.em, readSql(hits, parts), params, {
       prepared: true,
     });
     return raws.map((raw) => this.prime(raw, read));
@@ -333,6 +333,12 @@ function connection<T extends { cursor: string }>(
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
   };
+}
+
+/** A search page's order, as `order by score desc, p.id` ranked the hits (uuid text orders as uuid does). */
+function byScoreThenId(a: PartyRow, b: PartyRow): number {
+  const score = (r: PartyRow) => Number((r as PartyRow & { score: unknown }).score);
+  return score(b) - score(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 function escapeLike(s: string): string {
