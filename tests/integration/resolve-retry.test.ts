@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { generateErPopulation } from '../../bench/er-population.ts';
-import { coreEvent, dteupd } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { connectors } from '../../src/connectors/registry.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
 import { seeded } from '../../src/demo/random.ts';
@@ -10,6 +9,7 @@ import { type BatchInputMessage, ingestBatch } from '../../src/ingest/batch-sour
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { resolvePass } from '../../src/sync/resolve.ts';
+import { erClientEvents } from '../support/er-client-events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -19,31 +19,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
  * all its work, so everything it did is rolled back — is tried again and ends exactly as a pass without one.
  */
 const rows = generateErPopulation({ households: 60, seed: 7, extras: 0.2 });
-const ts = dteupd('2026-11-01T00:00:00Z');
-const events: BatchInputMessage[] = seeded(3).shuffle(
-  rows.map((row, i) => {
-    const a = row.attributes;
-    return coreEvent('client', 'r', {
-      CLNTNUM: `R${String(i).padStart(7, '0')}`,
-      CLTTYPE: 'P',
-      SURNAME: a.familyName ?? null,
-      GIVNAME: a.givenName ?? null,
-      CLTSEX: a.sex ?? null,
-      CLTDOB: a.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(a.birthDate) ? Number(a.birthDate.replaceAll('-', '')) : null,
-      IDTYPE: a.idNumber ? '01' : null,
-      IDNO: a.idNumber ?? null,
-      MOBILE: a.phone ?? null,
-      PHONE: null,
-      EMAIL: a.email ?? null,
-      ADDR1: a.addressLine ?? null,
-      ADDR2: null,
-      ADDR3: null,
-      POSTCODE: a.postcode ?? null,
-      OCCPCODE: null,
-      DTEUPD: ts,
-    });
-  }),
-);
+const events: BatchInputMessage[] = seeded(3).shuffle(erClientEvents(rows, 'R', { phones: 'mobile' }));
 
 async function partition(url: string): Promise<string[]> {
   const c = new pg.Client({ connectionString: url });

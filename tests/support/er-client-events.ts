@@ -4,15 +4,20 @@ import type { BatchInputMessage } from '../../src/ingest/batch-source.ts';
 
 /**
  * Generated people (bench/er-population.ts) as core-policy client snapshot events, all with one update time, so
- * that only the records' content can order them (the resolution-order and arrival-order tests). A phone written
- * with an area code is the landline, anything else the mobile.
+ * that only the records' content can order them (the resolution-order, arrival-order and resolve-retry tests). By
+ * default a phone written with an area code is the landline, anything else the mobile; `phones: 'mobile'` sends
+ * every phone as the mobile.
  */
-export function erClientEvents(rows: readonly ErRow[], prefix: string): BatchInputMessage[] {
+export function erClientEvents(
+  rows: readonly ErRow[],
+  prefix: string,
+  opts: { phones?: 'by-area-code' | 'mobile' } = {},
+): BatchInputMessage[] {
   const ts = dteupd('2026-11-01T00:00:00Z');
   return rows.map((row, i) => {
     const a = row.attributes;
     const phone = a.phone ?? null;
-    const landline = phone !== null && /^0\d{2,3}-/.test(phone);
+    const landline = opts.phones !== 'mobile' && phone !== null && /^0\d{2,3}-/.test(phone);
     return coreEvent('client', 'r', {
       CLNTNUM: `${prefix}${String(i).padStart(7, '0')}`,
       CLTTYPE: 'P',
