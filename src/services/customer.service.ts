@@ -237,7 +237,7 @@ export class CustomerService {
   /**
    * One statement: the customers `hits` names (a query returning `id`, and for a search `score`), each with the
    * children `read` asks for as JSON, built by PostgreSQL in the loaders' orders; then the loaders are primed.
-   * Which children are read is decided by parameters, so each shape of `hits` is one prepared statement.
+   * Each shape of `hits` and combination of parts is its own prepared statement (readSql); rows come unordered.
    */
   private async read(hits: string, hitParams: unknown[], read: Read): Promise<PartyRow[]> {
     const { plan, page } = read;
