@@ -10,14 +10,15 @@ import { policyKey, sourceKey } from './loaders.ts';
 import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
 import { type ReadParts, readSql } from './customer-read-sql.ts';
 import {
-  asContactPointRow,
   asPartyRow,
-  type ContactPointRow,
-  type IdentifierRow,
+  contactPointFromJson,
+  coverFromJson,
+  identifierFromJson,
   type PartyRow,
-  type PolicyCoverRow,
+  policyFromJson,
   type PolicyRoleRow,
   type PolicyRow,
+  roleFromJson,
 } from './read-rows.ts';
 
 /** Read side of the golden store: lookups, search and the customer 360's policies. Resolvers call only this. */
@@ -86,12 +87,6 @@ type Read = { plan: CustomerPlan; page: PageQuery | null };
 type ReadKey = { id: string; read: Read };
 const readKey = (r: Read) =>
   `${r.plan.lineage ? 1 : 0}${r.plan.identifiers ? 1 : 0}${r.plan.contactPoints ? 1 : 0}${r.page ? `${r.plan.policies?.covers ? 1 : 0}${r.plan.policies?.participants ? 1 : 0}${pageKey('', r.page)}` : '-'}`;
-
-type RawPolicy = Record<string, unknown> & {
-  roles: PolicyRoleRow[];
-  covers: PolicyCoverRow[] | null;
-  participants: PolicyRoleRow[] | null;
-};
 
 export class CustomerService {
   private readonly em: EntityManager;
@@ -272,25 +267,45 @@ export class CustomerService {
 
   /** Takes the children out of one customer's row and primes the loaders (and the policy page) with them. */
   private prime(raw: Record<string, unknown>, { plan, page }: Read): PartyRow {
-    const identifiers = raw._identifiers as IdentifierRow[] | null;
-    const contactPoints = raw._contactPoints as Record<string, unknown>[] | null;
-    const policies = raw._policies as { total: number; page: RawPolicy[] } | null;
+    const identifiers = raw._identifiers as unknown[][] | null;
+    const contactPoints = raw._contactPoints as unknown[][] | null;
+    const policies = raw._policies as { total: number; page: unknown[][] } | null;
     delete raw._identifiers;
     delete raw._contactPoints;
     delete raw._policies;
     const row = asPartyRow(raw);
-    if (plan.identifiers && identifiers) this.loaders.identifiersByParty.prime(row.id, identifiers);
+    if (plan.identifiers && identifiers)
+      this.loaders.identifiersByParty.prime(
+        row.id,
+        identifiers.map((i) => identifierFromJson(i, row.id)),
+      );
     if (plan.contactPoints && contactPoints)
-      this.loaders.contactPointsByParty.prime(row.id, contactPoints.map(asContactPointRow) as ContactPointRow[]);
+      this.loaders.contactPointsByParty.prime(
+        row.id,
+        contactPoints.map((c) => contactPointFromJson(c, row.id)),
+      );
     if (page && policies) {
-      const edges = policies.page.slice(0, page.limit).map((pol) => {
-        const { roles, covers, participants, ...fields } = pol;
-        const policy = fields as unknown as PolicyRow;
+      const edges = policies.page.slice(0, page.limit).map((values) => {
+        const { policy, then } = policyFromJson(values);
+        const [roles, covers, participants] = then as [unknown[][], unknown[][] | null, unknown[][] | null];
+        const key = { system: policy.system, policyNo: policy.policyNo };
         const k = policyKey(policy.system, policy.policyNo);
         this.loaders.policy.prime(k, policy);
-        if (covers) this.loaders.coversByPolicy.prime(k, covers);
-        if (participants) this.loaders.participantsByPolicy.prime(k, participants);
-        return { cursor: encodeCursor('policy', [policy.system, policy.policyNo]), policy, roles };
+        if (covers)
+          this.loaders.coversByPolicy.prime(
+            k,
+            covers.map((c) => coverFromJson(c, key)),
+          );
+        if (participants)
+          this.loaders.participantsByPolicy.prime(
+            k,
+            participants.map((r) => roleFromJson(r, key)),
+          );
+        return {
+          cursor: encodeCursor('policy', [policy.system, policy.policyNo]),
+          policy,
+          roles: roles.map((r) => roleFromJson(r, key)),
+        };
       });
       this.pages.set(pageKey(row.id, page), {
         ...connection(edges, policies.page.length > page.limit, page.after !== null),

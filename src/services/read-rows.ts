@@ -56,8 +56,25 @@ export type PolicyRoleRow = Pick<
 >;
 
 // Column lists, once per row type. `cols` are for plain selects (pg parses the values: timestamps arrive as
-// text, see src/db/orm.ts, and are turned into Dates below); `json` builds the same row as a JSON object inside
-// an aggregate (numeric cast to text so that "10000.00" stays exact and keeps its scale).
+// text, see src/db/orm.ts, and are turned into Dates below). Inside an aggregate (the customer read,
+// src/services/customer-read-sql.ts) a row is a positional JSON array (`…Json`), turned back into the row by the
+// matching `…FromJson`: numeric cast to text so that "10000.00" stays exact and keeps its scale; columns its
+// parent already holds (the customer's id, the policy's key) are left out and filled in from the parent. Measured
+// on bench:graphql's database, the customer 360's statement from node-postgres: objects with keys 5.9 KB and
+// 0.29 ms of PostgreSQL CPU a statement, positional arrays without the parent's columns 2.8 KB and 0.24 ms.
+
+/** Columns of a JSON row: the row's field and its SQL, `%` standing for the table's alias. */
+type JsonColumns = readonly (readonly [field: string, sql: string])[];
+
+const jsonRow = (columns: JsonColumns) => (alias: string) =>
+  `json_build_array(${columns.map(([, sql]) => sql.replaceAll('%', alias)).join(', ')})`;
+
+/** The row of a positional JSON array, with the columns taken from its parent. */
+function fromJson(columns: JsonColumns, values: readonly unknown[], parent: Record<string, unknown>) {
+  const row: Record<string, unknown> = { ...parent };
+  for (let i = 0; i < columns.length; i += 1) row[(columns[i] as JsonColumns[number])[0]] = values[i];
+  return row;
+}
 
 /** `lineage`: the column, or an expression in its place (the customer read leaves it out unless asked for). */
 export const partyCols = (p: string, lineage = `${p}.lineage`) =>
@@ -68,50 +85,104 @@ export const partyCols = (p: string, lineage = `${p}.lineage`) =>
 export const identifierCols = (i: string) =>
   `${i}.id, ${i}.party_id as "partyId", ${i}.source_record_id as "sourceRecordId", ${i}.type, ${i}.value,
    ${i}.valid, ${i}.issues`;
-export const identifierJson = (i: string) =>
-  `json_build_object('id', ${i}.id, 'partyId', ${i}.party_id, 'sourceRecordId', ${i}.source_record_id,
-   'type', ${i}.type, 'value', ${i}.value, 'valid', ${i}.valid, 'issues', ${i}.issues)`;
+const identifierJsonColumns: JsonColumns = [
+  ['id', '%.id'],
+  ['sourceRecordId', '%.source_record_id'],
+  ['type', '%.type'],
+  ['value', '%.value'],
+  ['valid', '%.valid'],
+  ['issues', '%.issues'],
+];
+export const identifierJson = jsonRow(identifierJsonColumns);
+export const identifierFromJson = (values: readonly unknown[], partyId: string): IdentifierRow =>
+  fromJson(identifierJsonColumns, values, { partyId }) as unknown as IdentifierRow;
 /** The identifiers loader's order. */
 export const identifierOrder = (i: string) => `${i}.type, ${i}.id`;
 
 export const contactPointCols = (c: string) =>
   `${c}.id, ${c}.party_id as "partyId", ${c}.source_record_id as "sourceRecordId", ${c}.kind, ${c}.value,
    ${c}.valid, ${c}.issues, ${c}.valid_from as "validFrom", ${c}.valid_to as "validTo"`;
-export const contactPointJson = (c: string) =>
-  `json_build_object('id', ${c}.id, 'partyId', ${c}.party_id, 'sourceRecordId', ${c}.source_record_id,
-   'kind', ${c}.kind, 'value', ${c}.value, 'valid', ${c}.valid, 'issues', ${c}.issues,
-   'validFrom', ${c}.valid_from, 'validTo', ${c}.valid_to)`;
+const contactPointJsonColumns: JsonColumns = [
+  ['id', '%.id'],
+  ['sourceRecordId', '%.source_record_id'],
+  ['kind', '%.kind'],
+  ['value', '%.value'],
+  ['valid', '%.valid'],
+  ['issues', '%.issues'],
+  ['validFrom', '%.valid_from'],
+  ['validTo', '%.valid_to'],
+];
+export const contactPointJson = jsonRow(contactPointJsonColumns);
+export const contactPointFromJson = (values: readonly unknown[], partyId: string): ContactPointRow =>
+  asContactPointRow(fromJson(contactPointJsonColumns, values, { partyId }));
 export const contactPointOrder = (c: string) => `${c}.kind, ${c}.valid_from desc, ${c}.id`;
 
 export const policyCols = (p: string) =>
   `${p}.id, ${p}.system, ${p}.policy_no as "policyNo", ${p}.product_code as "productCode", ${p}.status,
    ${p}.commencement_date as "commencementDate", ${p}.paid_to_date as "paidToDate", ${p}.sum_insured as "sumInsured",
    ${p}.premium, ${p}.billing_frequency as "billingFrequency", ${p}.channel, ${p}.agent_code as "agentCode"`;
-export const policyJsonFields = (p: string) =>
-  `'id', ${p}.id, 'system', ${p}.system, 'policyNo', ${p}.policy_no, 'productCode', ${p}.product_code,
-   'status', ${p}.status, 'commencementDate', ${p}.commencement_date, 'paidToDate', ${p}.paid_to_date,
-   'sumInsured', ${p}.sum_insured::text, 'premium', ${p}.premium::text, 'billingFrequency', ${p}.billing_frequency,
-   'channel', ${p}.channel, 'agentCode', ${p}.agent_code`;
+const policyJsonColumns: JsonColumns = [
+  ['id', '%.id'],
+  ['system', '%.system'],
+  ['policyNo', '%.policy_no'],
+  ['productCode', '%.product_code'],
+  ['status', '%.status'],
+  ['commencementDate', '%.commencement_date'],
+  ['paidToDate', '%.paid_to_date'],
+  ['sumInsured', '%.sum_insured::text'],
+  ['premium', '%.premium::text'],
+  ['billingFrequency', '%.billing_frequency'],
+  ['channel', '%.channel'],
+  ['agentCode', '%.agent_code'],
+];
+/**
+ * A policy as a JSON array with more values after its columns (`then`: SQL expressions); `policyFromJson` gives
+ * the policy and those values.
+ */
+export const policyJson = (p: string, then: readonly string[]) =>
+  `json_build_array(${[...policyJsonColumns.map(([, sql]) => sql.replaceAll('%', p)), ...then].join(', ')})`;
+export const policyFromJson = (values: readonly unknown[]): { policy: PolicyRow; then: unknown[] } => ({
+  policy: fromJson(policyJsonColumns, values, {}) as unknown as PolicyRow,
+  then: values.slice(policyJsonColumns.length),
+});
 
 export const coverCols = (c: string) =>
   `${c}.id, ${c}.system, ${c}.policy_no as "policyNo", ${c}.coverage, ${c}.rider, ${c}.product_code as "productCode",
    ${c}.sum_insured as "sumInsured", ${c}.premium, ${c}.status`;
-export const coverJson = (c: string) =>
-  `json_build_object('id', ${c}.id, 'system', ${c}.system, 'policyNo', ${c}.policy_no, 'coverage', ${c}.coverage,
-   'rider', ${c}.rider, 'productCode', ${c}.product_code, 'sumInsured', ${c}.sum_insured::text,
-   'premium', ${c}.premium::text, 'status', ${c}.status)`;
+const coverJsonColumns: JsonColumns = [
+  ['id', '%.id'],
+  ['coverage', '%.coverage'],
+  ['rider', '%.rider'],
+  ['productCode', '%.product_code'],
+  ['sumInsured', '%.sum_insured::text'],
+  ['premium', '%.premium::text'],
+  ['status', '%.status'],
+];
+export const coverJson = jsonRow(coverJsonColumns);
+export const coverFromJson = (values: readonly unknown[], policy: PolicyKey): PolicyCoverRow =>
+  fromJson(coverJsonColumns, values, policy) as unknown as PolicyCoverRow;
 /** The covers loader's order: main cover first, then riders. */
 export const coverOrder = (c: string) => `${c}.coverage, ${c}.rider`;
 
 export const roleCols = (r: string) =>
   `${r}.id, ${r}.system, ${r}.policy_no as "policyNo", ${r}.client_source_id as "clientSourceId", ${r}.role,
    ${r}.beneficiary_order as "beneficiaryOrder", ${r}.share_percent as "sharePercent", ${r}.current`;
-export const roleJson = (r: string) =>
-  `json_build_object('id', ${r}.id, 'system', ${r}.system, 'policyNo', ${r}.policy_no,
-   'clientSourceId', ${r}.client_source_id, 'role', ${r}.role, 'beneficiaryOrder', ${r}.beneficiary_order,
-   'sharePercent', ${r}.share_percent::text, 'current', ${r}.current)`;
+const roleJsonColumns: JsonColumns = [
+  ['id', '%.id'],
+  ['clientSourceId', '%.client_source_id'],
+  ['role', '%.role'],
+  ['beneficiaryOrder', '%.beneficiary_order'],
+  ['sharePercent', '%.share_percent::text'],
+  ['current', '%.current'],
+];
+export const roleJson = jsonRow(roleJsonColumns);
+export const roleFromJson = (values: readonly unknown[], policy: PolicyKey): PolicyRoleRow =>
+  fromJson(roleJsonColumns, values, policy) as unknown as PolicyRoleRow;
 /** The participants loader's order. */
 export const participantOrder = (r: string) => `${r}.role, ${r}.beneficiary_order, ${r}.client_source_id`;
+
+/** A policy's key, which its covers and roles carry. */
+type PolicyKey = { system: string; policyNo: string };
 
 /** A timestamp column as the entities hold it (text from a plain select, ISO 8601 from JSON) → Date. */
 const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
