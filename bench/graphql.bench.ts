@@ -12,6 +12,8 @@ import { connectors } from '../src/connectors/registry.ts';
 import { ingestBatch } from '../src/ingest/batch-source.ts';
 import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../src/runtime/hub.ts';
+import { resolvePass } from '../src/sync/resolve.ts';
+import { ensureRefresh, runJobChunk } from '../src/programme/jobs.ts';
 import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { phoneSearchKey } from '../src/domain/normalize/index.ts';
 import { requestBody, summarise360, summarisePhone, type Operation, type Server } from './graphql-documents.ts';
@@ -74,6 +76,7 @@ try {
     databaseUrl = db.url;
     await seed(databaseUrl, Number(args.clients), Number(args.policies));
   }
+  log(await settle(databaseUrl));
   log(`data: ${await describeData(databaseUrl)}`);
   const samples = await pickSamples(databaseUrl, Number(args.samples));
   log(`samples: ${samples.ids.length} customer ids, ${samples.phones.length} mobile numbers (random, fixed seed)`);
@@ -155,6 +158,30 @@ async function seed(url: string, clients: number, policies: number) {
     await orm.close(true);
   }
   await withClient(url, (c) => c.query('vacuum analyze'));
+}
+
+/**
+ * The store at rest, as a hub's store is between changes: the resolution pass has run over everything loaded
+ * (its watermark set) and the programme's refresh of every customer is done. Otherwise the hub under test starts
+ * both in the background — the refresh at once, the first full pass 300 s after its start
+ * (HUB_RESOLVE_INTERVAL_SECONDS), re-clustering all 32,000 records — and the rounds that overlap them measure that
+ * work (even-pace p99 of phone search 250–1,300 ms in the later rounds of two runs, against 7–16 ms before).
+ */
+async function settle(url: string): Promise<string> {
+  const orm = await openOrm(url, { poolMax: 2 });
+  try {
+    const t0 = performance.now();
+    const pass = await resolvePass(orm, ingestDepsFor().matcher, async () => {});
+    await ensureRefresh(orm, 24);
+    let chunks = 0;
+    while (await runJobChunk(orm)) chunks += 1;
+    return (
+      `store at rest: resolution pass over ${pass.seeds} touched golden records (${pass.moved} records moved, ` +
+      `${pass.merged} merged, ${pass.created} created), programme refresh ${chunks} chunks; ${((performance.now() - t0) / 1000).toFixed(0)} s`
+    );
+  } finally {
+    await orm.close(true);
+  }
 }
 
 async function withClient<T>(url: string, f: (c: pg.Client) => Promise<T>): Promise<T> {

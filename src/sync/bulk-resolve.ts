@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { AttributeVersions, PartyAttributes, PartyUpsert } from '../domain/canonical.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { Matcher, MatchCandidate } from './match/matcher.ts';
-import { neighbourhoodMaxBlock } from './resolve.ts';
 
 /**
  * Identity resolution of a whole snapshot at once, for the bulk initial load (src/ingest/bulk-load.ts): the
  * partition the streaming path reaches after its resolution pass (resolve.ts), computed directly.
- *   1. Every live record gets its blocking keys; records sharing a block of at most `neighbourhoodMaxBlock`
- *      records are joined (union–find) — the closure the resolution pass walks, so each component is exactly a
- *      neighbourhood the pass would re-cluster whole.
- *   2. Each component is clustered by the matcher's batch engine (`Matcher.cluster`), independent of order.
+ *   1. Every live record gets its blocking keys; records sharing a usable block (`BatchMatching.usable`: small
+ *      enough for its rule, counted over the whole snapshot) are joined (union–find) — the closure the resolution
+ *      pass walks, so each component is exactly a neighbourhood the pass would re-cluster whole.
+ *   2. Each component is clustered by the matcher's batch engine (`Matcher.cluster`) over the usable blocks,
+ *      independent of order.
  *   3. Each record is explained as streaming explains it: decided (`BatchMatching.decide`) against the records of
  *      its component it shares a usable block with, as golden records; a golden record it matches or possibly
  *      matches other than its own is a review task — one per pair of golden records (`addReview`), not one per
@@ -91,7 +91,8 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
     }
   });
 
-  // 1. Components over blocks the resolution pass would walk.
+  // 1. Components over blocks the resolution pass would walk: the usable ones.
+  const usable = (k: string) => matching.usable(k, blocks.get(k)?.length ?? 0);
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => {
     let r = i;
@@ -104,8 +105,8 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
     }
     return r;
   };
-  for (const members of blocks.values()) {
-    if (members.length < 2 || members.length > neighbourhoodMaxBlock) continue;
+  for (const [key, members] of blocks) {
+    if (members.length < 2 || !usable(key)) continue;
     const root = find(members[0] as number);
     for (const m of members) {
       const r = find(m);
@@ -140,7 +141,13 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
   let largest = 0;
   for (const members of components.values()) {
     largest = Math.max(largest, members.length);
-    const clusterOf = members.length === 1 ? [0] : cluster(members.map((i) => ({ ...candidateOf(i), partyId: '' })));
+    const clusterOf =
+      members.length === 1
+        ? [0]
+        : cluster(
+            members.map((i) => ({ ...candidateOf(i), partyId: '' })),
+            usable,
+          );
     const partyByCluster = new Map<number, string>();
     members.forEach((i, at) => {
       const c = clusterOf[at] as number;
@@ -157,7 +164,6 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
   }
 
   // 3. Links, explanations and review tasks, as streaming would write them.
-  const usable = (k: string) => matching.usable(k, blocks.get(k)?.length ?? 0);
   const byKey = (i: number) => {
     const u = upserts[i] as SnapshotRecord;
     return `${u.system}\u0000${u.sourceId}`;

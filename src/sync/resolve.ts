@@ -5,7 +5,7 @@ import { chunked } from '../db/sql-sets.ts';
 import { retriesTotal, retryCause } from '../observability/metrics.ts';
 import { type ChangeSet, emptyChangeSet } from './change-set.ts';
 import { mergeParties } from './identity.ts';
-import type { Matcher, MatchCandidate } from './match/matcher.ts';
+import type { BatchMatching, Matcher, MatchCandidate } from './match/matcher.ts';
 import { recomputeParties, type HistoryCause } from './survivorship.ts';
 
 /**
@@ -17,41 +17,89 @@ import { recomputeParties, type HistoryCause } from './survivorship.ts';
  * change causes like any other. Steward decisions stand: golden records holding a record linked by hand, and
  * records with a remembered rejection, are left as they are.
  */
-export type ResolveResult = { changed: ChangeSet; records: number; moved: number; merged: number; created: number };
+export type ResolveResult = {
+  changed: ChangeSet;
+  records: number;
+  moved: number;
+  merged: number;
+  created: number;
+  /** The golden records of the neighbourhood: clustered whole, they need no second look in the same pass. */
+  reached: string[];
+};
 
 /** Tries of one round aborted by a deadlock or serialization failure before the pass gives up until its next run. */
 const roundAttempts = 4;
-/** Blocks bigger than this are not evidence (as for the streaming matcher's weakest keys); the bulk load's too. */
-export const neighbourhoodMaxBlock = 100;
-const maxBlock = neighbourhoodMaxBlock;
 /** A pass handles the neighbourhood of this many seed golden records per transaction. */
 export const seedsPerRound = 200;
 
 type Member = MatchCandidate & { createdAt: string };
+type Walkable = Required<Pick<Matcher, 'candidateKeys' | 'cluster'>> & { batch: BatchMatching };
 
 /** A neighbourhood stops growing at this many golden records (a giant component is handled in pieces). */
 const maxNeighbourhood = 5_000;
 
-async function neighbourhood(em: EntityManager, seeds: readonly string[]): Promise<Member[]> {
-  // The golden records reachable from the seeds through usable blocking keys, to closure: a component is
-  // clustered whole, so its clustering does not depend on which of its records were touched.
+/**
+ * The golden records reachable from the seeds through usable blocks, to closure: a component is clustered whole,
+ * so its clustering does not depend on which of its records were touched. A block is usable as the streaming
+ * matcher uses it (`BatchMatching.usable`: small enough for its rule — a family name up to 20 records, a phone up
+ * to 100 — counted in the whole store), and the clustering pairs only records of usable blocks (`usable`,
+ * returned): so a record's pairs are the same whichever neighbourhood it is clustered in. (Walking every block of
+ * up to 100 records, with the rules' own caps applied only among the neighbourhood's records, chained most of a
+ * store into one component past the 5,000 cap, and the pieces it was cut into — and the pairs of blocks that were
+ * big in the store but small in a piece — depended on the seeds' order: the soak's two stores, fed the same
+ * messages in different orders, disagreed on 7–10 of 32,000 records after their full passes.)
+ */
+async function neighbourhood(
+  em: EntityManager,
+  matcher: Walkable,
+  seeds: readonly string[],
+): Promise<{ parties: Set<string>; members: Member[]; usable: Set<string> }> {
+  const judged = new Map<string, boolean>();
+  const judge = async (keys: Iterable<string>): Promise<string[]> => {
+    const all = [...new Set(keys)];
+    for (const part of chunked(
+      all.filter((k) => !judged.has(k)),
+      5_000,
+    )) {
+      // Each block counted only up to its rule's cap: the cost of skipping a giant block must not grow with it.
+      const sizes = await executeBound<{ key: string; n: number }[]>(
+        em,
+        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) c) as n
+           from unnest(?::text[], ?::int[]) as t(k, cap)`,
+        [part, part.map((k) => matcher.batch.countLimit(k))],
+      );
+      for (const s of sizes) judged.set(s.key, matcher.batch.usable(s.key, s.n));
+    }
+    return all.filter((k) => judged.get(k) === true);
+  };
   const parties = new Set(seeds);
+  const walked = new Set<string>();
   let frontier = [...seeds];
   while (frontier.length > 0 && parties.size < maxNeighbourhood) {
-    const around = await executeBound<{ party_id: string }[]>(
+    const records = await executeBound<MatchCandidate[]>(
       em,
-      `with mine as (select id from source_record where party_id = any(?::uuid[]) and not deleted),
-            keys as (select distinct mk.key_hash from match_key mk join mine on mine.id = mk.source_record_id),
-            usable as (select k.key_hash from keys k where (select count(*) from (select 1 from match_key m where m.key_hash = k.key_hash limit ?) c) < ?)
-       select distinct sr.party_id::text as party_id from usable u join match_key mk on mk.key_hash = u.key_hash
-         join source_record sr on sr.id = mk.source_record_id and not sr.deleted where sr.party_id is not null`,
-      [frontier, maxBlock + 1, maxBlock + 1],
+      `select sr.id as "recordId", sr.party_id::text as "partyId", sr.system, sr.source_id as "sourceId", sr.match_profile as profile,
+              case when sr.match_profile is null then sr.attributes end as attributes
+         from source_record sr where sr.party_id = any(?::uuid[]) and not sr.deleted`,
+      [frontier],
     );
+    const next = (await judge(records.flatMap((r) => matcher.candidateKeys(r)))).filter((k) => !walked.has(k));
+    for (const k of next) walked.add(k);
+    const around =
+      next.length === 0
+        ? []
+        : await executeBound<{ party_id: string }[]>(
+            em,
+            `select distinct sr.party_id::text as party_id
+               from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted
+              where mk.key_hash = any(select hashtextextended(k, 0) from unnest(?::text[]) as k) and sr.party_id is not null`,
+            [next],
+          );
     frontier = around.map((r) => r.party_id).filter((id) => !parties.has(id));
     for (const id of frontier) parties.add(id);
   }
   // Steward decisions stand: parties with a record linked by hand, and records with a remembered rejection.
-  return executeBound<Member[]>(
+  const members = await executeBound<Member[]>(
     em,
     `select sr.id as "recordId", sr.party_id::text as "partyId", sr.system, sr.source_id as "sourceId", sr.match_profile as profile,
             case when sr.match_profile is null then sr.attributes end as attributes, p.created_at::text as "createdAt"
@@ -62,6 +110,8 @@ async function neighbourhood(em: EntityManager, seeds: readonly string[]): Promi
       order by sr.system, sr.source_id`,
     [[...parties]],
   );
+  // (A neighbourhood cut at the cap holds records whose keys the walk did not reach.)
+  return { parties, members, usable: new Set(await judge(members.flatMap((m) => matcher.candidateKeys(m)))) };
 }
 
 /** Re-clusters the neighbourhood of the given golden records and applies the difference. */
@@ -70,10 +120,12 @@ export async function resolveAround(
   matcher: Matcher,
   seeds: readonly string[],
 ): Promise<ResolveResult> {
-  const result: ResolveResult = { changed: emptyChangeSet(), records: 0, moved: 0, merged: 0, created: 0 };
-  if (!matcher.cluster || seeds.length === 0) return result;
-  const members = await neighbourhood(em, seeds);
+  const result: ResolveResult = { changed: emptyChangeSet(), records: 0, moved: 0, merged: 0, created: 0, reached: [] };
+  const { cluster, candidateKeys, batch } = matcher;
+  if (!cluster || !candidateKeys || !batch || seeds.length === 0) return result;
+  const { parties, members, usable } = await neighbourhood(em, { cluster, candidateKeys, batch }, seeds);
   result.records = members.length;
+  result.reached = [...parties];
   if (members.length < 2) return result;
   // Lock what may change in the ingest's order: source records by id, then golden records by id.
   await executeBound(em, `select 1 from source_record where id = any(?::uuid[]) order by id for no key update`, [
@@ -82,7 +134,7 @@ export async function resolveAround(
   const partyIds = [...new Set(members.map((m) => m.partyId))].sort();
   await executeBound(em, `select 1 from party where id = any(?::uuid[]) order by id for no key update`, [partyIds]);
 
-  const clusterOf = matcher.cluster(members);
+  const clusterOf = cluster(members, (k) => usable.has(k));
   const clusters = new Map<number, Member[]>();
   members.forEach((m, i) => {
     const list = clusters.get(clusterOf[i] as number);
@@ -206,7 +258,7 @@ export async function resolvePass(
   matcher: Matcher,
   onChange: (em: EntityManager, changed: ChangeSet) => Promise<void>,
   opts: { full?: boolean } = {},
-): Promise<Omit<ResolveResult, 'changed'> & { seeds: number }> {
+): Promise<Omit<ResolveResult, 'changed' | 'reached'> & { seeds: number }> {
   const total = { seeds: 0, records: 0, moved: 0, merged: 0, created: 0 };
   const em = orm.em.fork();
   const [state] = await executeBound<{ watermark: Date | null; started: Date }[]>(
@@ -249,7 +301,9 @@ export async function resolvePass(
     total.moved += ran.moved;
     total.merged += ran.merged;
     total.created += ran.created;
-    for (const id of [...ran.changed.customers, ...ran.changed.mergedAway]) done.add(id);
+    // A seed whose neighbourhood an earlier round clustered (whole: its component) is not clustered again, so
+    // each record counts once in `records` whatever order the seeds come in.
+    for (const id of [...ran.reached, ...ran.changed.customers, ...ran.changed.mergedAway]) done.add(id);
   }
   await executeBound(
     em,

@@ -77,9 +77,13 @@ export type Matcher = {
    * they do, else why not. Without it, a bridge merges what it matches.
    */
   wholeMatch?(a: readonly MatchCandidate[], b: readonly MatchCandidate[]): string | null;
+  /** Blocking keys of a candidate (from its profile, or its attributes), as `keys` gives them. */
+  candidateKeys?(candidate: MatchCandidate): string[];
   /**
    * Clusters a neighbourhood of records as the batch engine would, independent of their order: the cluster
-   * number of each record (src/sync/resolve.ts repairs what arrival order decided differently).
+   * number of each record (src/sync/resolve.ts repairs what arrival order decided differently). Pairs come only
+   * from blocks whose key `usable` accepts — the caller decides by the block's size in the whole store, so that
+   * the pairs, and so the clusters, do not depend on which other records the neighbourhood happens to hold.
    */
-  cluster?(records: readonly MatchCandidate[]): number[];
+  cluster?(records: readonly MatchCandidate[], usable: (key: string) => boolean): number[];
 };

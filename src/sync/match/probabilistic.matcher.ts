@@ -76,16 +76,18 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     if (!r) normalised.set(a, (r = toMatchRecordFromAttributes(0, '', '', a)));
     return r;
   };
-  const keysOf = (a: PartyAttributes): string[] => {
-    const cached = keyed.get(a);
-    if (cached) return cached;
-    const r = normalise(a);
+  const keysOfRecord = (r: MatchRecord): string[] => {
     const keys = new Set<string>();
     for (const rule of defaultBlockingRules) {
       const k = rule.key(r);
       if (k !== null) keys.add(`${rule.name}:${k}`);
     }
-    const sorted = [...keys].sort();
+    return [...keys].sort();
+  };
+  const keysOf = (a: PartyAttributes): string[] => {
+    const cached = keyed.get(a);
+    if (cached) return cached;
+    const sorted = keysOfRecord(normalise(a));
     keyed.set(a, sorted);
     return sorted;
   };
@@ -240,7 +242,11 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     },
     batch,
     wholeMatch: (a, b) => wholeOf(membersAsRecords(a), membersAsRecords(b)),
-    cluster(list) {
+    candidateKeys: (c) => {
+      const r = recordOf(c, 0);
+      return r ? keysOfRecord(r) : [];
+    },
+    cluster(list, usable) {
       // People and organisations never share a golden record: each kind is clustered on its own.
       const out = list.map((_, i) => i);
       const byKind = new Map<string, { at: number; record: MatchRecord }[]>();
@@ -263,7 +269,7 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         const n = records.length;
         const pairList: [number, number][] = [];
         const vectors: (number | null)[][] = [];
-        for (const p of candidatePairs(records, { maxBlockSize: maxBlock }).pairs) {
+        for (const p of candidatePairs(records, { maxBlockSize: maxBlock, usable }).pairs) {
           const i = Math.floor(p / n);
           const j = p - i * n;
           pairList.push([i, j]);

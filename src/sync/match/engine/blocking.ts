@@ -80,7 +80,16 @@ export class PairSet implements Iterable<number> {
 
 export function candidatePairs(
   records: readonly MatchRecord[],
-  opts: { rules?: readonly BlockingRule[]; maxBlockSize?: number; linkOnly?: boolean } = {},
+  opts: {
+    rules?: readonly BlockingRule[];
+    maxBlockSize?: number;
+    linkOnly?: boolean;
+    /**
+     * Blocks to use, by `rule:key` (as the streaming matcher names its keys): when the records are a part of a
+     * bigger store, whether a block is small enough is decided by its size in the store, not among the records.
+     */
+    usable?: (key: string) => boolean;
+  } = {},
 ): { pairs: PairSet; stats: BlockingStats } {
   const rules = opts.rules ?? defaultBlockingRules;
   const maxBlock = opts.maxBlockSize ?? 100;
@@ -97,9 +106,9 @@ export function candidatePairs(
       else blocks.set(k, [r.index]);
     }
     const s = { blocks: 0, skippedBlocks: 0, skippedRecords: 0 };
-    for (const members of blocks.values()) {
+    for (const [key, members] of blocks) {
       if (members.length < 2) continue;
-      if (members.length > (rule.maxBlockSize ?? maxBlock)) {
+      if (members.length > (rule.maxBlockSize ?? maxBlock) || (opts.usable && !opts.usable(`${rule.name}:${key}`))) {
         s.skippedBlocks += 1;
         s.skippedRecords += members.length;
         continue;
