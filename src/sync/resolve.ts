@@ -33,21 +33,25 @@ const roundAttempts = 4;
 export const seedsPerRound = 200;
 
 type Member = MatchCandidate & { createdAt: string };
-type Walkable = Required<Pick<Matcher, 'candidateKeys' | 'cluster'>> & { batch: BatchMatching };
+type Walkable = Required<Pick<Matcher, 'candidateKeys' | 'cluster' | 'linked'>> & { batch: BatchMatching };
 
 /** A neighbourhood stops growing at this many golden records (a giant component is handled in pieces). */
 const maxNeighbourhood = 5_000;
 
 /**
- * The golden records reachable from the seeds through usable blocks, to closure: a component is clustered whole,
- * so its clustering does not depend on which of its records were touched. A block is usable as the streaming
- * matcher uses it (`BatchMatching.usable`: small enough for its rule — a family name up to 20 records, a phone up
- * to 100 — counted in the whole store), and the clustering pairs only records of usable blocks (`usable`,
- * returned): so a record's pairs are the same whichever neighbourhood it is clustered in. (Walking every block of
- * up to 100 records, with the rules' own caps applied only among the neighbourhood's records, chained most of a
- * store into one component past the 5,000 cap, and the pieces it was cut into — and the pairs of blocks that were
- * big in the store but small in a piece — depended on the seeds' order: the soak's two stores, fed the same
- * messages in different orders, disagreed on 7–10 of 32,000 records after their full passes.)
+ * The golden records to cluster together with the seeds: closed under the links clustering can follow, so that
+ * clustering them gives what clustering the whole store would, whatever the seeds. Clustering joins records only
+ * along MATCH pairs (`Matcher.linked`) of usable blocks — small enough for their rule (`BatchMatching.usable`: a
+ * family name up to 20 records, a phone up to 100), counted in the whole store — and weighs records sharing a
+ * usable phone against each other (an id-less record is detached when its phone's holders plausibly belong to two
+ * golden records). So the walk goes from every record of a golden record reached to the golden records of its
+ * MATCH pairs and of its usable phones' holders, to closure; and clustering pairs only records of usable blocks
+ * (`usable`, returned), so a record's pairs are the same whichever neighbourhood it is clustered in.
+ * (Before: the closure over every block of up to 100 records, the rules' own caps applied only among the
+ * neighbourhood's records. It chained half of a store into one component — 11,376 of bench:load's 21,398 records
+ * even with the rules' caps — cut at 5,000 golden records into pieces that depended on the seeds' order, and the
+ * soak's two stores, fed the same messages in different orders, disagreed on 7–10 of 32,000 records after their
+ * full passes.)
  */
 async function neighbourhood(
   em: EntityManager,
@@ -72,31 +76,49 @@ async function neighbourhood(
     }
     return all.filter((k) => judged.get(k) === true);
   };
+  const candidate = `sr.id as "recordId", sr.party_id::text as "partyId", sr.system, sr.source_id as "sourceId",
+    sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes`;
+  // Usable blocks' live records, each block read once.
+  const blocks = new Map<string, MatchCandidate[]>();
   const parties = new Set(seeds);
   const walked = new Set<string>();
   let frontier = [...seeds];
   while (frontier.length > 0 && parties.size < maxNeighbourhood) {
-    const records = await executeBound<MatchCandidate[]>(
-      em,
-      `select sr.id as "recordId", sr.party_id::text as "partyId", sr.system, sr.source_id as "sourceId", sr.match_profile as profile,
-              case when sr.match_profile is null then sr.attributes end as attributes
-         from source_record sr where sr.party_id = any(?::uuid[]) and not sr.deleted`,
-      [frontier],
-    );
-    const next = (await judge(records.flatMap((r) => matcher.candidateKeys(r)))).filter((k) => !walked.has(k));
-    for (const k of next) walked.add(k);
-    const around =
-      next.length === 0
-        ? []
-        : await executeBound<{ party_id: string }[]>(
-            em,
-            `select distinct sr.party_id::text as party_id
-               from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted
-              where mk.key_hash = any(select hashtextextended(k, 0) from unnest(?::text[]) as k) and sr.party_id is not null`,
-            [next],
-          );
-    frontier = around.map((r) => r.party_id).filter((id) => !parties.has(id));
-    for (const id of frontier) parties.add(id);
+    const records = (
+      await executeBound<MatchCandidate[]>(
+        em,
+        `select ${candidate} from source_record sr where sr.party_id = any(?::uuid[]) and not sr.deleted`,
+        [frontier],
+      )
+    ).filter((r) => !walked.has(r.recordId));
+    for (const r of records) walked.add(r.recordId);
+    const keysOf = records.map((r) => matcher.candidateKeys(r));
+    const unread = (await judge(keysOf.flat())).filter((k) => !blocks.has(k));
+    for (const k of unread) blocks.set(k, []);
+    for (const part of chunked(unread, 5_000)) {
+      const rows = await executeBound<(MatchCandidate & { key: string })[]>(
+        em,
+        `select u.k as key, ${candidate}
+           from unnest(?::text[]) as u(k)
+           join match_key mk on mk.key_hash = hashtextextended(u.k, 0)
+           join source_record sr on sr.id = mk.source_record_id and not sr.deleted
+          where sr.party_id is not null`,
+        [part],
+      );
+      for (const { key, ...c } of rows) blocks.get(key)?.push(c);
+    }
+    const next = new Set<string>();
+    records.forEach((r, i) => {
+      for (const k of keysOf[i] as string[]) {
+        const phone = k.startsWith('phone:');
+        for (const c of blocks.get(k) ?? []) {
+          if (parties.has(c.partyId) || next.has(c.partyId) || c.recordId === r.recordId) continue;
+          if (phone || matcher.linked(r, c)) next.add(c.partyId);
+        }
+      }
+    });
+    frontier = [...next];
+    for (const id of next) parties.add(id);
   }
   // Steward decisions stand: parties with a record linked by hand, and records with a remembered rejection.
   const members = await executeBound<Member[]>(
@@ -121,9 +143,9 @@ export async function resolveAround(
   seeds: readonly string[],
 ): Promise<ResolveResult> {
   const result: ResolveResult = { changed: emptyChangeSet(), records: 0, moved: 0, merged: 0, created: 0, reached: [] };
-  const { cluster, candidateKeys, batch } = matcher;
-  if (!cluster || !candidateKeys || !batch || seeds.length === 0) return result;
-  const { parties, members, usable } = await neighbourhood(em, { cluster, candidateKeys, batch }, seeds);
+  const { cluster, candidateKeys, linked, batch } = matcher;
+  if (!cluster || !candidateKeys || !linked || !batch || seeds.length === 0) return result;
+  const { parties, members, usable } = await neighbourhood(em, { cluster, candidateKeys, linked, batch }, seeds);
   result.records = members.length;
   result.reached = [...parties];
   if (members.length < 2) return result;

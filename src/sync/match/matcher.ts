@@ -80,6 +80,11 @@ export type Matcher = {
   /** Blocking keys of a candidate (from its profile, or its attributes), as `keys` gives them. */
   candidateKeys?(candidate: MatchCandidate): string[];
   /**
+   * Whether clustering may join two records directly (a MATCH pair as `cluster` decides it): the links the
+   * resolution pass walks to find what it must cluster together.
+   */
+  linked?(a: MatchCandidate, b: MatchCandidate): boolean;
+  /**
    * Clusters a neighbourhood of records as the batch engine would, independent of their order: the cluster
    * number of each record (src/sync/resolve.ts repairs what arrival order decided differently). Pairs come only
    * from blocks whose key `usable` accepts — the caller decides by the block's size in the whole store, so that

@@ -9,6 +9,7 @@ import {
   conflictIndexesOf,
   defaultEngineSettings,
   differentResidentIds,
+  pairDecider,
   scoreAndCluster,
   strongConflict,
 } from './engine/engine.ts';
@@ -135,6 +136,18 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
       }
     return n === 0 || total / n >= clusterThreshold ? null : `matches its members ${(total / n).toFixed(2)} on average`;
   };
+  // The resolution pass asks about the same candidate objects many times (src/sync/resolve.ts).
+  const candidateRecords = new WeakMap<MatchCandidate, MatchRecord | null>();
+  const recordOfCandidate = (c: MatchCandidate): MatchRecord | null => {
+    let r = candidateRecords.get(c);
+    if (r === undefined) {
+      r = recordOf(c, 0);
+      if (r) r = { ...r, source: c.system, recordId: c.sourceId };
+      candidateRecords.set(c, r);
+    }
+    return r;
+  };
+  const decidePair = pairDecider(model, defaultEngineSettings);
   const membersAsRecords = (list: readonly MatchCandidate[]) =>
     list.flatMap((c, i) => {
       const r = recordOf(c, i + 1);
@@ -243,8 +256,13 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     batch,
     wholeMatch: (a, b) => wholeOf(membersAsRecords(a), membersAsRecords(b)),
     candidateKeys: (c) => {
-      const r = recordOf(c, 0);
+      const r = recordOfCandidate(c);
       return r ? keysOfRecord(r) : [];
+    },
+    linked: (a, b) => {
+      const x = recordOfCandidate(a);
+      const y = recordOfCandidate(b);
+      return x !== null && y !== null && decidePair(x, y)?.decision === 'MATCH';
     },
     cluster(list, usable) {
       // People and organisations never share a golden record: each kind is clustered on its own.
@@ -275,7 +293,9 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
           pairList.push([i, j]);
           vectors.push(model.levelsOf(records[i] as MatchRecord, records[j] as MatchRecord));
         }
-        const { clusterOf } = scoreAndCluster(records, pairList, vectors, model, defaultEngineSettings);
+        const { clusterOf } = scoreAndCluster(records, pairList, vectors, model, defaultEngineSettings, (phone) =>
+          usable(`phone:${phone}`),
+        );
         group.forEach((g, i) => {
           out[g.at] = (group[clusterOf[i] as number] as { at: number }).at;
         });

@@ -164,8 +164,46 @@ export function resolveRecords(
 }
 
 /**
+ * How one candidate pair is decided before clustering: MATCH (a link clustering may follow), POSSIBLE_MATCH or
+ * NON_MATCH, with its weight and probability. Clustering joins records only along MATCH pairs, so the resolution
+ * pass walks exactly these links to find what it must cluster together (src/sync/resolve.ts).
+ */
+export function pairDecider(
+  model: FellegiSunterModel,
+  settings: EngineSettings,
+): (
+  a: MatchRecord,
+  b: MatchRecord,
+  levels?: (number | null)[],
+) => { decision: Decision; weight: number; probability: number; sameId: boolean } | null {
+  const idIndex = settings.comparisons.findIndex((c) => c.name === 'idNumber');
+  const nameIndexes = settings.comparisons
+    .map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1))
+    .filter((i) => i >= 0);
+  const conflicts = conflictIndexesOf(settings.comparisons);
+  return (a, b, levels) => {
+    if (differentResidentIds(a, b)) return null;
+    const v = levels ?? model.levelsOf(a, b);
+    const { weight, probability } = model.score(a, b, false, v);
+    // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
+    const sameId =
+      idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 3);
+    const conflict = sameId || !settings.decideAsWholes ? null : strongConflict(v, conflicts);
+    const decision: Decision =
+      sameId || (probability >= settings.matchThreshold && conflict === null)
+        ? 'MATCH'
+        : probability >= settings.reviewThreshold
+          ? 'POSSIBLE_MATCH'
+          : 'NON_MATCH';
+    return { decision, weight, probability, sameId };
+  };
+}
+
+/**
  * Scores candidate pairs with a given model and clusters them at the level of the golden record (see
  * resolveRecords); also used by the resolution pass over the golden store with the trained default model.
+ * `usablePhone`: when the records are a part of a store, whether a phone's block is usable there — only such
+ * phones' holders are weighed against each other (detachAmbiguousPartials), as only those the pass walks to.
  */
 export function scoreAndCluster(
   records: readonly MatchRecord[],
@@ -173,6 +211,7 @@ export function scoreAndCluster(
   vectors: readonly (number | null)[][],
   model: FellegiSunterModel,
   settings: EngineSettings,
+  usablePhone?: (phone: string) => boolean,
 ): { clusterOf: Int32Array; pairs: ScoredPair[] } {
   const n = records.length;
   const idIndex = settings.comparisons.findIndex((c) => c.name === 'idNumber');
@@ -185,35 +224,19 @@ export function scoreAndCluster(
     }
     return x;
   };
-  const nameIndexes = settings.comparisons
-    .map((c, i) => (['givenName', 'familyName', 'fullName'].includes(c.name) ? i : -1))
-    .filter((i) => i >= 0);
   const conflicts = conflictIndexesOf(settings.comparisons);
+  const decide = pairDecider(model, settings);
   for (let k = 0; k < pairList.length; k += 1) {
     const [i, j] = pairList[k] as [number, number];
-    const v = vectors[k] as (number | null)[];
-    const a = records[i] as MatchRecord;
-    const b = records[j] as MatchRecord;
-    if (differentResidentIds(a, b)) continue;
-    const { weight, probability } = model.score(a, b, false, v);
-    // Deterministic rule: the same (valid) id number and no name that clearly disagrees.
-    const sameId =
-      idIndex >= 0 && v[idIndex] === 0 && nameIndexes.every((ni) => v[ni] === null || (v[ni] as number) <= 3);
-    const conflict = sameId || !settings.decideAsWholes ? null : strongConflict(v, conflicts);
-    const decision: Decision =
-      sameId || (probability >= settings.matchThreshold && conflict === null)
-        ? 'MATCH'
-        : probability >= settings.reviewThreshold
-          ? 'POSSIBLE_MATCH'
-          : 'NON_MATCH';
-    if (decision === 'NON_MATCH') continue;
+    const d = decide(records[i] as MatchRecord, records[j] as MatchRecord, vectors[k] as (number | null)[]);
+    if (d === null || d.decision === 'NON_MATCH') continue;
     scored.push({
       a: i,
       b: j,
-      probability: sameId ? Math.max(probability, 0.999) : probability,
-      weight,
-      decision,
-      rule: sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC',
+      probability: d.sameId ? Math.max(d.probability, 0.999) : d.probability,
+      weight: d.weight,
+      decision: d.decision,
+      rule: d.sameId ? 'SAME_ID_COMPATIBLE_NAME' : 'PROBABILISTIC',
     });
   }
   // Clustering: strongest links first, decided at the level of the golden record. Two clusters join only when
@@ -243,7 +266,13 @@ export function scoreAndCluster(
       }
     return total / (a.length * b.length) >= settings.clusterThreshold;
   };
-  for (const pair of [...scored].filter((p) => p.decision === 'MATCH').sort((x, y) => y.probability - x.probability)) {
+  // Equal probabilities go in the order of their records' source keys, not of the pair list: the list's order
+  // follows the records given, which differ between a neighbourhood and the whole store.
+  const keyOf = (i: number) => `${records[i]?.source}\u0000${records[i]?.recordId}`;
+  const pairKey = (p: ScoredPair) => [keyOf(p.a), keyOf(p.b)].sort().join('\u0001');
+  const byStrength = (x: ScoredPair, y: ScoredPair) =>
+    y.probability - x.probability || (pairKey(x) < pairKey(y) ? -1 : pairKey(x) > pairKey(y) ? 1 : 0);
+  for (const pair of [...scored].filter((p) => p.decision === 'MATCH').sort(byStrength)) {
     const ri = find(pair.a);
     const rj = find(pair.b);
     if (ri === rj) continue;
@@ -264,7 +293,7 @@ export function scoreAndCluster(
   }
   const clusterOf = new Int32Array(n);
   for (let i = 0; i < n; i += 1) clusterOf[i] = find(i);
-  if (settings.decideAsWholes) detachAmbiguousPartials(records, clusterOf, model, conflicts);
+  if (settings.decideAsWholes) detachAmbiguousPartials(records, clusterOf, model, conflicts, usablePhone);
   return { clusterOf, pairs: scored };
 }
 
@@ -278,10 +307,12 @@ function detachAmbiguousPartials(
   clusterOf: Int32Array,
   model: FellegiSunterModel,
   conflicts: ConflictIndexes,
+  usablePhone?: (phone: string) => boolean,
 ): void {
   const byPhone = new Map<string, number[]>();
   records.forEach((r, i) => {
-    if (r.phone !== null) byPhone.set(r.phone, [...(byPhone.get(r.phone) ?? []), i]);
+    if (r.phone !== null && (!usablePhone || usablePhone(r.phone)))
+      byPhone.set(r.phone, [...(byPhone.get(r.phone) ?? []), i]);
   });
   for (const holders of byPhone.values()) {
     if (holders.length < 2) continue;
