@@ -35,8 +35,11 @@ export const seedsPerRound = 200;
 type Member = MatchCandidate & { createdAt: string };
 type Walkable = Required<Pick<Matcher, 'candidateKeys' | 'cluster' | 'linked'>> & { batch: BatchMatching };
 
-/** A neighbourhood stops growing at this many golden records (a giant component is handled in pieces). */
-const maxNeighbourhood = 5_000;
+/**
+ * A neighbourhood stops growing at this many golden records (a giant component is handled in pieces, and then the
+ * pieces depend on the seeds): a bound on a round's memory and locks that links-closed neighbourhoods do not reach.
+ */
+export const defaultMaxNeighbourhood = 5_000;
 
 /**
  * The golden records to cluster together with the seeds: closed under the links clustering can follow, so that
@@ -57,6 +60,7 @@ async function neighbourhood(
   em: EntityManager,
   matcher: Walkable,
   seeds: readonly string[],
+  maxNeighbourhood: number,
 ): Promise<{ parties: Set<string>; members: Member[]; usable: Set<string> }> {
   const judged = new Map<string, boolean>();
   const judge = async (keys: Iterable<string>): Promise<string[]> => {
@@ -141,11 +145,17 @@ export async function resolveAround(
   em: EntityManager,
   matcher: Matcher,
   seeds: readonly string[],
+  maxNeighbourhood = defaultMaxNeighbourhood,
 ): Promise<ResolveResult> {
   const result: ResolveResult = { changed: emptyChangeSet(), records: 0, moved: 0, merged: 0, created: 0, reached: [] };
   const { cluster, candidateKeys, linked, batch } = matcher;
   if (!cluster || !candidateKeys || !linked || !batch || seeds.length === 0) return result;
-  const { parties, members, usable } = await neighbourhood(em, { cluster, candidateKeys, linked, batch }, seeds);
+  const { parties, members, usable } = await neighbourhood(
+    em,
+    { cluster, candidateKeys, linked, batch },
+    seeds,
+    maxNeighbourhood,
+  );
   result.records = members.length;
   result.reached = [...parties];
   if (members.length < 2) return result;
@@ -279,7 +289,7 @@ export async function resolvePass(
   orm: { em: { fork(): EntityManager } },
   matcher: Matcher,
   onChange: (em: EntityManager, changed: ChangeSet) => Promise<void>,
-  opts: { full?: boolean } = {},
+  opts: { full?: boolean; maxNeighbourhood?: number } = {},
 ): Promise<Omit<ResolveResult, 'changed' | 'reached'> & { seeds: number }> {
   const total = { seeds: 0, records: 0, moved: 0, merged: 0, created: 0 };
   const em = orm.em.fork();
@@ -306,7 +316,7 @@ export async function resolvePass(
             `select pg_try_advisory_xact_lock(hashtextextended('hub:resolve', 0)) as ok`,
           );
           if (!turn?.ok) return null;
-          const r = await resolveAround(tx, matcher, todo);
+          const r = await resolveAround(tx, matcher, todo, opts.maxNeighbourhood);
           if (r.changed.customers.size + r.changed.mergedAway.size > 0) await onChange(tx, r.changed);
           return r;
         });
