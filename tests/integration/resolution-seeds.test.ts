@@ -2,15 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { generateErPopulation } from '../../bench/er-population.ts';
-import { connectors } from '../../src/connectors/registry.ts';
-import { migrate, openOrm } from '../../src/db/orm.ts';
 import { seeded } from '../../src/demo/random.ts';
-import { ingestBatch } from '../../src/ingest/batch-source.ts';
-import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { resolveAround, resolvePass } from '../../src/sync/resolve.ts';
 import { erClientEvents } from '../support/er-client-events.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import type { TestDatabase } from '../support/postgres.ts';
+import { identicalStores, partition, type Stores } from '../support/resolution-stores.ts';
 
 /**
  * The resolution pass must end in one partition whichever golden records it starts from (found by the soak: two
@@ -36,16 +33,6 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
   }
 }
 
-const partition = async (url: string): Promise<string[]> =>
-  (
-    await query<{ ids: string }>(
-      url,
-      `select string_agg(source_id, ',' order by source_id) as ids from source_record where not deleted group by party_id`,
-    )
-  )
-    .map((g) => g.ids)
-    .sort();
-
 /** Active golden records, each named by its smallest source key (the same in both stores). */
 const goldenRecords = async (url: string): Promise<{ id: string; key: string }[]> =>
   query<{ id: string; key: string }>(
@@ -55,30 +42,16 @@ const goldenRecords = async (url: string): Promise<{ id: string; key: string }[]
   );
 
 describe('resolution pass from any seeds', () => {
-  const dbs: TestDatabase[] = [];
-  const orms: MikroORM[] = [];
   const deps = ingestDepsFor('', 'settle');
+  let stores: Stores;
+  let dbs: TestDatabase[] = [];
+  let orms: MikroORM[] = [];
 
   beforeAll(async () => {
-    for (let k = 0; k < 3; k += 1) {
-      const db = await createTestDatabase('hub_resolution_seeds');
-      dbs.push(db);
-      const orm = await openOrm(db.url, { poolMax: 2 });
-      orms.push(orm);
-      await migrate(orm);
-      const router = new TopicRouter(connectors);
-      const r = seeded(11);
-      for (let i = 0; i < events.length; ) {
-        const n = r.int(1, 40);
-        await ingestBatch(orm, router, `order-${i}`, events.slice(i, i + n), deps);
-        i += n;
-      }
-    }
+    stores = await identicalStores('hub_resolution_seeds', 3, events, deps);
+    ({ dbs, orms } = stores);
   }, 300_000);
-  afterAll(async () => {
-    for (const orm of orms) await orm.close(true);
-    for (const db of dbs) await db.drop();
-  });
+  afterAll(() => stores.drop());
 
   it('ends in the partition of a full pass, one seed at a time in either order, under a small cap', async () => {
     const urls = dbs.map((d) => d.url) as [string, string, string];

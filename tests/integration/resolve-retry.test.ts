@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { generateErPopulation } from '../../bench/er-population.ts';
-import { connectors } from '../../src/connectors/registry.ts';
-import { migrate, openOrm } from '../../src/db/orm.ts';
 import { seeded } from '../../src/demo/random.ts';
-import { type BatchInputMessage, ingestBatch } from '../../src/ingest/batch-source.ts';
-import { TopicRouter } from '../../src/ingest/topic-router.ts';
+import type { BatchInputMessage } from '../../src/ingest/batch-source.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { resolvePass } from '../../src/sync/resolve.ts';
 import { erClientEvents } from '../support/er-client-events.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import type { TestDatabase } from '../support/postgres.ts';
+import { identicalStores, partition, type Stores } from '../support/resolution-stores.ts';
 
 /**
  * The resolution pass against a deadlock (found by the soak, soak/soak.ts: a round waited for golden records an
@@ -20,19 +17,6 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
  */
 const rows = generateErPopulation({ households: 60, seed: 7, extras: 0.2 });
 const events: BatchInputMessage[] = seeded(3).shuffle(erClientEvents(rows, 'R', { phones: 'mobile' }));
-
-async function partition(url: string): Promise<string[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const { rows: groups } = await c.query<{ ids: string[] }>(
-      `select array_agg(source_id order by source_id) as ids from source_record where not deleted group by party_id`,
-    );
-    return groups.map((g) => g.ids.join(',')).sort();
-  } finally {
-    await c.end();
-  }
-}
 
 /** The ORM with every round's first try aborted as a deadlock once its work is done (and so rolled back). */
 function deadlockingOnce(orm: MikroORM) {
@@ -62,30 +46,16 @@ function deadlockingOnce(orm: MikroORM) {
 }
 
 describe('resolution pass retried after a deadlock', () => {
-  const dbs: TestDatabase[] = [];
-  const orms: MikroORM[] = [];
   const deps = ingestDepsFor('', 'settle');
+  let stores: Stores;
+  let dbs: TestDatabase[] = [];
+  let orms: MikroORM[] = [];
 
   beforeAll(async () => {
-    for (let k = 0; k < 2; k += 1) {
-      const db = await createTestDatabase('hub_resolve_retry');
-      dbs.push(db);
-      const orm = await openOrm(db.url, { poolMax: 2 });
-      orms.push(orm);
-      await migrate(orm);
-      const router = new TopicRouter(connectors);
-      const r = seeded(11);
-      for (let i = 0; i < events.length; ) {
-        const n = r.int(1, 40);
-        await ingestBatch(orm, router, `order-${i}`, events.slice(i, i + n), deps);
-        i += n;
-      }
-    }
+    stores = await identicalStores('hub_resolve_retry', 2, events, deps);
+    ({ dbs, orms } = stores);
   }, 300_000);
-  afterAll(async () => {
-    for (const orm of orms) await orm.close(true);
-    for (const db of dbs) await db.drop();
-  });
+  afterAll(() => stores.drop());
 
   it('repairs the same golden records as a pass without the deadlock', async () => {
     const [plain, failing] = orms as [MikroORM, MikroORM];
