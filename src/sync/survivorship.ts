@@ -244,7 +244,9 @@ export async function recomputeParties(
         attributes: r.attributes,
         attributeVersions: r.attribute_versions,
       };
-      recordsOf.set(r.party_id, [...(recordsOf.get(r.party_id) ?? []), candidate]);
+      const list = recordsOf.get(r.party_id);
+      if (list) list.push(candidate);
+      else recordsOf.set(r.party_id, [candidate]);
     }
     // FOR NO KEY UPDATE, not FOR UPDATE: rows referencing a customer (alerts, relationships, household members)
     // take KEY SHARE on it when written, which FOR UPDATE would block — a lock-order cycle with the risk worker.
@@ -254,7 +256,8 @@ export async function recomputeParties(
          from party where id in (${list}) order by id for no key update`,
       chunk,
     );
-    const missing = chunk.find((id) => !current.some((c) => c.id === id));
+    const found = new Set(current.map((c) => c.id));
+    const missing = chunk.find((id) => !found.has(id));
     if (missing) throw new Error(`golden party ${missing} does not exist`);
     const updates: {
       id: string;
