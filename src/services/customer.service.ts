@@ -11,14 +11,14 @@ import { decodeCursor, encodeCursor, pageSize } from './pagination.ts';
 import { type ReadParts, readSql } from './customer-read-sql.ts';
 import {
   asPartyRow,
-  contactPointFromJson,
-  coverFromJson,
-  identifierFromJson,
+  contactPointJsonRow,
+  coverJsonRow,
+  identifierJsonRow,
   type PartyRow,
-  policyFromJson,
+  policyJsonRow,
   type PolicyRoleRow,
   type PolicyRow,
-  roleFromJson,
+  roleJsonRow,
 } from './read-rows.ts';
 
 /** Read side of the golden store: lookups, search and the customer 360's policies. Resolvers call only this. */
@@ -277,34 +277,38 @@ export class CustomerService {
     if (plan.identifiers && identifiers)
       this.loaders.identifiersByParty.prime(
         row.id,
-        identifiers.map((i) => identifierFromJson(i, row.id)),
+        identifiers.map((i) => identifierJsonRow.read(i, { partyId: row.id })),
       );
     if (plan.contactPoints && contactPoints)
       this.loaders.contactPointsByParty.prime(
         row.id,
-        contactPoints.map((c) => contactPointFromJson(c, row.id)),
+        contactPoints.map((c) => contactPointJsonRow.read(c, { partyId: row.id })),
       );
     if (page && policies) {
       const edges = policies.page.slice(0, page.limit).map((values) => {
-        const { policy, then } = policyFromJson(values);
-        const [roles, covers, participants] = then as [unknown[][], unknown[][] | null, unknown[][] | null];
+        const policy = policyJsonRow.read(values, {});
+        const [roles, covers, participants] = values.slice(policyJsonRow.width) as [
+          unknown[][],
+          unknown[][] | null,
+          unknown[][] | null,
+        ];
         const key = { system: policy.system, policyNo: policy.policyNo };
         const k = policyKey(policy.system, policy.policyNo);
         this.loaders.policy.prime(k, policy);
         if (covers)
           this.loaders.coversByPolicy.prime(
             k,
-            covers.map((c) => coverFromJson(c, key)),
+            covers.map((c) => coverJsonRow.read(c, key)),
           );
         if (participants)
           this.loaders.participantsByPolicy.prime(
             k,
-            participants.map((r) => roleFromJson(r, key)),
+            participants.map((r) => roleJsonRow.read(r, key)),
           );
         return {
           cursor: encodeCursor('policy', [policy.system, policy.policyNo]),
           policy,
-          roles: roles.map((r) => roleFromJson(r, key)),
+          roles: roles.map((r) => roleJsonRow.read(r, key)),
         };
       });
       this.pages.set(pageKey(row.id, page), {

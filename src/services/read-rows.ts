@@ -57,23 +57,34 @@ export type PolicyRoleRow = Pick<
 
 // Column lists, once per row type. `cols` are for plain selects (pg parses the values: timestamps arrive as
 // text, see src/db/orm.ts, and are turned into Dates below). Inside an aggregate (the customer read,
-// src/services/customer-read-sql.ts) a row is a positional JSON array (`…Json`), turned back into the row by the
-// matching `…FromJson`: numeric cast to text so that "10000.00" stays exact and keeps its scale; columns its
-// parent already holds (the customer's id, the policy's key) are left out and filled in from the parent. Measured
+// src/services/customer-read-sql.ts) a row is a positional JSON array (`…JsonRow.json`), turned back into the row
+// by the same column list (`…JsonRow.read`): numeric cast to text so that "10000.00" stays exact and keeps its
+// scale; columns its parent already holds (the customer's id, the policy's key) are left out and filled in from
+// the parent. Measured
 // on bench:graphql's database, the customer 360's statement from node-postgres: objects with keys 5.9 KB and
 // 0.29 ms of PostgreSQL CPU a statement, positional arrays without the parent's columns 2.8 KB and 0.24 ms.
 
 /** Columns of a JSON row: the row's field and its SQL, `%` standing for the table's alias. */
 type JsonColumns = readonly (readonly [field: string, sql: string])[];
 
-const jsonRow = (columns: JsonColumns) => (alias: string) =>
-  `json_build_array(${columns.map(([, sql]) => sql.replaceAll('%', alias)).join(', ')})`;
-
-/** The row of a positional JSON array, with the columns taken from its parent. */
-function fromJson(columns: JsonColumns, values: readonly unknown[], parent: Record<string, unknown>) {
-  const row: Record<string, unknown> = { ...parent };
-  for (let i = 0; i < columns.length; i += 1) row[(columns[i] as JsonColumns[number])[0]] = values[i];
-  return row;
+/**
+ * A row type as a positional JSON array: `json(alias, then)` builds it in SQL (`then`: more values after the
+ * columns), `read(values, parent)` gives the row back with the columns taken from its parent.
+ */
+function jsonRow<Row, Parent extends object = Record<string, never>>(
+  columns: JsonColumns,
+  finish: (row: Record<string, unknown>) => Row = (row) => row as Row,
+) {
+  return {
+    width: columns.length,
+    json: (alias: string, then: readonly string[] = []) =>
+      `json_build_array(${[...columns.map(([, sql]) => sql.replaceAll('%', alias)), ...then].join(', ')})`,
+    read(values: readonly unknown[], parent: Parent): Row {
+      const row = { ...parent } as Record<string, unknown>;
+      for (let i = 0; i < columns.length; i += 1) row[(columns[i] as JsonColumns[number])[0]] = values[i];
+      return finish(row);
+    },
+  };
 }
 
 /** `lineage`: the column, or an expression in its place (the customer read leaves it out unless asked for). */
@@ -93,9 +104,7 @@ const identifierJsonColumns: JsonColumns = [
   ['valid', '%.valid'],
   ['issues', '%.issues'],
 ];
-export const identifierJson = jsonRow(identifierJsonColumns);
-export const identifierFromJson = (values: readonly unknown[], partyId: string): IdentifierRow =>
-  fromJson(identifierJsonColumns, values, { partyId }) as unknown as IdentifierRow;
+export const identifierJsonRow = jsonRow<IdentifierRow, { partyId: string }>(identifierJsonColumns);
 /** The identifiers loader's order. */
 export const identifierOrder = (i: string) => `${i}.type, ${i}.id`;
 
@@ -112,9 +121,10 @@ const contactPointJsonColumns: JsonColumns = [
   ['validFrom', '%.valid_from'],
   ['validTo', '%.valid_to'],
 ];
-export const contactPointJson = jsonRow(contactPointJsonColumns);
-export const contactPointFromJson = (values: readonly unknown[], partyId: string): ContactPointRow =>
-  asContactPointRow(fromJson(contactPointJsonColumns, values, { partyId }));
+export const contactPointJsonRow = jsonRow<ContactPointRow, { partyId: string }>(
+  contactPointJsonColumns,
+  asContactPointRow,
+);
 export const contactPointOrder = (c: string) => `${c}.kind, ${c}.valid_from desc, ${c}.id`;
 
 export const policyCols = (p: string) =>
@@ -135,16 +145,8 @@ const policyJsonColumns: JsonColumns = [
   ['channel', '%.channel'],
   ['agentCode', '%.agent_code'],
 ];
-/**
- * A policy as a JSON array with more values after its columns (`then`: SQL expressions); `policyFromJson` gives
- * the policy and those values.
- */
-export const policyJson = (p: string, then: readonly string[]) =>
-  `json_build_array(${[...policyJsonColumns.map(([, sql]) => sql.replaceAll('%', p)), ...then].join(', ')})`;
-export const policyFromJson = (values: readonly unknown[]): { policy: PolicyRow; then: unknown[] } => ({
-  policy: fromJson(policyJsonColumns, values, {}) as unknown as PolicyRow,
-  then: values.slice(policyJsonColumns.length),
-});
+/** A policy; in the customer read followed by its roles, covers and participants (`then`). */
+export const policyJsonRow = jsonRow<PolicyRow>(policyJsonColumns);
 
 export const coverCols = (c: string) =>
   `${c}.id, ${c}.system, ${c}.policy_no as "policyNo", ${c}.coverage, ${c}.rider, ${c}.product_code as "productCode",
@@ -158,9 +160,7 @@ const coverJsonColumns: JsonColumns = [
   ['premium', '%.premium::text'],
   ['status', '%.status'],
 ];
-export const coverJson = jsonRow(coverJsonColumns);
-export const coverFromJson = (values: readonly unknown[], policy: PolicyKey): PolicyCoverRow =>
-  fromJson(coverJsonColumns, values, policy) as unknown as PolicyCoverRow;
+export const coverJsonRow = jsonRow<PolicyCoverRow, PolicyKey>(coverJsonColumns);
 /** The covers loader's order: main cover first, then riders. */
 export const coverOrder = (c: string) => `${c}.coverage, ${c}.rider`;
 
@@ -175,9 +175,7 @@ const roleJsonColumns: JsonColumns = [
   ['sharePercent', '%.share_percent::text'],
   ['current', '%.current'],
 ];
-export const roleJson = jsonRow(roleJsonColumns);
-export const roleFromJson = (values: readonly unknown[], policy: PolicyKey): PolicyRoleRow =>
-  fromJson(roleJsonColumns, values, policy) as unknown as PolicyRoleRow;
+export const roleJsonRow = jsonRow<PolicyRoleRow, PolicyKey>(roleJsonColumns);
 /** The participants loader's order. */
 export const participantOrder = (r: string) => `${r}.role, ${r}.beneficiary_order, ${r}.client_source_id`;
 

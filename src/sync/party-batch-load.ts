@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PartyAttributes } from '../domain/canonical.ts';
 import type { BatchMatching, MatchCandidate } from './match/matcher.ts';
 import { OversizedBlocks } from './match/oversized-blocks.ts';
+import { countBlocks } from './match/block-sizes.ts';
 import type { SyncDeps } from './sync-deps.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 import {
@@ -145,21 +146,14 @@ export async function loadBlocks(
     if (oversized?.has(k) && !leaving.has(k)) blocks.stored.set(k, limit + OversizedBlocks.margin);
     else toCount.push(k);
   }
-  for (const chunk of chunked(toCount, 1000)) {
-    const sizes = await executeBound<{ key: string; n: number }[]>(
-      em,
-      // Each block counted only as far as it can matter: its rule's limit plus what the batch may take out of
-      // it, plus a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
-      `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
-         from (values ${marks(chunk.length, '(?, ?::int)')}) as t(k, cap)`,
-      chunk.flatMap((k) => [k, limitOf(k) + (oversized ? OversizedBlocks.margin : 0)]),
-    );
-    for (const s of sizes) {
-      blocks.stored.set(s.key, s.n);
-      if (oversized && s.n >= limitOf(s.key) + OversizedBlocks.margin) oversized.note(s.key);
-      else oversized?.forget(s.key);
-      if (s.n > 0 && matching.usable(s.key, Math.max(1, s.n - (leaving.get(s.key)?.size ?? 0)))) wanted.push(s.key);
-    }
+  // Each block counted only as far as it can matter: its rule's limit plus what the batch may take out of it, plus
+  // a margin that tells a block far too big (remembered, see OversizedBlocks) from one at the edge.
+  const sizes = await countBlocks(em, toCount, (k) => limitOf(k) + (oversized ? OversizedBlocks.margin : 0));
+  for (const [key, n] of sizes) {
+    blocks.stored.set(key, n);
+    if (oversized && n >= limitOf(key) + OversizedBlocks.margin) oversized.note(key);
+    else oversized?.forget(key);
+    if (n > 0 && matching.usable(key, Math.max(1, n - (leaving.get(key)?.size ?? 0)))) wanted.push(key);
   }
   for (const chunk of chunked(wanted, 1000)) {
     const rows = await executeBound<

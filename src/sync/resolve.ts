@@ -5,6 +5,7 @@ import { chunked } from '../db/sql-sets.ts';
 import { retriesTotal, retryCause } from '../observability/metrics.ts';
 import { type ChangeSet, emptyChangeSet } from './change-set.ts';
 import { mergeParties } from './identity.ts';
+import { countBlocks } from './match/block-sizes.ts';
 import type { BatchMatching, Matcher, MatchCandidate } from './match/matcher.ts';
 import { recomputeParties, type HistoryCause } from './survivorship.ts';
 
@@ -65,19 +66,12 @@ async function neighbourhood(
   const judged = new Map<string, boolean>();
   const judge = async (keys: Iterable<string>): Promise<string[]> => {
     const all = [...new Set(keys)];
-    for (const part of chunked(
+    const sizes = await countBlocks(
+      em,
       all.filter((k) => !judged.has(k)),
-      5_000,
-    )) {
-      // Each block counted only up to its rule's cap: the cost of skipping a giant block must not grow with it.
-      const sizes = await executeBound<{ key: string; n: number }[]>(
-        em,
-        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) c) as n
-           from unnest(?::text[], ?::int[]) as t(k, cap)`,
-        [part, part.map((k) => matcher.batch.countLimit(k))],
-      );
-      for (const s of sizes) judged.set(s.key, matcher.batch.usable(s.key, s.n));
-    }
+      matcher.batch.countLimit,
+    );
+    for (const [k, n] of sizes) judged.set(k, matcher.batch.usable(k, n));
     return all.filter((k) => judged.get(k) === true);
   };
   const candidate = `sr.id as "recordId", sr.party_id::text as "partyId", sr.system, sr.source_id as "sourceId",
@@ -102,11 +96,11 @@ async function neighbourhood(
     for (const part of chunked(unread, 5_000)) {
       const rows = await executeBound<(MatchCandidate & { key: string })[]>(
         em,
-        `select u.k as key, ${candidate}
-           from unnest(?::text[]) as u(k)
-           join match_key mk on mk.key_hash = hashtextextended(u.k, 0)
-           join source_record sr on sr.id = mk.source_record_id and not sr.deleted
-          where sr.party_id is not null`,
+        // Per key (lateral, kept apart by OFFSET 0), as the batch matcher reads blocks (party-batch-load.ts): index
+        // lookups whatever the statistics say.
+        `select u.k as key, c.* from unnest(?::text[]) as u(k) cross join lateral (
+           select ${candidate} from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted
+            where mk.key_hash = hashtextextended(u.k, 0) and sr.party_id is not null offset 0) as c`,
         [part],
       );
       for (const { key, ...c } of rows) blocks.get(key)?.push(c);

@@ -15,6 +15,7 @@ import {
 } from './engine/engine.ts';
 import { FellegiSunterModel, type ModelParams } from './engine/fellegi-sunter.ts';
 import { toMatchRecord, type MatchRecord } from './engine/match-record.ts';
+import { countBlocks } from './block-sizes.ts';
 import type { BatchMatching, Matcher, MatchCandidate, MatchDecision, MatchSubject, PartyEvidence } from './matcher.ts';
 
 /**
@@ -305,14 +306,8 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     async match(em: EntityManager, subject: MatchSubject): Promise<MatchDecision> {
       const keys = keysOf(subject.attributes);
       if (keys.length === 0) return { matches: [], possible: [] };
-      const placeholders = marks(keys.length, '(?, ?::int)');
-      // Count each block only up to the cap: the cost of skipping a giant block must not grow with its size.
-      const sizes = await executeBound<{ key: string; n: number }[]>(
-        em,
-        `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n from (values ${placeholders}) as t(k, cap)`,
-        keys.flatMap((k) => [k, batch.countLimit(k)]),
-      );
-      const usable = sizes.filter((s) => batch.usable(s.key, s.n)).map((s) => s.key);
+      const sizes = await countBlocks(em, keys, batch.countLimit);
+      const usable = keys.filter((k) => batch.usable(k, sizes.get(k) ?? 0));
       if (usable.length === 0) return { matches: [], possible: [] };
       const candidates = await executeBound<
         {

@@ -1,0 +1,26 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../../db/bound-sql.ts';
+import { chunked, marks } from '../../db/sql-sets.ts';
+
+/**
+ * How many stored records share each blocking key (`match_key`, hashed as stored), each block counted only up to
+ * `capOf(key)` rows: the cost of finding a giant block too big must not grow with its size. Used wherever a block's
+ * size decides whether it is evidence (`BatchMatching.usable`): matching one record, a batch, the resolution pass.
+ */
+export async function countBlocks(
+  em: EntityManager,
+  keys: readonly string[],
+  capOf: (key: string) => number,
+): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const chunk of chunked([...new Set(keys)], 1000)) {
+    const rows = await executeBound<{ key: string; n: number }[]>(
+      em,
+      `select t.k as key, (select count(*)::int from (select 1 from match_key m where m.key_hash = hashtextextended(t.k, 0) limit t.cap) as capped) as n
+         from (values ${marks(chunk.length, '(?, ?::int)')}) as t(k, cap)`,
+      chunk.flatMap((k) => [k, capOf(k)]),
+    );
+    for (const r of rows) sizes.set(r.key, r.n);
+  }
+  return sizes;
+}
