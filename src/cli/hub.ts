@@ -1,3 +1,4 @@
+import './node-env.ts';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type HubConfig } from '../config/config.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';

@@ -9,6 +9,7 @@ import type { GraphQLContext } from './context.ts';
 import type { SourceRef } from '../services/customer.service.ts';
 import { contactKey, eventBehind, identifierKey } from '../domain/event-fold.ts';
 import { requireAccess } from './guard.ts';
+import { mapMaybe } from '../services/loaders.ts';
 import { customerConnectionPlan, customerPlan, policiesPlan } from './lookahead.ts';
 
 /** Thin resolvers: check access, call one service or loader, return. */
@@ -32,11 +33,11 @@ export const customerQueries: QueryResolvers = {
 export const Customer: CustomerResolvers = {
   sex: (p) => p.sex ?? null,
   possibleMatches: (p, _args, ctx) => ctx.stewardship.possibleMatches(p.id),
-  identifiers: (p, _args, ctx) => ctx.loaders.identifiersByParty.load(p.id),
-  contactPoints: async (p, { kinds }, ctx) => {
-    const all = await ctx.loaders.contactPointsByParty.load(p.id);
-    return kinds ? all.filter((c) => kinds.includes(c.kind)) : all;
-  },
+  identifiers: (p, _args, ctx) => ctx.loaders.identifiersByParty.get(p.id),
+  contactPoints: (p, { kinds }, ctx) =>
+    mapMaybe(ctx.loaders.contactPointsByParty.get(p.id), (all) =>
+      kinds ? all.filter((c) => kinds.includes(c.kind)) : all,
+    ),
   lineage: (p) => Object.entries(p.lineage ?? {}).map(([attribute, lineage]) => ({ attribute, lineage })),
   sourceRecords: (p, _args, ctx) => ctx.loaders.sourceRecordsByParty.load(p.id),
   policies: (p, args, ctx, info) => ctx.customers.policies(p.id, args, policiesPlan(info)),

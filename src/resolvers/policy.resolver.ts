@@ -4,7 +4,7 @@ import type {
   PolicyParticipantResolvers,
   CustomerPolicyEdgeResolvers,
 } from '../generated/graphql.ts';
-import { policyKey, sourceKey } from '../services/loaders.ts';
+import { mapMaybe, policyKey, sourceKey } from '../services/loaders.ts';
 
 export const CustomerPolicyEdge: CustomerPolicyEdgeResolvers = {
   node: (e) => e.policy,
@@ -12,11 +12,11 @@ export const CustomerPolicyEdge: CustomerPolicyEdgeResolvers = {
 };
 
 export const Policy: PolicyResolvers = {
-  covers: (p, _args, ctx) => ctx.loaders.coversByPolicy.load(policyKey(p.system, p.policyNo)),
-  participants: async (p, { includeHistory }, ctx) => {
-    const all = await ctx.loaders.participantsByPolicy.load(policyKey(p.system, p.policyNo));
-    return includeHistory ? all : all.filter((r) => r.current);
-  },
+  covers: (p, _args, ctx) => ctx.loaders.coversByPolicy.get(policyKey(p.system, p.policyNo)),
+  participants: (p, { includeHistory }, ctx) =>
+    mapMaybe(ctx.loaders.participantsByPolicy.get(policyKey(p.system, p.policyNo)), (all) =>
+      includeHistory ? all : all.filter((r) => r.current),
+    ),
 };
 
 export const PolicyCover: PolicyCoverResolvers = {

@@ -200,14 +200,16 @@ export class CustomerService {
    * does. Keyset pagination on (system, policy number). One statement (batched across customers asking for the
    * same page), with the covers and participants `plan` asks for; none when the customer was read with this page.
    */
-  async policies(partyId: string, args: PolicyPageArgs, plan?: PolicyPagePlan): Promise<PolicyPage> {
+  policies(partyId: string, args: PolicyPageArgs, plan?: PolicyPagePlan): PolicyPage | Promise<PolicyPage> {
     const q = pageQuery(args);
     const key = pageKey(partyId, q);
+    // Read with the customer: the page itself, not a promise of it (see ReadAheadLoader).
     const cached = this.pages.get(key);
     if (cached) return cached;
     const policies = { ...args, covers: plan?.covers ?? false, participants: plan?.participants ?? false };
-    await this.reads.load({ id: partyId, read: { plan: { ...nothingPlanned, policies }, page: q } });
-    return this.pages.get(key) ?? { ...connection([], false, q.after !== null), totalCount: 0 };
+    return this.reads
+      .load({ id: partyId, read: { plan: { ...nothingPlanned, policies }, page: q } })
+      .then(() => this.pages.get(key) ?? { ...connection([], false, q.after !== null), totalCount: 0 });
   }
 
   /** Reads customers by id with what `read` asks of them, and primes the loaders and pages with it. */
