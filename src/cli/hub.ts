@@ -269,6 +269,9 @@ function printBanner(url: string, devToken: string | null, embedded: boolean, li
   const lines = [
     '',
     `  Customer-data hub is up: GraphQL at ${url}`,
+    ...(devToken
+      ? [`  GraphiQL (development; the token below is filled in): ${url.replace(/\/graphql$/, '/graphiql')}`]
+      : []),
     `  Database: ${embedded ? 'embedded PGlite (set DATABASE_URL to use a PostgreSQL server)' : 'PostgreSQL from DATABASE_URL'}`,
     `  Live consumption: ${live ? "on (consuming the connectors' Kafka topics)" : "off (set KAFKA_BROKERS to consume the connectors' topics); demo data loaded through the batch path"}`,
     '',

@@ -2,7 +2,10 @@ import http from 'node:http';
 import express from 'express';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { apolloMiddleware } from './apollo-express.ts';
 
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -119,6 +122,10 @@ export async function startServer(opts: {
       // No cache hints in the schema and every response is `no-store` (statsPlugin): Apollo's default cache
       // control plugin only cost a hook on every field it resolved.
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo's landing pages load Apollo's Sandbox from a CDN (which the hub's content security policy blocks,
+      // and which a machine without internet cannot reach); the hub serves its own GraphiQL at /graphiql when
+      // developing, and a browser opening /graphql is sent there.
+      ApolloServerPluginLandingPageDisabled(),
       statsPlugin,
       ...(readPool ? [readModes(logger, readPool)] : []),
     ],
@@ -164,7 +171,15 @@ export async function startServer(opts: {
 
   if (opts.graphiql) {
     const router = graphiqlRouter(opts.graphiql, '/graphql', logger);
-    if (router) app.use('/graphiql', router);
+    if (router) {
+      app.use('/graphiql', router);
+      // The GraphQL address the hub prints, opened in a browser: GraphiQL (a GET with a query still runs it).
+      app.get('/graphql', (req, res, next) => {
+        if (req.query.query === undefined && req.accepts(['application/json', 'text/html']) === 'text/html')
+          res.redirect(302, '/graphiql');
+        else next();
+      });
+    }
   }
 
   app.use(

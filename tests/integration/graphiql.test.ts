@@ -96,6 +96,16 @@ describe('GraphiQL', () => {
       const html = await page.text();
       expect(html).not.toMatch(/Bearer|eyJ/);
       expect((await at(dev, '/graphiql/assets/graphiql.min.js')).status).toBe(200);
+
+      // The printed GraphQL address opened in a browser: GraphiQL when developing; never Apollo's CDN landing page.
+      const browse = (hub: RunningHub) =>
+        fetch(new URL('/graphql', hub.url), { headers: { accept: 'text/html' }, redirect: 'manual' });
+      const toGraphiql = await browse(dev);
+      expect(toGraphiql.status).toBe(302);
+      expect(toGraphiql.headers.get('location')).toBe('/graphiql');
+      const production = await browse(prod);
+      expect(production.status).toBe(400);
+      expect(await production.text()).not.toMatch(/<html|cdn\.apollographql|sandbox/i);
     } finally {
       await dev.stop();
       await prod.stop();
