@@ -10,6 +10,7 @@ import {
   defaultEngineSettings,
   differentResidentIds,
   pairDecider,
+  comparedPairs,
   scoreAndCluster,
   strongConflict,
 } from './engine/engine.ts';
@@ -285,17 +286,13 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
           source: list[g.at]?.system ?? '',
           recordId: list[g.at]?.sourceId ?? '',
         }));
-        const n = records.length;
-        const pairList: [number, number][] = [];
-        const vectors: (number | null)[][] = [];
-        for (const p of candidatePairs(records, { maxBlockSize: maxBlock, usable }).pairs) {
-          const i = Math.floor(p / n);
-          const j = p - i * n;
-          pairList.push([i, j]);
-          vectors.push(model.levelsOf(records[i] as MatchRecord, records[j] as MatchRecord));
-        }
-        const { clusterOf } = scoreAndCluster(records, pairList, vectors, model, defaultEngineSettings, (phone) =>
-          usable(`phone:${phone}`),
+        const { pairs } = candidatePairs(records, { maxBlockSize: maxBlock, usable });
+        const { clusterOf } = scoreAndCluster(
+          records,
+          comparedPairs(records, pairs, model),
+          model,
+          defaultEngineSettings,
+          (phone) => usable(`phone:${phone}`),
         );
         group.forEach((g, i) => {
           out[g.at] = (group[clusterOf[i] as number] as { at: number }).at;

@@ -158,9 +158,34 @@ export function resolveRecords(
   );
   lap('estimateM');
 
-  const { clusterOf, pairs: scored } = scoreAndCluster(records, pairList, vectors, model, settings);
+  const { clusterOf, pairs: scored } = scoreAndCluster(
+    records,
+    pairList.map(([i, j], k) => [i, j, vectors[k] as (number | null)[]] as const),
+    model,
+    settings,
+  );
   lap('score+cluster');
   return { clusterOf, pairs: scored, blocking: stats, model, timings };
+}
+
+/** A candidate pair of record indexes with its comparison levels (`FellegiSunterModel.levelsOf`). */
+export type CandidatePair = readonly [number, number, (number | null)[]];
+
+/**
+ * The candidate pairs of a packed pair set (i·n + j), each compared as it is taken: a component of the bulk load
+ * has tens of millions of pairs, whose levels need not be held at once — only the pairs that score are kept.
+ */
+export function* comparedPairs(
+  records: readonly MatchRecord[],
+  packed: Iterable<number>,
+  model: FellegiSunterModel,
+): Generator<CandidatePair> {
+  const n = records.length;
+  for (const p of packed) {
+    const i = Math.floor(p / n);
+    const j = p - i * n;
+    yield [i, j, model.levelsOf(records[i] as MatchRecord, records[j] as MatchRecord)];
+  }
 }
 
 /**
@@ -207,8 +232,7 @@ export function pairDecider(
  */
 export function scoreAndCluster(
   records: readonly MatchRecord[],
-  pairList: readonly [number, number][],
-  vectors: readonly (number | null)[][],
+  candidates: Iterable<CandidatePair>,
   model: FellegiSunterModel,
   settings: EngineSettings,
   usablePhone?: (phone: string) => boolean,
@@ -226,9 +250,8 @@ export function scoreAndCluster(
   };
   const conflicts = conflictIndexesOf(settings.comparisons);
   const decide = pairDecider(model, settings);
-  for (let k = 0; k < pairList.length; k += 1) {
-    const [i, j] = pairList[k] as [number, number];
-    const d = decide(records[i] as MatchRecord, records[j] as MatchRecord, vectors[k] as (number | null)[]);
+  for (const [i, j, levels] of candidates) {
+    const d = decide(records[i] as MatchRecord, records[j] as MatchRecord, levels);
     if (d === null || d.decision === 'NON_MATCH') continue;
     scored.push({
       a: i,
