@@ -63,7 +63,7 @@ const pairArrays = (keys: readonly string[]): [string[], string[]] => {
  * its own statement (customer.service.ts `prime`), and a resolver that returns them as values, not promises, lets
  * graphql-js complete the object without a promise per field (runMicrotasks and promiseForObject were ~5 % of the
  * hub's CPU on a phone search). Loaders live for one request and are never cleared, so a primed value stays what
- * `load` would answer.
+ * `load` would answer (and `clear` forgets both).
  */
 export class ReadAheadLoader<K, V> extends DataLoader<K, V, K> {
   private readonly primed = new Map<K, V>();
@@ -73,6 +73,16 @@ export class ReadAheadLoader<K, V> extends DataLoader<K, V, K> {
     const plain = !(value instanceof Error) && !isPromiseLike(value);
     if (plain && !this.primed.has(key)) this.primed.set(key, value as V);
     return super.prime(key, value);
+  }
+
+  override clear(key: K): this {
+    this.primed.delete(key);
+    return super.clear(key);
+  }
+
+  override clearAll(): this {
+    this.primed.clear();
+    return super.clearAll();
   }
 
   /** The primed value itself, or a promise of the loaded one. */
