@@ -24,6 +24,8 @@ export function trackPooledClients(pool: pg.Pool): void {
   });
 }
 
+const delimiting = /[\\\t\n\r]/;
+
 /** One value in COPY's text format: `\N` for null, backslash escapes for the characters that delimit. */
 function field(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
@@ -35,7 +37,10 @@ function field(v: unknown): string {
         : typeof v === 'object'
           ? JSON.stringify(v)
           : String(v);
-  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  // Most values hold none of the four: testing first spares a replace (and its callback) per value.
+  return delimiting.test(s)
+    ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : s;
 }
 
 /**
@@ -61,7 +66,8 @@ export async function copyRows(
   let count = 0;
   let buffer = '';
   for (const row of rows) {
-    buffer += `${row.map(field).join('\t')}\n`;
+    for (let c = 0; c < row.length; c += 1) buffer += c === 0 ? field(row[c]) : `\t${field(row[c])}`;
+    buffer += '\n';
     count += 1;
     if (buffer.length >= 1 << 16) {
       const more = stream.write(buffer);
