@@ -122,8 +122,13 @@ async function record(em: EntityManager, changes: HouseholdChange[], actor: stri
 
 async function createHousehold(em: EntityManager): Promise<string> {
   const id = randomUUID();
-  await executeBound(em, `insert into household (id, version) values (?, 0)`, [id]);
+  await createHouseholds(em, [id]);
   return id;
+}
+
+/** New households, at version 0 (`record` makes their creation version 1). */
+async function createHouseholds(em: EntityManager, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await executeBound(em, `insert into household (id, version) select unnest(?::uuid[]), 0`, [ids]);
 }
 
 /**
@@ -142,6 +147,8 @@ export async function refreshHouseholds(em: EntityManager, seeds: Iterable<strin
   const changes: HouseholdChange[] = [];
   const joins: { partyId: string; householdId: string }[] = [];
   const leaves: string[] = [];
+  // Created in one statement after the loop (one insert per new household was 1,436 statements in bench:ingest).
+  const created: string[] = [];
   // Bigger components choose first: when a household splits, its larger part keeps the id.
   for (const component of components.sort(
     (a, b) => b.length - a.length || (a[0] as string).localeCompare(b[0] as string),
@@ -160,7 +167,8 @@ export async function refreshHouseholds(em: EntityManager, seeds: Iterable<strin
       if (h && !claimed.has(h)) votes.set(h, (votes.get(h) ?? 0) + 1);
     }
     const best = [...votes].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]?.[0];
-    const target = best ?? (await createHousehold(em));
+    const target = best ?? randomUUID();
+    if (!best) created.push(target);
     claimed.add(target);
     if (!best) changes.push({ householdId: target, action: 'CREATED', partyId: null });
     for (const id of component) {
@@ -171,6 +179,7 @@ export async function refreshHouseholds(em: EntityManager, seeds: Iterable<strin
       joins.push({ partyId: id, householdId: target });
     }
   }
+  await createHouseholds(em, created);
   if (leaves.length > 0)
     await executeBound(em, `delete from household_member where party_id = any(?::uuid[]) and not pinned`, [leaves]);
   if (joins.length > 0)
