@@ -123,11 +123,11 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
 
   // 2. Clusters per component → golden record ids.
   const partyOf: string[] = new Array(n);
-  const candidateOf = (i: number): MatchCandidate => {
+  const candidateOf = (i: number, partyId = partyOf[i] as string): MatchCandidate => {
     const u = upserts[i] as SnapshotRecord;
     return {
       recordId: ids[i] as string,
-      partyId: partyOf[i] as string,
+      partyId,
       system: u.system,
       sourceId: u.sourceId,
       profile: profiles[i] ?? null,
@@ -145,7 +145,7 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
       members.length === 1
         ? [0]
         : cluster(
-            members.map((i) => ({ ...candidateOf(i), partyId: '' })),
+            members.map((i) => candidateOf(i, '')),
             usable,
           );
     const partyByCluster = new Map<number, string>();
@@ -188,8 +188,8 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
       if (others.size > 0) {
         const decision = matching.decide(
           { recordId, system: u.system, sourceId: u.sourceId, attributes: attributesOf(u) },
-          [...others].map(candidateOf).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
-          (p) => (membersOfParty.get(p) ?? []).filter((j) => j !== i).map(candidateOf),
+          [...others].map((j) => candidateOf(j)).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
+          (p) => (membersOfParty.get(p) ?? []).filter((j) => j !== i).map((j) => candidateOf(j)),
         );
         const own = decision.matches.find((e) => e.partyId === party);
         if (rank > 0) {

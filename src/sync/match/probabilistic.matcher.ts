@@ -280,12 +280,14 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
         else byKind.set(kind, [{ at, record: r }]);
       });
       for (const group of byKind.values()) {
-        const records = group.map((g, i) => ({
-          ...g.record,
-          index: i,
-          source: list[g.at]?.system ?? '',
-          recordId: list[g.at]?.sourceId ?? '',
-        }));
+        // recordOf made each record afresh: numbered in place rather than copied again (a component of the bulk
+        // load holds hundreds of thousands).
+        const records = group.map((g, i) => {
+          g.record.index = i;
+          g.record.source = list[g.at]?.system ?? '';
+          g.record.recordId = list[g.at]?.sourceId ?? '';
+          return g.record;
+        });
         const { pairs } = candidatePairs(records, { maxBlockSize: maxBlock, usable });
         const { clusterOf } = scoreAndCluster(
           records,
