@@ -73,9 +73,14 @@ export const riskSettledTotal = new Counter({
  * Why a transaction failed, from PostgreSQL's SQLSTATE: deadlocks and serialization failures mean transactions
  * locked in conflicting orders; connection errors a database or network outage.
  */
-export function retryCause(e: unknown): 'deadlock' | 'serialization' | 'connection' | 'timeout' | 'other' {
+/** The SQLSTATE (or Node's error code) of an error from the driver, however MikroORM or Kysely wrapped it. */
+export function sqlStateOf(e: unknown): string {
   const err = e as { code?: unknown; sqlState?: unknown; cause?: unknown } | null;
-  const code = String(err?.sqlState ?? err?.code ?? (err?.cause as { code?: unknown } | undefined)?.code ?? '');
+  return String(err?.sqlState ?? err?.code ?? (err?.cause as { code?: unknown } | undefined)?.code ?? '');
+}
+
+export function retryCause(e: unknown): 'deadlock' | 'serialization' | 'connection' | 'timeout' | 'other' {
+  const code = sqlStateOf(e);
   if (code === '40P01') return 'deadlock';
   if (code === '40001') return 'serialization';
   if (code === '57014' || code === '55P03') return 'timeout';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked } from '../db/sql-sets.ts';
-import { retriesTotal, retryCause } from '../observability/metrics.ts';
+import { retriesTotal, retryCause, sqlStateOf } from '../observability/metrics.ts';
 import { type ChangeSet, emptyChangeSet } from './change-set.ts';
 import { mergeParties } from './identity.ts';
 import { countBlocks } from './match/block-sizes.ts';
@@ -28,7 +28,11 @@ export type ResolveResult = {
   reached: string[];
 };
 
-/** Tries of one round aborted by a deadlock or serialization failure before the pass gives up until its next run. */
+/**
+ * Tries of one round aborted by a deadlock, a serialization failure or a row it could not lock at once, before the
+ * pass gives up until its next run. All but the last take their row locks without waiting (NOWAIT, see
+ * resolveAround): the pass is background work and yields to ingest instead of queueing behind it.
+ */
 const roundAttempts = 4;
 /** A pass handles the neighbourhood of this many seed golden records per transaction. */
 export const seedsPerRound = 200;
@@ -140,6 +144,7 @@ export async function resolveAround(
   matcher: Matcher,
   seeds: readonly string[],
   maxNeighbourhood = defaultMaxNeighbourhood,
+  opts: { waitForLocks?: boolean } = {},
 ): Promise<ResolveResult> {
   const result: ResolveResult = { changed: emptyChangeSet(), records: 0, moved: 0, merged: 0, created: 0, reached: [] };
   const { cluster, candidateKeys, linked, batch } = matcher;
@@ -153,12 +158,19 @@ export async function resolveAround(
   result.records = members.length;
   result.reached = [...parties];
   if (members.length < 2) return result;
-  // Lock what may change in the ingest's order: source records by id, then golden records by id.
-  await executeBound(em, `select 1 from source_record where id = any(?::uuid[]) order by id for no key update`, [
+  // Lock what may change in the ingest's order: source records by id, then golden records by id. An ingest
+  // transaction can still hold a golden record it locked before a lower one (a merge, then survivorship of the
+  // rest: each settle locks in id order, but one after the other), so a pass waiting here could close a cycle
+  // (the soak saw one at 600 events/s). Unless told to wait, the pass takes its locks NOWAIT: a row held by ingest
+  // fails the round at once (55P03), which is retried after a pause, and never waits in a cycle.
+  const wait = (opts.waitForLocks ?? true) ? '' : ' nowait';
+  await executeBound(em, `select 1 from source_record where id = any(?::uuid[]) order by id for no key update${wait}`, [
     members.map((m) => m.recordId),
   ]);
   const partyIds = [...new Set(members.map((m) => m.partyId))].sort();
-  await executeBound(em, `select 1 from party where id = any(?::uuid[]) order by id for no key update`, [partyIds]);
+  await executeBound(em, `select 1 from party where id = any(?::uuid[]) order by id for no key update${wait}`, [
+    partyIds,
+  ]);
 
   const clusterOf = cluster(members, (k) => usable.has(k));
   const clusters = new Map<number, Member[]>();
@@ -310,14 +322,17 @@ export async function resolvePass(
             `select pg_try_advisory_xact_lock(hashtextextended('hub:resolve', 0)) as ok`,
           );
           if (!turn?.ok) return null;
-          const r = await resolveAround(tx, matcher, todo, opts.maxNeighbourhood);
+          const r = await resolveAround(tx, matcher, todo, opts.maxNeighbourhood, {
+            waitForLocks: attempt >= roundAttempts,
+          });
           if (r.changed.customers.size + r.changed.mergedAway.size > 0) await onChange(tx, r.changed);
           return r;
         });
         break;
       } catch (e) {
         const cause = retryCause(e);
-        if (attempt >= roundAttempts || (cause !== 'deadlock' && cause !== 'serialization')) throw e;
+        const lockBusy = sqlStateOf(e) === '55P03';
+        if (attempt >= roundAttempts || (cause !== 'deadlock' && cause !== 'serialization' && !lockBusy)) throw e;
         retriesTotal.inc({ connector: 'resolution-pass', cause });
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (1 + Math.random())));
       }
