@@ -161,8 +161,9 @@ export async function resolveAround(
   // Lock what may change in the ingest's order: source records by id, then golden records by id. An ingest
   // transaction can still hold a golden record it locked before a lower one (a merge, then survivorship of the
   // rest: each settle locks in id order, but one after the other), so a pass waiting here could close a cycle
-  // (the soak saw one at 600 events/s). Unless told to wait, the pass takes its locks NOWAIT: a row held by ingest
-  // fails the round at once (55P03), which is retried after a pause, and never waits in a cycle.
+  // (the soak saw one at 600 events/s). So the pass asks for NOWAIT (`waitForLocks: false`, all but a round's last
+  // try): a row held by ingest fails the round at once (55P03), which is retried after a pause, never waiting in a
+  // cycle.
   const wait = (opts.waitForLocks ?? true) ? '' : ' nowait';
   await executeBound(em, `select 1 from source_record where id = any(?::uuid[]) order by id for no key update${wait}`, [
     members.map((m) => m.recordId),
