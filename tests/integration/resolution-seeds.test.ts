@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { generateErPopulation } from '../../bench/er-population.ts';
-import { seeded } from '../../src/demo/random.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { resolveAround, resolvePass } from '../../src/sync/resolve.ts';
-import { erClientEvents } from '../support/er-client-events.ts';
 import type { TestDatabase } from '../support/postgres.ts';
-import { identicalStores, partition, type Stores } from '../support/resolution-stores.ts';
+import { identicalStores, partition, resolutionEvents, type Stores } from '../support/resolution-stores.ts';
 
 /**
  * The resolution pass must end in one partition whichever golden records it starts from (found by the soak: two
@@ -19,8 +16,7 @@ import { identicalStores, partition, type Stores } from '../support/resolution-s
  * golden records against the full pass's 679); closed under the links clustering follows, neighbourhoods stay whole below the cap
  * and both stores end in the partition of a full pass.
  */
-const rows = generateErPopulation({ households: 150, seed: 7, extras: 0.2 });
-const events = seeded(3).shuffle(erClientEvents(rows, 'R', { phones: 'mobile' }));
+const events = resolutionEvents(150);
 const cap = 5;
 
 async function query<T>(url: string, sql: string): Promise<T[]> {

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { generateErPopulation } from '../../bench/er-population.ts';
-import { seeded } from '../../src/demo/random.ts';
-import type { BatchInputMessage } from '../../src/ingest/batch-source.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { resolvePass } from '../../src/sync/resolve.ts';
-import { erClientEvents } from '../support/er-client-events.ts';
 import type { TestDatabase } from '../support/postgres.ts';
-import { identicalStores, partition, type Stores } from '../support/resolution-stores.ts';
+import { identicalStores, partition, resolutionEvents, type Stores } from '../support/resolution-stores.ts';
 
 /**
  * The resolution pass against a deadlock (found by the soak, soak/soak.ts: a round waited for golden records an
@@ -15,8 +11,7 @@ import { identicalStores, partition, type Stores } from '../support/resolution-s
  * and the whole pass waited for its next run). A round that PostgreSQL aborts as a deadlock — here after it did
  * all its work, so everything it did is rolled back — is tried again and ends exactly as a pass without one.
  */
-const rows = generateErPopulation({ households: 60, seed: 7, extras: 0.2 });
-const events: BatchInputMessage[] = seeded(3).shuffle(erClientEvents(rows, 'R', { phones: 'mobile' }));
+const events = resolutionEvents(60);
 
 /** The ORM with every round's first try aborted as a deadlock once its work is done (and so rolled back). */
 function deadlockingOnce(orm: MikroORM) {

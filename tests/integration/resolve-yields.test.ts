@@ -1,15 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { generateErPopulation } from '../../bench/er-population.ts';
-import { seeded } from '../../src/demo/random.ts';
-import type { BatchInputMessage } from '../../src/ingest/batch-source.ts';
 import { retriesTotal } from '../../src/observability/metrics.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { resolvePass, touchedSince } from '../../src/sync/resolve.ts';
-import { erClientEvents } from '../support/er-client-events.ts';
 import type { TestDatabase } from '../support/postgres.ts';
-import { identicalStores, partition, type Stores } from '../support/resolution-stores.ts';
+import { identicalStores, partition, resolutionEvents, type Stores } from '../support/resolution-stores.ts';
 
 /**
  * The resolution pass yields to ingest (found by the soak at 600 events/s: a round waiting for a golden record an
@@ -18,8 +14,7 @@ import { identicalStores, partition, type Stores } from '../support/resolution-s
  * once (NOWAIT), is counted as a retry and tried again after a pause — and once the row is free it ends exactly as
  * a pass that never met the lock.
  */
-const rows = generateErPopulation({ households: 60, seed: 7, extras: 0.2 });
-const events: BatchInputMessage[] = seeded(3).shuffle(erClientEvents(rows, 'R', { phones: 'mobile' }));
+const events = resolutionEvents(60);
 
 const lockRetries = async () =>
   (await retriesTotal.get()).values

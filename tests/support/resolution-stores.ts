@@ -6,12 +6,20 @@ import { seeded } from '../../src/demo/random.ts';
 import { type BatchInputMessage, ingestBatch } from '../../src/ingest/batch-source.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import type { IngestDeps } from '../../src/ingest/apply-batch.ts';
+import { generateErPopulation } from '../../bench/er-population.ts';
+import { erClientEvents } from './er-client-events.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
 
 /**
  * Identical stores for the resolution pass's tests: each its own database, fed the same events in the same
  * batches of 1–40 (a fixed seed), so that what a pass does to one can be compared with what it does to another.
  */
+/** The resolution tests' traffic: `households` of the ER population as client events, shuffled (fixed seeds). */
+export const resolutionEvents = (households: number): BatchInputMessage[] =>
+  seeded(3).shuffle(
+    erClientEvents(generateErPopulation({ households, seed: 7, extras: 0.2 }), 'R', { phones: 'mobile' }),
+  );
+
 export type Stores = { dbs: TestDatabase[]; orms: MikroORM[]; drop(): Promise<void> };
 
 export async function identicalStores(
