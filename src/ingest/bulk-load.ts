@@ -1,14 +1,14 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { PartyDelete, PartyUpsert } from '../domain/canonical.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { marks } from '../db/sql-sets.ts';
 import { applyFacts, isFact, type FactChange } from '../sync/apply-facts.ts';
 import { emptyStats } from '../sync/apply-stats.ts';
 import { emptyChangeSet } from '../sync/change-set.ts';
-import { resolveSnapshot, snapshotRecord, type SnapshotRecord } from '../sync/bulk-resolve.ts';
+import { resolveStaged } from '../sync/bulk-resolve.ts';
+import { PartyStage } from '../sync/bulk-stage.ts';
 import { writeSnapshot } from '../sync/bulk-write.ts';
 import { foldChangeEvents } from '../sync/fold-events.ts';
-import { type PartyChange, recordKey } from '../sync/party-batch-types.ts';
+import type { PartyChange } from '../sync/party-batch-types.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import {
   type BatchPart,
@@ -28,9 +28,11 @@ import type { TopicRouter } from './topic-router.ts';
  *     quarantined with its position and reason, as in streaming;
  *   - facts (policies, covers, roles, activities) are applied set-wise 5,000 at a time as they stream in
  *     (version-guarded, so a fact's highest version wins whatever the order);
- *   - party changes are reduced to each source record's last state (the highest version; change events folded
- *     per attribute as streaming folds them), resolved all at once (src/sync/bulk-resolve.ts — the partition
- *     streaming reaches after its resolution pass) and written with COPY (src/sync/bulk-write.ts);
+ *   - party changes are staged in the database as they stream in (src/sync/bulk-stage.ts: a million customers'
+ *     payloads are never held in this process) and reduced there to each source record's last state (the
+ *     highest version; change events folded per attribute as streaming folds them), resolved all at once
+ *     (src/sync/bulk-resolve.ts — the partition streaming reaches after its resolution pass) and written set-wise
+ *     (src/sync/bulk-write.ts);
  *   - the follow-up (risk, the customer programme) gets every new golden record, and the positions of every
  *     partition are stored with the effects: streaming takes over from exactly there.
  * One transaction: a load that fails leaves the store as it was. The store must be empty of source records
@@ -110,11 +112,8 @@ export async function bulkLoadParts(
     const changed = emptyChangeSet();
     const stats = emptyStats();
     const last = new Map<string, { consumerGroup: string; topic: string; partition: number; offset: bigint }>();
-    // Party changes: a whole record's last state per source record, and change events in order for the fold.
-    // Whole records are held compactly (SnapshotRecord: JSON in buffers): the snapshot is in memory at once.
-    const latest = new Map<string, (SnapshotRecord & { op: 'upsert' }) | PartyDelete>();
-    const compact = (c: PartyUpsert | PartyDelete): (SnapshotRecord & { op: 'upsert' }) | PartyDelete =>
-      c.op === 'upsert' ? { ...snapshotRecord(c), op: 'upsert' } : c;
+    // Party changes: whole records go to the stage as they come; change events are kept in order for the fold.
+    const stage = new PartyStage(em);
     const events: PartyChange[] = [];
     let facts: { part: BatchPart; message: SourceMessage; changes: FactChange[] }[] = [];
     let pendingFacts = 0;
@@ -168,9 +167,7 @@ export async function bulkLoadParts(
             events.push(c);
             continue;
           }
-          const key = recordKey(c.system, c.sourceId);
-          const held = latest.get(key);
-          if (!held || BigInt(c.sourceVersion) > BigInt(held.sourceVersion)) latest.set(key, compact(c));
+          await stage.add(c);
         }
       }
       if (pendingFacts >= factChunk) {
@@ -187,25 +184,21 @@ export async function bulkLoadParts(
     // Change events folded per attribute, in order, as streaming folds them; the last fold is the record.
     for (const c of await foldChangeEvents(em, events)) {
       if (c.fold === undefined) continue; // stale: changes nothing
-      latest.set(recordKey(c.system, c.sourceId), compact(c));
+      await stage.add(c, true);
     }
-    const upserts: SnapshotRecord[] = [];
-    const tombstones: PartyDelete[] = [];
-    for (const c of latest.values()) {
-      if (c.op === 'upsert') upserts.push(c);
-      else tombstones.push(c);
-    }
-    latest.clear();
+    events.length = 0;
+    const settled = await stage.settle();
+    result.records = settled.records;
+    result.tombstones = settled.tombstones;
     phaseDone('fold');
-    const resolution = resolveSnapshot(upserts, deps.matcher);
-    result.records = upserts.length;
-    result.tombstones = tombstones.length;
-    upserts.length = 0; // held by the resolution's records from here on
+    const resolution = await resolveStaged(em, deps.matcher);
     result.parties = resolution.parties.length;
-    result.reviews = resolution.reviews.size;
     result.largestComponent = resolution.largestComponent;
     phaseDone('match');
-    result.rows = await writeSnapshot(em, resolution, tombstones, changed, phaseDone);
+    const matching = deps.matcher.batch;
+    if (!matching) throw new Error(`matcher ${deps.matcher.name} cannot resolve in batch`);
+    result.rows = await writeSnapshot(em, resolution, matching, changed, phaseDone);
+    result.reviews = result.rows.review_task ?? 0;
     await deps.followUp.run(em, changed);
     phaseDone(deps.followUp.phase);
 

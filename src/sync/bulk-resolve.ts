@@ -1,98 +1,133 @@
 import { randomUUID } from 'node:crypto';
-import type { AttributeVersions, PartyAttributes, PartyUpsert } from '../domain/canonical.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyAttributes } from '../domain/canonical.ts';
+import { copyRows } from '../db/copy.ts';
+import { executeBound } from '../db/bound-sql.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
-import type { Matcher, MatchCandidate } from './match/matcher.ts';
+import type { BatchMatching, Matcher, MatchCandidate } from './match/matcher.ts';
+import { cursorRows } from './bulk-stage.ts';
 
 /**
  * Identity resolution of a whole snapshot at once, for the bulk initial load (src/ingest/bulk-load.ts): the
- * partition the streaming path reaches after its resolution pass (resolve.ts), computed directly.
- *   1. Every live record gets its blocking keys; records sharing a usable block (`BatchMatching.usable`: small
- *      enough for its rule, counted over the whole snapshot) are joined (union–find) — the closure the resolution
- *      pass walks, so each component is exactly a neighbourhood the pass would re-cluster whole.
+ * partition the streaming path reaches after its resolution pass (resolve.ts), computed directly, over the
+ * records staged in `bulk_record` (bulk-stage.ts).
+ *   1. Every record's matcher profile and blocking keys are computed as the records stream out of the stage; the
+ *      keys go back to the database (`bulk_key`), which groups them into blocks. Records sharing a usable block
+ *      (`BatchMatching.usable`: small enough for its rule, counted over the whole snapshot) are joined
+ *      (union–find) — the closure the resolution pass walks, so each component is exactly a neighbourhood the
+ *      pass would re-cluster whole.
  *   2. Each component is clustered by the matcher's batch engine (`Matcher.cluster`) over the usable blocks,
  *      independent of order.
- *   3. Each record is explained as streaming explains it: decided (`BatchMatching.decide`) against the records of
- *      its component it shares a usable block with, as golden records; a golden record it matches or possibly
- *      matches other than its own is a review task — one per pair of golden records (`addReview`), not one per
- *      record and side.
- * The result is a segment of writes (new golden records and source records, keys, reviews) for the caller.
+ *   3. `explainRecord`: each record is explained as streaming explains it — decided (`BatchMatching.decide`)
+ *      against the records of its component it shares a usable block with, as golden records; a golden record it
+ *      matches or possibly matches other than its own is a review task, one per pair of golden records
+ *      (`addReview`). The writer (bulk-write.ts) calls it as it streams the records out again.
+ * Out of core: what stays in memory is per record a profile (the matcher's normalised view, a few hundred bytes),
+ * its ids and numbers in typed arrays; payloads, attributes and keys stay in the database (a million customers
+ * are about 2.7 million records). The usable blocks are kept as flat integer arrays (CSR), not as a map of keys.
  */
-/**
- * A source record's last state as the bulk load holds it until it is written. The whole snapshot is held at once
- * (a million customers are about 2.7 million records), so a record is small: its payload and attributes are
- * UTF-8 JSON in buffers (outside the JavaScript heap, about a third of a parsed object's size and half of a
- * string's for Chinese text), parsed only when matching or writing needs them.
- */
-export type SnapshotRecord = {
-  system: string;
-  sourceId: string;
-  sourceVersion: string;
-  sourceTime: Date | null;
-  fold: AttributeVersions | undefined;
-  kind: string;
-  raw: Buffer;
-  attributes: Buffer;
-};
-export const snapshotRecord = (u: PartyUpsert): SnapshotRecord => ({
-  system: u.system,
-  sourceId: u.sourceId,
-  sourceVersion: u.sourceVersion,
-  sourceTime: u.sourceTime,
-  fold: u.fold,
-  kind: u.attributes.kind,
-  raw: Buffer.from(JSON.stringify(u.raw)),
-  attributes: Buffer.from(JSON.stringify(u.attributes)),
-});
-export const attributesOf = (r: SnapshotRecord): PartyAttributes =>
-  JSON.parse(r.attributes.toString('utf8')) as PartyAttributes;
-
-/** One source record's write: its golden record, link, explanation and profile (JSON) and blocking keys. */
-export type SnapshotWrite = {
-  id: string;
-  record: SnapshotRecord;
-  partyId: string;
-  linkType: string;
-  score: number | null;
-  explanation: Buffer;
-  profile: Buffer | null;
-  keys: string[];
-};
-export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
 export type SnapshotResolution = {
+  records: number;
+  /** Per record (by `bulk_record.idx`): its new id, source key and matcher profile. */
+  ids: string[];
+  systems: string[];
+  sourceIds: string[];
+  profiles: unknown[];
+  /** Only for a matcher without profiles (its candidates carry attributes instead). */
+  attributes: (PartyAttributes | null)[] | null;
   parties: { id: string; kind: string }[];
-  records: SnapshotWrite[];
+  /** Per record, the number of its golden record in `parties`. */
+  partyOf: Int32Array;
+  /** Records of each golden record in source-key order: `partyMembers[partyStart[p] .. partyStart[p + 1])`. */
+  partyStart: Int32Array;
+  partyMembers: Int32Array;
+  partyNumber: Map<string, number>;
+  /** Usable blocks: members of block b are `blockMembers[blockStart[b] .. blockStart[b + 1])`. */
+  blockStart: Int32Array;
+  blockMembers: Int32Array;
+  /** Usable blocks of record i: `recordBlocks[recordStart[i] .. recordStart[i + 1])`. */
+  recordStart: Int32Array;
+  recordBlocks: Int32Array;
   reviews: Map<string, SnapshotReview>;
   components: number;
   largestComponent: number;
 };
+export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
 
-export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Matcher): SnapshotResolution {
+/** A growable array of 32-bit integers (a component's or block's members, flattened). */
+class IntList {
+  items = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.items.length) {
+      const grown = new Int32Array(this.items.length * 2);
+      grown.set(this.items);
+      this.items = grown;
+    }
+    this.items[this.length] = v;
+    this.length += 1;
+  }
+  done(): Int32Array {
+    return this.items.slice(0, this.length);
+  }
+}
+
+/** CSR of `groups` items over `count` groups: `groupOf(item)` numbered, items in ascending order within a group. */
+function groupedBy(count: number, items: number, groupOf: (item: number) => number): [Int32Array, Int32Array] {
+  const start = new Int32Array(count + 1);
+  for (let i = 0; i < items; i += 1) {
+    const g = groupOf(i) + 1;
+    start[g] = (start[g] as number) + 1;
+  }
+  for (let g = 0; g < count; g += 1) start[g + 1] = (start[g + 1] as number) + (start[g] as number);
+  const fill = start.slice(0, count);
+  const members = new Int32Array(items);
+  for (let i = 0; i < items; i += 1) {
+    const g = groupOf(i);
+    members[fill[g] as number] = i;
+    fill[g] = (fill[g] as number) + 1;
+  }
+  return [start, members];
+}
+
+export async function resolveStaged(em: EntityManager, matcher: Matcher): Promise<SnapshotResolution> {
   const cluster = matcher.cluster;
   const matching = matcher.batch;
   if (!cluster || !matching)
     throw new Error(`the bulk load needs a matcher that clusters in batch (matcher ${matcher.name} does not)`);
-  const n = upserts.length;
-  const ids = upserts.map(() => randomUUID());
-  const keysOf: string[][] = new Array(n);
-  const profiles: (ReturnType<NonNullable<Matcher['profile']>> | null)[] = new Array(n);
-  upserts.forEach((u, i) => {
-    const attributes = attributesOf(u);
-    keysOf[i] = matcher.keys(attributes);
-    profiles[i] = matcher.profile ? matcher.profile(attributes) : null;
-  });
+  const [size] = await executeBound<{ n: number }[]>(em, 'select count(*)::int as n from bulk_record');
+  const n = size?.n ?? 0;
+  const ids: string[] = new Array(n);
+  const systems: string[] = new Array(n);
+  const sourceIds: string[] = new Array(n);
+  const kinds: string[] = new Array(n);
+  const profiles: unknown[] = new Array(n);
+  const attributes: (PartyAttributes | null)[] | null = matcher.profile ? null : new Array(n);
+  const interned = new Map<string, string>();
+  const intern = (s: string) => interned.get(s) ?? (interned.set(s, s), s);
 
-  // Blocks over the whole snapshot.
-  const blocks = new Map<string, number[]>();
-  keysOf.forEach((keys, i) => {
-    for (const k of keys) {
-      const list = blocks.get(k);
-      if (list) list.push(i);
-      else blocks.set(k, [i]);
+  // 1. Profiles and keys as the records stream out; blocks grouped by the database.
+  await executeBound(em, 'create temporary table bulk_key (idx int not null, key text not null) on commit drop');
+  for await (const rows of cursorRows<{ idx: number; system: string; source_id: string; attributes: PartyAttributes }>(
+    em,
+    'bulk_profiles',
+    'select idx, system, source_id, attributes from bulk_record order by idx',
+  )) {
+    const keyRows: [number, string][] = [];
+    for (const r of rows) {
+      ids[r.idx] = randomUUID();
+      systems[r.idx] = intern(r.system);
+      sourceIds[r.idx] = r.source_id;
+      kinds[r.idx] = intern(r.attributes.kind);
+      profiles[r.idx] = matcher.profile ? matcher.profile(r.attributes) : null;
+      if (attributes) attributes[r.idx] = r.attributes;
+      for (const k of matcher.keys(r.attributes)) keyRows.push([r.idx, k]);
     }
-  });
-
-  // 1. Components over blocks the resolution pass would walk: the usable ones.
-  const usable = (k: string) => matching.usable(k, blocks.get(k)?.length ?? 0);
+    await copyRows(em, 'bulk_key', ['idx', 'key'], keyRows);
+  }
+  const oversized = new Set<string>();
+  const blockStartList = new IntList();
+  const blockMembersList = new IntList();
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => {
     let r = i;
@@ -105,14 +140,40 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
     }
     return r;
   };
-  for (const [key, members] of blocks) {
-    if (members.length < 2 || !usable(key)) continue;
-    const root = find(members[0] as number);
-    for (const m of members) {
-      const r = find(m);
-      if (r !== root) parent[r] = root;
+  for await (const rows of cursorRows<{ key: string; members: number[] }>(
+    em,
+    'bulk_blocks',
+    'select key, array_agg(idx) as members from bulk_key group by key having count(*) > 1',
+  ))
+    for (const { key, members } of rows) {
+      if (!matching.usable(key, members.length)) {
+        oversized.add(key);
+        continue;
+      }
+      blockStartList.push(blockMembersList.length);
+      const root = find(members[0] as number);
+      for (const m of members) {
+        blockMembersList.push(m);
+        const r = find(m);
+        if (r !== root) parent[r] = root;
+      }
     }
-  }
+  const blockCount = blockStartList.length;
+  blockStartList.push(blockMembersList.length);
+  const blockStart = blockStartList.done();
+  const blockMembers = blockMembersList.done();
+  const blockOfMembership = new Int32Array(blockMembers.length);
+  for (let b = 0; b < blockCount; b += 1)
+    blockOfMembership.fill(b, blockStart[b] as number, blockStart[b + 1] as number);
+  const [recordStart, membershipsByRecord] = groupedBy(
+    n,
+    blockMembers.length,
+    (m) => blockMembers[m] as number,
+  );
+  const recordBlocks = membershipsByRecord.map((m) => blockOfMembership[m] as number);
+
+  // Blocks in the snapshot are usable unless oversized: every key a component's records have is counted there.
+  const usable = (key: string) => !oversized.has(key);
   const components = new Map<number, number[]>();
   for (let i = 0; i < n; i += 1) {
     const r = find(i);
@@ -121,23 +182,17 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
     else components.set(r, [i]);
   }
 
-  // 2. Clusters per component → golden record ids.
-  const partyOf: string[] = new Array(n);
-  const candidateOf = (i: number, partyId = partyOf[i] as string): MatchCandidate => {
-    const u = upserts[i] as SnapshotRecord;
-    return {
-      recordId: ids[i] as string,
-      partyId,
-      system: u.system,
-      sourceId: u.sourceId,
-      profile: profiles[i] ?? null,
-      attributes: profiles[i] === null ? attributesOf(u) : null,
-    };
-  };
+  // 2. Clusters per component → golden records.
+  const candidate = (i: number, partyId: string): MatchCandidate => ({
+    recordId: ids[i] as string,
+    partyId,
+    system: systems[i] as string,
+    sourceId: sourceIds[i] as string,
+    profile: profiles[i] ?? null,
+    attributes: attributes?.[i] ?? null,
+  });
   const parties: SnapshotResolution['parties'] = [];
-  const records: SnapshotWrite[] = [];
-  const reviews = new Map<string, SnapshotReview>();
-  const membersOfParty = new Map<string, number[]>();
+  const partyOf = new Int32Array(n);
   let largest = 0;
   for (const members of components.values()) {
     largest = Math.max(largest, members.length);
@@ -145,88 +200,132 @@ export function resolveSnapshot(upserts: readonly SnapshotRecord[], matcher: Mat
       members.length === 1
         ? [0]
         : cluster(
-            members.map((i) => candidateOf(i, '')),
+            members.map((i) => candidate(i, '')),
             usable,
           );
-    const partyByCluster = new Map<number, string>();
+    const partyByCluster = new Map<number, number>();
     members.forEach((i, at) => {
       const c = clusterOf[at] as number;
       let party = partyByCluster.get(c);
       if (party === undefined) {
-        party = randomUUID();
+        party = parties.length;
         partyByCluster.set(c, party);
-        parties.push({ id: party, kind: (upserts[i] as SnapshotRecord).kind });
-        membersOfParty.set(party, []);
+        parties.push({ id: randomUUID(), kind: kinds[i] as string });
       }
       partyOf[i] = party;
-      membersOfParty.get(party)?.push(i);
     });
   }
-
-  // 3. Links, explanations and review tasks, as streaming would write them.
-  const byKey = (i: number) => {
-    const u = upserts[i] as SnapshotRecord;
-    return `${u.system}\u0000${u.sourceId}`;
+  const [partyStart, partyMembers] = groupedBy(parties.length, n, (i) => partyOf[i] as number);
+  return {
+    records: n,
+    ids,
+    systems,
+    sourceIds,
+    profiles,
+    attributes,
+    parties,
+    partyOf,
+    partyStart,
+    partyMembers,
+    partyNumber: new Map(parties.map((p, at) => [p.id, at])),
+    blockStart,
+    blockMembers,
+    recordStart,
+    recordBlocks,
+    reviews: new Map(),
+    components: components.size,
+    largestComponent: largest,
   };
-  for (const [party, members] of membersOfParty) {
-    // The golden record's first record (by source key) is the one it was "created" by; the others link to it.
-    const ordered = [...members].sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1));
-    for (const [rank, i] of ordered.entries()) {
-      const u = upserts[i] as SnapshotRecord;
-      const recordId = ids[i] as string;
-      const others = new Set<number>();
-      for (const k of keysOf[i] as string[])
-        if (usable(k)) for (const j of blocks.get(k) ?? []) if (j !== i) others.add(j);
-      let link: { linkType: string; score: number | null } = { linkType: 'NEW', score: null };
-      let explanation: MatchExplanation = {
-        decision: 'NEW',
-        probability: null,
-        candidatePartyId: null,
-        comparisons: [],
-        note: 'no golden record matches',
-      };
-      if (others.size > 0) {
-        const decision = matching.decide(
-          { recordId, system: u.system, sourceId: u.sourceId, attributes: attributesOf(u) },
-          [...others].map((j) => candidateOf(j)).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
-          (p) => (membersOfParty.get(p) ?? []).filter((j) => j !== i).map((j) => candidateOf(j)),
-        );
-        const own = decision.matches.find((e) => e.partyId === party);
-        if (rank > 0) {
-          link = own
-            ? { linkType: own.linkType, score: own.explanation.probability }
-            : { linkType: 'PROBABILISTIC', score: null };
-          explanation = own?.explanation ?? {
-            decision: 'MATCH',
-            probability: null,
-            candidatePartyId: party,
-            comparisons: [],
-            note: 'clustered with its golden record as a whole by the bulk load (batch engine)',
-          };
-        } else if (decision.possible.length > 0)
-          explanation = { ...explanation, note: 'possible matches sent to review' };
-        for (const e of [...decision.matches, ...decision.possible])
-          if (e.partyId !== party)
-            addReview(reviews, party, {
-              recordId,
-              partyId: e.partyId,
-              probability: e.probability,
-              explanation: JSON.stringify(e.explanation),
-            });
-      }
-      records.push({
-        id: recordId,
-        record: u,
-        partyId: party,
-        linkType: link.linkType,
-        score: link.score,
-        explanation: Buffer.from(JSON.stringify(explanation)),
-        profile: profiles[i] == null ? null : Buffer.from(JSON.stringify(profiles[i])),
-        keys: keysOf[i] as string[],
-      });
+}
+
+/** One source record's link to its golden record, explained as streaming explains it. */
+export type SnapshotLink = { linkType: string; score: number | null; explanation: MatchExplanation };
+
+/**
+ * Step 3 for record `i` (its attributes read back from the stage): its link and explanation; review tasks for
+ * other golden records it matches or possibly matches are added to `resolution.reviews`.
+ */
+export function explainRecord(
+  resolution: SnapshotResolution,
+  matching: BatchMatching,
+  i: number,
+  attributes: PartyAttributes,
+): SnapshotLink {
+  const r = resolution;
+  const partyIdOf = (j: number) => (r.parties[r.partyOf[j] as number] as { id: string }).id;
+  const candidateOf = (j: number): MatchCandidate => ({
+    recordId: r.ids[j] as string,
+    partyId: partyIdOf(j),
+    system: r.systems[j] as string,
+    sourceId: r.sourceIds[j] as string,
+    profile: r.profiles[j] ?? null,
+    attributes: r.attributes?.[j] ?? null,
+  });
+  const party = partyIdOf(i);
+  const own = r.partyOf[i] as number;
+  // The golden record's first record (by source key: `idx` order) is the one it was "created" by; the others
+  // link to it.
+  const first = r.partyMembers[r.partyStart[own] as number] === i;
+  const others = new Set<number>();
+  for (let b = r.recordStart[i] as number; b < (r.recordStart[i + 1] as number); b += 1) {
+    const block = r.recordBlocks[b] as number;
+    for (let m = r.blockStart[block] as number; m < (r.blockStart[block + 1] as number); m += 1) {
+      const j = r.blockMembers[m] as number;
+      if (j !== i) others.add(j);
     }
   }
-  return { parties, records, reviews, components: components.size, largestComponent: largest };
+  let link: SnapshotLink = {
+    linkType: 'NEW',
+    score: null,
+    explanation: {
+      decision: 'NEW',
+      probability: null,
+      candidatePartyId: null,
+      comparisons: [],
+      note: 'no golden record matches',
+    },
+  };
+  if (others.size === 0) return link;
+  const recordId = r.ids[i] as string;
+  const membersOf = (p: string): MatchCandidate[] => {
+    const at = r.partyNumber.get(p);
+    if (at === undefined) return [];
+    const out: MatchCandidate[] = [];
+    for (let m = r.partyStart[at] as number; m < (r.partyStart[at + 1] as number); m += 1) {
+      const j = r.partyMembers[m] as number;
+      if (j !== i) out.push(candidateOf(j));
+    }
+    return out;
+  };
+  const decision = matching.decide(
+    { recordId, system: r.systems[i] as string, sourceId: r.sourceIds[i] as string, attributes },
+    [...others].map((j) => candidateOf(j)).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
+    membersOf,
+  );
+  const matched = decision.matches.find((e) => e.partyId === party);
+  if (!first)
+    link = {
+      linkType: matched ? matched.linkType : 'PROBABILISTIC',
+      score: matched ? matched.explanation.probability : null,
+      explanation: matched?.explanation ?? {
+        decision: 'MATCH',
+        probability: null,
+        candidatePartyId: party,
+        comparisons: [],
+        note: 'clustered with its golden record as a whole by the bulk load (batch engine)',
+      },
+    };
+  else if (decision.possible.length > 0)
+    link = { ...link, explanation: { ...link.explanation, note: 'possible matches sent to review' } };
+  for (const e of [...decision.matches, ...decision.possible])
+    if (e.partyId !== party)
+      addReview(r.reviews, party, {
+        recordId,
+        partyId: e.partyId,
+        probability: e.probability,
+        explanation: JSON.stringify(e.explanation),
+      });
+  return link;
 }
 
 /**

@@ -1,38 +1,43 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PartyDelete } from '../domain/canonical.ts';
+import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
 import { copyRows } from '../db/copy.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { dropSecondaryIndexes, restoreSecondaryIndexes } from '../db/bulk-indexes.ts';
 import { chunked } from '../db/sql-sets.ts';
-import { contactPointColumns, contactPointRows, identifierColumns, identifierRows } from './party-change.ts';
-import { foldJson } from './party-batch-types.ts';
+import {
+  type Contribution,
+  contactPointColumns,
+  contactPointRows,
+  identifierColumns,
+  identifierRows,
+} from './party-change.ts';
 import { recomputeParties, type HistoryCause } from './survivorship.ts';
 import type { ChangeSet } from './change-set.ts';
-import { attributesOf, type SnapshotResolution, type SnapshotWrite } from './bulk-resolve.ts';
+import { explainRecord, type SnapshotResolution } from './bulk-resolve.ts';
+import { cursorRows } from './bulk-stage.ts';
+import type { BatchMatching } from './match/matcher.ts';
 import { randomUUID } from 'node:crypto';
 
 /**
- * The writes of the bulk initial load: the records `resolveSnapshot` decided (bulk-resolve.ts) go out with
- * COPY, table by table, parents before children — the same rows the set-based streaming path writes
- * (party-batch-flush.ts) for the same decisions, and records whose last change was a delete as tombstones (as
- * streaming leaves them: deleted, no golden record). Then survivorship gives every new golden record its values,
- * lineage, first history row and CREATED event, a thousand at a time, exactly as after streaming ingest.
- * Rows are generated as COPY streams them (never a second copy of the snapshot as rows), and the resolution's
- * records are released once written (`resolution.records` is emptied): survivorship reads them back from the
- * store, so the snapshot is not held in memory twice. Returns the number of rows written per table.
+ * The writes of the bulk initial load: the records `resolveStaged` decided (bulk-resolve.ts) — the same rows the
+ * set-based streaming path writes (party-batch-flush.ts) for the same decisions, and records whose last change
+ * was a delete as tombstones (as streaming leaves them: deleted, no golden record). Golden records go out with
+ * COPY; source records, blocking keys, identifiers and contact points are written set-wise inside the database
+ * from the stage (bulk-stage.ts) joined with the links the explain pass copied there, so no payload passes through
+ * this process twice. Then survivorship gives every new golden record its values, lineage, first history row and
+ * CREATED event, 5,000 at a time, exactly as after streaming ingest. Returns the number of rows written per table.
  */
 export async function writeSnapshot(
   em: EntityManager,
   resolution: SnapshotResolution,
-  tombstones: readonly PartyDelete[],
+  matching: BatchMatching,
   changed: ChangeSet,
   phaseDone: (phase: string) => void = () => {},
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  const linkedAt = new Date();
   const parties = resolution.parties;
   // On an empty store (the initial load this is for), the tables' secondary indexes and foreign keys go while
-  // COPY fills them and are built once afterwards, in this transaction (src/db/bulk-indexes.ts). On a store that
+  // the rows go in and are built once afterwards, in this transaction (src/db/bulk-indexes.ts). On a store that
   // holds golden records they stay: dropping them takes exclusive locks that would block a running hub.
   const [store] = await executeBound<{ empty: boolean }[]>(
     em,
@@ -45,84 +50,88 @@ export async function writeSnapshot(
     ['id', 'kind'],
     rowsOf(parties, (p) => [p.id, p.kind]),
   );
-  const writes = resolution.records;
-  counts.source_record = await copyRows(
-    em,
-    'source_record',
-    [
-      'id',
-      'system',
-      'source_id',
-      'raw',
-      'attributes',
-      'attribute_versions',
-      'match_profile',
-      'source_time',
-      'source_version',
-      'party_id',
-      'link_type',
-      'link_score',
-      'linked_at',
-      'match_explanation',
-    ],
-    rowsOf(writes, (w) => [
-      w.id,
-      w.record.system,
-      w.record.sourceId,
-      w.record.raw.toString('utf8'),
-      w.record.attributes.toString('utf8'),
-      foldJson(w.record.fold),
-      w.profile?.toString('utf8') ?? null,
-      w.record.sourceTime,
-      w.record.sourceVersion,
-      w.partyId,
-      w.linkType,
-      w.score,
-      linkedAt,
-      w.explanation.toString('utf8'),
-    ]),
-  );
-  counts.tombstones = await copyRows(
-    em,
-    'source_record',
-    ['id', 'system', 'source_id', 'attribute_versions', 'source_time', 'source_version', 'deleted'],
-    rowsOf(tombstones, (d) => [
-      randomUUID(),
-      d.system,
-      d.sourceId,
-      foldJson(d.fold),
-      d.sourceTime,
-      d.sourceVersion,
-      'true',
-    ]),
-  );
-  // Blocking keys are stored hashed as the candidate search reads them: COPY cannot call the hash, so the keys
-  // go to a temporary table first.
-  await executeBound(em, 'create temporary table bulk_match_key (key text, source_record_id uuid) on commit drop');
-  counts.match_key = await copyRows(
-    em,
-    'bulk_match_key',
-    ['key', 'source_record_id'],
-    (function* () {
-      for (const w of writes) for (const k of w.keys) yield [k, w.id];
-    })(),
-  );
+  // The records stream out of the stage once more, in `idx` order: each is explained (its link and review tasks)
+  // with its attributes at hand, and its link, identifiers and contact points go to temporary tables; the source
+  // records themselves are then written set-wise from the stage joined with the links, in the database.
   await executeBound(
     em,
-    'insert into match_key (key_hash, source_record_id) select distinct hashtextextended(key, 0), source_record_id from bulk_match_key on conflict do nothing',
+    `create temporary table bulk_link (idx int primary key, id uuid not null, party_id uuid not null,
+       link_type text not null, link_score double precision, match_profile jsonb, match_explanation jsonb) on commit drop`,
   );
-  counts.party_identifier = await copyRows(
+  await executeBound(em, 'create temporary table bulk_identifier (like party_identifier) on commit drop');
+  await executeBound(em, 'create temporary table bulk_contact_point (like contact_point) on commit drop');
+  for await (const rows of cursorRows<{
+    idx: number;
+    source_version: string;
+    source_time: Date | null;
+    fold: AttributeVersions | null;
+    attributes: PartyAttributes;
+  }>(em, 'bulk_explain', 'select idx, source_version, source_time, fold, attributes from bulk_record order by idx')) {
+    const links: unknown[][] = [];
+    const contributions: Contribution[] = [];
+    for (const row of rows) {
+      const i = row.idx;
+      const link = explainRecord(resolution, matching, i, row.attributes);
+      const recordId = resolution.ids[i] as string;
+      const partyId = (parties[resolution.partyOf[i] as number] as { id: string }).id;
+      const profile = resolution.profiles[i];
+      links.push([
+        i,
+        recordId,
+        partyId,
+        link.linkType,
+        link.score,
+        profile == null ? null : JSON.stringify(profile),
+        JSON.stringify(link.explanation),
+      ]);
+      contributions.push({
+        recordId,
+        partyId,
+        change: {
+          entity: 'party',
+          op: 'upsert',
+          system: resolution.systems[i] as string,
+          sourceId: resolution.sourceIds[i] as string,
+          sourceVersion: row.source_version,
+          sourceTime: row.source_time,
+          fold: row.fold ?? undefined,
+          raw: {},
+          attributes: row.attributes,
+        },
+      });
+    }
+    await copyRows(
+      em,
+      'bulk_link',
+      ['idx', 'id', 'party_id', 'link_type', 'link_score', 'match_profile', 'match_explanation'],
+      links,
+    );
+    await copyRows(em, 'bulk_identifier', identifierColumns, identifierRows(contributions));
+    await copyRows(em, 'bulk_contact_point', contactPointColumns, contactPointRows(contributions));
+  }
+  phaseDone('explain');
+  counts.source_record = await inserted(
     em,
-    'party_identifier',
-    identifierColumns,
-    contributions(writes, identifierRows),
+    `insert into source_record (id, system, source_id, raw, attributes, attribute_versions, match_profile, source_time,
+       source_version, party_id, link_type, link_score, linked_at, match_explanation)
+     select l.id, r.system, r.source_id, r.raw, r.attributes, r.fold, l.match_profile, r.source_time,
+       r.source_version, l.party_id, l.link_type, l.link_score, now(), l.match_explanation
+       from bulk_record r join bulk_link l using (idx)`,
   );
-  counts.contact_point = await copyRows(
+  counts.tombstones = await inserted(
     em,
-    'contact_point',
-    contactPointColumns,
-    contributions(writes, contactPointRows),
+    `insert into source_record (id, system, source_id, attribute_versions, source_time, source_version, deleted)
+     select gen_random_uuid(), system, source_id, fold, source_time, source_version, true from bulk_tombstone`,
   );
+  // Blocking keys are stored hashed, as the candidate search reads them.
+  counts.match_key = await inserted(
+    em,
+    `insert into match_key (key_hash, source_record_id)
+     select distinct hashtextextended(k.key, 0), l.id from bulk_key k join bulk_link l using (idx)
+     on conflict do nothing`,
+  );
+  counts.party_identifier = await inserted(em, 'insert into party_identifier select * from bulk_identifier');
+  counts.contact_point = await inserted(em, 'insert into contact_point select * from bulk_contact_point');
   counts.review_task = await copyRows(
     em,
     'review_task',
@@ -135,9 +144,8 @@ export async function writeSnapshot(
       r.explanation,
     ]),
   );
-  // Written: survivorship below reads the records back from the store.
-  resolution.records = [];
   resolution.reviews.clear();
+  await executeBound(em, 'drop table bulk_link, bulk_identifier, bulk_contact_point, bulk_key');
   phaseDone('copy');
   if (dropped) {
     // Everything survivorship reads by (source records by golden record) back before it runs; the golden
@@ -170,31 +178,18 @@ export async function writeSnapshot(
   return counts;
 }
 
+/** Rows an `insert … select` wrote. */
+async function inserted(em: EntityManager, sql: string): Promise<number> {
+  const [row] = await executeBound<{ n: number }[]>(
+    em,
+    `with written as (${sql} returning 1) select count(*)::int as n from written`,
+  );
+  return row?.n ?? 0;
+}
+
 /** The tables the bulk load writes with COPY. */
 const bulkTables = ['party', 'source_record', 'match_key', 'party_identifier', 'contact_point', 'review_task'];
 
 function* rowsOf<T>(items: readonly T[], row: (item: T) => unknown[]): Generator<unknown[]> {
   for (const item of items) yield row(item);
-}
-
-/** Identifier or contact-point rows of the records, a thousand records at a time (not all at once). */
-function* contributions(writes: readonly SnapshotWrite[], rows: typeof identifierRows): Generator<unknown[]> {
-  for (let i = 0; i < writes.length; i += 1_000)
-    yield* rows(
-      writes.slice(i, i + 1_000).map((w) => ({
-        recordId: w.id,
-        partyId: w.partyId,
-        change: {
-          entity: 'party' as const,
-          op: 'upsert' as const,
-          system: w.record.system,
-          sourceId: w.record.sourceId,
-          sourceVersion: w.record.sourceVersion,
-          sourceTime: w.record.sourceTime,
-          fold: w.record.fold,
-          raw: {},
-          attributes: attributesOf(w.record),
-        },
-      })),
-    );
 }

@@ -185,7 +185,7 @@ export async function replaceContributions(
   if (change !== null) await insertContributions(em, [{ recordId, partyId, change }]);
 }
 
-type Contribution = { recordId: string; partyId: string; change: PartyUpsert };
+export type Contribution = { recordId: string; partyId: string; change: PartyUpsert };
 
 /** `party_identifier` rows of source records, in `identifierColumns` order (shared with the bulk load's COPY). */
 export const identifierColumns = ['id', 'party_id', 'source_record_id', 'type', 'value', 'raw', 'valid', 'issues'];

@@ -1,0 +1,135 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PartyDelete, PartyUpsert } from '../domain/canonical.ts';
+import { copyRows } from '../db/copy.ts';
+import { executeBound } from '../db/bound-sql.ts';
+import { foldJson } from './party-batch-types.ts';
+
+/**
+ * The bulk initial load's staging of party changes, in the database rather than in memory: a million customers
+ * are about 2.7 million source records whose payloads alone are gigabytes, so the load's process holds none of
+ * them. Every party change is appended (COPY, `stageSize` at a time) to a temporary table of the load's
+ * transaction; `settle` then keeps each source record's last state, set-wise, exactly as streaming would:
+ *   - a folded change event (sources that send only what changed) is the record's state as of that event, and the
+ *     last one folded wins;
+ *   - otherwise the highest source version wins, the first seen on a tie (streaming skips an equal version);
+ * and numbers the records that remain upserts 0..n-1 in source-key order (`bulk_record.idx`): the resolution
+ * (bulk-resolve.ts) keeps only compact per-record arrays indexed by it, and the writer (bulk-write.ts) reads the
+ * records back in that order. Temporary tables go with the transaction (on commit drop).
+ */
+export const stageSize = 5_000;
+
+export class PartyStage {
+  private pending: { change: PartyUpsert | PartyDelete; folded: boolean }[] = [];
+  private seq = 0;
+  private created = false;
+  staged = 0;
+  private readonly em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.em = em;
+  }
+
+  async add(change: PartyUpsert | PartyDelete, folded = false): Promise<void> {
+    this.pending.push({ change, folded });
+    if (this.pending.length >= stageSize) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.created) {
+      await executeBound(
+        this.em,
+        `create temporary table bulk_stage (
+           seq bigint not null, op text not null, folded boolean not null, system text not null,
+           source_id text not null, source_version bigint not null, source_time timestamptz, fold jsonb,
+           kind text, raw jsonb, attributes jsonb) on commit drop`,
+      );
+      this.created = true;
+    }
+    if (this.pending.length === 0) return;
+    const taken = this.pending;
+    this.pending = [];
+    const first = this.seq;
+    this.seq += taken.length;
+    this.staged += taken.length;
+    await copyRows(
+      this.em,
+      'bulk_stage',
+      ['seq', 'op', 'folded', 'system', 'source_id', 'source_version', 'source_time', 'fold', 'kind', 'raw', 'attributes'],
+      (function* () {
+        for (const [k, { change: c, folded }] of taken.entries())
+          yield [
+            first + k,
+            c.op,
+            folded ? 't' : 'f',
+            c.system,
+            c.sourceId,
+            c.sourceVersion,
+            c.sourceTime,
+            foldJson(c.fold),
+            c.op === 'upsert' ? c.attributes.kind : null,
+            c.op === 'upsert' ? JSON.stringify(c.raw) : null,
+            c.op === 'upsert' ? JSON.stringify(c.attributes) : null,
+          ];
+      })(),
+    );
+  }
+
+  /**
+   * Each source record's last state: `bulk_record` (upserts, numbered `idx` in source-key order, byte order as
+   * JavaScript compares ASCII keys) and `bulk_tombstone` (records whose last change was a delete). Returns how many
+   * of each.
+   */
+  async settle(): Promise<{ records: number; tombstones: number }> {
+    await this.flush();
+    await executeBound(
+      this.em,
+      `create temporary table bulk_last on commit drop as
+         select distinct on (system, source_id) *
+           from bulk_stage
+          order by system, source_id, folded desc, case when folded then -seq else 0 end, source_version desc, seq`,
+    );
+    await executeBound(this.em, 'drop table bulk_stage');
+    await executeBound(
+      this.em,
+      `create temporary table bulk_record on commit drop as
+         select (row_number() over (order by system collate "C", source_id collate "C") - 1)::int as idx,
+                system, source_id, source_version, source_time, fold, kind, raw, attributes
+           from bulk_last where op = 'upsert'`,
+    );
+    await executeBound(this.em, 'alter table bulk_record add primary key (idx)');
+    await executeBound(
+      this.em,
+      `create temporary table bulk_tombstone on commit drop as
+         select system, source_id, source_version, source_time, fold from bulk_last where op = 'delete'`,
+    );
+    await executeBound(this.em, 'drop table bulk_last');
+    const [counts] = await executeBound<{ records: number; tombstones: number }[]>(
+      this.em,
+      'select (select count(*) from bulk_record)::int as records, (select count(*) from bulk_tombstone)::int as tombstones',
+    );
+    return counts ?? { records: 0, tombstones: 0 };
+  }
+}
+
+/**
+ * Rows of a query read `size` at a time through a cursor of the transaction (the whole result is never in memory).
+ * The caller must consume the generator to its end or return from it (closing the cursor).
+ */
+export async function* cursorRows<T>(
+  em: EntityManager,
+  name: string,
+  sql: string,
+  params: readonly unknown[] = [],
+  size = 10_000,
+): AsyncGenerator<T[]> {
+  await executeBound(em, `declare ${name} no scroll cursor for ${sql}`, params);
+  try {
+    for (;;) {
+      const rows = await executeBound<T[]>(em, `fetch ${size} from ${name}`);
+      if (rows.length === 0) return;
+      yield rows;
+    }
+  } finally {
+    await executeBound(em, `close ${name}`);
+  }
+}
