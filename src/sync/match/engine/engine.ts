@@ -338,6 +338,35 @@ function detachAmbiguousPartials(
     if (r.phone !== null && (!usablePhone || usablePhone(r.phone)))
       byPhone.set(r.phone, [...(byPhone.get(r.phone) ?? []), i]);
   });
+  // Members by cluster label (a cluster is labelled by one of its members' indexes), for relabelling below.
+  let membersOf: Map<number, number[]> | null = null;
+  const detach = (i: number) => {
+    const own = clusterOf[i] as number;
+    if (own === i) {
+      // i labels its own cluster: the rest take another member's index as their label, or setting clusterOf[i]
+      // = i would leave i where it was — whether a record was detached would depend on the order given.
+      if (membersOf === null) {
+        membersOf = new Map();
+        clusterOf.forEach((c, k) => {
+          const list = membersOf?.get(c);
+          if (list) list.push(k);
+          else membersOf?.set(c, [k]);
+        });
+      }
+      const rest = (membersOf.get(own) ?? []).filter((k) => k !== i);
+      const label = rest[0];
+      if (label !== undefined) {
+        for (const k of rest) clusterOf[k] = label;
+        membersOf.set(label, rest);
+      }
+      membersOf.set(i, [i]);
+      return;
+    }
+    clusterOf[i] = i;
+    const list = membersOf?.get(own);
+    if (list) membersOf?.set(own, list.filter((k) => k !== i));
+    membersOf?.set(i, [i]);
+  };
   for (const holders of byPhone.values()) {
     if (holders.length < 2) continue;
     for (const i of holders) {
@@ -354,7 +383,7 @@ function detachAmbiguousPartials(
           })
           .map((j) => clusterOf[j] as number),
       );
-      if (plausibleClusters.size > 1) clusterOf[i] = i;
+      if (plausibleClusters.size > 1) detach(i);
     }
   }
 }
