@@ -5,7 +5,7 @@ import { copyRows } from '../db/copy.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { BatchMatching, Matcher, MatchCandidate } from './match/matcher.ts';
-import { cursorRows } from './bulk-stage.ts';
+import { cursorRows } from '../db/cursor.ts';
 
 /**
  * Identity resolution of a whole snapshot at once, for the bulk initial load (src/ingest/bulk-load.ts): the
@@ -165,11 +165,7 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
   const blockOfMembership = new Int32Array(blockMembers.length);
   for (let b = 0; b < blockCount; b += 1)
     blockOfMembership.fill(b, blockStart[b] as number, blockStart[b + 1] as number);
-  const [recordStart, membershipsByRecord] = groupedBy(
-    n,
-    blockMembers.length,
-    (m) => blockMembers[m] as number,
-  );
+  const [recordStart, membershipsByRecord] = groupedBy(n, blockMembers.length, (m) => blockMembers[m] as number);
   const recordBlocks = membershipsByRecord.map((m) => blockOfMembership[m] as number);
 
   // Blocks in the snapshot are usable unless oversized: every key a component's records have is counted there.

@@ -54,7 +54,19 @@ export class PartyStage {
     await copyRows(
       this.em,
       'bulk_stage',
-      ['seq', 'op', 'folded', 'system', 'source_id', 'source_version', 'source_time', 'fold', 'kind', 'raw', 'attributes'],
+      [
+        'seq',
+        'op',
+        'folded',
+        'system',
+        'source_id',
+        'source_version',
+        'source_time',
+        'fold',
+        'kind',
+        'raw',
+        'attributes',
+      ],
       (function* () {
         for (const [k, { change: c, folded }] of taken.entries())
           yield [
@@ -108,28 +120,5 @@ export class PartyStage {
       'select (select count(*) from bulk_record)::int as records, (select count(*) from bulk_tombstone)::int as tombstones',
     );
     return counts ?? { records: 0, tombstones: 0 };
-  }
-}
-
-/**
- * Rows of a query read `size` at a time through a cursor of the transaction (the whole result is never in memory).
- * The caller must consume the generator to its end or return from it (closing the cursor).
- */
-export async function* cursorRows<T>(
-  em: EntityManager,
-  name: string,
-  sql: string,
-  params: readonly unknown[] = [],
-  size = 10_000,
-): AsyncGenerator<T[]> {
-  await executeBound(em, `declare ${name} no scroll cursor for ${sql}`, params);
-  try {
-    for (;;) {
-      const rows = await executeBound<T[]>(em, `fetch ${size} from ${name}`);
-      if (rows.length === 0) return;
-      yield rows;
-    }
-  } finally {
-    await executeBound(em, `close ${name}`);
   }
 }

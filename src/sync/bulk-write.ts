@@ -14,7 +14,7 @@ import {
 import { recomputeParties, type HistoryCause } from './survivorship.ts';
 import type { ChangeSet } from './change-set.ts';
 import { explainRecord, type SnapshotResolution } from './bulk-resolve.ts';
-import { cursorRows } from './bulk-stage.ts';
+import { cursorRows } from '../db/cursor.ts';
 import type { BatchMatching } from './match/matcher.ts';
 import { randomUUID } from 'node:crypto';
 
