@@ -166,10 +166,12 @@ export class CustomerService {
       // name search read the whole party table (bench:scale: 474 ms at 11,000 customers, against 57 ms).
       // The exact key is a prefix of itself: `like 'k%'` alone finds both, as an index-only scan of
       // party_name_key_search (key and id of active customers), with no heap page read per holder of a common name.
-      // Similar names are looked for among the names sharing the key's first two characters (fuzzyNameSearch).
+      // Similar names are looked for among the names sharing the key's first half (fuzzyNameSearch).
       if (fuzzyNameSearch(key)) {
+        const chars = [...key];
+        const stem = chars.slice(0, Math.max(2, Math.floor(chars.length / 2))).join('');
         where.push(`p.name_key like ? and (p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`);
-        params.push(`${escapeLike([...key].slice(0, 2).join(''))}%`, `${escapeLike(key)}%`, key);
+        params.push(`${escapeLike(stem)}%`, `${escapeLike(key)}%`, key);
       } else {
         where.push(`p.name_key like ?`);
         params.push(`${escapeLike(key)}%`);
@@ -379,12 +381,13 @@ function escapeLike(s: string): string {
  * - a three-character key (王一东) is 0.33 similar to every name with the same surname and first given character
  *   (王一西, 王一南): other people, not typos (a Chinese typo is a homophone, another character, which shares no
  *   trigram), and hundreds of them to rank at a million customers.
- * From four characters on the arm is both selective and useful — among the names that share the key's first two
- * characters. A name that does not share them is hardly ever 0.3 similar (the padded trigrams "  a" and " ab" are
- * two of a four-character key's five), and searching the whole trigram index is what cannot be afforded at a
- * million customers: an organisation's name shares 有限公/限公司/公司 with every other company, so `name_key % ?`
- * rechecked hundreds of thousands of rows (4.8 s per search at 1,190,282 customers in bench:scale). Missed: a
- * long name differing in its first characters (上海平安科技有限公司 for 平安科技有限公司).
+ * From four characters on the arm is both selective and useful — among the names that share the key's first half
+ * (at least two characters: a four-character name that does not share them is hardly ever 0.3 similar, the padded
+ * trigrams "  a" and " ab" being two of its five). Searching the whole trigram index is what cannot be afforded at
+ * a million customers: an organisation's name shares 有限公/限公司/公司 with every other company, so `name_key % ?`
+ * rechecked hundreds of thousands of rows (4.8 s per search at 1,190,282 customers in bench:scale), and a common
+ * two-character stem (上海) still holds tens of thousands of companies. Missed: a long name differing in its first
+ * half (上海平安科技有限公司 for 平安科技有限公司, a typo in a company name's first characters).
  */
 export function fuzzyNameSearch(key: string): boolean {
   return [...key].length >= 4;
