@@ -364,7 +364,11 @@ function detachAmbiguousPartials(
     }
     clusterOf[i] = i;
     const list = membersOf?.get(own);
-    if (list) membersOf?.set(own, list.filter((k) => k !== i));
+    if (list)
+      membersOf?.set(
+        own,
+        list.filter((k) => k !== i),
+      );
     membersOf?.set(i, [i]);
   };
   for (const holders of byPhone.values()) {
