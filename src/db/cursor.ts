@@ -3,7 +3,7 @@ import { executeBound } from './bound-sql.ts';
 
 /**
  * Rows of a query read `size` at a time through a cursor of the transaction (the whole result is never in memory).
- * The caller must consume the generator to its end or return from it (closing the cursor).
+ * Read to the end, the cursor is closed; a cursor left open goes with its transaction.
  */
 export async function* cursorRows<T>(
   em: EntityManager,
@@ -13,13 +13,12 @@ export async function* cursorRows<T>(
   size = 10_000,
 ): AsyncGenerator<T[]> {
   await executeBound(em, `declare ${name} no scroll cursor for ${sql}`, params);
-  try {
-    for (;;) {
-      const rows = await executeBound<T[]>(em, `fetch ${size} from ${name}`);
-      if (rows.length === 0) return;
-      yield rows;
-    }
-  } finally {
-    await executeBound(em, `close ${name}`);
+  for (;;) {
+    const rows = await executeBound<T[]>(em, `fetch ${size} from ${name}`);
+    if (rows.length === 0) break;
+    // A caller that stops early (an error in its loop body) leaves the cursor open: the transaction ends with
+    // that error anyway, and closing here would fail in the aborted transaction and hide the error that matters.
+    yield rows;
   }
+  await executeBound(em, `close ${name}`);
 }
