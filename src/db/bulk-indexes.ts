@@ -51,8 +51,13 @@ export async function restoreSecondaryIndexes(
   tables?: readonly string[],
 ): Promise<void> {
   const mine = (t: { table: string }) => !tables || tables.includes(t.table);
-  // Index builds sort in memory up to this much (per build, this transaction only) instead of spilling to disk.
-  await executeBound(em, `set local maintenance_work_mem = '256MB'`);
+  // Index builds sort in memory up to at least 256 MB (per build, this transaction only) instead of spilling to
+  // disk; a server configured for more keeps its setting (a store of millions wants a gigabyte or more).
+  await executeBound(
+    em,
+    `select set_config('maintenance_work_mem', '256MB', true)
+      where pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024`,
+  );
   for (const ix of dropped.indexes.filter(mine)) await executeBound(em, ix.definition);
   for (const fk of dropped.foreignKeys.filter(mine))
     await executeBound(em, `alter table ${ident(fk.table)} add constraint ${ident(fk.name)} ${fk.definition}`);
