@@ -27,7 +27,6 @@ import { cursorRows } from '../db/cursor.ts';
  * are about 2.7 million records). The usable blocks are kept as flat integer arrays (CSR), not as a map of keys.
  */
 export type SnapshotResolution = {
-  records: number;
   /** Per record (by `bulk_record.idx`): its new id, source key and matcher profile. */
   ids: string[];
   systems: string[];
@@ -49,7 +48,6 @@ export type SnapshotResolution = {
   recordStart: Int32Array;
   recordBlocks: Int32Array;
   reviews: Map<string, SnapshotReview>;
-  components: number;
   largestComponent: number;
 };
 export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
@@ -88,6 +86,22 @@ function groupedBy(count: number, items: number, groupOf: (item: number) => numb
     fill[g] = (fill[g] as number) + 1;
   }
   return [start, members];
+}
+
+/** Record `j` as a match candidate of golden record `partyId`, from the per-record arrays the resolution holds. */
+function candidateOf(
+  held: Pick<SnapshotResolution, 'ids' | 'systems' | 'sourceIds' | 'profiles' | 'attributes'>,
+  j: number,
+  partyId: string,
+): MatchCandidate {
+  return {
+    recordId: held.ids[j] as string,
+    partyId,
+    system: held.systems[j] as string,
+    sourceId: held.sourceIds[j] as string,
+    profile: held.profiles[j] ?? null,
+    attributes: held.attributes?.[j] ?? null,
+  };
 }
 
 export async function resolveStaged(em: EntityManager, matcher: Matcher): Promise<SnapshotResolution> {
@@ -179,14 +193,7 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
   }
 
   // 2. Clusters per component → golden records.
-  const candidate = (i: number, partyId: string): MatchCandidate => ({
-    recordId: ids[i] as string,
-    partyId,
-    system: systems[i] as string,
-    sourceId: sourceIds[i] as string,
-    profile: profiles[i] ?? null,
-    attributes: attributes?.[i] ?? null,
-  });
+  const held = { ids, systems, sourceIds, profiles, attributes };
   const parties: SnapshotResolution['parties'] = [];
   const partyOf = new Int32Array(n);
   let largest = 0;
@@ -196,7 +203,7 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
       members.length === 1
         ? [0]
         : cluster(
-            members.map((i) => candidate(i, '')),
+            members.map((i) => candidateOf(held, i, '')),
             usable,
           );
     const partyByCluster = new Map<number, number>();
@@ -213,7 +220,6 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
   }
   const [partyStart, partyMembers] = groupedBy(parties.length, n, (i) => partyOf[i] as number);
   return {
-    records: n,
     ids,
     systems,
     sourceIds,
@@ -229,13 +235,12 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
     recordStart,
     recordBlocks,
     reviews: new Map(),
-    components: components.size,
     largestComponent: largest,
   };
 }
 
 /** One source record's link to its golden record, explained as streaming explains it. */
-export type SnapshotLink = { linkType: string; score: number | null; explanation: MatchExplanation };
+export type SnapshotLink = { partyId: string; linkType: string; score: number | null; explanation: MatchExplanation };
 
 /**
  * Step 3 for record `i` (its attributes read back from the stage): its link and explanation; review tasks for
@@ -249,14 +254,7 @@ export function explainRecord(
 ): SnapshotLink {
   const r = resolution;
   const partyIdOf = (j: number) => (r.parties[r.partyOf[j] as number] as { id: string }).id;
-  const candidateOf = (j: number): MatchCandidate => ({
-    recordId: r.ids[j] as string,
-    partyId: partyIdOf(j),
-    system: r.systems[j] as string,
-    sourceId: r.sourceIds[j] as string,
-    profile: r.profiles[j] ?? null,
-    attributes: r.attributes?.[j] ?? null,
-  });
+  const candidate = (j: number) => candidateOf(r, j, partyIdOf(j));
   const party = partyIdOf(i);
   const own = r.partyOf[i] as number;
   // The golden record's first record (by source key: `idx` order) is the one it was "created" by; the others
@@ -271,6 +269,7 @@ export function explainRecord(
     }
   }
   let link: SnapshotLink = {
+    partyId: party,
     linkType: 'NEW',
     score: null,
     explanation: {
@@ -289,18 +288,19 @@ export function explainRecord(
     const out: MatchCandidate[] = [];
     for (let m = r.partyStart[at] as number; m < (r.partyStart[at + 1] as number); m += 1) {
       const j = r.partyMembers[m] as number;
-      if (j !== i) out.push(candidateOf(j));
+      if (j !== i) out.push(candidate(j));
     }
     return out;
   };
   const decision = matching.decide(
     { recordId, system: r.systems[i] as string, sourceId: r.sourceIds[i] as string, attributes },
-    [...others].map((j) => candidateOf(j)).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
+    [...others].map((j) => candidate(j)).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
     membersOf,
   );
   const matched = decision.matches.find((e) => e.partyId === party);
   if (!first)
     link = {
+      partyId: party,
       linkType: matched ? matched.linkType : 'PROBABILISTIC',
       score: matched ? matched.explanation.probability : null,
       explanation: matched?.explanation ?? {

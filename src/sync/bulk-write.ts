@@ -73,7 +73,7 @@ export async function writeSnapshot(
       const i = row.idx;
       const link = explainRecord(resolution, matching, i, row.attributes);
       const recordId = resolution.ids[i] as string;
-      const partyId = (parties[resolution.partyOf[i] as number] as { id: string }).id;
+      const { partyId } = link;
       const profile = resolution.profiles[i];
       links.push([
         i,
