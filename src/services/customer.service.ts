@@ -142,8 +142,6 @@ export class CustomerService {
     const offset = decodeCursor(after, 'search', isNumber) ?? 0;
     const where: string[] = [`p.status = 'ACTIVE'`];
     const params: unknown[] = [];
-    let score = '1.0';
-    const scoreParams: unknown[] = [];
 
     if (input.phone != null) {
       const key = phoneSearchKey(input.phone);
@@ -158,34 +156,44 @@ export class CustomerService {
       where.push(`exists (select 1 from party_identifier pi where pi.party_id = p.id and pi.value = ?)`);
       params.push(id.value);
     }
+    if (input.name == null && params.length === 0)
+      throw badInput('give at least one of phone, idNumber or name', 'query');
+    const filter = where.join(' and ');
+    let hits = `select p.id, 1.0 as score from party p where ${filter} order by p.id limit ? offset ?`;
+    let hitParams: unknown[] = [...params, limit + 1, offset];
     if (input.name != null) {
       const key = nameKey(input.name);
       if (key === null) throw badInput('name is empty', 'query.name');
-      // `%` is similarity ≥ pg_trgm.similarity_threshold (0.3 unless a session changes it; the hub never does).
-      // Unlike `similarity(…) >= 0.3` it can use the trigram index (party_name_key_trgm): with the function, every
-      // name search read the whole party table (bench:scale: 474 ms at 11,000 customers, against 57 ms).
-      // The exact key is a prefix of itself: `like 'k%'` alone finds both, as an index-only scan of
-      // party_name_key_search (key and id of active customers), with no heap page read per holder of a common name.
-      // Similar names are looked for among the names sharing the key's first half (fuzzyNameSearch).
+      // The exact key first, then names starting with it (and, for longer keys, similar names), by similarity.
+      // The exact arm is an index-only scan of party_name_key_search (key and id of active customers); the other
+      // arm runs only when the exact holders do not fill the page (a one-time filter): at a million customers a
+      // common name (王伟: 1,300 exact holders, more by prefix) fills it, and ranking every prefix holder by
+      // similarity was most of the search's cost. A non-exact name scores below 1 even when its trigrams are the
+      // key's, so that the exact arm alone decides a page it fills.
+      // Similar names are looked for among the names sharing the key's first half (fuzzyNameSearch); `like 'k%'`
+      // is the prefix arm (with `similarity(…) >= 0.3` alone, every name search read the whole party table).
+      let near = `p.name_key like ?`;
+      let nearParams: unknown[] = [`${escapeLike(key)}%`];
       if (fuzzyNameSearch(key)) {
         const chars = [...key];
         const stem = chars.slice(0, Math.max(2, Math.floor(chars.length / 2))).join('');
-        where.push(`p.name_key like ? and (p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`);
-        params.push(`${escapeLike(stem)}%`, `${escapeLike(key)}%`, key);
-      } else {
-        where.push(`p.name_key like ?`);
-        params.push(`${escapeLike(key)}%`);
+        near = `p.name_key like ? and (p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`;
+        nearParams = [`${escapeLike(stem)}%`, `${escapeLike(key)}%`, key];
       }
-      score = `case when p.name_key = ? then 1.0 else greatest(similarity(p.name_key, ?), 0.5) end`;
-      scoreParams.push(key, key);
+      const enough = offset + limit + 1;
+      hits = `with exact as (select p.id from party p where ${filter} and p.name_key = ? order by p.id limit ?)
+        select id, 1.0 as score from exact
+        union all
+        (select p.id, least(greatest(similarity(p.name_key, ?), 0.5), 0.99) as score from party p
+          where ${filter} and ${near} and p.name_key <> ? and (select count(*) from exact) < ?
+          order by score desc, p.id limit ?)
+        order by score desc, id limit ? offset ?`;
+      hitParams = [...params, key, enough, key, ...params, ...nearParams, key, enough, enough, limit + 1, offset];
     }
-    if (params.length === 0) throw badInput('give at least one of phone, idNumber or name', 'query');
 
     // Without a plan, whole rows (lineage included) for the party loader.
     const read = (plan && readOf(plan)) ?? { plan: { ...nothingPlanned, lineage: true }, page: null };
-    const hits = `select p.id, ${score} as score from party p where ${where.join(' and ')}
-                   order by score desc, p.id limit ? offset ?`;
-    const rows = (await this.read(hits, [...scoreParams, ...params, limit + 1, offset], read)).sort(byScoreThenId);
+    const rows = (await this.read(hits, hitParams, read)).sort(byScoreThenId);
     const page = rows.slice(0, limit);
     const edges = page.map((node, i) => ({
       cursor: encodeCursor('search', offset + i + 1),

@@ -24,6 +24,12 @@ const people: [string, string, string][] = [
   ['N0000008', '李', '晓明'],
   ['N0000009', '司马', '相如'],
   ['N0000010', '司马', '相儒'],
+  // Three different people named 张三 (by birth date and id number), and two whose names start with it.
+  ['N0000011', '张', '三'],
+  ['N0000012', '张', '三'],
+  ['N0000013', '张', '三'],
+  ['N0000014', '张', '三丰'],
+  ['N0000015', '张', '三石'],
 ];
 
 describe('name search', () => {
@@ -93,6 +99,34 @@ describe('name search', () => {
     // trigram arm: only the same key or a name starting with it.
     expect(await names('李小明')).toEqual([['李小明', 1]]);
     expect((await names('欧阳娜娜')).map((n: [string, number]) => n[0])).toEqual(['欧阳娜娜', '欧阳娜']);
+  });
+
+  it('pages go through every exact holder before the names starting with the key, each hit once', async () => {
+    const seen: [string, number][] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 5; pages += 1) {
+      const res = await gql(
+        hub.url,
+        token,
+        `query($after: String) { searchCustomers(query: { name: "张三" }, first: 2, after: $after) {
+           edges { score node { id displayName } } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
+      expect(res.errors).toBeUndefined();
+      const c = res.data.searchCustomers;
+      for (const e of c.edges) seen.push([`${e.node.displayName} ${e.node.id}`, e.score]);
+      if (!c.pageInfo.hasNextPage) break;
+      after = c.pageInfo.endCursor;
+    }
+    expect(new Set(seen.map(([k]) => k)).size).toBe(5);
+    // Equally similar names come in id order, so the last two in either order.
+    expect(seen.map(([k, score]) => [k.split(' ')[0], score === 1])).toEqual([
+      ['张三', true],
+      ['张三', true],
+      ['张三', true],
+      [expect.stringMatching(/^张三[丰石]$/), false],
+      [expect.stringMatching(/^张三[丰石]$/), false],
+    ]);
   });
 
   it('a one-character key is a prefix search', async () => {
