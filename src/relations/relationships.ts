@@ -112,6 +112,16 @@ async function policyEdges(em: EntityManager, partyIds: readonly string[]): Prom
   return [...edges.values()];
 }
 
+/**
+ * What co-residence rests on besides the address, for each pair of `pairs (a, b)` (their parties joined as pa and
+ * pb): the same landline, the same family name, a minor with an adult. Shared by the per-batch derivation and the
+ * whole-store one (all-relationships.ts).
+ */
+export const coResidenceBasis = `exists (select 1 from contact_point l1 join contact_point l2 on l2.search_key = l1.search_key and l2.kind = 'LANDLINE' and l2.party_id = pairs.b
+                     where l1.party_id = pairs.a and l1.kind = 'LANDLINE' and l1.search_key is not null) as landline,
+            coalesce(pa.family_name = pb.family_name, false) as same_name,
+            coalesce(least(pa.birth_date, pb.birth_date) <= current_date - interval '18 years' and greatest(pa.birth_date, pb.birth_date) > current_date - interval '18 years', false) as minor`;
+
 async function coResidenceEdges(em: EntityManager, partyIds: readonly string[]): Promise<Edge[]> {
   // Pairs holding the same address key, where at most maxHousehold active customers hold it; with whether
   // they also share a landline, and their family names.
@@ -124,11 +134,7 @@ async function coResidenceEdges(em: EntityManager, partyIds: readonly string[]):
         where cp.kind = 'ADDRESS' and cp.search_key in (select search_key from addr) group by 1 having count(distinct cp.party_id) between 2 and ?),
      pairs as (
        select distinct x as a, y as b from holders, unnest(parties) x, unnest(parties) y where x < y)
-     select pairs.a::text as a, pairs.b::text as b,
-            exists (select 1 from contact_point l1 join contact_point l2 on l2.search_key = l1.search_key and l2.kind = 'LANDLINE' and l2.party_id = pairs.b
-                     where l1.party_id = pairs.a and l1.kind = 'LANDLINE' and l1.search_key is not null) as landline,
-            coalesce(pa.family_name = pb.family_name, false) as same_name,
-            coalesce(least(pa.birth_date, pb.birth_date) <= current_date - interval '18 years' and greatest(pa.birth_date, pb.birth_date) > current_date - interval '18 years', false) as minor
+     select pairs.a::text as a, pairs.b::text as b, ${coResidenceBasis}
        from pairs join party pa on pa.id = pairs.a join party pb on pb.id = pairs.b
       where pairs.a in (${marks(partyIds.length)}) or pairs.b in (${marks(partyIds.length)})`,
     [...partyIds, maxHousehold, ...partyIds, ...partyIds],

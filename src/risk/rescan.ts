@@ -1,5 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { refreshRelations } from '../relations/refresh.ts';
+import { executeBound } from '../db/bound-sql.ts';
+import { chunked } from '../db/sql-sets.ts';
+import { refreshAllRelationships } from '../relations/all-relationships.ts';
+import { refreshHouseholds } from '../relations/households.ts';
 import { evaluateAlertsForParties } from './alerts.ts';
 import { screenParties } from './screening.ts';
 
@@ -15,7 +18,10 @@ export type RescanResult = {
 /**
  * `hub risk rescan`: re-screens every active customer and re-evaluates every enabled alert rule. Relationships and
  * households first, for everyone (after an upgrade they start empty; a rescan also repairs any drift), so that the
- * network rules then count relatives as one. Chunks of 500 (relations) and 200 (risk), each its own transaction.
+ * network rules then count relatives as one: the relationships of the whole store in one transaction
+ * (all-relationships.ts) while risk settlement waits (it takes the same lock, risk-work.ts), then the households
+ * of everyone whose relationships changed, 1,000 at a time; screening and the alert rules in chunks of 200. Each
+ * chunk is its own transaction.
  */
 export async function rescanAll(
   orm: MikroORM,
@@ -26,14 +32,15 @@ export async function rescanAll(
     .fork()
     .execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
   const t0 = performance.now();
-  for (let i = 0; i < parties.length; i += 500) {
-    await orm.em.fork().transactional((em) =>
-      refreshRelations(
-        em,
-        parties.slice(i, i + 500).map((p) => p.id),
-      ),
-    );
-    progress?.('relations', Math.min(i + 500, parties.length), parties.length);
+  const changed = await orm.em.fork().transactional(async (em) => {
+    await executeBound(em, `select pg_advisory_xact_lock(hashtextextended('hub:risk-worker', 0))`);
+    return refreshAllRelationships(em);
+  });
+  let seeded = 0;
+  for (const seeds of chunked(changed, 1000)) {
+    await orm.em.fork().transactional((em) => refreshHouseholds(em, seeds));
+    seeded += seeds.length;
+    progress?.('relations', seeded, changed.length);
   }
   const t1 = performance.now();
   let alerts = 0;

@@ -104,8 +104,14 @@ describe('name search', () => {
   it('pages go through every exact holder before the names starting with the key, each hit once', async () => {
     const seen: [string, number][] = [];
     let after: string | null = null;
+    type Page = {
+      searchCustomers: {
+        edges: { score: number; node: { id: string; displayName: string } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
+    };
     for (let pages = 0; pages < 5; pages += 1) {
-      const res = await gql(
+      const res = await gql<Page>(
         hub.url,
         token,
         `query($after: String) { searchCustomers(query: { name: "张三" }, first: 2, after: $after) {
@@ -113,7 +119,7 @@ describe('name search', () => {
         { after },
       );
       expect(res.errors).toBeUndefined();
-      const c = res.data.searchCustomers;
+      const c: Page['searchCustomers'] = (res.data as Page).searchCustomers;
       for (const e of c.edges) seen.push([`${e.node.displayName} ${e.node.id}`, e.score]);
       if (!c.pageInfo.hasNextPage) break;
       after = c.pageInfo.endCursor;

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectors } from '../../src/connectors/registry.ts';
+import { migrate, openOrm, type Orm } from '../../src/db/orm.ts';
+import { populationChunks } from '../../src/demo/generate-population.ts';
+import type { IngestDeps } from '../../src/ingest/apply-batch.ts';
+import { ingestBatch } from '../../src/ingest/batch-source.ts';
+import { TopicRouter } from '../../src/ingest/topic-router.ts';
+import { refreshAllRelationships } from '../../src/relations/all-relationships.ts';
+import { refreshRelations } from '../../src/relations/refresh.ts';
+import { rescanAll } from '../../src/risk/rescan.ts';
+import { ingestDepsFor } from '../../src/runtime/hub.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+
+/**
+ * The full rescan derives every relationship of the store at once (src/relations/all-relationships.ts) instead of
+ * customer by customer: it must store exactly the relationships, evidence and households that the per-batch
+ * derivation gives when every customer is in one batch, report who changed, and bring a drifted table back.
+ */
+type Edge = { a: string; b: string; kind: string; family: boolean; evidence: unknown };
+
+describe('relationships of the whole store', () => {
+  let db: TestDatabase;
+  let orm: Orm;
+  const edges = async () =>
+    orm.em
+      .fork()
+      .execute<Edge[]>(
+        `select party_a::text as a, party_b::text as b, kind, family, evidence from relationship order by 1, 2, 3`,
+      );
+  /** Households as sets of members (their ids are random). */
+  const households = async () =>
+    (
+      await orm.em
+        .fork()
+        .execute<{ members: string[] }[]>(
+          `select array_agg(party_id::text order by party_id) as members from household_member group by household_id`,
+        )
+    )
+      .map((h) => h.members.join(','))
+      .sort();
+  const clear = () =>
+    orm.em.fork().execute(`delete from household_member; delete from household_history; delete from household;
+                             delete from relationship`);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    orm = await openOrm(db.url, { poolMax: 4 });
+    await migrate(orm);
+    // Risk follow-ups off, as in an initial load: relationships start empty.
+    const deps: IngestDeps = { ...ingestDepsFor(), followUp: { phase: 'none', run: async () => {} } };
+    const router = new TopicRouter(connectors);
+    for (const [k, chunk] of [...populationChunks({ customers: 300, chunkPeople: 300 })].entries())
+      await ingestBatch(orm, router, `population-${k}`, chunk.messages, deps);
+  }, 120_000);
+  afterAll(async () => {
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  it('stores what the per-batch derivation stores with everyone in one batch, households included', async () => {
+    const active = await orm.em
+      .fork()
+      .execute<{ id: string }[]>(`select id::text as id from party where status = 'ACTIVE' order by id`);
+    // One batch of the per-batch derivation holds at most 500 customers.
+    expect(active.length).toBeLessThanOrEqual(500);
+    await orm.em.fork().transactional((em) =>
+      refreshRelations(
+        em,
+        active.map((p) => p.id),
+      ),
+    );
+    const expected = await edges();
+    const expectedHouseholds = await households();
+    const kinds = new Set(expected.map((e) => e.kind));
+    // The population gives both kinds of evidence: policy co-holders and shared homes.
+    expect(kinds.has('CO_RESIDENT')).toBe(true);
+    expect([...kinds].some((k) => k !== 'CO_RESIDENT')).toBe(true);
+    expect(expectedHouseholds.length).toBeGreaterThan(5);
+
+    await clear();
+    const r = await rescanAll(orm, '');
+    expect(r.customers).toBe(active.length);
+    expect(await edges()).toEqual(expected);
+    expect(await households()).toEqual(expectedHouseholds);
+  });
+
+  it('reports no change when nothing changed, and repairs a drifted table', async () => {
+    const expected = await edges();
+    expect(await orm.em.fork().transactional((em) => refreshAllRelationships(em))).toEqual([]);
+
+    const [kept, edited, removed] = expected as [Edge, Edge, Edge];
+    const [x, y] = [kept.a, edited.b].sort() as [string, string];
+    await orm.em.fork().execute(
+      `update relationship set evidence = '{"policies": ["NOT-A-POLICY"]}' where party_a = '${edited.a}' and party_b = '${edited.b}' and kind = '${edited.kind}';
+       delete from relationship where party_a = '${removed.a}' and party_b = '${removed.b}' and kind = '${removed.kind}';
+       insert into relationship (party_a, party_b, kind, family, evidence, source)
+       values ('${x}', '${y}', 'SPOUSE', true, '{}', 'test') on conflict do nothing`,
+    );
+    const changed = await orm.em.fork().transactional((em) => refreshAllRelationships(em));
+    expect(changed).toEqual([...new Set([edited.a, edited.b, removed.a, removed.b, x, y])].sort());
+    expect(await edges()).toEqual(expected);
+  });
+});
