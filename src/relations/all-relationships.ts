@@ -19,6 +19,10 @@ import { coResidenceBasis, maxHousehold, policyRelation } from './relationships.
  * Runs in the transaction of `em` (temporary tables of its own); the caller holds off risk settlement meanwhile.
  */
 export async function refreshAllRelationships(em: EntityManager): Promise<string[]> {
+  // Plans for the whole result: a cursor is planned for its first rows by default (cursor_tuple_fraction 0.1),
+  // which picks the nested index lookups this is meant to avoid. Hashes and sorts of a million rows get the memory.
+  await executeBound(em, `set local cursor_tuple_fraction = 1`);
+  await executeBound(em, `set local work_mem = '256MB'`);
   await executeBound(
     em,
     `create temporary table all_policy_pair (a uuid, b uuid, kind text, family boolean, system text, policy_no text, roles text) on commit drop`,
@@ -28,6 +32,8 @@ export async function refreshAllRelationships(em: EntityManager): Promise<string
     `create temporary table all_edge (a uuid, b uuid, kind text, family boolean, evidence jsonb, source text) on commit drop`,
   );
   await derivePolicyPairs(em);
+  // Temporary tables have no statistics until analysed; the anti-join below would be planned for a few rows.
+  await executeBound(em, `analyze all_policy_pair`);
   await executeBound(
     em,
     `insert into all_edge (a, b, kind, family, evidence, source)
@@ -60,6 +66,7 @@ export async function refreshAllRelationships(em: EntityManager): Promise<string
        from basis where landline or same_name or minor`,
     [maxHousehold],
   );
+  await executeBound(em, `analyze all_edge`);
   const gone = await executeBound<{ a: string; b: string }[]>(
     em,
     `delete from relationship r
