@@ -12,8 +12,8 @@ import { coResidenceBasis, maxHousehold, policyRelation } from './relationships.
  *
  * The same rules as relationships.ts, over everyone: every pair of active holders of a current policy role on the
  * same policy (both ways round, as when both are in one batch: `policyRelation` reads relation codes from the
- * insured's side), and every pair of active people holding an address no more than maxHousehold people hold,
- * at least one of them validly. The stored relationships are then brought to exactly that set (a stale edge between
+ * insured's side), and every pair of active people holding an address no more than maxHousehold people hold and
+ * at least one of them holds validly (as when all its holders are in one batch). The stored relationships are then brought to exactly that set (a stale edge between
  * customers merged away or deactivated goes too: a rescan repairs drift). Returns the customers at either end of an
  * edge that appeared, went, or changed family or evidence, in id order — the seeds of their households.
  * Runs in the transaction of `em` (temporary tables of its own); the caller holds off risk settlement meanwhile.
