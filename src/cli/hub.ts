@@ -203,8 +203,10 @@ async function main(argv: string[]): Promise<number> {
     case 'risk': {
       if (rest[0] !== 'rescan') break;
       return withStore(config, { poolMax: 1 }, async (orm) => {
-        const { customers, alerts } = await rescanAll(orm, config.kafkaTopicPrefix);
-        process.stdout.write(`rescanned ${customers} customers: ${alerts} alerts opened, updated or closed\n`);
+        const { customers, screened, evaluated, alerts } = await rescanAll(orm, config.kafkaTopicPrefix);
+        process.stdout.write(
+          `rescanned ${customers} customers (${screened} could have list hits, ${evaluated} could have alerts): ${alerts} alerts opened, updated or closed\n`,
+        );
         return 0;
       });
     }

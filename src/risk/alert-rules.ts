@@ -20,6 +20,18 @@ export function networkParams(p: Record<string, unknown>) {
   };
 }
 
+/**
+ * The kinds that judge a customer's claims: each finds nothing for a customer without a claim (a whole-store
+ * rescan relies on it to skip those customers, rescan-candidates.ts). A kind added here must keep to that.
+ */
+export const CLAIM_RULE_KINDS: ReadonlySet<string> = new Set([
+  'CLAIMS_IN_WINDOW',
+  'CUMULATIVE_PAID',
+  'LOSS_RATIO',
+  'EARLY_CLAIM',
+  'MULTI_POLICY_INCIDENT',
+]);
+
 export function evaluateRule(partyId: string, rule: Rule, facts: Facts, context: Context): Finding | null {
   const p = rule.params;
   const claims = facts.claims;

@@ -3,11 +3,16 @@ import { executeBound } from '../db/bound-sql.ts';
 import { chunked } from '../db/sql-sets.ts';
 import { refreshAllRelationships } from '../relations/all-relationships.ts';
 import { refreshHouseholds } from '../relations/households.ts';
-import { evaluateAlertsForParties } from './alerts.ts';
+import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
+import { riskWorkerLock } from './risk-work.ts';
+import { alertCandidates, screeningCandidates } from './rescan-candidates.ts';
 import { screenParties } from './screening.ts';
 
 export type RescanResult = {
   customers: number;
+  /** Customers screened and evaluated by the alert rules (the others could not change, rescan-candidates.ts). */
+  screened: number;
+  evaluated: number;
   /** Alerts opened, updated or closed. */
   alerts: number;
   /** Seconds deriving relationships and households, and screening with the alert rules. */
@@ -20,8 +25,8 @@ export type RescanResult = {
  * households first, for everyone (after an upgrade they start empty; a rescan also repairs any drift), so that the
  * network rules then count relatives as one: the relationships of the whole store in one transaction
  * (all-relationships.ts) while risk settlement waits (it takes the same lock, risk-work.ts), then the households
- * of everyone whose relationships changed, 1,000 at a time; screening and the alert rules in chunks of 200. Each
- * chunk is its own transaction.
+ * of everyone whose relationships changed, 1,000 at a time; then screening and the alert rules for the customers
+ * they could change (rescanRisk). Each chunk is its own transaction.
  */
 export async function rescanAll(
   orm: MikroORM,
@@ -33,7 +38,7 @@ export async function rescanAll(
     .execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
   const t0 = performance.now();
   const changed = await orm.em.fork().transactional(async (em) => {
-    await executeBound(em, `select pg_advisory_xact_lock(hashtextextended('hub:risk-worker', 0))`);
+    await executeBound(em, `select pg_advisory_xact_lock(${riskWorkerLock})`);
     return refreshAllRelationships(em);
   });
   let seeded = 0;
@@ -43,15 +48,49 @@ export async function rescanAll(
     progress?.('relations', seeded, changed.length);
   }
   const t1 = performance.now();
-  let alerts = 0;
-  for (let i = 0; i < parties.length; i += 200) {
-    await orm.em.fork().transactional(async (em) => {
-      const slice = parties.slice(i, i + 200).map((p) => p.id);
-      await screenParties(em, slice);
-      alerts += await evaluateAlertsForParties(em, slice, topicPrefix);
-    });
-    progress?.('risk', Math.min(i + 200, parties.length), parties.length);
-  }
+  const risk = await rescanRisk(
+    orm,
+    topicPrefix,
+    parties.map((p) => p.id),
+    progress,
+  );
   const t2 = performance.now();
-  return { customers: parties.length, alerts, relationsSeconds: (t1 - t0) / 1000, riskSeconds: (t2 - t1) / 1000 };
+  return {
+    customers: parties.length,
+    ...risk,
+    relationsSeconds: (t1 - t0) / 1000,
+    riskSeconds: (t2 - t1) / 1000,
+  };
+}
+
+/**
+ * The rescan's risk phase: screening of the customers screening could change (rescan-candidates.ts), 500 per
+ * transaction, then the alert rules for the customers they could change, 200 per transaction — in id order, as
+ * when everyone was evaluated. `everyone` (the active customers in id order) is evaluated when a rule of a kind
+ * the candidates do not know is enabled.
+ */
+export async function rescanRisk(
+  orm: MikroORM,
+  topicPrefix: string,
+  everyone: readonly string[],
+  progress?: (phase: 'relations' | 'risk', done: number, total: number) => void,
+): Promise<{ screened: number; evaluated: number; alerts: number }> {
+  const { screen, evaluate, rules } = await orm.em.fork().transactional(async (em) => {
+    const rules = await enabledRules(em);
+    const evaluate = await alertCandidates(em, rules);
+    return { screen: await screeningCandidates(em), evaluate: evaluate === 'everyone' ? everyone : evaluate, rules };
+  });
+  const total = screen.length + evaluate.length;
+  for (const [i, slice] of [...chunked(screen, 500)].entries()) {
+    await orm.em.fork().transactional((em) => screenParties(em, slice));
+    progress?.('risk', Math.min((i + 1) * 500, screen.length), total);
+  }
+  let alerts = 0;
+  for (const [i, slice] of [...chunked(evaluate, 200)].entries()) {
+    await orm.em.fork().transactional(async (em) => {
+      alerts += await evaluateAlertsForParties(em, slice, topicPrefix, undefined, rules);
+    });
+    progress?.('risk', screen.length + Math.min((i + 1) * 200, evaluate.length), total);
+  }
+  return { screened: screen.length, evaluated: evaluate.length, alerts };
 }

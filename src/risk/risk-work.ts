@@ -124,6 +124,12 @@ export async function queueRiskWork(em: EntityManager, work: RiskWork): Promise<
 export { parkAfter };
 
 /**
+ * The advisory lock of risk settlement: the queued worker tries it, a rescan's relationship phase waits for it.
+ * An SQL expression, the same key wherever it is taken.
+ */
+export const riskWorkerLock = `hashtextextended('hub:risk-worker', 0)`;
+
+/**
  * Settles up to `limit` queued rows together (src/db/work-queue.ts): one settlement at a time across instances
  * (a transaction-scoped advisory lock) — two settling the same customer at once would race to open the same alert.
  */
@@ -140,7 +146,7 @@ export function settleQueuedRiskWork(
       turn: async (em) => {
         const [turn] = await executeBound<{ ok: boolean }[]>(
           em,
-          `select pg_try_advisory_xact_lock(hashtextextended('hub:risk-worker', 0)) as ok`,
+          `select pg_try_advisory_xact_lock(${riskWorkerLock}) as ok`,
         );
         return turn?.ok === true;
       },

@@ -4,8 +4,15 @@ import { migrate, openOrm, type EntityManager, type Orm } from '../../src/db/orm
 import { withQueryStats } from '../../src/db/query-stats.ts';
 import { residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { nameKey } from '../../src/domain/normalize/index.ts';
-import { entryKeys, normaliseEntry, screenParty, type EntryIdentifiers } from '../../src/risk/screening.ts';
-import { enabledRules, evaluateAlerts } from '../../src/risk/alerts.ts';
+import {
+  entryKeys,
+  normaliseEntry,
+  screenParties,
+  screenParty,
+  type EntryIdentifiers,
+} from '../../src/risk/screening.ts';
+import { enabledRules, evaluateAlerts, evaluateAlertsForParties } from '../../src/risk/alerts.ts';
+import { rescanRisk } from '../../src/risk/rescan.ts';
 import { newRiskWork, settleRiskWork, type RiskWork } from '../../src/risk/risk-work.ts';
 import { setAlertHolds } from '../support/alert-rules.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
@@ -647,5 +654,132 @@ describe('set-based risk follow-up', () => {
     expect(againSingle.alerts).toBe(0);
     expect(again.snapshot).toEqual(set.snapshot);
     expect(againSingle.snapshot).toEqual(set.snapshot);
+  });
+});
+
+/**
+ * Ordinary customers — a phone of their own, no claim, a name on no list — as most of a store is; and two whose
+ * only route to a list hit is the kind a whole-store rescan must not miss: a homophone of a sanctioned name with
+ * its birth date, and an account on a list written with spaces in a payment.
+ */
+const ORDINARY = 40;
+const HOMOPHONE = P(200);
+const SPACED_ACCOUNT = P(201);
+async function seedOrdinary(c: pg.Client): Promise<void> {
+  const people = [
+    ...Array.from({ length: ORDINARY }, (_, i) => ({
+      id: P(100 + i),
+      name: `普通${'甲乙丙丁戊己庚辛壬癸'[i % 10]}${'子丑寅卯'[Math.floor(i / 10)]}`,
+      birth: '1990-01-01',
+      phone: `1390000${String(1000 + i)}`,
+    })),
+    { id: HOMOPHONE, name: '张维', birth: '1970-01-01', phone: '13911110000' },
+    { id: SPACED_ACCOUNT, name: '何平', birth: '1980-01-01', phone: '13911110001' },
+  ];
+  for (const [i, p] of people.entries()) {
+    const sr = uuid('d000', i);
+    await c.query(
+      `insert into party (id, kind, status, display_name, name_key, birth_date, version) values ($1, 'PERSON', 'ACTIVE', $2, $3, $4, 1)`,
+      [p.id, p.name, nameKey(p.name), p.birth],
+    );
+    await c.query(
+      `insert into source_record (id, system, source_id, party_id, link_type, source_version) values ($1, 'core-policy', $2, $3, 'EXACT_ID', 1)`,
+      [sr, `O${i}`, p.id],
+    );
+    await c.query(
+      `insert into contact_point (id, party_id, source_record_id, kind, value, search_key, valid) values (gen_random_uuid(), $1, $2, 'MOBILE', $3, $3, true)`,
+      [p.id, sr, p.phone],
+    );
+  }
+  await c.query(
+    `insert into activity (id, kind, system, source_key, party_system, party_source_id, policy_no, occurred_at, type, status, amount, data, source_version)
+     values (gen_random_uuid(), 'PAYMENT', 'billing', 'PR-SPACED', 'core-policy', $1, 'POL-A1', now(), 'PREMIUM_PAID', 'SUCCESS', 900, $2, 1)`,
+    [`O${ORDINARY + 1}`, JSON.stringify({ bankAccount: '6217 0000 1111 2222' })],
+  );
+}
+
+describe("the rescan's risk phase", () => {
+  type Side = { name: string; db?: TestDatabase; orm?: Orm; client?: pg.Client };
+  const sides: Side[] = [{ name: 'candidates only' }, { name: 'everyone' }];
+  const activeIds = async (c: pg.Client) =>
+    (await c.query<{ id: string }>(`select id::text from party where status = 'ACTIVE' order by id`)).rows.map(
+      (r) => r.id,
+    );
+  /** What the rescan did before: every active customer screened and evaluated, 200 per transaction. */
+  const everyone = async (orm: Orm, ids: string[]) => {
+    let alerts = 0;
+    for (let i = 0; i < ids.length; i += 200)
+      await orm.em.fork().transactional(async (em) => {
+        await screenParties(em, ids.slice(i, i + 200));
+        alerts += await evaluateAlertsForParties(em, ids.slice(i, i + 200), prefix);
+      });
+    return alerts;
+  };
+  const run = async () => {
+    const [candidates, all] = sides as [Required<Side>, Required<Side>];
+    const ids = await activeIds(candidates.client);
+    const pruned = await rescanRisk(candidates.orm, prefix, ids);
+    const alerts = await everyone(all.orm, await activeIds(all.client));
+    return {
+      ids,
+      pruned,
+      alerts,
+      snapshots: [await snapshot(candidates.client), await snapshot(all.client)] as const,
+    };
+  };
+
+  beforeAll(async () => {
+    for (const side of sides) {
+      side.db = await createTestDatabase('hub_risk_rescan');
+      side.orm = await openOrm(side.db.url, { poolMax: 1 });
+      await migrate(side.orm);
+      side.client = new pg.Client({ connectionString: side.db.url });
+      await side.client.connect();
+      await seed(side.client);
+      await seedOrdinary(side.client);
+      await setAlertHolds(side.db.url, 0);
+    }
+  }, 180_000);
+  afterAll(async () => {
+    for (const side of sides) {
+      await side.client?.end();
+      await side.orm?.close(true);
+      await side.db?.drop();
+    }
+  });
+
+  it('screens and evaluates only the customers who could change, with the result of doing everyone', async () => {
+    const first = await run();
+    expect(first.snapshots[0]).toEqual(first.snapshots[1]);
+    expect(first.pruned.alerts).toBe(first.alerts);
+    expect(first.alerts).toBeGreaterThan(10);
+    const { hits, alerts } = first.snapshots[0];
+    // the routes a pruned rescan could miss did give their hits
+    expect(hits.filter((h) => h.party_id === HOMOPHONE).map((h) => [h.entry_id, h.matched])).toEqual([
+      [E(4), ['NAME_PINYIN', 'BIRTH_DATE']],
+    ]);
+    expect(hits.filter((h) => h.party_id === SPACED_ACCOUNT).map((h) => [h.entry_id, h.matched])).toEqual([
+      [E(5), ['BANK_ACCOUNT']],
+    ]);
+    expect(alerts.some((a) => a.party_id === SPACED_ACCOUNT && a.rule_code === 'SHARED_BANK_ACCOUNT')).toBe(true);
+    // and the ordinary customers were left alone
+    const ordinary = Array.from({ length: ORDINARY }, (_, i) => P(100 + i));
+    process.stdout.write(
+      `rescan risk phase: ${first.ids.length} active customers, ${first.pruned.screened} screened, ${first.pruned.evaluated} evaluated\n`,
+    );
+    expect(first.pruned.screened).toBeLessThanOrEqual(first.ids.length - ORDINARY);
+    expect(first.pruned.evaluated).toBeLessThanOrEqual(first.ids.length - ORDINARY);
+
+    // After changes (a network dissolves, a claim, a lapsed dismissal) and once more with nothing changed.
+    for (const side of sides) await change(side.client!);
+    const second = await run();
+    expect(second.snapshots[0]).toEqual(second.snapshots[1]);
+    expect(second.pruned.alerts).toBe(second.alerts);
+    expect(second.alerts).toBeGreaterThan(0);
+    const third = await run();
+    expect(third.pruned.alerts).toBe(0);
+    expect(third.alerts).toBe(0);
+    expect(third.snapshots[0]).toEqual(second.snapshots[0]);
+    expect(ordinary.every((id) => !third.snapshots[0].hits.some((h) => h.party_id === id))).toBe(true);
   });
 });
