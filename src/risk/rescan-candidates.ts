@@ -101,8 +101,8 @@ export async function screeningCandidates(em: EntityManager): Promise<string[]> 
 
 /**
  * Customers an alert rule could find something for or has to close one of: with a claim (every claim rule needs
- * one), holding a phone, address or account held by at least a network rule's minimum of active customers (before
- * relatives are counted as one, which only lowers the count), with an alert not closed or a finding in its hold.
+ * one), holding a phone, address or account held by a network rule's minimum of active customers from distinct
+ * households or by more than its maximum, with an alert not closed or a finding in its hold.
  * A rule of a kind this does not know makes everyone a candidate.
  */
 export async function alertCandidates(em: EntityManager, rules: readonly Rule[]): Promise<string[] | 'everyone'> {
@@ -128,32 +128,34 @@ export async function alertCandidates(em: EntityManager, rules: readonly Rule[])
   for (const rule of rules) {
     if (CLAIM_RULE_KINDS.has(rule.kind)) continue;
     if (rule.kind !== 'SHARED_CONTACT') return 'everyone';
-    const { contact, min } = networkParams(rule.params);
-    if (contact === 'BANK_ACCOUNT')
-      add(
-        await idsOf(
-          em,
-          `with held as materialized (
-             select ${bankAccountOf} as k, sr.party_id from activity a
-               join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
-              where not a.deleted and a.kind in ('PAYMENT', 'CLAIM'))
-           select distinct h.party_id as id from held h
-            where h.k in (select s.k from held s join party op on op.id = s.party_id and op.status = 'ACTIVE'
-                           where s.k <> '' group by s.k having count(distinct s.party_id) >= ?)`,
-          [min],
-        ),
-      );
-    else
-      add(
-        await idsOf(
-          em,
-          `select distinct cp.party_id as id from contact_point cp
-             join (select o.search_key, o.kind from contact_point o join party op on op.id = o.party_id and op.status = 'ACTIVE'
-                    where o.kind = any(?::text[]) and o.search_key is not null
-                    group by 1, 2 having count(distinct o.party_id) >= ?) s on s.search_key = cp.search_key and s.kind = cp.kind`,
-          [contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE'], min],
-        ),
-      );
+    const { contact, min, maxCustomers } = networkParams(rule.params);
+    // Who holds what, with the unit each holder counts as at most: its household, else itself (the rule's count of
+    // unrelated customers merges households and more, so it is never above the number of distinct units). A value
+    // is shared enough when it has `min` units, or too many holders (it is then proposed as an exclusion).
+    const held =
+      contact === 'BANK_ACCOUNT'
+        ? `select ${bankAccountOf} as k, 'ACCOUNT' as kind, sr.party_id from activity a
+             join source_record sr on sr.system = a.party_system and sr.source_id = a.party_source_id and not sr.deleted
+            where not a.deleted and a.kind in ('PAYMENT', 'CLAIM')`
+        : `select cp.search_key as k, cp.kind, cp.party_id from contact_point cp
+            where cp.kind = any(?::text[]) and cp.search_key is not null`;
+    const kinds = contact === 'BANK_ACCOUNT' ? [] : [contact === 'ADDRESS' ? ['ADDRESS'] : ['MOBILE', 'LANDLINE']];
+    add(
+      await idsOf(
+        em,
+        `with held as materialized (${held}),
+              shared as (
+                select h.k, h.kind from held h
+                  join party op on op.id = h.party_id and op.status = 'ACTIVE'
+                  left join household_member hm on hm.party_id = h.party_id
+                 where h.k <> ''
+                 group by h.k, h.kind
+                having count(distinct coalesce(hm.household_id::text, h.party_id::text)) >= ?
+                    or count(distinct h.party_id) > ?)
+         select distinct h.party_id as id from held h join shared s on s.k = h.k and s.kind = h.kind`,
+        [...kinds, min, maxCustomers],
+      ),
+    );
   }
   return activeAmong(em, ids);
 }

@@ -691,6 +691,22 @@ async function seedOrdinary(c: pg.Client): Promise<void> {
       [p.id, sr, p.phone],
     );
   }
+  // A family of four at one address (one household: one party for the network rules) and four unrelated
+  // customers at another (a network).
+  const address = (n: number, key: string) =>
+    c.query(
+      `insert into contact_point (id, party_id, source_record_id, kind, value, search_key, valid) values (gen_random_uuid(), $1, $2, 'ADDRESS', $3, $3, true)`,
+      [P(100 + n), uuid('d000', n), key],
+    );
+  await c.query(`insert into household (id) values ($1)`, [uuid('e000', 1)]);
+  for (const n of [0, 1, 2, 3]) {
+    await address(n, 'ADDR-HOME');
+    await c.query(`insert into household_member (party_id, household_id) values ($1, $2)`, [
+      P(100 + n),
+      uuid('e000', 1),
+    ]);
+  }
+  for (const n of [4, 5, 6, 7]) await address(n, 'ADDR-FLAT');
   await c.query(
     `insert into activity (id, kind, system, source_key, party_system, party_source_id, policy_no, occurred_at, type, status, amount, data, source_version)
      values (gen_random_uuid(), 'PAYMENT', 'billing', 'PR-SPACED', 'core-policy', $1, 'POL-A1', now(), 'PREMIUM_PAID', 'SUCCESS', 900, $2, 1)`,
@@ -762,13 +778,20 @@ describe("the rescan's risk phase", () => {
       [E(5), ['BANK_ACCOUNT']],
     ]);
     expect(alerts.some((a) => a.party_id === SPACED_ACCOUNT && a.rule_code === 'SHARED_BANK_ACCOUNT')).toBe(true);
-    // and the ordinary customers were left alone
+    // the unrelated four at one address are a network, the family of four is not
+    expect(
+      alerts
+        .filter((a) => a.rule_code === 'SHARED_ADDRESS' && a.evidence.addresses?.[0]?.key === 'ADDR-FLAT')
+        .map((a) => a.party_id),
+    ).toEqual([4, 5, 6, 7].map((n) => P(100 + n)));
+    expect(alerts.some((a) => [0, 1, 2, 3].some((n) => a.party_id === P(100 + n)))).toBe(false);
+    // and the ordinary customers (the network of four aside) were left alone
     const ordinary = Array.from({ length: ORDINARY }, (_, i) => P(100 + i));
     process.stdout.write(
       `rescan risk phase: ${first.ids.length} active customers, ${first.pruned.screened} screened, ${first.pruned.evaluated} evaluated\n`,
     );
     expect(first.pruned.screened).toBeLessThanOrEqual(first.ids.length - ORDINARY);
-    expect(first.pruned.evaluated).toBeLessThanOrEqual(first.ids.length - ORDINARY);
+    expect(first.pruned.evaluated).toBeLessThanOrEqual(first.ids.length - ORDINARY + 4);
 
     // After changes (a network dissolves, a claim, a lapsed dismissal) and once more with nothing changed.
     for (const side of sides) await change(side.client!);
