@@ -6,7 +6,8 @@ import type { Shared, Sharer } from './alert-types.ts';
 
 /**
  * Network rules count unrelated customers: the holders of a shared phone, address or bank account who are in
- * one household, or related through a policy, count as one party. A value held by very many customers — a
+ * one household, or related through a policy, count as one party; so do holders with the same name (one person's
+ * records resolution kept apart) and holders without a name. A value held by very many customers — a
  * switchboard, a branch address, an agent's mobile, a collection account — is a shared facility, not a ring:
  * above the rule's `maxCustomers` it is not counted and is proposed as an exclusion for a risk admin to decide
  * (network_exclusion). An approved exclusion is never counted; a rejected proposal (a risk admin says it is a
@@ -20,7 +21,9 @@ export function groupSharers(
   householdOf: ReadonlyMap<string, string>,
   edges: readonly { a: string; b: string; kind: string }[],
   /** Holders who have the value only from an agent's leads, with the agent: the value is the agent's. */
-  leadAgentOf: ReadonlyMap<string, string> = new Map(),
+  leadAgentOf: ReadonlyMap<string, string>,
+  /** Each holder's name key; a holder missing here, or with an empty key, has no name. */
+  nameOf: ReadonlyMap<string, string>,
 ): { units: number; sharers: Sharer[] } {
   const sorted = [...new Set(parties)].sort();
   const inKey = new Set(sorted);
@@ -31,8 +34,9 @@ export function groupSharers(
     while (parent.get(r) !== r) r = parent.get(r) as string;
     return r;
   };
-  const union = (x: string, y: string, reason: string) => {
-    const [a, b] = [find(x), find(y)].sort() as [string, string];
+  /** Joins y's group to x's: under the smaller root, or under x's when `keep` says x counts (an anonymous y). */
+  const union = (x: string, y: string, reason: string, keep = false) => {
+    const [a, b] = (keep ? [find(x), find(y)] : [find(x), find(y)].sort()) as [string, string];
     if (a === b) return;
     parent.set(b, a);
     if (!why.has(b)) why.set(b, reason);
@@ -58,6 +62,25 @@ export function groupSharers(
     if (first) union(first, id, 'SAME_AGENT_LEADS');
     else byAgent.set(agent, id);
   }
+  // One person's records that resolution kept apart — an agent's lead, an app account, the policy record, each a
+  // golden customer of its own until a steward merges them — are that person, not a ring: holders with the same
+  // name count as one, and holders without a name (an app account known only by this phone) with the first named
+  // holder (or, when no one has a name, with each other). A ring is several people; without this, one person's
+  // unmerged records behind their own phone made up most network findings on a generated population.
+  const byName = new Map<string, string>();
+  const anonymous: string[] = [];
+  for (const id of sorted) {
+    const name = nameOf.get(id);
+    if (!name) {
+      anonymous.push(id);
+      continue;
+    }
+    const first = byName.get(name);
+    if (first) union(first, id, 'SAME_NAME');
+    else byName.set(name, id);
+  }
+  const named = sorted.find((id) => nameOf.get(id));
+  for (const id of anonymous) union(named ?? (anonymous[0] as string), id, 'NO_NAME', true);
   const sharers = sorted.map((id): Sharer => {
     const root = find(id);
     return root === id
@@ -127,10 +150,19 @@ export async function countUnrelated(
   const edges = await edgesAmong(em, parties);
   const leadAgents =
     contact === 'PHONE' ? await leadOnlyHolders(em, countable) : new Map<string, Map<string, string>>();
+  const names = new Map(
+    (
+      await executeBound<{ id: string; name_key: string | null }[]>(
+        em,
+        `select id::text as id, name_key from party where id = any(?::uuid[])`,
+        [parties],
+      )
+    ).flatMap((r) => (r.name_key ? [[r.id, r.name_key] as const] : [])),
+  );
   const counted = new Map<string, Shared>();
   for (const k of countable) {
     const s = keyed.get(k) as Shared;
-    const { units, sharers } = groupSharers(s.parties, households, edges, leadAgents.get(k));
+    const { units, sharers } = groupSharers(s.parties, households, edges, leadAgents.get(k) ?? new Map(), names);
     if (units >= opts.min)
       counted.set(k, { key: k, customers: units, holders: s.customers, parties: s.parties, sharers });
   }

@@ -101,8 +101,8 @@ export async function screeningCandidates(em: EntityManager): Promise<string[]> 
 
 /**
  * Customers an alert rule could find something for or has to close one of: with a claim (every claim rule needs
- * one), holding a phone, address or account held by a network rule's minimum of active customers from distinct
- * households or by more than its maximum, with an alert not closed or a finding in its hold.
+ * one), holding a phone, address or account held by a network rule's minimum of active customers of distinct
+ * households and names or by more than its maximum, with an alert not closed or a finding in its hold.
  * A rule of a kind this does not know makes everyone a candidate.
  */
 export async function alertCandidates(em: EntityManager, rules: readonly Rule[]): Promise<string[] | 'everyone'> {
@@ -129,9 +129,10 @@ export async function alertCandidates(em: EntityManager, rules: readonly Rule[])
     if (CLAIM_RULE_KINDS.has(rule.kind)) continue;
     if (rule.kind !== 'SHARED_CONTACT') return 'everyone';
     const { contact, min, maxCustomers } = networkParams(rule.params);
-    // Who holds what, with the unit each holder counts as at most: its household, else itself (the rule's count of
-    // unrelated customers merges households and more, so it is never above the number of distinct units). A value
-    // is shared enough when it has `min` units, or too many holders (it is then proposed as an exclusion).
+    // Who holds what. The rule counts holders as one when they share a household, a name, and more
+    // (network-sharers.ts), so its count is never above the number of distinct households (a holder without one
+    // counting alone) nor above the number of distinct names (at least one). A value can be a network when both
+    // reach the rule's minimum, and is proposed as an exclusion when it has too many holders.
     const held =
       contact === 'BANK_ACCOUNT'
         ? `select ${bankAccountOf} as k, 'ACCOUNT' as kind, sr.party_id from activity a
@@ -150,10 +151,11 @@ export async function alertCandidates(em: EntityManager, rules: readonly Rule[])
                   left join household_member hm on hm.party_id = h.party_id
                  where h.k <> ''
                  group by h.k, h.kind
-                having count(distinct coalesce(hm.household_id::text, h.party_id::text)) >= ?
+                having (count(distinct coalesce(hm.household_id::text, h.party_id::text)) >= ?
+                        and greatest(count(distinct nullif(op.name_key, '')), 1) >= ?)
                     or count(distinct h.party_id) > ?)
          select distinct h.party_id as id from held h join shared s on s.k = h.k and s.kind = h.kind`,
-        [...kinds, min, maxCustomers],
+        [...kinds, min, min, maxCustomers],
       ),
     );
   }

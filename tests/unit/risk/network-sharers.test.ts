@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { policyRelation } from '../../../src/relations/relationships.ts';
 import { groupSharers } from '../../../src/risk/network-sharers.ts';
 
+/** Everyone with a name of their own. */
+const named = (...ids: string[]) => new Map(ids.map((id) => [id, `name-${id}`]));
+
 describe('counting the sharers of a value', () => {
   it('counts a household once, whoever in it holds the value', () => {
     const { units, sharers } = groupSharers(
@@ -12,6 +15,8 @@ describe('counting the sharers of a value', () => {
         ['c', 'H1'],
       ]),
       [],
+      new Map(),
+      named('a', 'b', 'c', 'd'),
     );
     expect(units).toBe(2);
     expect(sharers).toEqual([
@@ -27,7 +32,7 @@ describe('counting the sharers of a value', () => {
       { a: 'a', b: 'b', kind: 'POLICY' },
       { a: 'b', b: 'c', kind: 'CO_RESIDENT' },
     ];
-    const { units, sharers } = groupSharers(['a', 'b', 'c'], new Map(), edges);
+    const { units, sharers } = groupSharers(['a', 'b', 'c'], new Map(), edges, new Map(), named('a', 'b', 'c'));
     expect(units).toBe(2);
     expect(sharers.find((s) => s.customer === 'b')).toEqual({
       customer: 'b',
@@ -43,7 +48,31 @@ describe('counting the sharers of a value', () => {
       ['b', 'AG1'],
       ['c', 'AG2'],
     ]);
-    expect(groupSharers(['a', 'b', 'c', 'd'], new Map(), [], leads).units).toBe(3);
+    expect(groupSharers(['a', 'b', 'c', 'd'], new Map(), [], leads, named('a', 'b', 'c', 'd')).units).toBe(3);
+  });
+
+  it("counts one person's records kept apart as that person: the same name, or no name at all", () => {
+    // a lead, an anonymous app account and the policy record behind one phone: one person, not a ring
+    const names = new Map([
+      ['lead', '丁天峰'],
+      ['policy', '丁天峰'],
+    ]);
+    const one = groupSharers(['lead', 'app', 'policy'], new Map(), [], new Map(), names);
+    expect(one.units).toBe(1);
+    expect(one.sharers).toEqual([
+      { customer: 'app', counted: false, countedWith: 'lead', why: 'NO_NAME' },
+      { customer: 'lead', counted: true, why: 'UNRELATED' },
+      { customer: 'policy', counted: false, countedWith: 'lead', why: 'SAME_NAME' },
+    ]);
+    // three people with names of their own are three, an anonymous holder beside them adds none
+    const ring = new Map([
+      ['a', '王伟'],
+      ['b', '李娜'],
+      ['c', '张敏'],
+    ]);
+    expect(groupSharers(['a', 'b', 'c', 'x'], new Map(), [], new Map(), ring).units).toBe(3);
+    // nobody named: one unit
+    expect(groupSharers(['x', 'y', 'z'], new Map(), [], new Map(), new Map()).units).toBe(1);
   });
 });
 
