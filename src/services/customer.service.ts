@@ -172,13 +172,13 @@ export class CustomerService {
       // key's, so that the exact arm alone decides a page it fills.
       // Similar names are looked for among the names sharing the key's first half (fuzzyNameSearch); `like 'k%'`
       // is the prefix arm (with `similarity(…) >= 0.3` alone, every name search read the whole party table).
-      let near = `p.name_key like ?`;
-      let nearParams: unknown[] = [`${escapeLike(key)}%`];
+      let near = prefixOf(key);
+      let nearParams: unknown[] = prefixParams(key);
       if (fuzzyNameSearch(key)) {
         const chars = [...key];
         const stem = chars.slice(0, Math.max(2, Math.floor(chars.length / 2))).join('');
-        near = `p.name_key like ? and (p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`;
-        nearParams = [`${escapeLike(stem)}%`, `${escapeLike(key)}%`, key];
+        near = `${prefixOf(stem)} and (p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`;
+        nearParams = [...prefixParams(stem), `${escapeLike(key)}%`, key];
       }
       const enough = offset + limit + 1;
       hits = `with exact as (select p.id from party p where ${filter} and p.name_key = ? order by p.id limit ?)
@@ -377,6 +377,31 @@ function byScoreThenId(a: PartyRow, b: PartyRow): number {
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Names starting with `prefix`, as a range of the prefix index (`party_name_key_search`, text_pattern_ops) beside
+ * the LIKE itself. The search runs as a prepared statement, and once PostgreSQL switches it to a generic plan, a
+ * `like ?` cannot be turned into an index range (the pattern is unknown when planning): it was answered from the
+ * trigram index instead, fetching every holder of the stem from the heap — 6,000 random pages and ~28 ms for a
+ * four-character name with a compound surname (上官天涛) at a million customers, the tail of name search. A range
+ * with parameters is an index condition in any plan. In UTF-8 byte order every string starting with the prefix lies
+ * between it and the prefix with its last character incremented.
+ */
+function prefixOf(prefix: string): string {
+  return nextPrefix(prefix) === null
+    ? `p.name_key like ?`
+    : `p.name_key ~>=~ ? and p.name_key ~<~ ? and p.name_key like ?`;
+}
+function prefixParams(prefix: string): unknown[] {
+  const next = nextPrefix(prefix);
+  return next === null ? [`${escapeLike(prefix)}%`] : [prefix, next, `${escapeLike(prefix)}%`];
+}
+function nextPrefix(prefix: string): string | null {
+  const chars = [...prefix];
+  const last = chars.pop()?.codePointAt(0);
+  if (last === undefined || last >= 0x10ffff || (last >= 0xd7ff && last <= 0xdfff)) return null;
+  return chars.join('') + String.fromCodePoint(last + 1);
 }
 
 /**
