@@ -306,6 +306,7 @@ function emitUnit(
       const mo = Number(m.birth.slice(4, 6));
       const d = Number(m.birth.slice(6));
       const created = base - r.int(30, 900) * day;
+      const agent = r.int(1, 2000);
       emit(
         {
           topic: 'agency.leads.v1',
@@ -314,13 +315,14 @@ function emitUnit(
             leadId,
             createdAt: iso(created),
             updatedAt: iso(created + r.int(0, 20) * day),
-            agentCode: `AG${pad(r.int(1, 2000), 4)}`,
+            agentCode: `AG${pad(agent, 4)}`,
             name,
             gender: r.chance(0.5) ? m.sex : m.sex === 'M' ? '男' : '女',
             birthDate: r.chance(0.1) ? null : r.pick([`${y}/${mo}/${d}`, `${y}-${pad(mo, 2)}-${pad(d, 2)}`, m.birth]),
-            // Mostly the person's own mobile as the agent typed it; sometimes the agent's own.
+            // Mostly the person's own mobile as the agent typed it; sometimes the agent's own (this lead's agent:
+            // drawn apart from the agent code, it made prospects of different agents share a phone, a false ring).
             mobile: r.chance(0.05)
-              ? `16${pad(r.int(1, 2000) * 4_999, 9)}`
+              ? `16${pad(agent * 4_999, 9)}`
               : m.mobile === null
                 ? null
                 : otherMobileFormat(r, m.mobile, null),
