@@ -83,7 +83,8 @@ export async function policiesOf(em: EntityManager, policyNos: readonly string[]
 
 /**
  * Per customer of the set, the phones or addresses it shares with at least `min` golden customers (itself
- * included), grouped by customer and key.
+ * included), grouped by customer and key. An empty key (an address of placeholders, "-" or "#", normalised to
+ * nothing) is no address: customers who gave none are not a network.
  */
 export async function sharedContactPoints(
   em: EntityManager,
@@ -95,7 +96,7 @@ export async function sharedContactPoints(
     em,
     `select cp.party_id as subject, cp.search_key as key, count(distinct other.party_id)::int as customers, array_agg(distinct other.party_id::text) as parties from contact_point cp
        join contact_point other on other.search_key = cp.search_key and other.kind = cp.kind join party op on op.id = other.party_id and op.status = 'ACTIVE'
-      where cp.party_id in (${marks(partyIds.length)}) and cp.kind in (${marks(kinds.length)}) and cp.search_key is not null
+      where cp.party_id in (${marks(partyIds.length)}) and cp.kind in (${marks(kinds.length)}) and cp.search_key is not null and cp.search_key <> ''
       group by cp.party_id, cp.search_key having count(distinct other.party_id) >= ? order by 1, 2`,
     [...partyIds, ...kinds, min],
   );

@@ -79,8 +79,12 @@ export function groupSharers(
     if (first) union(first, id, 'SAME_NAME');
     else byName.set(name, id);
   }
+  // Only a group of anonymous holders joins a named one: an anonymous holder already counted with someone (a
+  // relative, a housemate) keeps that group as it is, or a named holder in it would be swallowed.
   const named = sorted.find((id) => nameOf.get(id));
-  for (const id of anonymous) union(named ?? (anonymous[0] as string), id, 'NO_NAME', true);
+  const withName = new Set(sorted.filter((id) => nameOf.get(id)).map(find));
+  for (const id of anonymous)
+    if (!withName.has(find(id))) union(named ?? (anonymous[0] as string), id, 'NO_NAME', true);
   const sharers = sorted.map((id): Sharer => {
     const root = find(id);
     return root === id

@@ -707,6 +707,8 @@ async function seedOrdinary(c: pg.Client): Promise<void> {
     ]);
   }
   for (const n of [4, 5, 6, 7]) await address(n, 'ADDR-FLAT');
+  // an address of placeholders ("-") normalised to nothing: not shared by anyone
+  for (const n of [8, 9, 10, 11]) await address(n, '');
   await c.query(
     `insert into activity (id, kind, system, source_key, party_system, party_source_id, policy_no, occurred_at, type, status, amount, data, source_version)
      values (gen_random_uuid(), 'PAYMENT', 'billing', 'PR-SPACED', 'core-policy', $1, 'POL-A1', now(), 'PREMIUM_PAID', 'SUCCESS', 900, $2, 1)`,

@@ -71,6 +71,28 @@ describe('counting the sharers of a value', () => {
       ['c', '张敏'],
     ]);
     expect(groupSharers(['a', 'b', 'c', 'x'], new Map(), [], new Map(), ring).units).toBe(3);
+    // an anonymous holder already counted with a relative leaves that relative's group alone
+    const linked = groupSharers(
+      ['a', 'b', 'c', 'd'],
+      new Map([
+        ['b', 'H1'],
+        ['c', 'H1'],
+      ]),
+      [],
+      new Map(),
+      new Map([
+        ['a', '王伟'],
+        ['b', '李娜'],
+        ['d', '张敏'],
+      ]),
+    );
+    expect(linked.units).toBe(3);
+    expect(linked.sharers.find((s) => s.customer === 'c')).toEqual({
+      customer: 'c',
+      counted: false,
+      countedWith: 'b',
+      why: 'SAME_HOUSEHOLD',
+    });
     // nobody named: one unit
     expect(groupSharers(['x', 'y', 'z'], new Map(), [], new Map(), new Map()).units).toBe(1);
   });
