@@ -406,6 +406,27 @@ async function snapshot(c: pg.Client) {
   return { hits, alerts, outbox };
 }
 
+/** One side of a comparison: a database of its own, migrated and seeded, with holds off. */
+type Side = { name: string; db?: TestDatabase; orm?: Orm; client?: pg.Client };
+async function openSides(sides: Side[], label: string, seedWith: (c: pg.Client) => Promise<void>): Promise<void> {
+  for (const side of sides) {
+    side.db = await createTestDatabase(label);
+    side.orm = await openOrm(side.db.url, { poolMax: 1 });
+    await migrate(side.orm);
+    side.client = new pg.Client({ connectionString: side.db.url });
+    await side.client.connect();
+    await seedWith(side.client);
+    await setAlertHolds(side.db.url, 0);
+  }
+}
+async function closeSides(sides: Side[]): Promise<void> {
+  for (const side of sides) {
+    await side.client?.end();
+    await side.orm?.close(true);
+    await side.db?.drop();
+  }
+}
+
 type Runner = (em: EntityManager, work: RiskWork) => Promise<number>;
 const prefix = 'eq.';
 /** The set-based follow-up of a batch. */
@@ -436,7 +457,7 @@ const work = (screen: string[], evaluate: string[]): RiskWork => {
 };
 
 describe('set-based risk follow-up', () => {
-  const sides: { name: string; runner: Runner; db?: TestDatabase; orm?: Orm; client?: pg.Client }[] = [
+  const sides: (Side & { runner: Runner })[] = [
     { name: 'set-based', runner: setBased },
     { name: 'one at a time', runner: oneAtATime },
   ];
@@ -450,24 +471,8 @@ describe('set-based risk follow-up', () => {
     return out as [(typeof out)[number], (typeof out)[number]];
   };
 
-  beforeAll(async () => {
-    for (const side of sides) {
-      side.db = await createTestDatabase('hub_risk_eq');
-      side.orm = await openOrm(side.db.url, { poolMax: 1 });
-      await migrate(side.orm);
-      side.client = new pg.Client({ connectionString: side.db.url });
-      await side.client.connect();
-      await seed(side.client);
-      await setAlertHolds(side.db.url, 0);
-    }
-  }, 180_000);
-  afterAll(async () => {
-    for (const side of sides) {
-      await side.client?.end();
-      await side.orm?.close(true);
-      await side.db?.drop();
-    }
-  });
+  beforeAll(() => openSides(sides, 'hub_risk_eq', seed), 180_000);
+  afterAll(() => closeSides(sides));
 
   it('gives the same hits, alerts and outbox events as screening and evaluating one customer at a time', async () => {
     const everyone = [...customers.map((p) => P(p.n)), MISSING];
@@ -717,7 +722,6 @@ async function seedOrdinary(c: pg.Client): Promise<void> {
 }
 
 describe("the rescan's risk phase", () => {
-  type Side = { name: string; db?: TestDatabase; orm?: Orm; client?: pg.Client };
   const sides: Side[] = [{ name: 'candidates only' }, { name: 'everyone' }];
   const activeIds = async (c: pg.Client) =>
     (await c.query<{ id: string }>(`select id::text from party where status = 'ACTIVE' order by id`)).rows.map(
@@ -746,25 +750,15 @@ describe("the rescan's risk phase", () => {
     };
   };
 
-  beforeAll(async () => {
-    for (const side of sides) {
-      side.db = await createTestDatabase('hub_risk_rescan');
-      side.orm = await openOrm(side.db.url, { poolMax: 1 });
-      await migrate(side.orm);
-      side.client = new pg.Client({ connectionString: side.db.url });
-      await side.client.connect();
-      await seed(side.client);
-      await seedOrdinary(side.client);
-      await setAlertHolds(side.db.url, 0);
-    }
-  }, 180_000);
-  afterAll(async () => {
-    for (const side of sides) {
-      await side.client?.end();
-      await side.orm?.close(true);
-      await side.db?.drop();
-    }
-  });
+  beforeAll(
+    () =>
+      openSides(sides, 'hub_risk_rescan', async (c) => {
+        await seed(c);
+        await seedOrdinary(c);
+      }),
+    180_000,
+  );
+  afterAll(() => closeSides(sides));
 
   it('screens and evaluates only the customers who could change, with the result of doing everyone', async () => {
     const first = await run();
