@@ -172,13 +172,12 @@ export class CustomerService {
       // key's, so that the exact arm alone decides a page it fills.
       // Similar names are looked for among the names sharing the key's first half (fuzzyNameSearch); `like 'k%'`
       // is the prefix arm (with `similarity(…) >= 0.3` alone, every name search read the whole party table).
-      let near = prefixOf(key);
-      let nearParams: unknown[] = prefixParams(key);
+      let { sql: near, params: nearParams } = prefixCondition(key);
       if (fuzzyNameSearch(key)) {
         const chars = [...key];
-        const stem = chars.slice(0, Math.max(2, Math.floor(chars.length / 2))).join('');
-        near = `${prefixOf(stem)} and (p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`;
-        nearParams = [...prefixParams(stem), `${escapeLike(key)}%`, key];
+        const stem = prefixCondition(chars.slice(0, Math.max(2, Math.floor(chars.length / 2))).join(''));
+        near = `${stem.sql} and (p.name_key like ? or similarity(p.name_key, ?) >= 0.3)`;
+        nearParams = [...stem.params, `${escapeLike(key)}%`, key];
       }
       const enough = offset + limit + 1;
       hits = `with exact as (select p.id from party p where ${filter} and p.name_key = ? order by p.id limit ?)
@@ -388,14 +387,12 @@ function escapeLike(s: string): string {
  * with parameters is an index condition in any plan. In UTF-8 byte order every string starting with the prefix lies
  * between it and the prefix with its last character incremented.
  */
-function prefixOf(prefix: string): string {
-  return nextPrefix(prefix) === null
-    ? `p.name_key like ?`
-    : `p.name_key ~>=~ ? and p.name_key ~<~ ? and p.name_key like ?`;
-}
-function prefixParams(prefix: string): unknown[] {
+function prefixCondition(prefix: string): { sql: string; params: unknown[] } {
+  const like = `${escapeLike(prefix)}%`;
   const next = nextPrefix(prefix);
-  return next === null ? [`${escapeLike(prefix)}%`] : [prefix, next, `${escapeLike(prefix)}%`];
+  return next === null
+    ? { sql: `p.name_key like ?`, params: [like] }
+    : { sql: `p.name_key ~>=~ ? and p.name_key ~<~ ? and p.name_key like ?`, params: [prefix, next, like] };
 }
 function nextPrefix(prefix: string): string | null {
   const chars = [...prefix];
