@@ -24,6 +24,8 @@ import { scaffoldConnector } from './connector-scaffold.ts';
 import { fileURLToPath } from 'node:url';
 import { rightsCommand } from './rights.ts';
 import { bulkLoadCommand } from './bulk-load.ts';
+import { warmRelations, WarmUnavailableError } from '../db/warm.ts';
+import { servingTables } from '../services/serving-tables.ts';
 
 /**
  * `npm run hub -- <command>`:
@@ -46,6 +48,8 @@ const usage = `usage: npm run hub -- <command>
   import CONNECTOR FILE [--encoding gbk]   load a batch file through a connector's mapping (e.g. bancassurance)
   blacklist import FILE [--token JWT] [--encoding utf-8]   (the token, or HUB_TOKEN, names the proposer)
                                          propose a list file's entries as one batch (bad rows reported by line)
+  warm [--max-mb N]                       read the serving tables and indexes into the database server's cache (after a
+                                         bulk load or a server restart; pg_prewarm; budget: effective_cache_size)
   risk rescan                             re-screen and re-evaluate alert rules for every active customer
   resolve [--full]                        re-cluster golden records touched since the last pass (or all), repairing
                                          what arrival order decided differently (also scheduled in the hub)
@@ -208,6 +212,28 @@ async function main(argv: string[]): Promise<number> {
           `rescanned ${customers} customers (${screened} could have list hits, ${evaluated} could have alerts): ${alerts} alerts opened, updated or closed\n`,
         );
         return 0;
+      });
+    }
+    case 'warm': {
+      const { values } = parseArgs({ args: rest, options: { 'max-mb': { type: 'string' } } });
+      const budgetMb = values['max-mb'] === undefined ? undefined : Number(values['max-mb']);
+      if (budgetMb !== undefined && !(budgetMb > 0)) throw new ConfigError('--max-mb is a positive number');
+      return withStore(config, { poolMax: 1 }, async (orm) => {
+        try {
+          const r = await warmRelations(orm.em.fork(), servingTables, { budgetMb });
+          // Relations of a megabyte or more one per line; the many small ones only in the totals.
+          for (const w of r.warmed.filter((x) => x.mb >= 1))
+            process.stdout.write(`  ${w.relation}: ${w.mb.toFixed(0)} MB in ${(w.ms / 1000).toFixed(1)} s\n`);
+          for (const s of r.skipped) process.stdout.write(`  ${s.relation}: ${s.mb.toFixed(1)} MB, over the budget\n`);
+          process.stdout.write(
+            `warmed ${r.warmed.length} relations, ${r.mb.toFixed(0)} MB of a ${r.budgetMb} MB budget, in ${r.seconds.toFixed(1)} s\n`,
+          );
+          return 0;
+        } catch (e) {
+          if (!(e instanceof WarmUnavailableError)) throw e;
+          process.stderr.write(`${e.message}: nothing warmed\n`);
+          return 3;
+        }
       });
     }
     case 'resolve': {
