@@ -50,7 +50,7 @@ export async function refreshAllRelationships(em: EntityManager): Promise<string
      with holders as (
        select cp.search_key, array_agg(distinct cp.party_id) as parties
          from contact_point cp join party p on p.id = cp.party_id and p.status = 'ACTIVE' and p.kind = 'PERSON'
-        where cp.kind = 'ADDRESS' and cp.search_key is not null
+        where cp.kind = 'ADDRESS' and cp.search_key is not null and cp.search_key <> ''
         group by 1 having count(distinct cp.party_id) between 2 and ? and bool_or(cp.valid)),
      pairs as (
        select distinct x as a, y as b from holders, unnest(parties) x, unnest(parties) y where x < y),

@@ -128,7 +128,7 @@ async function coResidenceEdges(em: EntityManager, partyIds: readonly string[]):
   const rows = await executeBound<{ a: string; b: string; landline: boolean; same_name: boolean; minor: boolean }[]>(
     em,
     `with addr as (
-       select distinct search_key from contact_point where party_id in (${marks(partyIds.length)}) and kind = 'ADDRESS' and search_key is not null and valid),
+       select distinct search_key from contact_point where party_id in (${marks(partyIds.length)}) and kind = 'ADDRESS' and search_key is not null and search_key <> '' and valid),
      holders as (
        select cp.search_key, array_agg(distinct cp.party_id) as parties from contact_point cp join party p on p.id = cp.party_id and p.status = 'ACTIVE' and p.kind = 'PERSON'
         where cp.kind = 'ADDRESS' and cp.search_key in (select search_key from addr) group by 1 having count(distinct cp.party_id) between 2 and ?),

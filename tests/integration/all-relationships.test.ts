@@ -100,4 +100,45 @@ describe('relationships of the whole store', () => {
     expect(changed).toEqual([...new Set([edited.a, edited.b, removed.a, removed.b, x, y])].sort());
     expect(await edges()).toEqual(expected);
   });
+  it('gives no shared home to customers whose address was never captured (a placeholder, stored with an empty key)', async () => {
+    // Two customers of one family name who share nothing: stores mapped before placeholders lost their key hold
+    // "-" as a valid address with the key ''. A real shared address between the same two makes them co-residents,
+    // so the check below can fail.
+    const [pair] = await orm.em.fork().execute<{ a: string; b: string; ra: string; rb: string }[]>(
+      `select pa.id::text as a, pb.id::text as b,
+              (select id::text from source_record where party_id = pa.id limit 1) as ra,
+              (select id::text from source_record where party_id = pb.id limit 1) as rb
+         from party pa join party pb on pb.family_name = pa.family_name and pb.id > pa.id
+        where pa.status = 'ACTIVE' and pb.status = 'ACTIVE' and pa.kind = 'PERSON' and pb.kind = 'PERSON'
+          and not exists (select 1 from relationship r where r.party_a = pa.id and r.party_b = pb.id)
+        limit 1`,
+    );
+    if (!pair) throw new Error('the population has no two unrelated customers of one family name');
+    const coResident = async () =>
+      (
+        await orm.em
+          .fork()
+          .execute<{ n: number }[]>(
+            `select count(*)::int as n from relationship where party_a = ? and party_b = ? and kind = 'CO_RESIDENT'`,
+            [pair.a, pair.b],
+          )
+      )[0]?.n;
+    const give = (key: string, value: string) =>
+      orm.em.fork().execute(
+        `delete from contact_point where kind = 'ADDRESS' and party_id in (?, ?);
+         insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues)
+         values (gen_random_uuid(), ?, ?, 'ADDRESS', ?, ?, ?, true, '[]'), (gen_random_uuid(), ?, ?, 'ADDRESS', ?, ?, ?, true, '[]')`,
+        [pair.a, pair.b, pair.a, pair.ra, value, value, key, pair.b, pair.rb, value, value, key],
+      );
+    const derive = async () => {
+      await orm.em.fork().transactional((em) => refreshRelations(em, [pair.a, pair.b]));
+      const perBatch = await coResident();
+      await orm.em.fork().transactional((em) => refreshAllRelationships(em));
+      return [perBatch, await coResident()];
+    };
+    await give('', '-');
+    expect(await derive()).toEqual([0, 0]);
+    await give('上海市徐汇区漕溪北路88号', '上海市徐汇区漕溪北路88号');
+    expect(await derive()).toEqual([1, 1]);
+  });
 });

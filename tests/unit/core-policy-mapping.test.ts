@@ -83,6 +83,19 @@ describe('core-policy mapping', () => {
     ]);
   });
 
+  it('keeps a placeholder address as written but invalid and without a key', () => {
+    for (const placeholder of ['-', '#', '（）']) {
+      const [change] = mapCorePolicy(msg(coreEvent('client', 'r', { ...client, ADDR1: placeholder, ADDR2: null })));
+      if (change?.entity !== 'party' || change.op !== 'upsert') throw new Error('unexpected change');
+      expect(change.attributes.contactPoints.find((c) => c.kind === 'ADDRESS')).toMatchObject({
+        value: `${placeholder} 200030`,
+        searchKey: null,
+        valid: false,
+        issues: ['PLACEHOLDER'],
+      });
+    }
+  });
+
   it('accepts the bare envelope (schemas.enable=false) too', () => {
     const e = coreEvent('client', 'c', client);
     const bare = {

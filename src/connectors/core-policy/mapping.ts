@@ -154,14 +154,18 @@ export function clientAttributes(row: Row): PartyAttributes {
     const postcode = text(row, 'POSTCODE');
     const value = addressLines.join(' ') + (postcode === null ? '' : ` ${postcode}`);
     // The key (simplified, no spaces or punctuation, without the postcode) lets the risk rules see one address
-    // written two ways as shared.
+    // written two ways as shared. A placeholder ("-", "#", "()") has no letters left: kept as written, invalid and
+    // without a key — an empty key would make everyone whose address was never captured share one address
+    // (co-residents in the household derivation, a network in the alert rules).
+    const key = normalizeAddress(addressLines.join('')).key;
+    const placeholder = key === null || key === '';
     contactPoints.push({
       kind: 'ADDRESS',
       value,
       raw: value,
-      searchKey: normalizeAddress(addressLines.join('')).key,
-      valid: true,
-      issues: [],
+      searchKey: placeholder ? null : key,
+      valid: !placeholder,
+      issues: placeholder ? ['PLACEHOLDER'] : [],
     });
   }
 
