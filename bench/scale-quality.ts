@@ -12,6 +12,7 @@ import { bulkLoad } from '../src/ingest/bulk-load.ts';
 import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../src/runtime/hub.ts';
 import { resolvePass } from '../src/sync/resolve.ts';
+import { rescanAll } from '../src/risk/rescan.ts';
 import { type PopulationMessage, populationChunks } from '../src/demo/generate-population.ts';
 
 /**
@@ -22,8 +23,13 @@ import { type PopulationMessage, populationChunks } from '../src/demo/generate-p
  *   - precision, recall and F1 over pairs of source records (same golden record vs same true person);
  *   - false-merge golden records (holding more than one true person: one customer's data shown to another) and
  *     split entities (one true person in more than one golden record);
- *   - review tasks (open), and how many distinct pairs of golden records they ask about.
- *   npm run bench:quality [-- --customers 20000 --loader bulk|batch --seed N --keep-db]
+ *   - review tasks (open), and how many distinct pairs of golden records they ask about;
+ *   - unless --skip-risk, after a full risk rescan (`hub risk rescan`: relationships, households, screening, alert
+ *     rules): the households derived against the generator's homes, pairwise (two customers in one derived household
+ *     vs two people of one generated household), and the risk findings per rule on a population with no fraud
+ *     planted — for the network rules (SHARED_*) every finding is a false one: an ordinary family or neighbours
+ *     flagged, the noise an underwriter learns to ignore.
+ *   npm run bench:quality [-- --customers 20000 --loader bulk|batch --seed N --keep-db --skip-risk]
  */
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +38,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string' },
     chunk: { type: 'string', default: '5000' },
     'keep-db': { type: 'boolean', default: false },
+    'skip-risk': { type: 'boolean', default: false },
   },
 });
 if (args.loader !== 'bulk' && args.loader !== 'batch') throw new Error('--loader is bulk or batch');
@@ -53,12 +60,14 @@ const router = new TopicRouter(connectors);
 const truthOf = new Map<string, string>();
 let conflicting = 0;
 const generated: { messages: PopulationMessage[] }[] = [];
+const trueHouseholds: string[][] = [];
 for (const chunk of populationChunks({
   customers,
   chunkPeople: Number(args.chunk),
   ...(args.seed ? { seed: Number(args.seed) } : {}),
 })) {
   generated.push({ messages: chunk.messages });
+  trueHouseholds.push(...chunk.households);
   const byTopic = new Map<string, { m: SourceMessage; about: string }[]>();
   chunk.messages.forEach((m, i) => {
     const about = chunk.truth[i];
@@ -171,6 +180,7 @@ try {
     log(
       `review tasks (open): ${reviews.toLocaleString('en')}, distinct golden-record pairs asked about: ${reviewPairs.toLocaleString('en')}`,
     );
+    if (!args['skip-risk']) await riskQuality(db.url, client, linked);
   } finally {
     await client.end();
   }
@@ -232,4 +242,78 @@ function quality(linked: { system: string; source_id: string; party_id: string }
     falseMerges,
     splits,
   };
+}
+
+/**
+ * Households and risk findings after a full rescan, against the generator's truth: derived households scored
+ * pairwise against the generated homes (each golden record stands for the person most of its records are about),
+ * and the findings of each alert rule — opened alerts and findings held for the rule's hold — per 10,000 customers.
+ */
+async function riskQuality(
+  url: string,
+  client: pg.Client,
+  linked: { system: string; source_id: string; party_id: string }[],
+): Promise<void> {
+  const orm = await openOrm(url, { poolMax: 2 });
+  const t0 = performance.now();
+  try {
+    const r = await rescanAll(orm, '');
+    log(
+      `risk rescan: ${r.customers.toLocaleString('en')} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    await orm.close(true);
+  }
+  // The person each golden record stands for: the one most of its records are about.
+  const votes = new Map<string, Map<string, number>>();
+  for (const l of linked) {
+    const who = truthOf.get(`${l.system}\u0000${l.source_id}`);
+    if (who === undefined) continue;
+    const v = votes.get(l.party_id) ?? new Map<string, number>();
+    v.set(who, (v.get(who) ?? 0) + 1);
+    votes.set(l.party_id, v);
+  }
+  const personOf = new Map<string, string>();
+  for (const [party, v] of votes)
+    personOf.set(party, [...v].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] as string);
+  const pairKey = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
+  const pairsOf = (members: string[]) => {
+    const out: string[] = [];
+    const distinct = [...new Set(members)];
+    for (let i = 0; i < distinct.length; i += 1)
+      for (let j = i + 1; j < distinct.length; j += 1) out.push(pairKey(distinct[i] as string, distinct[j] as string));
+    return out;
+  };
+  const truePairs = new Set(trueHouseholds.flatMap(pairsOf));
+  const derived = (
+    await client.query<{ members: string[] }>(
+      `select array_agg(m.party_id::text) as members from household_member m join party p on p.id = m.party_id and p.status = 'ACTIVE' group by m.household_id`,
+    )
+  ).rows;
+  const derivedPairs = new Set(
+    derived.flatMap((h) => pairsOf(h.members.map((m) => personOf.get(m)).filter((m): m is string => m !== undefined))),
+  );
+  const both = [...derivedPairs].filter((p) => truePairs.has(p)).length;
+  const multi = trueHouseholds.filter((h) => h.length > 1).length;
+  log(
+    `households: ${derived.length.toLocaleString('en')} derived, ${multi.toLocaleString('en')} generated homes of two or more; pairs ${derivedPairs.size.toLocaleString('en')} derived, ${truePairs.size.toLocaleString('en')} true, ${both.toLocaleString('en')} both: precision ${((100 * both) / Math.max(1, derivedPairs.size)).toFixed(1)} %, recall ${((100 * both) / Math.max(1, truePairs.size)).toFixed(1)} %`,
+  );
+  const active = Number(
+    (await client.query<{ n: string }>(`select count(*) as n from party where status = 'ACTIVE'`)).rows[0]?.n,
+  );
+  const findings = (
+    await client.query<{ rule: string; alerts: string; held: string }>(
+      `select rule, sum(alerts) as alerts, sum(held) as held from (
+         select rule_code as rule, count(distinct party_id) as alerts, 0 as held from alert where status <> 'CLOSED' group by 1
+         union all select rule_code, 0, count(distinct party_id) from alert_pending group by 1) f
+       group by rule order by rule`,
+    )
+  ).rows;
+  const per10k = (n: number) => ((n * 10_000) / Math.max(1, active)).toFixed(1);
+  log(`risk findings on ${active.toLocaleString('en')} customers, no fraud planted (customers per rule; per 10,000):`);
+  for (const f of findings)
+    log(
+      `  ${f.rule}${f.rule.startsWith('SHARED_') ? ' (network: every finding false)' : ''}: ${Number(f.alerts)} alerted, ${Number(f.held)} held (${per10k(Number(f.alerts) + Number(f.held))} per 10,000)`,
+    );
+  if (findings.length === 0) log('  none');
 }

@@ -28,6 +28,8 @@ export type PopulationChunk = {
    * bench/scale-quality.ts scores the identity resolution against it.
    */
   truth: (string | null)[];
+  /** Ground truth of homes, a side output too: the members (`P123`) of each household of this chunk. */
+  households: string[][];
   /** People and organisations generated so far (the expected golden customers). */
   people: number;
 };
@@ -66,10 +68,14 @@ export function* populationChunks(opts: PopulationOptions): Generator<Population
     const emit = (m: PopulationMessage, about: Member | null) =>
       byTopic.get(m.topic)?.push([m, about === null ? null : entityId(about)]);
     const start = state.people;
-    while (state.people - start < chunkPeople && state.people < opts.customers)
-      emitUnit(r, nextUnit(r, state), emit, n);
+    const households: string[][] = [];
+    while (state.people - start < chunkPeople && state.people < opts.customers) {
+      const unit = nextUnit(r, state);
+      if (unit.kind === 'household') households.push(unit.members.map(entityId));
+      emitUnit(r, unit, emit, n);
+    }
     const pairs = populationTopics.flatMap((t) => byTopic.get(t) ?? []);
-    yield { messages: pairs.map(([m]) => m), truth: pairs.map(([, t]) => t), people: state.people };
+    yield { messages: pairs.map(([m]) => m), truth: pairs.map(([, t]) => t), households, people: state.people };
   }
 }
 

@@ -166,8 +166,10 @@ export async function writeSnapshot(
     );
     phaseDone('indexes');
   }
-  // Fresh statistics for the statements below and the follow-up (the tables were empty when last analysed).
-  await executeBound(em, `analyze ${bulkTables.join(', ')}`);
+  // Fresh statistics for the statements below and the follow-up (the tables were empty when last analysed) — the
+  // facts' tables too, loaded before this step: the first risk rescan after a load joins activities whole, and on
+  // statistics of an empty table its plan was quadratic (src/risk/rescan.ts).
+  await executeBound(em, `analyze ${[...bulkTables, ...factTables].join(', ')}`);
   phaseDone('analyze');
   // Survivorship, history and events of the new golden records.
   let recomputed = 0;
@@ -198,6 +200,8 @@ async function inserted(em: EntityManager, sql: string): Promise<number> {
 
 /** The tables the bulk load writes with COPY. */
 const bulkTables = ['party', 'source_record', 'match_key', 'party_identifier', 'contact_point', 'review_task'];
+/** Written by the facts step of a bulk load (apply-facts.ts), before the records are resolved and written. */
+const factTables = ['policy', 'policy_cover', 'policy_role', 'activity'];
 
 function* rowsOf<T>(items: readonly T[], row: (item: T) => unknown[]): Generator<unknown[]> {
   for (const item of items) yield row(item);
