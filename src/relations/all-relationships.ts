@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { copyRows } from '../db/copy.ts';
 import { cursorRows } from '../db/cursor.ts';
-import { coResidenceBasis, maxHousehold, policyRelation } from './relationships.ts';
+import { coResidenceBasis, landlineHomes, maxHousehold, policyRelation } from './relationships.ts';
 
 /**
  * Every customer's derived relationships at once, for a full rescan (`hub risk rescan`, after an initial load or an
@@ -51,7 +51,8 @@ export async function refreshAllRelationships(em: EntityManager): Promise<string
        select cp.search_key, array_agg(distinct cp.party_id) as parties
          from contact_point cp join party p on p.id = cp.party_id and p.status = 'ACTIVE' and p.kind = 'PERSON'
         where cp.kind = 'ADDRESS' and cp.search_key is not null and cp.search_key <> ''
-        group by 1 having count(distinct cp.party_id) between 2 and ? and bool_or(cp.valid)),
+        group by 1 having count(distinct cp.party_id) between 2 and ? and bool_or(cp.valid)
+       union all ${landlineHomes("cp.search_key <> ''", ' and bool_or(cp.valid)')}),
      pairs as (
        select distinct x as a, y as b from holders, unnest(parties) x, unnest(parties) y where x < y),
      basis as (
@@ -64,7 +65,7 @@ export async function refreshAllRelationships(em: EntityManager): Promise<string
               case when minor then 'MINOR_WITH_ADULT' end], null))),
             'hub'
        from basis where landline or same_name or minor`,
-    [maxHousehold],
+    [maxHousehold, maxHousehold],
   );
   await executeBound(em, `analyze all_edge`);
   const gone = await executeBound<{ a: string; b: string }[]>(

@@ -141,4 +141,50 @@ describe('relationships of the whole store', () => {
     await give('上海市徐汇区漕溪北路88号', '上海市徐汇区漕溪北路88号');
     expect(await derive()).toEqual([1, 1]);
   });
+  it('makes those of a crowded address who share a landline one home, and no one else there', async () => {
+    // Nine customers at one address written without its flat (more than maxHousehold: a building, no home by
+    // itself); two of them share a landline — one flat's phone — and are co-residents, the seven others are not.
+    const people = await orm.em.fork().execute<{ id: string; record: string }[]>(
+      `select p.id::text as id, (select id::text from source_record where party_id = p.id limit 1) as record
+         from party p where p.status = 'ACTIVE' and p.kind = 'PERSON'
+          and not exists (select 1 from relationship r where r.party_a = p.id or r.party_b = p.id)
+        order by p.id desc limit 9`,
+    );
+    expect(people.length).toBe(9);
+    const ids = people.map((p) => p.id);
+    const idArray = `{${ids.join(',')}}`; // as one parameter (em.execute would spread an array)
+    const em = orm.em.fork();
+    await em.execute(`delete from contact_point where kind in ('ADDRESS', 'LANDLINE') and party_id = any(?::uuid[])`, [
+      idArray,
+    ]);
+    for (const [i, p] of people.entries()) {
+      await em.execute(
+        `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues)
+         values (gen_random_uuid(), ?, ?, 'ADDRESS', '杭州市西湖区文三路9号', '杭州市西湖区文三路9号', '杭州市西湖区文三路9号', true, '[]')`,
+        [p.id, p.record],
+      );
+      if (i < 2)
+        await em.execute(
+          `insert into contact_point (id, party_id, source_record_id, kind, value, raw, search_key, valid, issues)
+           values (gen_random_uuid(), ?, ?, 'LANDLINE', '0571-88776655', '0571-88776655', '057188776655', true, '[]')`,
+          [p.id, p.record],
+        );
+    }
+    const coResidents = async () =>
+      orm.em.fork().execute<{ a: string; b: string; evidence: { basis: string[] } }[]>(
+        `select party_a::text as a, party_b::text as b, evidence from relationship
+            where kind = 'CO_RESIDENT' and party_a = any(?::uuid[]) and party_b = any(?::uuid[])`,
+        [idArray, idArray],
+      );
+    const [x, y] = [ids[0], ids[1]].sort() as [string, string];
+    await orm.em.fork().transactional((em) => refreshRelations(em, ids));
+    const perBatch = await coResidents();
+    expect(perBatch.map((e) => [e.a, e.b])).toEqual([[x, y]]);
+    expect(perBatch[0]?.evidence.basis.slice(0, 2)).toEqual(['SAME_ADDRESS', 'SAME_LANDLINE']);
+    await orm.em
+      .fork()
+      .execute(`delete from relationship where party_a = any(?::uuid[]) or party_b = any(?::uuid[])`, [idArray, idArray]);
+    await orm.em.fork().transactional((em) => refreshAllRelationships(em));
+    expect(await coResidents()).toEqual(perBatch);
+  });
 });
