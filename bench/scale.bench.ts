@@ -403,7 +403,9 @@ async function untilRiskSettled(u: string): Promise<void> {
 
 /** The hub's server in a child process (bench/graphql-server.ts) with a CHANNEL_APP token. */
 async function startServer(u: string): Promise<Server> {
-  const proc = spawn(process.execPath, ['bench/graphql-server.ts', 'hub'], {
+  // BENCH_SERVER_NODE_ARGS: flags for the server's node (e.g. --trace-gc to see collector pauses in its tail).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, 'bench/graphql-server.ts', 'hub'], {
     cwd: root,
     env: {
       ...process.env,
@@ -416,10 +418,15 @@ async function startServer(u: string): Promise<Server> {
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const line = await new Promise<string>((resolve, reject) => {
+    // The first JSON line says where the server is; anything else it prints (--trace-gc) goes to stderr, and the
+    // pipe keeps being read so that the server never blocks on a full one.
     const rl = createInterface({ input: proc.stdout });
-    rl.once('line', (l) => {
-      rl.close();
-      resolve(l);
+    let up = false;
+    rl.on('line', (l) => {
+      if (!up && l.startsWith('{')) {
+        up = true;
+        resolve(l);
+      } else process.stderr.write(`[server] ${l}\n`);
     });
     proc.once('exit', (code) => reject(new Error(`the hub exited before it was up (${code})`)));
   });
