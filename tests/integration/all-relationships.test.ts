@@ -183,7 +183,10 @@ describe('relationships of the whole store', () => {
     expect(perBatch[0]?.evidence.basis.slice(0, 2)).toEqual(['SAME_ADDRESS', 'SAME_LANDLINE']);
     await orm.em
       .fork()
-      .execute(`delete from relationship where party_a = any(?::uuid[]) or party_b = any(?::uuid[])`, [idArray, idArray]);
+      .execute(`delete from relationship where party_a = any(?::uuid[]) or party_b = any(?::uuid[])`, [
+        idArray,
+        idArray,
+      ]);
     await orm.em.fork().transactional((em) => refreshAllRelationships(em));
     expect(await coResidents()).toEqual(perBatch);
   });

@@ -165,7 +165,7 @@ describe('alert rules', () => {
           CLNTNUM: no,
           ...clientRows[no],
           ADDR1: '浙江省杭州市西湖区',
-          ADDR2: '文三路 100号',
+          ADDR2: '文三路 100号 3幢502室',
           POSTCODE: '310012',
           DTEUPD: at + 1,
         }),
@@ -181,7 +181,7 @@ describe('alert rules', () => {
         IDNO: residentId('330106', '19700101', '333'),
         MOBILE: '13711112222',
         ADDR1: '浙江省杭州市西湖區',
-        ADDR2: '文三路100号',
+        ADDR2: '文三路100号3幢502室',
         DTEUPD: at,
       }),
       // one bank account debited for three customers' premiums
@@ -229,7 +229,7 @@ describe('alert rules', () => {
         ratio: 10,
       });
       expect(first.find((a) => a.rule_code === 'SHARED_ADDRESS').evidence.addresses).toMatchObject([
-        { key: '浙江省杭州市西湖区文三路100号', customers: 4, holders: 4 },
+        { key: '浙江省杭州市西湖区文三路100号3幢502室', customers: 4, holders: 4 },
       ]);
       expect(first.find((a) => a.rule_code === 'SHARED_BANK_ACCOUNT').evidence.bankAccounts).toMatchObject([
         { key: '6217000011112222', customers: 3, holders: 3 },
@@ -279,7 +279,7 @@ describe('alert rules', () => {
           ...clientRows.W0000003,
           MOBILE: '13500009999',
           ADDR1: '浙江省杭州市西湖区',
-          ADDR2: '文三路 100号',
+          ADDR2: '文三路 100号 3幢502室',
           POSTCODE: '310012',
           DTEUPD: at + 2,
         }),
@@ -299,6 +299,48 @@ describe('alert rules', () => {
         `select count(*)::int as n from outbox where payload->>'event' = 'ALERT_CLOSED' and payload->>'rule' = 'SHARED_CONTACT'`,
       );
       expect(closed.rows[0].n).toBe(3);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('does not count neighbours at an address written to the building only as a network', async () => {
+    // Four unrelated customers (four family names, no shared phone) at 文三路200号, no flat: residents of one
+    // building. Written to the flat, the same four are a shared address (the test above).
+    const at = dteupd(new Date(now - 400 * DAY).toISOString());
+    const neighbours = (addr2: string, version: number) =>
+      ['赵', '钱', '孙', '李'].map((surname, i) =>
+        coreEvent('client', version === 0 ? 'r' : 'u', {
+          CLNTNUM: `W000002${i}`,
+          CLTTYPE: 'P',
+          SURNAME: surname,
+          GIVNAME: '邻',
+          CLTSEX: 'M',
+          CLTDOB: 19750101 + i,
+          IDTYPE: '01',
+          IDNO: residentId('330106', `1975010${i + 1}`, '777'),
+          MOBILE: `1370000${2000 + i}`,
+          ADDR1: '浙江省杭州市西湖区',
+          ADDR2: addr2,
+          DTEUPD: at + version,
+        }),
+      );
+    await apply(neighbours('文三路200号', 0));
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const flagged = async () =>
+        (
+          await c.query(
+            `select count(*)::int as n from (
+               select a.party_id from alert a where a.rule_code = 'SHARED_ADDRESS' and a.status <> 'CLOSED'
+               union select p.party_id from alert_pending p where p.rule_code = 'SHARED_ADDRESS') f
+              join source_record sr on sr.party_id = f.party_id where sr.source_id like 'W000002%'`,
+          )
+        ).rows[0].n;
+      expect(await flagged()).toBe(0);
+      await apply(neighbours('文三路200号5幢101室', 1));
+      expect(await flagged()).toBe(4);
     } finally {
       await c.end();
     }

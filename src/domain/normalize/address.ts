@@ -9,6 +9,12 @@ import * as OpenCC from 'opencc-js/t2cn';
 const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
 const municipalities = ['北京', '上海', '天津', '重庆'];
 
+/**
+ * An address key that ends at a street number, a lane or an estate (人民路69号, 幸福小区) names a building, not a
+ * dwelling: its residents share it without sharing a home. As a PostgreSQL regular expression over the key.
+ */
+export const buildingLevelAddress = '(号|弄|巷|路|街|道|大厦|小区|花园|公寓|村)$';
+
 export type AddressResult = {
   value: string | null;
   key: string | null;
