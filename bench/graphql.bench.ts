@@ -18,6 +18,7 @@ import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { phoneSearchKey } from '../src/domain/normalize/index.ts';
 import { requestBody, summarise360, summarisePhone, type Operation, type Server } from './graphql-documents.ts';
 import { summariseProfile } from './cpu-profile.ts';
+import { hubNodeFlags } from './hub-node-flags.ts';
 import { load, paced as evenPace, report, type Measured } from './graphql-load.ts';
 
 /**
@@ -28,7 +29,8 @@ import { load, paced as evenPace, report, type Measured } from './graphql-load.t
  *         policies with roles and covers, plus channel traffic (payments, claims, calls, app registrations);
  *   (a) the customer 360 by id and (b) find by phone, as equivalent documents (bench/graphql-documents.ts);
  *       first checked to return the same customers, policies, roles, covers and phones on both servers;
- *   each server in its own child process (bench/graphql-server.ts), both up; each operation measured in --rounds
+ *   each server in its own child process (bench/graphql-server.ts; the hub under the node flags of `npm run hub`,
+ *   PostGraphile at node's defaults), both up; each operation measured in --rounds
  *   rounds, one server after the other, the order alternating per round, so that drifting machine load weighs on
  *   both alike; figures are medians over the rounds; the hub with a CHANNEL_APP token (masking included), PostGraphile read-only;
  *   autocannon: a warm-up, then a fixed concurrency (requests/s, p50/p99, CPU per request), then 200 requests/s
@@ -246,7 +248,11 @@ type Child = {
 };
 
 async function startServer(server: Server, url: string, profile: boolean): Promise<Child> {
-  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // The hub runs with the flags of its npm script (bench/hub-node-flags.ts); PostGraphile with node's defaults.
+  const flags = [
+    ...(server === 'hub' ? hubNodeFlags() : []),
+    ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ];
   const proc: ChildProcess = spawn(process.execPath, [...flags, 'bench/graphql-server.ts', server], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: url, GRAPHILE_ENV: 'production', NODE_ENV: 'production' },

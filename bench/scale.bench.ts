@@ -19,6 +19,7 @@ import { servingTables } from '../src/services/serving-tables.ts';
 import { type PopulationChunk, populationChunks } from '../src/demo/generate-population.ts';
 import { cpu, cpuSpent, paced, type Target } from './graphql-load.ts';
 import { scaleDocuments, storageReport, summaryTable, type Row } from './scale-report.ts';
+import { hubNodeFlags } from './hub-node-flags.ts';
 
 /**
  * The hub at scale (issue 16 part 5): a store of `--customers` people (default 1,000,000; about 2.6 source records
@@ -29,7 +30,8 @@ import { scaleDocuments, storageReport, summaryTable, type Row } from './scale-r
  * risk and programme follow-ups left out — the rescan below does risk). Then, on that store:
  *   - load time and rate, database size per active golden customer, per-table sizes and row counts;
  *   - the hub's HTTP server (bench/graphql-server.ts: startHub with a CHANNEL_APP token, as the call centre's app
- *     calls it; programme worker and scheduled resolution pass off — the store is at rest) at a fixed rate
+ *     calls it, under the node flags of `npm run hub`; programme worker and scheduled resolution pass off — the
+ *     store is at rest) at a fixed rate
  *     (`--rate`/s, an even open-loop pace, latency from when each request was due) for `--seconds` each:
  *     searchCustomers by phone, by id number and by name, and the customer 360 by id, keys drawn at random from
  *     the store; p50/p99 and CPU per request of the server and of PostgreSQL;
@@ -403,8 +405,12 @@ async function untilRiskSettled(u: string): Promise<void> {
 
 /** The hub's server in a child process (bench/graphql-server.ts) with a CHANNEL_APP token. */
 async function startServer(u: string): Promise<Server> {
-  // BENCH_SERVER_NODE_ARGS: flags for the server's node (e.g. --trace-gc to see collector pauses in its tail).
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  // The flags of the hub's npm script (bench/hub-node-flags.ts), then BENCH_SERVER_NODE_ARGS: more flags for the
+  // server's node (e.g. --trace-gc to see collector pauses in its tail; a later flag overrides an earlier one).
+  const nodeArgs = [
+    ...hubNodeFlags(),
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+  ];
   const proc = spawn(process.execPath, [...nodeArgs, 'bench/graphql-server.ts', 'hub'], {
     cwd: root,
     env: {
