@@ -175,6 +175,9 @@ process.stdout.write(
     `  phases: ${Object.entries(d.phases)
       .map(([k, s]) => `${k} ${s.toFixed(2)} s`)
       .join(', ')}\n` +
+    `  of which this process's CPU: ${Object.entries(d.processCpu)
+      .map(([k, s]) => `${k} ${s.toFixed(2)} s`)
+      .join(', ')}\n` +
     `  rows written: ${Object.entries(d.rows)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}\n` +

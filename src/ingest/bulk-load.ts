@@ -51,6 +51,8 @@ export type BulkLoadResult = {
   largestComponent: number;
   rows: Record<string, number>;
   phases: Record<string, number>;
+  /** This process's CPU seconds per phase (the rest of a phase's time is the database's work, or waiting on it). */
+  processCpu: Record<string, number>;
   /** Resident memory (MB) at the end of each phase, and the process's peak so far: the load holds the snapshot. */
   memory: Record<string, number>;
   /** Stored under the load's consumer group unless a part names its own (batch files: `import:<connector>`). */
@@ -71,11 +73,16 @@ export async function bulkLoadParts(
   const started = performance.now();
   const phases: Record<string, number> = {};
   let lap = performance.now();
+  let cpuLap = process.cpuUsage();
+  const processCpu: Record<string, number> = {};
   const memory: Record<string, number> = {};
   const phaseDone = (name: string) => {
     const now = performance.now();
     phases[name] = (phases[name] ?? 0) + (now - lap) / 1000;
     lap = now;
+    const cpu = process.cpuUsage(cpuLap);
+    cpuLap = process.cpuUsage();
+    processCpu[name] = (processCpu[name] ?? 0) + (cpu.user + cpu.system) / 1e6;
     memory[name] = Math.max(memory[name] ?? 0, Math.round(process.memoryUsage.rss() / 2 ** 20));
     // With --expose-gc (a measurement, not production): the live heap after a full collection.
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -105,6 +112,7 @@ export async function bulkLoadParts(
       largestComponent: 0,
       rows: {},
       phases,
+      processCpu,
       memory,
       positions: [],
       seconds: 0,
