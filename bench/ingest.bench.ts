@@ -17,6 +17,7 @@ import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { applyPhaseSeconds, retriesTotal } from '../src/observability/metrics.ts';
 import { sqlProfileReport } from '../src/db/query-stats.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
+import { runFreshnessLoad } from './freshness-load.ts';
 import { databaseCpuMeter, interleave, rawUpsert, writeSnapshot, writesPerEvent } from './ingest-support.ts';
 
 /**
@@ -273,18 +274,20 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
         const phaseWrites = await writeSnapshot(statsPool, 0);
         const phaseCpu = process.cpuUsage();
         const phaseDbCpu = await dbCpuMeter.read();
-        const latencies = await freshness(
-          hub.url,
+        const done = await runFreshnessLoad({
+          url: hub.url,
           token,
-          kafka,
-          i,
+          brokers: broker.brokers,
+          databaseUrl: db.url,
+          groupId: config.kafkaGroupId,
+          phase: i,
           prefix,
           load,
-          rate,
-          seconds,
-          pool,
-          config.kafkaGroupId,
-        );
+          perSecond: rate,
+          durationSeconds: seconds,
+        });
+        log(`freshness load: ${done.sent} events in ${done.seconds.toFixed(1)} s (load and probes in a worker thread)`);
+        const latencies = done.latencies;
         await untilConsumed(db.url, await endOffsets(broker.brokers, router.streamTopics), 3_600_000);
         const phaseEvents = load.length + latencies.length;
         const used = process.cpuUsage(phaseCpu);
@@ -316,135 +319,4 @@ function loadAverage(): string {
   return loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-}
-
-async function freshness(
-  url: string,
-  token: string,
-  kafka: ReturnType<typeof createKafka>,
-  phase: number,
-  prefix: string,
-  load: DemoMessage[],
-  perSecond: number,
-  durationSeconds: number,
-  pool: pg.Pool,
-  groupId: string,
-): Promise<number[]> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const probeTopic = `${prefix}app.customer-events.v1`;
-  const applied = watchPositions(pool, groupId, probeTopic);
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const tickMs = 50;
-  const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
-  const started = performance.now();
-  let sent = 0;
-  let probes = 0;
-  try {
-    for (let tick = 0; performance.now() - started < durationSeconds * 1000; tick += 1) {
-      const due = started + tick * tickMs;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const batch = load.slice(sent % load.length, (sent % load.length) + perTick);
-      sent += batch.length;
-      const byTopic = new Map<string, { key: string | null; value: string | null }[]>();
-      for (const m of batch) byTopic.set(m.topic, (byTopic.get(m.topic) ?? []).concat({ key: m.key, value: m.value }));
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
-      if (tick % 2 === 0) {
-        // A probe every 100 ms: a new customer only findable once ingested, matched and committed.
-        probes += 1;
-        const mobile = `19${phase % 10}${String(10_000_000 + probes).padStart(8, '0')}`;
-        const userId = `APP-PROBE-${prefix}${phase}-${probes}`;
-        const value = JSON.stringify({
-          eventId: `W-${userId}`,
-          type: 'REGISTERED',
-          at: new Date().toISOString(),
-          userId,
-          mobile,
-          email: null,
-          name: `探针${probes}`,
-          idNumber: null,
-          consent: null,
-        });
-        const sentAt = performance.now();
-        const [meta] = await producer.send({ topic: probeTopic, acks: -1, messages: [{ key: userId, value }] });
-        if (!meta?.baseOffset) throw new Error('the broker did not say where the probe went');
-        pending.push(
-          applied
-            .until(meta.partition, BigInt(meta.baseOffset))
-            .then(() => waitVisible(url, token, mobile))
-            .then((at) => void latencies.push(at - sentAt)),
-        );
-      }
-    }
-    await Promise.all(pending);
-  } finally {
-    await applied.stop();
-    await producer.disconnect();
-  }
-  process.stdout.write(`freshness load: ${sent} events in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-  return latencies;
-}
-
-/**
- * The probes' gate: resolves once the hub's stored position of the probe's partition has passed the probe's offset,
- * i.e. the transaction that applied it has committed (positions commit with the effects) — one query every 5 ms for
- * all the probes in flight. Only then does a probe ask GraphQL (and keeps asking until the customer is found).
- * Polling GraphQL alone, each probe in flight every 25 ms, was itself a few hundred searches a second on the hub
- * being measured — at 1,500 events/s, with probes waiting ~1 s, most of a core of the machine.
- */
-function watchPositions(pool: pg.Pool, groupId: string, topic: string) {
-  const waiting: { partition: number; offset: bigint; resolve: () => void }[] = [];
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      if (waiting.length > 0) {
-        const { rows } = await pool.query<{ partition: number; next_offset: string }>(
-          'select partition, next_offset::text from consumer_offset where consumer_group = $1 and topic = $2',
-          [groupId, topic],
-        );
-        const next = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
-        for (let i = waiting.length - 1; i >= 0; i -= 1) {
-          const w = waiting[i] as (typeof waiting)[number];
-          if ((next.get(w.partition) ?? -1n) > w.offset) {
-            waiting.splice(i, 1);
-            w.resolve();
-          }
-        }
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
-  return {
-    until: (partition: number, offset: bigint) =>
-      new Promise<void>((resolve) => waiting.push({ partition, offset, resolve })),
-    stop: () => {
-      stopped = true;
-      return loop;
-    },
-  };
-}
-
-async function waitVisible(url: string, token: string, phone: string): Promise<number> {
-  const query = `query($phone: String!) { searchCustomers(query: { phone: $phone }) { edges { node { id } } } }`;
-  const started = performance.now();
-  for (;;) {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables: { phone } }),
-    });
-    const body = (await res.json()) as { data?: { searchCustomers: { edges: unknown[] } }; errors?: unknown[] };
-    if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
-    if ((body.data?.searchCustomers.edges.length ?? 0) > 0) return performance.now();
-    // Fine-grained while it matters for the target (< 500 ms), coarser after, so that a backlog of waiting probes
-    // does not itself load the hub it measures (at 10 ms, a few probes in flight were hundreds of GraphQL
-    // requests a second — a core's worth on this machine). A 25 ms step overstates latency by 12 ms on average.
-    const waited = performance.now() - started;
-    await new Promise((r) => setTimeout(r, waited < 600 ? 25 : waited < 5_000 ? 100 : 500));
-  }
 }
