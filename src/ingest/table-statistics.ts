@@ -62,10 +62,13 @@ export class TableStatistics {
     const em = this.#orm.em.fork();
     const grown = await executeBound<{ relname: string }[]>(
       em,
-      `select relname from pg_stat_user_tables
-        where schemaname = current_schema() and relname = any(?::text[])
-          and n_mod_since_analyze >= 1000 and n_mod_since_analyze * 3 >= n_live_tup
-        order by relname`,
+      // The counters read directly, for these tables only: pg_stat_user_tables computes every counter of every
+      // table in the database (~20 ms a call on bench:ingest's store; this is ~0.1 ms).
+      `select c.relname from pg_class c
+        where c.oid = any(?::regclass[])
+          and pg_stat_get_mod_since_analyze(c.oid) >= 1000
+          and pg_stat_get_mod_since_analyze(c.oid) * 3 >= pg_stat_get_live_tuples(c.oid)
+        order by c.relname`,
       [tables],
     );
     if (grown.length === 0) return [];
