@@ -45,12 +45,12 @@ const envelopeStart = Buffer.from('{"schema":');
 const payloadMember = ',"payload":';
 
 export function parseUnwrapped(buf: Buffer, what: string): unknown {
-  if (
-    buf.length > envelopeStart.length &&
-    buf.compare(envelopeStart, 0, envelopeStart.length, 0, envelopeStart.length) === 0
-  ) {
-    for (const prefix of knownSchemas) {
+  if (buf.length > envelopeStart.length && buf[0] === 0x7b && buf[2] === 0x73) {
+    for (let i = 0; i < knownSchemas.length; i += 1) {
+      const prefix = knownSchemas[i] as Buffer;
       if (buf.length <= prefix.length || buf.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) continue;
+      // Messages come in runs of one table: the schema just matched is tried first next time.
+      if (i > 0) knownSchemas.unshift(...knownSchemas.splice(i, 1));
       let end = buf.length;
       while (end > prefix.length && isJsonSpace(buf[end - 1] as number)) end -= 1;
       if (buf[end - 1] !== 0x7d) break; // not `…}`: the whole message decides
