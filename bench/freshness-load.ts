@@ -24,8 +24,11 @@ export type FreshnessLoad = {
   durationSeconds: number;
 };
 
-/** Runs the load in a worker thread; resolves with every probe's latency (ms), the events sent and the time taken. */
-export function runFreshnessLoad(load: FreshnessLoad): Promise<{ latencies: number[]; sent: number; seconds: number }> {
+/** Every probe's latency (ms), the events sent and the time taken. */
+export type FreshnessResult = { latencies: number[]; sent: number; seconds: number };
+
+/** Runs the load in a worker thread. */
+export function runFreshnessLoad(load: FreshnessLoad): Promise<FreshnessResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: load });
     worker.once('message', resolve);
@@ -53,7 +56,7 @@ async function freshness({
   load,
   perSecond,
   durationSeconds,
-}: FreshnessLoad): Promise<{ latencies: number[]; sent: number; seconds: number }> {
+}: FreshnessLoad): Promise<FreshnessResult> {
   const kafka = createKafka(brokers, 'bench-ingest-load');
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -167,9 +170,8 @@ async function waitVisible(url: string, token: string, phone: string): Promise<n
     const body = (await res.json()) as { data?: { searchCustomers: { edges: unknown[] } }; errors?: unknown[] };
     if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
     if ((body.data?.searchCustomers.edges.length ?? 0) > 0) return performance.now();
-    // Fine-grained while it matters for the target (< 500 ms), coarser after, so that a backlog of waiting probes
-    // does not itself load the hub it measures (at 10 ms, a few probes in flight were hundreds of GraphQL
-    // requests a second — a core's worth on this machine). A 25 ms step overstates latency by 12 ms on average.
+    // Asked only once the probe's position has committed (watchPositions), so this rarely loops; if it does,
+    // fine-grained while it matters for the target, coarser after, so that waiting probes do not load the hub.
     const waited = performance.now() - started;
     await new Promise((r) => setTimeout(r, waited < 600 ? 25 : waited < 5_000 ? 100 : 500));
   }

@@ -41,24 +41,21 @@ const knownSchemas: Buffer[] = [];
 const maxKnownSchemas = 64;
 /** Envelopes whose schema text was not compact: after this many, no more are tried (each costs a stringify). */
 let triesLeft = 1_000;
-const envelopeStart = Buffer.from('{"schema":');
 const payloadMember = ',"payload":';
 
 export function parseUnwrapped(buf: Buffer, what: string): unknown {
-  if (buf.length > envelopeStart.length && buf[0] === 0x7b && buf[2] === 0x73) {
-    for (let i = 0; i < knownSchemas.length; i += 1) {
-      const prefix = knownSchemas[i] as Buffer;
-      if (buf.length <= prefix.length || buf.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) continue;
-      // Messages come in runs of one table: the schema just matched is tried first next time.
-      if (i > 0) knownSchemas.unshift(...knownSchemas.splice(i, 1));
-      let end = buf.length;
-      while (end > prefix.length && isJsonSpace(buf[end - 1] as number)) end -= 1;
-      if (buf[end - 1] !== 0x7d) break; // not `…}`: the whole message decides
-      try {
-        return JSON.parse(buf.toString('utf8', prefix.length, end - 1));
-      } catch {
-        break;
-      }
+  for (let i = 0; i < knownSchemas.length; i += 1) {
+    const prefix = knownSchemas[i] as Buffer;
+    if (buf.length <= prefix.length || buf.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) continue;
+    // Messages come in runs of one table: the schema just matched is tried first next time.
+    if (i > 0) knownSchemas.unshift(...knownSchemas.splice(i, 1));
+    let end = buf.length;
+    while (end > prefix.length && isJsonSpace(buf[end - 1] as number)) end -= 1;
+    if (buf[end - 1] !== 0x7d) break; // not `…}`: the whole message decides
+    try {
+      return JSON.parse(buf.toString('utf8', prefix.length, end - 1));
+    } catch {
+      break;
     }
   }
   const doc = parseJson(buf, what);
