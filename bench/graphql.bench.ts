@@ -18,7 +18,7 @@ import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { phoneSearchKey } from '../src/domain/normalize/index.ts';
 import { requestBody, summarise360, summarisePhone, type Operation, type Server } from './graphql-documents.ts';
 import { summariseProfile } from './cpu-profile.ts';
-import { hubNodeFlags } from './hub-node-flags.ts';
+import { hubNodeFlags } from '../tests/support/hub-node-flags.ts';
 import { load, paced as evenPace, report, type Measured } from './graphql-load.ts';
 
 /**
@@ -248,7 +248,7 @@ type Child = {
 };
 
 async function startServer(server: Server, url: string, profile: boolean): Promise<Child> {
-  // The hub runs with the flags of its npm script (bench/hub-node-flags.ts); PostGraphile with node's defaults.
+  // The hub runs with the flags of its npm script (tests/support/hub-node-flags.ts); PostGraphile with node's defaults.
   const flags = [
     ...(server === 'hub' ? hubNodeFlags() : []),
     ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),

@@ -19,7 +19,7 @@ import { servingTables } from '../src/services/serving-tables.ts';
 import { type PopulationChunk, populationChunks } from '../src/demo/generate-population.ts';
 import { cpu, cpuSpent, paced, type Target } from './graphql-load.ts';
 import { scaleDocuments, storageReport, summaryTable, type Row } from './scale-report.ts';
-import { hubNodeFlags } from './hub-node-flags.ts';
+import { hubNodeFlags } from '../tests/support/hub-node-flags.ts';
 
 /**
  * The hub at scale (issue 16 part 5): a store of `--customers` people (default 1,000,000; about 2.6 source records
@@ -405,7 +405,7 @@ async function untilRiskSettled(u: string): Promise<void> {
 
 /** The hub's server in a child process (bench/graphql-server.ts) with a CHANNEL_APP token. */
 async function startServer(u: string): Promise<Server> {
-  // The flags of the hub's npm script (bench/hub-node-flags.ts), then BENCH_SERVER_NODE_ARGS: more flags for the
+  // The flags of the hub's npm script (tests/support/hub-node-flags.ts), then BENCH_SERVER_NODE_ARGS: more flags for the
   // server's node (e.g. --trace-gc to see collector pauses in its tail; a later flag overrides an earlier one).
   const nodeArgs = [
     ...hubNodeFlags(),

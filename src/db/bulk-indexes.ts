@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from './bound-sql.ts';
+import { quoteIdent as ident } from './sql-sets.ts';
 
 /**
  * Secondary indexes and foreign keys of some tables, dropped for the bulk initial load's COPY and restored after
@@ -64,5 +65,3 @@ export async function restoreSecondaryIndexes(
   dropped.indexes = dropped.indexes.filter((t) => !mine(t));
   dropped.foreignKeys = dropped.foreignKeys.filter((t) => !mine(t));
 }
-
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;

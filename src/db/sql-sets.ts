@@ -14,3 +14,6 @@ export const marks = (n: number, mark = '?'): string => Array.from({ length: n }
  * returns, and each customer is handled once even if named twice.
  */
 export const uniqueIds = (ids: Iterable<string>): string[] => [...new Set([...ids].map((id) => id.toLowerCase()))];
+
+/** An identifier (table, column, index) quoted for SQL text. */
+export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;

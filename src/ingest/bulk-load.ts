@@ -6,7 +6,7 @@ import { emptyStats } from '../sync/apply-stats.ts';
 import { emptyChangeSet } from '../sync/change-set.ts';
 import { resolveStaged } from '../sync/bulk-resolve.ts';
 import { PartyStage } from '../sync/bulk-stage.ts';
-import { writeSnapshot } from '../sync/bulk-write.ts';
+import { prepareSnapshotWrite, writeSnapshot } from '../sync/bulk-write.ts';
 import { foldChangeEvents } from '../sync/fold-events.ts';
 import type { PartyChange } from '../sync/party-batch-types.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
@@ -199,13 +199,18 @@ export async function bulkLoadParts(
     result.records = settled.records;
     result.tombstones = settled.tombstones;
     phaseDone('fold');
-    const resolution = await resolveStaged(em, deps.matcher);
+    const dropped = await prepareSnapshotWrite(em);
+    const resolution = await resolveStaged(em, deps.matcher, dropped !== null);
     result.parties = resolution.parties.length;
     result.largestComponent = resolution.largestComponent;
     phaseDone('match');
     const matching = deps.matcher.batch;
     if (!matching) throw new Error(`matcher ${deps.matcher.name} cannot resolve in batch`);
-    result.rows = await writeSnapshot(em, resolution, matching, changed, phaseDone);
+    result.rows = await writeSnapshot(em, resolution, matching, changed, dropped, phaseDone).catch(async (e) => {
+      // The keys' insert ran unawaited: if it failed, every later statement failed for it — report its error.
+      await resolution.keysStored;
+      throw e;
+    });
     result.reviews = result.rows.review_task ?? 0;
     await deps.followUp.run(em, changed);
     phaseDone(deps.followUp.phase);

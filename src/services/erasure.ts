@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
+import { quoteIdent } from '../db/sql-sets.ts';
 import type { PartyAttributes } from '../domain/canonical.ts';
 import { writeHistory } from '../sync/history.ts';
 
@@ -136,7 +137,6 @@ async function sweep(em: EntityManager, strong: string[], names: string[], summa
     if (notSwept.has(c.table_name) || notSweptColumns.has(`${c.table_name}.${c.column_name}`)) continue;
     byTable.set(c.table_name, [...(byTable.get(c.table_name) ?? []), { column: c.column_name, type: c.data_type }]);
   }
-  const quoted = (c: string) => `"${c.replaceAll('"', '""')}"`;
   const isJson = (t: string) => t === 'jsonb' || t === 'json';
   for (const [table, cols] of byTable) {
     const values = ownRecords.has(table) ? strong : [...strong, ...names];
@@ -147,7 +147,7 @@ async function sweep(em: EntityManager, strong: string[], names: string[], summa
     const build = (parts: (string | { pattern: string })[], params: unknown[]) =>
       parts.map((p) => (typeof p === 'string' ? p : (params.push(p.pattern), '?'))).join('');
     const patternFor = (c: { type: string }) => ({ pattern: isJson(c.type) ? json : text });
-    const matches = (c: { column: string; type: string }) => [`(${quoted(c.column)}::text ~ `, patternFor(c), ')'];
+    const matches = (c: { column: string; type: string }) => [`(${quoteIdent(c.column)}::text ~ `, patternFor(c), ')'];
     if (table === 'quarantined_event') {
       // A quarantined message carrying the person is dropped whole: it cannot be replayed as it was anyway.
       const hit = cols.filter((c) => c.column === 'message_value' || c.column === 'message_key');
@@ -169,11 +169,11 @@ async function sweep(em: EntityManager, strong: string[], names: string[], summa
     const sets = build(
       cols.flatMap((c, i) => [
         ...(i > 0 ? [', '] : []),
-        `${quoted(c.column)} = case when `,
+        `${quoteIdent(c.column)} = case when `,
         ...matches(c),
-        ` then regexp_replace(${quoted(c.column)}::text, `,
+        ` then regexp_replace(${quoteIdent(c.column)}::text, `,
         patternFor(c),
-        `, '${erasedToken}', 'g')${isJson(c.type) ? `::${c.type}` : ''} else ${quoted(c.column)} end`,
+        `, '${erasedToken}', 'g')${isJson(c.type) ? `::${c.type}` : ''} else ${quoteIdent(c.column)} end`,
       ]),
       params,
     );
@@ -181,7 +181,7 @@ async function sweep(em: EntityManager, strong: string[], names: string[], summa
       cols.flatMap((c, i) => [...(i > 0 ? [' or '] : []), ...matches(c)]),
       params,
     );
-    const n = await count(em, `update ${quoted(table)} set ${sets} where ${where}`, params);
+    const n = await count(em, `update ${quoteIdent(table)} set ${sets} where ${where}`, params);
     if (n > 0) summary[`${table}.swept`] = (summary[`${table}.swept`] ?? 0) + n;
   }
 }

@@ -15,7 +15,7 @@ import { cursorRows } from '../db/cursor.ts';
  *      keys go back to the database (`bulk_key`), which groups them into blocks. Records sharing a usable block
  *      (`BatchMatching.usable`: small enough for its rule, counted over the whole snapshot) are joined
  *      (union–find) — the closure the resolution pass walks, so each component is exactly a neighbourhood the
- *      pass would re-cluster whole.
+ *      pass would re-cluster whole. With `storeKeys`, the database meanwhile writes the keys to `match_key`.
  *   2. Each component is clustered by the matcher's batch engine (`Matcher.cluster`) over the usable blocks,
  *      independent of order.
  *   3. `explainRecord`: each record is explained as streaming explains it — decided (`BatchMatching.decide`)
@@ -49,6 +49,8 @@ export type SnapshotResolution = {
   recordBlocks: Int32Array;
   reviews: Map<string, SnapshotReview>;
   largestComponent: number;
+  /** `match_key` rows being written (resolveStaged's `storeKeys`), or null when the keys were not stored. */
+  keysStored: Promise<number> | null;
 };
 export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
 
@@ -104,7 +106,12 @@ function candidateOf(
   };
 }
 
-export async function resolveStaged(em: EntityManager, matcher: Matcher): Promise<SnapshotResolution> {
+export async function resolveStaged(
+  em: EntityManager,
+  matcher: Matcher,
+  /** Also store the records' blocking keys in `match_key` (its foreign keys must be dropped: no records yet). */
+  storeKeys = false,
+): Promise<SnapshotResolution> {
   const cluster = matcher.cluster;
   const matching = matcher.batch;
   if (!cluster || !matching)
@@ -122,14 +129,16 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
 
   // 1. Profiles and keys as the records stream out; blocks grouped by the database.
   await executeBound(em, 'create temporary table bulk_key (idx int not null, key text not null) on commit drop');
-  for await (const rows of cursorRows<{ idx: number; system: string; source_id: string; attributes: PartyAttributes }>(
-    em,
-    'bulk_profiles',
-    'select idx, system, source_id, attributes from bulk_record order by idx',
-  )) {
+  for await (const rows of cursorRows<{
+    idx: number;
+    id: string;
+    system: string;
+    source_id: string;
+    attributes: PartyAttributes;
+  }>(em, 'bulk_profiles', 'select idx, id, system, source_id, attributes from bulk_record order by idx')) {
     const keyRows: [number, string][] = [];
     for (const r of rows) {
-      ids[r.idx] = randomUUID();
+      ids[r.idx] = r.id;
       systems[r.idx] = intern(r.system);
       sourceIds[r.idx] = r.source_id;
       kinds[r.idx] = intern(r.attributes.kind);
@@ -172,6 +181,10 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
         if (r !== root) parent[r] = root;
       }
     }
+  // The blocking keys are stored now, by the database, while this process clusters (the keys and record ids are
+  // all there; the tables' foreign keys are dropped for the load): one connection, two processors busy.
+  const keysStored = storeKeys ? storeMatchKeys(em) : null;
+  keysStored?.catch(() => {}); // awaited by the writer; a failure surfaces there
   const blockCount = blockStartList.length;
   blockStartList.push(blockMembersList.length);
   const blockStart = blockStartList.done();
@@ -236,7 +249,25 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
     recordBlocks,
     reviews: new Map(),
     largestComponent: largest,
+    keysStored,
   };
+}
+
+/**
+ * The records' blocking keys into `match_key`, hashed as the candidate search reads them; returns the rows written.
+ * In key order, so the primary key's B-tree grows at its right edge instead of splitting pages all over.
+ */
+async function storeMatchKeys(em: EntityManager): Promise<number> {
+  const [row] = await executeBound<{ n: number }[]>(
+    em,
+    `with written as (
+       insert into match_key (key_hash, source_record_id)
+       select distinct hashtextextended(k.key, 0) as key_hash, r.id from bulk_key k join bulk_record r using (idx)
+        order by 1, 2
+       on conflict do nothing returning 1)
+     select count(*)::int as n from written`,
+  );
+  return row?.n ?? 0;
 }
 
 /** One source record's link to its golden record, explained as streaming explains it. */

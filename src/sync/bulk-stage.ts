@@ -12,9 +12,9 @@ import { foldJson } from './party-batch-types.ts';
  *   - a folded change event (sources that send only what changed) is the record's state as of that event, and the
  *     last one folded wins;
  *   - otherwise the highest source version wins, the first seen on a tie (streaming skips an equal version);
- * and numbers the records that remain upserts 0..n-1 in source-key order (`bulk_record.idx`): the resolution
- * (bulk-resolve.ts) keeps only compact per-record arrays indexed by it, and the writer (bulk-write.ts) reads the
- * records back in that order. Temporary tables go with the transaction (on commit drop).
+ * and numbers the records that remain upserts 0..n-1 in source-key order (`bulk_record.idx`, each with its new
+ * source-record id): the resolution (bulk-resolve.ts) keeps only compact per-record arrays indexed by it, and the
+ * writer (bulk-write.ts) reads the records back in that order. Temporary tables go with the transaction (on commit drop).
  */
 export const stageSize = 5_000;
 
@@ -105,7 +105,7 @@ export class PartyStage {
       this.em,
       `create temporary table bulk_record on commit drop as
          select (row_number() over (order by system collate "C", source_id collate "C") - 1)::int as idx,
-                system, source_id, source_version, source_time, fold, kind, raw, attributes
+                gen_random_uuid() as id, system, source_id, source_version, source_time, fold, kind, raw, attributes
            from bulk_last where op = 'upsert'`,
     );
     await executeBound(this.em, 'alter table bulk_record add primary key (idx)');

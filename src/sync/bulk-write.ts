@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
 import { copyRows } from '../db/copy.ts';
 import { executeBound } from '../db/bound-sql.ts';
-import { dropSecondaryIndexes, restoreSecondaryIndexes } from '../db/bulk-indexes.ts';
+import { analyzePlannerColumns } from '../db/analyze.ts';
+import { type DroppedSchema, dropSecondaryIndexes, restoreSecondaryIndexes } from '../db/bulk-indexes.ts';
 import { chunked } from '../db/sql-sets.ts';
 import {
   type Contribution,
@@ -32,18 +33,12 @@ export async function writeSnapshot(
   resolution: SnapshotResolution,
   matching: BatchMatching,
   changed: ChangeSet,
+  /** What `prepareSnapshotWrite` dropped (restored here), or null. */
+  dropped: DroppedSchema | null,
   phaseDone: (phase: string) => void = () => {},
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   const parties = resolution.parties;
-  // On an empty store (the initial load this is for), the tables' secondary indexes and foreign keys go while
-  // the rows go in and are built once afterwards, in this transaction (src/db/bulk-indexes.ts). On a store that
-  // holds golden records they stay: dropping them takes exclusive locks that would block a running hub.
-  const [store] = await executeBound<{ empty: boolean }[]>(
-    em,
-    'select not exists (select 1 from party) and not exists (select 1 from source_record) as empty',
-  );
-  const dropped = store?.empty ? await dropSecondaryIndexes(em, bulkTables) : null;
   counts.party = await copyRows(
     em,
     'party',
@@ -123,13 +118,15 @@ export async function writeSnapshot(
     `insert into source_record (id, system, source_id, attribute_versions, source_time, source_version, deleted)
      select gen_random_uuid(), system, source_id, fold, source_time, source_version, true from bulk_tombstone`,
   );
-  // Blocking keys are stored hashed, as the candidate search reads them.
-  counts.match_key = await inserted(
-    em,
-    `insert into match_key (key_hash, source_record_id)
-     select distinct hashtextextended(k.key, 0), l.id from bulk_key k join bulk_link l using (idx)
-     on conflict do nothing`,
-  );
+  // Blocking keys are stored hashed, as the candidate search reads them — by the resolution while it clustered,
+  // or now.
+  counts.match_key = await (resolution.keysStored ??
+    inserted(
+      em,
+      `insert into match_key (key_hash, source_record_id)
+       select distinct hashtextextended(k.key, 0), l.id from bulk_key k join bulk_link l using (idx)
+       on conflict do nothing`,
+    ));
   // By customer, so that one customer's identifiers and contact points share a heap page or two: a page of search
   // hits reads each hit's contact points, and in source order they lay on as many pages as the customer had
   // source records (at a million customers, most of what a name search read).
@@ -169,7 +166,7 @@ export async function writeSnapshot(
   // Fresh statistics for the statements below and the follow-up (the tables were empty when last analysed) — the
   // facts' tables too, loaded before this step: the first risk rescan after a load joins activities whole, and on
   // statistics of an empty table its plan was quadratic (src/risk/rescan.ts).
-  await executeBound(em, `analyze ${[...bulkTables, ...factTables].join(', ')}`);
+  await analyzePlannerColumns(em, [...bulkTables, ...factTables]);
   phaseDone('analyze');
   // Survivorship, history and events of the new golden records.
   let recomputed = 0;
@@ -187,6 +184,21 @@ export async function writeSnapshot(
     phaseDone('indexes');
   }
   return counts;
+}
+
+/**
+ * On an empty store (the initial load this is for), the tables' secondary indexes and foreign keys go while the
+ * rows go in and are built once afterwards, in this transaction (src/db/bulk-indexes.ts): call before the
+ * resolution, which may store the blocking keys (`resolveStaged`'s `storeKeys`), and hand the result to
+ * `writeSnapshot`. On a store that holds golden records they stay (null): dropping them takes exclusive locks that
+ * would block a running hub.
+ */
+export async function prepareSnapshotWrite(em: EntityManager): Promise<DroppedSchema | null> {
+  const [store] = await executeBound<{ empty: boolean }[]>(
+    em,
+    'select not exists (select 1 from party) and not exists (select 1 from source_record) as empty',
+  );
+  return store?.empty ? await dropSecondaryIndexes(em, bulkTables) : null;
 }
 
 /** Rows an `insert … select` wrote. */

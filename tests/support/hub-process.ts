@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { testJwtSecret } from './hub.ts';
+import { hubNodeFlags } from './hub-node-flags.ts';
 
 /**
- * The hub as a separate process (`hub start`), for tests that kill it. Its stderr goes to `logFd` when given
+ * The hub as a separate process (`hub start`, with the node flags of `npm run hub`), for tests that kill it. Its stderr goes to `logFd` when given
  * (kept, not printed), otherwise it is collected and printed only if the process ends with errors on its own.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,7 +15,7 @@ export type HubProcess = {
 };
 
 export function startHubProcess(env: Record<string, string>, opts: { logFd?: number } = {}): HubProcess {
-  const child = spawn(process.execPath, ['src/cli/hub.ts', 'start'], {
+  const child = spawn(process.execPath, [...hubNodeFlags(), 'src/cli/hub.ts', 'start'], {
     cwd: root,
     env: { ...process.env, PORT: '0', HUB_JWT_SECRET: testJwtSecret, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', opts.logFd ?? 'pipe'],

@@ -1,0 +1,25 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from './bound-sql.ts';
+import { quoteIdent as ident } from './sql-sets.ts';
+
+/**
+ * ANALYZE of the columns a plan can use, for a statement that must be planned well inside the same transaction
+ * (the bulk load's survivorship and follow-up, right after it wrote every row): every column but the jsonb ones.
+ * The hub never filters or joins on a whole jsonb value — only on expressions, which have their own statistics or
+ * none — yet computing their statistics is most of what analysing a table of payloads costs: `source_record`'s raw
+ * record, attributes, profile, explanation and versions took ~400 of its ~550 ms (21,000 records). Analysing a
+ * column list leaves the table's count of changes since its last analyse standing (PostgreSQL resets it only for
+ * a whole-table ANALYZE), so autovacuum still analyses the whole table after the commit.
+ */
+export async function analyzePlannerColumns(em: EntityManager, tables: readonly string[]): Promise<void> {
+  const columns = await executeBound<{ table: string; columns: string[] }[]>(
+    em,
+    `select c.relname as table, array_agg(a.attname::text order by a.attnum) as columns
+       from pg_attribute a join pg_class c on c.oid = a.attrelid
+      where c.oid = any(?::regclass[]) and a.attnum > 0 and not a.attisdropped and a.atttypid <> 'jsonb'::regtype
+      group by c.relname`,
+    [tables],
+  );
+  const list = columns.map((t) => `${ident(t.table)} (${t.columns.map(ident).join(', ')})`);
+  if (list.length > 0) await executeBound(em, `analyze ${list.join(', ')}`);
+}
