@@ -7,11 +7,14 @@ import { quoteIdent as ident } from './sql-sets.ts';
  * it in the same transaction (src/sync/bulk-write.ts): building an index once over the loaded rows is much
  * cheaper than maintaining it row by row (random inserts into B-trees larger than the cache, a GIN index on
  * names), and a foreign key is validated by one join instead of a trigger per row queued until the end.
- * Primary keys and unique constraints stay (other tables' keys depend on them; they guard the load's own ids).
+ * Primary keys, unique constraints and unique indexes stay (other tables' keys depend on them, upserts find their
+ * rows by them, they guard the load's own ids).
  * A failure anywhere rolls the drop back with everything else: the schema is never left without them.
  * Only for empty tables: dropping takes an exclusive lock on each table, which would block a running hub.
  */
 export type DroppedSchema = {
+  /** The tables whose secondary indexes and foreign keys these are. */
+  tables: string[];
   indexes: { table: string; name: string; definition: string }[];
   foreignKeys: { table: string; name: string; definition: string }[];
 };
@@ -24,7 +27,7 @@ export async function dropSecondaryIndexes(em: EntityManager, tables: readonly s
        join pg_class c on c.oid = i.indrelid
        join pg_class ic on ic.oid = i.indexrelid
        join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = current_schema() and c.relname = any(?::text[]) and not i.indisprimary
+      where n.nspname = current_schema() and c.relname = any(?::text[]) and not i.indisprimary and not i.indisunique
         and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)
       order by c.relname, ic.relname`,
     [tables],
@@ -42,7 +45,7 @@ export async function dropSecondaryIndexes(em: EntityManager, tables: readonly s
   for (const fk of foreignKeys)
     await executeBound(em, `alter table ${ident(fk.table)} drop constraint ${ident(fk.name)}`);
   for (const ix of indexes) await executeBound(em, `drop index ${ident(ix.name)}`);
-  return { indexes, foreignKeys };
+  return { tables: [...tables], indexes, foreignKeys };
 }
 
 /** Restores what `dropSecondaryIndexes` dropped of the given tables (all by default): indexes, then foreign keys. */

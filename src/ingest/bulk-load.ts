@@ -100,6 +100,8 @@ export async function bulkLoadParts(
       throw new StoreNotEmptyError(
         'the bulk load is for an initial load into an empty store: this store already holds source records (load later snapshots through streaming or `hub import`)',
       );
+    // Secondary indexes and foreign keys of the tables the load fills go until its end (bulk-write.ts).
+    const dropped = await prepareSnapshotWrite(em);
     const result: BulkLoadResult = {
       messages: 0,
       records: 0,
@@ -199,8 +201,7 @@ export async function bulkLoadParts(
     result.records = settled.records;
     result.tombstones = settled.tombstones;
     phaseDone('fold');
-    const dropped = await prepareSnapshotWrite(em);
-    const resolution = await resolveStaged(em, deps.matcher, dropped !== null);
+    const resolution = await resolveStaged(em, deps.matcher, dropped.tables.includes('match_key'));
     result.parties = resolution.parties.length;
     result.largestComponent = resolution.largestComponent;
     phaseDone('match');

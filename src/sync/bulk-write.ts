@@ -33,8 +33,8 @@ export async function writeSnapshot(
   resolution: SnapshotResolution,
   matching: BatchMatching,
   changed: ChangeSet,
-  /** What `prepareSnapshotWrite` dropped (restored here), or null. */
-  dropped: DroppedSchema | null,
+  /** What `prepareSnapshotWrite` dropped: restored here. */
+  dropped: DroppedSchema,
   phaseDone: (phase: string) => void = () => {},
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -153,16 +153,14 @@ export async function writeSnapshot(
   resolution.reviews.clear();
   await executeBound(em, 'drop table bulk_link, bulk_identifier, bulk_contact_point, bulk_key');
   phaseDone('copy');
-  if (dropped) {
-    // Everything survivorship reads by (source records by golden record) back before it runs; the golden
-    // records' own indexes (names: B-tree, prefix, trigram GIN) after it, which rewrites every golden record.
-    await restoreSecondaryIndexes(
-      em,
-      dropped,
-      bulkTables.filter((t) => t !== 'party'),
-    );
-    phaseDone('indexes');
-  }
+  // Everything survivorship reads by (source records by golden record) back before it runs; the golden records'
+  // own indexes (names: B-tree, prefix, trigram GIN) after it, which rewrites every golden record.
+  await restoreSecondaryIndexes(
+    em,
+    dropped,
+    dropped.tables.filter((t) => t !== 'party'),
+  );
+  phaseDone('indexes');
   // Fresh statistics for the statements below and the follow-up (the tables were empty when last analysed) — the
   // facts' tables too, loaded before this step: the first risk rescan after a load joins activities whole, and on
   // statistics of an empty table its plan was quadratic (src/risk/rescan.ts).
@@ -179,26 +177,26 @@ export async function writeSnapshot(
   }
   counts.recomputed = recomputed;
   phaseDone('survivorship');
-  if (dropped) {
-    await restoreSecondaryIndexes(em, dropped);
-    phaseDone('indexes');
-  }
+  await restoreSecondaryIndexes(em, dropped);
+  phaseDone('indexes');
   return counts;
 }
 
 /**
- * On an empty store (the initial load this is for), the tables' secondary indexes and foreign keys go while the
- * rows go in and are built once afterwards, in this transaction (src/db/bulk-indexes.ts): call before the
- * resolution, which may store the blocking keys (`resolveStaged`'s `storeKeys`), and hand the result to
- * `writeSnapshot`. On a store that holds golden records they stay (null): dropping them takes exclusive locks that
- * would block a running hub.
+ * The secondary indexes and foreign keys of the tables the load writes (golden and source records and what hangs
+ * off them, and the facts' tables) go while the rows go in and are built once afterwards, in this transaction
+ * (src/db/bulk-indexes.ts) — only of tables that are empty (the initial load this is for): on a table that holds
+ * rows they stay, since dropping takes an exclusive lock that would block a running hub. Call before the first
+ * write of the load (the facts are applied as they stream in) and hand the result to `writeSnapshot`; the
+ * resolution stores the blocking keys early (`resolveStaged`'s `storeKeys`) when `match_key` is among them.
  */
-export async function prepareSnapshotWrite(em: EntityManager): Promise<DroppedSchema | null> {
-  const [store] = await executeBound<{ empty: boolean }[]>(
+export async function prepareSnapshotWrite(em: EntityManager): Promise<DroppedSchema> {
+  const tables = [...bulkTables, ...factTables];
+  const [store] = await executeBound<{ empty: string[] }[]>(
     em,
-    'select not exists (select 1 from party) and not exists (select 1 from source_record) as empty',
+    `select array_remove(array[${tables.map((t) => `case when not exists (select 1 from ${t}) then '${t}' end`).join(', ')}], null) as empty`,
   );
-  return store?.empty ? await dropSecondaryIndexes(em, bulkTables) : null;
+  return dropSecondaryIndexes(em, store?.empty ?? []);
 }
 
 /** Rows an `insert … select` wrote. */
