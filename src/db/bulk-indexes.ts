@@ -48,11 +48,15 @@ export async function dropSecondaryIndexes(em: EntityManager, tables: readonly s
   return { tables: [...tables], indexes, foreignKeys };
 }
 
-/** Restores what `dropSecondaryIndexes` dropped of the given tables (all by default): indexes, then foreign keys. */
+/**
+ * Restores what `dropSecondaryIndexes` dropped of the given tables (all by default): indexes, then foreign keys
+ * (unless `indexesOnly`: a table whose foreign keys reference rows not written yet).
+ */
 export async function restoreSecondaryIndexes(
   em: EntityManager,
   dropped: DroppedSchema,
   tables?: readonly string[],
+  indexesOnly = false,
 ): Promise<void> {
   const mine = (t: { table: string }) => !tables || tables.includes(t.table);
   // Index builds sort in memory up to at least 256 MB (per build, this transaction only) instead of spilling to
@@ -63,8 +67,9 @@ export async function restoreSecondaryIndexes(
       where pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024`,
   );
   for (const ix of dropped.indexes.filter(mine)) await executeBound(em, ix.definition);
+  dropped.indexes = dropped.indexes.filter((t) => !mine(t));
+  if (indexesOnly) return;
   for (const fk of dropped.foreignKeys.filter(mine))
     await executeBound(em, `alter table ${ident(fk.table)} add constraint ${ident(fk.name)} ${fk.definition}`);
-  dropped.indexes = dropped.indexes.filter((t) => !mine(t));
   dropped.foreignKeys = dropped.foreignKeys.filter((t) => !mine(t));
 }

@@ -95,10 +95,13 @@ export async function bulkLoadParts(
     memory.peak = Math.round(process.resourceUsage().maxRSS / 1024);
   };
   return orm.em.fork().transactional(async (em) => {
-    const [held] = await executeBound<{ any: boolean }[]>(em, 'select exists (select 1 from source_record) as any');
+    const [held] = await executeBound<{ any: boolean }[]>(
+      em,
+      'select exists (select 1 from source_record) or exists (select 1 from party) as any',
+    );
     if (held?.any)
       throw new StoreNotEmptyError(
-        'the bulk load is for an initial load into an empty store: this store already holds source records (load later snapshots through streaming or `hub import`)',
+        'the bulk load is for an initial load into an empty store: this store already holds source or golden records (load later snapshots through streaming or `hub import`)',
       );
     // Secondary indexes and foreign keys of the tables the load fills go until its end (bulk-write.ts).
     const dropped = await prepareSnapshotWrite(em);

@@ -4,7 +4,6 @@ import { copyRows } from '../db/copy.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { analyzePlannerColumns } from '../db/analyze.ts';
 import { type DroppedSchema, dropSecondaryIndexes, restoreSecondaryIndexes } from '../db/bulk-indexes.ts';
-import { chunked } from '../db/sql-sets.ts';
 import {
   type Contribution,
   contactPointColumns,
@@ -12,7 +11,7 @@ import {
   identifierColumns,
   identifierRows,
 } from './party-change.ts';
-import { recomputeParties, type HistoryCause } from './survivorship.ts';
+import { createParties, type GoldenValues, type SurvivorCandidate } from './survivorship.ts';
 import type { ChangeSet } from './change-set.ts';
 import { explainRecord, type SnapshotResolution } from './bulk-resolve.ts';
 import { cursorRows } from '../db/cursor.ts';
@@ -39,12 +38,6 @@ export async function writeSnapshot(
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   const parties = resolution.parties;
-  counts.party = await copyRows(
-    em,
-    'party',
-    ['id', 'kind'],
-    rowsOf(parties, (p) => [p.id, p.kind]),
-  );
   // The records stream out of the stage once more, in `idx` order: each is explained (its link and review tasks)
   // with its attributes at hand, and its link, identifiers and contact points go to temporary tables; the source
   // records themselves are then written set-wise from the stage joined with the links, in the database.
@@ -154,11 +147,13 @@ export async function writeSnapshot(
   await executeBound(em, 'drop table bulk_link, bulk_identifier, bulk_contact_point, bulk_key');
   phaseDone('copy');
   // Everything survivorship reads by (source records by golden record) back before it runs; the golden records'
-  // own indexes (names: B-tree, prefix, trigram GIN) after it, which rewrites every golden record.
+  // own indexes (names: B-tree, prefix, trigram GIN) after they are written, and the foreign keys (most reference
+  // the golden records) at the end.
   await restoreSecondaryIndexes(
     em,
     dropped,
     dropped.tables.filter((t) => t !== 'party'),
+    true,
   );
   phaseDone('indexes');
   // Fresh statistics for the statements below and the follow-up (the tables were empty when last analysed) — the
@@ -166,16 +161,66 @@ export async function writeSnapshot(
   // statistics of an empty table its plan was quadratic (src/risk/rescan.ts).
   await analyzePlannerColumns(em, [...bulkTables, ...factTables]);
   phaseDone('analyze');
-  // Survivorship, history and events of the new golden records.
-  let recomputed = 0;
-  for (const chunk of chunked(parties, 5_000)) {
-    const causes = new Map<string, { cause: HistoryCause; detail: Record<string, unknown> }>(
-      chunk.map((p) => [p.id, { cause: 'CREATED', detail: { by: 'bulk load' } }]),
-    );
-    recomputed += (await recomputeParties(em, causes)).size;
-    for (const p of chunk) changed.customers.add(p.id);
-  }
-  counts.recomputed = recomputed;
+  // The golden records themselves, with their survivorship, first history row and CREATED event: the live source
+  // records come out of the store by golden record, merged with the load's golden records in id order.
+  type Creation = { id: string; kind: GoldenValues['kind']; records: SurvivorCandidate[] };
+  const byId = [...parties].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let next = 0;
+  let pending: Creation[] = [];
+  counts.party = 0;
+  counts.recomputed = 0;
+  const flush = async () => {
+    counts.party = (counts.party ?? 0) + pending.length;
+    counts.recomputed =
+      (counts.recomputed ?? 0) + (await createParties(em, pending, { cause: 'CREATED', detail: { by: 'bulk load' } }));
+    for (const p of pending) changed.customers.add(p.id);
+    pending = [];
+  };
+  const take = async (c: Creation) => {
+    pending.push(c);
+    if (pending.length >= 5_000) await flush();
+  };
+  const party = () => {
+    const p = byId[next] as { id: string; kind: string };
+    next += 1;
+    return { id: p.id, kind: p.kind as GoldenValues['kind'], records: [] };
+  };
+  let current: Creation | null = null;
+  for await (const rows of cursorRows<{
+    id: string;
+    party_id: string;
+    system: string;
+    source_id: string;
+    source_time: Date | null;
+    attributes: PartyAttributes;
+    attribute_versions: AttributeVersions | null;
+  }>(
+    em,
+    'bulk_survive',
+    `select id, party_id, system, source_id, source_time, attributes, attribute_versions
+       from source_record where not deleted order by party_id`,
+  ))
+    for (const r of rows) {
+      if (current?.id !== r.party_id) {
+        if (current) await take(current);
+        // A golden record with no live source record (its only record's last change was a delete) comes first.
+        while (next < byId.length && (byId[next] as { id: string }).id < r.party_id) await take(party());
+        if (byId[next]?.id !== r.party_id)
+          throw new Error(`a loaded source record links to no golden record of the load`);
+        current = party();
+      }
+      current.records.push({
+        sourceRecordId: r.id,
+        system: r.system,
+        sourceId: r.source_id,
+        sourceTime: r.source_time ? new Date(r.source_time) : null,
+        attributes: r.attributes,
+        attributeVersions: r.attribute_versions,
+      });
+    }
+  if (current) await take(current);
+  while (next < byId.length) await take(party());
+  await flush();
   phaseDone('survivorship');
   await restoreSecondaryIndexes(em, dropped);
   phaseDone('indexes');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
+import { copyRows } from '../db/copy.ts';
 
 /**
  * Golden-record change events for downstream systems (policy, claims, marketing): one event per golden-record
@@ -84,10 +85,26 @@ export function customerEventOf(change: VersionChange, at = new Date()): Custome
   return { ...base, type: 'UPDATED', ...(merged.length > 0 ? { mergedIds: merged } : {}) };
 }
 
-/** Writes one event per version change to the outbox, in the caller's transaction. */
-export async function writeCustomerEvents(em: EntityManager, changes: readonly VersionChange[]): Promise<void> {
+/**
+ * Writes one event per version change to the outbox, in the caller's transaction; 'copy' (the bulk load's
+ * thousands at once) streams them with COPY instead of binding them to an insert.
+ */
+export async function writeCustomerEvents(
+  em: EntityManager,
+  changes: readonly VersionChange[],
+  how: 'values' | 'copy' = 'values',
+): Promise<void> {
   if (changes.length === 0) return;
   const at = new Date();
+  if (how === 'copy') {
+    await copyRows(
+      em,
+      'outbox',
+      ['id', 'topic', 'message_key', 'payload'],
+      changes.map((c) => [randomUUID(), customerEventsTopic, c.partyId, customerEventOf(c, at)]),
+    );
+    return;
+  }
   for (const chunk of chunked(changes, 1000)) {
     await executeBound(
       em,

@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { marks } from '../db/sql-sets.ts';
+import { copyRows } from '../db/copy.ts';
+import { randomUUID } from 'node:crypto';
 import { writeCustomerEvents } from './customer-events.ts';
 
 /** Why a golden record got a new version (party_history.cause). */
@@ -43,18 +45,27 @@ export async function writeHistories(
     changedAttributes?: readonly string[];
     sourcesChanged?: readonly string[];
   }[],
+  /** 'copy': many rows at once (the bulk load) streamed with COPY instead of bound to an insert. */
+  how: 'values' | 'copy' = 'values',
 ): Promise<void> {
   if (rows.length === 0) return;
+  if (how === 'copy') {
+    await copyRows(
+      em,
+      'party_history',
+      ['id', 'party_id', 'version', 'cause', 'detail', 'snapshot'],
+      rows.map((r) => [randomUUID(), r.partyId, r.version, r.cause, r.detail, r.snapshot]),
+    );
+    await writeCustomerEvents(em, eventsOf(rows), 'copy');
+    return;
+  }
   await executeBound(
     em,
     `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${marks(rows.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)')}`,
     rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
   );
-  await writeCustomerEvents(
-    em,
-    rows.map((r) => ({
-      ...r,
-      status: String((r.snapshot as { status?: unknown } | null)?.status ?? 'ACTIVE'),
-    })),
-  );
+  await writeCustomerEvents(em, eventsOf(rows));
 }
+
+const eventsOf = <R extends { snapshot: unknown }>(rows: readonly R[]) =>
+  rows.map((r) => ({ ...r, status: String((r.snapshot as { status?: unknown } | null)?.status ?? 'ACTIVE') }));

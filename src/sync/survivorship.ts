@@ -8,6 +8,7 @@ import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts'
 import { eventBehind } from '../domain/event-fold.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
+import { copyRows } from '../db/copy.ts';
 import { writeHistories, type HistoryCause } from './history.ts';
 import { compareRecords } from './record-order.ts';
 
@@ -259,45 +260,13 @@ export async function recomputeParties(
     const found = new Set(current.map((c) => c.id));
     const missing = chunk.find((id) => !found.has(id));
     if (missing) throw new Error(`golden party ${missing} does not exist`);
-    const updates: {
-      id: string;
-      next: PartyRow;
-      cause: HistoryCause;
-      detail: Record<string, unknown>;
-      created: boolean;
-      changedAttributes: string[];
-      sourcesChanged: string[];
-    }[] = [];
+    const updates: PartyUpdate[] = [];
     const refreshes: { id: string; lineage: Record<string, AttributeLineage> }[] = [];
     for (const row of current) {
-      if (row.status === 'MERGED' || row.status === 'ERASED') continue; // an erased record is never recomputed
-      const records = recordsOf.get(row.id) ?? [];
-      let next: PartyRow;
-      if (records.length === 0) {
-        next = { ...fromRow(row), status: 'INACTIVE' };
-      } else {
-        const { values, lineage } = survive(records);
-        next = { ...values, status: 'ACTIVE', lineage };
-      }
-      const stored = { ...fromRow(row), status: row.status };
-      if (sameParty(next, stored)) continue;
-      // The same values from the same records, only a newer source time of a winner (a repeat of the payer on
-      // every premium): the lineage is refreshed in place, without a new version or history row — versions
-      // record changes of what the golden record says or where it comes from.
-      if (sameParty(next, stored, { ignoreSourceTimes: true })) {
-        refreshes.push({ id: row.id, lineage: next.lineage });
-        continue;
-      }
       const given = parties.get(row.id) as { cause: HistoryCause; detail: Record<string, unknown> };
-      updates.push({
-        id: row.id,
-        next,
-        cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause,
-        detail: given.detail,
-        // A golden record is inserted at version 1 and recomputed in the same transaction: its first version.
-        created: row.version === 1,
-        ...whatChanged(stored, next),
-      });
+      const outcome = recomputed(row, recordsOf.get(row.id) ?? [], given);
+      if (outcome.kind === 'refresh') refreshes.push({ id: row.id, lineage: outcome.lineage });
+      else if (outcome.kind === 'update') updates.push(outcome.update);
     }
     if (refreshes.length > 0) {
       await executeBound(
@@ -345,6 +314,146 @@ export async function recomputeParties(
     for (const u of updates) changed.add(u.id);
   }
   return changed;
+}
+
+type PartyUpdate = {
+  id: string;
+  next: PartyRow;
+  cause: HistoryCause;
+  detail: Record<string, unknown>;
+  created: boolean;
+  changedAttributes: string[];
+  sourcesChanged: string[];
+};
+
+/**
+ * What recomputing one stored golden record from its live source records does: nothing, a lineage refresh in
+ * place, or a new version (with its history). The one decision both the streaming recompute and the bulk load's
+ * creation of golden records (`createParties`) take.
+ */
+function recomputed(
+  row: CurrentRow,
+  records: readonly SurvivorCandidate[],
+  given: { cause: HistoryCause; detail: Record<string, unknown> },
+):
+  | { kind: 'none' }
+  | { kind: 'refresh'; lineage: Record<string, AttributeLineage> }
+  | { kind: 'update'; update: PartyUpdate } {
+  if (row.status === 'MERGED' || row.status === 'ERASED') return { kind: 'none' }; // an erased record is never recomputed
+  let next: PartyRow;
+  if (records.length === 0) {
+    next = { ...fromRow(row), status: 'INACTIVE' };
+  } else {
+    const { values, lineage } = survive(records);
+    next = { ...values, status: 'ACTIVE', lineage };
+  }
+  const stored = { ...fromRow(row), status: row.status };
+  if (sameParty(next, stored)) return { kind: 'none' };
+  // The same values from the same records, only a newer source time of a winner (a repeat of the payer on
+  // every premium): the lineage is refreshed in place, without a new version or history row — versions
+  // record changes of what the golden record says or where it comes from.
+  if (sameParty(next, stored, { ignoreSourceTimes: true })) return { kind: 'refresh', lineage: next.lineage };
+  return {
+    kind: 'update',
+    update: {
+      id: row.id,
+      next,
+      cause: next.status === 'INACTIVE' && row.status !== 'INACTIVE' ? 'DEACTIVATED' : given.cause,
+      detail: given.detail,
+      // A golden record is inserted at version 1 and recomputed in the same transaction: its first version.
+      created: row.version === 1,
+      ...whatChanged(stored, next),
+    },
+  };
+}
+
+/**
+ * The bulk load's golden records, written whole (COPY) as inserting each (version 1, defaults) and recomputing
+ * it in the same transaction would leave it — the same values, lineage, version, history row and CREATED event —
+ * without writing every golden record twice (an insert, then an update that leaves a dead row version behind
+ * for each). `records` are each party's live source records. Returns how many got a first version.
+ */
+export async function createParties(
+  em: EntityManager,
+  parties: readonly { id: string; kind: GoldenValues['kind']; records: readonly SurvivorCandidate[] }[],
+  given: { cause: HistoryCause; detail: Record<string, unknown> },
+): Promise<number> {
+  const rows: unknown[][] = [];
+  const updates: PartyUpdate[] = [];
+  for (const p of parties) {
+    const inserted: CurrentRow = {
+      id: p.id,
+      version: 1,
+      kind: p.kind,
+      status: 'ACTIVE',
+      display_name: null,
+      family_name: null,
+      given_name: null,
+      name_key: null,
+      birth_date: null,
+      sex: null,
+      occupation_code: null,
+      lineage: {},
+    };
+    const outcome = recomputed(inserted, p.records, given);
+    const next: PartyRow =
+      outcome.kind === 'update'
+        ? outcome.update.next
+        : {
+            ...fromRow(inserted),
+            status: inserted.status,
+            ...(outcome.kind === 'refresh' ? { lineage: outcome.lineage } : {}),
+          };
+    if (outcome.kind === 'update') updates.push(outcome.update);
+    rows.push([
+      p.id,
+      next.kind,
+      next.status,
+      next.displayName,
+      next.familyName,
+      next.givenName,
+      next.nameKey,
+      next.birthDate,
+      next.sex,
+      next.occupationCode,
+      next.lineage,
+      outcome.kind === 'update' ? 2 : 1,
+    ]);
+  }
+  await copyRows(
+    em,
+    'party',
+    [
+      'id',
+      'kind',
+      'status',
+      'display_name',
+      'family_name',
+      'given_name',
+      'name_key',
+      'birth_date',
+      'sex',
+      'occupation_code',
+      'lineage',
+      'version',
+    ],
+    rows,
+  );
+  await writeHistories(
+    em,
+    updates.map((u) => ({
+      partyId: u.id,
+      version: 2,
+      cause: u.cause,
+      detail: u.detail,
+      snapshot: u.next,
+      created: u.created,
+      changedAttributes: u.changedAttributes,
+      sourcesChanged: u.sourcesChanged,
+    })),
+    'copy',
+  );
+  return updates.length;
 }
 
 function fromRow(r: Omit<CurrentRow, 'id' | 'status'>): Omit<PartyRow, 'status'> {

@@ -8,6 +8,7 @@ import { openOrm, migrate } from '../../src/db/orm.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
 import { resolvePass } from '../../src/sync/resolve.ts';
+import { recomputeParties } from '../../src/sync/survivorship.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { converge, storeFingerprint } from '../support/fingerprint.ts';
 
@@ -90,6 +91,35 @@ describe('bulk initial load', () => {
            from party p where status = 'ACTIVE'`,
       );
       expect(rows[0]).toEqual({ parties: loaded.parties, without_lineage: 0, without_history: 0 });
+      // Written whole, as inserting each golden record and recomputing it would leave it: its first version, one
+      // history row and one CREATED event each — and recomputing them now (streaming's survivorship) changes nothing.
+      const created = await c.query(
+        `select (select count(*)::int from party where version = 2) as second_versions,
+                (select count(*)::int from party_history where version = 2 and cause = 'CREATED') as histories,
+                (select count(*)::int from party_history) as all_histories,
+                (select count(*)::int from outbox where payload->>'type' = 'CREATED') as events`,
+      );
+      expect(created.rows[0]).toEqual({
+        second_versions: loaded.parties,
+        histories: loaded.parties,
+        all_histories: loaded.parties,
+        events: loaded.parties,
+      });
+      const parties = `select id, kind, status, display_name, family_name, given_name, name_key, birth_date::text, sex,
+                              occupation_code, lineage, version from party order by id`;
+      const stored = (await c.query(parties)).rows;
+      const again = await withOrm(bulkDb, (orm) =>
+        orm.em
+          .fork()
+          .transactional((em) =>
+            recomputeParties(
+              em,
+              new Map(stored.map((p: { id: string }) => [p.id, { cause: 'SOURCE_CHANGE' as const, detail: {} }])),
+            ),
+          ),
+      );
+      expect(again.size).toBe(0);
+      expect((await c.query(parties)).rows).toEqual(stored);
     } finally {
       await c.end();
     }
