@@ -6,6 +6,7 @@ import { emptyStats } from '../sync/apply-stats.ts';
 import { emptyChangeSet } from '../sync/change-set.ts';
 import { resolveStaged } from '../sync/bulk-resolve.ts';
 import { PartyStage } from '../sync/bulk-stage.ts';
+import { StatementLane } from '../db/statement-lane.ts';
 import { prepareSnapshotWrite, writeSnapshot } from '../sync/bulk-write.ts';
 import { foldChangeEvents } from '../sync/fold-events.ts';
 import type { PartyChange } from '../sync/party-batch-types.ts';
@@ -125,17 +126,23 @@ export async function bulkLoadParts(
     const changed = emptyChangeSet();
     const stats = emptyStats();
     const last = new Map<string, { consumerGroup: string; topic: string; partition: number; offset: bigint }>();
+    // While messages are mapped (this process), the database writes what was mapped before them: staged party
+    // changes, facts and quarantined messages are jobs of one lane, run in order on the transaction's connection.
+    const lane = new StatementLane();
     // Party changes: whole records go to the stage as they come; change events are kept in order for the fold.
-    const stage = new PartyStage(em);
+    const stage = new PartyStage(em, lane);
     const events: PartyChange[] = [];
     let facts: { part: BatchPart; message: SourceMessage; changes: FactChange[] }[] = [];
     let pendingFacts = 0;
 
-    const applyPendingFacts = async () => {
+    const queueFacts = async () => {
       if (facts.length === 0) return;
       const taken = facts;
       facts = [];
       pendingFacts = 0;
+      await lane.queue(() => applyTogether(taken));
+    };
+    const applyTogether = async (taken: typeof facts) => {
       const together = await inSavepoint(em, stats, changed, (inner, s, work) =>
         applyFacts(
           inner,
@@ -166,7 +173,8 @@ export async function bulkLoadParts(
         if (!before || offset > before.offset)
           last.set(k, { consumerGroup: group, topic: part.route.topic, partition: part.partition, offset });
         if ('error' in item) {
-          await quarantineOne(em, part, item.message, item.error.code, item.error.reason, result);
+          const { code, reason } = item.error;
+          await lane.queue(() => quarantineOne(em, part, item.message, code, reason, result));
           continue;
         }
         const factsOf = item.changes.filter(isFact);
@@ -183,14 +191,12 @@ export async function bulkLoadParts(
           await stage.add(c);
         }
       }
-      if (pendingFacts >= factChunk) {
-        phaseDone('read and map');
-        await applyPendingFacts();
-        phaseDone('facts');
-      }
+      if (pendingFacts >= factChunk) await queueFacts();
     }
+    await queueFacts();
     phaseDone('read and map');
-    await applyPendingFacts();
+    // What the database has left to write of them.
+    await lane.drain();
     phaseDone('facts');
     result.facts = stats.bySystem.size > 0 ? [...stats.bySystem.values()].reduce((n, s) => n + s.applied, 0) : 0;
 

@@ -3,6 +3,7 @@ import type { PartyDelete, PartyUpsert } from '../domain/canonical.ts';
 import { copyRows } from '../db/copy.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { foldJson } from './party-batch-types.ts';
+import type { StatementLane } from '../db/statement-lane.ts';
 
 /**
  * The bulk initial load's staging of party changes, in the database rather than in memory: a million customers
@@ -18,23 +19,45 @@ import { foldJson } from './party-batch-types.ts';
  */
 export const stageSize = 5_000;
 
+type Staged = { change: PartyUpsert | PartyDelete; folded: boolean };
+
 export class PartyStage {
-  private pending: { change: PartyUpsert | PartyDelete; folded: boolean }[] = [];
+  private pending: Staged[] = [];
   private seq = 0;
   private created = false;
   staged = 0;
   private readonly em: EntityManager;
+  private readonly lane: StatementLane | null;
 
-  constructor(em: EntityManager) {
+  /** With a `lane`, each full batch is written as a job of the lane (in order with the load's other statements). */
+  constructor(em: EntityManager, lane: StatementLane | null = null) {
     this.em = em;
+    this.lane = lane;
   }
 
   async add(change: PartyUpsert | PartyDelete, folded = false): Promise<void> {
     this.pending.push({ change, folded });
-    if (this.pending.length >= stageSize) await this.flush();
+    if (this.pending.length < stageSize) return;
+    const taken = this.take();
+    if (this.lane) await this.lane.queue(() => this.write(taken));
+    else await this.write(taken);
   }
 
   async flush(): Promise<void> {
+    await this.lane?.drain();
+    await this.write(this.take());
+  }
+
+  private take(): { first: number; rows: Staged[] } {
+    const rows = this.pending;
+    this.pending = [];
+    const first = this.seq;
+    this.seq += rows.length;
+    this.staged += rows.length;
+    return { first, rows };
+  }
+
+  private async write({ first, rows: taken }: { first: number; rows: Staged[] }): Promise<void> {
     if (!this.created) {
       await executeBound(
         this.em,
@@ -45,12 +68,7 @@ export class PartyStage {
       );
       this.created = true;
     }
-    if (this.pending.length === 0) return;
-    const taken = this.pending;
-    this.pending = [];
-    const first = this.seq;
-    this.seq += taken.length;
-    this.staged += taken.length;
+    if (taken.length === 0) return;
     await copyRows(
       this.em,
       'bulk_stage',
