@@ -3,13 +3,14 @@ import { executeBound } from './bound-sql.ts';
 import { quoteIdent as ident } from './sql-sets.ts';
 
 /**
- * ANALYZE of the columns a plan can use, for a statement that must be planned well inside the same transaction
- * (the bulk load's survivorship and follow-up, right after it wrote every row): every column but the jsonb ones.
- * The hub never filters or joins on a whole jsonb value — only on expressions, which have their own statistics or
- * none — yet computing their statistics is most of what analysing a table of payloads costs: `source_record`'s raw
- * record, attributes, profile, explanation and versions took ~400 of its ~550 ms (21,000 records). Analysing a
- * column list leaves the table's count of changes since its last analyse standing (PostgreSQL resets it only for
- * a whole-table ANALYZE), so autovacuum still analyses the whole table after the commit.
+ * ANALYZE of the plain columns of tables just filled, for what is planned right after (the bulk load's follow-up,
+ * the first reads and streaming after it): every column but the jsonb ones. The hub never filters or joins on a
+ * whole jsonb value, yet computing their statistics is most of what analysing a table of payloads costs:
+ * `source_record`'s raw record, attributes, profile, explanation and versions took ~400 of its ~550 ms (21,000
+ * records). PostgreSQL skips the statistics of expression indexes (an activity's bank account, a birthday) when
+ * given a column list, and resets a table's count of changes since its last analyse only for a whole-table
+ * ANALYZE — so autovacuum still analyses the whole tables after the commit, and the risk rescan, which reads those
+ * expressions, analyses its tables itself first (src/risk/rescan.ts).
  */
 export async function analyzePlannerColumns(em: EntityManager, tables: readonly string[]): Promise<void> {
   const columns = await executeBound<{ table: string; columns: string[] }[]>(

@@ -65,6 +65,11 @@ export async function copyRows(
     stream.on('finish', () => resolve());
     stream.on('error', reject);
   });
+  // A stream that fails while this waits for room (the connection lost) may never drain: the wait ends with the
+  // failure then, and the error is the one reported (awaited below). A row the server rejects is reported at the
+  // end: PostgreSQL reads on to the end of the data after the error.
+  finished.catch(() => {});
+  const room = () => Promise.race([new Promise<void>((resolve) => stream.once('drain', () => resolve())), finished]);
   // Each line is encoded straight into a chunk of bytes: building one long string per chunk and encoding it
   // afterwards cost ~60 % more (the string is a rope of every value, flattened before it is encoded).
   let count = 0;
@@ -77,8 +82,7 @@ export async function copyRows(
     count += 1;
     // A UTF-16 code unit is at most 3 bytes of UTF-8: a line that may not fit goes out after what is there.
     if (used + line.length * 3 > chunk.length) {
-      if (used > 0 && !stream.write(chunk.subarray(0, used)))
-        await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+      if (used > 0 && !stream.write(chunk.subarray(0, used))) await room();
       chunk = Buffer.allocUnsafe(Math.max(chunkBytes, line.length * 3));
       used = 0;
     }

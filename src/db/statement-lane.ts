@@ -3,12 +3,14 @@
  * computing (mapping the next messages) while the database runs it — one connection, two processors busy. A
  * transaction has one connection, so its jobs must never interleave (a job's savepoint must not swallow another
  * job's statements): each starts when the one before it has finished. A job that fails fails every job after it
- * and the next `drain` (the transaction is lost anyway; the first error is the one reported). At most `ahead` jobs
- * wait at a time: `queue` waits for room, so what the jobs hold in memory stays bounded.
+ * and the next `queue` or `drain` (the transaction is lost anyway; the first error is the one reported). At most
+ * `ahead` jobs wait behind the running one: `queue` waits for the oldest to finish, so what the jobs hold in
+ * memory stays bounded.
  */
 export class StatementLane {
   #tail: Promise<void> = Promise.resolve();
-  #waiting = 0;
+  /** Jobs queued and not finished, oldest first (the first is running). */
+  readonly #unfinished: Promise<void>[] = [];
   readonly #ahead: number;
 
   constructor(ahead = 2) {
@@ -16,14 +18,18 @@ export class StatementLane {
   }
 
   async queue(job: () => Promise<unknown>): Promise<void> {
-    while (this.#waiting >= this.#ahead) await this.#tail;
-    this.#waiting += 1;
-    this.#tail = this.#tail.then(async () => {
-      this.#waiting -= 1;
+    while (this.#unfinished.length > this.#ahead) await this.#unfinished[0];
+    const done = this.#tail.then(async () => {
       await job();
     });
-    // Seen by `drain` or the next `queue`; an unobserved rejection would end the process meanwhile.
-    this.#tail.catch(() => {});
+    this.#tail = done;
+    this.#unfinished.push(done);
+    // Seen by `drain` or a later `queue`; an unobserved rejection would end the process meanwhile.
+    done
+      .catch(() => {})
+      .finally(() => {
+        this.#unfinished.splice(this.#unfinished.indexOf(done), 1);
+      });
   }
 
   /** Waits for every queued job; throws the first failure. */

@@ -27,7 +27,7 @@ import type { TopicRouter } from './topic-router.ts';
  * topics, or the batch path's input) into an EMPTY golden store in one transaction, instead of message by message:
  *   - every message is mapped by its connector exactly as streaming maps it; what cannot be mapped is
  *     quarantined with its position and reason, as in streaming;
- *   - facts (policies, covers, roles, activities) are applied set-wise 5,000 at a time as they stream in
+ *   - facts (policies, covers, roles, activities) are applied set-wise 20,000 at a time as they stream in
  *     (version-guarded, so a fact's highest version wins whatever the order);
  *   - party changes are staged in the database as they stream in (src/sync/bulk-stage.ts: a million customers'
  *     payloads are never held in this process) and reduced there to each source record's last state (the
@@ -162,42 +162,51 @@ export async function bulkLoadParts(
       }
     };
 
-    for await (const part of parts) {
-      const mapped = mapMessages(part.route, part.messages, deps.maxMessageBytes);
-      for (const item of mapped) {
-        result.messages += 1;
-        const group = part.consumerGroup ?? consumerGroup;
-        const k = `${group}\u0000${part.route.topic}:${part.partition}`;
-        const offset = BigInt(item.message.offset);
-        const before = last.get(k);
-        if (!before || offset > before.offset)
-          last.set(k, { consumerGroup: group, topic: part.route.topic, partition: part.partition, offset });
-        if ('error' in item) {
-          const { code, reason } = item.error;
-          await lane.queue(() => quarantineOne(em, part, item.message, code, reason, result));
-          continue;
-        }
-        const factsOf = item.changes.filter(isFact);
-        if (factsOf.length > 0) {
-          facts.push({ part, message: item.message, changes: factsOf });
-          pendingFacts += factsOf.length;
-        }
-        for (const c of item.changes) {
-          if (isFact(c)) continue;
-          if (c.carries === 'changes') {
-            events.push(c);
-            continue;
-          }
-          await stage.add(c);
-        }
-      }
-      if (pendingFacts >= factChunk) await queueFacts();
+    try {
+      await readAll();
+    } catch (e) {
+      // Whatever failed, no job of the lane may still be running on the connection when the transaction ends.
+      await lane.drain().catch(() => {});
+      throw e;
     }
     await queueFacts();
     phaseDone('read and map');
     // What the database has left to write of them.
     await lane.drain();
     phaseDone('facts');
+    async function readAll() {
+      for await (const part of parts) {
+        const mapped = mapMessages(part.route, part.messages, deps.maxMessageBytes);
+        for (const item of mapped) {
+          result.messages += 1;
+          const group = part.consumerGroup ?? consumerGroup;
+          const k = `${group}\u0000${part.route.topic}:${part.partition}`;
+          const offset = BigInt(item.message.offset);
+          const before = last.get(k);
+          if (!before || offset > before.offset)
+            last.set(k, { consumerGroup: group, topic: part.route.topic, partition: part.partition, offset });
+          if ('error' in item) {
+            const { code, reason } = item.error;
+            await lane.queue(() => quarantineOne(em, part, item.message, code, reason, result));
+            continue;
+          }
+          const factsOf = item.changes.filter(isFact);
+          if (factsOf.length > 0) {
+            facts.push({ part, message: item.message, changes: factsOf });
+            pendingFacts += factsOf.length;
+          }
+          for (const c of item.changes) {
+            if (isFact(c)) continue;
+            if (c.carries === 'changes') {
+              events.push(c);
+              continue;
+            }
+            await stage.add(c);
+          }
+        }
+        if (pendingFacts >= factChunk) await queueFacts();
+      }
+    }
     result.facts = stats.bySystem.size > 0 ? [...stats.bySystem.values()].reduce((n, s) => n + s.applied, 0) : 0;
 
     // Change events folded per attribute, in order, as streaming folds them; the last fold is the record.
@@ -210,7 +219,7 @@ export async function bulkLoadParts(
     result.records = settled.records;
     result.tombstones = settled.tombstones;
     phaseDone('fold');
-    const resolution = await resolveStaged(em, deps.matcher, dropped.tables.includes('match_key'));
+    const resolution = await resolveStaged(em, deps.matcher);
     result.parties = resolution.parties.length;
     result.largestComponent = resolution.largestComponent;
     phaseDone('match');

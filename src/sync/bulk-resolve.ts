@@ -15,7 +15,7 @@ import { cursorRows } from '../db/cursor.ts';
  *      keys go back to the database (`bulk_key`), which groups them into blocks. Records sharing a usable block
  *      (`BatchMatching.usable`: small enough for its rule, counted over the whole snapshot) are joined
  *      (union–find) — the closure the resolution pass walks, so each component is exactly a neighbourhood the
- *      pass would re-cluster whole. With `storeKeys`, the database meanwhile writes the keys to `match_key`.
+ *      pass would re-cluster whole. Meanwhile the database writes the keys to `match_key`.
  *   2. Each component is clustered by the matcher's batch engine (`Matcher.cluster`) over the usable blocks,
  *      independent of order.
  *   3. `explainRecord`: each record is explained as streaming explains it — decided (`BatchMatching.decide`)
@@ -49,8 +49,8 @@ export type SnapshotResolution = {
   recordBlocks: Int32Array;
   reviews: Map<string, SnapshotReview>;
   largestComponent: number;
-  /** `match_key` rows being written (resolveStaged's `storeKeys`), or null when the keys were not stored. */
-  keysStored: Promise<number> | null;
+  /** The `match_key` rows being written while the resolution clusters: their number once written. */
+  keysStored: Promise<number>;
 };
 export type SnapshotReview = { recordId: string; partyId: string; probability: number; explanation: string };
 
@@ -106,12 +106,8 @@ function candidateOf(
   };
 }
 
-export async function resolveStaged(
-  em: EntityManager,
-  matcher: Matcher,
-  /** Also store the records' blocking keys in `match_key` (its foreign keys must be dropped: no records yet). */
-  storeKeys = false,
-): Promise<SnapshotResolution> {
+/** Also stores the records' blocking keys in `match_key`, whose foreign key must be dropped (no records yet). */
+export async function resolveStaged(em: EntityManager, matcher: Matcher): Promise<SnapshotResolution> {
   const cluster = matcher.cluster;
   const matching = matcher.batch;
   if (!cluster || !matching)
@@ -183,8 +179,8 @@ export async function resolveStaged(
     }
   // The blocking keys are stored now, by the database, while this process clusters (the keys and record ids are
   // all there; the tables' foreign keys are dropped for the load): one connection, two processors busy.
-  const keysStored = storeKeys ? storeMatchKeys(em) : null;
-  keysStored?.catch(() => {}); // awaited by the writer; a failure surfaces there
+  const keysStored = storeMatchKeys(em);
+  keysStored.catch(() => {}); // awaited by the writer; a failure surfaces there
   const blockCount = blockStartList.length;
   blockStartList.push(blockMembersList.length);
   const blockStart = blockStartList.done();

@@ -27,10 +27,10 @@ export class PartyStage {
   private created = false;
   staged = 0;
   private readonly em: EntityManager;
-  private readonly lane: StatementLane | null;
+  private readonly lane: StatementLane;
 
-  /** With a `lane`, each full batch is written as a job of the lane (in order with the load's other statements). */
-  constructor(em: EntityManager, lane: StatementLane | null = null) {
+  /** Each full batch is written as a job of `lane`, in order with the load's other statements. */
+  constructor(em: EntityManager, lane: StatementLane) {
     this.em = em;
     this.lane = lane;
   }
@@ -39,12 +39,11 @@ export class PartyStage {
     this.pending.push({ change, folded });
     if (this.pending.length < stageSize) return;
     const taken = this.take();
-    if (this.lane) await this.lane.queue(() => this.write(taken));
-    else await this.write(taken);
+    await this.lane.queue(() => this.write(taken));
   }
 
   async flush(): Promise<void> {
-    await this.lane?.drain();
+    await this.lane.drain();
     await this.write(this.take());
   }
 

@@ -111,15 +111,8 @@ export async function writeSnapshot(
     `insert into source_record (id, system, source_id, attribute_versions, source_time, source_version, deleted)
      select gen_random_uuid(), system, source_id, fold, source_time, source_version, true from bulk_tombstone`,
   );
-  // Blocking keys are stored hashed, as the candidate search reads them — by the resolution while it clustered,
-  // or now.
-  counts.match_key = await (resolution.keysStored ??
-    inserted(
-      em,
-      `insert into match_key (key_hash, source_record_id)
-       select distinct hashtextextended(k.key, 0), l.id from bulk_key k join bulk_link l using (idx)
-       on conflict do nothing`,
-    ));
+  // Blocking keys were stored (hashed, as the candidate search reads them) while the resolution clustered.
+  counts.match_key = await resolution.keysStored;
   // By customer, so that one customer's identifiers and contact points share a heap page or two: a page of search
   // hits reads each hit's contact points, and in source order they lay on as many pages as the customer had
   // source records (at a million customers, most of what a name search read).
@@ -156,11 +149,6 @@ export async function writeSnapshot(
     true,
   );
   phaseDone('indexes');
-  // Fresh statistics for the statements below and the follow-up (the tables were empty when last analysed) — the
-  // facts' tables too, loaded before this step: the first risk rescan after a load joins activities whole, and on
-  // statistics of an empty table its plan was quadratic (src/risk/rescan.ts).
-  await analyzePlannerColumns(em, [...bulkTables, ...factTables]);
-  phaseDone('analyze');
   // The golden records themselves, with their survivorship, first history row and CREATED event: the live source
   // records come out of the store by golden record, merged with the load's golden records in id order.
   type Creation = { id: string; kind: GoldenValues['kind']; records: SurvivorCandidate[] };
@@ -203,10 +191,9 @@ export async function writeSnapshot(
     for (const r of rows) {
       if (current?.id !== r.party_id) {
         if (current) await take(current);
-        // A golden record with no live source record (its only record's last change was a delete) comes first.
-        while (next < byId.length && (byId[next] as { id: string }).id < r.party_id) await take(party());
+        // Every golden record of the load has a live source record (tombstones get none): the next one is this.
         if (byId[next]?.id !== r.party_id)
-          throw new Error(`a loaded source record links to no golden record of the load`);
+          throw new Error('the bulk load: golden and source records out of step (a golden record without records?)');
         current = party();
       }
       current.records.push({
@@ -219,11 +206,16 @@ export async function writeSnapshot(
       });
     }
   if (current) await take(current);
-  while (next < byId.length) await take(party());
+  if (next !== byId.length) throw new Error('the bulk load: a golden record without source records');
   await flush();
   phaseDone('survivorship');
   await restoreSecondaryIndexes(em, dropped);
   phaseDone('indexes');
+  // Fresh statistics for the follow-up and what runs after the load (the tables were empty when last analysed) —
+  // the facts' tables too: the first risk rescan after a load joins activities whole, and on statistics of an
+  // empty table its plan was quadratic (src/risk/rescan.ts).
+  await analyzePlannerColumns(em, [...bulkTables, ...factTables]);
+  phaseDone('analyze');
   return counts;
 }
 
@@ -232,8 +224,8 @@ export async function writeSnapshot(
  * off them, and the facts' tables) go while the rows go in and are built once afterwards, in this transaction
  * (src/db/bulk-indexes.ts) — only of tables that are empty (the initial load this is for): on a table that holds
  * rows they stay, since dropping takes an exclusive lock that would block a running hub. Call before the first
- * write of the load (the facts are applied as they stream in) and hand the result to `writeSnapshot`; the
- * resolution stores the blocking keys early (`resolveStaged`'s `storeKeys`) when `match_key` is among them.
+ * write of the load (the facts are applied as they stream in) and hand the result to `writeSnapshot`. The
+ * tables stay locked (ACCESS EXCLUSIVE) until the load commits: it is for a store no hub is serving yet.
  */
 export async function prepareSnapshotWrite(em: EntityManager): Promise<DroppedSchema> {
   const tables = [...bulkTables, ...factTables];

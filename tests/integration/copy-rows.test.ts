@@ -58,6 +58,17 @@ describe('COPY of rows into a transaction', () => {
     }
   });
 
+  it('reports a row the server rejects while more rows are still being sent, and writes none', async () => {
+    await orm.em.fork().execute('create table checked (n int primary key check (n <> 5), t text)');
+    // Megabytes after the bad row, sent in many chunks that each wait for room.
+    const rows = Array.from({ length: 60_000 }, (_, n) => [n, `${'行'.repeat(200)} ${n}`]);
+    await expect(orm.em.fork().transactional((em) => copyRows(em, 'checked', ['n', 't'], rows))).rejects.toThrow(
+      /checked_n_check/,
+    );
+    const [row] = await executeBound<{ n: number }[]>(orm.em.fork(), 'select count(*)::int as n from checked');
+    expect(row?.n).toBe(0);
+  });
+
   it('writes nothing when its transaction rolls back', async () => {
     await expect(
       orm.em.fork().transactional(async (em) => {
