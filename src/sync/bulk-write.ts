@@ -213,8 +213,10 @@ export async function writeSnapshot(
   phaseDone('indexes');
   // Fresh statistics for the follow-up and what runs after the load (the tables were empty when last analysed) —
   // the facts' tables too: the first risk rescan after a load joins activities whole, and on statistics of an
-  // empty table its plan was quadratic (src/risk/rescan.ts).
-  await analyzePlannerColumns(em, [...bulkTables, ...factTables]);
+  // empty table its plan was quadratic (src/risk/rescan.ts). A quick sample: autovacuum analyses every table
+  // whole after the commit (a column list leaves their change counts standing), so a full sample here would be
+  // taken twice.
+  await analyzePlannerColumns(em, [...bulkTables, ...factTables], 'quick');
   phaseDone('analyze');
   return counts;
 }
