@@ -11,7 +11,14 @@ import {
   identifierColumns,
   identifierRows,
 } from './party-change.ts';
-import { createParties, type GoldenValues, type SurvivorCandidate } from './survivorship.ts';
+import {
+  createParties,
+  type GoldenValues,
+  type LiveRecordRow,
+  liveRecordColumns,
+  type SurvivorCandidate,
+  survivorOf,
+} from './survivorship.ts';
 import type { ChangeSet } from './change-set.ts';
 import { explainRecord, type SnapshotResolution } from './bulk-resolve.ts';
 import { cursorRows } from '../db/cursor.ts';
@@ -174,19 +181,10 @@ export async function writeSnapshot(
     return { id: p.id, kind: p.kind as GoldenValues['kind'], records: [] };
   };
   let current: Creation | null = null;
-  for await (const rows of cursorRows<{
-    id: string;
-    party_id: string;
-    system: string;
-    source_id: string;
-    source_time: Date | null;
-    attributes: PartyAttributes;
-    attribute_versions: AttributeVersions | null;
-  }>(
+  for await (const rows of cursorRows<LiveRecordRow>(
     em,
     'bulk_survive',
-    `select id, party_id, system, source_id, source_time, attributes, attribute_versions
-       from source_record where not deleted order by party_id`,
+    `select ${liveRecordColumns} from source_record where not deleted order by party_id`,
   ))
     for (const r of rows) {
       if (current?.id !== r.party_id) {
@@ -196,14 +194,7 @@ export async function writeSnapshot(
           throw new Error('the bulk load: golden and source records out of step (a golden record without records?)');
         current = party();
       }
-      current.records.push({
-        sourceRecordId: r.id,
-        system: r.system,
-        sourceId: r.source_id,
-        sourceTime: r.source_time ? new Date(r.source_time) : null,
-        attributes: r.attributes,
-        attributeVersions: r.attribute_versions,
-      });
+      current.records.push(survivorOf(r));
     }
   if (current) await take(current);
   if (next !== byId.length) throw new Error('the bulk load: a golden record without source records');

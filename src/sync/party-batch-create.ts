@@ -2,7 +2,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
-import { survive, whatChanged, type HistoryCause, type PartyRow, type SurvivorCandidate } from './survivorship.ts';
+import {
+  goldenValuesOf,
+  survive,
+  whatChanged,
+  type HistoryCause,
+  type PartyRow,
+  type SurvivorCandidate,
+} from './survivorship.ts';
 import { writeHistories } from './history.ts';
 import type { Segment } from './party-batch-types.ts';
 
@@ -65,19 +72,8 @@ export async function insertNewGoldenRecords(
     await executeBound(
       em,
       `insert into party (id, kind, status, display_name, family_name, given_name, name_key, birth_date, sex, occupation_code, lineage, version, created_at)
-       values ${marks(chunk.length, "(?, ?, 'ACTIVE', ?, ?, ?, ?, ?::date, ?, ?, ?::jsonb, 2, clock_timestamp())")}`,
-      chunk.flatMap(({ id, next }) => [
-        id,
-        next.kind,
-        next.displayName,
-        next.familyName,
-        next.givenName,
-        next.nameKey,
-        next.birthDate,
-        next.sex,
-        next.occupationCode,
-        JSON.stringify(next.lineage),
-      ]),
+       values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::date, ?, ?, ?::jsonb, 2, clock_timestamp())')}`,
+      chunk.flatMap(({ id, next }) => [id, ...goldenValuesOf(next), JSON.stringify(next.lineage)]),
     );
     for (const r of chunk) inserted.add(r.id);
   }

@@ -220,31 +220,14 @@ export async function recomputeParties(
   const ids = [...parties.keys()].sort();
   for (const chunk of chunked(ids, 1000)) {
     const list = marks(chunk.length);
-    const rows = await executeBound<
-      {
-        id: string;
-        party_id: string;
-        system: string;
-        source_id: string;
-        source_time: Date | null;
-        attributes: PartyAttributes;
-        attribute_versions: AttributeVersions | null;
-      }[]
-    >(
+    const rows = await executeBound<LiveRecordRow[]>(
       em,
-      `select id, party_id, system, source_id, source_time, attributes, attribute_versions from source_record where party_id in (${list}) and not deleted`,
+      `select ${liveRecordColumns} from source_record where party_id in (${list}) and not deleted`,
       chunk,
     );
     const recordsOf = new Map<string, SurvivorCandidate[]>();
     for (const r of rows) {
-      const candidate = {
-        sourceRecordId: r.id,
-        system: r.system,
-        sourceId: r.source_id,
-        sourceTime: r.source_time ? new Date(r.source_time) : null,
-        attributes: r.attributes,
-        attributeVersions: r.attribute_versions,
-      };
+      const candidate = survivorOf(r);
       const list = recordsOf.get(r.party_id);
       if (list) list.push(candidate);
       else recordsOf.set(r.party_id, [candidate]);
@@ -283,38 +266,65 @@ export async function recomputeParties(
          from (values ${marks(updates.length, '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')})
               as v(id, kind, status, display_name, family_name, given_name, name_key, birth_date, sex, occupation_code, lineage)
         where p.id = v.id returning p.id, p.version`,
-      updates.flatMap(({ id, next }) => [
-        id,
-        next.kind,
-        next.status,
-        next.displayName,
-        next.familyName,
-        next.givenName,
-        next.nameKey,
-        next.birthDate,
-        next.sex,
-        next.occupationCode,
-        JSON.stringify(next.lineage),
-      ]),
+      updates.flatMap(({ id, next }) => [id, ...goldenValuesOf(next), JSON.stringify(next.lineage)]),
     );
     const versionOf = new Map(versions.map((v) => [v.id, v.version]));
     await writeHistories(
       em,
-      updates.map((u) => ({
-        partyId: u.id,
-        version: versionOf.get(u.id) ?? 0,
-        cause: u.cause,
-        detail: u.detail,
-        snapshot: u.next,
-        created: u.created,
-        changedAttributes: u.changedAttributes,
-        sourcesChanged: u.sourcesChanged,
-      })),
+      updates.map((u) => historyOf(u, versionOf.get(u.id) ?? 0)),
     );
     for (const u of updates) changed.add(u.id);
   }
   return changed;
 }
+
+/** A live source record as survivorship reads it: `select ${liveRecordColumns} from source_record …`. */
+export type LiveRecordRow = {
+  id: string;
+  party_id: string;
+  system: string;
+  source_id: string;
+  source_time: Date | null;
+  attributes: PartyAttributes;
+  attribute_versions: AttributeVersions | null;
+};
+export const liveRecordColumns = 'id, party_id, system, source_id, source_time, attributes, attribute_versions';
+
+export function survivorOf(r: LiveRecordRow): SurvivorCandidate {
+  return {
+    sourceRecordId: r.id,
+    system: r.system,
+    sourceId: r.source_id,
+    sourceTime: r.source_time ? new Date(r.source_time) : null,
+    attributes: r.attributes,
+    attributeVersions: r.attribute_versions,
+  };
+}
+
+/** A party row's golden values: kind, status, names (display, family, given, key), birth date, sex, occupation. */
+export const goldenValuesOf = (next: PartyRow): unknown[] => [
+  next.kind,
+  next.status,
+  next.displayName,
+  next.familyName,
+  next.givenName,
+  next.nameKey,
+  next.birthDate,
+  next.sex,
+  next.occupationCode,
+];
+
+/** The history row (and event) of a new version. */
+const historyOf = (u: PartyUpdate, version: number) => ({
+  partyId: u.id,
+  version,
+  cause: u.cause,
+  detail: u.detail,
+  snapshot: u.next,
+  created: u.created,
+  changedAttributes: u.changedAttributes,
+  sourcesChanged: u.sourcesChanged,
+});
 
 type PartyUpdate = {
   id: string;
@@ -369,7 +379,8 @@ function recomputed(
 
 /**
  * The bulk load's golden records, written whole (COPY) as inserting each (version 1, defaults) and recomputing
- * it in the same transaction would leave it — the same values, lineage, version, history row and CREATED event —
+ * it in the same transaction would leave it (streaming's set-based path does the same for a batch's new golden
+ * records, party-batch-create.ts) — the same values, lineage, version, history row and CREATED event —
  * without writing every golden record twice (an insert, then an update that leaves a dead row version behind
  * for each). `records` are each party's live source records. Returns how many got a first version.
  */
@@ -405,20 +416,7 @@ export async function createParties(
             ...(outcome.kind === 'refresh' ? { lineage: outcome.lineage } : {}),
           };
     if (outcome.kind === 'update') updates.push(outcome.update);
-    rows.push([
-      p.id,
-      next.kind,
-      next.status,
-      next.displayName,
-      next.familyName,
-      next.givenName,
-      next.nameKey,
-      next.birthDate,
-      next.sex,
-      next.occupationCode,
-      next.lineage,
-      outcome.kind === 'update' ? 2 : 1,
-    ]);
+    rows.push([p.id, ...goldenValuesOf(next), next.lineage, outcome.kind === 'update' ? 2 : 1]);
   }
   await copyRows(
     em,
@@ -441,16 +439,7 @@ export async function createParties(
   );
   await writeHistories(
     em,
-    updates.map((u) => ({
-      partyId: u.id,
-      version: 2,
-      cause: u.cause,
-      detail: u.detail,
-      snapshot: u.next,
-      created: u.created,
-      changedAttributes: u.changedAttributes,
-      sourcesChanged: u.sourcesChanged,
-    })),
+    updates.map((u) => historyOf(u, 2)),
     'copy',
   );
   return updates.length;
