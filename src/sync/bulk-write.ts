@@ -162,12 +162,11 @@ export async function writeSnapshot(
   const byId = [...parties].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let next = 0;
   let pending: Creation[] = [];
-  counts.party = 0;
-  counts.recomputed = 0;
+  let created = 0;
+  let firstVersions = 0;
   const flush = async () => {
-    counts.party = (counts.party ?? 0) + pending.length;
-    counts.recomputed =
-      (counts.recomputed ?? 0) + (await createParties(em, pending, { cause: 'CREATED', detail: { by: 'bulk load' } }));
+    created += pending.length;
+    firstVersions += await createParties(em, pending, { cause: 'CREATED', detail: { by: 'bulk load' } });
     for (const p of pending) changed.customers.add(p.id);
     pending = [];
   };
@@ -199,6 +198,8 @@ export async function writeSnapshot(
   if (current) await take(current);
   if (next !== byId.length) throw new Error('the bulk load: a golden record without source records');
   await flush();
+  counts.party = created;
+  counts.recomputed = firstVersions;
   phaseDone('survivorship');
   await restoreSecondaryIndexes(em, dropped);
   phaseDone('indexes');
@@ -207,7 +208,7 @@ export async function writeSnapshot(
   // empty table its plan was quadratic (src/risk/rescan.ts). A quick sample: autovacuum analyses every table
   // whole after the commit (a column list leaves their change counts standing), so a full sample here would be
   // taken twice.
-  await analyzePlannerColumns(em, [...bulkTables, ...factTables], 'quick');
+  await analyzePlannerColumns(em, [...bulkTables, ...factTables]);
   phaseDone('analyze');
   return counts;
 }
