@@ -320,7 +320,13 @@ export function explainRecord(
     return out;
   };
   const decision = matching.decide(
-    { recordId, system: r.systems[i] as string, sourceId: r.sourceIds[i] as string, attributes },
+    {
+      recordId,
+      system: r.systems[i] as string,
+      sourceId: r.sourceIds[i] as string,
+      attributes,
+      profile: r.profiles[i] ?? undefined,
+    },
     [...others].map((j) => candidate(j)).sort((a, b) => (a.recordId < b.recordId ? -1 : 1)),
     membersOf,
   );

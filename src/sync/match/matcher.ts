@@ -22,7 +22,14 @@ export type MatchDecision = {
   possible: PartyEvidence[];
 };
 
-export type MatchSubject = { recordId: string; system: string; sourceId: string; attributes: PartyAttributes };
+export type MatchSubject = {
+  recordId: string;
+  system: string;
+  sourceId: string;
+  attributes: PartyAttributes;
+  /** The matcher's profile of `attributes` (`Matcher.profile`), when the caller holds it already: not made again. */
+  profile?: unknown;
+};
 
 /** A live source record of an active golden record that shares a usable blocking key with the subject. */
 export type MatchCandidate = {

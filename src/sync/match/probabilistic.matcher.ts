@@ -162,7 +162,8 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
     countLimit: (key) => capOfKey(key) + 1,
     usable: (key, n) => n > 0 && n <= capOfKey(key),
     decide(subject, candidates, membersOf) {
-      const me: MatchRecord = { ...normalise(subject.attributes), source: subject.system, recordId: subject.sourceId };
+      const own = (subject.profile as MatchRecord | undefined) ?? normalise(subject.attributes);
+      const me: MatchRecord = { ...own, source: subject.system, recordId: subject.sourceId };
       const best = new Map<string, PartyEvidence>();
       for (const c of candidates) {
         const other = c.profile

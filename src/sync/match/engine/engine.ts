@@ -292,11 +292,18 @@ export function scoreAndCluster(
   };
   // Equal probabilities go in the order of their records' source keys, not of the pair list: the list's order
   // follows the records given, which differ between a neighbourhood and the whole store.
+  // Each pair's key is made once, not on every comparison of the sort (a component of the bulk load has
+  // hundreds of thousands of MATCH pairs).
   const keyOf = (i: number) => `${records[i]?.source}\u0000${records[i]?.recordId}`;
-  const pairKey = (p: ScoredPair) => [keyOf(p.a), keyOf(p.b)].sort().join('\u0001');
-  const byStrength = (x: ScoredPair, y: ScoredPair) =>
-    y.probability - x.probability || (pairKey(x) < pairKey(y) ? -1 : pairKey(x) > pairKey(y) ? 1 : 0);
-  for (const pair of [...scored].filter((p) => p.decision === 'MATCH').sort(byStrength)) {
+  const strongest = scored
+    .filter((p) => p.decision === 'MATCH')
+    .map((pair) => {
+      const a = keyOf(pair.a);
+      const b = keyOf(pair.b);
+      return { pair, key: a < b ? `${a}\u0001${b}` : `${b}\u0001${a}` };
+    })
+    .sort((x, y) => y.pair.probability - x.pair.probability || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  for (const { pair } of strongest) {
     const ri = find(pair.a);
     const rj = find(pair.b);
     if (ri === rj) continue;
