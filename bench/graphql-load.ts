@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 import { answered } from './graphql-documents.ts';
 
@@ -200,58 +199,4 @@ export function report(
   return out;
 }
 
-/**
- * An open-loop load at an even pace: request i is due at start + i/rate, sent then on a keep-alive socket
- * (as many as needed), and its latency counts from when it was due — so a server that falls behind is charged
- * for the wait (no coordinated omission). Exact percentiles, not whole ms.
- */
-export async function paced(
-  target: Target,
-  bodies: string[],
-  opts: { rate: number; duration: number },
-): Promise<{ sent: number; p50: number; p99: number; failed: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const url = new URL(target.url);
-  const total = Math.round(opts.rate * opts.duration);
-  const latencies: number[] = [];
-  let failed = 0;
-  const start = performance.now() + 50;
-  const one = (i: number, due: number) =>
-    new Promise<void>((resolve) => {
-      const body = bodies[i % bodies.length] ?? '';
-      const req = request(
-        url,
-        { method: 'POST', agent, headers: { ...target.headers, 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => {
-            text += d;
-          });
-          res.on('end', () => {
-            if (res.statusCode === 200 && answered(text)) latencies.push(performance.now() - due);
-            else failed += 1;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        failed += 1;
-        resolve();
-      });
-      req.end(body);
-    });
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < total; i += 1) {
-    const due = start + (i * 1000) / opts.rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inFlight.push(one(i, due));
-  }
-  await Promise.all(inFlight);
-  const elapsed = (performance.now() - start) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
-  return { sent: total / Math.max(elapsed, opts.duration), p50: at(0.5), p99: at(0.99), failed };
-}
+export { paced } from './paced-load.ts';
