@@ -11,29 +11,56 @@ import { answered } from './graphql-documents.ts';
  * the request bodies. Same process, so its CPU is not the server's and does not count in the server's figure.
  */
 type Target = { url: string; headers: Record<string, string> };
-type PacedJob = { target: Target; bodies: string[]; opts: { rate: number; duration: number } };
+type PacedJob = { id: number; target: Target; bodies: string[]; opts: { rate: number; duration: number } };
 export type PacedResult = { sent: number; p50: number; p99: number; failed: number };
+
+/**
+ * One worker for all of a bench's passes, so that a warm-up pass also warms the client code the measured pass
+ * runs. It holds the process open only while a pass runs.
+ */
+let loader: {
+  worker: Worker;
+  waiting: Map<number, { resolve(r: PacedResult): void; reject(e: unknown): void }>;
+} | null = null;
+let jobs = 0;
 
 export function paced(
   target: Target,
   bodies: string[],
   opts: { rate: number; duration: number },
 ): Promise<PacedResult> {
-  const job: PacedJob = { target: { url: target.url, headers: target.headers }, bodies, opts };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: job });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`the paced load's worker exited with ${code}`));
+  if (loader === null) {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { pacedLoad: true } });
+    const waiting = new Map<number, { resolve(r: PacedResult): void; reject(e: unknown): void }>();
+    const failAll = (e: unknown) => {
+      for (const w of waiting.values()) w.reject(e);
+      waiting.clear();
+      loader = null;
+    };
+    worker.on('message', ({ id, result }: { id: number; result: PacedResult }) => {
+      waiting.get(id)?.resolve(result);
+      waiting.delete(id);
+      if (waiting.size === 0) worker.unref();
     });
+    worker.once('error', failAll);
+    worker.once('exit', (code) => failAll(new Error(`the paced load's worker exited with ${code}`)));
+    loader = { worker, waiting };
+  }
+  const { worker, waiting } = loader;
+  jobs += 1;
+  const job: PacedJob = { id: jobs, target: { url: target.url, headers: target.headers }, bodies, opts };
+  return new Promise((resolve, reject) => {
+    waiting.set(job.id, { resolve, reject });
+    worker.ref();
+    worker.postMessage(job);
   });
 }
 
-if (!isMainThread && parentPort) {
+if (!isMainThread && parentPort && (workerData as { pacedLoad?: boolean } | null)?.pacedLoad) {
   const port = parentPort;
-  const { target, bodies, opts } = workerData as PacedJob;
-  port.postMessage(await pacedHere(target, bodies, opts));
+  port.on('message', async (job: PacedJob) => {
+    port.postMessage({ id: job.id, result: await pacedHere(job.target, job.bodies, job.opts) });
+  });
 }
 
 /**
