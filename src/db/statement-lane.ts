@@ -36,4 +36,21 @@ export class StatementLane {
   async drain(): Promise<void> {
     await this.#tail;
   }
+
+  /**
+   * Runs `work`, which queues jobs, then waits for all of them. If `work` fails, the jobs queued still finish
+   * (their own failures ignored: `work`'s error is the one reported) before the error goes on: no job may still
+   * be running on the connection when the transaction ends.
+   */
+  async around<T>(work: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await work();
+    } catch (e) {
+      await this.drain().catch(() => {});
+      throw e;
+    }
+    await this.drain();
+    return result;
+  }
 }

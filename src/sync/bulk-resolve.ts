@@ -6,6 +6,7 @@ import { executeBound } from '../db/bound-sql.ts';
 import type { MatchExplanation } from '../model/source-record.entity.ts';
 import type { BatchMatching, Matcher, MatchCandidate } from './match/matcher.ts';
 import { cursorRows } from '../db/cursor.ts';
+import { StatementLane } from '../db/statement-lane.ts';
 
 /**
  * Identity resolution of a whole snapshot at once, for the bulk initial load (src/ingest/bulk-load.ts): the
@@ -125,25 +126,29 @@ export async function resolveStaged(em: EntityManager, matcher: Matcher): Promis
 
   // 1. Profiles and keys as the records stream out; blocks grouped by the database.
   await executeBound(em, 'create temporary table bulk_key (idx int not null, key text not null) on commit drop');
-  for await (const rows of cursorRows<{
-    idx: number;
-    id: string;
-    system: string;
-    source_id: string;
-    attributes: PartyAttributes;
-  }>(em, 'bulk_profiles', 'select idx, id, system, source_id, attributes from bulk_record order by idx')) {
-    const keyRows: [number, string][] = [];
-    for (const r of rows) {
-      ids[r.idx] = r.id;
-      systems[r.idx] = intern(r.system);
-      sourceIds[r.idx] = r.source_id;
-      kinds[r.idx] = intern(r.attributes.kind);
-      profiles[r.idx] = matcher.profile ? matcher.profile(r.attributes) : null;
-      if (attributes) attributes[r.idx] = r.attributes;
-      for (const k of matcher.keys(r.attributes)) keyRows.push([r.idx, k]);
+  // Each chunk's keys are written while the next chunk's profiles are computed.
+  const writes = new StatementLane();
+  await writes.around(async () => {
+    for await (const rows of cursorRows<{
+      idx: number;
+      id: string;
+      system: string;
+      source_id: string;
+      attributes: PartyAttributes;
+    }>(em, 'bulk_profiles', 'select idx, id, system, source_id, attributes from bulk_record order by idx')) {
+      const keyRows: [number, string][] = [];
+      for (const r of rows) {
+        ids[r.idx] = r.id;
+        systems[r.idx] = intern(r.system);
+        sourceIds[r.idx] = r.source_id;
+        kinds[r.idx] = intern(r.attributes.kind);
+        profiles[r.idx] = matcher.profile ? matcher.profile(r.attributes) : null;
+        if (attributes) attributes[r.idx] = r.attributes;
+        for (const k of matcher.keys(r.attributes)) keyRows.push([r.idx, k]);
+      }
+      await writes.queue(() => copyRows(em, 'bulk_key', ['idx', 'key'], keyRows));
     }
-    await copyRows(em, 'bulk_key', ['idx', 'key'], keyRows);
-  }
+  });
   const oversized = new Set<string>();
   const blockStartList = new IntList();
   const blockMembersList = new IntList();

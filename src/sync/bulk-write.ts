@@ -12,7 +12,8 @@ import {
   identifierRows,
 } from './party-change.ts';
 import {
-  createParties,
+  partyCreation,
+  writePartyCreation,
   type GoldenValues,
   type LiveRecordRow,
   liveRecordColumns,
@@ -22,6 +23,7 @@ import {
 import type { ChangeSet } from './change-set.ts';
 import { explainRecord, type SnapshotResolution } from './bulk-resolve.ts';
 import { cursorRows } from '../db/cursor.ts';
+import { StatementLane } from '../db/statement-lane.ts';
 import type { BatchMatching } from './match/matcher.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -55,55 +57,61 @@ export async function writeSnapshot(
   );
   await executeBound(em, 'create temporary table bulk_identifier (like party_identifier) on commit drop');
   await executeBound(em, 'create temporary table bulk_contact_point (like contact_point) on commit drop');
-  for await (const rows of cursorRows<{
-    idx: number;
-    source_version: string;
-    source_time: Date | null;
-    fold: AttributeVersions | null;
-    attributes: PartyAttributes;
-  }>(em, 'bulk_explain', 'select idx, source_version, source_time, fold, attributes from bulk_record order by idx')) {
-    const links: unknown[][] = [];
-    const contributions: Contribution[] = [];
-    for (const row of rows) {
-      const i = row.idx;
-      const link = explainRecord(resolution, matching, i, row.attributes);
-      const recordId = resolution.ids[i] as string;
-      const { partyId } = link;
-      const profile = resolution.profiles[i];
-      links.push([
-        i,
-        recordId,
-        partyId,
-        link.linkType,
-        link.score,
-        profile == null ? null : JSON.stringify(profile),
-        JSON.stringify(link.explanation),
-      ]);
-      contributions.push({
-        recordId,
-        partyId,
-        change: {
-          entity: 'party',
-          op: 'upsert',
-          system: resolution.systems[i] as string,
-          sourceId: resolution.sourceIds[i] as string,
-          sourceVersion: row.source_version,
-          sourceTime: row.source_time,
-          fold: row.fold ?? undefined,
-          raw: {},
-          attributes: row.attributes,
-        },
+  const writes = new StatementLane();
+  await writes.around(async () => {
+    for await (const rows of cursorRows<{
+      idx: number;
+      source_version: string;
+      source_time: Date | null;
+      fold: AttributeVersions | null;
+      attributes: PartyAttributes;
+    }>(em, 'bulk_explain', 'select idx, source_version, source_time, fold, attributes from bulk_record order by idx')) {
+      const links: unknown[][] = [];
+      const contributions: Contribution[] = [];
+      for (const row of rows) {
+        const i = row.idx;
+        const link = explainRecord(resolution, matching, i, row.attributes);
+        const recordId = resolution.ids[i] as string;
+        const { partyId } = link;
+        const profile = resolution.profiles[i];
+        links.push([
+          i,
+          recordId,
+          partyId,
+          link.linkType,
+          link.score,
+          profile == null ? null : JSON.stringify(profile),
+          JSON.stringify(link.explanation),
+        ]);
+        contributions.push({
+          recordId,
+          partyId,
+          change: {
+            entity: 'party',
+            op: 'upsert',
+            system: resolution.systems[i] as string,
+            sourceId: resolution.sourceIds[i] as string,
+            sourceVersion: row.source_version,
+            sourceTime: row.source_time,
+            fold: row.fold ?? undefined,
+            raw: {},
+            attributes: row.attributes,
+          },
+        });
+      }
+      // Written while the next chunk is explained (the cursor has sent its FETCH already: it runs first).
+      await writes.queue(async () => {
+        await copyRows(
+          em,
+          'bulk_link',
+          ['idx', 'id', 'party_id', 'link_type', 'link_score', 'match_profile', 'match_explanation'],
+          links,
+        );
+        await copyRows(em, 'bulk_identifier', identifierColumns, identifierRows(contributions));
+        await copyRows(em, 'bulk_contact_point', contactPointColumns, contactPointRows(contributions));
       });
     }
-    await copyRows(
-      em,
-      'bulk_link',
-      ['idx', 'id', 'party_id', 'link_type', 'link_score', 'match_profile', 'match_explanation'],
-      links,
-    );
-    await copyRows(em, 'bulk_identifier', identifierColumns, identifierRows(contributions));
-    await copyRows(em, 'bulk_contact_point', contactPointColumns, contactPointRows(contributions));
-  }
+  });
   phaseDone('explain');
   counts.source_record = await inserted(
     em,
@@ -166,7 +174,10 @@ export async function writeSnapshot(
   let firstVersions = 0;
   const flush = async () => {
     created += pending.length;
-    firstVersions += await createParties(em, pending, { cause: 'CREATED', detail: { by: 'bulk load' } });
+    const creation = partyCreation(pending, { cause: 'CREATED', detail: { by: 'bulk load' } });
+    firstVersions += creation.firstVersions;
+    // Written while the next golden records are computed (after the cursor's FETCH already sent).
+    await writes.queue(() => writePartyCreation(em, creation));
     for (const p of pending) changed.customers.add(p.id);
     pending = [];
   };
@@ -180,24 +191,26 @@ export async function writeSnapshot(
     return { id: p.id, kind: p.kind as GoldenValues['kind'], records: [] };
   };
   let current: Creation | null = null;
-  for await (const rows of cursorRows<LiveRecordRow>(
-    em,
-    'bulk_survive',
-    `select ${liveRecordColumns} from source_record where not deleted order by party_id`,
-  ))
-    for (const r of rows) {
-      if (current?.id !== r.party_id) {
-        if (current) await take(current);
-        // Every golden record of the load has a live source record (tombstones get none): the next one is this.
-        if (byId[next]?.id !== r.party_id)
-          throw new Error('the bulk load: golden and source records out of step (a golden record without records?)');
-        current = party();
+  await writes.around(async () => {
+    for await (const rows of cursorRows<LiveRecordRow>(
+      em,
+      'bulk_survive',
+      `select ${liveRecordColumns} from source_record where not deleted order by party_id`,
+    ))
+      for (const r of rows) {
+        if (current?.id !== r.party_id) {
+          if (current) await take(current);
+          // Every golden record of the load has a live source record (tombstones get none): the next one is this.
+          if (byId[next]?.id !== r.party_id)
+            throw new Error('the bulk load: golden and source records out of step (a golden record without records?)');
+          current = party();
+        }
+        current.records.push(survivorOf(r));
       }
-      current.records.push(survivorOf(r));
-    }
-  if (current) await take(current);
-  if (next !== byId.length) throw new Error('the bulk load: a golden record without source records');
-  await flush();
+    if (current) await take(current);
+    if (next !== byId.length) throw new Error('the bulk load: a golden record without source records');
+    await flush();
+  });
   counts.party = created;
   counts.recomputed = firstVersions;
   phaseDone('survivorship');

@@ -339,7 +339,7 @@ type PartyUpdate = {
 /**
  * What recomputing one stored golden record from its live source records does: nothing, a lineage refresh in
  * place, or a new version (with its history). The one decision both the streaming recompute and the bulk load's
- * creation of golden records (`createParties`) take.
+ * creation of golden records (`partyCreation`) take.
  */
 function recomputed(
   row: CurrentRow,
@@ -382,13 +382,13 @@ function recomputed(
  * it in the same transaction would leave it (streaming's set-based path does the same for a batch's new golden
  * records, party-batch-create.ts) — the same values, lineage, version, history row and CREATED event —
  * without writing every golden record twice (an insert, then an update that leaves a dead row version behind
- * for each). `records` are each party's live source records. Returns how many got a first version.
+ * for each). `records` are each party's live source records. Computed here, written by `writePartyCreation`, so
+ * that the bulk load computes the next golden records while the database writes these.
  */
-export async function createParties(
-  em: EntityManager,
+export function partyCreation(
   parties: readonly { id: string; kind: GoldenValues['kind']; records: readonly SurvivorCandidate[] }[],
   given: { cause: HistoryCause; detail: Record<string, unknown> },
-): Promise<number> {
+): PartyCreation {
   const rows: unknown[][] = [];
   const updates: PartyUpdate[] = [];
   for (const p of parties) {
@@ -418,6 +418,18 @@ export async function createParties(
     if (outcome.kind === 'update') updates.push(outcome.update);
     rows.push([p.id, ...goldenValuesOf(next), next.lineage, outcome.kind === 'update' ? 2 : 1]);
   }
+  return { rows, histories: updates.map((u) => historyOf(u, 2)), firstVersions: updates.length };
+}
+
+/** The golden records `partyCreation` computed (it is the one that decides; this only writes). */
+export type PartyCreation = {
+  rows: unknown[][];
+  histories: ReturnType<typeof historyOf>[];
+  /** How many got a first version. */
+  firstVersions: number;
+};
+
+export async function writePartyCreation(em: EntityManager, creation: PartyCreation): Promise<void> {
   await copyRows(
     em,
     'party',
@@ -435,14 +447,9 @@ export async function createParties(
       'lineage',
       'version',
     ],
-    rows,
+    creation.rows,
   );
-  await writeHistories(
-    em,
-    updates.map((u) => historyOf(u, 2)),
-    'copy',
-  );
-  return updates.length;
+  await writeHistories(em, creation.histories, 'copy');
 }
 
 function fromRow(r: Omit<CurrentRow, 'id' | 'status'>): Omit<PartyRow, 'status'> {

@@ -64,4 +64,32 @@ describe('statement lane', () => {
     await expect(Promise.all([second, lane.drain()])).rejects.toThrow('first failure');
     expect(ran).toEqual(['a']);
   });
+  it('around: waits for the jobs its work queued; when the work fails, its error goes on only after they finished', async () => {
+    const lane = new StatementLane();
+    const done: string[] = [];
+    const result = await lane.around(async () => {
+      await lane.queue(async () => {
+        await tick();
+        done.push('job');
+      });
+      return 'value';
+    });
+    expect(result).toBe('value');
+    expect(done).toEqual(['job']);
+
+    const failing = new StatementLane();
+    const order: string[] = [];
+    await expect(
+      failing.around(async () => {
+        await failing.queue(async () => {
+          await tick();
+          order.push('job finished');
+          throw new Error('the job failed too');
+        });
+        throw new Error('the work failed');
+      }),
+    ).rejects.toThrow('the work failed');
+    order.push('error seen');
+    expect(order).toEqual(['job finished', 'error seen']);
+  });
 });
