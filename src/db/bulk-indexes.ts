@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from './bound-sql.ts';
+import { atLeastLocally } from './local-settings.ts';
 import { quoteIdent as ident } from './sql-sets.ts';
 
 /**
@@ -60,12 +61,8 @@ export async function restoreSecondaryIndexes(
 ): Promise<void> {
   const mine = (t: { table: string }) => !tables || tables.includes(t.table);
   // Index builds sort in memory up to at least 256 MB (per build, this transaction only) instead of spilling to
-  // disk; a server configured for more keeps its setting (a store of millions wants a gigabyte or more).
-  await executeBound(
-    em,
-    `select set_config('maintenance_work_mem', '256MB', true)
-      where pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024`,
-  );
+  // disk.
+  await atLeastLocally(em, 'maintenance_work_mem', 256);
   for (const ix of dropped.indexes.filter(mine)) await executeBound(em, ix.definition);
   dropped.indexes = dropped.indexes.filter((t) => !mine(t));
   if (indexesOnly) return;

@@ -6,6 +6,7 @@ import { emptyStats } from '../sync/apply-stats.ts';
 import { emptyChangeSet } from '../sync/change-set.ts';
 import { resolveStaged } from '../sync/bulk-resolve.ts';
 import { PartyStage } from '../sync/bulk-stage.ts';
+import { atLeastLocally } from '../db/local-settings.ts';
 import { StatementLane } from '../db/statement-lane.ts';
 import { prepareSnapshotWrite, writeSnapshot } from '../sync/bulk-write.ts';
 import { foldChangeEvents } from '../sync/fold-events.ts';
@@ -104,6 +105,11 @@ export async function bulkLoadParts(
       throw new StoreNotEmptyError(
         'the bulk load is for an initial load into an empty store: this store already holds source or golden records (load later snapshots through streaming or `hub import`)',
       );
+    // The load's sorts and hashes (the stage reduced to each record's last state, the blocks, records by golden
+    // record) held at 10,000 clients 10–40 MB each and spilled to temporary files at the default 4 MB (PostgreSQL's
+    // log_temp_files); and its cursors read everything, so they are planned for all their rows, not the first tenth.
+    await atLeastLocally(em, 'work_mem', 256);
+    await executeBound(em, 'set local cursor_tuple_fraction = 1');
     // Secondary indexes and foreign keys of the tables the load fills go until its end (bulk-write.ts).
     const dropped = await prepareSnapshotWrite(em);
     const result: BulkLoadResult = {

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { copyRows } from '../db/copy.ts';
+import { atLeastLocally } from '../db/local-settings.ts';
 import { cursorRows } from '../db/cursor.ts';
 import { coResidenceBasis, landlineHomes, maxHousehold, policyRelation } from './relationships.ts';
 
@@ -22,7 +23,7 @@ export async function refreshAllRelationships(em: EntityManager): Promise<string
   // Plans for the whole result: a cursor is planned for its first rows by default (cursor_tuple_fraction 0.1),
   // which picks the nested index lookups this is meant to avoid. Hashes and sorts of a million rows get the memory.
   await executeBound(em, `set local cursor_tuple_fraction = 1`);
-  await executeBound(em, `set local work_mem = '256MB'`);
+  await atLeastLocally(em, 'work_mem', 256);
   await executeBound(
     em,
     `create temporary table all_policy_pair (a uuid, b uuid, kind text, family boolean, system text, policy_no text, roles text) on commit drop`,
