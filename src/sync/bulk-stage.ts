@@ -110,28 +110,40 @@ export class PartyStage {
    */
   async settle(): Promise<{ records: number; tombstones: number }> {
     await this.flush();
+    // Which staged change is each record's last state is decided on narrow rows (key, order, seq); the wide rows
+    // (payloads) are sorted once, into `idx` order, as the records are made — the cursors that stream them out
+    // read them in that order through the primary key (with statistics, below) instead of sorting them again.
     await executeBound(
       this.em,
       `create temporary table bulk_last on commit drop as
-         select distinct on (system, source_id) *
-           from bulk_stage
-          order by system, source_id, folded desc, case when folded then -seq else 0 end, source_version desc, seq`,
+         select seq, op, (case when op = 'upsert'
+                  then row_number() over (partition by op = 'upsert' order by system collate "C", source_id collate "C") - 1
+                end)::int as idx
+           from (select distinct on (system, source_id) seq, op, system, source_id
+                   from bulk_stage
+                  order by system, source_id, folded desc, case when folded then -seq else 0 end, source_version desc, seq) w`,
     );
-    await executeBound(this.em, 'drop table bulk_stage');
     await executeBound(
       this.em,
       `create temporary table bulk_record on commit drop as
-         select (row_number() over (order by system collate "C", source_id collate "C") - 1)::int as idx,
-                gen_random_uuid() as id, system, source_id, source_version, source_time, fold, kind, raw, attributes
-           from bulk_last where op = 'upsert'`,
+         select l.idx, gen_random_uuid() as id, s.system, s.source_id, s.source_version, s.source_time, s.fold, s.kind,
+                s.raw, s.attributes
+           from bulk_last l join bulk_stage s using (seq)
+          where l.op = 'upsert'
+          order by l.idx`,
     );
     await executeBound(this.em, 'alter table bulk_record add primary key (idx)');
+    // Temporary tables are never analysed by autovacuum: without statistics the planner would sort the records
+    // by idx for every cursor rather than trust the primary key's order.
+    await executeBound(this.em, 'analyze bulk_record (idx)');
     await executeBound(
       this.em,
       `create temporary table bulk_tombstone on commit drop as
-         select system, source_id, source_version, source_time, fold from bulk_last where op = 'delete'`,
+         select s.system, s.source_id, s.source_version, s.source_time, s.fold
+           from bulk_last l join bulk_stage s using (seq)
+          where l.op = 'delete'`,
     );
-    await executeBound(this.em, 'drop table bulk_last');
+    await executeBound(this.em, 'drop table bulk_last, bulk_stage');
     const [counts] = await executeBound<{ records: number; tombstones: number }[]>(
       this.em,
       'select (select count(*) from bulk_record)::int as records, (select count(*) from bulk_tombstone)::int as tombstones',
