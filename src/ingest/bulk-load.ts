@@ -168,17 +168,13 @@ export async function bulkLoadParts(
       }
     };
 
-    try {
+    // Whatever fails, no job of the lane may still be running on the connection when the transaction ends; what
+    // the database has left to write when reading is done is the "facts" phase.
+    await lane.around(async () => {
       await readAll();
-    } catch (e) {
-      // Whatever failed, no job of the lane may still be running on the connection when the transaction ends.
-      await lane.drain().catch(() => {});
-      throw e;
-    }
-    await queueFacts();
-    phaseDone('read and map');
-    // What the database has left to write of them.
-    await lane.drain();
+      await queueFacts();
+      phaseDone('read and map');
+    });
     phaseDone('facts');
     async function readAll() {
       for await (const part of parts) {

@@ -175,7 +175,7 @@ export async function writeSnapshot(
   const flush = async () => {
     created += pending.length;
     const creation = partyCreation(pending, { cause: 'CREATED', detail: { by: 'bulk load' } });
-    firstVersions += creation.firstVersions;
+    firstVersions += creation.histories.length;
     // Written while the next golden records are computed (after the cursor's FETCH already sent).
     await writes.queue(() => writePartyCreation(em, creation));
     for (const p of pending) changed.customers.add(p.id);

@@ -418,15 +418,14 @@ export function partyCreation(
     if (outcome.kind === 'update') updates.push(outcome.update);
     rows.push([p.id, ...goldenValuesOf(next), next.lineage, outcome.kind === 'update' ? 2 : 1]);
   }
-  return { rows, histories: updates.map((u) => historyOf(u, 2)), firstVersions: updates.length };
+  return { rows, histories: updates.map((u) => historyOf(u, 2)) };
 }
 
 /** The golden records `partyCreation` computed (it is the one that decides; this only writes). */
 export type PartyCreation = {
   rows: unknown[][];
+  /** One per golden record that got a first version. */
   histories: ReturnType<typeof historyOf>[];
-  /** How many got a first version. */
-  firstVersions: number;
 };
 
 export async function writePartyCreation(em: EntityManager, creation: PartyCreation): Promise<void> {
