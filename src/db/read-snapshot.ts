@@ -1,4 +1,5 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery } from 'kysely';
+import type { ReadPool } from './read-pool.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
@@ -15,60 +16,45 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * need one; only mutations use it, and they run on the main pool without either).
  */
 export type ReadSnapshot = { end(): Promise<void> };
-type Executor = { executeQuery(query: CompiledQuery, ...rest: unknown[]): Promise<unknown> };
+type Executor = Pick<ReadPool, 'executeQuery'>;
 
 const begin = 'start transaction isolation level repeatable read read only';
 
-export async function beginReadSnapshot(em: EntityManager, pool: Kysely<unknown>): Promise<ReadSnapshot> {
+export async function beginReadSnapshot(em: EntityManager, pool: ReadPool): Promise<ReadSnapshot> {
   const logger = em.config.getLogger();
-  // Kysely hands out one pooled connection for as long as the callback runs: until `end`.
-  let release: () => void = () => {};
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let done: Promise<void> = Promise.resolve();
-  const connection = await new Promise<Kysely<unknown>>((resolve, reject) => {
-    done = pool
-      .connection()
-      .execute(async (db) => {
-        resolve(db);
-        await held;
-      })
-      .catch(reject);
-  });
+  const session = await pool.connect();
   const started = Date.now();
   try {
-    await connection.executeQuery(CompiledQuery.raw(begin));
+    await session.executeQuery(CompiledQuery.raw(begin));
   } catch (e) {
-    release();
-    await done;
+    session.release();
     throw e;
   }
   logger.logQuery({ query: begin, took: Date.now() - started, level: 'info' });
   // The transaction context MikroORM and executeBound run statements on (`executeQuery`).
-  em.setTransactionContext(connection as never);
+  const context: Executor = { executeQuery: (query) => session.executeQuery(query) };
+  em.setTransactionContext(context as never);
   return {
     async end() {
       em.resetTransactionContext();
       try {
         // Read-only: nothing to commit; ending it returns the connection to the pool.
-        await connection.executeQuery(CompiledQuery.raw('rollback'));
+        await session.executeQuery(CompiledQuery.raw('rollback'));
         logger.logQuery({ query: 'rollback', took: 0, level: 'info' });
       } finally {
-        release();
-        await done;
+        session.release();
       }
     },
   };
 }
 
 /** Statements of the request go to the read pool one by one, no transaction; `statements()` counts them. */
-export function readWithoutSnapshot(em: EntityManager, pool: Kysely<unknown>): { statements(): number } {
+export function readWithoutSnapshot(em: EntityManager, pool: ReadPool): { statements(): number } {
   let n = 0;
   const executor: Executor = {
-    executeQuery(query, ...rest) {
+    executeQuery(query) {
       n += 1;
-      return (pool as unknown as Executor).executeQuery(query, ...rest);
+      return pool.executeQuery(query);
     },
   };
   em.setTransactionContext(executor as never);

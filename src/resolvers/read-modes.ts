@@ -53,11 +53,11 @@ export function readModes(logger: Logger, pool: ReadPool): ApolloServerPlugin<Gr
           if (operation?.operation !== 'query') return;
           const mode = contextValue.readMode;
           if (!mode.snapshot && oneStatement(operation, document)) {
-            mode.single = readWithoutSnapshot(contextValue.em, pool.kysely);
+            mode.single = readWithoutSnapshot(contextValue.em, pool);
             return;
           }
           try {
-            snapshot = await beginReadSnapshot(contextValue.em, pool.kysely);
+            snapshot = await beginReadSnapshot(contextValue.em, pool);
           } catch (e) {
             // No snapshot to be had (pool exhausted, database unavailable): the fields read as before, each
             // failing with its own typed error if the database is gone.

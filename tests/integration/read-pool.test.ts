@@ -34,7 +34,7 @@ describe('GraphQL read pool', () => {
   });
 
   const runBurst = () =>
-    Promise.all(Array.from({ length: burst }, () => reads.kysely.executeQuery(CompiledQuery.raw(marker))));
+    Promise.all(Array.from({ length: burst }, () => reads.executeQuery(CompiledQuery.raw(marker))));
   const readBackends = async () => {
     const { rows } = await admin.query<{ pid: number }>(
       `select pid from pg_stat_activity where datname = current_database() and query = $1 order by pid`,
