@@ -22,7 +22,7 @@ import { apolloMiddleware } from '../src/resolvers/apollo-express.ts';
  *   - `pg-promise`: Kysely on node-postgres as it ships (`client.query` in its promise form);
  *   - `pg-callback`: the same with the pool hook of src/db/prepared.ts (the callback form);
  *   - `kysely-session`: begin, statement, rollback on a connection Kysely holds (`getExecutor().provideConnection`);
- *   - `pg-session`: the same three through node-postgres's callback API (src/db/read-pool.ts).
+ *   - `pg-session`: the same three on a client of the hooked pool itself, as src/db/read-pool.ts reads.
  * Counts, not times: they hold on a shared machine. DATABASE_URL (default the local PostgreSQL) is only read from.
  */
 const variants = ['pg-promise', 'pg-callback', 'kysely-session', 'pg-session'] as const;
@@ -39,10 +39,6 @@ async function serve(variant: Variant): Promise<void> {
   if (variant !== 'pg-promise') preparePooledStatements(pool);
   const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
   const raw = (v: number) => CompiledQuery.raw(statement, [v]);
-  const query = (client: pg.PoolClient, sql: string, values: unknown[]) =>
-    new Promise<pg.QueryResult>((resolve, reject) =>
-      client.query(sql, values, (err: Error | null, res: pg.QueryResult) => (err ? reject(err) : resolve(res))),
-    );
   const read = async (v: number): Promise<unknown[]> => {
     if (variant === 'kysely-session')
       return kysely.getExecutor().provideConnection(async (c) => {
@@ -52,13 +48,11 @@ async function serve(variant: Variant): Promise<void> {
         return rows;
       });
     if (variant === 'pg-session') {
-      const client = await new Promise<pg.PoolClient>((resolve, reject) =>
-        pool.connect((err, c) => (err || !c ? reject(err) : resolve(c))),
-      );
+      const client = await pool.connect();
       try {
-        await query(client, 'begin', []);
-        const { rows } = await query(client, statement, [v]);
-        await query(client, 'rollback', []);
+        await client.query('begin', []);
+        const { rows } = await client.query(statement, [v]);
+        await client.query('rollback', []);
         return rows;
       } finally {
         client.release();

@@ -28,7 +28,7 @@ export type ReadPool = {
   close(): Promise<void>;
 };
 /** What Kysely's PostgreSQL connection answers, which is what MikroORM expects of a transaction context. */
-export type ReadResult = { rows: unknown[]; numAffectedRows?: bigint };
+export type ReadResult = { rows: unknown[] };
 export type ReadSession = { executeQuery(query: CompiledQuery): Promise<ReadResult>; release(): void };
 
 export function openReadPool(orm: MikroORM, opts: { max: number; statementTimeoutMs: number }): ReadPool {
@@ -62,42 +62,24 @@ export function openReadPool(orm: MikroORM, opts: { max: number; statementTimeou
   });
   pool.on('error', (e) => logger.warn('info', `PostgreSQL read pool error: ${e.message}`));
   preparePooledStatements(pool);
-  // node-postgres's callback API throughout, not Kysely's connection handling: a connection Kysely held for several
+  // node-postgres's own pool and clients, not Kysely's connection handling: a connection Kysely held for several
   // statements (`connection().execute`, or its provider running more than one statement) left each request's
-  // objects reachable for the young-generation collector until a full collection, as node-postgres's promise form
-  // did (src/db/prepared.ts). Measured on a bare Apollo server reading through this pool at 200 requests/s:
-  // begin, one statement and rollback on a Kysely-provided connection promoted 50 kB per MB allocated; a single
-  // statement, or the same three through the callback API, 0.2–0.5 kB.
+  // objects reachable for the young-generation collector until a full collection, as node-postgres's promise-form
+  // `client.query` did (which the hook above now answers through the callback form). Measured on a bare Apollo
+  // server at 200 requests/s (`npm run bench:promotion`): begin, one statement and rollback on a Kysely-provided
+  // connection promoted 0.2–50 kB per MB allocated from run to run; the same three on a client of this pool, 0.2–0.5 kB.
   return {
-    executeQuery: (query) =>
-      new Promise((resolve, reject) =>
-        pool.query(query.sql, query.parameters as unknown[], (err, res) =>
-          err ? reject(err) : resolve(readResult(res)),
-        ),
-      ),
-    connect: () =>
-      new Promise((resolve, reject) =>
-        pool.connect((err, client, done) => {
-          if (err || !client) return reject(err ?? new Error('no connection from the read pool'));
-          resolve({
-            executeQuery: (query) =>
-              new Promise((ok, fail) =>
-                client.query(query.sql, query.parameters as unknown[], (e: Error | null, res: pg.QueryResult) =>
-                  e ? fail(e) : ok(readResult(res)),
-                ),
-              ),
-            release: () => done(),
-          });
-        }),
-      ),
+    executeQuery: async (query) => readResult(await pool.query(query.sql, query.parameters as unknown[])),
+    connect: async () => {
+      const client = await pool.connect();
+      return {
+        executeQuery: async (query) => readResult(await client.query(query.sql, query.parameters as unknown[])),
+        release: () => client.release(),
+      };
+    },
     close: () => pool.end(),
   };
 }
 
-const changing = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
-/** The shape of Kysely's PostgreSQL driver's answer (MikroORM reads `rows`, and `numAffectedRows` for writes). */
-function readResult(res: pg.QueryResult): ReadResult {
-  return changing.has(res.command)
-    ? { rows: res.rows ?? [], numAffectedRows: BigInt(res.rowCount ?? 0) }
-    : { rows: res.rows ?? [] };
-}
+/** The shape of Kysely's PostgreSQL driver's answer, which MikroORM reads (`rows`; nothing here writes). */
+const readResult = (res: pg.QueryResult): ReadResult => ({ rows: res.rows ?? [] });

@@ -32,8 +32,7 @@ export async function beginReadSnapshot(em: EntityManager, pool: ReadPool): Prom
   }
   logger.logQuery({ query: begin, took: Date.now() - started, level: 'info' });
   // The transaction context MikroORM and executeBound run statements on (`executeQuery`).
-  const context: Executor = { executeQuery: (query) => session.executeQuery(query) };
-  em.setTransactionContext(context as never);
+  em.setTransactionContext(session as never);
   return {
     async end() {
       em.resetTransactionContext();
