@@ -23,6 +23,8 @@ export class GroupCommit<P, R> {
   readonly #parallel: number;
   readonly #queue: Waiting<P, R>[] = [];
   #running = 0;
+  /** Set while the parts of a transaction that just ended hand over their partitions' next messages. */
+  #settling = false;
   #closed: Error | null = null;
 
   constructor(
@@ -64,6 +66,7 @@ export class GroupCommit<P, R> {
   }
 
   #drain(): void {
+    if (this.#settling) return;
     while (this.#running < this.#parallel && this.#queue.length > 0) {
       const group: Waiting<P, R>[] = [this.#queue.shift() as Waiting<P, R>];
       let size = (group[0] as Waiting<P, R>).size;
@@ -85,7 +88,14 @@ export class GroupCommit<P, R> {
         )
         .finally(() => {
           this.#running -= 1;
-          this.#drain();
+          // The next transaction starts on the next turn of the event loop, not at once: the partitions that were
+          // in this one submit their next messages as their results come back, and they join it instead of
+          // waiting for the one after.
+          this.#settling = true;
+          setImmediate(() => {
+            this.#settling = false;
+            this.#drain();
+          });
         });
     }
   }

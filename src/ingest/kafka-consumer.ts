@@ -4,6 +4,8 @@ import type { Logger } from '../config/logger.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
 import { applyBatches, mapMessages, type BatchPart, type BatchResult } from './apply-batch.ts';
 import { GroupCommit } from './group-commit.ts';
+import { OffsetCommits } from './offset-commits.ts';
+import { PartitionLanes } from './partition-lanes.ts';
 import { TableStatistics } from './table-statistics.ts';
 import { publishDeadLetters } from './dead-letters.ts';
 import { startOutboxDrainer } from '../messaging/outbox-drainer.ts';
@@ -23,11 +25,13 @@ import { plainFormat, type WireFormat } from './wire-format.ts';
 
 /**
  * Live consumption of every connector's topics in one consumer group. Per fetched batch (one topic
- * partition), messages are applied in chunks, each chunk in a database transaction with its position
- * (apply-batch.ts) — chunks of different partitions that arrive while others are being applied share one
- * transaction (group-commit.ts); only then is the Kafka offset committed. A crash in between leads to redelivery, which the
- * stored position turns into a no-op. Transient failures (database or broker unavailable) are retried with
- * capped exponential backoff — the partition waits, nothing is skipped. Quarantined messages go to their
+ * partition), messages are cut into chunks and queued in the partition's lane (partition-lanes.ts), which applies
+ * them one after the other, each in a database transaction with its position (apply-batch.ts); chunks of different
+ * partitions that wait while others are being applied share one transaction (group-commit.ts). kafkajs fetches
+ * the next messages while a transaction runs (up to `maxPendingMessages` handed over and not applied); Kafka's
+ * offset is committed after the chunk's transaction (offset-commits.ts). A crash in between leads to redelivery,
+ * which the stored position turns into a no-op. Transient failures (database or broker unavailable) are retried
+ * with capped exponential backoff — the partition waits, nothing is skipped. Quarantined messages go to their
  * dead-letter topic through the outbox (dead-letters.ts).
  */
 export type ConnectorConsumer = { stop(): Promise<void>; isRunning(): boolean };
@@ -37,6 +41,8 @@ const chunkSize = 500;
 const groupMaxMessages = 2_000;
 /** Partitions kafkajs may hand over at once: all of them, so that a trickle on many partitions can be grouped. */
 const partitionsInFlight = 64;
+/** Messages handed over and not yet applied, at most: a transaction's worth waiting while one runs. */
+const maxPendingMessages = 2 * groupMaxMessages;
 const backoff = (attempt: number) => Math.min(300 * 2 ** (attempt - 1), 30_000);
 
 export async function startConnectorConsumer(opts: {
@@ -139,6 +145,73 @@ export async function startConnectorConsumer(opts: {
     }
   };
 
+  const offsetCommits = new OffsetCommits(
+    (offsets) => consumer.commitOffsets(offsets),
+    (error, offsets) =>
+      logger.info('committing offsets to Kafka failed; the stored positions cover it, the next chunk commits again', {
+        error,
+        partitions: offsets.length,
+      }),
+  );
+  /** What a lane's step applies its messages with: the partition and the latest batch they came in. */
+  type Handover = {
+    route: Route;
+    topic: string;
+    partition: number;
+    highWatermark: string;
+    heartbeat: () => Promise<void>;
+  };
+
+  /**
+   * Applies one step of a partition's lane (it waits for the partition's earlier steps), then does what follows
+   * applied messages: Kafka's offset, metrics, the risk worker's wake-up, dead letters. False if abandoned.
+   */
+  const applyStep = async (at: Handover, chunk: SourceMessage[]): Promise<boolean> => {
+    const connector = at.route.connector.manifest.id;
+    const timer = applySeconds.startTimer({ connector });
+    const result = await applyWithRetry(at.route, at.partition, chunk, at.heartbeat);
+    if (result === null) return false;
+    timer();
+    maybeCrash('after-apply');
+    const last = chunk[chunk.length - 1];
+    if (last) {
+      offsetCommits.note({ topic: at.topic, partition: at.partition, offset: (BigInt(last.offset) + 1n).toString() });
+      consumerLag.set(
+        { topic: at.topic, partition: String(at.partition) },
+        Math.max(0, Number(BigInt(at.highWatermark) - BigInt(last.offset) - 1n)),
+      );
+    }
+    opts.afterCommit?.();
+    statistics.noteApplied(chunk.length - result.skipped);
+    eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
+    eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
+    eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);
+    eventsTotal.inc({ connector, outcome: 'quarantined' }, result.quarantined);
+    for (const r of result.rejected) quarantinedTotal.inc({ connector, code: r.code });
+    if (result.latestSourceTime)
+      sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
+    if (result.quarantined > 0) {
+      logger.warn('messages quarantined', { topic: at.topic, partition: at.partition, rejected: result.rejected });
+      // Dead letters go out right away (leftovers on the drainer's timer) — not polled after every chunk,
+      // which cost two statements a chunk.
+      await drainDeadLetters().catch((error: unknown) => logger.warn('publishing dead letters failed', { error }));
+    }
+    return true;
+  };
+  const lanes = new PartitionLanes<Handover, SourceMessage>({
+    apply: applyStep,
+    maxItems: chunkSize,
+    onBroken: (at, first, error) => {
+      logger.error('applying messages failed unexpectedly; reading their partition again from the first of them', {
+        topic: at.topic,
+        partition: at.partition,
+        offset: first.offset,
+        error,
+      });
+      if (!stopping) consumer.seek({ topic: at.topic, partition: at.partition, offset: first.offset });
+    },
+  });
+
   await producer.connect();
   /**
    * Joins the group and consumes. kafkajs restarts itself after retriable crashes; after a non-retriable one
@@ -170,7 +243,6 @@ export async function startConnectorConsumer(opts: {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const route = router.route(batch.topic);
         if (!route) throw new Error(`no connector for topic ${batch.topic}`);
-        const connector = route.connector.manifest.id;
         const messages: SourceMessage[] = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -180,43 +252,21 @@ export async function startConnectorConsumer(opts: {
           timestamp: m.timestamp ?? null,
         }));
         for (let i = 0; i < messages.length; i += chunkSize) {
-          if (!isRunning() || isStale()) return;
-          const chunk = messages.slice(i, i + chunkSize);
-          const timer = applySeconds.startTimer({ connector });
-          const result = await applyWithRetry(route, batch.partition, chunk, heartbeat);
-          if (result === null) return;
-          timer();
-          maybeCrash('after-apply');
-          const last = chunk[chunk.length - 1];
-          if (last) {
-            resolveOffset(last.offset);
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-            ]);
-            consumerLag.set(
-              { topic: batch.topic, partition: String(batch.partition) },
-              Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
-            );
+          // Room for the chunk among the messages handed over and not yet applied (the bound on memory and on how
+          // far fetching runs ahead of the database); kafkajs's fetching waits while this batch does.
+          while (!stopping && lanes.pendingItems() >= maxPendingMessages) {
+            await lanes.room();
+            await heartbeat().catch(() => {});
           }
-          opts.afterCommit?.();
-          statistics.noteApplied(chunk.length - result.skipped);
-          eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
-          eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
-          eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);
-          eventsTotal.inc({ connector, outcome: 'quarantined' }, result.quarantined);
-          for (const r of result.rejected) quarantinedTotal.inc({ connector, code: r.code });
-          if (result.latestSourceTime)
-            sourceTimeLag.set({ connector }, (Date.now() - result.latestSourceTime.getTime()) / 1000);
-          if (result.quarantined > 0)
-            logger.warn('messages quarantined', {
-              topic: batch.topic,
-              partition: batch.partition,
-              rejected: result.rejected,
-            });
-          // Dead letters go out right away (leftovers on the drainer's timer) — not polled after every chunk,
-          // which cost two statements a chunk.
-          if (result.quarantined > 0) await drainDeadLetters();
-          await heartbeat();
+          if (stopping || !isRunning() || isStale()) return;
+          const chunk = messages.slice(i, i + chunkSize);
+          const { topic, partition, highWatermark } = batch;
+          lanes.enqueue(`${topic}\u0000${partition}`, { route, topic, partition, highWatermark, heartbeat }, chunk);
+          // Fetching moves past the chunk now, while it waits for its transaction: the next fetch overlaps this
+          // one's apply instead of following it. The position that counts is the one stored with the effects;
+          // Kafka's committed offset follows the applied messages (applyStep).
+          const last = chunk[chunk.length - 1];
+          if (last) resolveOffset(last.offset);
         }
       },
     });
@@ -230,7 +280,8 @@ export async function startConnectorConsumer(opts: {
       // Chunks still waiting for a transaction are not started: they are redelivered after the restart and the
       // stored positions make that exact. The transaction in hand finishes.
       groupCommit.close(new Error('the consumer is stopping'));
-      // Waits for the batch in hand to finish and its offsets to be committed — but not forever: a consumer
+      lanes.wakeAll();
+      // Waits for the transaction in hand and Kafka's offsets to be committed — but not forever: a consumer
       // stuck reconnecting to an unreachable broker must not keep the process from shutting down (anything
       // not committed is redelivered and skipped by the stored positions).
       const limit = async (what: string, p: Promise<void>) => {
@@ -244,6 +295,8 @@ export async function startConnectorConsumer(opts: {
         await Promise.race([p, timeout]);
         clearTimeout(timer);
       };
+      await limit('the transaction in hand', lanes.idle());
+      await limit('committing offsets to Kafka', offsetCommits.idle());
       await limit('consumer disconnect', consumer.disconnect());
       // The last dead letters go out before the producer does (or wait in the quarantine table for the next start).
       await limit('dead-letter publishing', deadLetters.stop());
