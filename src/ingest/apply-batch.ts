@@ -105,6 +105,39 @@ export async function applyBatch(
   return result as BatchResult;
 }
 
+type StoredPosition = { topic: string; partition: number; next_offset: string };
+
+/**
+ * Locks the parts' stored positions for the rest of the transaction and reads them. Two transactions applying the
+ * same partition — its new owner after a rebalance and the old owner finishing messages it had already fetched —
+ * take turns on that lock, and the second skips what the first applied. A partition with no position yet gets a
+ * row first (offset 0, which skips nothing; the transaction stores the real one), so that even its first messages
+ * are applied once: a second transaction inserting the same row waits for the first to commit.
+ */
+async function lockPositions(
+  em: EntityManager,
+  consumerGroup: string,
+  parts: readonly BatchPart[],
+): Promise<StoredPosition[]> {
+  const lock = (of: readonly BatchPart[]) =>
+    executeBound<StoredPosition[]>(
+      em,
+      `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${marks(of.length, '(?, ?::int)')}) as p(topic, partition)
+         join consumer_offset o on o.consumer_group = ? and o.topic = p.topic and o.partition = p.partition order by o.topic, o.partition for update of o`,
+      [...of.flatMap((p) => [p.route.topic, p.partition]), consumerGroup],
+    );
+  const stored = await lock(parts);
+  const missing = parts.filter((p) => !stored.some((r) => r.topic === p.route.topic && r.partition === p.partition));
+  if (missing.length === 0) return stored;
+  await executeBound(
+    em,
+    `insert into consumer_offset (consumer_group, topic, partition, next_offset) values ${marks(missing.length, '(?, ?, ?, 0)')}
+     on conflict (consumer_group, topic, partition) do nothing`,
+    missing.flatMap((p) => [consumerGroup, p.route.topic, p.partition]),
+  );
+  return [...stored, ...(await lock(missing))];
+}
+
 /**
  * Applies several partitions' messages (of any topics) in one transaction — group commit: with many partitions
  * each bringing a few messages, one transaction for all of them instead of one each is what keeps the cost per
@@ -121,12 +154,7 @@ export async function applyBatches(
   const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages, deps.maxMessageBytes));
   return orm.em.fork().transactional(async (em) => {
     const results: BatchResult[] = parts.map(() => emptyBatchResult());
-    const stored = await executeBound<{ topic: string; partition: number; next_offset: string }[]>(
-      em,
-      `select o.topic, o.partition, o.next_offset::text as next_offset from (values ${marks(parts.length, '(?, ?::int)')}) as p(topic, partition)
-         join consumer_offset o on o.consumer_group = ? and o.topic = p.topic and o.partition = p.partition order by o.topic, o.partition for update of o`,
-      [...parts.flatMap((p) => [p.route.topic, p.partition]), consumerGroup],
-    );
+    const stored = await lockPositions(em, consumerGroup, parts);
     const from = parts.map((p) => {
       const row = stored.find((r) => r.topic === p.route.topic && r.partition === p.partition);
       return row ? BigInt(row.next_offset) : -1n;
