@@ -15,3 +15,19 @@ export async function atLeastLocally(
     `select set_config('${setting}', '${mb}MB', true) where pg_size_bytes(current_setting('${setting}')) < ${mb} * 1024 * 1024`,
   );
 }
+
+/**
+ * Plans the rest of the transaction for keyed lookups over cached tables: `random_page_cost` down to 1.1 (a server
+ * configured lower keeps its own). At PostgreSQL's default of 4 — disk seeks — the planner hashed whole tables of
+ * a store of some thousand customers to join a few hundred keys (the risk worker's relationship, shared-contact and
+ * household lookups: two sequential scans of `policy_role` per round); on a store whose working set is in memory, as
+ * the hub's is (docs/operations.md, "Sizing"), an index probe costs about what a sequential page does. Only for
+ * work that looks up given customers: whole-store statements (the bulk load, the rescan's relationships) keep the
+ * server's setting, where a hash join is what they need.
+ */
+export async function preferIndexLookupsLocally(em: EntityManager): Promise<void> {
+  await executeBound(
+    em,
+    `select set_config('random_page_cost', '1.1', true) where current_setting('random_page_cost')::float8 > 1.1`,
+  );
+}

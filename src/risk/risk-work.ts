@@ -8,6 +8,7 @@ import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 import { parkAfter, settleQueue } from '../db/work-queue.ts';
 import { refreshRelations } from '../relations/refresh.ts';
+import { preferIndexLookupsLocally } from '../db/local-settings.ts';
 
 /**
  * Risk follow-up of one applied batch. The sync step only notes which customers, claims/payments and policies
@@ -169,6 +170,8 @@ export function settleQueuedRiskWork(
 
 /** Screens and evaluates everyone the batch affected; returns the number of alerts opened, updated or closed. */
 export async function settleRiskWork(em: EntityManager, work: RiskWork, topicPrefix = ''): Promise<number> {
+  // Everything below looks up the given customers' relatives, contacts and history by key.
+  await preferIndexLookupsLocally(em);
   const evaluate = new Set(work.evaluate);
   // Relationships and households first: the network rules count relatives and housemates as one. Re-derived
   // for customers whose record changed or merged away and for the holders of policies whose roles changed;
