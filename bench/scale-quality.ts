@@ -5,7 +5,7 @@ import pg from 'pg';
 import { createTestDatabase } from '../tests/support/postgres.ts';
 import { migrate, openOrm } from '../src/db/orm.ts';
 import { connectors } from '../src/connectors/registry.ts';
-import type { SourceMessage } from '../src/connectors/framework/connector.ts';
+import { type SourceMessage, textMessage } from '../src/connectors/framework/connector.ts';
 import { type IngestDeps, mapMessages } from '../src/ingest/apply-batch.ts';
 import { ingestBatch } from '../src/ingest/batch-source.ts';
 import { bulkLoad } from '../src/ingest/bulk-load.ts';
@@ -75,14 +75,7 @@ for (const chunk of populationChunks({
     const list = byTopic.get(m.topic) ?? [];
     list.push({
       about,
-      m: {
-        topic: m.topic,
-        partition: 0,
-        offset: String(i),
-        key: m.key === null ? null : Buffer.from(m.key),
-        value: m.value === null ? null : Buffer.from(m.value),
-        timestamp: null,
-      },
+      m: textMessage(m.topic, i, m.key, m.value),
     });
     byTopic.set(m.topic, list);
   });

@@ -2,6 +2,7 @@ import type { IngestDeps } from './apply-batch.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { applyBatch, emptyBatchResult, type BatchResult } from './apply-batch.ts';
 import type { TopicRouter } from './topic-router.ts';
+import { textMessage } from '../connectors/framework/connector.ts';
 
 /**
  * The batch path: feeds messages that did not come from a broker (the demo data set, initial loads) through
@@ -27,14 +28,7 @@ export async function ingestBatch(
     const route = router.route(run.topic);
     if (!route) throw new Error(`no connector for topic ${run.topic}`);
     for (let i = 0; i < run.items.length; i += 500) {
-      const chunk = run.items.slice(i, i + 500).map((m) => ({
-        topic: run!.topic,
-        partition: 0,
-        offset: m.offset,
-        key: m.key === null ? null : Buffer.from(m.key),
-        value: m.value === null ? null : Buffer.from(m.value),
-        timestamp: null,
-      }));
+      const chunk = run.items.slice(i, i + 500).map((m) => textMessage(run!.topic, m.offset, m.key, m.value));
       const r = await applyBatch(orm, `batch:${streamName}`, route, 0, chunk, deps);
       total.applied += r.applied;
       total.stale += r.stale;

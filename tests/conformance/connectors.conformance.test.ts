@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { connectors } from '../../src/connectors/registry.ts';
-import type { Connector, SourceMessage } from '../../src/connectors/framework/connector.ts';
+import { type Connector, type SourceMessage, textMessage } from '../../src/connectors/framework/connector.ts';
 import type { ConformanceFixtures, FixtureMessage } from '../../src/connectors/framework/conformance.ts';
 import { MappingError } from '../../src/connectors/framework/errors.ts';
 import { applyBatch } from '../../src/ingest/apply-batch.ts';
@@ -28,14 +28,7 @@ async function fixturesOf(connector: Connector): Promise<ConformanceFixtures> {
   }
 }
 
-const asMessage = (m: FixtureMessage, offset: number): SourceMessage => ({
-  topic: m.topic,
-  partition: 0,
-  offset: String(offset),
-  key: m.key === null ? null : Buffer.from(m.key),
-  value: m.value === null ? null : Buffer.from(m.value),
-  timestamp: null,
-});
+const asMessage = (m: FixtureMessage, offset: number): SourceMessage => textMessage(m.topic, offset, m.key, m.value);
 
 let db: TestDatabase;
 let orm: Orm;

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { coreEvent } from '../../src/connectors/core-policy/fixtures/events.ts';
 import { connectors } from '../../src/connectors/registry.ts';
-import type { SourceMessage } from '../../src/connectors/framework/connector.ts';
+import { type SourceMessage, textMessage } from '../../src/connectors/framework/connector.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
 import { applyBatch } from '../../src/ingest/apply-batch.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
@@ -38,14 +38,7 @@ describe('the stored position of a partition nobody has applied yet', () => {
         'c',
         client(`F${String(i).padStart(7, '0')}`, { SURNAME: '先', GIVNAME: `位${i}`, CLTDOB: 19700101 + i }),
       );
-      return {
-        topic: m.topic,
-        partition: 0,
-        offset: String(i),
-        key: m.key === null ? null : Buffer.from(m.key),
-        value: m.value === null ? null : Buffer.from(m.value),
-        timestamp: null,
-      };
+      return textMessage(m.topic, i, m.key, m.value);
     });
     const route = new TopicRouter(connectors).route(messages[0]?.topic as string);
     if (!route) throw new Error('no route for the core-policy client topic');

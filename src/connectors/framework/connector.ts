@@ -39,6 +39,26 @@ export type SourceMessage = {
   undecodable?: string;
 };
 
+/**
+ * A message given as texts — a batch file's line, a generated population, a test fixture — as the connectors read
+ * one off a topic: partition 0 (a file or a generated stream is one ordered stream), no broker timestamp.
+ */
+export function textMessage(
+  topic: string,
+  offset: number | string,
+  key: string | null,
+  value: string | null,
+): SourceMessage {
+  return {
+    topic,
+    partition: 0,
+    offset: String(offset),
+    key: key === null ? null : Buffer.from(key),
+    value: value === null ? null : Buffer.from(value),
+    timestamp: null,
+  };
+}
+
 export type Connector = {
   manifest: ConnectorManifest;
   /** Returns the changes the message implies; an empty list means "nothing to do" (e.g. a tombstone). */
