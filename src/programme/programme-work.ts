@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { parkAfter, settleQueue } from '../db/work-queue.ts';
+import { preferIndexLookupsLocally } from '../db/local-settings.ts';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked, marks } from '../db/sql-sets.ts';
 import type { ChangeSet, InteractionNote } from '../sync/change-set.ts';
@@ -105,6 +106,8 @@ export function programmeFollowUp(mode: 'queue' | 'settle') {
 /** Settles the work: values of everyone it concerns, then follow-ups. Returns the rows changed. */
 export async function settleProgrammeWork(em: EntityManager, work: ProgrammeWork): Promise<number> {
   if (isEmptyProgrammeWork(work)) return 0;
+  // Everything below looks up the given customers' records, policies and activities by key (as risk settlement).
+  await preferIndexLookupsLocally(em);
   const config = await loadProgrammeConfig(em);
   const day = await today(em);
   const parties = new Set(work.customers);
