@@ -1,5 +1,6 @@
 import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
+import { walkIndexesLocally } from '../db/local-settings.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { ensureTopics, type KafkaClient, type Producer } from '../messaging/kafka.ts';
@@ -22,6 +23,8 @@ export async function publishOutbox(
   topics: OutboxTopics = { topicPrefix: '', logicalTopics: [] },
 ): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
+    // Published rows are marked by an update; the pending index keeps their old versions' entries until VACUUM.
+    await walkIndexesLocally(em);
     const rows = await executeBound<{ id: string; topic: string; message_key: string | null; payload: unknown }[]>(
       em,
       `select id, topic, message_key, payload from outbox where published_at is null order by seq limit ? for update skip locked`,
