@@ -34,7 +34,7 @@ export async function preferIndexLookupsLocally(em: EntityManager): Promise<void
 
 /**
  * Makes the rest of the transaction read through plain index scans (no bitmap or sequential scans). For a queue
- * table whose rows are marked done by an update (the outbox): the partial index of pending rows keeps an entry for
+ * table whose rows are marked done by an update (the outbox, dead letters): the partial index of pending rows keeps an entry for
  * each done row's old version until VACUUM, and a bitmap scan visits every one of them on every poll (16,839 heap
  * tuples, 1,290 pages, for an empty queue on a bench:ingest store). A plain index scan marks an entry it finds dead
  * for everyone (kill_prior_tuple), so each is visited once and later polls skip it in the index.

@@ -1,5 +1,6 @@
 import { marks } from '../db/sql-sets.ts';
 import { executeBound } from '../db/bound-sql.ts';
+import { walkIndexesLocally } from '../db/local-settings.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Producer } from '../messaging/kafka.ts';
 import { dlqPublishedTotal } from '../observability/metrics.ts';
@@ -32,6 +33,8 @@ function stageOf(code: string): string {
 
 export async function publishDeadLetters(orm: MikroORM, producer: Producer, limit = 500): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
+    // Published rows are marked by an update; the pending index keeps their old versions' entries until VACUUM.
+    await walkIndexesLocally(em);
     const rows = await executeBound<Row[]>(
       em,
       `select id, connector, topic, partition, "offset"::text as "offset", message_key, message_value, error_code, reason
