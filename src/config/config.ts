@@ -80,6 +80,7 @@ const envSchema = z.object({
   HUB_QUERY_DEADLINE_MS: z.coerce.number().int().min(1).max(600_000).default(15_000),
   HUB_SEARCH_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   HUB_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  HUB_OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(7),
   HUB_SUPPRESSION_LIMIT_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
   HUB_MAX_SUPPRESSION_DAYS: z.coerce.number().int().min(1).max(3_650).default(365),
   HUB_TRUSTED_DOCUMENTS: z.string().trim().min(1).optional(),
@@ -146,6 +147,8 @@ export type HubConfig = {
   trustedDocumentsFile: string | undefined;
   /** Rows of the access audit are kept this many days (HUB_AUDIT_RETENTION_DAYS). */
   auditRetentionDays: number;
+  /** Published outbox rows (alert changes, customer events) are kept this many days (HUB_OUTBOX_RETENTION_DAYS). */
+  outboxRetentionDays: number;
   /** Alert suppressions longer than this need a second risk admin (HUB_SUPPRESSION_LIMIT_DAYS); none over HUB_MAX_SUPPRESSION_DAYS. */
   suppressionLimitDays: number;
   maxSuppressionDays: number;
@@ -223,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
     trustedDocumentsFile: e.HUB_TRUSTED_DOCUMENTS,
     auditRetentionDays: e.HUB_AUDIT_RETENTION_DAYS,
+    outboxRetentionDays: e.HUB_OUTBOX_RETENTION_DAYS,
     suppressionLimitDays: e.HUB_SUPPRESSION_LIMIT_DAYS,
     maxSuppressionDays: e.HUB_MAX_SUPPRESSION_DAYS,
     queryLimits: {

@@ -57,8 +57,43 @@ export async function publishOutbox(
 }
 
 /**
+ * Deletes rows published more than `days` days ago, `batch` at a time (each delete its own short transaction, rows
+ * another instance is deleting skipped); returns how many. Unpublished rows are never deleted, however old: they
+ * wait for the broker.
+ */
+export async function purgePublishedOutbox(
+  orm: MikroORM,
+  days: number,
+  batch = 5_000,
+  /** Checked between batches: a stopping hub does not wait for a long backlog (the next start goes on). */
+  stopping: () => boolean = () => false,
+): Promise<number> {
+  let total = 0;
+  while (!stopping()) {
+    const [gone] = await executeBound<{ n: number }[]>(
+      orm.em.fork(),
+      `with gone as (
+         delete from outbox where id in (
+           select id from outbox where published_at < now() - make_interval(days => ?::int) limit ? for update skip locked)
+         returning 1)
+       select count(*)::int as n from gone`,
+      [days, batch],
+    );
+    const n = gone?.n ?? 0;
+    total += n;
+    if (n < batch) break;
+  }
+  return total;
+}
+
+/** How often published rows past their retention are purged. */
+const purgeEveryMs = 3_600_000;
+
+/**
  * Publishes the outbox (alert changes, golden-record change events) with a producer of its own: after each risk
- * round and each ingest commit, and on a timer.
+ * round and each ingest commit, and on a timer; and purges what was published longer ago than the retention
+ * (HUB_OUTBOX_RETENTION_DAYS) once a minute after start and then hourly. Kafka holds the events for consumers; the
+ * published rows are only the hub's short memory of what it sent.
  */
 export type OutboxPublisher = { drain(): Promise<void>; stop(): Promise<void> };
 
@@ -70,6 +105,8 @@ export async function startOutboxPublisher(opts: {
   topics: readonly string[];
   /** The deployment's prefix and the outbox topics written without it. */
   routing?: OutboxTopics;
+  /** Published rows are deleted after this many days (default 7). */
+  retentionDays?: number;
 }): Promise<OutboxPublisher> {
   await ensureTopics(opts.kafka, opts.topics);
   const producer = opts.kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
@@ -79,9 +116,30 @@ export async function startOutboxPublisher(opts: {
     publishOnce: () => publishOutbox(opts.orm, producer, 500, opts.routing),
     logger: opts.logger,
   });
+  const retentionDays = opts.retentionDays ?? 7;
+  let purging: Promise<void> | null = null;
+  let stopping = false;
+  const purge = () => {
+    purging ??= purgePublishedOutbox(opts.orm, retentionDays, 5_000, () => stopping)
+      .then((n) => {
+        if (n > 0) opts.logger.info('published outbox rows purged', { rows: n, retentionDays });
+      })
+      .catch((e: unknown) => opts.logger.warn('purging published outbox rows failed; will retry', { error: e }))
+      .finally(() => {
+        purging = null;
+      });
+  };
+  const first = setTimeout(purge, 60_000);
+  const hourly = setInterval(purge, purgeEveryMs);
+  first.unref();
+  hourly.unref();
   return {
     drain: drainer.drain,
     async stop() {
+      stopping = true;
+      clearTimeout(first);
+      clearInterval(hourly);
+      await purging;
       await drainer.stop();
       await producer.disconnect();
     },

@@ -192,6 +192,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         logger,
         topics: [`${config.kafkaTopicPrefix}hub.risk-alerts.v1`, `${config.kafkaTopicPrefix}${customerEventsTopic}`],
         routing: { topicPrefix: config.kafkaTopicPrefix, logicalTopics: [customerEventsTopic] },
+        retentionDays: config.outboxRetentionDays,
       });
       const publisher = outbox;
       cleanups.push({ name: 'outbox publisher', run: () => publisher.stop() });

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { executeBound } from '../../src/db/bound-sql.ts';
+import { migrate, openOrm } from '../../src/db/orm.ts';
+import { purgePublishedOutbox } from '../../src/risk/outbox.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+
+/**
+ * Published outbox rows are deleted once they are older than the retention (HUB_OUTBOX_RETENTION_DAYS); rows not
+ * yet published stay whatever their age — they are still owed to the broker.
+ */
+describe('purging published outbox rows', () => {
+  let db: TestDatabase;
+  let orm: MikroORM;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('hub_outbox_retention');
+    orm = await openOrm(db.url, { poolMax: 2 });
+    await migrate(orm);
+  }, 300_000);
+  afterAll(async () => {
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  it('deletes only rows published before the retention, in batches, and leaves unpublished rows', async () => {
+    const em = orm.em.fork();
+    const row = (topic: string, createdDaysAgo: number, publishedDaysAgo: number | null) =>
+      executeBound(
+        em,
+        `insert into outbox (id, topic, message_key, payload, created_at, published_at)
+         values (gen_random_uuid(), ?, 'k', '{}'::jsonb, now() - make_interval(days => ?::int),
+                 case when ?::int is null then null else now() - make_interval(days => ?::int) end)`,
+        [topic, createdDaysAgo, publishedDaysAgo, publishedDaysAgo],
+      );
+    for (let i = 0; i < 5; i += 1) await row('old-published', 10, 9);
+    for (let i = 0; i < 2; i += 1) await row('recent-published', 3, 2);
+    await row('old-unpublished', 30, null);
+
+    // Batches of 2: five old rows take three deletes, the last one short.
+    expect(await purgePublishedOutbox(orm, 7, 2)).toBe(5);
+    const left = await executeBound<{ topic: string; n: number }[]>(
+      em,
+      `select topic, count(*)::int as n from outbox group by topic order by topic`,
+    );
+    expect(left).toEqual([
+      { topic: 'old-unpublished', n: 1 },
+      { topic: 'recent-published', n: 2 },
+    ]);
+    // Nothing more to purge: a second run deletes nothing.
+    expect(await purgePublishedOutbox(orm, 7, 2)).toBe(0);
+    // A shorter retention reaches the recent rows too, never the unpublished one.
+    expect(await purgePublishedOutbox(orm, 1, 2)).toBe(2);
+    expect(await executeBound<{ topic: string }[]>(em, `select topic from outbox`)).toEqual([
+      { topic: 'old-unpublished' },
+    ]);
+  });
+});
