@@ -55,4 +55,21 @@ describe('purging published outbox rows', () => {
       { topic: 'old-unpublished' },
     ]);
   });
+
+  it('stops between batches when the hub is stopping', async () => {
+    const em = orm.em.fork();
+    await executeBound(
+      em,
+      `insert into outbox (id, topic, message_key, payload, created_at, published_at)
+       select gen_random_uuid(), 'stopping', 'k', '{}'::jsonb, now() - interval '20 days', now() - interval '20 days' from generate_series(1, 5)`,
+    );
+    let batches = 0;
+    // Asked before each batch: the first goes ahead, then the hub is stopping.
+    expect(await purgePublishedOutbox(orm, 7, 2, () => batches++ >= 1)).toBe(2);
+    const [left] = await executeBound<{ n: number }[]>(
+      em,
+      `select count(*)::int as n from outbox where topic = 'stopping'`,
+    );
+    expect(left?.n).toBe(3);
+  });
 });
