@@ -22,8 +22,8 @@ export async function atLeastLocally(
  * a store of some thousand customers to join a few hundred keys (the risk worker's relationship, shared-contact and
  * household lookups: two sequential scans of `policy_role` per round); on a store whose working set is in memory, as
  * the hub's is (docs/operations.md, "Sizing"), an index probe costs about what a sequential page does. Only for
- * work that looks up given customers (risk and programme settlement): whole-store statements (the bulk load, the rescan's relationships) keep the
- * server's setting, where a hash join is what they need.
+ * work that looks up given customers (risk and programme settlement): whole-store statements (the bulk load, the
+ * rescan's relationships) keep the server's setting, where a hash join is what they need.
  */
 export async function preferIndexLookupsLocally(em: EntityManager): Promise<void> {
   await executeBound(
@@ -34,10 +34,10 @@ export async function preferIndexLookupsLocally(em: EntityManager): Promise<void
 
 /**
  * Makes the rest of the transaction read through plain index scans (no bitmap or sequential scans). For a queue
- * table whose rows are marked done by an update (the outbox, dead letters): the partial index of pending rows keeps an entry for
- * each done row's old version until VACUUM, and a bitmap scan visits every one of them on every poll (16,839 heap
- * tuples, 1,290 pages, for an empty queue on a bench:ingest store). A plain index scan marks an entry it finds dead
- * for everyone (kill_prior_tuple), so each is visited once and later polls skip it in the index.
+ * table whose rows are marked done by an update (the outbox, dead letters): the partial index of pending rows keeps
+ * an entry for each done row's old version until VACUUM, and a bitmap scan visits every one of them on every poll
+ * (16,839 heap tuples, 1,290 pages, for an empty queue on a bench:ingest store). A plain index scan marks an entry it
+ * finds dead for everyone (kill_prior_tuple), so each is visited once and later polls skip it in the index.
  */
 export async function walkIndexesLocally(em: EntityManager): Promise<void> {
   await executeBound(

@@ -33,7 +33,7 @@ function stageOf(code: string): string {
 
 export async function publishDeadLetters(orm: MikroORM, producer: Producer, limit = 500): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
-    // Published rows are marked by an update; the pending index keeps their old versions' entries until VACUUM.
+    // Stale entries of published rows in the pending index: see walkIndexesLocally.
     await walkIndexesLocally(em);
     const rows = await executeBound<Row[]>(
       em,

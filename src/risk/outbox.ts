@@ -23,7 +23,7 @@ export async function publishOutbox(
   topics: OutboxTopics = { topicPrefix: '', logicalTopics: [] },
 ): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
-    // Published rows are marked by an update; the pending index keeps their old versions' entries until VACUUM.
+    // Stale entries of published rows in the pending index: see walkIndexesLocally.
     await walkIndexesLocally(em);
     const rows = await executeBound<{ id: string; topic: string; message_key: string | null; payload: unknown }[]>(
       em,
@@ -57,11 +57,10 @@ export async function publishOutbox(
 }
 
 /**
- * Deletes rows published more than `days` days ago, oldest first through the published rows' index (without the
- * order, a purge where most rows qualify read the table from its start each batch, re-reading the pages earlier
- * batches had emptied), `batch` at a time (each delete its own short transaction, rows
- * another instance is deleting skipped); returns how many. Unpublished rows are never deleted, however old: they
- * wait for the broker.
+ * Deletes rows published more than `days` days ago, `batch` at a time (each delete its own short transaction, rows
+ * another instance is deleting skipped); returns how many. Oldest first, through the published rows' index: without
+ * the order, a purge where most rows qualify read the table from its start each batch, re-reading the pages earlier
+ * batches had emptied. Unpublished rows are never deleted, however old: they wait for the broker.
  */
 export async function purgePublishedOutbox(
   orm: MikroORM,
