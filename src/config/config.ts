@@ -55,6 +55,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  HUB_INGEST_MAX_KEY_LOCKS: z.coerce.number().int().min(50).max(1_000_000).default(1_000),
   RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   HUB_PROGRAMME: z.enum(['0', '1']).default('1'),
   PROGRAMME_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
@@ -126,6 +127,8 @@ export type HubConfig = {
   dbPoolMax: number;
   /** Topic partitions applied at the same time by one hub instance (each in its own transaction). */
   ingestConcurrency: number;
+  /** Advisory locks (blocking keys, source records) one ingest transaction takes at most (HUB_INGEST_MAX_KEY_LOCKS). */
+  ingestMaxKeyLocks: number;
   /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much under load. */
   riskRoundMs: number;
   /**
@@ -217,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     logLevel: e.LOG_LEVEL,
     dbPoolMax: e.DB_POOL_MAX,
     ingestConcurrency: e.INGEST_CONCURRENCY,
+    ingestMaxKeyLocks: e.HUB_INGEST_MAX_KEY_LOCKS,
     riskRoundMs: e.RISK_ROUND_MS,
     resolveIntervalSeconds: e.HUB_RESOLVE_INTERVAL_SECONDS,
     programme: e.HUB_PROGRAMME === '1',

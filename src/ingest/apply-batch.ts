@@ -5,7 +5,7 @@ import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import type { CanonicalChange } from '../domain/canonical.ts';
 import { mapWithManifest, type SourceMessage } from '../connectors/framework/connector.ts';
 import { MappingError } from '../connectors/framework/errors.ts';
-import { applyChanges, lockPartyKeys, type SyncDeps } from '../sync/apply-changes.ts';
+import { addPartyLockKeys, applyChanges, lockPartyKeys, type SyncDeps } from '../sync/apply-changes.ts';
 import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
 import { applyFacts, isFact } from '../sync/apply-facts.ts';
 import { type ChangeSet, emptyChangeSet, mergeChangeSets } from '../sync/change-set.ts';
@@ -38,9 +38,20 @@ export type IngestDeps = SyncDeps & {
   followUp: FollowUp;
   /** Values longer than this are quarantined unmapped (HUB_MAX_MESSAGE_BYTES; default 1 MiB). */
   maxMessageBytes?: number;
+  /** Advisory locks one transaction takes at most (HUB_INGEST_MAX_KEY_LOCKS; default `defaultMaxKeyLocks`). */
+  maxKeyLocks?: number;
 };
 
 export const defaultMaxMessageBytes = 1024 * 1024;
+/**
+ * Each blocking key and source record a transaction locks (lockPartyKeys) holds a slot in the server's shared
+ * lock table until it ends, and that table is small: max_locks_per_transaction × max_connections, 6,400 slots on
+ * a default server, shared by every session of every database. A catch-up transaction of 1,276 client changes
+ * took 7,679 such locks and failed with "out of shared memory" — the other sessions' statements with it
+ * (migrations on the same server, in CI). So a transaction takes at most this many; more messages are applied
+ * in several transactions one after the other (`applyBatches`).
+ */
+export const defaultMaxKeyLocks = 1_000;
 
 export type BatchResult = {
   applied: number;
@@ -52,6 +63,19 @@ export type BatchResult = {
   rejected: { offset: string; code: string; reason: string }[];
   latestSourceTime: Date | null;
 };
+
+/** Adds the result of a later transaction of the same part (its messages after `into`'s) to `into`. */
+function addBatchResult(into: BatchResult, r: BatchResult): void {
+  into.applied += r.applied;
+  into.stale += r.stale;
+  into.partiesChanged += r.partiesChanged;
+  into.skipped += r.skipped;
+  into.quarantined += r.quarantined;
+  into.nextOffset = r.nextOffset ?? into.nextOffset;
+  into.rejected.push(...r.rejected);
+  if (r.latestSourceTime && (into.latestSourceTime === null || r.latestSourceTime > into.latestSourceTime))
+    into.latestSourceTime = r.latestSourceTime;
+}
 
 /** A result that counts nothing yet. */
 export const emptyBatchResult = (): BatchResult => ({
@@ -152,6 +176,70 @@ export async function applyBatches(
   deps: IngestDeps,
 ): Promise<BatchResult[]> {
   const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages, deps.maxMessageBytes));
+  const slices = sliceByKeyLocks(mapped, deps, deps.maxKeyLocks ?? defaultMaxKeyLocks);
+  if (slices.length <= 1) return applyInOneTransaction(orm, consumerGroup, parts, mapped, deps);
+  // One transaction after the other, each storing its parts' positions: if a later one fails, the retry skips
+  // what the earlier ones committed.
+  const results = parts.map(() => emptyBatchResult());
+  for (const slice of slices) {
+    const sliced = await applyInOneTransaction(
+      orm,
+      consumerGroup,
+      slice.map((s) => ({
+        ...(parts[s.part] as BatchPart),
+        messages: s.mapped.map((m) => m.message),
+        mapped: s.mapped,
+      })),
+      slice.map((s) => s.mapped),
+      deps,
+    );
+    slice.forEach((s, j) => addBatchResult(results[s.part] as BatchResult, sliced[j] as BatchResult));
+  }
+  return results;
+}
+
+/** A run of one part's messages (`part` indexes the parts) applied in one transaction with runs of other parts. */
+export type SliceRun = { part: number; mapped: readonly Mapped[] };
+
+/**
+ * Cuts the parts' messages, in order, into transactions whose party changes take at most `budget` advisory
+ * locks (keys shared within a transaction count once). A message is never split: one whose own locks exceed the
+ * budget goes alone. Usually there is one slice, all of it.
+ */
+export function sliceByKeyLocks(mapped: readonly (readonly Mapped[])[], deps: SyncDeps, budget: number): SliceRun[][] {
+  const slices: SliceRun[][] = [];
+  let current: SliceRun[] = [];
+  let locks = new Set<string>();
+  for (const [part, items] of mapped.entries()) {
+    let start = 0;
+    for (const [j, item] of items.entries()) {
+      if (!('changes' in item)) continue;
+      const own = new Set<string>();
+      for (const c of item.changes) addPartyLockKeys(own, c, deps);
+      let added = 0;
+      for (const k of own) if (!locks.has(k)) added += 1;
+      if (locks.size > 0 && locks.size + added > budget) {
+        if (j > start) current.push({ part, mapped: items.slice(start, j) });
+        slices.push(current);
+        current = [];
+        locks = new Set();
+        start = j;
+      }
+      for (const k of own) locks.add(k);
+    }
+    if (items.length > start) current.push({ part, mapped: items.slice(start) });
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
+}
+
+async function applyInOneTransaction(
+  orm: MikroORM,
+  consumerGroup: string,
+  parts: readonly BatchPart[],
+  mapped: readonly (readonly Mapped[])[],
+  deps: IngestDeps,
+): Promise<BatchResult[]> {
   return orm.em.fork().transactional(async (em) => {
     const results: BatchResult[] = parts.map(() => emptyBatchResult());
     const stored = await lockPositions(em, consumerGroup, parts);

@@ -54,7 +54,7 @@ export const dlqPublishedTotal = new Counter({
 });
 export const retriesTotal = new Counter({
   name: 'hub_transient_retries_total',
-  help: 'Batch retries after a transient failure, by cause (deadlock, serialization, connection, timeout, other)',
+  help: 'Batch retries after a transient failure, by cause (deadlock, serialization, connection, timeout, resources, other)',
   labelNames: ['connector', 'cause'] as const,
   registers: [registry],
 });
@@ -69,21 +69,25 @@ export const riskSettledTotal = new Counter({
   registers: [registry],
 });
 
-/**
- * Why a transaction failed, from PostgreSQL's SQLSTATE: deadlocks and serialization failures mean transactions
- * locked in conflicting orders; connection errors a database or network outage.
- */
 /** The SQLSTATE (or Node's error code) of an error from the driver, however MikroORM or Kysely wrapped it. */
 export function sqlStateOf(e: unknown): string {
   const err = e as { code?: unknown; sqlState?: unknown; cause?: unknown } | null;
   return String(err?.sqlState ?? err?.code ?? (err?.cause as { code?: unknown } | undefined)?.code ?? '');
 }
 
-export function retryCause(e: unknown): 'deadlock' | 'serialization' | 'connection' | 'timeout' | 'other' {
+/**
+ * Why a transaction failed, from PostgreSQL's SQLSTATE: deadlocks and serialization failures mean transactions
+ * locked in conflicting orders; connection errors a database or network outage.
+ */
+export function retryCause(
+  e: unknown,
+): 'deadlock' | 'serialization' | 'connection' | 'timeout' | 'resources' | 'other' {
   const code = sqlStateOf(e);
   if (code === '40P01') return 'deadlock';
   if (code === '40001') return 'serialization';
   if (code === '57014' || code === '55P03') return 'timeout';
+  // Insufficient resources: out of shared memory (the server's lock table full), disk full, too many connections.
+  if (code.startsWith('53')) return 'resources';
   if (
     code.startsWith('08') ||
     code === '57P01' ||

@@ -207,6 +207,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         deps: {
           ...ingestDepsFor(config.kafkaTopicPrefix, 'queue', config.programme),
           maxMessageBytes: config.maxMessageBytes,
+          maxKeyLocks: config.ingestMaxKeyLocks,
         },
         logger,
         concurrency,

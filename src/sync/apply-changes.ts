@@ -52,14 +52,21 @@ export async function lockPartyKeys(
   deps: SyncDeps,
 ): Promise<void> {
   const keys = new Set<string>();
-  for (const c of changes) {
-    if (c.entity !== 'party') continue;
-    keys.add(recordLockKey(c.system, c.sourceId));
-    // Blocks far too big to match on are not locked: no decision depends on their members, and they are in
-    // nearly every batch (a common family name), so locking them serialised all concurrent transactions.
-    if (c.op === 'upsert') for (const k of deps.matcher.keys(c.attributes)) if (!deps.oversized?.has(k)) keys.add(k);
-  }
+  for (const c of changes) addPartyLockKeys(keys, c, deps);
   await lockMatchKeys(em, [...keys]);
+}
+
+/**
+ * Adds the advisory locks `lockPartyKeys` takes for one change to `keys` (a set, so that keys shared within a
+ * batch count once). Each lock takes a slot in the server's shared lock table until the transaction ends:
+ * ingest budgets them per transaction (apply-batch.ts).
+ */
+export function addPartyLockKeys(keys: Set<string>, c: CanonicalChange, deps: SyncDeps): void {
+  if (c.entity !== 'party') return;
+  keys.add(recordLockKey(c.system, c.sourceId));
+  // Blocks far too big to match on are not locked: no decision depends on their members, and they are in
+  // nearly every batch (a common family name), so locking them serialised all concurrent transactions.
+  if (c.op === 'upsert') for (const k of deps.matcher.keys(c.attributes)) if (!deps.oversized?.has(k)) keys.add(k);
 }
 
 const recordLockKey = (system: string, sourceId: string) => `record:${system}/${sourceId}`;

@@ -47,7 +47,7 @@ describe('resolution pass from any seeds', () => {
     stores = await identicalStores('hub_resolution_seeds', 3, events, deps);
     ({ dbs, orms } = stores);
   }, 300_000);
-  afterAll(() => stores.drop());
+  afterAll(() => stores?.drop());
 
   it('ends in the partition of a full pass, one seed at a time in either order, under a small cap', async () => {
     const urls = dbs.map((d) => d.url) as [string, string, string];

@@ -50,7 +50,7 @@ describe('resolution pass retried after a deadlock', () => {
     stores = await identicalStores('hub_resolve_retry', 2, events, deps);
     ({ dbs, orms } = stores);
   }, 300_000);
-  afterAll(() => stores.drop());
+  afterAll(() => stores?.drop());
 
   it('repairs the same golden records as a pass without the deadlock', async () => {
     const [plain, failing] = orms as [MikroORM, MikroORM];

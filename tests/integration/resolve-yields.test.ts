@@ -31,7 +31,7 @@ describe('resolution pass and a row held by another transaction', () => {
     stores = await identicalStores('hub_resolve_yields', 2, events, deps);
     ({ dbs, orms } = stores);
   }, 300_000);
-  afterAll(() => stores.drop());
+  afterAll(() => stores?.drop());
 
   it('does not wait for the lock, retries, and ends as an undisturbed pass', async () => {
     const [plain, held] = orms as [MikroORM, MikroORM];

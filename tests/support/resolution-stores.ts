@@ -38,19 +38,25 @@ export async function identicalStores(
       for (const db of dbs) await db.drop();
     },
   };
-  for (let k = 0; k < count; k += 1) {
-    const db = await createTestDatabase(name);
-    dbs.push(db);
-    const orm = await openOrm(db.url, { poolMax: 2 });
-    orms.push(orm);
-    await migrate(orm);
-    const router = new TopicRouter(connectors);
-    const r = seeded(11);
-    for (let i = 0; i < events.length; ) {
-      const n = r.int(1, 40);
-      await ingestBatch(orm, router, `order-${i}`, events.slice(i, i + n), deps);
-      i += n;
+  // A store that fails to build (its migration, its events) takes the ones built before it along.
+  try {
+    for (let k = 0; k < count; k += 1) {
+      const db = await createTestDatabase(name);
+      dbs.push(db);
+      const orm = await openOrm(db.url, { poolMax: 2 });
+      orms.push(orm);
+      await migrate(orm);
+      const router = new TopicRouter(connectors);
+      const r = seeded(11);
+      for (let i = 0; i < events.length; ) {
+        const n = r.int(1, 40);
+        await ingestBatch(orm, router, `order-${i}`, events.slice(i, i + n), deps);
+        i += n;
+      }
     }
+  } catch (e) {
+    await stores.drop().catch(() => {});
+    throw e;
   }
   return stores;
 }
