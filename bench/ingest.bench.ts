@@ -14,7 +14,7 @@ import { connectors } from '../src/connectors/registry.ts';
 import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { createKafka, ensureTopics, publish } from '../src/messaging/kafka.ts';
 import { generateTraffic } from '../src/demo/generate-traffic.ts';
-import { applyPhaseSeconds, retriesTotal } from '../src/observability/metrics.ts';
+import { applyPhaseSeconds, ingestTransactionsTotal, retriesTotal } from '../src/observability/metrics.ts';
 import { sqlProfileReport } from '../src/db/query-stats.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
 import { runFreshnessLoad } from './freshness-load.ts';
@@ -143,6 +143,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
   const router = new TopicRouter(connectors, prefix);
   applyPhaseSeconds.reset();
   retriesTotal.reset();
+  ingestTransactionsTotal.reset();
   const db = await createTestDatabase('hub_bench_ingest');
   const freshnessLines: string[] = [];
   const result = { mode, seconds: 0, running: 0, cpu: 0, freshness: freshnessLines };
@@ -158,6 +159,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       LOG_LEVEL: 'error',
       INGEST_CONCURRENCY: args.concurrency,
       RISK_ROUND_MS: process.env.RISK_ROUND_MS,
+      HUB_INGEST_MAX_KEY_LOCKS: process.env.HUB_INGEST_MAX_KEY_LOCKS,
       // The bench runs the resolution pass itself after the ingest; the hub's own schedule would land in the middle
       // of a slow run and count its work as ingest's.
       HUB_RESOLVE_INTERVAL_SECONDS: '0',
@@ -223,6 +225,10 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       log(`writes:              ${writesPerEvent(writesBefore, await writeSnapshot(statsPool), traffic.length)}`);
       // Transactions retried (their rolled-back writes are in the counts above).
       const retries = (await retriesTotal.get()).values.filter((v) => v.value > 0);
+      const transactions = (await ingestTransactionsTotal.get()).values[0]?.value ?? 0;
+      log(
+        `transactions:        ${transactions} (${(traffic.length / Math.max(1, transactions)).toFixed(0)} events each on average)`,
+      );
       log(`retried batches:     ${retries.map((v) => `${String(v.labels.cause)} ${v.value}`).join(', ') || 'none'}`);
       log(`store after ingest:  ${JSON.stringify(counts)}`);
       // Statements of ingest and the workers beside it (the resolution pass below is left out).

@@ -10,7 +10,7 @@ import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
 import { applyFacts, isFact } from '../sync/apply-facts.ts';
 import { type ChangeSet, emptyChangeSet, mergeChangeSets } from '../sync/change-set.ts';
 import type { Route } from './topic-router.ts';
-import { applyPhaseSeconds } from '../observability/metrics.ts';
+import { applyPhaseSeconds, ingestTransactionsTotal } from '../observability/metrics.ts';
 
 /**
  * Applies one batch of messages from one topic partition in ONE database transaction together with the
@@ -240,7 +240,7 @@ async function applyInOneTransaction(
   mapped: readonly (readonly Mapped[])[],
   deps: IngestDeps,
 ): Promise<BatchResult[]> {
-  return orm.em.fork().transactional(async (em) => {
+  const results = await orm.em.fork().transactional(async (em) => {
     const results: BatchResult[] = parts.map(() => emptyBatchResult());
     const stored = await lockPositions(em, consumerGroup, parts);
     const from = parts.map((p) => {
@@ -362,6 +362,8 @@ async function applyInOneTransaction(
     }
     return results;
   });
+  ingestTransactionsTotal.inc();
+  return results;
 }
 
 function mapMessage(route: Route, message: SourceMessage, maxBytes: number): Mapped {

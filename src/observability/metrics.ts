@@ -52,6 +52,11 @@ export const dlqPublishedTotal = new Counter({
   labelNames: ['topic'] as const,
   registers: [registry],
 });
+export const ingestTransactionsTotal = new Counter({
+  name: 'hub_ingest_transactions_total',
+  help: "Ingest transactions committed (each one or more partitions' messages with their positions; a group over HUB_INGEST_MAX_KEY_LOCKS takes several)",
+  registers: [registry],
+});
 export const retriesTotal = new Counter({
   name: 'hub_transient_retries_total',
   help: 'Batch retries after a transient failure, by cause (deadlock, serialization, connection, timeout, resources, other)',

@@ -67,7 +67,10 @@ describe('catch-up over every topic', () => {
     // Retries of any cause, by name in the failure: a deadlock, or the server's lock table filled by one
     // transaction's advisory locks ("out of shared memory", cause resources), have both happened here.
     const retries = metrics.split('\n').filter((l) => l.startsWith('hub_transient_retries_total{'));
-    expect(retries.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0), retries.join('\n')).toBe(0);
+    expect(
+      retries.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0),
+      retries.join('\n'),
+    ).toBe(0);
     // Let the risk worker settle what ingest queued, and the statistics reach pg_stat_database (flushed at most
     // every second by each backend) before counting deadlocks.
     await new Promise((r) => setTimeout(r, 3_000));
