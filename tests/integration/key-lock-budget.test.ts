@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { coreEvent, residentId } from '../../src/connectors/core-policy/fixtures/events.ts';
+import { connectors } from '../../src/connectors/registry.ts';
+import { type SourceMessage, textMessage } from '../../src/connectors/framework/connector.ts';
+import { executeBound } from '../../src/db/bound-sql.ts';
+import { migrate, openOrm } from '../../src/db/orm.ts';
+import { applyBatches, type BatchPart, type IngestDeps } from '../../src/ingest/apply-batch.ts';
+import { TopicRouter } from '../../src/ingest/topic-router.ts';
+import { ingestDepsFor } from '../../src/runtime/hub.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { client } from '../support/programme-events.ts';
+import { partition } from '../support/resolution-stores.ts';
+
+/**
+ * Each advisory lock an ingest transaction takes (one per source record and blocking key of its party changes)
+ * holds a slot of the server's shared lock table until commit; a catch-up group of 1,276 client changes took
+ * 7,679 and filled it ("out of shared memory"). A group over the budget is applied in several transactions, one
+ * after the other, each with its positions — and ends as one transaction would have.
+ */
+describe('the advisory-lock budget of an ingest transaction', () => {
+  let small: TestDatabase;
+  let whole: TestDatabase;
+  let orms: MikroORM[] = [];
+
+  beforeAll(async () => {
+    small = await createTestDatabase('hub_key_budget');
+    whole = await createTestDatabase('hub_key_whole');
+    orms = [await openOrm(small.url, { poolMax: 2 }), await openOrm(whole.url, { poolMax: 2 })];
+    for (const orm of orms) await migrate(orm);
+  }, 300_000);
+  afterAll(async () => {
+    for (const orm of orms) await orm.close(true);
+    await small?.drop();
+    await whole?.drop();
+  });
+
+  // 240 client records on two partitions; every fourth is a second record (another client number, the same
+  // name, birth date, id number and mobile) of the one before it on the other partition, so merges cross the
+  // transactions' boundaries.
+  const person = (i: number) => ({
+    SURNAME: '钱',
+    GIVNAME: `名${i}`,
+    CLTDOB: 19700101 + (i % 28),
+    IDNO: residentId('330106', String(19700101 + (i % 28)), String(100 + i).padStart(3, '0')),
+    MOBILE: `139${String(10_000_000 + i)}`,
+  });
+  const partitionMessages = (p: number): SourceMessage[] =>
+    Array.from({ length: 120 }, (_, k) => {
+      const i = p * 120 + k;
+      const same = k % 4 === 3 ? (1 - p) * 120 + k - 1 : i;
+      const m = coreEvent('client', 'c', client(`K${p}${String(k).padStart(6, '0')}`, person(same)));
+      return textMessage(m.topic, k, m.key, m.value);
+    });
+  const parts = (): BatchPart[] => {
+    const route = new TopicRouter(connectors).route(partitionMessages(0)[0]?.topic as string);
+    if (!route) throw new Error('no route for the core-policy client topic');
+    return [0, 1].map((p) => ({ route, partition: p, messages: partitionMessages(p) }));
+  };
+
+  /** The deps with a budget, counting each transaction's advisory locks from inside it (its follow-up step). */
+  const counting = (maxKeyLocks: number) => {
+    const base = ingestDepsFor('', 'settle');
+    const held: number[] = [];
+    const deps: IngestDeps = {
+      ...base,
+      maxKeyLocks,
+      followUp: {
+        phase: base.followUp.phase,
+        async run(em, changed) {
+          const [row] = await executeBound<{ n: number }[]>(
+            em,
+            `select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`,
+          );
+          held.push(row?.n ?? -1);
+          await base.followUp.run(em, changed);
+        },
+      },
+    };
+    return { deps, held };
+  };
+
+  it('applies a group over the budget in several transactions, each within it, with the state of one', async () => {
+    const [budgeted, unbounded] = orms as [MikroORM, MikroORM];
+    const withBudget = counting(150);
+    const results = await applyBatches(budgeted, 'hub', parts(), withBudget.deps);
+    const inOne = counting(1_000_000);
+    await applyBatches(unbounded, 'hub', parts(), inOne.deps);
+
+    expect(inOne.held).toHaveLength(1);
+    expect(inOne.held[0]).toBeGreaterThan(150);
+    expect(withBudget.held.length).toBeGreaterThan(2);
+    for (const n of withBudget.held) expect(n).toBeGreaterThan(0);
+    for (const n of withBudget.held) expect(n).toBeLessThanOrEqual(150);
+
+    // Every message once (changes are counted per source system, with a transaction's first part of it), the
+    // positions at the end of each partition.
+    expect(results.reduce((n, r) => n + r.applied + r.stale, 0)).toBe(240);
+    expect(results.map((r) => [r.skipped, r.quarantined, r.nextOffset])).toEqual([
+      [0, 0, '120'],
+      [0, 0, '120'],
+    ]);
+    // The same golden records as one transaction: 240 records, 180 people.
+    const golden = await partition(small.url);
+    expect(golden).toHaveLength(180);
+    expect(golden).toEqual(await partition(whole.url));
+    const c = new pg.Client({ connectionString: small.url });
+    await c.connect();
+    try {
+      const positions = await c.query(
+        `select partition, next_offset::text as next from consumer_offset where consumer_group = 'hub' order by partition`,
+      );
+      expect(positions.rows).toEqual([
+        { partition: 0, next: '120' },
+        { partition: 1, next: '120' },
+      ]);
+    } finally {
+      await c.end();
+    }
+
+    // Delivered again (a crash before Kafka's offset commit): every message skipped.
+    const again = await applyBatches(budgeted, 'hub', parts(), counting(150).deps);
+    expect(again.map((r) => r.skipped)).toEqual([120, 120]);
+    expect(await partition(small.url)).toEqual(golden);
+  });
+});
