@@ -159,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
           router: new TopicRouter(connectors, config.kafkaTopicPrefix),
           connector,
           from,
-          deps: ingestDepsFor(),
+          deps: { ...ingestDepsFor(), maxKeyLocks: config.ingestMaxKeyLocks },
           groupPrefix: config.kafkaGroupId,
           logger,
           wireFormat: wireFormatFor(config),
@@ -259,7 +259,8 @@ async function main(argv: string[]): Promise<number> {
       if (!connectorId || !file) throw new ConfigError('usage: npm run hub -- import CONNECTOR FILE [--encoding gbk]');
       const connector = connectorById(connectorId);
       return withStore(config, { poolMax: 1 }, async (orm) => {
-        const report = await importFile(orm, connector, file, ingestDepsFor(), { encoding: values.encoding ?? 'gbk' });
+        const deps = { ...ingestDepsFor(), maxKeyLocks: config.ingestMaxKeyLocks };
+        const report = await importFile(orm, connector, file, deps, { encoding: values.encoding ?? 'gbk' });
         process.stdout.write(
           `${report.file}: ${report.rows} rows, ${report.applied} changes applied, ${report.stale} unchanged, ${report.skipped} rows already imported, ${report.quarantined} rejected\n`,
         );

@@ -127,7 +127,7 @@ export type HubConfig = {
   dbPoolMax: number;
   /** Topic partitions applied at the same time by one hub instance (each in its own transaction). */
   ingestConcurrency: number;
-  /** Advisory locks (blocking keys, source records) one ingest transaction takes at most (HUB_INGEST_MAX_KEY_LOCKS). */
+  /** Advisory locks (blocking keys, source records) a hub's ingest transactions hold at most, together (HUB_INGEST_MAX_KEY_LOCKS). */
   ingestMaxKeyLocks: number;
   /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much under load. */
   riskRoundMs: number;

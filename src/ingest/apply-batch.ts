@@ -10,7 +10,7 @@ import { addStats, emptyStats, type ApplyStats } from '../sync/apply-stats.ts';
 import { applyFacts, isFact } from '../sync/apply-facts.ts';
 import { type ChangeSet, emptyChangeSet, mergeChangeSets } from '../sync/change-set.ts';
 import type { Route } from './topic-router.ts';
-import { applyPhaseSeconds, ingestTransactionsTotal } from '../observability/metrics.ts';
+import { applyPhaseSeconds, ingestTransactionsTotal, sqlStateOf } from '../observability/metrics.ts';
 
 /**
  * Applies one batch of messages from one topic partition in ONE database transaction together with the
@@ -40,6 +40,8 @@ export type IngestDeps = SyncDeps & {
   maxMessageBytes?: number;
   /** Advisory locks one transaction takes at most (HUB_INGEST_MAX_KEY_LOCKS; default `defaultMaxKeyLocks`). */
   maxKeyLocks?: number;
+  /** Asked between the transactions of a group over that budget: true ends the group there (shutdown). */
+  isStopping?: () => boolean;
 };
 
 export const defaultMaxMessageBytes = 1024 * 1024;
@@ -65,7 +67,7 @@ export type BatchResult = {
 };
 
 /** Adds the result of a later transaction of the same part (its messages after `into`'s) to `into`. */
-function addBatchResult(into: BatchResult, r: BatchResult): void {
+export function addBatchResult(into: BatchResult, r: BatchResult): void {
   into.applied += r.applied;
   into.stale += r.stale;
   into.partiesChanged += r.partiesChanged;
@@ -176,26 +178,69 @@ export async function applyBatches(
   deps: IngestDeps,
 ): Promise<BatchResult[]> {
   const mapped = parts.map((p) => p.mapped ?? mapMessages(p.route, p.messages, deps.maxMessageBytes));
-  const slices = sliceByKeyLocks(mapped, deps, deps.maxKeyLocks ?? defaultMaxKeyLocks);
-  if (slices.length <= 1) return applyInOneTransaction(orm, consumerGroup, parts, mapped, deps);
-  // One transaction after the other, each storing its parts' positions: if a later one fails, the retry skips
-  // what the earlier ones committed.
+  const budget = deps.maxKeyLocks ?? defaultMaxKeyLocks;
   const results = parts.map(() => emptyBatchResult());
-  for (const slice of slices) {
-    const sliced = await applyInOneTransaction(
-      orm,
-      consumerGroup,
-      slice.map((s) => ({
-        ...(parts[s.part] as BatchPart),
-        messages: s.mapped.map((m) => m.message),
-        mapped: s.mapped,
-      })),
-      slice.map((s) => s.mapped),
+  const done = parts.map(() => 0);
+  // One transaction after the other, each storing its parts' positions. Each is cut from what is left when it
+  // starts: the blocks remembered as too big (not locked) can change while the ones before it run.
+  for (let transactions = 0; ; transactions += 1) {
+    const slices = sliceByKeyLocks(
+      mapped.map((items, i) => items.slice(done[i])),
       deps,
+      budget,
     );
-    slice.forEach((s, j) => addBatchResult(results[s.part] as BatchResult, sliced[j] as BatchResult));
+    if (transactions === 0 && slices.length <= 1) return applyInOneTransaction(orm, consumerGroup, parts, mapped, deps);
+    const slice = slices[0];
+    if (!slice) return results;
+    try {
+      if (transactions > 0 && deps.isStopping?.()) throw new Error('the hub is stopping');
+      const sliced = await applyInOneTransaction(
+        orm,
+        consumerGroup,
+        slice.map((s) => ({
+          ...(parts[s.part] as BatchPart),
+          messages: s.mapped.map((m) => m.message),
+          mapped: s.mapped,
+        })),
+        slice.map((s) => s.mapped),
+        deps,
+      );
+      slice.forEach((s, j) => {
+        addBatchResult(results[s.part] as BatchResult, sliced[j] as BatchResult);
+        done[s.part] = (done[s.part] as number) + s.mapped.length;
+      });
+    } catch (e) {
+      if (transactions === 0) throw e;
+      const committed = new Map<BatchPart, Committed>();
+      parts.forEach((p, i) => {
+        if ((done[i] as number) > 0)
+          committed.set(p, { result: results[i] as BatchResult, messages: done[i] as number });
+      });
+      throw new PartiallyApplied(committed, e);
+    }
   }
-  return results;
+}
+
+/** What the committed transactions of a group did for one of its parts: its result and its first `messages`. */
+export type Committed = { result: BatchResult; messages: number };
+
+/**
+ * A group applied in several transactions (over the key-lock budget) of which a later one failed, or that stopped
+ * between two because the hub is stopping. The earlier ones committed, with their positions: the caller counts
+ * what they did (`committed`, per part) and applies only the rest again. Carries the failure's SQLSTATE, so that
+ * its retry is counted under the failure's cause.
+ */
+export class PartiallyApplied extends Error {
+  readonly committed: ReadonlyMap<BatchPart, Committed>;
+  readonly failure: unknown;
+  readonly code: string;
+  constructor(committed: ReadonlyMap<BatchPart, Committed>, failure: unknown) {
+    super(`applied in part, then: ${failure instanceof Error ? failure.message : String(failure)}`, { cause: failure });
+    this.name = 'PartiallyApplied';
+    this.committed = committed;
+    this.failure = failure;
+    this.code = sqlStateOf(failure);
+  }
 }
 
 /** A run of one part's messages (`part` indexes the parts) applied in one transaction with runs of other parts. */

@@ -3,7 +3,14 @@ import { basename } from 'node:path';
 import { csvRecords, fileDigest } from '../files/csv-records.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourceMessage } from '../connectors/framework/connector.ts';
-import { applyBatch, emptyBatchResult, type BatchPart, type BatchResult } from './apply-batch.ts';
+import {
+  addBatchResult,
+  applyBatch,
+  emptyBatchResult,
+  PartiallyApplied,
+  type BatchPart,
+  type BatchResult,
+} from './apply-batch.ts';
 import type { Route } from './topic-router.ts';
 import { retriesTotal, retryCause } from '../observability/metrics.ts';
 
@@ -78,15 +85,21 @@ export async function importFile(
   const applyChunk = async (chunk: SourceMessage[]) => {
     // Positions are line numbers: in order within the chunk, so a redelivered file is skipped line by line.
     chunk.sort((a, b) => Number(a.offset) - Number(b.offset));
-    const r = await withRetries(source.route.connector.manifest.id, () =>
-      applyBatch(orm, source.consumerGroup, source.route, 0, chunk, deps),
-    );
-    total.applied += r.applied;
-    total.stale += r.stale;
-    total.partiesChanged += r.partiesChanged;
-    total.skipped += r.skipped;
-    total.quarantined += r.quarantined;
-    total.rejected.push(...r.rejected);
+    let rest = chunk;
+    await withRetries(source.route.connector.manifest.id, async () => {
+      try {
+        addBatchResult(total, await applyBatch(orm, source.consumerGroup, source.route, 0, rest, deps));
+      } catch (e) {
+        // A chunk over the key-lock budget is several transactions: what the earlier ones committed counts (its
+        // rejected lines included), and only the rest is applied again.
+        if (e instanceof PartiallyApplied)
+          for (const c of e.committed.values()) {
+            addBatchResult(total, c.result);
+            rest = rest.slice(c.messages);
+          }
+        if (rest.length > 0) throw e;
+      }
+    });
   };
   let chunk: SourceMessage[] = [];
   for await (const message of source.messages()) {

@@ -2,7 +2,15 @@ import type { IngestDeps } from './apply-batch.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { SourceMessage } from '../connectors/framework/connector.ts';
-import { applyBatches, mapMessages, type BatchPart, type BatchResult } from './apply-batch.ts';
+import {
+  addBatchResult,
+  applyBatches,
+  emptyBatchResult,
+  mapMessages,
+  PartiallyApplied,
+  type BatchPart,
+  type BatchResult,
+} from './apply-batch.ts';
 import { GroupCommit } from './group-commit.ts';
 import { OffsetCommits } from './offset-commits.ts';
 import { PartitionLanes } from './partition-lanes.ts';
@@ -83,7 +91,9 @@ export async function startConnectorConsumer(opts: {
   });
   const drainDeadLetters = () => deadLetters.drain();
   const statistics = new TableStatistics(orm, logger);
-  const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, deps), {
+  // A group over the key-lock budget is several transactions; on shutdown it ends after the one in flight.
+  const groupDeps: IngestDeps = { ...deps, isStopping: () => stopping };
+  const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, groupDeps), {
     sizeOf: (p) => p.messages.length,
     keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
     maxMessages: groupMaxMessages,
@@ -115,18 +125,29 @@ export async function startConnectorConsumer(opts: {
     chunk: SourceMessage[],
     heartbeat: () => Promise<void>,
   ): Promise<BatchResult | null> => {
+    const total = emptyBatchResult();
+    let rest = chunk;
     for (let attempt = 1; ; attempt += 1) {
+      let part: BatchPart | null = null;
       try {
-        const messages = await wireFormat.decode(route.connector.manifest.id, chunk);
+        const messages = await wireFormat.decode(route.connector.manifest.id, rest);
         // Mapped (and the matcher's keys of its customers worked out) now, while the transaction before it runs.
         const mapped = mapMessages(route, messages, deps.maxMessageBytes);
         for (const m of mapped)
           if ('changes' in m)
             for (const c of m.changes) if (c.entity === 'party' && c.op === 'upsert') deps.matcher.keys(c.attributes);
-        const part = { route, partition, messages, mapped };
+        part = { route, partition, messages, mapped };
         // A retry goes alone: a chunk that keeps failing must stall only its own partition, not its group.
-        return await groupCommit.submit(part, { alone: attempt > 1 });
+        addBatchResult(total, await groupCommit.submit(part, { alone: attempt > 1 }));
+        return total;
       } catch (e) {
+        // What the group's earlier transactions committed of this chunk counts, and is not applied again.
+        const committed = e instanceof PartiallyApplied && part ? e.committed.get(part) : undefined;
+        if (committed) {
+          addBatchResult(total, committed.result);
+          rest = rest.slice(committed.messages);
+          if (rest.length === 0) return total;
+        }
         if (stopping) return null;
         const delay = backoff(attempt);
         const cause = retryCause(e);

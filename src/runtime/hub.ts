@@ -156,7 +156,10 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     const { tokens, development } = loadTokenSettings(config, logger);
     const router = new TopicRouter(connectors, config.kafkaTopicPrefix);
-    const deps = ingestDepsFor(config.kafkaTopicPrefix, 'settle', config.programme);
+    const deps = {
+      ...ingestDepsFor(config.kafkaTopicPrefix, 'settle', config.programme),
+      maxKeyLocks: config.ingestMaxKeyLocks,
+    };
 
     if (opts.demo && !config.kafkaBrokers) {
       const started = performance.now();
@@ -207,7 +210,8 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         deps: {
           ...ingestDepsFor(config.kafkaTopicPrefix, 'queue', config.programme),
           maxMessageBytes: config.maxMessageBytes,
-          maxKeyLocks: config.ingestMaxKeyLocks,
+          // The budget is the hub's: its concurrent ingest transactions share it.
+          maxKeyLocks: Math.max(50, Math.floor(config.ingestMaxKeyLocks / concurrency)),
         },
         logger,
         concurrency,

@@ -44,7 +44,7 @@ export async function applyChanges(
  * Locks, in one sorted statement at the start of a batch, every source record and blocking key the batch's
  * party changes will touch. Two transactions that share a customer (the same payer in payments on two
  * partitions) then queue instead of deadlocking crosswise, and two that both create the same new source record
- * cannot both insert it. The per-record locks taken later are re-entrant (advisory locks stack per session).
+ * cannot both insert it. These are the transaction's only advisory locks of records and keys.
  */
 export async function lockPartyKeys(
   em: EntityManager,

@@ -6,7 +6,14 @@ import { connectors } from '../../src/connectors/registry.ts';
 import { type SourceMessage, textMessage } from '../../src/connectors/framework/connector.ts';
 import { executeBound } from '../../src/db/bound-sql.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
-import { applyBatches, type BatchPart, type IngestDeps } from '../../src/ingest/apply-batch.ts';
+import {
+  addBatchResult,
+  applyBatches,
+  emptyBatchResult,
+  PartiallyApplied,
+  type BatchPart,
+  type IngestDeps,
+} from '../../src/ingest/apply-batch.ts';
 import { TopicRouter } from '../../src/ingest/topic-router.ts';
 import { ingestDepsFor } from '../../src/runtime/hub.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
@@ -60,7 +67,7 @@ describe('the advisory-lock budget of an ingest transaction', () => {
   };
 
   /** The deps with a budget, counting each transaction's advisory locks from inside it (its follow-up step). */
-  const counting = (maxKeyLocks: number) => {
+  const counting = (maxKeyLocks: number, failAt = 0) => {
     const base = ingestDepsFor('', 'settle');
     const held: number[] = [];
     const deps: IngestDeps = {
@@ -69,6 +76,8 @@ describe('the advisory-lock budget of an ingest transaction', () => {
       followUp: {
         phase: base.followUp.phase,
         async run(em, changed) {
+          // The `failAt`-th transaction fails at its end, as a deadlock would.
+          if (held.length + 1 === failAt) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
           const [row] = await executeBound<{ n: number }[]>(
             em,
             `select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`,
@@ -123,5 +132,65 @@ describe('the advisory-lock budget of an ingest transaction', () => {
     const again = await applyBatches(budgeted, 'hub', parts(), counting(150).deps);
     expect(again.map((r) => r.skipped)).toEqual([120, 120]);
     expect(await partition(small.url)).toEqual(golden);
+  });
+
+  it('reports what the committed transactions did when a later one fails, and applies only the rest again', async () => {
+    const db = await createTestDatabase('hub_key_partial');
+    const orm = await openOrm(db.url, { poolMax: 2 });
+    try {
+      await migrate(orm);
+      const first = parts();
+      const failing = counting(150, 3);
+      const error = await applyBatches(orm, 'hub', first, failing.deps).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PartiallyApplied);
+      const partial = error as PartiallyApplied;
+      expect((partial as { code?: string }).code).toBe('40P01');
+      // Two transactions committed: the committed prefix of each part, keyed by the part handed in.
+      expect(failing.held).toHaveLength(2);
+      const done = first.map((p) => partial.committed.get(p)?.messages ?? 0);
+      expect(done[0]).toBeGreaterThan(0);
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const stored = await c.query<{ n: number }>(`select count(*)::int as n from source_record`);
+        expect(stored.rows[0]?.n).toBe((done[0] ?? 0) + (done[1] ?? 0));
+      } finally {
+        await c.end();
+      }
+      // The rest, as a caller applies it again; with the committed results, every message counted once.
+      const total = first.map((p) => ({ ...emptyBatchResult(), ...partial.committed.get(p)?.result }));
+      const rest = first.map((p, i) => ({ ...p, messages: p.messages.slice(done[i]) }));
+      const after = await applyBatches(orm, 'hub', rest, counting(150).deps);
+      after.forEach((r, i) => addBatchResult(total[i] as ReturnType<typeof emptyBatchResult>, r));
+      expect(total.reduce((n, r) => n + r.applied + r.stale, 0)).toBe(240);
+      expect(total.map((r) => [r.skipped, r.nextOffset])).toEqual([
+        [0, '120'],
+        [0, '120'],
+      ]);
+      expect(await partition(db.url)).toEqual(await partition(whole.url));
+
+      // Stopping between transactions ends the group there, what committed reported the same way.
+      const stopDb = await createTestDatabase('hub_key_stop');
+      const stopOrm = await openOrm(stopDb.url, { poolMax: 2 });
+      try {
+        await migrate(stopOrm);
+        const stopping = counting(150);
+        const stopped = await applyBatches(stopOrm, 'hub', parts(), {
+          ...stopping.deps,
+          isStopping: () => stopping.held.length >= 1,
+        }).catch((e: unknown) => e);
+        expect(stopped).toBeInstanceOf(PartiallyApplied);
+        expect(stopping.held).toHaveLength(1);
+        expect(
+          [...(stopped as PartiallyApplied).committed.values()].reduce((n, c) => n + c.messages, 0),
+        ).toBeGreaterThan(0);
+      } finally {
+        await stopOrm.close(true);
+        await stopDb.drop();
+      }
+    } finally {
+      await orm.close(true);
+      await db.drop();
+    }
   });
 });
