@@ -108,6 +108,8 @@ export async function startOutboxPublisher(opts: {
   routing?: OutboxTopics;
   /** Published rows are deleted after this many days (default 7). */
   retentionDays?: number;
+  /** The first purge this long after start (default a minute: not in the way of a starting hub's catch-up). */
+  firstPurgeAfterMs?: number;
 }): Promise<OutboxPublisher> {
   await ensureTopics(opts.kafka, opts.topics);
   const producer = opts.kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
@@ -130,7 +132,7 @@ export async function startOutboxPublisher(opts: {
         purging = null;
       });
   };
-  const first = setTimeout(purge, 60_000);
+  const first = setTimeout(purge, opts.firstPurgeAfterMs ?? 60_000);
   const hourly = setInterval(purge, purgeEveryMs);
   first.unref();
   hourly.unref();

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { executeBound } from '../../src/db/bound-sql.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
-import { purgePublishedOutbox } from '../../src/risk/outbox.ts';
+import { createLogger } from '../../src/config/logger.ts';
+import { createKafka } from '../../src/messaging/kafka.ts';
+import { purgePublishedOutbox, startOutboxPublisher } from '../../src/risk/outbox.ts';
+import { kafkaBrokers } from '../support/kafka.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -71,5 +74,36 @@ describe('purging published outbox rows', () => {
       `select count(*)::int as n from outbox where topic = 'stopping'`,
     );
     expect(left?.n).toBe(3);
+  });
+
+  it("is run by the hub's outbox publisher a set time after start", async () => {
+    const em = orm.em.fork();
+    await executeBound(
+      em,
+      `insert into outbox (id, topic, message_key, payload, created_at, published_at)
+       select gen_random_uuid(), 'timer', 'k', '{}'::jsonb, now() - interval '20 days', now() - interval '20 days' from generate_series(1, 3)`,
+    );
+    const left = async () =>
+      (
+        await executeBound<{ n: number }[]>(
+          orm.em.fork(),
+          `select count(*)::int as n from outbox where topic = 'timer'`,
+        )
+      )[0]?.n;
+    const publisher = await startOutboxPublisher({
+      kafka: createKafka(await kafkaBrokers(), 'test-outbox-purge'),
+      orm,
+      logger: createLogger('error'),
+      topics: [],
+      firstPurgeAfterMs: 200,
+    });
+    try {
+      expect(await left()).toBe(3);
+      const until = Date.now() + 30_000;
+      while ((await left()) !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(await left()).toBe(0);
+    } finally {
+      await publisher.stop();
+    }
   });
 });
