@@ -26,6 +26,21 @@ describe('purging published outbox rows', () => {
     await db?.drop();
   });
 
+  /** `n` rows of `topic` created and published 20 days ago. */
+  const publishedLongAgo = (topic: string, n: number) =>
+    executeBound(
+      orm.em.fork(),
+      `insert into outbox (id, topic, message_key, payload, created_at, published_at)
+       select gen_random_uuid(), ?, 'k', '{}'::jsonb, now() - interval '20 days', now() - interval '20 days' from generate_series(1, ?::int)`,
+      [topic, n],
+    );
+  const rowsOf = async (topic: string) =>
+    (
+      await executeBound<{ n: number }[]>(orm.em.fork(), `select count(*)::int as n from outbox where topic = ?`, [
+        topic,
+      ])
+    )[0]?.n;
+
   it('deletes only rows published before the retention, in batches, and leaves unpublished rows', async () => {
     const em = orm.em.fork();
     const row = (topic: string, createdDaysAgo: number, publishedDaysAgo: number | null) =>
@@ -60,36 +75,16 @@ describe('purging published outbox rows', () => {
   });
 
   it('stops between batches when the hub is stopping', async () => {
-    const em = orm.em.fork();
-    await executeBound(
-      em,
-      `insert into outbox (id, topic, message_key, payload, created_at, published_at)
-       select gen_random_uuid(), 'stopping', 'k', '{}'::jsonb, now() - interval '20 days', now() - interval '20 days' from generate_series(1, 5)`,
-    );
+    await publishedLongAgo('stopping', 5);
     let batches = 0;
     // Asked before each batch: the first goes ahead, then the hub is stopping.
     expect(await purgePublishedOutbox(orm, 7, 2, () => batches++ >= 1)).toBe(2);
-    const [left] = await executeBound<{ n: number }[]>(
-      em,
-      `select count(*)::int as n from outbox where topic = 'stopping'`,
-    );
-    expect(left?.n).toBe(3);
+    expect(await rowsOf('stopping')).toBe(3);
   });
 
   it("is run by the hub's outbox publisher a set time after start", async () => {
-    const em = orm.em.fork();
-    await executeBound(
-      em,
-      `insert into outbox (id, topic, message_key, payload, created_at, published_at)
-       select gen_random_uuid(), 'timer', 'k', '{}'::jsonb, now() - interval '20 days', now() - interval '20 days' from generate_series(1, 3)`,
-    );
-    const left = async () =>
-      (
-        await executeBound<{ n: number }[]>(
-          orm.em.fork(),
-          `select count(*)::int as n from outbox where topic = 'timer'`,
-        )
-      )[0]?.n;
+    await publishedLongAgo('timer', 3);
+    const left = () => rowsOf('timer');
     const publisher = await startOutboxPublisher({
       kafka: createKafka(await kafkaBrokers(), 'test-outbox-purge'),
       orm,
