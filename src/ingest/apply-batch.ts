@@ -169,7 +169,8 @@ async function lockPositions(
  * each bringing a few messages, one transaction for all of them instead of one each is what keeps the cost per
  * event low at a steady trickle. Each partition's position is stored in the same transaction; the results come
  * back per part (applied and stale changes are counted per source system, and reported with the first part of
- * that system).
+ * that system). Messages whose party changes need more advisory locks than `maxKeyLocks` are applied in several
+ * transactions, one after the other (`PartiallyApplied` if a later one fails).
  */
 export async function applyBatches(
   orm: MikroORM,
