@@ -85,21 +85,24 @@ export async function importFile(
   const applyChunk = async (chunk: SourceMessage[]) => {
     // Positions are line numbers: in order within the chunk, so a redelivered file is skipped line by line.
     chunk.sort((a, b) => Number(a.offset) - Number(b.offset));
-    let rest = chunk;
-    await withRetries(source.route.connector.manifest.id, async () => {
-      try {
-        addBatchResult(total, await applyBatch(orm, source.consumerGroup, source.route, 0, rest, deps));
-      } catch (e) {
-        // A chunk over the key-lock budget is several transactions: what the earlier ones committed counts (its
-        // rejected lines included), and only the rest is applied again.
-        if (e instanceof PartiallyApplied)
+    const connector = source.route.connector.manifest.id;
+    let rest: SourceMessage[] = chunk;
+    while (rest.length > 0)
+      await withRetries(connector, async () => {
+        try {
+          addBatchResult(total, await applyBatch(orm, source.consumerGroup, source.route, 0, rest, deps));
+          rest = [];
+        } catch (e) {
+          if (!(e instanceof PartiallyApplied)) throw e;
+          // A chunk over the key-lock budget is several transactions: what the earlier ones committed counts (its
+          // rejected lines included), and the rest is applied again, with fresh attempts since this one got on.
           for (const c of e.committed.values()) {
             addBatchResult(total, c.result);
             rest = rest.slice(c.messages);
           }
-        if (rest.length > 0) throw e;
-      }
-    });
+          retriesTotal.inc({ connector, cause: retryCause(e) });
+        }
+      });
   };
   let chunk: SourceMessage[] = [];
   for await (const message of source.messages()) {
@@ -115,7 +118,7 @@ export async function importFile(
 }
 
 /**
- * A chunk is one transaction; one that fails for a passing reason (a deadlock, PostgreSQL's lock table full, a
+ * A chunk is one transaction (or several, over the key-lock budget); one that fails for a passing reason (a deadlock, PostgreSQL's lock table full, a
  * dropped connection) is applied again after a pause, as streaming does, a few times before the import gives up
  * with the error (running it again later skips the lines already imported).
  */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { Connector } from '../connectors/framework/connector.ts';
-import { applyBatch } from './apply-batch.ts';
+import { applyBatch, PartiallyApplied } from './apply-batch.ts';
 import type { KafkaClient } from '../messaging/kafka.ts';
 import type { TopicRouter } from './topic-router.ts';
 import { plainFormat, type WireFormat } from './wire-format.ts';
@@ -104,7 +104,16 @@ export async function replayConnector(opts: {
           batch.partition,
           await (opts.wireFormat ?? plainFormat).decode(connector.manifest.id, messages),
           deps,
-        );
+        ).catch((e: unknown) => {
+          // Transactions of the batch that committed before one failed count now: redelivered, they are skipped.
+          if (e instanceof PartiallyApplied)
+            for (const c of e.committed.values()) {
+              report.applied += c.result.applied;
+              report.stale += c.result.stale;
+              report.quarantined += c.result.quarantined;
+            }
+          throw e;
+        });
         report.messages += messages.length;
         report.applied += r.applied;
         report.stale += r.stale;

@@ -211,7 +211,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
           ...ingestDepsFor(config.kafkaTopicPrefix, 'queue', config.programme),
           maxMessageBytes: config.maxMessageBytes,
           // The budget is the hub's: its concurrent ingest transactions share it.
-          maxKeyLocks: Math.max(50, Math.floor(config.ingestMaxKeyLocks / concurrency)),
+          maxKeyLocks: Math.max(1, Math.floor(config.ingestMaxKeyLocks / concurrency)),
         },
         logger,
         concurrency,

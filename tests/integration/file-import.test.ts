@@ -130,6 +130,43 @@ describe('streaming file imports', () => {
     }
     expect(await retries()).toBe(retriesBefore + 1);
   });
+
+  it('counts what a chunk over the key-lock budget committed before a later transaction failed, and applies only the rest', async () => {
+    const file = join(dir, 'bank-budget.csv');
+    const rows = Array.from({ length: 40 }, (_, i) => bankRow(100 + i, i === 2 ? '郑"三' : `郑${i}`));
+    writeFileSync(file, iconv.encode(`${[bancassuranceColumns.join(','), ...rows].join('\n')}\n`, 'gbk'));
+    // A budget of a few customers a transaction; the third transaction fails once at its end, as a deadlock would.
+    let transactions = 0;
+    const deps = {
+      ...ingestDeps,
+      maxKeyLocks: 40,
+      followUp: {
+        phase: ingestDeps.followUp.phase,
+        async run(...args: Parameters<typeof ingestDeps.followUp.run>) {
+          transactions += 1;
+          if (transactions === 3) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+          await ingestDeps.followUp.run(...args);
+        },
+      },
+    };
+    const report = await importFile(hub.orm, bancassuranceConnector, file, deps);
+    expect(transactions).toBeGreaterThan(4);
+    // The malformed line (committed in the first transaction) is reported; nothing counted twice or skipped.
+    expect(report).toMatchObject({ rows: 40, quarantined: 1, skipped: 0 });
+    expect(report.rejected.map((r) => r.offset)).toEqual(['4']);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const { rows: sales } = await c.query(
+        `select count(*)::int as n from activity where kind = 'BANK_SALE' and source_key ~ ':S00001[0-3][0-9]:'`,
+      );
+      expect(sales[0]).toEqual({ n: 39 });
+    } finally {
+      await c.end();
+    }
+    const again = await importFile(hub.orm, bancassuranceConnector, file, deps);
+    expect(again).toMatchObject({ applied: 0, quarantined: 0, skipped: 40 });
+  });
 });
 
 /** hub_transient_retries_total for the bank connector, from the registry the hub exports on /metrics. */
