@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import type { Connector } from '../connectors/framework/connector.ts';
-import { applyBatch, PartiallyApplied } from './apply-batch.ts';
+import { applyBatch, PartiallyApplied, type BatchResult } from './apply-batch.ts';
 import type { KafkaClient } from '../messaging/kafka.ts';
 import type { TopicRouter } from './topic-router.ts';
 import { plainFormat, type WireFormat } from './wire-format.ts';
@@ -97,6 +97,11 @@ export async function replayConnector(opts: {
         }));
       const route = router.route(batch.topic);
       if (route && messages.length > 0) {
+        const count = (r: BatchResult) => {
+          report.applied += r.applied;
+          report.stale += r.stale;
+          report.quarantined += r.quarantined;
+        };
         const r = await applyBatch(
           orm,
           group,
@@ -106,18 +111,11 @@ export async function replayConnector(opts: {
           deps,
         ).catch((e: unknown) => {
           // Transactions of the batch that committed before one failed count now: redelivered, they are skipped.
-          if (e instanceof PartiallyApplied)
-            for (const c of e.committed.values()) {
-              report.applied += c.result.applied;
-              report.stale += c.result.stale;
-              report.quarantined += c.result.quarantined;
-            }
+          if (e instanceof PartiallyApplied) for (const c of e.committed.values()) count(c.result);
           throw e;
         });
         report.messages += messages.length;
-        report.applied += r.applied;
-        report.stale += r.stale;
-        report.quarantined += r.quarantined;
+        count(r);
       }
       const last = batch.messages[batch.messages.length - 1];
       if (last && BigInt(last.offset) + 1n >= stopAt) {
