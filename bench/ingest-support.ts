@@ -164,3 +164,55 @@ export async function rawUpsert(url: string, messages: readonly DemoMessage[]): 
     await c.end();
   }
 }
+
+/**
+ * What the database's sessions are doing, sampled every 20 ms from pg_stat_activity while the hub catches up: on
+ * average how many sessions run a statement (on CPU or I/O), wait on a lock, or sit idle inside a transaction —
+ * waiting for the hub to send the next statement, i.e. the transaction's time spent in the hub's process. The
+ * statements waited on or after come with it (their first words): where a serial ingest transaction's wall time goes.
+ */
+export function sessionSampler(url: string): { stop(): Promise<string[]> } {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const byState = new Map<string, number>();
+  const byStatement = new Map<string, number>();
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await pool.query<{ state: string; wait: string | null; query: string }>(
+        `select state, wait_event_type || '/' || wait_event as wait, left(regexp_replace(query, '\\s+', ' ', 'g'), 48) as query
+           from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state in ('active', 'idle in transaction')`,
+      );
+      samples += 1;
+      for (const r of rows) {
+        const state =
+          r.state === 'idle in transaction'
+            ? 'idle in transaction (waiting for the hub)'
+            : r.wait?.startsWith('Lock/')
+              ? `waiting on a lock (${r.wait})`
+              : 'running a statement';
+        byState.set(state, (byState.get(state) ?? 0) + 1);
+        const key = `${state === 'running a statement' ? 'running' : state.startsWith('idle') ? 'after' : 'lock'}  ${r.query}`;
+        byStatement.set(key, (byStatement.get(key) ?? 0) + 1);
+      }
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await pool.end();
+      const avg = (n: number) => (n / Math.max(1, samples)).toFixed(2);
+      return [
+        `database sessions during the catch-up (${samples} samples; average number of sessions):`,
+        ...[...byState].sort((a, b) => b[1] - a[1]).map(([state, n]) => `  ${avg(n).padStart(5)}  ${state}`),
+        '  by statement (running it, idle in transaction after it, or waiting on a lock in it):',
+        ...[...byStatement]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 16)
+          .map(([k, n]) => `  ${avg(n).padStart(5)}  ${k}`),
+      ];
+    },
+  };
+}

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ensureBroker } from '../scripts/kafka/broker.ts';
@@ -18,7 +21,15 @@ import { applyPhaseSeconds, ingestTransactionsTotal, retriesTotal } from '../src
 import { sqlProfileReport } from '../src/db/query-stats.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
 import { runFreshnessLoad } from './freshness-load.ts';
-import { databaseCpuMeter, interleave, rawUpsert, writeSnapshot, writesPerEvent } from './ingest-support.ts';
+import { summariseProfile } from './cpu-profile.ts';
+import {
+  databaseCpuMeter,
+  interleave,
+  rawUpsert,
+  sessionSampler,
+  writeSnapshot,
+  writesPerEvent,
+} from './ingest-support.ts';
 
 /**
  * End-to-end ingest and freshness, measured side by side in one run on this machine's PostgreSQL and a real
@@ -42,7 +53,12 @@ import { databaseCpuMeter, interleave, rawUpsert, writeSnapshot, writesPerEvent 
  * of its own — off, then on — and prints the time each took and the ratio (issue 15: on / off ≤ 1.15);
  * `--repeat N` runs N such pairs, alternating which goes first (`--first on` to start with on), and prints the
  * median ratio. The first run in a process also warms it up (its hub CPU is higher): compare pairs in both orders.
- *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30 --programme both --repeat 1]
+ * Where the time goes, for (2): `--profile` prints the hub process's CPU profile of the catch-up (self time by area and
+ * function; the profiler adds its own overhead), `--sessions` what the database sessions were doing (sampled: running
+ * a statement, waiting on a lock, or idle inside a transaction, waiting for the hub's next statement), and
+ * HUB_SQL_PROFILE=1 the time, count, parameter and result sizes per statement shape.
+ *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30 --programme both --repeat 1
+ *                         --profile --sessions]
  */
 const { values: args } = parseArgs({
   options: {
@@ -54,6 +70,8 @@ const { values: args } = parseArgs({
     programme: { type: 'string', default: 'on' },
     repeat: { type: 'string', default: '1' },
     first: { type: 'string', default: 'off' },
+    profile: { type: 'boolean', default: false },
+    sessions: { type: 'boolean', default: false },
   },
 });
 if (!['on', 'off', 'both'].includes(String(args.programme))) throw new Error('--programme is on, off or both');
@@ -172,6 +190,12 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
     const statsPool = new pg.Pool({ connectionString: db.url, max: 1 });
     const dbCpuMeter = databaseCpuMeter(statsPool);
     const writesBefore = await writeSnapshot(statsPool, 0);
+    const profiler = args.profile ? new Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
     const hub = await startHub(config, { demo: false, logger: createLogger('error') });
@@ -188,9 +212,26 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
           else await new Promise((res) => setTimeout(res, 20));
         }
       })();
+      const sessions = args.sessions ? sessionSampler(db.url) : null;
       await untilConsumed(db.url, ends, 1_800_000);
+      if (sessions) for (const line of await sessions.stop()) log(line);
       await watchFirst;
       const finished = performance.now();
+      if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        profiler.disconnect();
+        const file = join(mkdtempSync(join(tmpdir(), 'hub-ingest-profile-')), 'catch-up.cpuprofile');
+        writeFileSync(file, JSON.stringify(profile));
+        const summary = summariseProfile(file, 40);
+        log(
+          `hub CPU profile of the catch-up (${file}): ${(summary.busyMs / 1000).toFixed(1)} s busy; self time by area:`,
+        );
+        for (const a of summary.areas)
+          log(`  ${(a.ms / 1000).toFixed(2).padStart(6)} s ${(a.share * 100).toFixed(1).padStart(5)} %  ${a.name}`);
+        log('by function:');
+        for (const f of summary.functions)
+          log(`  ${(f.ms / 1000).toFixed(2).padStart(6)} s ${(f.share * 100).toFixed(1).padStart(5)} %  ${f.name}`);
+      }
       const hubSeconds = (finished - started) / 1000;
       // CPU spent: this process (the hub; the bench's own polling is the same in both modes) and the database
       // sessions of this database (the hub's pool) — work done, much less sensitive than wall time to what else

@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { registerPrepared } from './prepared.ts';
+import { noteStatementSize, sqlProfiling } from './query-stats.ts';
 
 /**
  * Runs a statement with `?` placeholders like `em.execute`, in the entity manager's transaction, but with the
@@ -26,6 +27,7 @@ export async function executeBound<T = Record<string, unknown>[]>(
   const started = Date.now();
   const res = await runner.executeQuery(CompiledQuery.raw(text, params.map(bindable)));
   em.config.getLogger().logQuery({ query: sql, took: Date.now() - started, level: 'info' });
+  if (sqlProfiling) noteStatementSize(sql, params, res.rows);
   return res.rows as T;
 }
 

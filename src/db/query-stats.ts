@@ -17,7 +17,26 @@ export function withQueryStats<T>(stats: QueryStats, fn: () => T): T {
  * first VALUES list or 120 characters), for finding where an ingest batch's database time goes. Benchmarks
  * print it with `sqlProfileReport`.
  */
-const profile = process.env.HUB_SQL_PROFILE === '1' ? new Map<string, { n: number; ms: number }>() : null;
+type ShapeStats = { n: number; ms: number; sent: number; rows: number; received: number };
+const profile = process.env.HUB_SQL_PROFILE === '1' ? new Map<string, ShapeStats>() : null;
+const emptyShape = (): ShapeStats => ({ n: 0, ms: 0, sent: 0, rows: 0, received: 0 });
+
+/** Whether the statement profile is on (callers measure sizes only then). */
+export const sqlProfiling = profile !== null;
+
+/**
+ * Adds a bound statement's parameter characters and its result's rows and characters (as JSON) to its shape in the
+ * profile: what crosses the wire, which the driver pays for on both ends.
+ */
+export function noteStatementSize(sql: string, params: readonly unknown[], rows: readonly unknown[]): void {
+  if (!profile) return;
+  const shape = shapeOf(sql);
+  const entry = profile.get(shape) ?? emptyShape();
+  for (const p of params) entry.sent += p === null || p === undefined ? 0 : String(p).length;
+  entry.rows += rows.length;
+  entry.received += rows.length > 0 ? JSON.stringify(rows).length : 0;
+  profile.set(shape, entry);
+}
 
 function shapeOf(sql: string): string {
   const flat = sql.replace(/\s+/g, ' ');
@@ -31,7 +50,11 @@ export function sqlProfileReport(top = 25): string | null {
   const total = [...profile.values()].reduce((s, v) => s + v.ms, 0);
   return [
     `SQL time ${(total / 1000).toFixed(1)} s over ${[...profile.values()].reduce((s, v) => s + v.n, 0)} statements`,
-    ...rows.map(([shape, v]) => `${(v.ms / 1000).toFixed(2).padStart(7)} s ${String(v.n).padStart(7)}×  ${shape}`),
+    `   time   count   sent kB   rows   recv kB  statement (sizes for statements bound by executeBound only)`,
+    ...rows.map(
+      ([shape, v]) =>
+        `${(v.ms / 1000).toFixed(2).padStart(7)} s ${String(v.n).padStart(7)}× ${(v.sent / 1000).toFixed(0).padStart(8)} ${String(v.rows).padStart(7)} ${(v.received / 1000).toFixed(0).padStart(8)}  ${shape}`,
+    ),
   ].join('\n');
 }
 
@@ -61,7 +84,7 @@ export class CountingLogger implements Logger {
     if (stats) stats.statements += 1;
     if (profile && context.query) {
       const shape = shapeOf(context.query);
-      const entry = profile.get(shape) ?? { n: 0, ms: 0 };
+      const entry = profile.get(shape) ?? emptyShape();
       entry.n += 1;
       entry.ms += context.took ?? 0;
       profile.set(shape, entry);

@@ -135,6 +135,8 @@ export async function loadBlocks(
     members: new Map(),
   };
   const wanted: string[] = [];
+  /** Every candidate read, by record id: the members of their golden records are not read again. */
+  const byRecord = new Map<string, MatchCandidate>();
   const oversized = deps.oversized;
   // How far a block can matter: its rule's limit plus what the batch may take out of it.
   const limitOf = (k: string) => matching.countLimit(k) + (leaving.get(k)?.size ?? 0);
@@ -181,7 +183,6 @@ export async function loadBlocks(
       chunk,
     );
     // One candidate per record, from the row that carries its profile (rows come in no particular order).
-    const byRecord = new Map<string, MatchCandidate>();
     for (const r of rows)
       if (r.first)
         byRecord.set(r.id, {
@@ -201,7 +202,7 @@ export async function loadBlocks(
   // The candidates' golden records as wholes: a record joins one only when it matches all of it.
   const parties = [...new Set([...blocks.candidates.values()].flatMap((list) => list.map((c) => c.partyId)))];
   for (const chunk of chunked(parties, 1000))
-    for (const [partyId, list] of await membersOfParties(em, chunk))
+    for (const [partyId, list] of await membersOfParties(em, chunk, byRecord))
       blocks.members.set(partyId, new Map(list.map((c) => [c.recordId, c])));
   for (const chunk of chunked([...storedIds], 1000)) {
     const rows = await executeBound<{ source_record_id: string; party_id: string }[]>(

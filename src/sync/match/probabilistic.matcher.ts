@@ -344,13 +344,28 @@ export function createProbabilisticMatcher(opts: { modelFile?: string; maxBlockS
   };
 }
 
-/** Every live record of the given golden records, as match candidates (for decisions on the record as a whole). */
+/**
+ * Every live record of the given golden records, as match candidates (for decisions on the record as a whole),
+ * each party's in record id order. `known`: live records of these parties the caller already read the same way
+ * (the candidates of a batch's blocks): they are not read again. Most golden records are one or two source records,
+ * and those are usually the candidates themselves — a catch-up read half its candidates' profiles twice.
+ */
 export async function membersOfParties(
   em: EntityManager,
   partyIds: readonly string[],
+  known: ReadonlyMap<string, MatchCandidate> = new Map(),
 ): Promise<Map<string, MatchCandidate[]>> {
   const out = new Map<string, MatchCandidate[]>();
   if (partyIds.length === 0) return out;
+  const wanted = new Set(partyIds);
+  const skip: string[] = [];
+  for (const c of known.values()) {
+    if (!wanted.has(c.partyId)) continue;
+    skip.push(c.recordId);
+    const list = out.get(c.partyId) ?? [];
+    list.push(c);
+    out.set(c.partyId, list);
+  }
   const rows = await executeBound<
     {
       id: string;
@@ -363,8 +378,8 @@ export async function membersOfParties(
   >(
     em,
     `select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
-       from source_record sr where sr.party_id = any(?::uuid[]) and not sr.deleted order by sr.id`,
-    [partyIds],
+       from source_record sr where sr.party_id = any(?::uuid[]) and not sr.deleted and sr.id <> all(?::uuid[]) order by sr.id`,
+    [partyIds, skip],
   );
   for (const r of rows) {
     const list = out.get(r.party_id) ?? [];
@@ -378,5 +393,7 @@ export async function membersOfParties(
     });
     out.set(r.party_id, list);
   }
+  // Record id order, as the statement alone gave it: uuid text in lower case sorts as PostgreSQL sorts uuids.
+  if (skip.length > 0) for (const list of out.values()) list.sort((a, b) => (a.recordId < b.recordId ? -1 : 1));
   return out;
 }
