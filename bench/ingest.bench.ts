@@ -9,7 +9,7 @@ import { ensureBroker } from '../scripts/kafka/broker.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
 import { endOffsets, untilConsumed } from '../tests/support/kafka.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { createLogger } from '../src/config/logger.ts';
+import { createLogger, type LogLevel } from '../src/config/logger.ts';
 import { signToken } from '../src/auth/viewer.ts';
 import { ingestDepsFor, startHub } from '../src/runtime/hub.ts';
 import { resolvePass } from '../src/sync/resolve.ts';
@@ -85,6 +85,8 @@ const runs: { mode: 'on' | 'off'; run: number }[] =
         (_, i) => ((i % 2 === 0) === (args.first !== 'on') ? ['off', 'on'] : ['on', 'off']) as ('on' | 'off')[],
       ).flatMap((pair, i) => pair.map((mode) => ({ mode, run: i })))
     : [{ mode: args.programme as 'on' | 'off', run: 0 }];
+/** The hub's log level in the bench (BENCH_LOG_LEVEL, e.g. `info` to see its consumer-group changes); errors only by default. */
+const benchLogLevel = (process.env.BENCH_LOG_LEVEL ?? 'error') as LogLevel;
 const clients = Number(args.clients);
 const policies = Number(args.policies);
 const rates = String(args.rates).split(',').map(Number);
@@ -174,7 +176,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       KAFKA_GROUP_ID: `bench-${prefix}`,
       PORT: '0',
       HUB_JWT_SECRET: 'bench-secret-bench-secret-bench-secret-00',
-      LOG_LEVEL: 'error',
+      LOG_LEVEL: benchLogLevel,
       INGEST_CONCURRENCY: args.concurrency,
       RISK_ROUND_MS: process.env.RISK_ROUND_MS,
       HUB_INGEST_MAX_KEY_LOCKS: process.env.HUB_INGEST_MAX_KEY_LOCKS,
@@ -198,7 +200,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
     }
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
-    const hub = await startHub(config, { demo: false, logger: createLogger('error') });
+    const hub = await startHub(config, { demo: false, logger: createLogger(benchLogLevel) });
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     try {
       // When the first transaction committed: the rate from there on leaves out start-up and the group join.
