@@ -185,14 +185,14 @@ export function sessionSampler(url: string): { stop(): Promise<string[]> } {
       );
       samples += 1;
       for (const r of rows) {
-        const state =
+        const [kind, state] =
           r.state === 'idle in transaction'
-            ? 'idle in transaction (waiting for the hub)'
+            ? ['after', 'idle in transaction (waiting for the hub)']
             : r.wait?.startsWith('Lock/')
-              ? `waiting on a lock (${r.wait})`
-              : 'running a statement';
+              ? ['lock', `waiting on a lock (${r.wait})`]
+              : ['running', 'running a statement'];
         byState.set(state, (byState.get(state) ?? 0) + 1);
-        const key = `${state === 'running a statement' ? 'running' : state.startsWith('idle') ? 'after' : 'lock'}  ${r.query}`;
+        const key = `${kind}  ${r.query}`;
         byStatement.set(key, (byStatement.get(key) ?? 0) + 1);
       }
       await new Promise((res) => setTimeout(res, 20));
