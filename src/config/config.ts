@@ -57,6 +57,7 @@ const envSchema = z.object({
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   HUB_INGEST_MAX_KEY_LOCKS: z.coerce.number().int().min(50).max(1_000_000).default(1_000),
   RISK_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  RISK_ROUND_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   HUB_PROGRAMME: z.enum(['0', '1']).default('1'),
   PROGRAMME_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   HUB_PROGRAMME_REFRESH_HOURS: z.coerce
@@ -129,8 +130,13 @@ export type HubConfig = {
   ingestConcurrency: number;
   /** Advisory locks (blocking keys, source records) a hub's ingest transactions hold at most, together (HUB_INGEST_MAX_KEY_LOCKS). */
   ingestMaxKeyLocks: number;
-  /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much under load. */
+  /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much at a steady rate. */
   riskRoundMs: number;
+  /**
+   * While a backlog is applied, risk rounds lengthen (4 × a round's time) up to this many ms (RISK_ROUND_MAX_MS):
+   * how far risk flags may trail ingest in a catch-up.
+   */
+  riskRoundMaxMs: number;
   /**
    * The customer programme's derivation (values, segments, follow-ups) after each applied batch (HUB_PROGRAMME,
    * default on; off only to measure what it costs, bench:ingest --programme).
@@ -222,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     ingestConcurrency: e.INGEST_CONCURRENCY,
     ingestMaxKeyLocks: e.HUB_INGEST_MAX_KEY_LOCKS,
     riskRoundMs: e.RISK_ROUND_MS,
+    riskRoundMaxMs: e.RISK_ROUND_MAX_MS,
     resolveIntervalSeconds: e.HUB_RESOLVE_INTERVAL_SECONDS,
     programme: e.HUB_PROGRAMME === '1',
     programmeRoundMs: e.PROGRAMME_ROUND_MS,

@@ -3,6 +3,7 @@ import type { Logger } from '../config/logger.ts';
 import { applyPhaseSeconds } from '../observability/metrics.ts';
 import { ensureRefresh, runJobChunk } from './jobs.ts';
 import { settleQueuedProgrammeWork } from './programme-work.ts';
+import { workerRounds } from '../db/worker-rounds.ts';
 
 /**
  * Settles what streaming ingest queued for the customer programme (values, follow-ups) after commit, beside
@@ -25,43 +26,21 @@ export function startProgrammeWorker(opts: {
   quietMs?: number;
 }): ProgrammeWorker {
   const { orm, logger } = opts;
-  const roundMs = Math.max(50, opts.roundMs ?? 5_000);
-  const pollMs = opts.pollMs ?? 1_000;
   const refreshHours = opts.refreshHours ?? 24;
   const refreshCheckMs = opts.refreshCheckMs ?? 600_000;
-  const busyFactor = opts.busyFactor ?? 4;
-  let stopping = false;
+  // Paced like the risk worker (src/db/worker-rounds.ts); a recompute job's chunks run between rounds.
+  const rounds = workerRounds({
+    roundMs: opts.roundMs ?? 5_000,
+    pollMs: opts.pollMs,
+    busyFactor: opts.busyFactor,
+    quietMs: opts.quietMs,
+  });
   let failures = 0;
-  let pending = false;
-  let lastWake = 0;
-  const quietMs = opts.quietMs ?? 1_000;
-  let wakeable = false;
-  let interrupt: (() => void) | null = null;
-  const pause = (ms: number, canWake: boolean) =>
-    new Promise<void>((resolve) => {
-      wakeable = canWake;
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        interrupt = null;
-        resolve();
-      }
-      interrupt = done;
-    });
   const loop = (async () => {
-    let lastRound = 0;
     let lastRefreshCheck = Number.NEGATIVE_INFINITY;
-    while (!stopping) {
-      // Between rounds: wait for the round's time, but not once the stream has gone quiet (no commit for quietMs)
-      // with work queued — the end of a backlog is derived at once instead of a round later.
-      for (;;) {
-        const wait = lastRound + roundMs - performance.now();
-        if (wait <= 0 || stopping) break;
-        if (pending && performance.now() - lastWake >= quietMs) break;
-        await pause(Math.min(wait, 200), false);
-      }
-      if (stopping) break;
-      pending = false;
+    while (!rounds.stopping) {
+      await rounds.untilRound();
+      if (rounds.stopping) break;
       const started = performance.now();
       let settled = 0;
       let chunk = false;
@@ -70,38 +49,30 @@ export function startProgrammeWorker(opts: {
           lastRefreshCheck = started;
           await ensureRefresh(orm, refreshHours);
         }
-        settled = await settleQueuedProgrammeWork(orm, { limit: 200, failures, logger });
-        // Rounds pace the queued work; a job's chunks run back to back while nothing is queued.
-        if (settled > 0) lastRound = started;
+        settled = await settleQueuedProgrammeWork(orm, { limit: roundRows, failures, logger });
         chunk = await runJobChunk(orm);
         failures = 0;
       } catch (e) {
-        if (stopping) break;
+        if (rounds.stopping) break;
         failures += 1;
         logger.warn('programme work failed; will retry', { attempt: failures, error: e });
-        await pause(Math.min(300 * 2 ** (failures - 1), 30_000), false);
+        await rounds.backOff(failures);
         continue;
       }
-      const took = performance.now() - started;
-      if (settled > 0 || chunk) applyPhaseSeconds.inc({ phase: 'programme' }, took / 1000);
-      // A long round (a backlog being caught up, a job's chunk) is followed by a longer pause: the next round starts
-      // no earlier than busyFactor × its time after it started, so the worker takes at most 1 / busyFactor of the
-      // time beside ingest, and the customers of the batches in between are valued together.
-      if (settled > 0) lastRound = started + Math.max(0, busyFactor * took - roundMs);
-      else if (chunk && busyFactor > 1) await pause((busyFactor - 1) * took, false);
-      if (settled === 0 && !chunk && !pending) await pause(pollMs, true);
+      if (settled > 0 || chunk) applyPhaseSeconds.inc({ phase: 'programme' }, (performance.now() - started) / 1000);
+      if (settled > 0) rounds.settled(started, settled >= roundRows);
+      else if (chunk) await rounds.rest(started);
+      else await rounds.idle();
     }
   })();
   return {
-    wake() {
-      pending = true;
-      lastWake = performance.now();
-      if (wakeable) interrupt?.();
-    },
+    wake: () => rounds.wake(),
     async stop() {
-      stopping = true;
-      interrupt?.();
+      rounds.stop();
       await loop;
     },
   };
 }
+
+/** Queued rows (one per ingest transaction) settled together in one round at most. */
+const roundRows = 200;

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { parkAfter, settleQueuedRiskWork } from './risk-work.ts';
 import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../observability/metrics.ts';
+import { workerRounds } from '../db/worker-rounds.ts';
 
 /**
  * Settles the risk follow-up that streaming ingest queues (risk_work, see risk-work.ts) outside the ingest
@@ -13,8 +14,9 @@ import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../observabil
  *     payments arrive in many batches is evaluated once per round, not once per batch;
  *   - it reads committed data, so a network (a phone shared by customers of two concurrent transactions) is
  *     seen whole.
- * Risk flags trail ingest by one round (hub_risk_queue_age_seconds). The consumer wakes the worker after each
- * commit; it also polls, for work queued by other hub instances. Failures are retried with capped backoff, and
+ * Risk flags trail ingest by one round (hub_risk_queue_age_seconds): `roundMs` at a steady rate, up to
+ * `maxIntervalMs` while a backlog is applied. The consumer wakes the worker after each commit; it also polls,
+ * for work queued by other hub instances. Failures are retried with capped backoff, and
  * the queued rows stay until settled; after repeated failures rows are settled one at a time, and a row that
  * keeps failing alone is parked (attempts, last_error) so that it does not hold up everyone else's.
  */
@@ -27,72 +29,66 @@ export function startRiskWorker(opts: {
   afterSettle?: () => void;
   pollMs?: number;
   roundMs?: number;
+  /** The longest a round is put off while a backlog is applied (default 30 s): how far flags may trail ingest. */
+  maxIntervalMs?: number;
 }): RiskWorker {
   const { orm, topicPrefix, logger } = opts;
-  const pollMs = opts.pollMs ?? 1_000;
-  const roundMs = Math.max(50, opts.roundMs ?? 2_000);
-  let stopping = false;
+  // Rounds (src/db/worker-rounds.ts): at most one per roundMs, lengthening while a backlog is applied and
+  // prompt when the stream goes quiet. Under load a round settles the work of many ingest transactions, and a
+  // customer in all of them is screened and evaluated once.
+  const rounds = workerRounds({
+    roundMs: opts.roundMs ?? 2_000,
+    pollMs: opts.pollMs,
+    maxIntervalMs: opts.maxIntervalMs,
+  });
   let failures = 0;
-  let pending = false;
-  let interrupt: (() => void) | null = null;
-  /** Waits `ms`; cut short by stop(), and by wake() when `wakeable` (not while backing off after a failure). */
-  let wakeable = false;
-  const pause = (ms: number, canWake: boolean) =>
-    new Promise<void>((resolve) => {
-      wakeable = canWake;
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        interrupt = null;
-        resolve();
-      }
-      interrupt = done;
-    });
-
   const loop = (async () => {
-    let lastRound = 0;
-    while (!stopping) {
-      // At most one round per roundMs: under load a round then settles the work of several ingest
-      // transactions, and a customer in all of them is screened and evaluated once.
-      const wait = lastRound + roundMs - performance.now();
-      if (wait > 0) await pause(wait, false);
-      if (stopping) break;
-      pending = false;
+    while (!rounds.stopping) {
+      await rounds.untilRound();
+      if (rounds.stopping) break;
       const started = performance.now();
-      lastRound = started;
       let settled: number;
       try {
-        settled = await settleQueuedRiskWork(orm, topicPrefix, { limit: 200, logger, failures });
+        settled = await settleQueuedRiskWork(orm, topicPrefix, { limit: roundRows, logger, failures });
         failures = 0;
       } catch (e) {
-        if (stopping) break;
+        if (rounds.stopping) break;
         failures += 1;
         logger.warn('settling queued risk work failed; will retry', { attempt: failures, error: e });
-        await pause(Math.min(300 * 2 ** (failures - 1), 30_000), false);
+        await rounds.backOff(failures);
         continue;
       }
       if (settled > 0) {
-        applyPhaseSeconds.inc({ phase: 'risk' }, (performance.now() - started) / 1000);
+        const took = performance.now() - started;
+        applyPhaseSeconds.inc({ phase: 'risk' }, took / 1000);
         riskSettledTotal.inc(settled);
         opts.afterSettle?.();
+        const interval = rounds.settled(started, settled >= roundRows);
+        logger.debug('risk round settled', {
+          rows: settled,
+          ms: Math.round(took),
+          nextRoundInMs: Math.round(interval - took),
+        });
       }
       riskQueueAge.set(settled > 0 ? await queueAge(orm).catch(() => 0) : 0);
-      if (settled === 0 && !pending) await pause(pollMs, true);
+      if (settled === 0) await rounds.idle();
     }
   })();
 
   return {
-    wake() {
-      pending = true;
-      if (wakeable) interrupt?.();
-    },
+    wake: () => rounds.wake(),
     async stop() {
-      stopping = true;
-      interrupt?.();
+      rounds.stop();
       await loop;
     },
   };
 }
+
+/**
+ * Queued rows (one per ingest transaction) settled together in one round at most: enough for the ingest
+ * transactions of the longest interval between rounds, so a backlog's rounds do not fall behind.
+ */
+const roundRows = 1_000;
 
 async function queueAge(orm: MikroORM): Promise<number> {
   const [age] = await executeBound<{ s: number | null }[]>(

@@ -237,6 +237,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       topicPrefix: config.kafkaTopicPrefix,
       logger,
       roundMs: config.riskRoundMs,
+      maxIntervalMs: config.riskRoundMaxMs,
       afterSettle: () => void outbox?.drain(),
     });
     riskWorker = worker;

@@ -1,0 +1,110 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { workerRounds } from '../../src/db/worker-rounds.ts';
+
+/**
+ * The pacing of the risk and programme workers' rounds (src/db/worker-rounds.ts), on fake timers: a round's
+ * cost lengthens the wait for the next while ingest keeps committing, up to a bound; the stream going quiet
+ * starts the next round at once; at a steady rate there is at most one round per roundMs.
+ */
+describe('worker rounds', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Runs a round that takes `ms`, reports it settled, and returns when the next round becomes due. */
+  async function nextRoundAfter(
+    rounds: ReturnType<typeof workerRounds>,
+    took: number,
+    commitEveryMs: number | null,
+    more = false,
+  ) {
+    const started = performance.now();
+    await vi.advanceTimersByTimeAsync(took);
+    rounds.settled(started, more);
+    let due = false;
+    const waiting = rounds.untilRound().then(() => {
+      due = true;
+    });
+    const step = commitEveryMs ?? 10;
+    for (let t = 0; t < 120_000 && !due; t += step) {
+      if (commitEveryMs !== null) rounds.wake();
+      await vi.advanceTimersByTimeAsync(step);
+    }
+    await waiting;
+    return performance.now() - started;
+  }
+
+  it('waits busyFactor × a long round while ingest keeps committing, and at most maxIntervalMs', async () => {
+    const rounds = workerRounds({ roundMs: 200, busyFactor: 4, quietMs: 500, maxIntervalMs: 10_000 });
+    // A 1 s round with commits every 100 ms: the next starts 4 s after it started, not 200 ms.
+    const interval = await nextRoundAfter(rounds, 1_000, 100);
+    expect(interval).toBeGreaterThanOrEqual(4_000);
+    expect(interval).toBeLessThan(4_000 + 250);
+    // A 5 s round would mean 20 s: held to the bound.
+    const capped = await nextRoundAfter(rounds, 5_000, 100);
+    expect(capped).toBeGreaterThanOrEqual(10_000);
+    expect(capped).toBeLessThan(10_000 + 250);
+  });
+
+  it('keeps at most one round per roundMs when rounds are short', async () => {
+    const rounds = workerRounds({ roundMs: 2_000, busyFactor: 4, quietMs: 500 });
+    const interval = await nextRoundAfter(rounds, 50, 100);
+    expect(interval).toBeGreaterThanOrEqual(2_000);
+    expect(interval).toBeLessThan(2_000 + 250);
+  });
+
+  it('starts the next round once the stream has been quiet for quietMs, with work queued', async () => {
+    const rounds = workerRounds({ roundMs: 200, busyFactor: 4, quietMs: 500, maxIntervalMs: 30_000 });
+    const started = performance.now();
+    await vi.advanceTimersByTimeAsync(3_000);
+    rounds.settled(started, false);
+    // Commits for another 2 s, then none: due about quietMs after the last one, long before 12 s.
+    let due = false;
+    const waiting = rounds.untilRound().then(() => {
+      due = true;
+    });
+    let lastCommit = 0;
+    for (let t = 0; t < 2_000; t += 100) {
+      rounds.wake();
+      lastCommit = performance.now();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(due).toBe(false);
+    }
+    while (!due) await vi.advanceTimersByTimeAsync(10);
+    await waiting;
+    const afterQuiet = performance.now() - lastCommit;
+    expect(afterQuiet).toBeGreaterThanOrEqual(500);
+    expect(afterQuiet).toBeLessThan(500 + 150);
+  });
+
+  it('goes on at once after a round that left work queued, when the stream is quiet', async () => {
+    const rounds = workerRounds({ roundMs: 200, busyFactor: 4, quietMs: 500 });
+    const interval = await nextRoundAfter(rounds, 1_000, null, true);
+    // No commit at all, more queued: the next round does not wait for its 4 s.
+    expect(interval).toBeLessThan(1_000 + 50);
+  });
+
+  it('without work, waits for the poll or a wake-up, and stop() ends any wait', async () => {
+    const rounds = workerRounds({ roundMs: 200, pollMs: 1_000 });
+    let idled = false;
+    const idle = rounds.idle().then(() => {
+      idled = true;
+    });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(idled).toBe(false);
+    rounds.wake();
+    await idle;
+    expect(performance.now()).toBeLessThan(400);
+    const started = performance.now();
+    rounds.settled(started, false);
+    const backOff = rounds.backOff(5);
+    rounds.stop();
+    await backOff;
+    await rounds.untilRound();
+    expect(rounds.stopping).toBe(true);
+    expect(performance.now() - started).toBe(0);
+  });
+});
