@@ -41,11 +41,8 @@ export const maxHousehold = 8;
 
 const edgeKey = (e: Pick<Edge, 'a' | 'b' | 'kind'>) => `${e.a}\u0000${e.b}\u0000${e.kind}`;
 
-type RoleRow = {
-  mine: string;
-  other: string;
-  system: string;
-  policy_no: string;
+/** Two holders of roles on one policy, one of them the customer whose relationships are derived ("my"). */
+type RolePair = {
   my_role: string;
   other_role: string;
   my_rel: string | null;
@@ -55,10 +52,7 @@ type RoleRow = {
 };
 
 /** Which kind a pair of role holders on one policy is, from their roles and relation codes. */
-export function policyRelation(
-  r: Pick<RoleRow, 'my_role' | 'other_role' | 'my_rel' | 'other_rel' | 'my_kind' | 'other_kind'>,
-  peopleOnPolicy: number,
-): { kind: RelationshipKind; family: boolean } {
+export function policyRelation(r: RolePair, peopleOnPolicy: number): { kind: RelationshipKind; family: boolean } {
   if (r.my_kind !== 'PERSON' || r.other_kind !== 'PERSON') return { kind: 'EMPLOYMENT', family: false };
   if (peopleOnPolicy > maxFamilyPolicy) return { kind: 'POLICY', family: false };
   // Relation codes are relative to the insured: they say how the other holder relates to the insured one.
@@ -74,40 +68,66 @@ export function policyRelation(
   return { kind: 'POLICY', family: false };
 }
 
+/**
+ * Everyone who holds a role on the policies of the given customers, one row per holder and role (not one per
+ * pair of roles, as a self-join would return: ~3× the rows in a catch-up); the pairs are formed here.
+ */
 async function policyEdges(em: EntityManager, partyIds: readonly string[]): Promise<Edge[]> {
-  const rows = await executeBound<RoleRow[]>(
+  const holders = await executeBound<
+    { party: string; system: string; policy_no: string; role: string; rel: string | null; kind: string }[]
+  >(
     em,
     `with mine as (
-       select distinct sr.party_id, pr.system, pr.policy_no, pr.role, pr.relation_code
+       select distinct pr.system, pr.policy_no
          from source_record sr join policy_role pr on pr.system = sr.system and pr.client_source_id = sr.source_id and pr.current and not pr.deleted
         where sr.party_id in (${marks(partyIds.length)}) and not sr.deleted)
-     select m.party_id::text as mine, o.party_id::text as other, m.system, m.policy_no, m.role as my_role, pr.role as other_role,
-            m.relation_code as my_rel, pr.relation_code as other_rel, pm.kind as my_kind, po.kind as other_kind
+     select distinct o.party_id::text as party, m.system, m.policy_no, pr.role, pr.relation_code as rel, po.kind
        from mine m
        join policy_role pr on pr.system = m.system and pr.policy_no = m.policy_no and pr.current and not pr.deleted
        join source_record o on o.system = pr.system and o.source_id = pr.client_source_id and not o.deleted and o.party_id is not null
-       join party pm on pm.id = m.party_id and pm.status = 'ACTIVE'
        join party po on po.id = o.party_id and po.status = 'ACTIVE'`,
     [...partyIds],
   );
-  const people = new Map<string, Set<string>>();
-  for (const r of rows) {
-    const k = `${r.system}\u0000${r.policy_no}`;
-    const set = people.get(k) ?? new Set<string>();
-    set.add(r.mine).add(r.other);
-    people.set(k, set);
+  const onPolicy = new Map<string, typeof holders>();
+  for (const h of holders) {
+    const k = `${h.system}\u0000${h.policy_no}`;
+    const list = onPolicy.get(k);
+    if (list) list.push(h);
+    else onPolicy.set(k, [h]);
   }
+  const given = new Set(partyIds);
   const edges = new Map<string, Edge>();
-  for (const r of rows) {
-    if (r.mine === r.other) continue;
-    const { kind, family } = policyRelation(r, people.get(`${r.system}\u0000${r.policy_no}`)?.size ?? 0);
-    const [a, b] = r.mine < r.other ? [r.mine, r.other] : [r.other, r.mine];
-    const key = edgeKey({ a, b, kind });
-    const edge = edges.get(key) ?? { a, b, kind, family, evidence: { policies: [], roles: [] }, source: r.system };
-    const roles = [r.my_role, r.other_role].sort().join('-');
-    edge.evidence.policies = [...new Set([...(edge.evidence.policies ?? []), r.policy_no])].sort();
-    edge.evidence.roles = [...new Set([...(edge.evidence.roles ?? []), roles])].sort();
-    edges.set(key, edge);
+  for (const list of onPolicy.values()) {
+    const people = new Set(list.map((h) => h.party)).size;
+    for (const mine of list) {
+      if (!given.has(mine.party)) continue;
+      for (const other of list) {
+        if (mine.party === other.party) continue;
+        const r: RolePair = {
+          my_role: mine.role,
+          other_role: other.role,
+          my_rel: mine.rel,
+          other_rel: other.rel,
+          my_kind: mine.kind,
+          other_kind: other.kind,
+        };
+        const { kind, family } = policyRelation(r, people);
+        const [a, b] = mine.party < other.party ? [mine.party, other.party] : [other.party, mine.party];
+        const key = edgeKey({ a, b, kind });
+        const edge = edges.get(key) ?? {
+          a,
+          b,
+          kind,
+          family,
+          evidence: { policies: [], roles: [] },
+          source: mine.system,
+        };
+        const roles = [r.my_role, r.other_role].sort().join('-');
+        edge.evidence.policies = [...new Set([...(edge.evidence.policies ?? []), mine.policy_no])].sort();
+        edge.evidence.roles = [...new Set([...(edge.evidence.roles ?? []), roles])].sort();
+        edges.set(key, edge);
+      }
+    }
   }
   return [...edges.values()];
 }
