@@ -95,6 +95,9 @@ export function workerRounds(pacing: RoundPacing): WorkerRounds {
       const interval = Math.min(maxIntervalMs, Math.max(roundMs, busyFactor * took));
       nextRound = started + interval;
       if (more) pending = true;
+      // Quiet is counted from the round's end: ingest commits less while a round shares its thread, and a gap
+      // inside a long round is not the stream going quiet. (With work left over, a quiet stream goes on at once.)
+      else lastWake = Math.max(lastWake, performance.now());
       return interval;
     },
     async rest(started) {

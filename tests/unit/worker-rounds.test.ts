@@ -49,6 +49,14 @@ describe('worker rounds', () => {
     expect(capped).toBeLessThan(10_000 + 250);
   });
 
+  it('does not take a gap in commits during a long round for the stream going quiet', async () => {
+    const rounds = workerRounds({ roundMs: 200, busyFactor: 4, quietMs: 500 });
+    // One commit as the round starts, none while it runs (it shares ingest's thread), commits again after it.
+    rounds.wake();
+    const interval = await nextRoundAfter(rounds, 2_000, 100);
+    expect(interval).toBeGreaterThanOrEqual(8_000);
+  });
+
   it('keeps at most one round per roundMs when rounds are short', async () => {
     const rounds = workerRounds({ roundMs: 2_000, busyFactor: 4, quietMs: 500 });
     const interval = await nextRoundAfter(rounds, 50, 100);
