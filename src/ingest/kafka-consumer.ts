@@ -65,8 +65,11 @@ export async function startConnectorConsumer(opts: {
   sessionTimeoutMs?: number;
   /** Decodes connectors' wire formats (schema-registry Avro) before mapping; plain JSON by default. */
   wireFormat?: WireFormat;
-  /** Called after each committed transaction (the runtime wakes the risk worker, which settles what it queued). */
-  afterCommit?: () => void;
+  /**
+   * Called after each committed step of a partition, with the messages still behind it in that partition (the
+   * runtime wakes the risk and programme workers, which settle what it queued, and pace their rounds by it).
+   */
+  afterCommit?: (behind: number) => void;
 }): Promise<ConnectorConsumer> {
   const wireFormat = opts.wireFormat ?? plainFormat;
   const { kafka, orm, router, groupId, deps, logger } = opts;
@@ -195,14 +198,13 @@ export async function startConnectorConsumer(opts: {
     timer();
     maybeCrash('after-apply');
     const last = chunk[chunk.length - 1];
+    let behind = 0;
     if (last) {
       offsetCommits.note({ topic: at.topic, partition: at.partition, offset: (BigInt(last.offset) + 1n).toString() });
-      consumerLag.set(
-        { topic: at.topic, partition: String(at.partition) },
-        Math.max(0, Number(BigInt(at.highWatermark) - BigInt(last.offset) - 1n)),
-      );
+      behind = Math.max(0, Number(BigInt(at.highWatermark) - BigInt(last.offset) - 1n));
+      consumerLag.set({ topic: at.topic, partition: String(at.partition) }, behind);
     }
-    opts.afterCommit?.();
+    opts.afterCommit?.(behind);
     statistics.noteApplied(chunk.length - result.skipped);
     eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
     eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);

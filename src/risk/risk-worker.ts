@@ -15,12 +15,12 @@ import { workerRounds } from '../db/worker-rounds.ts';
  *   - it reads committed data, so a network (a phone shared by customers of two concurrent transactions) is
  *     seen whole.
  * Risk flags trail ingest by one round (hub_risk_queue_age_seconds): `roundMs` at a steady rate, up to
- * `maxIntervalMs` while a backlog is applied. The consumer wakes the worker after each commit; it also polls,
+ * `maxIntervalMs` while the consumer reports a backlog (src/db/worker-rounds.ts). The consumer wakes the worker after each commit; it also polls,
  * for work queued by other hub instances. Failures are retried with capped backoff, and
  * the queued rows stay until settled; after repeated failures rows are settled one at a time, and a row that
  * keeps failing alone is parked (attempts, last_error) so that it does not hold up everyone else's.
  */
-export type RiskWorker = { wake(): void; stop(): Promise<void> };
+export type RiskWorker = { wake(behind?: number): void; stop(): Promise<void> };
 
 export function startRiskWorker(opts: {
   orm: MikroORM;
@@ -63,12 +63,8 @@ export function startRiskWorker(opts: {
         applyPhaseSeconds.inc({ phase: 'risk' }, took / 1000);
         riskSettledTotal.inc(settled);
         opts.afterSettle?.();
-        const interval = rounds.settled(started, settled >= roundRows);
-        logger.debug('risk round settled', {
-          rows: settled,
-          ms: Math.round(took),
-          nextRoundInMs: Math.round(interval - took),
-        });
+        rounds.settled(started, settled >= roundRows);
+        logger.debug('risk round settled', { rows: settled, ms: Math.round(took) });
       }
       riskQueueAge.set(settled > 0 ? await queueAge(orm).catch(() => 0) : 0);
       if (settled === 0) await rounds.idle();
@@ -76,7 +72,7 @@ export function startRiskWorker(opts: {
   })();
 
   return {
-    wake: () => rounds.wake(),
+    wake: (behind) => rounds.wake(behind),
     async stop() {
       rounds.stop();
       await loop;

@@ -216,9 +216,10 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         logger,
         concurrency,
         // Golden-record change events leave right after the transaction that wrote them.
-        afterCommit: () => {
-          riskWorker?.wake();
-          programmeWorker?.wake();
+        // The workers put their rounds off while a backlog is applied (src/db/worker-rounds.ts).
+        afterCommit: (behind) => {
+          riskWorker?.wake(behind);
+          programmeWorker?.wake(behind);
           void outbox?.drain();
         },
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,

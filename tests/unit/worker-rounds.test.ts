@@ -20,6 +20,7 @@ describe('worker rounds', () => {
     took: number,
     commitEveryMs: number | null,
     more = false,
+    behind = 0,
   ) {
     const started = performance.now();
     await vi.advanceTimersByTimeAsync(took);
@@ -30,7 +31,7 @@ describe('worker rounds', () => {
     });
     const step = commitEveryMs ?? 10;
     for (let t = 0; t < 120_000 && !due; t += step) {
-      if (commitEveryMs !== null) rounds.wake();
+      if (commitEveryMs !== null) rounds.wake(behind);
       await vi.advanceTimersByTimeAsync(step);
     }
     await waiting;
@@ -55,6 +56,29 @@ describe('worker rounds', () => {
     rounds.wake();
     const interval = await nextRoundAfter(rounds, 2_000, 100);
     expect(interval).toBeGreaterThanOrEqual(8_000);
+  });
+
+  it('puts the next round off to maxIntervalMs while commits report a backlog, and goes on once it is applied', async () => {
+    const rounds = workerRounds({ roundMs: 200, busyFactor: 4, quietMs: 500, maxIntervalMs: 20_000 });
+    // A short round, then commits each leaving 5,000 messages behind: the next round waits 20 s, not 200 ms.
+    const interval = await nextRoundAfter(rounds, 100, 100, false, 5_000);
+    expect(interval).toBeGreaterThanOrEqual(20_000);
+    expect(interval).toBeLessThan(20_000 + 250);
+    // The backlog applied: commits leave nothing behind, and after a quietMs without a backlog the next round,
+    // long overdue at the ordinary pace, starts although commits go on.
+    const started = performance.now();
+    rounds.settled(started, false);
+    for (let t = 0; t < 3_000; t += 100) {
+      rounds.wake(t < 2_000 ? 5_000 : 0);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    let due = false;
+    const waiting = rounds.untilRound().then(() => {
+      due = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(due).toBe(true);
+    await waiting;
   });
 
   it('keeps at most one round per roundMs when rounds are short', async () => {
