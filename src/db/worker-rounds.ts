@@ -6,14 +6,16 @@
  *     transactions and a customer in all of them is evaluated once; after a round that took d ms, the next
  *     starts no earlier than `busyFactor` × d after it started, so the worker takes at most about 1 / busyFactor
  *     of the time;
- *   - while the consumer reports a backlog (a commit left `backlogMessages` or more behind in its partition, in
- *     the last `quietMs`), the next round waits `maxIntervalMs` after the last one started: a catch-up's customers
+ *   - while the consumer reports a backlog (after its latest commit, `backlogMessages` or more messages wait to be
+ *     applied), the next round waits `maxIntervalMs` after the last one started: a catch-up's customers
  *     are settled together once or twice instead of in every round (measured on a 100k-event catch-up: the risk
  *     work of one round per 60 s was a third of that of two-second rounds, docs/measurements.md), and the bound
  *     keeps how far the worker's results trail ingest known;
- *   - when the backlog is applied the next round is due at its ordinary time (at once, after a long wait), and
- *     with work queued and no commit for `quietMs` (the stream has gone quiet) it starts at once.
- * `wake(behind)` is what the consumer calls after each commit, with the messages left behind in that partition;
+ *   - when the backlog is applied (a commit reports less waiting) the next round is due at
+ *     its ordinary time (at once, after a long wait); without a backlog, with work queued and no commit for
+ *     `quietMs` (the stream has gone quiet), it starts at once. A gap between commits is not the end of a
+ *     backlog: under load commits pause for a second or more now and then.
+ * `wake(waiting)` is what the consumer calls after each commit, with the messages still waiting to be applied;
  * between rounds with nothing queued the worker polls every `pollMs` (for work other instances queued), and a
  * wake-up cuts that short.
  */
@@ -24,17 +26,17 @@ export type RoundPacing = {
   quietMs?: number;
   /** How long a round is put off at most while a backlog is applied (default 30 s). */
   maxIntervalMs?: number;
-  /** Messages left behind in a partition after a commit that make a backlog (default 1,000). */
+  /** Messages waiting after a commit that make a backlog (default 2,000: more than one ingest transaction holds). */
   backlogMessages?: number;
 };
 
 export type WorkerRounds = {
   readonly stopping: boolean;
   /**
-   * Work was queued (an ingest commit, which left `behind` messages unapplied in its partition): the next round
-   * is due.
+   * Work was queued (an ingest commit, after which `waiting` messages wait to be applied; other wake-ups leave
+   * the last report as it is): the next round is due.
    */
-  wake(behind?: number): void;
+  wake(waiting?: number): void;
   /** Waits until the next round is due: its time has come, or the stream is quiet with work queued. */
   untilRound(): Promise<void>;
   /**
@@ -61,12 +63,14 @@ export function workerRounds(pacing: RoundPacing): WorkerRounds {
   const busyFactor = Math.max(1, pacing.busyFactor ?? 4);
   const quietMs = pacing.quietMs ?? 1_000;
   const maxIntervalMs = Math.max(roundMs, pacing.maxIntervalMs ?? 30_000);
-  const backlogMessages = pacing.backlogMessages ?? 1_000;
+  const backlogMessages = pacing.backlogMessages ?? 2_000;
   let stopping = false;
   let pending = false;
   let lastWake = Number.NEGATIVE_INFINITY;
-  /** When a commit last reported a backlog (ms, performance.now()). */
-  let lastBacklog = Number.NEGATIVE_INFINITY;
+  /** The consumer's latest report of messages waiting, and when (ms, performance.now()); older than maxIntervalMs
+   * it no longer counts (the consumer stopped). */
+  let waitingReport = { messages: 0, at: Number.NEGATIVE_INFINITY };
+  const backlog = (now: number) => waitingReport.messages >= backlogMessages && now - waitingReport.at < maxIntervalMs;
   /** When the last round that settled work started, and when the next may start at a steady rate. */
   let lastStart = Number.NEGATIVE_INFINITY;
   let nextRound = 0;
@@ -88,19 +92,19 @@ export function workerRounds(pacing: RoundPacing): WorkerRounds {
     get stopping() {
       return stopping;
     },
-    wake(behind = 0) {
+    wake(waiting) {
       pending = true;
       lastWake = performance.now();
-      if (behind >= backlogMessages) lastBacklog = lastWake;
+      if (waiting !== undefined) waitingReport = { messages: waiting, at: lastWake };
       if (wakeable) interrupt?.();
     },
     async untilRound() {
       for (;;) {
         const now = performance.now();
-        const backlog = now - lastBacklog < quietMs;
-        const wait = (backlog ? Math.max(nextRound, lastStart + maxIntervalMs) : nextRound) - now;
+        const behind = backlog(now);
+        const wait = (behind ? Math.max(nextRound, lastStart + maxIntervalMs) : nextRound) - now;
         if (wait <= 0 || stopping) break;
-        if (pending && now - lastWake >= quietMs) break;
+        if (!behind && pending && now - lastWake >= quietMs) break;
         // Slices, so that the stream going quiet is noticed within a fraction of quietMs.
         await pause(Math.min(wait, Math.max(20, quietMs / 5)), false);
       }

@@ -13,6 +13,7 @@ import {
 } from './apply-batch.ts';
 import { GroupCommit } from './group-commit.ts';
 import { OffsetCommits } from './offset-commits.ts';
+import { ConsumerBacklog } from './consumer-backlog.ts';
 import { PartitionLanes } from './partition-lanes.ts';
 import { TableStatistics } from './table-statistics.ts';
 import { publishDeadLetters } from './dead-letters.ts';
@@ -66,10 +67,11 @@ export async function startConnectorConsumer(opts: {
   /** Decodes connectors' wire formats (schema-registry Avro) before mapping; plain JSON by default. */
   wireFormat?: WireFormat;
   /**
-   * Called after each committed step of a partition, with the messages still behind it in that partition (the
-   * runtime wakes the risk and programme workers, which settle what it queued, and pace their rounds by it).
+   * Called after each committed step, with the messages still waiting to be applied over all partitions
+   * (consumer-backlog.ts): the runtime wakes the risk and programme workers, which settle what it queued and pace
+   * their rounds by the backlog.
    */
-  afterCommit?: (behind: number) => void;
+  afterCommit?: (waiting: number) => void;
 }): Promise<ConnectorConsumer> {
   const wireFormat = opts.wireFormat ?? plainFormat;
   const { kafka, orm, router, groupId, deps, logger } = opts;
@@ -169,6 +171,8 @@ export async function startConnectorConsumer(opts: {
     }
   };
 
+  /** Messages waiting to be applied, which the runtime's workers pace their rounds by. */
+  const backlog = new ConsumerBacklog();
   const offsetCommits = new OffsetCommits(
     (offsets) => consumer.commitOffsets(offsets),
     (error, offsets) =>
@@ -198,13 +202,16 @@ export async function startConnectorConsumer(opts: {
     timer();
     maybeCrash('after-apply');
     const last = chunk[chunk.length - 1];
-    let behind = 0;
     if (last) {
-      offsetCommits.note({ topic: at.topic, partition: at.partition, offset: (BigInt(last.offset) + 1n).toString() });
-      behind = Math.max(0, Number(BigInt(at.highWatermark) - BigInt(last.offset) - 1n));
-      consumerLag.set({ topic: at.topic, partition: String(at.partition) }, behind);
+      const next = (BigInt(last.offset) + 1n).toString();
+      offsetCommits.note({ topic: at.topic, partition: at.partition, offset: next });
+      consumerLag.set(
+        { topic: at.topic, partition: String(at.partition) },
+        Math.max(0, Number(BigInt(at.highWatermark) - BigInt(next))),
+      );
+      backlog.applied(`${at.topic}/${at.partition}`, next);
     }
-    opts.afterCommit?.(behind);
+    opts.afterCommit?.(backlog.waiting());
     statistics.noteApplied(chunk.length - result.skipped);
     eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
     eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
@@ -266,6 +273,8 @@ export async function startConnectorConsumer(opts: {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const route = router.route(batch.topic);
         if (!route) throw new Error(`no connector for topic ${batch.topic}`);
+        const first = batch.messages[0];
+        if (first) backlog.fetched(`${batch.topic}/${batch.partition}`, first.offset, batch.highWatermark);
         const messages: SourceMessage[] = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,

@@ -74,6 +74,12 @@ export const riskSettledTotal = new Counter({
   registers: [registry],
 });
 
+export const riskRoundsTotal = new Counter({
+  name: 'hub_risk_rounds_total',
+  help: 'Risk-worker rounds that settled queued follow-ups (settled / rounds: ingest transactions per round, many while a backlog is applied and rounds are put off)',
+  registers: [registry],
+});
+
 /** The SQLSTATE (or Node's error code) of an error from the driver, however MikroORM or Kysely wrapped it. */
 export function sqlStateOf(e: unknown): string {
   const err = e as { code?: unknown; sqlState?: unknown; cause?: unknown } | null;

@@ -11,7 +11,7 @@ import { workerRounds } from '../db/worker-rounds.ts';
  * oldest recompute job by a chunk, so a configuration change recomputes everyone without holding up the stream.
  * Every `refreshCheckMs` it queues the daily refresh when none ran for `refreshHours`.
  */
-export type ProgrammeWorker = { wake(behind?: number): void; stop(): Promise<void> };
+export type ProgrammeWorker = { wake(waiting?: number): void; stop(): Promise<void> };
 
 export function startProgrammeWorker(opts: {
   orm: MikroORM;
@@ -66,7 +66,7 @@ export function startProgrammeWorker(opts: {
     }
   })();
   return {
-    wake: (behind) => rounds.wake(behind),
+    wake: (waiting) => rounds.wake(waiting),
     async stop() {
       rounds.stop();
       await loop;

@@ -2,7 +2,7 @@ import { executeBound } from '../db/bound-sql.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { parkAfter, settleQueuedRiskWork } from './risk-work.ts';
-import { applyPhaseSeconds, riskQueueAge, riskSettledTotal } from '../observability/metrics.ts';
+import { applyPhaseSeconds, riskQueueAge, riskRoundsTotal, riskSettledTotal } from '../observability/metrics.ts';
 import { workerRounds } from '../db/worker-rounds.ts';
 
 /**
@@ -20,7 +20,7 @@ import { workerRounds } from '../db/worker-rounds.ts';
  * the queued rows stay until settled; after repeated failures rows are settled one at a time, and a row that
  * keeps failing alone is parked (attempts, last_error) so that it does not hold up everyone else's.
  */
-export type RiskWorker = { wake(behind?: number): void; stop(): Promise<void> };
+export type RiskWorker = { wake(waiting?: number): void; stop(): Promise<void> };
 
 export function startRiskWorker(opts: {
   orm: MikroORM;
@@ -62,6 +62,7 @@ export function startRiskWorker(opts: {
         const took = performance.now() - started;
         applyPhaseSeconds.inc({ phase: 'risk' }, took / 1000);
         riskSettledTotal.inc(settled);
+        riskRoundsTotal.inc();
         opts.afterSettle?.();
         rounds.settled(started, settled >= roundRows);
         logger.debug('risk round settled', { rows: settled, ms: Math.round(took) });
@@ -72,7 +73,7 @@ export function startRiskWorker(opts: {
   })();
 
   return {
-    wake: (behind) => rounds.wake(behind),
+    wake: (waiting) => rounds.wake(waiting),
     async stop() {
       rounds.stop();
       await loop;

@@ -217,9 +217,9 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         concurrency,
         // Golden-record change events leave right after the transaction that wrote them.
         // The workers put their rounds off while a backlog is applied (src/db/worker-rounds.ts).
-        afterCommit: (behind) => {
-          riskWorker?.wake(behind);
-          programmeWorker?.wake(behind);
+        afterCommit: (waiting) => {
+          riskWorker?.wake(waiting);
+          programmeWorker?.wake(waiting);
           void outbox?.drain();
         },
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,

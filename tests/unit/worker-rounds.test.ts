@@ -64,19 +64,21 @@ describe('worker rounds', () => {
     const interval = await nextRoundAfter(rounds, 100, 100, false, 5_000);
     expect(interval).toBeGreaterThanOrEqual(20_000);
     expect(interval).toBeLessThan(20_000 + 250);
-    // The backlog applied: commits leave nothing behind, and after a quietMs without a backlog the next round,
-    // long overdue at the ordinary pace, starts although commits go on.
-    const started = performance.now();
-    rounds.settled(started, false);
-    for (let t = 0; t < 3_000; t += 100) {
-      rounds.wake(t < 2_000 ? 5_000 : 0);
-      await vi.advanceTimersByTimeAsync(100);
-    }
+
+    rounds.settled(performance.now(), false);
     let due = false;
     const waiting = rounds.untilRound().then(() => {
       due = true;
     });
-    await vi.advanceTimersByTimeAsync(0);
+    // A pause in commits longer than quietMs is not the end of the backlog, nor is a wake-up from elsewhere.
+    rounds.wake(5_000);
+    await vi.advanceTimersByTimeAsync(3_000);
+    rounds.wake();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(due).toBe(false);
+    // Less than one transaction's worth waits: the next round, long overdue at the ordinary pace, starts at once.
+    rounds.wake(1_500);
+    await vi.advanceTimersByTimeAsync(100);
     expect(due).toBe(true);
     await waiting;
   });
