@@ -279,7 +279,9 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       if (sql) log(sql);
       // Streaming decides records in arrival order, which differs from run to run; the resolution pass (run by the
       // hub on its schedule) makes the partition independent of it — golden counts after it are the same every run.
-      const streaming = ingestDepsFor(prefix, 'queue');
+      // With the hub's own programme setting: with the programme off no worker would settle what it queued, and
+      // every later phase would wait for it.
+      const streaming = ingestDepsFor(prefix, 'queue', config.programme);
       const pass = await resolvePass(hub.orm, streaming.matcher, (em, changed) => streaming.followUp.run(em, changed), {
         full: true,
       });

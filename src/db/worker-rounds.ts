@@ -11,9 +11,9 @@
  *     are settled together once or twice instead of in every round (measured on a 100k-event catch-up: the risk
  *     work of one round per 60 s was a third of that of two-second rounds, docs/measurements.md), and the bound
  *     keeps how far the worker's results trail ingest known;
- *   - when the backlog is applied (a commit reports less waiting) the next round is due at
- *     its ordinary time (at once, after a long wait); without a backlog, with work queued and no commit for
- *     `quietMs` (the stream has gone quiet), it starts at once. A gap between commits is not the end of a
+ *   - when the backlog is applied (a commit reports less waiting) the next round is due at its ordinary time
+ *     (at once, after a long wait); without a backlog, with work queued and no commit for `quietMs` (the stream
+ *     has gone quiet), it starts at once. A gap between commits is not the end of a
  *     backlog: under load commits pause for a second or more now and then.
  * `wake(waiting)` is what the consumer calls after each commit, with the messages still waiting to be applied;
  * between rounds with nothing queued the worker polls every `pollMs` (for work other instances queued), and a
@@ -67,8 +67,10 @@ export function workerRounds(pacing: RoundPacing): WorkerRounds {
   let stopping = false;
   let pending = false;
   let lastWake = Number.NEGATIVE_INFINITY;
-  /** The consumer's latest report of messages waiting, and when (ms, performance.now()); older than maxIntervalMs
-   * it no longer counts (the consumer stopped). */
+  /**
+   * The consumer's latest report of messages waiting, and when (ms, performance.now()); older than maxIntervalMs
+   * it no longer counts (the consumer stopped).
+   */
   let waitingReport = { messages: 0, at: Number.NEGATIVE_INFINITY };
   const backlog = (now: number) => waitingReport.messages >= backlogMessages && now - waitingReport.at < maxIntervalMs;
   /** When the last round that settled work started, and when the next may start at a steady rate. */

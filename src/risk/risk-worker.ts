@@ -15,9 +15,9 @@ import { workerRounds } from '../db/worker-rounds.ts';
  *   - it reads committed data, so a network (a phone shared by customers of two concurrent transactions) is
  *     seen whole.
  * Risk flags trail ingest by one round (hub_risk_queue_age_seconds): `roundMs` at a steady rate, up to
- * `maxIntervalMs` while the consumer reports a backlog (src/db/worker-rounds.ts). The consumer wakes the worker after each commit; it also polls,
- * for work queued by other hub instances. Failures are retried with capped backoff, and
- * the queued rows stay until settled; after repeated failures rows are settled one at a time, and a row that
+ * `maxIntervalMs` while the consumer reports a backlog (src/db/worker-rounds.ts). The consumer wakes the worker
+ * after each commit; it also polls, for work queued by other hub instances. Failures are retried with capped
+ * backoff, and the queued rows stay until settled; after repeated failures rows are settled one at a time, and a row that
  * keeps failing alone is parked (attempts, last_error) so that it does not hold up everyone else's.
  */
 export type RiskWorker = { wake(waiting?: number): void; stop(): Promise<void> };
@@ -33,8 +33,8 @@ export function startRiskWorker(opts: {
   maxIntervalMs?: number;
 }): RiskWorker {
   const { orm, topicPrefix, logger } = opts;
-  // Rounds (src/db/worker-rounds.ts): at most one per roundMs, lengthening while a backlog is applied and
-  // prompt when the stream goes quiet. Under load a round settles the work of many ingest transactions, and a
+  // Rounds (src/db/worker-rounds.ts): at most one per roundMs, put off while the consumer reports a backlog,
+  // prompt when the backlog is applied or the stream goes quiet. Under load a round settles the work of many ingest transactions, and a
   // customer in all of them is screened and evaluated once.
   const rounds = workerRounds({
     roundMs: opts.roundMs ?? 2_000,
