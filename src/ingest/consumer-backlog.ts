@@ -4,7 +4,8 @@
  * what was fetched and waits in the partition lanes alike — after an outage a backlog spread over many small
  * partitions is fetched at once and sits in the lanes, where a per-partition lag after each commit reads 0.
  * The workers beside ingest pace their rounds by it (src/db/worker-rounds.ts). A partition not heard of for
- * `forgetAfterMs` no longer counts (it was revoked in a rebalance, or is idle and then has nothing waiting).
+ * `forgetAfterMs` no longer counts (it is idle and then has nothing waiting); after a rebalance only the partitions
+ * assigned count.
  */
 export class ConsumerBacklog {
   readonly #partitions = new Map<string, { highWatermark: bigint; next: bigint; at: number }>();
@@ -31,6 +32,12 @@ export class ConsumerBacklog {
       known.next = BigInt(next);
       known.at = performance.now();
     }
+  }
+
+  /** The partitions assigned to this consumer after a rebalance (topic → partitions): the others no longer count. */
+  assigned(assignment: Record<string, number[]>): void {
+    const mine = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
+    for (const partition of this.#partitions.keys()) if (!mine.has(partition)) this.#partitions.delete(partition);
   }
 
   /** Messages waiting over all partitions heard of lately. */

@@ -249,6 +249,8 @@ export async function startConnectorConsumer(opts: {
    * so a fresh consumer rejoins after a pause. Stored positions make whatever is redelivered a no-op.
    */
   const startConsuming = async (): Promise<void> => {
+    // After a rebalance only the partitions assigned to this member count towards its backlog.
+    consumer.on(consumer.events.GROUP_JOIN, (e) => backlog.assigned(e.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (e) => {
       logger.error('kafka consumer crashed', { error: e.payload.error, restart: e.payload.restart });
       if (e.payload.restart || stopping) return;

@@ -26,7 +26,16 @@ describe('consumer backlog', () => {
     expect(backlog.waiting()).toBe(0);
   });
 
-  it('forgets a partition it has not heard of for a while (revoked in a rebalance)', () => {
+  it('counts only the partitions assigned after a rebalance', () => {
+    const backlog = new ConsumerBacklog();
+    backlog.fetched('a/0', '0', '5000');
+    backlog.fetched('a/1', '0', '50');
+    backlog.fetched('b/0', '0', '7');
+    backlog.assigned({ a: [1], b: [0] });
+    expect(backlog.waiting()).toBe(57);
+  });
+
+  it('forgets a partition it has not heard of for a while', () => {
     vi.useFakeTimers({ toFake: ['performance'] });
     const backlog = new ConsumerBacklog(10_000);
     backlog.fetched('a/0', '0', '5000');
