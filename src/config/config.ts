@@ -133,8 +133,8 @@ export type HubConfig = {
   /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much at a steady rate. */
   riskRoundMs: number;
   /**
-   * While a backlog is applied, risk rounds lengthen (4 × a round's time) up to this many ms (RISK_ROUND_MAX_MS):
-   * how far risk flags may trail ingest in a catch-up.
+   * While the consumer reports a backlog, risk rounds are put off up to this many ms (RISK_ROUND_MAX_MS): how far
+   * risk flags may trail ingest in a catch-up (src/db/worker-rounds.ts).
    */
   riskRoundMaxMs: number;
   /**
