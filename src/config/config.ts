@@ -130,7 +130,10 @@ export type HubConfig = {
   ingestConcurrency: number;
   /** Advisory locks (blocking keys, source records) a hub's ingest transactions hold at most, together (HUB_INGEST_MAX_KEY_LOCKS). */
   ingestMaxKeyLocks: number;
-  /** At most one risk-worker round per this many ms: risk flags trail ingest by up to this much at a steady rate. */
+  /**
+   * At most one risk-worker round per this many ms while commits keep coming (sooner once the stream is quiet): risk
+   * flags trail ingest by up to this much at a steady rate.
+   */
   riskRoundMs: number;
   /**
    * While the consumer reports a backlog, risk rounds are put off up to this many ms (RISK_ROUND_MAX_MS): how far

@@ -45,6 +45,12 @@ export type WorkerRounds = {
    */
   settled(started: number, more: boolean): void;
   /**
+   * A round that started at `started` found nothing to settle (the queue was empty, or another instance had the
+   * turn): the next is still no sooner than `roundMs` after it, so wake-ups during such rounds do not start one
+   * round per commit.
+   */
+  tried(started: number): void;
+  /**
    * After a step of background work that is not queued (a recompute job's chunk, started at `started`): rests
    * (busyFactor − 1) × its time, so such steps too take at most about 1 / busyFactor of the thread.
    */
@@ -120,6 +126,9 @@ export function workerRounds(pacing: RoundPacing): WorkerRounds {
       // Quiet is counted from the round's end: ingest commits less while a round shares its thread, and a gap
       // inside a long round is not the stream going quiet. (With work left over, a quiet stream goes on at once.)
       else lastWake = Math.max(lastWake, performance.now());
+    },
+    tried(started) {
+      nextRound = Math.max(nextRound, started + roundMs);
     },
     async rest(started) {
       const took = performance.now() - started;

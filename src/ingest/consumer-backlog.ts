@@ -9,14 +9,18 @@
  */
 export class ConsumerBacklog {
   readonly #partitions = new Map<string, { highWatermark: bigint; next: bigint; at: number }>();
+  /** The partitions assigned at the last rebalance; null before the first (every partition counts). */
+  #assigned: Set<string> | null = null;
   readonly #forgetAfterMs: number;
 
-  constructor(forgetAfterMs = 60_000) {
+  constructor(forgetAfterMs = 30_000) {
     this.#forgetAfterMs = forgetAfterMs;
   }
 
   /** A fetched batch of `partition` starting at `firstOffset`, with the partition's high watermark. */
   fetched(partition: string, firstOffset: string, highWatermark: string): void {
+    // A batch of a partition revoked in the rebalance may still arrive; it will not be applied here.
+    if (this.#assigned && !this.#assigned.has(partition)) return;
     const known = this.#partitions.get(partition);
     const at = performance.now();
     if (known) {
@@ -37,6 +41,7 @@ export class ConsumerBacklog {
   /** The partitions assigned to this consumer after a rebalance (topic → partitions): the others no longer count. */
   assigned(assignment: Record<string, number[]>): void {
     const mine = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
+    this.#assigned = mine;
     for (const partition of this.#partitions.keys()) if (!mine.has(partition)) this.#partitions.delete(partition);
   }
 

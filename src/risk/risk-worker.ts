@@ -68,7 +68,10 @@ export function startRiskWorker(opts: {
         logger.debug('risk round settled', { rows: settled, ms: Math.round(took) });
       }
       riskQueueAge.set(settled > 0 ? await queueAge(orm).catch(() => 0) : 0);
-      if (settled === 0) await rounds.idle();
+      if (settled === 0) {
+        rounds.tried(started);
+        await rounds.idle();
+      }
     }
   })();
 

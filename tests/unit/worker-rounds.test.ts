@@ -83,6 +83,25 @@ describe('worker rounds', () => {
     await waiting;
   });
 
+  it('after a round that found nothing, a commit does not start the next before roundMs', async () => {
+    const rounds = workerRounds({ roundMs: 2_000, quietMs: 500 });
+    const started = performance.now();
+    rounds.wake();
+    rounds.tried(started);
+    let due = false;
+    const waiting = rounds.untilRound().then(() => {
+      due = true;
+    });
+    for (let t = 0; t < 1_900; t += 100) {
+      rounds.wake();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(due).toBe(false);
+    }
+    await vi.advanceTimersByTimeAsync(200);
+    expect(due).toBe(true);
+    await waiting;
+  });
+
   it('keeps at most one round per roundMs when rounds are short', async () => {
     const rounds = workerRounds({ roundMs: 2_000, busyFactor: 4, quietMs: 500 });
     const interval = await nextRoundAfter(rounds, 50, 100);
