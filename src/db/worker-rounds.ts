@@ -63,6 +63,12 @@ export type WorkerRounds = {
   stop(): void;
 };
 
+/**
+ * Queued rows (one per ingest transaction) a worker settles together in one round at most: enough for the ingest
+ * transactions of the longest interval between rounds, so a backlog's rounds do not fall behind.
+ */
+export const roundRows = 1_000;
+
 export function workerRounds(pacing: RoundPacing): WorkerRounds {
   const roundMs = Math.max(50, pacing.roundMs);
   const pollMs = pacing.pollMs ?? 1_000;

@@ -3,7 +3,7 @@ import type { Logger } from '../config/logger.ts';
 import { applyPhaseSeconds } from '../observability/metrics.ts';
 import { ensureRefresh, runJobChunk } from './jobs.ts';
 import { settleQueuedProgrammeWork } from './programme-work.ts';
-import { workerRounds } from '../db/worker-rounds.ts';
+import { roundRows, workerRounds } from '../db/worker-rounds.ts';
 
 /**
  * Settles what streaming ingest queued for the customer programme (values, follow-ups) after commit, beside
@@ -73,6 +73,3 @@ export function startProgrammeWorker(opts: {
     },
   };
 }
-
-/** Queued rows (one per ingest transaction) settled together in one round at most. */
-const roundRows = 1_000;

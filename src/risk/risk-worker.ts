@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { parkAfter, settleQueuedRiskWork } from './risk-work.ts';
 import { applyPhaseSeconds, riskQueueAge, riskRoundsTotal, riskSettledTotal } from '../observability/metrics.ts';
-import { workerRounds } from '../db/worker-rounds.ts';
+import { roundRows, workerRounds } from '../db/worker-rounds.ts';
 
 /**
  * Settles the risk follow-up that streaming ingest queues (risk_work, see risk-work.ts) outside the ingest
@@ -34,8 +34,8 @@ export function startRiskWorker(opts: {
 }): RiskWorker {
   const { orm, topicPrefix, logger } = opts;
   // Rounds (src/db/worker-rounds.ts): at most one per roundMs, put off while the consumer reports a backlog,
-  // prompt when the backlog is applied or the stream goes quiet. Under load a round settles the work of many ingest transactions, and a
-  // customer in all of them is screened and evaluated once.
+  // prompt when the backlog is applied or the stream goes quiet. Under load a round settles the work of many
+  // ingest transactions, and a customer in all of them is screened and evaluated once.
   const rounds = workerRounds({
     roundMs: opts.roundMs ?? 2_000,
     pollMs: opts.pollMs,
@@ -83,12 +83,6 @@ export function startRiskWorker(opts: {
     },
   };
 }
-
-/**
- * Queued rows (one per ingest transaction) settled together in one round at most: enough for the ingest
- * transactions of the longest interval between rounds, so a backlog's rounds do not fall behind.
- */
-const roundRows = 1_000;
 
 async function queueAge(orm: MikroORM): Promise<number> {
   const [age] = await executeBound<{ s: number | null }[]>(
