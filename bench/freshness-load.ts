@@ -24,8 +24,9 @@ export type FreshnessLoad = {
   durationSeconds: number;
 };
 
-/** Every probe's latency (ms), the events sent and the time taken. */
-export type FreshnessResult = { latencies: number[]; sent: number; seconds: number };
+/** Every probe's latency (ms) and when it was sent (epoch ms, to line slow probes up with the hub's debug log), the
+ * events sent and the time taken. */
+export type FreshnessResult = { latencies: number[]; sentAt: number[]; sent: number; seconds: number };
 
 /** Runs the load in a worker thread. */
 export function runFreshnessLoad(load: FreshnessLoad): Promise<FreshnessResult> {
@@ -64,6 +65,7 @@ async function freshness({
   const probeTopic = `${prefix}app.customer-events.v1`;
   const applied = watchPositions(pool, groupId, probeTopic);
   const latencies: number[] = [];
+  const sentAtWall: number[] = [];
   const pending: Promise<void>[] = [];
   const tickMs = 50;
   const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
@@ -100,13 +102,17 @@ async function freshness({
           consent: null,
         });
         const sentAt = performance.now();
+        const wall = Date.now();
         const [meta] = await producer.send({ topic: probeTopic, acks: -1, messages: [{ key: userId, value }] });
         if (!meta?.baseOffset) throw new Error('the broker did not say where the probe went');
         pending.push(
           applied
             .until(meta.partition, BigInt(meta.baseOffset))
             .then(() => waitVisible(url, token, mobile))
-            .then((at) => void latencies.push(at - sentAt)),
+            .then((at) => {
+              latencies.push(at - sentAt);
+              sentAtWall.push(wall);
+            }),
         );
       }
     }
@@ -116,7 +122,7 @@ async function freshness({
     await producer.disconnect();
     await pool.end();
   }
-  return { latencies, sent, seconds: (performance.now() - started) / 1000 };
+  return { latencies, sentAt: sentAtWall, sent, seconds: (performance.now() - started) / 1000 };
 }
 
 /**

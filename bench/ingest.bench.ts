@@ -18,7 +18,7 @@ import { TopicRouter } from '../src/ingest/topic-router.ts';
 import { createKafka, ensureTopics, publish } from '../src/messaging/kafka.ts';
 import { generateTraffic } from '../src/demo/generate-traffic.ts';
 import { applyPhaseSeconds, ingestTransactionsTotal, retriesTotal } from '../src/observability/metrics.ts';
-import { sqlProfileReport } from '../src/db/query-stats.ts';
+import { resetSqlProfile, sqlProfileReport } from '../src/db/query-stats.ts';
 import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
 import { runFreshnessLoad } from './freshness-load.ts';
 import { summariseProfile } from './cpu-profile.ts';
@@ -179,6 +179,8 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       LOG_LEVEL: benchLogLevel,
       INGEST_CONCURRENCY: args.concurrency,
       RISK_ROUND_MS: process.env.RISK_ROUND_MS,
+      PROGRAMME_ROUND_MS: process.env.PROGRAMME_ROUND_MS,
+      HUB_WORKERS_THREAD: process.env.HUB_WORKERS_THREAD,
       HUB_INGEST_MAX_KEY_LOCKS: process.env.HUB_INGEST_MAX_KEY_LOCKS,
       // The bench runs the resolution pass itself after the ingest; the hub's own schedule would land in the middle
       // of a slow run and count its work as ingest's.
@@ -323,6 +325,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
         const load = more.slice(offset, offset + rate * seconds);
         offset += load.length;
         const phaseWrites = await writeSnapshot(statsPool, 0);
+        resetSqlProfile();
         const phaseCpu = process.cpuUsage();
         const phaseDbCpu = await dbCpuMeter.read();
         const done = await runFreshnessLoad({
@@ -347,11 +350,19 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
           `  cpu at ${rate}/s: bench process (hub, load and probes) ${((used.user + used.system) / 1e3 / phaseEvents).toFixed(3)} s, its PostgreSQL sessions ${((phaseDb * 1000) / phaseEvents).toFixed(3)} s per 1,000 events (load average ${loadAverage()})`,
         );
         log(`  writes at ${rate}/s: ${writesPerEvent(phaseWrites, await writeSnapshot(statsPool), phaseEvents, 6)}`);
+        if (benchLogLevel === 'debug')
+          for (const i of latencies
+            .map((_, i) => i)
+            .sort((a, b) => (latencies[b] ?? 0) - (latencies[a] ?? 0))
+            .slice(0, 8))
+            log(`  slow probe: sent ${new Date(done.sentAt[i] ?? 0).toISOString()}, ${latencies[i]?.toFixed(0)} ms`);
         latencies.sort((a, b) => a - b);
         const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
         const line = `at ${rate} events/s for ${seconds} s: probes ${latencies.length}, p50 ${q(0.5).toFixed(0)} ms, p95 ${q(0.95).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`;
         freshnessLines.push(line);
         log(`freshness ${line}`);
+        const phaseSql = sqlProfileReport(30);
+        if (phaseSql) log(`statements at ${rate}/s (ingest and the workers):\n${phaseSql}`);
       }
     } finally {
       await pool.end();

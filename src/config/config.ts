@@ -60,6 +60,7 @@ const envSchema = z.object({
   RISK_ROUND_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   HUB_PROGRAMME: z.enum(['0', '1']).default('1'),
   PROGRAMME_ROUND_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  HUB_WORKERS_THREAD: z.enum(['0', '1']).default('1'),
   HUB_PROGRAMME_REFRESH_HOURS: z.coerce
     .number()
     .int()
@@ -149,6 +150,11 @@ export type HubConfig = {
   programmeRoundMs: number;
   /** A recompute of every customer runs when none ran for this many hours (0 = never; HUB_PROGRAMME_REFRESH_HOURS). */
   programmeRefreshHours: number;
+  /**
+   * The risk and programme workers on a thread of their own, with their own connections (HUB_WORKERS_THREAD, default
+   * on; PostgreSQL only — on the embedded database they run beside ingest). Off: on the ingest thread, as before.
+   */
+  workersThread: boolean;
   /** How often the resolution pass runs in the hub (src/sync/resolve.ts); 0 = never (run `hub resolve`). */
   resolveIntervalSeconds: number;
   /** How long a signalled shutdown may take before the hub stops waiting and exits (HUB_SHUTDOWN_BUDGET_MS). */
@@ -236,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     programme: e.HUB_PROGRAMME === '1',
     programmeRoundMs: e.PROGRAMME_ROUND_MS,
     programmeRefreshHours: e.HUB_PROGRAMME_REFRESH_HOURS,
+    workersThread: e.HUB_WORKERS_THREAD === '1',
     shutdownBudgetMs: e.HUB_SHUTDOWN_BUDGET_MS,
     maxMessageBytes: e.HUB_MAX_MESSAGE_BYTES,
     trustedDocumentsFile: e.HUB_TRUSTED_DOCUMENTS,

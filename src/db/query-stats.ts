@@ -44,6 +44,11 @@ function shapeOf(sql: string): string {
   return (cut > 0 ? flat.slice(0, Math.min(cut, 160)) : flat.slice(0, 160)).trim();
 }
 
+/** Starts the profile afresh (bench:ingest reports each of its phases on its own). */
+export function resetSqlProfile(): void {
+  profile?.clear();
+}
+
 export function sqlProfileReport(top = 25): string | null {
   if (!profile) return null;
   const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);

@@ -98,7 +98,17 @@ export async function startConnectorConsumer(opts: {
   const statistics = new TableStatistics(orm, logger);
   // A group over the key-lock budget is several transactions; on shutdown it ends after the one in flight.
   const groupDeps: IngestDeps = { ...deps, isStopping: () => stopping };
-  const groupCommit = new GroupCommit<BatchPart, BatchResult>((parts) => applyBatches(orm, groupId, parts, groupDeps), {
+  const applyGroup = async (parts: BatchPart[]): Promise<BatchResult[]> => {
+    const started = performance.now();
+    const results = await applyBatches(orm, groupId, parts, groupDeps);
+    logger.debug('ingest group applied', {
+      partitions: parts.length,
+      messages: parts.reduce((n, p) => n + p.messages.length, 0),
+      ms: Math.round(performance.now() - started),
+    });
+    return results;
+  };
+  const groupCommit = new GroupCommit<BatchPart, BatchResult>(applyGroup, {
     sizeOf: (p) => p.messages.length,
     keyOf: (p) => `${p.route.topic}\u0000${p.partition}`,
     maxMessages: groupMaxMessages,

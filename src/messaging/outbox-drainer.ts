@@ -13,6 +13,12 @@ export function startOutboxDrainer(opts: {
   publishOnce: () => Promise<number>;
   logger: Logger;
   intervalMs?: number;
+  /**
+   * Rows `publishOnce` claims at most: a pass that sent fewer found the outbox drained (what commits after it
+   * asks for a pass of its own), so it does not poll once more to find nothing — after every ingest commit that
+   * was a second transaction of four statements. Without it, passes go on until one sends nothing.
+   */
+  pageSize?: number;
 }): OutboxDrainer {
   let draining: Promise<void> | null = null;
   let again = false;
@@ -26,7 +32,8 @@ export function startOutboxDrainer(opts: {
       do {
         again = false;
         try {
-          while ((await opts.publishOnce()) > 0);
+          const full = opts.pageSize ?? 1;
+          while ((await opts.publishOnce()) >= full);
         } catch (e) {
           opts.logger.warn(`${opts.name} publishing failed; will retry`, { error: e });
         }

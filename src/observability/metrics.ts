@@ -110,3 +110,48 @@ export function retryCause(
     return 'connection';
   return 'other';
 }
+
+/**
+ * The metrics the background workers (risk, programme) move. They may run on a thread of their own
+ * (src/runtime/worker-thread.ts), whose registry is not the one `/metrics` serves: that thread reports what they
+ * moved (`workerMetricReporter`) and the main thread adds it here (`applyWorkerMetrics`).
+ */
+const workerMetrics: Record<string, Counter<string> | Gauge<string>> = {
+  hub_apply_phase_seconds_total: applyPhaseSeconds,
+  hub_risk_work_settled_total: riskSettledTotal,
+  hub_risk_rounds_total: riskRoundsTotal,
+  hub_risk_queue_age_seconds: riskQueueAge,
+};
+
+/** Counters: the increase since the last report; gauges: the value. */
+export type WorkerMetricReport = { name: string; labels: Record<string, string | number>; value: number }[];
+
+/** On the workers' thread: what its workers' metrics moved since the previous call. */
+export function workerMetricReporter(): () => Promise<WorkerMetricReport> {
+  const reported = new Map<string, number>();
+  return async () => {
+    const report: WorkerMetricReport = [];
+    for (const metric of Object.values(workerMetrics)) {
+      const counter = metric instanceof Counter;
+      const { name, values } = await metric.get();
+      for (const v of values) {
+        const key = `${name}${JSON.stringify(v.labels)}`;
+        const value = counter ? v.value - (reported.get(key) ?? 0) : v.value;
+        reported.set(key, v.value);
+        const labels: Record<string, string | number> = {};
+        for (const [k, l] of Object.entries(v.labels)) if (l !== undefined) labels[k] = l;
+        if (!counter || value !== 0) report.push({ name, labels, value });
+      }
+    }
+    return report;
+  };
+}
+
+/** On the main thread: adds a report of the workers' thread to the registry `/metrics` serves. */
+export function applyWorkerMetrics(report: WorkerMetricReport): void {
+  for (const { name, labels, value } of report) {
+    const metric = workerMetrics[name];
+    if (metric instanceof Counter) metric.inc(labels, value);
+    else metric?.set(labels, value);
+  }
+}

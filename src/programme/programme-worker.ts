@@ -60,8 +60,10 @@ export function startProgrammeWorker(opts: {
         continue;
       }
       if (settled > 0 || chunk) applyPhaseSeconds.inc({ phase: 'programme' }, (performance.now() - started) / 1000);
-      if (settled > 0) rounds.settled(started, settled >= roundRows);
-      else if (chunk) await rounds.rest(started);
+      if (settled > 0) {
+        rounds.settled(started, settled >= roundRows);
+        logger.debug('programme round settled', { rows: settled, ms: Math.round(performance.now() - started) });
+      } else if (chunk) await rounds.rest(started);
       else await rounds.idle();
     }
   })();

@@ -87,6 +87,9 @@ export async function purgePublishedOutbox(
   return total;
 }
 
+/** Rows one publishing transaction claims and sends at most. */
+const outboxPage = 500;
+
 /** How often published rows past their retention are purged. */
 const purgeEveryMs = 3_600_000;
 
@@ -116,7 +119,8 @@ export async function startOutboxPublisher(opts: {
   await producer.connect();
   const drainer = startOutboxDrainer({
     name: 'outbox',
-    publishOnce: () => publishOutbox(opts.orm, producer, 500, opts.routing),
+    publishOnce: () => publishOutbox(opts.orm, producer, outboxPage, opts.routing),
+    pageSize: outboxPage,
     logger: opts.logger,
   });
   const retentionDays = opts.retentionDays ?? 7;

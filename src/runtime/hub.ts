@@ -13,7 +13,6 @@ import { ingestBatch } from '../ingest/batch-source.ts';
 import { createKafka } from '../messaging/kafka.ts';
 import { confluentAvroFormat, plainFormat, type WireFormat } from '../ingest/wire-format.ts';
 import { ConfigError } from '../config/config.ts';
-import { startRiskWorker, type RiskWorker } from '../risk/risk-worker.ts';
 import { startConnectorConsumer, type ConnectorConsumer } from '../ingest/kafka-consumer.ts';
 import { createProbabilisticMatcher } from '../sync/match/probabilistic.matcher.ts';
 import { resolvePass } from '../sync/resolve.ts';
@@ -21,7 +20,12 @@ import { customerEventsTopic } from '../sync/customer-events.ts';
 import { OversizedBlocks } from '../sync/match/oversized-blocks.ts';
 import type { FollowUp, IngestDeps } from '../ingest/apply-batch.ts';
 import { programmeFollowUp } from '../programme/programme-work.ts';
-import { startProgrammeWorker, type ProgrammeWorker } from '../programme/programme-worker.ts';
+import {
+  type BackgroundWorkers,
+  startBackgroundWorkers,
+  startWorkerThread,
+  type WorkerSettings,
+} from './background-workers.ts';
 import { startOutboxPublisher, type OutboxPublisher } from '../risk/outbox.ts';
 import { riskFollowUp } from '../risk/risk-work.ts';
 import { signToken, tokenSettings, type TokenSettings } from '../auth/viewer.ts';
@@ -181,12 +185,9 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
 
     let consumer: ConnectorConsumer | null = null;
     let outbox: OutboxPublisher | null = null;
-    // The risk worker settles what ingest queued (and the re-evaluations due at the end of alert holds, which
-    // demo and file loads and steward merges queue too — so it runs without a broker as well); after each round
-    // the outbox publisher sends the alert changes (and, after each ingest commit, the golden-record change
-    // events). Started once, here, after consuming has started.
-    let riskWorker: RiskWorker | null = null;
-    let programmeWorker: ProgrammeWorker | null = null;
+    // The outbox publisher sends the golden-record change events after each ingest commit and the alert changes
+    // after each risk round. The risk and programme workers (below) are started once, after consuming has started.
+    let workers: BackgroundWorkers | null = null;
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
       outbox = await startOutboxPublisher({
@@ -218,8 +219,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
         // Golden-record change events leave right after the transaction that wrote them.
         // The workers put their rounds off while a backlog is applied (src/db/worker-rounds.ts).
         afterCommit: (waiting) => {
-          riskWorker?.wake(waiting);
-          programmeWorker?.wake(waiting);
+          workers?.wake(waiting);
           void outbox?.drain();
         },
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
@@ -233,36 +233,30 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     } else {
       logger.info('live consumption off: KAFKA_BROKERS is not set');
     }
-    const worker = startRiskWorker({
-      orm,
+    // The risk and programme workers settle what ingest queued (and the re-evaluations due at the end of alert
+    // holds, which demo and file loads and steward merges queue too — so they run without a broker as well); after
+    // each risk round the outbox publisher sends the alert changes. On PostgreSQL on a thread of their own.
+    const workerSettings: WorkerSettings = {
       topicPrefix: config.kafkaTopicPrefix,
-      logger,
-      roundMs: config.riskRoundMs,
-      maxIntervalMs: config.riskRoundMaxMs,
-      afterSettle: () => void outbox?.drain(),
-    });
-    riskWorker = worker;
-    // The programme worker settles what ingest queued for values and follow-ups, and runs recompute jobs.
-    const programme = config.programme
-      ? startProgrammeWorker({
-          orm,
-          logger,
-          roundMs: config.programmeRoundMs,
-          refreshHours: config.programmeRefreshHours,
-        })
-      : null;
-    programmeWorker = programme;
+      riskRoundMs: config.riskRoundMs,
+      riskRoundMaxMs: config.riskRoundMaxMs,
+      programme: config.programme,
+      programmeRoundMs: config.programmeRoundMs,
+      programmeRefreshHours: config.programmeRefreshHours,
+    };
+    const afterRiskRound = () => void outbox?.drain();
+    const background =
+      embedded || !config.workersThread
+        ? startBackgroundWorkers(orm, workerSettings, logger, afterRiskRound)
+        : await startWorkerThread(databaseUrl, workerSettings, logger, afterRiskRound);
+    workers = background;
     if (config.resolveIntervalSeconds > 0) {
-      const resolver = startResolutionSchedule(orm, config, logger, () => {
-        worker.wake();
-        programme?.wake();
-      });
+      const resolver = startResolutionSchedule(orm, config, logger, () => background.wake());
       cleanups.push({ name: 'resolution pass', run: () => resolver.stop() });
     }
     // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
-    // the risk worker (its round finishes), then the outbox publisher (the last alert changes go out).
-    cleanups.push({ name: 'risk worker', run: () => worker.stop() });
-    if (programme) cleanups.push({ name: 'programme worker', run: () => programme.stop() });
+    // the workers (their rounds finish), then the outbox publisher (the last alert changes go out).
+    cleanups.push({ name: 'risk and programme workers', run: () => background.stop() });
     if (consumer) {
       const running = consumer;
       cleanups.push({ name: 'kafka consumer', run: () => running.stop() });

@@ -76,7 +76,9 @@ describe('shutdown on PostgreSQL with Kafka', () => {
   let db: TestDatabase;
   let brokers: string[];
   const prefix = `sd${randomBytes(3).toString('hex')}.`;
-  const total = 8_000;
+  // Enough that the first SIGTERM lands while the backlog is applied: 8,000 were all applied before it once the
+  // risk and programme workers left the ingest thread.
+  const total = 24_000;
   const env = () => ({
     DATABASE_URL: db.url,
     KAFKA_BROKERS: brokers.join(','),

@@ -1,0 +1,213 @@
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../config/logger.ts';
+import { openOrm } from '../db/orm.ts';
+import { applyWorkerMetrics, type WorkerMetricReport, workerMetricReporter } from '../observability/metrics.ts';
+import { startProgrammeWorker } from '../programme/programme-worker.ts';
+import { startRiskWorker } from '../risk/risk-worker.ts';
+
+/**
+ * The background workers: the risk worker (screening, alert rules, relationships and households of what ingest
+ * queued) and the programme worker (values, follow-ups, recompute jobs). On PostgreSQL they run on a thread of their
+ * own (`startWorkerThread`), with their own connections; on the embedded database, whose one session is served from
+ * this thread anyway, beside ingest (`startBackgroundWorkers`).
+ *
+ * Why a thread: an ingest transaction is a few dozen statements, one after the other, and each waits for this
+ * thread to take its result. A risk round's own work on the thread (building a round's lookups, reading tens of
+ * thousands of relationship rows) sat between those statements: at 1,500 events/s, ingest transactions took
+ * 150–180 ms instead of 30–50 during each ~0.5 s round, and the probes that arrived then were the slowest of the
+ * freshness benchmark (docs/measurements.md). On a thread of their own the rounds only share the database.
+ */
+export type BackgroundWorkers = {
+  /** Work was queued (an ingest commit, after which `waiting` messages wait to be applied). */
+  wake(waiting?: number): void;
+  /** Rounds in progress finish; then the workers stop. */
+  stop(): Promise<void>;
+};
+
+export type WorkerSettings = {
+  topicPrefix: string;
+  riskRoundMs: number;
+  riskRoundMaxMs: number;
+  programme: boolean;
+  programmeRoundMs: number;
+  programmeRefreshHours: number;
+};
+
+/** The workers on this thread, with the given ORM; `afterRiskRound` after each risk round that settled work. */
+export function startBackgroundWorkers(
+  orm: MikroORM,
+  settings: WorkerSettings,
+  logger: Logger,
+  afterRiskRound: () => void,
+): BackgroundWorkers {
+  const risk = startRiskWorker({
+    orm,
+    topicPrefix: settings.topicPrefix,
+    logger,
+    roundMs: settings.riskRoundMs,
+    maxIntervalMs: settings.riskRoundMaxMs,
+    afterSettle: afterRiskRound,
+  });
+  const programme = settings.programme
+    ? startProgrammeWorker({
+        orm,
+        logger,
+        roundMs: settings.programmeRoundMs,
+        refreshHours: settings.programmeRefreshHours,
+      })
+    : null;
+  return {
+    wake(waiting) {
+      risk.wake(waiting);
+      programme?.wake(waiting);
+    },
+    async stop() {
+      await Promise.all([risk.stop(), programme?.stop()]);
+    },
+  };
+}
+
+/** Connections of the workers' thread: one each for the two workers, one for the risk queue's age. */
+const threadPoolMax = 3;
+
+type ToThread = { type: 'wake'; waiting?: number } | { type: 'stop' };
+type FromThread =
+  | { type: 'ready' }
+  | { type: 'round' }
+  | { type: 'metrics'; report: WorkerMetricReport }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
+  | { type: 'stopped' };
+type ThreadData = { role: 'hub-background-workers'; databaseUrl: string; settings: WorkerSettings };
+
+/**
+ * The workers on a thread of their own, connected to `databaseUrl`. Resolves once the thread's workers run (rejects
+ * if it cannot start: a broken database URL fails the hub's start, not later). Its logs go through `logger` and its
+ * metrics to this thread's registry. A thread that dies is logged and started again (after 1 s, doubling to 30 s):
+ * what ingest queued stays queued until a round settles it.
+ */
+export async function startWorkerThread(
+  databaseUrl: string,
+  settings: WorkerSettings,
+  logger: Logger,
+  afterRiskRound: () => void,
+): Promise<BackgroundWorkers> {
+  let stopping = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let stopped: (() => void) | null = null;
+  /** Whether the current thread runs (false between its exit and a restart). */
+  let alive = false;
+
+  const spawn = (): Promise<Worker> =>
+    new Promise((resolve, reject) => {
+      const data: ThreadData = { role: 'hub-background-workers', databaseUrl, settings };
+      const thread = new Worker(new URL(import.meta.url), { workerData: data });
+      let ready = false;
+      thread.on('message', (m: FromThread) => {
+        if (m.type === 'ready') {
+          ready = true;
+          alive = true;
+          restarts = 0;
+          resolve(thread);
+        } else if (m.type === 'round') afterRiskRound();
+        else if (m.type === 'metrics') applyWorkerMetrics(m.report);
+        else if (m.type === 'log') logger[m.level](m.msg, m.fields);
+        else if (m.type === 'stopped') stopped?.();
+      });
+      thread.on('error', (e) => {
+        if (!ready) reject(e);
+        else logger.error('the background workers thread failed', { error: e });
+      });
+      thread.on('exit', (code) => {
+        if (!ready) return reject(new Error(`the background workers thread exited with ${code} before it started`));
+        alive = false;
+        stopped?.();
+        if (stopping) return;
+        const delay = Math.min(30_000, 1_000 * 2 ** restarts);
+        restarts += 1;
+        logger.error('the background workers thread exited; starting it again', { code, delayMs: delay });
+        restartTimer = setTimeout(() => {
+          spawn().then(
+            (t) => {
+              current = t;
+            },
+            (e: unknown) => logger.error('the background workers thread did not start again', { error: e }),
+          );
+        }, delay);
+      });
+    });
+
+  let current: Worker = await spawn();
+  const post = (m: ToThread) => current.postMessage(m);
+  return {
+    wake(waiting) {
+      post({ type: 'wake', waiting });
+    },
+    async stop() {
+      stopping = true;
+      clearTimeout(restartTimer);
+      const done = new Promise<void>((resolve) => {
+        stopped = resolve;
+      });
+      if (!alive) return;
+      post({ type: 'stop' });
+      await done;
+      await current.terminate();
+    },
+  };
+}
+
+/** The thread's logger: every line goes to the main thread's logger (its level, format and destination). */
+function forwardingLogger(port: NonNullable<typeof parentPort>): Logger {
+  const send = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => {
+    try {
+      port.postMessage({ type: 'log', level, msg, fields } satisfies FromThread);
+    } catch {
+      // A field that cannot be copied to the main thread (a function, a handle): the line without its fields.
+      port.postMessage({ type: 'log', level, msg, fields: { fieldsDropped: Object.keys(fields ?? {}) } });
+    }
+  };
+  const logger: Logger = {
+    debug: (m, f) => send('debug', m, f),
+    info: (m, f) => send('info', m, f),
+    warn: (m, f) => send('warn', m, f),
+    error: (m, f) => send('error', m, f),
+    child: () => logger,
+  };
+  return logger;
+}
+
+/** How often the thread reports its metrics besides after each risk round. */
+const metricsEveryMs = 1_000;
+
+async function runThread(port: NonNullable<typeof parentPort>, data: ThreadData): Promise<void> {
+  const logger = forwardingLogger(port);
+  const orm = await openOrm(data.databaseUrl, { poolMax: threadPoolMax });
+  const report = workerMetricReporter();
+  const sendMetrics = async () => {
+    const r = await report();
+    if (r.length > 0) port.postMessage({ type: 'metrics', report: r } satisfies FromThread);
+  };
+  const workers = startBackgroundWorkers(orm, data.settings, logger, () => {
+    void sendMetrics();
+    port.postMessage({ type: 'round' } satisfies FromThread);
+  });
+  const metricsTimer = setInterval(() => void sendMetrics(), metricsEveryMs);
+  port.on('message', (m: ToThread) => {
+    if (m.type === 'wake') workers.wake(m.waiting);
+    else if (m.type === 'stop')
+      void (async () => {
+        clearInterval(metricsTimer);
+        await workers.stop();
+        await sendMetrics();
+        await orm.close(true);
+        port.postMessage({ type: 'stopped' } satisfies FromThread);
+        port.close();
+      })();
+  });
+  port.postMessage({ type: 'ready' } satisfies FromThread);
+}
+
+if (!isMainThread && parentPort && (workerData as ThreadData | null)?.role === 'hub-background-workers')
+  await runThread(parentPort, workerData as ThreadData);
