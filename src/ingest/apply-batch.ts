@@ -279,12 +279,40 @@ export function sliceByKeyLocks(mapped: readonly (readonly Mapped[])[], deps: Sy
   return slices;
 }
 
+/**
+ * The database rejected a row of a set step applied without a savepoint (an invalid value the mapping let through):
+ * the transaction is rolled back and applied again with savepoints, to quarantine the culprit alone.
+ */
+class RejectedInSetStep extends Error {}
+
+/**
+ * Applies the parts in one transaction. First without savepoints: each is two statements (savepoint, release),
+ * four of the few dozen a steady-rate transaction runs one after the other, and a rejection is rare. If the database
+ * rejects a row, the transaction is rolled back and applied again `carefully`: each set step in a savepoint, and
+ * after a rejection one savepoint per message.
+ */
 async function applyInOneTransaction(
   orm: MikroORM,
   consumerGroup: string,
   parts: readonly BatchPart[],
   mapped: readonly (readonly Mapped[])[],
   deps: IngestDeps,
+): Promise<BatchResult[]> {
+  try {
+    return await applyInOneTransactionAs(orm, consumerGroup, parts, mapped, deps, false);
+  } catch (e) {
+    if (!(e instanceof RejectedInSetStep)) throw e;
+    return applyInOneTransactionAs(orm, consumerGroup, parts, mapped, deps, true);
+  }
+}
+
+async function applyInOneTransactionAs(
+  orm: MikroORM,
+  consumerGroup: string,
+  parts: readonly BatchPart[],
+  mapped: readonly (readonly Mapped[])[],
+  deps: IngestDeps,
+  carefully: boolean,
 ): Promise<BatchResult[]> {
   const results = await orm.em.fork().transactional(async (em) => {
     const results: BatchResult[] = parts.map(() => emptyBatchResult());
@@ -347,7 +375,27 @@ async function applyInOneTransaction(
         rejected.add(`${m.part}:${m.message.offset}`);
       }
     };
-    if (partyMessages.length > 0) {
+    /** A set step without a savepoint: a rejection rolls the whole transaction back (see applyInOneTransaction). */
+    const directly = async (work: (em: EntityManager, stats: ApplyStats, changed: ChangeSet) => Promise<void>) => {
+      try {
+        await work(em, stats, changed);
+      } catch (e) {
+        const rejection = rejectionOf(e);
+        if (rejection !== null) throw new RejectedInSetStep(rejection, { cause: e });
+        throw e;
+      }
+    };
+    if (partyMessages.length > 0 && !carefully)
+      await directly((inner, s, work) =>
+        applyChanges(
+          inner,
+          partyMessages.flatMap((m) => m.changes),
+          deps,
+          s,
+          work,
+        ),
+      );
+    else if (partyMessages.length > 0) {
       // Optimistically all in one savepoint; only if the database rejects one of them, again one savepoint
       // per message to quarantine the culprit.
       const together = await inSavepoint(em, stats, changed, (inner, s, work) =>
@@ -364,7 +412,16 @@ async function applyInOneTransaction(
     phaseDone('party');
     // A quarantined message is quarantined whole: its facts are not applied without its customer.
     const factsToApply = factMessages.filter((m) => !rejected.has(`${m.part}:${m.message.offset}`));
-    if (factsToApply.length > 0) {
+    if (factsToApply.length > 0 && !carefully)
+      await directly((inner, s, work) =>
+        applyFacts(
+          inner,
+          factsToApply.flatMap((m) => m.changes.filter(isFact)),
+          s,
+          work,
+        ),
+      );
+    else if (factsToApply.length > 0) {
       const together = await inSavepoint(em, stats, changed, (inner, s, work) =>
         applyFacts(
           inner,
@@ -451,15 +508,21 @@ export async function inSavepoint(
   try {
     await em.transactional((inner) => work(inner, local, localChanges));
   } catch (e) {
-    const err = e as { sqlState?: unknown; code?: unknown };
-    const sqlState = typeof err.sqlState === 'string' ? err.sqlState : err.code;
-    if (typeof sqlState === 'string' && (sqlState.startsWith('22') || sqlState.startsWith('23'))) {
-      return `database rejected the record (SQLSTATE ${sqlState}): ${(e as Error).message}`;
-    }
+    const rejection = rejectionOf(e);
+    if (rejection !== null) return rejection;
     throw e;
   }
   addStats(stats, local);
   mergeChangeSets(changed, localChanges);
+  return null;
+}
+
+/** The reason to quarantine a record the database rejected as invalid data (SQLSTATE class 22 or 23), else null. */
+function rejectionOf(e: unknown): string | null {
+  const err = e as { sqlState?: unknown; code?: unknown };
+  const sqlState = typeof err.sqlState === 'string' ? err.sqlState : err.code;
+  if (typeof sqlState === 'string' && (sqlState.startsWith('22') || sqlState.startsWith('23')))
+    return `database rejected the record (SQLSTATE ${sqlState}): ${(e as Error).message}`;
   return null;
 }
 
