@@ -23,3 +23,13 @@ export function stallOnStop(): Promise<void> {
   process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'fault injection: stalling shutdown' })}\n`);
   return new Promise((resolve) => setTimeout(resolve, 120_000).unref());
 }
+
+/**
+ * `exit-workers-thread`: the background workers' thread (src/runtime/background-workers.ts) ends itself after each
+ * risk round that settled work, for the test that the hub starts it again and nothing queued is lost.
+ */
+export function maybeExitWorkersThread(): void {
+  if (process.env.HUB_FAULT_INJECTION !== 'exit-workers-thread') return;
+  process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'fault injection: the workers thread exits' })}\n`);
+  process.exit(3);
+}

@@ -2,6 +2,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { openOrm } from '../db/orm.ts';
+import { maybeExitWorkersThread } from '../ingest/fault-injection.ts';
 import { applyWorkerMetrics, type WorkerMetricReport, workerMetricReporter } from '../observability/metrics.ts';
 import { startProgrammeWorker } from '../programme/programme-worker.ts';
 import { startRiskWorker } from '../risk/risk-worker.ts';
@@ -70,6 +71,13 @@ export function startBackgroundWorkers(
 
 /** Connections of the workers' thread: one each for the two workers, one for the risk queue's age. */
 const threadPoolMax = 3;
+/** How long `stop` waits for the thread's rounds to finish and its pool to close. */
+const stopWaitMs = 30_000;
+/**
+ * How long the thread waits for its pool to close: after the database dropped connections mid-transaction a pooled
+ * client can stay checked out, and closing would wait for it forever (as the hub's own pool, src/runtime/hub.ts).
+ */
+const poolCloseMs = 10_000;
 
 type ToThread = { type: 'wake'; waiting?: number } | { type: 'stop' };
 type FromThread =
@@ -152,7 +160,15 @@ export async function startWorkerThread(
       });
       if (!alive) return;
       post({ type: 'stop' });
-      await done;
+      // Rounds in progress finish (each is one transaction); a thread that still has not stopped after this long
+      // is ended — what it had not committed stays queued for the next start.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), stopWaitMs);
+      });
+      if ((await Promise.race([done, late])) === 'late')
+        logger.warn('the background workers thread did not stop in time; ended', { waitedMs: stopWaitMs });
+      clearTimeout(timer);
       await current.terminate();
     },
   };
@@ -190,8 +206,8 @@ async function runThread(port: NonNullable<typeof parentPort>, data: ThreadData)
     if (r.length > 0) port.postMessage({ type: 'metrics', report: r } satisfies FromThread);
   };
   const workers = startBackgroundWorkers(orm, data.settings, logger, () => {
-    void sendMetrics();
     port.postMessage({ type: 'round' } satisfies FromThread);
+    void sendMetrics().then(maybeExitWorkersThread);
   });
   const metricsTimer = setInterval(() => void sendMetrics(), metricsEveryMs);
   port.on('message', (m: ToThread) => {
@@ -201,7 +217,16 @@ async function runThread(port: NonNullable<typeof parentPort>, data: ThreadData)
         clearInterval(metricsTimer);
         await workers.stop();
         await sendMetrics();
-        await orm.close(true);
+        let timer: NodeJS.Timeout | undefined;
+        const closed = await Promise.race([
+          orm.close(true).then(() => true),
+          new Promise<false>((resolve) => {
+            timer = setTimeout(() => resolve(false), poolCloseMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (!closed)
+          logger.warn('the workers database pool did not close within 10 s (a connection is still checked out)');
         port.postMessage({ type: 'stopped' } satisfies FromThread);
         port.close();
       })();

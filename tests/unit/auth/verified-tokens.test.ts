@@ -22,17 +22,18 @@ describe('verified token cache', () => {
 
   it('refuses a remembered token once it has expired', async () => {
     const now = Math.floor(Date.now() / 1000);
-    // Expires at the start of the next second (iat one second before, so the lifetime is within the maximum).
+    // Expires at the start of the second after next (iat one second before, so the lifetime is within the maximum):
+    // at the start of the next one, a test that began late in its second could find it expired at once (CI did).
     const token = await new SignJWT({ roles: ['CHANNEL_APP'] })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('short-lived')
       .setIssuer(settings.issuer)
       .setAudience(settings.audience)
       .setIssuedAt(now - 1)
-      .setExpirationTime(now + 1)
+      .setExpirationTime(now + 2)
       .sign(settings.secret);
     await expect(verifyBearer(`Bearer ${token}`, settings)).resolves.toMatchObject({ subject: 'short-lived' });
-    await new Promise((r) => setTimeout(r, (now + 1) * 1000 - Date.now() + 20));
+    await new Promise((r) => setTimeout(r, (now + 2) * 1000 - Date.now() + 20));
     await expect(verifyBearer(`Bearer ${token}`, settings)).rejects.toThrow(new AuthenticationError('token expired'));
   });
 
