@@ -56,7 +56,10 @@ import {
  * Where the time goes, for (2): `--profile` prints the hub process's CPU profile of the catch-up (self time by area and
  * function; the profiler adds its own overhead), `--sessions` what the database sessions were doing (sampled: running
  * a statement, waiting on a lock, or idle inside a transaction, waiting for the hub's next statement), and
- * HUB_SQL_PROFILE=1 the time, count, parameter and result sizes per statement shape.
+ * HUB_SQL_PROFILE=1 the time, count, parameter and result sizes per statement shape (of the catch-up and of each rate's
+ * phase; the risk and programme workers' statements only with HUB_WORKERS_THREAD=0, which runs them on the hub's
+ * thread as before they had one of their own). BENCH_LOG_LEVEL=debug adds the hub's debug log (each ingest group,
+ * each worker round) and each rate's slowest probes with the time they were sent, to line the two up.
  *   npm run bench:ingest [-- --clients 8000 --policies 10000 --rates 2000,200,50 --seconds 30 --programme both --repeat 1
  *                         --profile --sessions]
  */
@@ -276,7 +279,8 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       );
       log(`retried batches:     ${retries.map((v) => `${String(v.labels.cause)} ${v.value}`).join(', ') || 'none'}`);
       log(`store after ingest:  ${JSON.stringify(counts)}`);
-      // Statements of ingest and the workers beside it (the resolution pass below is left out).
+      // Statements of this thread: ingest, the outbox and GraphQL — and the risk and programme workers only with
+      // HUB_WORKERS_THREAD=0 (on their own thread they count in its own profile). The resolution pass below is left out.
       const sql = sqlProfileReport(45);
       if (sql) log(sql);
       // Streaming decides records in arrival order, which differs from run to run; the resolution pass (run by the
@@ -362,7 +366,10 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
         freshnessLines.push(line);
         log(`freshness ${line}`);
         const phaseSql = sqlProfileReport(30);
-        if (phaseSql) log(`statements at ${rate}/s (ingest and the workers):\n${phaseSql}`);
+        if (phaseSql)
+          log(
+            `statements at ${rate}/s (ingest, outbox and GraphQL; the workers only with HUB_WORKERS_THREAD=0):\n${phaseSql}`,
+          );
       }
     } finally {
       await pool.end();
