@@ -115,6 +115,21 @@ async function familyComponents(
   return { homes, tooBig: tooBig.sort() };
 }
 
+/**
+ * Members of households bigger than a home can be (formed before households were bounded): a rescan re-derives them,
+ * so that an upgraded store's giant "households" are dissolved.
+ */
+export async function oversizedHouseholdMembers(em: EntityManager): Promise<string[]> {
+  const rows = await executeBound<{ party_id: string }[]>(
+    em,
+    `select m.party_id::text as party_id from household_member m
+      where m.household_id in (select household_id from household_member group by household_id having count(*) > ?)
+      order by m.party_id`,
+    [maxComponent],
+  );
+  return rows.map((r) => r.party_id);
+}
+
 /** Writes one household's membership changes: versions, history, retirement of emptied households. */
 async function record(em: EntityManager, changes: HouseholdChange[], actor: string, reason: string): Promise<void> {
   const touched = [...new Set(changes.map((c) => c.householdId))].sort();
@@ -168,8 +183,39 @@ export async function refreshHouseholds(em: EntityManager, seeds: Iterable<strin
   const moved = new Set<string>();
   if (ids.length === 0) return moved;
   await lockHouseholds(em);
-  const { homes: components, tooBig } = await familyComponents(em, ids);
-  const members = await membersOf(em, [...components.flat(), ...tooBig]);
+  // Customers of a component too big to be a home have none: the households they are in are dissolved. Everyone
+  // else in those households is walked too (as more seeds, until none is left unwalked): a household split since it
+  // was formed — its other part a home of its own — keeps that part, which this refresh would not otherwise see.
+  let walkFrom = ids;
+  let components: string[][];
+  let tooBig: string[];
+  let members: Map<string, Member>;
+  let dissolvedMembers: Member[];
+  for (;;) {
+    ({ homes: components, tooBig } = await familyComponents(em, walkFrom));
+    members = await membersOf(em, [...components.flat(), ...tooBig]);
+    const dissolved = [
+      ...new Set(
+        tooBig.flatMap((id) => {
+          const m = members.get(id);
+          return m && !m.pinned ? [m.household_id] : [];
+        }),
+      ),
+    ].sort();
+    dissolvedMembers =
+      dissolved.length === 0
+        ? []
+        : await executeBound<Member[]>(
+            em,
+            `select party_id::text as party_id, household_id::text as household_id, pinned from household_member
+              where household_id = any(?::uuid[]) and not pinned order by party_id`,
+            [dissolved],
+          );
+    const walked = new Set([...components.flat(), ...tooBig]);
+    const unwalked = dissolvedMembers.filter((m) => !walked.has(m.party_id)).map((m) => m.party_id);
+    if (unwalked.length === 0) break;
+    walkFrom = [...walkFrom, ...unwalked];
+  }
   const claimed = new Set<string>();
   const changes: HouseholdChange[] = [];
   const joins: { partyId: string; householdId: string }[] = [];
@@ -206,30 +252,13 @@ export async function refreshHouseholds(em: EntityManager, seeds: Iterable<strin
       joins.push({ partyId: id, householdId: target });
     }
   }
-  // Customers of a component too big to be a home have none. The households they were in are left by everyone
-  // not in a home of this refresh: each such household was one component, which is now part of the big one (or
-  // split from it: its members in a home were settled above).
+  // The dissolved households are left by everyone not in a home (those were settled above: a home may have kept
+  // the household's id).
   const inHomes = new Set(components.flat());
-  const dissolved = [
-    ...new Set(
-      tooBig.flatMap((id) => {
-        const m = members.get(id);
-        return m && !m.pinned ? [m.household_id] : [];
-      }),
-    ),
-  ].sort();
-  if (dissolved.length > 0) {
-    const rows = await executeBound<Member[]>(
-      em,
-      `select party_id::text as party_id, household_id::text as household_id, pinned from household_member
-        where household_id = any(?::uuid[]) and not pinned order by party_id`,
-      [dissolved],
-    );
-    for (const m of rows) {
-      if (inHomes.has(m.party_id)) continue;
-      leaves.push(m.party_id);
-      changes.push({ householdId: m.household_id, action: 'LEFT', partyId: m.party_id });
-    }
+  for (const m of dissolvedMembers) {
+    if (inHomes.has(m.party_id)) continue;
+    leaves.push(m.party_id);
+    changes.push({ householdId: m.household_id, action: 'LEFT', partyId: m.party_id });
   }
   await createHouseholds(em, created);
   if (leaves.length > 0)

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
 import { chunked } from '../db/sql-sets.ts';
 import { refreshAllRelationships } from '../relations/all-relationships.ts';
-import { refreshHouseholds } from '../relations/households.ts';
+import { oversizedHouseholdMembers, refreshHouseholds } from '../relations/households.ts';
 import { enabledRules, evaluateAlertsForParties } from './alerts.ts';
 import { riskWorkerLock } from './risk-work.ts';
 import { alertCandidates, screeningCandidates } from './rescan-candidates.ts';
@@ -38,10 +38,12 @@ export async function rescanAll(
     .execute<{ id: string }[]>(`select id from party where status = 'ACTIVE' order by id`);
   const t0 = performance.now();
   await analyze(orm, relationsReads);
-  const changed = await orm.em.fork().transactional(async (em) => {
+  const edgesChanged = await orm.em.fork().transactional(async (em) => {
     await executeBound(em, `select pg_advisory_xact_lock(${riskWorkerLock})`);
     return refreshAllRelationships(em);
   });
+  // And the members of households formed before households were bounded (src/relations/households.ts).
+  const changed = [...new Set([...edgesChanged, ...(await oversizedHouseholdMembers(orm.em.fork()))])].sort();
   let seeded = 0;
   for (const seeds of chunked(changed, 1000)) {
     await orm.em.fork().transactional((em) => refreshHouseholds(em, seeds));

@@ -78,6 +78,8 @@ const stopWaitMs = 30_000;
  * client can stay checked out, and closing would wait for it forever (as the hub's own pool, src/runtime/hub.ts).
  */
 const poolCloseMs = 10_000;
+/** A thread that ran this long before it ended is started again after 1 s, not after a longer backoff. */
+const steadyMs = 60_000;
 
 type ToThread = { type: 'wake'; waiting?: number } | { type: 'stop' };
 type FromThread =
@@ -89,10 +91,10 @@ type FromThread =
 type ThreadData = { role: 'hub-background-workers'; databaseUrl: string; settings: WorkerSettings };
 
 /**
- * The workers on a thread of their own, connected to `databaseUrl`. Resolves once the thread's workers run (rejects
- * if it cannot start: a broken database URL fails the hub's start, not later). Its logs go through `logger` and its
- * metrics to this thread's registry. A thread that dies is logged and started again (after 1 s, doubling to 30 s):
- * what ingest queued stays queued until a round settles it.
+ * The workers on a thread of their own, connected to `databaseUrl` (the hub has connected and migrated before).
+ * Resolves once the thread's workers run; rejects if the thread ends before (it cannot load). Its logs go through
+ * `logger` and its metrics to this thread's registry. A thread that dies is logged and started again (after 1 s,
+ * doubling to 30 s while it keeps dying within a minute): what ingest queued stays queued until a round settles it.
  */
 export async function startWorkerThread(
   databaseUrl: string,
@@ -101,22 +103,24 @@ export async function startWorkerThread(
   afterRiskRound: () => void,
 ): Promise<BackgroundWorkers> {
   let stopping = false;
+  /** Restarts since the last thread that ran for `steadyMs`: the backoff doubles with each. */
   let restarts = 0;
   let restartTimer: NodeJS.Timeout | undefined;
+  /** A thread being started (the first, or a restart): `stop` waits for it, then stops it. */
+  let starting: Promise<void> | null = null;
   let stopped: (() => void) | null = null;
-  /** Whether the current thread runs (false between its exit and a restart). */
-  let alive = false;
+  /** The running thread; null between its exit and a restart. */
+  let current: Worker | null = null;
 
+  /** Starts a thread; resolves once its workers run, rejects if it ends before. */
   const spawn = (): Promise<Worker> =>
     new Promise((resolve, reject) => {
       const data: ThreadData = { role: 'hub-background-workers', databaseUrl, settings };
       const thread = new Worker(new URL(import.meta.url), { workerData: data });
-      let ready = false;
+      let readyAt: number | null = null;
       thread.on('message', (m: FromThread) => {
         if (m.type === 'ready') {
-          ready = true;
-          alive = true;
-          restarts = 0;
+          readyAt = performance.now();
           resolve(thread);
         } else if (m.type === 'round') afterRiskRound();
         else if (m.type === 'metrics') applyWorkerMetrics(m.report);
@@ -124,42 +128,54 @@ export async function startWorkerThread(
         else if (m.type === 'stopped') stopped?.();
       });
       thread.on('error', (e) => {
-        if (!ready) reject(e);
+        if (readyAt === null) reject(e);
         else logger.error('the background workers thread failed', { error: e });
       });
       thread.on('exit', (code) => {
-        if (!ready) return reject(new Error(`the background workers thread exited with ${code} before it started`));
-        alive = false;
+        if (readyAt === null)
+          return reject(new Error(`the background workers thread exited with ${code} before it started`));
+        if (current === thread) current = null;
         stopped?.();
         if (stopping) return;
-        const delay = Math.min(30_000, 1_000 * 2 ** restarts);
-        restarts += 1;
-        logger.error('the background workers thread exited; starting it again', { code, delayMs: delay });
-        restartTimer = setTimeout(() => {
-          spawn().then(
-            (t) => {
-              current = t;
-            },
-            (e: unknown) => logger.error('the background workers thread did not start again', { error: e }),
-          );
-        }, delay);
+        if (performance.now() - readyAt >= steadyMs) restarts = 0;
+        scheduleRestart({ code });
       });
     });
+  /** Starts the thread again after a backoff (1 s, doubling to 30 s), until it runs or the hub stops. */
+  const scheduleRestart = (why: Record<string, unknown>) => {
+    const delay = Math.min(30_000, 1_000 * 2 ** restarts);
+    restarts += 1;
+    logger.error('the background workers thread exited; starting it again', { ...why, delayMs: delay });
+    restartTimer = setTimeout(() => {
+      starting = spawn().then(
+        async (t) => {
+          // Stopped while it started: it is not kept.
+          if (stopping) await t.terminate();
+          else current = t;
+        },
+        (e: unknown) => {
+          if (!stopping) scheduleRestart({ error: e });
+        },
+      );
+    }, delay);
+  };
 
-  let current: Worker = await spawn();
-  const post = (m: ToThread) => current.postMessage(m);
+  current = await spawn();
   return {
     wake(waiting) {
-      post({ type: 'wake', waiting });
+      // While the thread is down, wake-ups are dropped: a new thread starts with a round.
+      current?.postMessage({ type: 'wake', waiting } satisfies ToThread);
     },
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);
+      await starting;
+      const thread = current;
+      if (!thread) return;
       const done = new Promise<void>((resolve) => {
         stopped = resolve;
       });
-      if (!alive) return;
-      post({ type: 'stop' });
+      thread.postMessage({ type: 'stop' } satisfies ToThread);
       // Rounds in progress finish (each is one transaction); a thread that still has not stopped after this long
       // is ended — what it had not committed stays queued for the next start.
       let timer: NodeJS.Timeout | undefined;
@@ -169,7 +185,7 @@ export async function startWorkerThread(
       if ((await Promise.race([done, late])) === 'late')
         logger.warn('the background workers thread did not stop in time; ended', { waitedMs: stopWaitMs });
       clearTimeout(timer);
-      await current.terminate();
+      await thread.terminate();
     },
   };
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { executeBound } from '../../src/db/bound-sql.ts';
 import { migrate, openOrm } from '../../src/db/orm.ts';
-import { refreshHouseholds } from '../../src/relations/households.ts';
+import { oversizedHouseholdMembers, refreshHouseholds } from '../../src/relations/households.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -97,6 +97,47 @@ describe('household bounds', () => {
     expect(new Set(after).size).toBe(1);
     expect(after[0]).not.toBeNull();
     expect(await householdsOf(crowd)).toEqual(crowd.map(() => null));
+  });
+
+  it('keeps the part of a split household that is a home, when the other part is dissolved in a later refresh', async () => {
+    const [a, b, c, d] = (await people(4)) as [string, string, string, string];
+    const crowd = await people(60);
+    await link([a, b, c]);
+    await link(crowd);
+    await refresh([a]);
+    const [home] = await householdsOf([a]);
+    expect(await householdsOf([a, b, c])).toEqual([home, home, home]);
+    // b and c part, c marries d, a marries into the crowd; refreshed in two chunks, as the rescan does.
+    await unlink(b, c);
+    await link([c, d]);
+    await link([a, crowd[0] as string]);
+    await refresh([c, d]);
+    await refresh([a, b]);
+    const [cd] = await householdsOf([c]);
+    expect(cd).not.toBeNull();
+    expect(await householdsOf([a, b, c, d])).toEqual([null, null, cd, cd]);
+  });
+
+  // What `hub risk rescan` adds to its seeds (src/risk/rescan.ts); the rescan itself would also re-derive every
+  // relationship from the sources, and this test's relationships have none.
+  it('dissolves, from the rescan seeds, a household formed before households were bounded', async () => {
+    const many = await people(70);
+    await link(many.slice(0, 30));
+    await refresh([many[0] as string]);
+    // As an older hub left it: everyone in one household, though only the first 30 are related.
+    const [old] = await householdsOf([many[0] as string]);
+    await executeBound(
+      orm.em.fork(),
+      `insert into household_member (party_id, household_id) select unnest(?::uuid[]), ?::uuid on conflict do nothing`,
+      [many.slice(30), old],
+    );
+    const seeds = await oversizedHouseholdMembers(orm.em.fork());
+    expect([...seeds].sort()).toEqual([...many].sort());
+    await refresh(seeds);
+    const after = await householdsOf(many);
+    expect(new Set(after.slice(0, 30)).size).toBe(1);
+    expect(after[0]).not.toBeNull();
+    expect(after.slice(30)).toEqual(many.slice(30).map(() => null));
   });
 
   it('keeps a customer a steward pinned where the steward put them', async () => {
