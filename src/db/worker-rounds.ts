@@ -152,3 +152,24 @@ export function workerRounds(pacing: RoundPacing): WorkerRounds {
     },
   };
 }
+
+/** Runs a worker's round when no other round holding the same turns runs (see `oneRoundAtATime`). */
+export type RoundTurns = <T>(round: () => Promise<T>) => Promise<T>;
+
+/**
+ * Turns shared by workers whose rounds should not overlap: the risk and programme workers on their thread take
+ * turns, so that at most one round's statements compete with ingest's for the database at a time (measured at a
+ * steady 1,500 events/s: an ingest transaction of 151 messages took 380 ms while both rounds ran, ~100 ms beside
+ * one). A round waits for the one before it; its pacing counts from when it starts, not from when it asked.
+ */
+export function oneRoundAtATime(): RoundTurns {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(round: () => Promise<T>): Promise<T> => {
+    const mine = last.then(round, round);
+    last = mine.catch(() => {});
+    return mine;
+  };
+}
+
+/** Rounds that take no turns (a worker on its own). */
+export const ownTurns: RoundTurns = (round) => round();

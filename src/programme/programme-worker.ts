@@ -3,7 +3,7 @@ import type { Logger } from '../config/logger.ts';
 import { applyPhaseSeconds } from '../observability/metrics.ts';
 import { ensureRefresh, runJobChunk } from './jobs.ts';
 import { settleQueuedProgrammeWork } from './programme-work.ts';
-import { roundRows, workerRounds } from '../db/worker-rounds.ts';
+import { ownTurns, type RoundTurns, roundRows, workerRounds } from '../db/worker-rounds.ts';
 
 /**
  * Settles what streaming ingest queued for the customer programme (values, follow-ups) after commit, beside
@@ -24,6 +24,8 @@ export function startProgrammeWorker(opts: {
   busyFactor?: number;
   /** With work queued and no commit for this long, the next round starts at once (default 1,000 ms). */
   quietMs?: number;
+  /** Turns shared with other workers whose rounds must not overlap this one's (default: none). */
+  turns?: RoundTurns;
 }): ProgrammeWorker {
   const { orm, logger } = opts;
   const refreshHours = opts.refreshHours ?? 24;
@@ -41,16 +43,19 @@ export function startProgrammeWorker(opts: {
     while (!rounds.stopping) {
       await rounds.untilRound();
       if (rounds.stopping) break;
-      const started = performance.now();
+      let started = performance.now();
       let settled = 0;
       let chunk = false;
       try {
-        if (refreshHours > 0 && started - lastRefreshCheck > refreshCheckMs) {
-          lastRefreshCheck = started;
-          await ensureRefresh(orm, refreshHours);
-        }
-        settled = await settleQueuedProgrammeWork(orm, { limit: roundRows, failures, logger });
-        chunk = await runJobChunk(orm);
+        await (opts.turns ?? ownTurns)(async () => {
+          started = performance.now();
+          if (refreshHours > 0 && started - lastRefreshCheck > refreshCheckMs) {
+            lastRefreshCheck = started;
+            await ensureRefresh(orm, refreshHours);
+          }
+          settled = await settleQueuedProgrammeWork(orm, { limit: roundRows, failures, logger });
+          chunk = await runJobChunk(orm);
+        });
         failures = 0;
       } catch (e) {
         if (rounds.stopping) break;

@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { parkAfter, settleQueuedRiskWork } from './risk-work.ts';
 import { applyPhaseSeconds, riskQueueAge, riskRoundsTotal, riskSettledTotal } from '../observability/metrics.ts';
-import { roundRows, workerRounds } from '../db/worker-rounds.ts';
+import { ownTurns, type RoundTurns, roundRows, workerRounds } from '../db/worker-rounds.ts';
 
 /**
  * Settles the risk follow-up that streaming ingest queues (risk_work, see risk-work.ts) outside the ingest
@@ -31,6 +31,10 @@ export function startRiskWorker(opts: {
   roundMs?: number;
   /** The longest a round is put off while a backlog is applied (default 30 s): how far flags may trail ingest. */
   maxIntervalMs?: number;
+  /** Turns shared with other workers whose rounds must not overlap this one's (default: none). */
+  turns?: RoundTurns;
+  /** After a round that took d ms, the next starts no earlier than busyFactor × d after it (default 4). */
+  busyFactor?: number;
 }): RiskWorker {
   const { orm, topicPrefix, logger } = opts;
   // Rounds (src/db/worker-rounds.ts): at most one per roundMs, put off while the consumer reports a backlog,
@@ -38,6 +42,7 @@ export function startRiskWorker(opts: {
   // ingest transactions, and a customer in all of them is screened and evaluated once.
   const rounds = workerRounds({
     roundMs: opts.roundMs ?? 2_000,
+    busyFactor: opts.busyFactor,
     pollMs: opts.pollMs,
     maxIntervalMs: opts.maxIntervalMs,
   });
@@ -46,10 +51,13 @@ export function startRiskWorker(opts: {
     while (!rounds.stopping) {
       await rounds.untilRound();
       if (rounds.stopping) break;
-      const started = performance.now();
+      let started = performance.now();
       let settled: number;
       try {
-        settled = await settleQueuedRiskWork(orm, topicPrefix, { limit: roundRows, logger, failures });
+        settled = await (opts.turns ?? ownTurns)(() => {
+          started = performance.now();
+          return settleQueuedRiskWork(orm, topicPrefix, { limit: roundRows, logger, failures });
+        });
         failures = 0;
       } catch (e) {
         if (rounds.stopping) break;

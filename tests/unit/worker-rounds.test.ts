@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { workerRounds } from '../../src/db/worker-rounds.ts';
+import { oneRoundAtATime, workerRounds } from '../../src/db/worker-rounds.ts';
 
 /**
  * The pacing of the risk and programme workers' rounds (src/db/worker-rounds.ts), on fake timers: a round's
@@ -159,5 +159,39 @@ describe('worker rounds', () => {
     await rounds.untilRound();
     expect(rounds.stopping).toBe(true);
     expect(performance.now() - started).toBe(0);
+  });
+});
+
+describe('rounds that take turns', () => {
+  it('runs one round at a time, in the order asked, and goes on after a round that failed', async () => {
+    const turns = oneRoundAtATime();
+    const log: string[] = [];
+    let running = 0;
+    const round =
+      (name: string, fail = false) =>
+      async () => {
+        running += 1;
+        expect(running).toBe(1);
+        log.push(`${name} starts`);
+        await new Promise((r) => setTimeout(r, 5));
+        log.push(`${name} ends`);
+        running -= 1;
+        if (fail) throw new Error(`${name} failed`);
+        return name;
+      };
+    const results = await Promise.allSettled([
+      turns(round('risk')),
+      turns(round('programme', true)),
+      turns(round('risk again')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(log).toEqual([
+      'risk starts',
+      'risk ends',
+      'programme starts',
+      'programme ends',
+      'risk again starts',
+      'risk again ends',
+    ]);
   });
 });
