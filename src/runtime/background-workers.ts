@@ -122,6 +122,8 @@ export async function startWorkerThread(
   let stopped: (() => void) | null = null;
   /** The running thread; null between its exit and a restart. */
   let current: Worker | null = null;
+  /** The latest wake-up while no thread ran: passed to the next one. */
+  let missed: { waiting?: number } | null = null;
 
   /** Starts a thread; resolves once its workers run, rejects if it ends before. */
   const spawn = (): Promise<Worker> =>
@@ -162,7 +164,12 @@ export async function startWorkerThread(
         async (t) => {
           // Stopped while it started: it is not kept.
           if (stopping) await t.terminate();
-          else current = t;
+          else {
+            current = t;
+            // What the consumer reported while no thread ran (a backlog holds the new thread's rounds too).
+            if (missed) t.postMessage({ type: 'wake', waiting: missed.waiting } satisfies ToThread);
+            missed = null;
+          }
         },
         (e: unknown) => {
           if (!stopping) scheduleRestart({ error: e });
@@ -174,8 +181,8 @@ export async function startWorkerThread(
   current = await spawn();
   return {
     wake(waiting) {
-      // While the thread is down, wake-ups are dropped: a new thread starts with a round.
-      current?.postMessage({ type: 'wake', waiting } satisfies ToThread);
+      if (current) current.postMessage({ type: 'wake', waiting } satisfies ToThread);
+      else missed = { waiting };
     },
     async stop() {
       stopping = true;

@@ -186,8 +186,35 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     let consumer: ConnectorConsumer | null = null;
     let outbox: OutboxPublisher | null = null;
     // The outbox publisher sends the golden-record change events after each ingest commit and the alert changes
-    // after each risk round. The risk and programme workers (below) are started once, after consuming has started.
+    // after each risk round.
     let workers: BackgroundWorkers | null = null;
+    // The risk and programme workers settle what ingest queued (and the re-evaluations due at the end of alert
+    // holds, which demo and file loads and steward merges queue too — so they run without a broker as well); after
+    // each risk round the outbox publisher sends the alert changes. On PostgreSQL on a thread of their own. Started
+    // before the consumer, so that its first commit's backlog report reaches them (a catch-up's rounds are put off
+    // from the start), and after the outbox publisher, so that they stop before it.
+    const startWorkers = async (): Promise<BackgroundWorkers> => {
+      workers ??= await (async () => {
+        const workerSettings: WorkerSettings = {
+          topicPrefix: config.kafkaTopicPrefix,
+          riskRoundMs: config.riskRoundMs,
+          riskRoundMaxMs: config.riskRoundMaxMs,
+          programme: config.programme,
+          programmeRoundMs: config.programmeRoundMs,
+          programmeRefreshHours: config.programmeRefreshHours,
+        };
+        const afterRiskRound = () => void outbox?.drain();
+        const started =
+          embedded || !config.workersThread
+            ? startBackgroundWorkers(orm, workerSettings, logger, afterRiskRound)
+            : await startWorkerThread(databaseUrl, workerSettings, logger, afterRiskRound);
+        // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
+        // the workers (their rounds finish), then the outbox publisher (the last alert changes go out).
+        cleanups.push({ name: 'risk and programme workers', run: () => started.stop() });
+        return started;
+      })();
+      return workers;
+    };
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
       outbox = await startOutboxPublisher({
@@ -200,6 +227,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       });
       const publisher = outbox;
       cleanups.push({ name: 'outbox publisher', run: () => publisher.stop() });
+      await startWorkers();
       // PGlite has one session, so one partition at a time there; on PostgreSQL partitions are applied in parallel
       // (identity resolution serialises on advisory locks of the blocking keys, src/sync/identity.ts).
       const concurrency = embedded ? 1 : Math.min(config.ingestConcurrency, Math.max(1, config.dbPoolMax - 2));
@@ -233,30 +261,11 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     } else {
       logger.info('live consumption off: KAFKA_BROKERS is not set');
     }
-    // The risk and programme workers settle what ingest queued (and the re-evaluations due at the end of alert
-    // holds, which demo and file loads and steward merges queue too — so they run without a broker as well); after
-    // each risk round the outbox publisher sends the alert changes. On PostgreSQL on a thread of their own.
-    const workerSettings: WorkerSettings = {
-      topicPrefix: config.kafkaTopicPrefix,
-      riskRoundMs: config.riskRoundMs,
-      riskRoundMaxMs: config.riskRoundMaxMs,
-      programme: config.programme,
-      programmeRoundMs: config.programmeRoundMs,
-      programmeRefreshHours: config.programmeRefreshHours,
-    };
-    const afterRiskRound = () => void outbox?.drain();
-    const background =
-      embedded || !config.workersThread
-        ? startBackgroundWorkers(orm, workerSettings, logger, afterRiskRound)
-        : await startWorkerThread(databaseUrl, workerSettings, logger, afterRiskRound);
-    workers = background;
+    const background = await startWorkers();
     if (config.resolveIntervalSeconds > 0) {
       const resolver = startResolutionSchedule(orm, config, logger, () => background.wake());
       cleanups.push({ name: 'resolution pass', run: () => resolver.stop() });
     }
-    // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
-    // the workers (their rounds finish), then the outbox publisher (the last alert changes go out).
-    cleanups.push({ name: 'risk and programme workers', run: () => background.stop() });
     if (consumer) {
       const running = consumer;
       cleanups.push({ name: 'kafka consumer', run: () => running.stop() });
