@@ -53,6 +53,25 @@ export function ormOptions(clientUrl: string, opts: { poolMax: number; printQuer
   };
 }
 
+/**
+ * Closes the ORM's pool, waiting at most `ms`: after the database dropped connections mid-transaction a pooled client
+ * can stay checked out (seen in tests/integration/restarts.test.ts), and closing would wait for it forever. True if
+ * the pool closed in time.
+ */
+export async function closeWithin(orm: MikroORM, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      orm.close(true).then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function openOrm(clientUrl: string, opts: { poolMax: number; printQueries?: boolean }): Promise<MikroORM> {
   return MikroORM.init(ormOptions(clientUrl, opts));
 }

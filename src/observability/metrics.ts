@@ -113,7 +113,7 @@ export function retryCause(
 
 /**
  * The metrics the background workers (risk, programme) move. They may run on a thread of their own
- * (src/runtime/worker-thread.ts), whose registry is not the one `/metrics` serves: that thread reports what they
+ * (src/runtime/background-workers.ts), whose registry is not the one `/metrics` serves: that thread reports what they
  * moved (`workerMetricReporter`) and the main thread adds it here (`applyWorkerMetrics`).
  */
 const workerMetrics: Record<string, Counter<string> | Gauge<string>> = {

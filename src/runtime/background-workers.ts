@@ -1,7 +1,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
-import { openOrm } from '../db/orm.ts';
+import { closeWithin, openOrm } from '../db/orm.ts';
 import { oneRoundAtATime } from '../db/worker-rounds.ts';
 import { maybeExitWorkersThread } from '../ingest/fault-injection.ts';
 import { applyWorkerMetrics, type WorkerMetricReport, workerMetricReporter } from '../observability/metrics.ts';
@@ -82,10 +82,7 @@ export function startBackgroundWorkers(
 const threadPoolMax = 3;
 /** How long `stop` waits for the thread's rounds to finish and its pool to close. */
 const stopWaitMs = 30_000;
-/**
- * How long the thread waits for its pool to close: after the database dropped connections mid-transaction a pooled
- * client can stay checked out, and closing would wait for it forever (as the hub's own pool, src/runtime/hub.ts).
- */
+/** How long the thread waits for its pool to close (closeWithin: a dropped client can stay checked out). */
 const poolCloseMs = 10_000;
 /** On their own thread a worker's round is followed by at least as long a rest (half the thread). */
 const threadBusyFactor = 2;
@@ -260,15 +257,7 @@ async function runThread(port: NonNullable<typeof parentPort>, data: ThreadData)
         clearInterval(metricsTimer);
         await workers.stop();
         await sendMetrics();
-        let timer: NodeJS.Timeout | undefined;
-        const closed = await Promise.race([
-          orm.close(true).then(() => true),
-          new Promise<false>((resolve) => {
-            timer = setTimeout(() => resolve(false), poolCloseMs);
-          }),
-        ]);
-        clearTimeout(timer);
-        if (!closed)
+        if (!(await closeWithin(orm, poolCloseMs)))
           logger.warn('the workers database pool did not close within 10 s (a connection is still checked out)');
         port.postMessage({ type: 'stopped' } satisfies FromThread);
         port.close();

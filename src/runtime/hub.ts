@@ -5,7 +5,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { HubConfig } from '../config/config.ts';
 import { createLogger, type Logger } from '../config/logger.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.ts';
-import { migrate, openOrm } from '../db/orm.ts';
+import { closeWithin, migrate, openOrm } from '../db/orm.ts';
 import { connectors } from '../connectors/registry.ts';
 import { TopicRouter } from '../ingest/topic-router.ts';
 import { stallOnStop } from '../ingest/fault-injection.ts';
@@ -137,23 +137,15 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     }
     // PGlite is one session: one pooled connection keeps transactions from interleaving (db/embedded-postgres.ts).
     const orm = await openOrm(databaseUrl, { poolMax: embedded ? 1 : config.dbPoolMax });
-    // Bounded: after the database dropped connections mid-transaction, a pooled client can stay checked out
-    // (seen in tests/integration/restarts.test.ts) and pool shutdown would wait for it forever.
+    // Bounded (closeWithin): a client the database dropped mid-transaction can stay checked out.
     cleanups.push({
       name: 'database pool',
-      run: () =>
-        new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            logger.warn(
-              'database pool did not close within 10 s (a connection is still checked out); continuing shutdown',
-            );
-            resolve();
-          }, 10_000);
-          orm.close(true).then(
-            () => (clearTimeout(timer), resolve()),
-            (e: unknown) => (clearTimeout(timer), reject(e)),
+      run: async () => {
+        if (!(await closeWithin(orm, 10_000)))
+          logger.warn(
+            'database pool did not close within 10 s (a connection is still checked out); continuing shutdown',
           );
-        }),
+      },
     });
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
@@ -194,26 +186,23 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     // before the consumer, so that its first commit's backlog report reaches them (a catch-up's rounds are put off
     // from the start), and after the outbox publisher, so that they stop before it.
     const startWorkers = async (): Promise<BackgroundWorkers> => {
-      workers ??= await (async () => {
-        const workerSettings: WorkerSettings = {
-          topicPrefix: config.kafkaTopicPrefix,
-          riskRoundMs: config.riskRoundMs,
-          riskRoundMaxMs: config.riskRoundMaxMs,
-          programme: config.programme,
-          programmeRoundMs: config.programmeRoundMs,
-          programmeRefreshHours: config.programmeRefreshHours,
-        };
-        const afterRiskRound = () => void outbox?.drain();
-        const started =
-          embedded || !config.workersThread
-            ? startBackgroundWorkers(orm, workerSettings, logger, afterRiskRound)
-            : await startWorkerThread(databaseUrl, workerSettings, logger, afterRiskRound);
-        // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
-        // the workers (their rounds finish), then the outbox publisher (the last alert changes go out).
-        cleanups.push({ name: 'risk and programme workers', run: () => started.stop() });
-        return started;
-      })();
-      return workers;
+      const settings: WorkerSettings = {
+        topicPrefix: config.kafkaTopicPrefix,
+        riskRoundMs: config.riskRoundMs,
+        riskRoundMaxMs: config.riskRoundMaxMs,
+        programme: config.programme,
+        programmeRoundMs: config.programmeRoundMs,
+        programmeRefreshHours: config.programmeRefreshHours,
+      };
+      const afterRiskRound = () => void outbox?.drain();
+      const started =
+        embedded || !config.workersThread
+          ? startBackgroundWorkers(orm, settings, logger, afterRiskRound)
+          : await startWorkerThread(databaseUrl, settings, logger, afterRiskRound);
+      // Stopped in reverse: the consumer first (its transaction in hand finishes and queues its risk work), then
+      // the workers (their rounds finish), then the outbox publisher (the last alert changes go out).
+      cleanups.push({ name: 'risk and programme workers', run: () => started.stop() });
+      return started;
     };
     if (config.kafkaBrokers) {
       const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, logger);
@@ -227,7 +216,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
       });
       const publisher = outbox;
       cleanups.push({ name: 'outbox publisher', run: () => publisher.stop() });
-      await startWorkers();
+      workers = await startWorkers();
       // PGlite has one session, so one partition at a time there; on PostgreSQL partitions are applied in parallel
       // (identity resolution serialises on advisory locks of the blocking keys, src/sync/identity.ts).
       const concurrency = embedded ? 1 : Math.min(config.ingestConcurrency, Math.max(1, config.dbPoolMax - 2));
@@ -261,7 +250,7 @@ export async function startHub(config: HubConfig, opts: { demo: boolean; logger?
     } else {
       logger.info('live consumption off: KAFKA_BROKERS is not set');
     }
-    const background = await startWorkers();
+    const background = workers ?? (await startWorkers());
     if (config.resolveIntervalSeconds > 0) {
       const resolver = startResolutionSchedule(orm, config, logger, () => background.wake());
       cleanups.push({ name: 'resolution pass', run: () => resolver.stop() });

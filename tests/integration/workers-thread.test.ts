@@ -4,6 +4,7 @@ import type { Logger } from '../../src/config/logger.ts';
 import { executeBound } from '../../src/db/bound-sql.ts';
 import { generateTraffic } from '../../src/demo/generate-traffic.ts';
 import { startHub, type RunningHub } from '../../src/runtime/hub.ts';
+import { eventually } from '../support/graphql.ts';
 import { testConfig } from '../support/hub.ts';
 import { kafkaBrokers, publishAndWait } from '../support/kafka.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
@@ -54,18 +55,14 @@ describe('the background workers thread', () => {
     );
     return row?.n ?? -1;
   };
-  const until = async (what: string, check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 60_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`${what} within 60 s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-
   it('settles every wave of events although the thread dies after each round, and reports through the hub', async () => {
     for (const seed of [3, 4]) {
       await publishAndWait(brokers, prefix, db.url, generateTraffic({ seed, clients: 8, policies: 10 }));
-      await until('the risk work queued by the wave settled', async () => (await queued()) === 0);
+      await eventually(
+        async () => ((await queued()) === 0 ? true : undefined),
+        60_000,
+        'the risk work queued by the wave settled',
+      );
     }
     const restarts = lines.filter((l) => l.msg === 'the background workers thread exited; starting it again');
     expect(restarts.length).toBeGreaterThanOrEqual(2);
