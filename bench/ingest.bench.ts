@@ -182,6 +182,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       LOG_LEVEL: benchLogLevel,
       INGEST_CONCURRENCY: args.concurrency,
       RISK_ROUND_MS: process.env.RISK_ROUND_MS,
+      RISK_ROUND_MAX_MS: process.env.RISK_ROUND_MAX_MS,
       PROGRAMME_ROUND_MS: process.env.PROGRAMME_ROUND_MS,
       HUB_WORKERS_THREAD: process.env.HUB_WORKERS_THREAD,
       HUB_INGEST_MAX_KEY_LOCKS: process.env.HUB_INGEST_MAX_KEY_LOCKS,

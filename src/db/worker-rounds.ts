@@ -153,22 +153,48 @@ export function workerRounds(pacing: RoundPacing): WorkerRounds {
   };
 }
 
-/** Runs a worker's round when no other round holding the same turns runs (see `oneRoundAtATime`). */
-export type RoundTurns = <T>(round: () => Promise<T>) => Promise<T>;
+/**
+ * Runs a worker's round when no other round holding the same turns runs (see `oneRoundAtATime`). `first`: the
+ * round goes before the waiting rounds that were not asked with it.
+ */
+export type RoundTurns = <T>(round: () => Promise<T>, opts?: { first?: boolean }) => Promise<T>;
 
 /**
  * Turns shared by workers whose rounds should not overlap: the risk and programme workers on their thread take
  * turns, so that at most one round's statements compete with ingest's for the database at a time (measured at a
  * steady 1,500 events/s: an ingest transaction of 151 messages took 380 ms while both rounds ran, ~100 ms beside
- * one). A round waits for the one before it; its pacing counts from when it starts, not from when it asked.
+ * one). Rounds run in the order asked, except that a round asked `first` (risk) goes before waiting rounds that
+ * were not (programme): when a catch-up ends both are due at once, and the underwriters' flags should not wait
+ * for the customer values (1.7 s of programme round before a 6 s risk round on bench:ingest's catch-up). A round
+ * that fails does not stop the ones after it. Its pacing counts from when it starts, not from when it asked.
  */
 export function oneRoundAtATime(): RoundTurns {
-  let last: Promise<unknown> = Promise.resolve();
-  return <T>(round: () => Promise<T>): Promise<T> => {
-    const mine = last.then(round, round);
-    last = mine.catch(() => {});
-    return mine;
+  const waiting: { first: boolean; start: () => void }[] = [];
+  let busy = false;
+  const next = () => {
+    const i = waiting.findIndex((w) => w.first);
+    const [w] = waiting.splice(i >= 0 ? i : 0, 1);
+    if (!w) {
+      busy = false;
+      return;
+    }
+    w.start();
   };
+  return <T>(round: () => Promise<T>, opts: { first?: boolean } = {}): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const start = () => {
+        busy = true;
+        let run: Promise<T>;
+        try {
+          run = round();
+        } catch (e) {
+          run = Promise.reject(e);
+        }
+        run.then(resolve, reject).finally(next);
+      };
+      if (busy) waiting.push({ first: opts.first ?? false, start });
+      else start();
+    });
 }
 
 /** Rounds that take no turns (a worker on its own). */

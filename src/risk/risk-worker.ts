@@ -54,10 +54,14 @@ export function startRiskWorker(opts: {
       let started = performance.now();
       let settled: number;
       try {
-        settled = await (opts.turns ?? ownTurns)(() => {
-          started = performance.now();
-          return settleQueuedRiskWork(orm, topicPrefix, { limit: roundRows, logger, failures });
-        });
+        // Risk flags go before the programme's values when both are due (oneRoundAtATime).
+        settled = await (opts.turns ?? ownTurns)(
+          () => {
+            started = performance.now();
+            return settleQueuedRiskWork(orm, topicPrefix, { limit: roundRows, logger, failures });
+          },
+          { first: true },
+        );
         failures = 0;
       } catch (e) {
         if (rounds.stopping) break;

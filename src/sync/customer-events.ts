@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
-import { chunked, marks } from '../db/sql-sets.ts';
+import { chunked, unnestOf } from '../db/sql-sets.ts';
 import { copyRows } from '../db/copy.ts';
 
 /**
@@ -108,8 +108,9 @@ export async function writeCustomerEvents(
   for (const chunk of chunked(changes, 1000)) {
     await executeBound(
       em,
-      `insert into outbox (id, topic, message_key, payload) values ${marks(chunk.length, '(gen_random_uuid(), ?, ?, ?::jsonb)')}`,
-      chunk.flatMap((c) => [customerEventsTopic, c.partyId, JSON.stringify(customerEventOf(c, at))]),
+      `insert into outbox (id, topic, message_key, payload) select gen_random_uuid(), ?::text, v.* from ${unnestOf(['text', 'jsonb'])} as v`,
+      [customerEventsTopic, chunk.map((c) => c.partyId), chunk.map((c) => JSON.stringify(customerEventOf(c, at)))],
+      { prepared: true },
     );
   }
 }

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
-import { marks } from '../db/sql-sets.ts';
+import { unnestOf } from '../db/sql-sets.ts';
 import { copyRows } from '../db/copy.ts';
 import { randomUUID } from 'node:crypto';
 import { writeCustomerEvents } from './customer-events.ts';
@@ -61,8 +61,16 @@ export async function writeHistories(
   }
   await executeBound(
     em,
-    `insert into party_history (id, party_id, version, cause, detail, snapshot) values ${marks(rows.length, '(gen_random_uuid(), ?, ?, ?, ?::jsonb, ?::jsonb)')}`,
-    rows.flatMap((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
+    `insert into party_history (id, party_id, version, cause, detail, snapshot)
+       select gen_random_uuid(), v.* from ${unnestOf(['uuid', 'int', 'text', 'jsonb', 'jsonb'])} as v`,
+    [
+      rows.map((r) => r.partyId),
+      rows.map((r) => r.version),
+      rows.map((r) => r.cause),
+      rows.map((r) => JSON.stringify(r.detail)),
+      rows.map((r) => JSON.stringify(r.snapshot)),
+    ],
+    { prepared: true },
   );
   await writeCustomerEvents(em, eventsOf(rows));
 }

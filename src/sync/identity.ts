@@ -30,11 +30,13 @@ export async function lockMatchKeys(em: EntityManager, keys: readonly string[]):
   if (keys.length === 0) return;
   // One statement; the ordered sub-select (kept apart by OFFSET 0) makes every instance take locks in the same
   // order, so two transactions never hold each other's keys crosswise. One row back, not one per lock (a catch-up
-  // of 100k events took ~200,000 locks, each an empty row for the driver to parse).
+  // of 100k events took ~200,000 locks, each an empty row for the driver to parse). The keys go as one array
+  // parameter of a prepared statement: a VALUES list per key was parsed and planned anew in every transaction.
   await executeBound(
     em,
-    `select count(pg_advisory_xact_lock(h))::int as locked from (select hashtextextended(k, 0) as h from (values ${marks(keys.length, '(?)')}) as t(k) order by k offset 0) as ordered`,
-    [...keys],
+    `select count(pg_advisory_xact_lock(h))::int as locked from (select hashtextextended(k, 0) as h from unnest(?::text[]) as t(k) order by k offset 0) as ordered`,
+    [keys],
+    { prepared: true },
   );
 }
 
@@ -54,11 +56,15 @@ export async function storeMatchKeys(
 
 /** Inserts blocking keys (key, source record id) of any number of records, hashed as the candidate search reads them. */
 export async function insertMatchKeys(em: EntityManager, rows: readonly (readonly [string, string])[]): Promise<void> {
-  for (const chunk of chunked(rows, 1000)) {
+  // Two array parameters of one prepared statement (a VALUES list of thousands of rows was parsed and planned
+  // for every chunk: a tenth of the statement's time on the database, and two parameters per row for the driver).
+  for (const chunk of chunked(rows, 5000)) {
     await executeBound(
       em,
-      `insert into match_key (key_hash, source_record_id) values ${marks(chunk.length, '(hashtextextended(?, 0), ?)')} on conflict do nothing`,
-      chunk.flat(),
+      `insert into match_key (key_hash, source_record_id)
+         select hashtextextended(k, 0), r from unnest(?::text[], ?::uuid[]) as t(k, r) on conflict do nothing`,
+      [chunk.map((row) => row[0]), chunk.map((row) => row[1])],
+      { prepared: true },
     );
   }
 }

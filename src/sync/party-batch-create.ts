@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
-import { chunked, marks } from '../db/sql-sets.ts';
+import { byColumn, chunked, unnestOf } from '../db/sql-sets.ts';
 import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
 import {
+  goldenTypes,
   goldenValuesOf,
   survive,
   whatChanged,
@@ -72,8 +73,12 @@ export async function insertNewGoldenRecords(
     await executeBound(
       em,
       `insert into party (id, kind, status, display_name, family_name, given_name, name_key, birth_date, sex, occupation_code, lineage, version, created_at)
-       values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::date, ?, ?, ?::jsonb, 2, clock_timestamp())')}`,
-      chunk.flatMap(({ id, next }) => [id, ...goldenValuesOf(next), JSON.stringify(next.lineage)]),
+       select v.*, 2, clock_timestamp() from ${unnestOf(['uuid', ...goldenTypes, 'jsonb'])} as v`,
+      byColumn(
+        chunk.map(({ id, next }) => [id, ...goldenValuesOf(next), JSON.stringify(next.lineage)]),
+        goldenTypes.length + 2,
+      ),
+      { prepared: true },
     );
     for (const r of chunk) inserted.add(r.id);
   }

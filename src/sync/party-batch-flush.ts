@@ -2,13 +2,30 @@ import { executeBound } from '../db/bound-sql.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { insertContributions } from './party-change.ts';
 import { insertMatchKeys } from './identity.ts';
-import { chunked, marks } from '../db/sql-sets.ts';
+import { byColumn, chunked, marks, unnestOf } from '../db/sql-sets.ts';
 import { type Segment, foldJson } from './party-batch-types.ts';
 
 /**
  * The writes of set-based identity resolution (apply-parties.ts): what the batch decided in memory goes out as
  * a few multi-row statements per table, parents before children.
  */
+/** The types of a new source record's columns as `flush` inserts them (array parameters, `unnestOf`). */
+const freshRecordTypes = [
+  'uuid',
+  'text',
+  'text',
+  'jsonb',
+  'jsonb',
+  'jsonb',
+  'jsonb',
+  'timestamptz',
+  'bigint',
+  'uuid',
+  'text',
+  'float8',
+  'jsonb',
+];
+
 /** Sends a segment's writes, a few multi-row statements per table, parents before children. */
 export async function flush(em: EntityManager, segment: Segment): Promise<void> {
   for (const chunk of chunked(segment.parties)) {
@@ -16,8 +33,9 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
     // records created in one transaction must still have an order (the order they were created in).
     await executeBound(
       em,
-      `insert into party (id, kind, created_at) values ${marks(chunk.length, '(?, ?, clock_timestamp())')}`,
-      chunk.flatMap((p) => [p.id, p.kind]),
+      `insert into party (id, kind, created_at) select v.*, clock_timestamp() from ${unnestOf(['uuid', 'text'])} as v`,
+      [chunk.map((p) => p.id), chunk.map((p) => p.kind)],
+      { prepared: true },
     );
   }
   const writes = [...segment.records.values()];
@@ -27,22 +45,28 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
     await executeBound(
       em,
       `insert into source_record (id, system, source_id, raw, attributes, attribute_versions, match_profile, source_time, source_version, party_id, link_type, link_score, linked_at, match_explanation)
-       values ${marks(chunk.length, '(?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?, now(), ?::jsonb)')}`,
-      chunk.flatMap((w) => [
-        w.id,
-        w.change.system,
-        w.change.sourceId,
-        JSON.stringify(w.raw),
-        JSON.stringify(w.change.attributes),
-        foldJson(w.change.fold),
-        w.profile,
-        w.sourceTime,
-        w.sourceVersion,
-        w.partyId,
-        w.link?.linkType ?? 'NEW',
-        w.link?.score ?? null,
-        JSON.stringify(w.explanation),
-      ]),
+       select v.id, v.system, v.source_id, v.raw, v.attributes, v.attribute_versions, v.match_profile, v.source_time, v.source_version, v.party_id, v.link_type, v.link_score, now(), v.match_explanation
+         from ${unnestOf(freshRecordTypes)}
+              as v(id, system, source_id, raw, attributes, attribute_versions, match_profile, source_time, source_version, party_id, link_type, link_score, match_explanation)`,
+      byColumn(
+        chunk.map((w) => [
+          w.id,
+          w.change.system,
+          w.change.sourceId,
+          JSON.stringify(w.raw),
+          JSON.stringify(w.change.attributes),
+          foldJson(w.change.fold),
+          w.profile,
+          w.sourceTime,
+          w.sourceVersion,
+          w.partyId,
+          w.link?.linkType ?? 'NEW',
+          w.link?.score ?? null,
+          JSON.stringify(w.explanation),
+        ]),
+        freshRecordTypes.length,
+      ),
+      { prepared: true },
     );
   }
   for (const chunk of chunked(stored)) {

@@ -39,9 +39,10 @@ export async function loadStates(
     for (const chunk of slices) {
       const found = await executeBound<{ id: string }[]>(
         em,
-        `select sr.id::text as id from (values ${marks(chunk.length, '(?, ?)')}) as wanted(system, source_id)
+        `select sr.id::text as id from unnest(?::text[], ?::text[]) as wanted(system, source_id)
            join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id`,
-        chunk.flatMap((c) => [c.system, c.sourceId]),
+        [chunk.map((c) => c.system), chunk.map((c) => c.sourceId)],
+        { prepared: true },
       );
       for (const r of found) ids.push(r.id);
     }
@@ -68,11 +69,12 @@ export async function loadStates(
               (select count(*)::int from source_record o where o.party_id = sr.party_id and o.id <> sr.id and not o.deleted) as others
          from ${
            slice.by === 'key'
-             ? `(values ${marks(slice.pairs.length, '(?, ?)')}) as wanted(system, source_id)
+             ? `unnest(?::text[], ?::text[]) as wanted(system, source_id)
          join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id`
              : 'source_record sr where sr.id = any(?::uuid[])'
          } order by sr.id for no key update of sr`,
-      slice.by === 'key' ? slice.pairs.flatMap((c) => [c.system, c.sourceId]) : [slice.ids],
+      slice.by === 'key' ? [slice.pairs.map((c) => c.system), slice.pairs.map((c) => c.sourceId)] : [slice.ids],
+      { prepared: true },
     );
     for (const r of rows) {
       states.set(recordKey(r.system, r.source_id), {
@@ -157,7 +159,7 @@ export async function loadBlocks(
     else oversized?.forget(key);
     if (n > 0 && matching.usable(key, Math.max(1, n - (leaving.get(key)?.size ?? 0)))) wanted.push(key);
   }
-  for (const chunk of chunked(wanted, 1000)) {
+  for (const chunk of chunked(wanted, 5000)) {
     const rows = await executeBound<
       {
         key: string;
@@ -176,11 +178,12 @@ export async function loadBlocks(
       // blocks of several of the batch's keys (the same person's id, phone, name and birth date …): its profile
       // comes once, with the first of its rows.
       `select key, id, party_id, system, source_id, first, case when first then profile end as profile, case when first then attributes end as attributes
-         from (select t.k as key, c.*, row_number() over (partition by c.id) = 1 as first from (values ${marks(chunk.length, '(?)')}) as t(k) cross join lateral (
+         from (select t.k as key, c.*, row_number() over (partition by c.id) = 1 as first from unnest(?::text[]) as t(k) cross join lateral (
                  select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
                    from match_key mk join source_record sr on sr.id = mk.source_record_id and not sr.deleted join party p on p.id = sr.party_id and p.status = 'ACTIVE'
                   where mk.key_hash = hashtextextended(t.k, 0) offset 0) as c) as found`,
-      chunk,
+      [chunk],
+      { prepared: true },
     );
     // One candidate per record, from the row that carries its profile (rows come in no particular order).
     for (const r of rows)

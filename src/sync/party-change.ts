@@ -8,7 +8,7 @@ import { reclusterParty, resolveLink, storeMatchKeys } from './identity.ts';
 import type { ApplyStats } from './apply-stats.ts';
 import type { ApplyOutcome, SyncDeps } from './sync-deps.ts';
 import type { ChangeSet } from './change-set.ts';
-import { chunked, marks } from '../db/sql-sets.ts';
+import { byColumn, chunked, unnestOf } from '../db/sql-sets.ts';
 import { contactKey } from '../domain/event-fold.ts';
 import { foldJson } from './party-batch-types.ts';
 
@@ -189,6 +189,7 @@ export type Contribution = { recordId: string; partyId: string; change: PartyUps
 
 /** `party_identifier` rows of source records, in `identifierColumns` order (shared with the bulk load's COPY). */
 export const identifierColumns = ['id', 'party_id', 'source_record_id', 'type', 'value', 'raw', 'valid', 'issues'];
+const identifierTypes = ['uuid', 'uuid', 'uuid', 'text', 'text', 'text', 'boolean', 'jsonb'];
 export const identifierRows = (records: readonly Contribution[]): unknown[][] =>
   records.flatMap(({ recordId, partyId, change }) =>
     change.attributes.identifiers.map((i) => [
@@ -216,6 +217,7 @@ export const contactPointColumns = [
   'issues',
   'valid_from',
 ];
+const contactPointTypes = ['uuid', 'uuid', 'uuid', 'text', 'text', 'text', 'text', 'boolean', 'jsonb', 'timestamptz'];
 export const contactPointRows = (records: readonly Contribution[]): unknown[][] =>
   records.flatMap(({ recordId, partyId, change }) =>
     change.attributes.contactPoints.map((c) => [
@@ -238,15 +240,17 @@ export async function insertContributions(em: EntityManager, records: readonly C
   for (const chunk of chunked(identifierRows(records))) {
     await executeBound(
       em,
-      `insert into party_identifier (${identifierColumns.join(', ')}) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?::jsonb)')}`,
-      chunk.flat(),
+      `insert into party_identifier (${identifierColumns.join(', ')}) select * from ${unnestOf(identifierTypes)}`,
+      byColumn(chunk, identifierTypes.length),
+      { prepared: true },
     );
   }
   for (const chunk of chunked(contactPointRows(records))) {
     await executeBound(
       em,
-      `insert into contact_point (${contactPointColumns.join(', ')}) values ${marks(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)')}`,
-      chunk.flat(),
+      `insert into contact_point (${contactPointColumns.join(', ')}) select * from ${unnestOf(contactPointTypes)}`,
+      byColumn(chunk, contactPointTypes.length),
+      { prepared: true },
     );
   }
 }

@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AttributeVersions, PartyAttributes } from '../domain/canonical.ts';
 import { eventBehind } from '../domain/event-fold.ts';
 import type { AttributeLineage } from '../model/party.entity.ts';
-import { chunked, marks } from '../db/sql-sets.ts';
+import { byColumn, chunked, marks, unnestOf } from '../db/sql-sets.ts';
 import { copyRows } from '../db/copy.ts';
 import { writeHistories, type HistoryCause } from './history.ts';
 import { compareRecords } from './record-order.ts';
@@ -262,11 +262,15 @@ export async function recomputeParties(
     const versions = await executeBound<{ id: string; version: number }[]>(
       em,
       `update party p set kind = v.kind, status = v.status, display_name = v.display_name, family_name = v.family_name, given_name = v.given_name, name_key = v.name_key,
-              birth_date = v.birth_date::date, sex = v.sex, occupation_code = v.occupation_code, lineage = v.lineage::jsonb, version = p.version + 1, updated_at = now()
-         from (values ${marks(updates.length, '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')})
+              birth_date = v.birth_date, sex = v.sex, occupation_code = v.occupation_code, lineage = v.lineage, version = p.version + 1, updated_at = now()
+         from ${unnestOf(['uuid', ...goldenTypes, 'jsonb'])}
               as v(id, kind, status, display_name, family_name, given_name, name_key, birth_date, sex, occupation_code, lineage)
         where p.id = v.id returning p.id, p.version`,
-      updates.flatMap(({ id, next }) => [id, ...goldenValuesOf(next), JSON.stringify(next.lineage)]),
+      byColumn(
+        updates.map(({ id, next }) => [id, ...goldenValuesOf(next), JSON.stringify(next.lineage)]),
+        goldenTypes.length + 2,
+      ),
+      { prepared: true },
     );
     const versionOf = new Map(versions.map((v) => [v.id, v.version]));
     await writeHistories(
@@ -302,6 +306,8 @@ export function survivorOf(r: LiveRecordRow): SurvivorCandidate {
 }
 
 /** A party row's golden values: kind, status, names (display, family, given, key), birth date, sex, occupation. */
+/** The PostgreSQL types of `goldenValuesOf`'s values, in order. */
+export const goldenTypes = ['text', 'text', 'text', 'text', 'text', 'text', 'date', 'text', 'text'];
 export const goldenValuesOf = (next: PartyRow): unknown[] => [
   next.kind,
   next.status,

@@ -194,4 +194,20 @@ describe('rounds that take turns', () => {
       'risk again ends',
     ]);
   });
+
+  it('lets a round asked first go before the waiting rounds that were not', async () => {
+    const turns = oneRoundAtATime();
+    const log: string[] = [];
+    const round = (name: string) => async () => {
+      log.push(name);
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    await Promise.all([
+      turns(round('programme (running)')),
+      turns(round('programme (waiting)')),
+      turns(round('risk'), { first: true }),
+      turns(round('programme (last)')),
+    ]);
+    expect(log).toEqual(['programme (running)', 'risk', 'programme (waiting)', 'programme (last)']);
+  });
 });

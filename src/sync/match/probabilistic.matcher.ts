@@ -380,6 +380,7 @@ export async function membersOfParties(
     `select sr.id, sr.party_id, sr.system, sr.source_id, sr.match_profile as profile, case when sr.match_profile is null then sr.attributes end as attributes
        from source_record sr where sr.party_id = any(?::uuid[]) and not sr.deleted and sr.id <> all(?::uuid[]) order by sr.id`,
     [partyIds, skip],
+    { prepared: true },
   );
   for (const r of rows) {
     const list = out.get(r.party_id) ?? [];
