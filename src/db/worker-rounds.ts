@@ -186,7 +186,8 @@ export function oneRoundAtATime(): RoundTurns {
         busy = true;
         let run: Promise<T>;
         try {
-          run = round();
+          // Whatever the round returns or throws, the turn passes on when it ends.
+          run = Promise.resolve(round());
         } catch (e) {
           run = Promise.reject(e);
         }

@@ -5,10 +5,6 @@ import { insertMatchKeys } from './identity.ts';
 import { byColumn, chunked, marks, unnestOf } from '../db/sql-sets.ts';
 import { type Segment, foldJson } from './party-batch-types.ts';
 
-/**
- * The writes of set-based identity resolution (apply-parties.ts): what the batch decided in memory goes out as
- * a few multi-row statements per table, parents before children.
- */
 /** The types of a new source record's columns as `flush` inserts them (array parameters, `unnestOf`). */
 const freshRecordTypes = [
   'uuid',
@@ -26,6 +22,10 @@ const freshRecordTypes = [
   'jsonb',
 ];
 
+/**
+ * The writes of set-based identity resolution (apply-parties.ts): what the batch decided in memory goes out as
+ * a few multi-row statements per table, parents before children.
+ */
 /** Sends a segment's writes, a few multi-row statements per table, parents before children. */
 export async function flush(em: EntityManager, segment: Segment): Promise<void> {
   for (const chunk of chunked(segment.parties)) {

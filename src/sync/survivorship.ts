@@ -305,9 +305,9 @@ export function survivorOf(r: LiveRecordRow): SurvivorCandidate {
   };
 }
 
-/** A party row's golden values: kind, status, names (display, family, given, key), birth date, sex, occupation. */
 /** The PostgreSQL types of `goldenValuesOf`'s values, in order. */
 export const goldenTypes = ['text', 'text', 'text', 'text', 'text', 'text', 'date', 'text', 'text'];
+/** A party row's golden values: kind, status, names (display, family, given, key), birth date, sex, occupation. */
 export const goldenValuesOf = (next: PartyRow): unknown[] => [
   next.kind,
   next.status,
