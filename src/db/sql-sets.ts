@@ -1,7 +1,7 @@
 /**
  * Helpers of the set-based statements (sync and risk). A set of customers is handled in slices of at most `size` ids: the
- * statement count stays constant per slice, and a statement's size and planning cost stay bounded (the
- * parameters are inlined into the SQL text by the driver, so there is no bind-parameter limit to hit first).
+ * statement count stays constant per slice, and a statement's size and planning cost stay bounded (a VALUES list
+ * binds one parameter per value, below PostgreSQL's 65,535; `unnestOf` statements bind one per column).
  */
 export const chunked = <T>(items: readonly T[], size = 500): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
-import { chunked, unnestOf } from '../db/sql-sets.ts';
+import { byColumn, chunked, unnestOf } from '../db/sql-sets.ts';
 import { copyRows } from '../db/copy.ts';
 
 /**
@@ -109,7 +109,13 @@ export async function writeCustomerEvents(
     await executeBound(
       em,
       `insert into outbox (id, topic, message_key, payload) select gen_random_uuid(), ?::text, v.* from ${unnestOf(['text', 'jsonb'])} as v`,
-      [customerEventsTopic, chunk.map((c) => c.partyId), chunk.map((c) => JSON.stringify(customerEventOf(c, at)))],
+      [
+        customerEventsTopic,
+        ...byColumn(
+          chunk.map((c) => [c.partyId, JSON.stringify(customerEventOf(c, at))]),
+          2,
+        ),
+      ],
       { prepared: true },
     );
   }

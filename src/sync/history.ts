@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../db/bound-sql.ts';
-import { unnestOf } from '../db/sql-sets.ts';
+import { byColumn, unnestOf } from '../db/sql-sets.ts';
 import { copyRows } from '../db/copy.ts';
 import { randomUUID } from 'node:crypto';
 import { writeCustomerEvents } from './customer-events.ts';
@@ -63,13 +63,10 @@ export async function writeHistories(
     em,
     `insert into party_history (id, party_id, version, cause, detail, snapshot)
        select gen_random_uuid(), v.* from ${unnestOf(['uuid', 'int', 'text', 'jsonb', 'jsonb'])} as v`,
-    [
-      rows.map((r) => r.partyId),
-      rows.map((r) => r.version),
-      rows.map((r) => r.cause),
-      rows.map((r) => JSON.stringify(r.detail)),
-      rows.map((r) => JSON.stringify(r.snapshot)),
-    ],
+    byColumn(
+      rows.map((r) => [r.partyId, r.version, r.cause, JSON.stringify(r.detail), JSON.stringify(r.snapshot)]),
+      5,
+    ),
     { prepared: true },
   );
   await writeCustomerEvents(em, eventsOf(rows));

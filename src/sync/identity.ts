@@ -5,7 +5,7 @@ import type { PartyAttributes } from '../domain/canonical.ts';
 import type { Matcher, PartyEvidence } from './match/matcher.ts';
 import { membersOfParties } from './match/probabilistic.matcher.ts';
 import { recomputeParty, writeHistory, type HistoryCause } from './survivorship.ts';
-import { chunked, marks } from '../db/sql-sets.ts';
+import { byColumn, chunked, marks } from '../db/sql-sets.ts';
 
 /**
  * Incremental clustering. After a source record changes, its matcher evidence decides where it belongs:
@@ -63,7 +63,7 @@ export async function insertMatchKeys(em: EntityManager, rows: readonly (readonl
       em,
       `insert into match_key (key_hash, source_record_id)
          select hashtextextended(k, 0), r from unnest(?::text[], ?::uuid[]) as t(k, r) on conflict do nothing`,
-      [chunk.map((row) => row[0]), chunk.map((row) => row[1])],
+      byColumn(chunk, 2),
       { prepared: true },
     );
   }

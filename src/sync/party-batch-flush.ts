@@ -34,7 +34,10 @@ export async function flush(em: EntityManager, segment: Segment): Promise<void> 
     await executeBound(
       em,
       `insert into party (id, kind, created_at) select v.*, clock_timestamp() from ${unnestOf(['uuid', 'text'])} as v`,
-      [chunk.map((p) => p.id), chunk.map((p) => p.kind)],
+      byColumn(
+        chunk.map((p) => [p.id, p.kind]),
+        2,
+      ),
       { prepared: true },
     );
   }

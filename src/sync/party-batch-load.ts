@@ -6,7 +6,7 @@ import type { BatchMatching, MatchCandidate } from './match/matcher.ts';
 import { OversizedBlocks } from './match/oversized-blocks.ts';
 import { countBlocks } from './match/block-sizes.ts';
 import type { SyncDeps } from './sync-deps.ts';
-import { chunked, marks } from '../db/sql-sets.ts';
+import { byColumn, chunked, marks } from '../db/sql-sets.ts';
 import {
   type PartyChange,
   type RecordState,
@@ -41,7 +41,10 @@ export async function loadStates(
         em,
         `select sr.id::text as id from unnest(?::text[], ?::text[]) as wanted(system, source_id)
            join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id`,
-        [chunk.map((c) => c.system), chunk.map((c) => c.sourceId)],
+        byColumn(
+          chunk.map((c) => [c.system, c.sourceId]),
+          2,
+        ),
         { prepared: true },
       );
       for (const r of found) ids.push(r.id);
@@ -73,7 +76,12 @@ export async function loadStates(
          join source_record sr on sr.system = wanted.system and sr.source_id = wanted.source_id`
              : 'source_record sr where sr.id = any(?::uuid[])'
          } order by sr.id for no key update of sr`,
-      slice.by === 'key' ? [slice.pairs.map((c) => c.system), slice.pairs.map((c) => c.sourceId)] : [slice.ids],
+      slice.by === 'key'
+        ? byColumn(
+            slice.pairs.map((c) => [c.system, c.sourceId]),
+            2,
+          )
+        : [slice.ids],
       { prepared: true },
     );
     for (const r of rows) {
