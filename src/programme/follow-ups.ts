@@ -14,6 +14,9 @@ import { dayNumber, inForceStatuses } from './value.ts';
  * A contact-centre FOLLOW_UP call of the matching subtype closes the task (on the same policy, or — when the call
  * names no policy — on the same golden customer), whichever arrives first: a task derived after its call is
  * closed at once. Outcomes REACHED, RESOLVED and REFUSED close it; NO_ANSWER (or none) counts as an attempt.
+ * The policy, its holder's role and the call come on different topics, in any order: a task derived before its
+ * holder's role is known gets the holder when the role arrives, even when a call has closed it meanwhile (its
+ * agent and branch stay as they were when it closed).
  */
 export const followUpTypes = ['NEW_BUSINESS', 'LAPSE', 'BENEFIT_PAYMENT', 'ORPHANED_POLICY'] as const;
 export type FollowUpType = (typeof followUpTypes)[number];
@@ -184,10 +187,11 @@ export async function deriveFollowUps(
       `insert into follow_up as t (id, type, dedup_key, policy_system, policy_no, party_system, party_source_id, agent_code, branch, source_ref, opened_at, due_date)
        values ${marks(part.length, '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?::date)')}
        on conflict (dedup_key) do update set party_system = coalesce(excluded.party_system, t.party_system),
-         party_source_id = coalesce(excluded.party_source_id, t.party_source_id), agent_code = excluded.agent_code,
-         branch = coalesce(excluded.branch, t.branch), updated_at = now()
-       where t.status = 'OPEN' and (t.party_source_id is distinct from coalesce(excluded.party_source_id, t.party_source_id)
-         or t.agent_code is distinct from excluded.agent_code or t.branch is distinct from coalesce(excluded.branch, t.branch))
+         party_source_id = coalesce(excluded.party_source_id, t.party_source_id),
+         agent_code = case when t.status = 'OPEN' then excluded.agent_code else t.agent_code end,
+         branch = case when t.status = 'OPEN' then coalesce(excluded.branch, t.branch) else t.branch end, updated_at = now()
+       where t.party_source_id is distinct from coalesce(excluded.party_source_id, t.party_source_id)
+         or (t.status = 'OPEN' and (t.agent_code is distinct from excluded.agent_code or t.branch is distinct from coalesce(excluded.branch, t.branch)))
        returning id::text as id, status`,
       part.flatMap((k) => [
         randomUUID(),

@@ -240,8 +240,23 @@ describe('the customer programme on a real broker', () => {
         dueDate: day(12),
       }),
     ]);
+    // Topics arrive in any order: F's call, then F's policy (its task closed at once, no holder known yet),
+    // then the client and the holder's role. The closed task still becomes F's.
+    await send([call('CALL-F1', { subtype: 'NEW_POLICY', policyNo: 'PF000001', outcome: 'REACHED' })]);
+    await send([coreEvent('policy', 'r', policy('PF000001', { OCCDATE: yyyymmdd(day(-2)) }))]);
+    await send([
+      coreEvent(
+        'client',
+        'r',
+        client('CF000001', { GIVNAME: '芳', CLTDOB: 19910909, IDNO: residentId('330106', '19910909', '062') }),
+      ),
+      holder('PF000001', 'CF000001'),
+    ]);
+    expect((await customer('CF000001')).followUps.edges.map((e: any) => e.node)).toEqual([
+      expect.objectContaining({ type: 'NEW_BUSINESS', status: 'DONE', closedByInteraction: 'CALL-F1' }),
+    ]);
     const done = await gql(hub.url, app, `{ followUps(status: DONE, first: 50) { totalCount } }`);
-    expect(done.data.followUps.totalCount).toBe(3);
+    expect(done.data.followUps.totalCount).toBe(4);
   }, 120_000);
 
   it('creates orphaned-policy follow-ups when an agent departs, for the branch', async () => {
@@ -302,7 +317,7 @@ describe('the customer programme on a real broker', () => {
     expect(
       await sql(`select count(*)::int as n, array_agg(dedup_key order by dedup_key) as keys from follow_up`),
     ).toEqual(before);
-    expect(before[0]?.n).toBe(6);
+    expect(before[0]?.n).toBe(7);
     expect(
       await sql(`select party_id, annualised_premium, lifecycle, segments from customer_value order by party_id`),
     ).toEqual(values);
@@ -412,7 +427,7 @@ describe('the customer programme on a real broker', () => {
     });
 
     const versionBefore = (await customer('CD000001')).value.configVersion;
-    // VIP now: annualised premium of at least 10,000 (B, C, D and E hold 12,000 a year in force; A's lapsed).
+    // VIP now: annualised premium of at least 10,000 (B, C, D, E and F hold 12,000 a year in force; A's lapsed).
     const changed = await gql(hub.url, await tokenFor(hub, 'RISK_ADMIN'), update, {
       code: 'VIP',
       params: { purpose: 'SERVICE', when: [{ metric: 'annualisedPremium', op: 'gte', value: 10000 }] },
@@ -420,7 +435,7 @@ describe('the customer programme on a real broker', () => {
     expect(changed.errors).toBeUndefined();
     const { rule, job } = changed.data.updateProgrammeRule;
     expect(rule).toEqual({ code: 'VIP', version: 2, updatedBy: 'test-risk_admin' });
-    expect(job).toMatchObject({ kind: 'RECOMPUTE', total: 5 });
+    expect(job).toMatchObject({ kind: 'RECOMPUTE', total: 6 });
     const finished = await eventually(async () => {
       const r = await gql(
         hub.url,
@@ -432,8 +447,8 @@ describe('the customer programme on a real broker', () => {
     }, 30_000);
     expect(finished).toMatchObject({
       status: 'DONE',
-      done: 5,
-      total: 5,
+      done: 6,
+      total: 6,
       progress: 1,
       configVersion: versionBefore + 1,
     });
@@ -452,7 +467,7 @@ describe('the customer programme on a real broker', () => {
       { after: vip.data.customers.pageInfo.endCursor },
     );
     const ids = [vip.data.customers.edges[0].node.id, ...next.data.customers.edges.map((e: any) => e.node.id)];
-    const vips = await Promise.all(['CB000001', 'CC000001', 'CD000001', 'CE000001'].map(customer));
+    const vips = await Promise.all(['CB000001', 'CC000001', 'CD000001', 'CE000001', 'CF000001'].map(customer));
     expect(ids.sort()).toEqual(vips.map((c) => c.id).sort());
     const d = vips[2];
     expect(next.data.customers.pageInfo.hasNextPage).toBe(false);
