@@ -18,7 +18,11 @@ export function ormOptions(clientUrl: string, opts: { poolMax: number; printQuer
     clientUrl,
     entities: allEntities,
     extensions: [Migrator],
-    pool: { min: 0, max: opts.poolMax, idleTimeoutMillis: 10_000 },
+    // A connection, once opened, stays (pg-pool closes idle clients only above `min`), as on the read pool
+    // (read-pool.ts): ingest's traffic comes in bursts, and with the 10 s idle timeout the quiet between two
+    // closed the sessions, so the next burst's first transactions paid for new backends — catalog caches loaded
+    // and every prepared statement planned again. Idle sessions cost the server a backend each (dbPoolMax of them).
+    pool: { min: opts.poolMax, max: opts.poolMax, idleTimeoutMillis: 10_000 },
     // No JIT compilation on the hub's sessions. Its statements are short lookups and writes keyed by VALUES
     // lists, whose row estimates make their cost look large: PostgreSQL then spent 20–90 ms compiling a
     // statement that runs in 10 (measured on the bank-account network lookup; bench:ingest, HUB_SQL_PROFILE=1).

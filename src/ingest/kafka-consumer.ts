@@ -221,8 +221,9 @@ export async function startConnectorConsumer(opts: {
       );
       backlog.applied(`${at.topic}/${at.partition}`, next);
     }
-    opts.afterCommit?.(backlog.waiting());
-    statistics.noteApplied(chunk.length - result.skipped);
+    const waiting = backlog.waiting();
+    opts.afterCommit?.(waiting);
+    statistics.noteApplied(chunk.length - result.skipped, waiting);
     eventsTotal.inc({ connector, outcome: 'applied' }, result.applied);
     eventsTotal.inc({ connector, outcome: 'stale' }, result.stale);
     eventsTotal.inc({ connector, outcome: 'skipped' }, result.skipped);

@@ -79,4 +79,31 @@ describe('planner statistics during a catch-up', () => {
     expect(await stats.refresh()).not.toContain('party');
     expect(await reltuples('party')).toBe(3000);
   });
+
+  it('checks when a backlog has been applied, without waiting for the next 2,000 messages', async () => {
+    const stats = new TableStatistics(orm, createLogger('error'));
+    await admin.query(`insert into party (id, kind) select gen_random_uuid(), 'PERSON' from generate_series(1, 2000)`);
+    await admin.query('select pg_stat_force_next_flush()');
+    const observer = new pg.Client({ connectionString: db.url });
+    await observer.connect();
+    let changes = 0;
+    for (let i = 0; i < 50 && changes < 3200; i += 1) {
+      const { rows } = await observer.query<{ n: number }>(
+        `select n_mod_since_analyze::int as n from pg_stat_user_tables where relname = 'party'`,
+      );
+      changes = rows[0]?.n ?? 0;
+      if (changes < 3200) await new Promise((r) => setTimeout(r, 200));
+    }
+    await observer.end();
+    expect(changes).toBe(3200); // of 6,200 rows: more than a third
+    // A few hundred messages applied with nothing waiting: no check yet.
+    stats.noteApplied(300, 0);
+    await stats.idle();
+    expect(await reltuples('party')).toBe(3000);
+    // A backlog (5,000 waiting), then its last commit (none waiting): checked at once.
+    stats.noteApplied(300, 5000);
+    stats.noteApplied(300, 0);
+    await stats.idle();
+    expect(await reltuples('party')).toBe(6200);
+  });
 });
