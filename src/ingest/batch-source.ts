@@ -1,8 +1,8 @@
 import type { IngestDeps } from './apply-batch.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { applyBatch, emptyBatchResult, type BatchResult } from './apply-batch.ts';
+import { applyBatches, emptyBatchResult, type BatchResult } from './apply-batch.ts';
 import type { TopicRouter } from './topic-router.ts';
-import { textMessage } from '../connectors/framework/connector.ts';
+import { type SourceMessage, textMessage } from '../connectors/framework/connector.ts';
 
 /**
  * The batch path: feeds messages that did not come from a broker (the demo data set, initial loads) through
@@ -11,6 +11,18 @@ import { textMessage } from '../connectors/framework/connector.ts';
  */
 export type BatchInputMessage = { topic: string; key: string | null; value: string | null };
 
+/** Messages a window takes: one transaction (or a few, cut by the key-lock budget) of group commit. */
+const windowSize = 500;
+
+/**
+ * The stream is applied in windows of consecutive messages, each window as one group commit of its topics — one
+ * part per topic with that topic's messages in order — as the consumer applies what several partitions fetched
+ * (src/ingest/group-commit.ts). Stream order holds between windows (a role may refer to a policy published
+ * later); within a window, topics relate as they do on a broker, where nothing orders one topic against another.
+ * Applying each run of one topic in a transaction of its own, as before, cost a transaction and a risk settlement
+ * per run: an interleaved stream is mostly runs of one or two messages (the demo's 2,808 messages were 838 runs,
+ * 9.2 s on PostgreSQL; bench:risk's 7,808 messages took 344 s).
+ */
 export async function ingestBatch(
   orm: MikroORM,
   router: TopicRouter,
@@ -19,17 +31,22 @@ export async function ingestBatch(
   deps: IngestDeps,
 ): Promise<BatchResult> {
   const total: BatchResult = emptyBatchResult();
-  // Keep the stream order across topics (a role may refer to a policy published later): apply runs of
-  // consecutive messages of the same topic in order.
   const positions = new Map<string, number>();
-  let run: { topic: string; items: { offset: string; key: string | null; value: string | null }[] } | null = null;
-  const flush = async () => {
-    if (!run) return;
-    const route = router.route(run.topic);
-    if (!route) throw new Error(`no connector for topic ${run.topic}`);
-    for (let i = 0; i < run.items.length; i += 500) {
-      const chunk = run.items.slice(i, i + 500).map((m) => textMessage(run!.topic, m.offset, m.key, m.value));
-      const r = await applyBatch(orm, `batch:${streamName}`, route, 0, chunk, deps);
+  for (let start = 0; start < messages.length; start += windowSize) {
+    const byTopic = new Map<string, SourceMessage[]>();
+    for (const m of messages.slice(start, start + windowSize)) {
+      const position = positions.get(m.topic) ?? 0;
+      positions.set(m.topic, position + 1);
+      const list = byTopic.get(m.topic) ?? [];
+      list.push(textMessage(m.topic, String(position), m.key, m.value));
+      byTopic.set(m.topic, list);
+    }
+    const parts = [...byTopic].map(([topic, list]) => {
+      const route = router.route(topic);
+      if (!route) throw new Error(`no connector for topic ${topic}`);
+      return { route, partition: 0, messages: list };
+    });
+    for (const r of await applyBatches(orm, `batch:${streamName}`, parts, deps)) {
       total.applied += r.applied;
       total.stale += r.stale;
       total.partiesChanged += r.partiesChanged;
@@ -37,15 +54,6 @@ export async function ingestBatch(
       total.quarantined += r.quarantined;
       total.rejected.push(...r.rejected);
     }
-    run = null;
-  };
-  for (const m of messages) {
-    if (run && run.topic !== m.topic) await flush();
-    const position = positions.get(m.topic) ?? 0;
-    positions.set(m.topic, position + 1);
-    run ??= { topic: m.topic, items: [] };
-    run.items.push({ offset: String(position), key: m.key, value: m.value });
   }
-  await flush();
   return total;
 }
