@@ -345,7 +345,7 @@ export async function startConnectorConsumer(opts: {
       await limit('consumer disconnect', consumer.disconnect());
       // The last dead letters go out before the producer does (or wait in the quarantine table for the next start).
       await limit('dead-letter publishing', deadLetters.stop());
-      await statistics.idle();
+      await limit('table statistics', statistics.close());
       await limit('producer disconnect', producer.disconnect());
       running = false;
     },

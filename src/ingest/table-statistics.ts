@@ -31,6 +31,8 @@ const tables = [
   'alert',
 ];
 const checkEvery = 2_000;
+/** How long after a backlog was applied its last changes are checked (see noteApplied). */
+const afterBacklogMs = 11_000;
 
 export class TableStatistics {
   readonly #orm: MikroORM;
@@ -40,42 +42,51 @@ export class TableStatistics {
   #running: Promise<void> | null = null;
   /** The consumer has reported a backlog (a step or more of messages waiting) and not yet none waiting. */
   #behind = false;
-  #lastWaiting = 0;
+  #afterBacklog: NodeJS.Timeout | null = null;
+  #closed = false;
 
-  constructor(orm: MikroORM, logger: Logger) {
+  readonly #afterBacklogMs: number;
+
+  constructor(orm: MikroORM, logger: Logger, opts: { afterBacklogMs?: number } = {}) {
     this.#orm = orm;
     this.#logger = logger;
+    this.#afterBacklogMs = opts.afterBacklogMs ?? afterBacklogMs;
   }
 
   /**
    * Counts applied messages; past each step of 2,000, analyses (in the background) the tables that grew. Also
-   * when a backlog has just been applied (`waiting`, the messages still to apply, reached none after having been a
-   * step or more): the last stretch of a catch-up would otherwise be analysed only once 2,000 more messages arrive, at
-   * the start of the next burst of traffic, whose first transactions then shared the cores with ANALYZE and planned
-   * their statements afresh (seen at the start of bench:ingest's freshness phase).
+   * once a backlog has been applied (`waiting`, the messages still to apply, reached none after having been a
+   * step or more): the last stretch of a catch-up would otherwise be analysed only once 2,000 more messages arrive,
+   * at the start of the next burst of traffic, whose first transactions then shared the cores with ANALYZE and
+   * planned their statements afresh (seen at the start of bench:ingest's freshness phase). That check waits
+   * `afterBacklogMs` (11 s): a backend reports its last changes to the counters only when it has been idle for a while
+   * (PostgreSQL's statistics flush every second at most, and an idle session's pending ones after 10 s).
    */
   noteApplied(messages: number, waiting = 0): void {
+    if (this.#closed) return;
     this.#applied += messages;
-    this.#lastWaiting = waiting;
     if (waiting >= checkEvery) this.#behind = true;
-    // While a check runs, a backlog applied meanwhile is checked after it (#behind stays).
-    const caughtUp = this.#behind && waiting === 0 && !this.#running;
-    if (caughtUp) this.#behind = false;
-    if ((this.#applied < this.#next && !caughtUp) || this.#running) return;
+    if (this.#behind && waiting === 0) {
+      this.#behind = false;
+      if (this.#afterBacklog) clearTimeout(this.#afterBacklog);
+      this.#afterBacklog = setTimeout(() => {
+        this.#afterBacklog = null;
+        if (!this.#running) this.#check();
+      }, this.#afterBacklogMs);
+      this.#afterBacklog.unref();
+    }
+    if (this.#applied < this.#next || this.#running) return;
     this.#check();
   }
 
   #check(): void {
+    if (this.#closed) return;
     this.#next = this.#applied + checkEvery;
     this.#running = this.refresh()
       .then(() => {})
       .catch((e: unknown) => this.#logger.warn('analyze failed; autovacuum will catch up', { error: e }))
       .finally(() => {
         this.#running = null;
-        if (this.#behind && this.#lastWaiting === 0) {
-          this.#behind = false;
-          this.#check();
-        }
       });
   }
 
@@ -105,9 +116,11 @@ export class TableStatistics {
     return names;
   }
 
-  /** Waits for a running ANALYZE (shutdown). */
-  async idle(): Promise<void> {
-    // A check that ends with a backlog applied meanwhile starts the next one (#check).
-    while (this.#running) await this.#running;
+  /** Starts no more checks and waits for a running ANALYZE (shutdown). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#afterBacklog) clearTimeout(this.#afterBacklog);
+    this.#afterBacklog = null;
+    await this.#running;
   }
 }

@@ -15,8 +15,8 @@ import { dayNumber, inForceStatuses } from './value.ts';
  * names no policy — on the same golden customer), whichever arrives first: a task derived after its call is
  * closed at once. Outcomes REACHED, RESOLVED and REFUSED close it; NO_ANSWER (or none) counts as an attempt.
  * The policy, its holder's role and the call come on different topics, in any order: a task derived before its
- * holder's role is known gets the holder when the role arrives, even when a call has closed it meanwhile (its
- * agent and branch stay as they were when it closed).
+ * holder's role is known gets the holder when the role arrives, even when a call has closed it meanwhile. A closed
+ * task keeps the holder, agent and branch it had (a later change of holder does not move a finished call's task).
  */
 export const followUpTypes = ['NEW_BUSINESS', 'LAPSE', 'BENEFIT_PAYMENT', 'ORPHANED_POLICY'] as const;
 export type FollowUpType = (typeof followUpTypes)[number];
@@ -186,12 +186,14 @@ export async function deriveFollowUps(
       em,
       `insert into follow_up as t (id, type, dedup_key, policy_system, policy_no, party_system, party_source_id, agent_code, branch, source_ref, opened_at, due_date)
        values ${marks(part.length, '(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?::date)')}
-       on conflict (dedup_key) do update set party_system = coalesce(excluded.party_system, t.party_system),
-         party_source_id = coalesce(excluded.party_source_id, t.party_source_id),
+       on conflict (dedup_key) do update set
+         party_system = case when t.status = 'OPEN' or t.party_source_id is null then coalesce(excluded.party_system, t.party_system) else t.party_system end,
+         party_source_id = case when t.status = 'OPEN' or t.party_source_id is null then coalesce(excluded.party_source_id, t.party_source_id) else t.party_source_id end,
          agent_code = case when t.status = 'OPEN' then excluded.agent_code else t.agent_code end,
          branch = case when t.status = 'OPEN' then coalesce(excluded.branch, t.branch) else t.branch end, updated_at = now()
-       where t.party_source_id is distinct from coalesce(excluded.party_source_id, t.party_source_id)
-         or (t.status = 'OPEN' and (t.agent_code is distinct from excluded.agent_code or t.branch is distinct from coalesce(excluded.branch, t.branch)))
+       where (t.party_source_id is null and excluded.party_source_id is not null)
+         or (t.status = 'OPEN' and (t.party_source_id is distinct from coalesce(excluded.party_source_id, t.party_source_id)
+           or t.agent_code is distinct from excluded.agent_code or t.branch is distinct from coalesce(excluded.branch, t.branch)))
        returning id::text as id, status`,
       part.flatMap((k) => [
         randomUUID(),
