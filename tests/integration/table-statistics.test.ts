@@ -35,6 +35,25 @@ describe('planner statistics during a catch-up', () => {
     (await admin.query<{ n: number }>(`select reltuples::int as n from pg_class where relname = $1`, [table])).rows[0]
       ?.n;
 
+  /** Party's changes since its last analyse as the counters show them, once they show `n` (or after ~10 s). */
+  const partyChangesReaching = async (n: number) => {
+    const observer = new pg.Client({ connectionString: db.url });
+    await observer.connect();
+    let changes = 0;
+    try {
+      for (let i = 0; i < 50 && changes < n; i += 1) {
+        const { rows } = await observer.query<{ n: number }>(
+          `select n_mod_since_analyze::int as n from pg_stat_user_tables where relname = 'party'`,
+        );
+        changes = rows[0]?.n ?? 0;
+        if (changes < n) await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await observer.end();
+    }
+    return changes;
+  };
+
   it('re-analyses a table whose rows were uncommitted when it was last analysed', async () => {
     const stats = new TableStatistics(orm, createLogger('error'));
     const writer = new pg.Client({ connectionString: db.url });
@@ -64,18 +83,7 @@ describe('planner statistics during a catch-up', () => {
     await admin.query(`insert into party (id, kind) select gen_random_uuid(), 'PERSON' from generate_series(1, 1200)`);
     await admin.query('select pg_stat_force_next_flush()');
     // Once the counters show the 1,200 changes (on a table of 4,200 rows: not a third of it) …
-    const observer = new pg.Client({ connectionString: db.url });
-    await observer.connect();
-    let changes = 0;
-    for (let i = 0; i < 50 && changes < 1200; i += 1) {
-      const { rows } = await observer.query<{ n: number }>(
-        `select n_mod_since_analyze::int as n from pg_stat_user_tables where relname = 'party'`,
-      );
-      changes = rows[0]?.n ?? 0;
-      if (changes < 1200) await new Promise((r) => setTimeout(r, 200));
-    }
-    await observer.end();
-    expect(changes).toBe(1200);
+    expect(await partyChangesReaching(1200)).toBe(1200);
     expect(await stats.refresh()).not.toContain('party');
     expect(await reltuples('party')).toBe(3000);
   });
@@ -84,18 +92,7 @@ describe('planner statistics during a catch-up', () => {
     const stats = new TableStatistics(orm, createLogger('error'), { afterBacklogMs: 200 });
     await admin.query(`insert into party (id, kind) select gen_random_uuid(), 'PERSON' from generate_series(1, 2000)`);
     await admin.query('select pg_stat_force_next_flush()');
-    const observer = new pg.Client({ connectionString: db.url });
-    await observer.connect();
-    let changes = 0;
-    for (let i = 0; i < 50 && changes < 3200; i += 1) {
-      const { rows } = await observer.query<{ n: number }>(
-        `select n_mod_since_analyze::int as n from pg_stat_user_tables where relname = 'party'`,
-      );
-      changes = rows[0]?.n ?? 0;
-      if (changes < 3200) await new Promise((r) => setTimeout(r, 200));
-    }
-    await observer.end();
-    expect(changes).toBe(3200); // of 6,200 rows: more than a third
+    expect(await partyChangesReaching(3200)).toBe(3200); // of 6,200 rows: more than a third
     // A few hundred messages applied with nothing waiting: no check.
     stats.noteApplied(300, 0);
     await new Promise((r) => setTimeout(r, 600));
