@@ -24,9 +24,15 @@ export type FreshnessLoad = {
   durationSeconds: number;
 };
 
-/** Every probe's latency (ms) and when it was sent (epoch ms, to line slow probes up with the hub's debug log), the
- * events sent and the time taken. */
-export type FreshnessResult = { latencies: number[]; sentAt: number[]; sent: number; seconds: number };
+/** Every probe's latency (ms), of which until its position had committed (ms), and when it was sent (epoch ms, to
+ * line slow probes up with the hub's debug log), the events sent and the time taken. */
+export type FreshnessResult = {
+  latencies: number[];
+  committed: number[];
+  sentAt: number[];
+  sent: number;
+  seconds: number;
+};
 
 /** Runs the load in a worker thread. */
 export function runFreshnessLoad(load: FreshnessLoad): Promise<FreshnessResult> {
@@ -72,6 +78,7 @@ async function freshness({
   });
   const applied = watchPositions(pool, groupId, probeTopic);
   const latencies: number[] = [];
+  const committed: number[] = [];
   const sentAtWall: number[] = [];
   const pending: Promise<void>[] = [];
   const tickMs = 50;
@@ -112,14 +119,17 @@ async function freshness({
         const wall = Date.now();
         const [meta] = await producer.send({ topic: probeTopic, acks: -1, messages: [{ key: userId, value }] });
         if (!meta?.baseOffset) throw new Error('the broker did not say where the probe went');
+        const { partition } = meta;
+        const offset = BigInt(meta.baseOffset);
         pending.push(
-          applied
-            .until(meta.partition, BigInt(meta.baseOffset))
-            .then(() => waitVisible(url, token, mobile))
-            .then((at) => {
-              latencies.push(at - sentAt);
-              sentAtWall.push(wall);
-            }),
+          (async () => {
+            await applied.until(partition, offset);
+            const committedAt = performance.now();
+            const at = await waitVisible(url, token, mobile);
+            latencies.push(at - sentAt);
+            committed.push(committedAt - sentAt);
+            sentAtWall.push(wall);
+          })(),
         );
       }
     }
@@ -129,7 +139,7 @@ async function freshness({
     await producer.disconnect();
     await pool.end();
   }
-  return { latencies, sentAt: sentAtWall, sent, seconds: (performance.now() - started) / 1000 };
+  return { latencies, committed, sentAt: sentAtWall, sent, seconds: (performance.now() - started) / 1000 };
 }
 
 /**

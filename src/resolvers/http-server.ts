@@ -11,7 +11,7 @@ import { apolloMiddleware } from './apollo-express.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger.ts';
 import { withQueryStats, type QueryStats } from '../db/query-stats.ts';
-import { AuthenticationError, verifyBearer, type TokenSettings } from '../auth/viewer.ts';
+import { AuthenticationError, verifyBearer, type TokenSettings, type Viewer } from '../auth/viewer.ts';
 import { DomainError } from '../domain/errors.ts';
 import { formatError, toGraphQLError } from './errors.ts';
 import { requireTrustedDocuments, type TrustedDocuments } from './trusted-documents.ts';
@@ -29,7 +29,8 @@ import { type GraphiQLOptions, graphiqlRouter } from './graphiql.ts';
 import type { GraphQLContext, ReadMode } from './context.ts';
 import { registry } from '../observability/metrics.ts';
 import { AccessAuditLog } from '../services/access-audit.service.ts';
-import { RequestContext } from './request-context.ts';
+import { RequestContext, type RequestParts } from './request-context.ts';
+import { warmReadPath } from './warm-up.ts';
 
 /**
  * HTTP surface: /graphql (Apollo Server 5 on Express 5; POST, and GET for queries), /graphiql in development, GET /healthz (process is up), GET /readyz
@@ -74,14 +75,29 @@ export async function startServer(opts: {
   const searchLimiter = new SearchRateLimiter(limits.searchesPerMinute);
   const auditLog = new AccessAuditLog(orm, logger, opts.auditRetentionDays ?? 365);
   // As many read sessions as the main pool has connections (DB_POOL_MAX).
+  const readPoolMax = opts.snapshotReads ? ((orm.config.get('pool') as { max?: number } | undefined)?.max ?? 10) : 1;
   const readPool = opts.snapshotReads
     ? openReadPool(orm, {
-        max: (orm.config.get('pool') as { max?: number } | undefined)?.max ?? 10,
+        max: readPoolMax,
         statementTimeoutMs: limits.statementTimeoutMs,
       })
     : null;
   // A search run again in a snapshot was counted against the caller the first time.
   const countedAlready = { take() {} };
+  const contextFor = (
+    viewer: Viewer,
+    request: Pick<RequestParts, 'stats' | 'deadlineAt' | 'readMode' | 'purpose' | 'searchLimiter'>,
+  ) =>
+    new RequestContext({
+      ...request,
+      viewer,
+      em: orm.em.fork(),
+      logger,
+      suppression: {
+        suppressionLimitDays: opts.suppressionLimitDays ?? 30,
+        maxSuppressionDays: opts.maxSuppressionDays ?? 365,
+      },
+    });
   const app = express();
   const httpServer = http.createServer(app);
 
@@ -207,19 +223,12 @@ export async function startServer(opts: {
           }
           throw e;
         }
-        return new RequestContext({
-          viewer,
-          em: orm.em.fork(),
+        return contextFor(viewer, {
           stats: (req as unknown as { stats: QueryStats }).stats,
           deadlineAt: (req as unknown as { deadlineAt: number }).deadlineAt,
           readMode,
-          logger,
           purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 200) : null,
           searchLimiter: readMode.snapshot ? countedAlready : searchLimiter,
-          suppression: {
-            suppressionLimitDays: opts.suppressionLimitDays ?? 30,
-            maxSuppressionDays: opts.maxSuppressionDays ?? 365,
-          },
         });
       },
       (req) => runAgainInSnapshot((req as unknown as { readMode: ReadMode }).readMode),
@@ -249,6 +258,21 @@ export async function startServer(opts: {
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(opts.port, opts.host, () => resolve());
+  });
+  // Before the address is handed out (and /readyz is asked): the first callers do not pay for cold sessions.
+  await warmReadPath({
+    apollo,
+    // The warm-up's own searches are not a caller's: no rate limit, no purpose.
+    contextFor: (viewer) =>
+      contextFor(viewer, {
+        stats: { statements: 0 },
+        deadlineAt: performance.now() + limits.deadlineMs,
+        readMode: newReadMode(),
+        purpose: null,
+        searchLimiter: countedAlready,
+      }),
+    sessions: readPoolMax,
+    logger,
   });
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
