@@ -19,10 +19,19 @@ export function startOutboxDrainer(opts: {
    * was a second transaction of four statements. Without it, passes go on until one sends nothing.
    */
   pageSize?: number;
+  /**
+   * A pass starts at least this long after the one before (default 0): requests in between are answered by one
+   * pass at the end of the spacing. Every ingest commit asks for a pass; at 1,500 events/s that was ~44 passes a
+   * second, each a transaction of four statements on the hub's thread and pool beside ingest.
+   */
+  minSpacingMs?: number;
 }): OutboxDrainer {
   let draining: Promise<void> | null = null;
   let again = false;
   let stopping = false;
+  let finishing = false;
+  let lastPass = Number.NEGATIVE_INFINITY;
+  const spacing = opts.minSpacingMs ?? 0;
   const drain = (): Promise<void> => {
     if (draining) {
       again = true;
@@ -30,6 +39,10 @@ export function startOutboxDrainer(opts: {
     }
     draining = (async () => {
       do {
+        // The last pass at shutdown goes out without waiting (one already waiting waits at most the spacing).
+        const wait = lastPass + spacing - performance.now();
+        if (wait > 0 && !finishing) await new Promise((r) => setTimeout(r, wait));
+        lastPass = performance.now();
         again = false;
         try {
           const full = opts.pageSize ?? 1;
@@ -50,6 +63,7 @@ export function startOutboxDrainer(opts: {
     async stop() {
       clearInterval(timer);
       // A last pass, so what the final transactions wrote goes out before the producer disconnects.
+      finishing = true;
       await drain();
       stopping = true;
     },

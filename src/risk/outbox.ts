@@ -89,6 +89,7 @@ export async function purgePublishedOutbox(
 
 /** Rows one publishing transaction claims and sends at most. */
 const outboxPage = 500;
+const outboxSpacingMs = 100;
 
 /** How often published rows past their retention are purged. */
 const purgeEveryMs = 3_600_000;
@@ -121,6 +122,9 @@ export async function startOutboxPublisher(opts: {
     name: 'outbox',
     publishOnce: () => publishOutbox(opts.orm, producer, outboxPage, opts.routing),
     pageSize: outboxPage,
+    // Golden-record change events and alert changes leave within 100 ms of their commit, a pass for every commit
+    // in that time together.
+    minSpacingMs: outboxSpacingMs,
     logger: opts.logger,
   });
   const retentionDays = opts.retentionDays ?? 7;

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/config/logger.ts';
+import { startOutboxDrainer } from '../../src/messaging/outbox-drainer.ts';
+
+/**
+ * The outbox publisher's passes (src/messaging/outbox-drainer.ts): requests made while a pass runs or waits are
+ * answered by one more pass, and with a minimum spacing the passes start at least that far apart — every ingest
+ * commit asks for one — while the last pass at shutdown goes out without waiting.
+ */
+describe('outbox drainer', () => {
+  const logger = createLogger('silent');
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('starts passes at least the spacing apart, however many commits ask for one', async () => {
+    const starts: number[] = [];
+    const drainer = startOutboxDrainer({
+      name: 'test',
+      publishOnce: async () => {
+        starts.push(performance.now());
+        await sleep(5);
+        return 0;
+      },
+      logger,
+      minSpacingMs: 200,
+      intervalMs: 60_000,
+    });
+    // Twenty commits, 20 ms apart: 400 ms of requests.
+    for (let i = 0; i < 20; i += 1) {
+      void drainer.drain();
+      await sleep(20);
+    }
+    await drainer.drain();
+    await drainer.stop();
+    // At most one pass per 200 ms of requests (the first at once), plus the last pass at shutdown.
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    expect(starts.length).toBeLessThanOrEqual(5);
+    for (let i = 1; i < starts.length - 1; i += 1)
+      expect((starts[i] as number) - (starts[i - 1] as number)).toBeGreaterThanOrEqual(195);
+  });
+
+  it('without a spacing, a request during a pass gets exactly one more pass', async () => {
+    let passes = 0;
+    const drainer = startOutboxDrainer({
+      name: 'test',
+      publishOnce: async () => {
+        passes += 1;
+        await sleep(30);
+        return 0;
+      },
+      logger,
+      intervalMs: 60_000,
+    });
+    const first = drainer.drain();
+    for (let i = 0; i < 5; i += 1) void drainer.drain();
+    await first;
+    expect(passes).toBe(2);
+    await drainer.stop();
+    expect(passes).toBe(3);
+  });
+
+  it('sends what is left at shutdown without waiting out the spacing', async () => {
+    const starts: number[] = [];
+    const drainer = startOutboxDrainer({
+      name: 'test',
+      publishOnce: async () => {
+        starts.push(performance.now());
+        return 0;
+      },
+      logger,
+      minSpacingMs: 5_000,
+      intervalMs: 60_000,
+    });
+    await drainer.drain();
+    const stopping = performance.now();
+    await drainer.stop();
+    expect(starts).toHaveLength(2);
+    expect((starts[1] as number) - stopping).toBeLessThan(1_000);
+  });
+});
