@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -47,7 +47,8 @@ import {
  * Work per event, steadier than wall time on a shared machine: the CPU seconds of the hub process and of its database
  * sessions per 1,000 events (with the load average), and the rows and index entries written per event, from
  * PostgreSQL's counters (bench/ingest-support.ts; (1) writes 1 row and 1 index entry per event), for (2) and for
- * each rate of (3); batches retried (rolled-back writes count too) are printed beside them.
+ * each rate of (3); batches retried (rolled-back writes count too) are printed beside them. From the CPU, the ratio's
+ * ceiling: what (2)/(1) could at most be if the hub and its database kept every core of the machine busy.
  * `--programme on|off|both` (default on): the customer programme's derivation (values, segments, follow-ups;
  * HUB_PROGRAMME) on or off; `both` runs (2) and (3) twice on the same messages, each on a fresh database and topics
  * of its own — off, then on — and prints the time each took and the ratio (issue 15: on / off ≤ 1.15);
@@ -279,6 +280,14 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       const perK = (x: number) => ((x * 1000) / traffic.length).toFixed(3);
       log(
         `cpu:                 hub process ${hubCpu.toFixed(1)} s, its PostgreSQL sessions ${dbCpu.toFixed(1)} s; per 1,000 events ${perK(hubCpu)} + ${perK(dbCpu)} s (load average ${loadAverage()})`,
+      );
+      // The most the ratio could be at this CPU per event if the hub and its database used every core of the
+      // machine all the time and nothing else ran (not the broker, not the bench): the cores' time in the raw
+      // upsert's duration over the CPU the hub's run took. A ratio target above it needs less CPU per event, not
+      // better overlap.
+      const cores = availableParallelism();
+      log(
+        `ratio ceiling:       ${((cores * traffic.length) / rawRate / (hubCpu + dbCpu)).toFixed(3)} (${cores} cores × the raw upsert's ${(traffic.length / rawRate).toFixed(2)} s over the hub's ${(hubCpu + dbCpu).toFixed(1)} s of CPU: every core busy, nothing else running)`,
       );
       log(`writes:              ${writesPerEvent(writesBefore, await writeSnapshot(statsPool), traffic.length)}`);
       // Transactions retried (their rolled-back writes are in the counts above).
