@@ -13,17 +13,22 @@ import type { DemoMessage } from '../src/demo/generate-core-policy.ts';
  * the meter samples every session's CPU twice a second and keeps the last figure of those that ended: `read()` is
  * the CPU of every session seen so far, short of what an ended one used after its last sample.
  */
-export function databaseCpuMeter(pool: pg.Pool): { read(): Promise<number>; stop(): void } {
-  const last = new Map<number, number>();
+export function databaseCpuMeter(pool: pg.Pool): {
+  read(): Promise<number>;
+  /** The same CPU by the sessions' `application_name` (hub, hub-workers, hub-read; the bench's own sessions have none). */
+  byApplication(): Map<string, number>;
+  stop(): void;
+} {
+  const last = new Map<number, { app: string; seconds: number }>();
   const sample = async () => {
-    const { rows } = await pool.query<{ pid: number }>(
-      `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+    const { rows } = await pool.query<{ pid: number; app: string }>(
+      `select pid, application_name as app from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
     );
-    for (const { pid } of rows) {
+    for (const { pid, app } of rows) {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        last.set(pid, (Number(fields[11]) + Number(fields[12])) / 100); // USER_HZ on Linux
+        last.set(pid, { app: app || '(bench)', seconds: (Number(fields[11]) + Number(fields[12])) / 100 }); // USER_HZ on Linux
       } catch {
         // the session ended, or /proc is not ours to read
       }
@@ -33,7 +38,12 @@ export function databaseCpuMeter(pool: pg.Pool): { read(): Promise<number>; stop
   return {
     async read() {
       await sample();
-      return [...last.values()].reduce((s, v) => s + v, 0);
+      return [...last.values()].reduce((s, v) => s + v.seconds, 0);
+    },
+    byApplication() {
+      const by = new Map<string, number>();
+      for (const { app, seconds } of last.values()) by.set(app, (by.get(app) ?? 0) + seconds);
+      return by;
     },
     stop: () => clearInterval(timer),
   };

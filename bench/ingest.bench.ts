@@ -67,6 +67,14 @@ import {
 /** Probes sent in a phase's first seconds, left out of its steady-state figures (printed beside the whole phase's). */
 const warmUpSeconds = 5;
 
+/** CPU seconds by session name, largest first: "hub 14.0 s, hub-workers 6.9 s, …". */
+function bySessions(by: ReadonlyMap<string, number>, digits = 1): string {
+  return [...by]
+    .sort((a, b) => b[1] - a[1])
+    .map(([app, seconds]) => `${app} ${seconds.toFixed(digits)} s`)
+    .join(', ');
+}
+
 function quantiles(latencies: readonly number[]): string {
   const sorted = [...latencies].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
@@ -279,7 +287,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
       result.cpu = hubCpu + dbCpu;
       const perK = (x: number) => ((x * 1000) / traffic.length).toFixed(3);
       log(
-        `cpu:                 hub process ${hubCpu.toFixed(1)} s, its PostgreSQL sessions ${dbCpu.toFixed(1)} s; per 1,000 events ${perK(hubCpu)} + ${perK(dbCpu)} s (load average ${loadAverage()})`,
+        `cpu:                 hub process ${hubCpu.toFixed(1)} s, its PostgreSQL sessions ${dbCpu.toFixed(1)} s (${bySessions(dbCpuMeter.byApplication())}); per 1,000 events ${perK(hubCpu)} + ${perK(dbCpu)} s (load average ${loadAverage()})`,
       );
       // The most the ratio could be at this CPU per event if the hub and its database used every core of the
       // machine all the time and nothing else ran (not the broker, not the bench): the cores' time in the raw
@@ -351,6 +359,7 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
         resetSqlProfile();
         const phaseCpu = process.cpuUsage();
         const phaseDbCpu = await dbCpuMeter.read();
+        const phaseDbBy = dbCpuMeter.byApplication();
         const done = await runFreshnessLoad({
           url: hub.url,
           token,
@@ -369,8 +378,14 @@ async function runHub(mode: 'on' | 'off', run: number, traffic: readonly DemoMes
         const phaseEvents = load.length + latencies.length;
         const used = process.cpuUsage(phaseCpu);
         const phaseDb = (await dbCpuMeter.read()) - phaseDbCpu;
+        const phaseBy = new Map(
+          [...dbCpuMeter.byApplication()].map(([app, seconds]) => [
+            app,
+            ((seconds - (phaseDbBy.get(app) ?? 0)) * 1000) / phaseEvents,
+          ]),
+        );
         log(
-          `  cpu at ${rate}/s: bench process (hub, load and probes) ${((used.user + used.system) / 1e3 / phaseEvents).toFixed(3)} s, its PostgreSQL sessions ${((phaseDb * 1000) / phaseEvents).toFixed(3)} s per 1,000 events (load average ${loadAverage()})`,
+          `  cpu at ${rate}/s: bench process (hub, load and probes) ${((used.user + used.system) / 1e3 / phaseEvents).toFixed(3)} s, its PostgreSQL sessions ${((phaseDb * 1000) / phaseEvents).toFixed(3)} s per 1,000 events (${bySessions(phaseBy, 3)}; load average ${loadAverage()})`,
         );
         log(`  writes at ${rate}/s: ${writesPerEvent(phaseWrites, await writeSnapshot(statsPool), phaseEvents, 6)}`);
         if (benchLogLevel === 'debug')

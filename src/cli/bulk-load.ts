@@ -31,7 +31,7 @@ export async function bulkLoadCommand(config: HubConfig, logger: Logger, args: s
     throw new ConfigError(
       'the bulk load writes with COPY into PostgreSQL: set DATABASE_URL (not for the embedded default)',
     );
-  const orm = await openOrm(config.databaseUrl, { poolMax: 2 });
+  const orm = await openOrm(config.databaseUrl, { poolMax: 2, applicationName: 'hub-bulk-load' });
   try {
     await migrate(orm);
     const r = await bulkLoadFromKafka({

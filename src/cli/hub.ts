@@ -340,7 +340,10 @@ async function withStore(
   const embedded = config.databaseUrl
     ? null
     : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-  const orm = await openOrm(config.databaseUrl ?? (embedded as { url: string }).url, { poolMax: opts.poolMax });
+  const orm = await openOrm(config.databaseUrl ?? (embedded as { url: string }).url, {
+    poolMax: opts.poolMax,
+    applicationName: 'hub-cli',
+  });
   try {
     if (opts.migrate !== false) await migrate(orm);
     return await work(orm);

@@ -45,7 +45,7 @@ export async function rightsCommand(
   const embedded = config.databaseUrl
     ? null
     : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-  const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 2 });
+  const orm = await openOrm(config.databaseUrl ?? embedded!.url, { poolMax: 2, applicationName: 'hub-cli' });
   try {
     await migrate(orm);
     const rights = new RightsService(orm.em.fork(), steward.subject);

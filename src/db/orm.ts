@@ -13,7 +13,19 @@ export type Orm = MikroORM;
 
 const migrationsPath = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-export function ormOptions(clientUrl: string, opts: { poolMax: number; printQueries?: boolean }): Options {
+export type OrmOptions = {
+  poolMax: number;
+  printQueries?: boolean;
+  /**
+   * What the pool's sessions call themselves to PostgreSQL (`application_name`: pg_stat_activity, the server's log
+   * with `%a`): `hub` for ingest, the outbox and mutations, `hub-workers` for the risk and programme workers,
+   * `hub-read` for the GraphQL read pool (read-pool.ts), `hub-cli` for the commands.
+   */
+  applicationName?: string;
+};
+
+export function ormOptions(clientUrl: string, opts: OrmOptions): Options {
+  const applicationName = opts.applicationName ?? 'hub';
   return {
     clientUrl,
     entities: allEntities,
@@ -27,7 +39,11 @@ export function ormOptions(clientUrl: string, opts: { poolMax: number; printQuer
     // lists, whose row estimates make their cost look large: PostgreSQL then spent 20–90 ms compiling a
     // statement that runs in 10 (measured on the bank-account network lookup; bench:ingest, HUB_SQL_PROFILE=1).
     onCreateConnection: async (connection) => {
-      await (connection as DatabaseConnection).executeQuery(CompiledQuery.raw('set jit = off'));
+      await (connection as DatabaseConnection).executeQuery(
+        CompiledQuery.raw(`select set_config('jit', 'off', false), set_config('application_name', $1, false)`, [
+          applicationName,
+        ]),
+      );
     },
     // The read path's fixed statements go out as named prepared statements (prepared.ts); the bulk load finds
     // its transaction's client for COPY (copy.ts).
@@ -76,7 +92,7 @@ export async function closeWithin(orm: MikroORM, ms: number): Promise<boolean> {
   }
 }
 
-export async function openOrm(clientUrl: string, opts: { poolMax: number; printQueries?: boolean }): Promise<MikroORM> {
+export async function openOrm(clientUrl: string, opts: OrmOptions): Promise<MikroORM> {
   return MikroORM.init(ormOptions(clientUrl, opts));
 }
 

@@ -230,7 +230,7 @@ const metricsEveryMs = 1_000;
 
 async function runThread(port: NonNullable<typeof parentPort>, data: ThreadData): Promise<void> {
   const logger = forwardingLogger(port);
-  const orm = await openOrm(data.databaseUrl, { poolMax: threadPoolMax });
+  const orm = await openOrm(data.databaseUrl, { poolMax: threadPoolMax, applicationName: 'hub-workers' });
   const report = workerMetricReporter();
   const sendMetrics = async () => {
     const r = await report();

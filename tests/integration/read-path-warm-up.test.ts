@@ -9,7 +9,8 @@ import { gql } from '../support/graphql.ts';
 /**
  * A started hub has warmed its read path (src/resolvers/warm-up.ts): every read session is open and has run the
  * phone search and the customer 360 before the address is handed out, so the first callers open no session. The
- * warm-up is not a caller: it leaves nothing in the access audit and uses no caller's search allowance.
+ * warm-up is not a caller: it leaves nothing in the access audit. Each pool's sessions carry its name
+ * (`application_name`), so pg_stat_activity shows which part of the hub holds which.
  */
 describe('read path warm-up', () => {
   const sessions = 3;
@@ -74,5 +75,17 @@ describe('read path warm-up', () => {
     for (const pid of searched) expect(before).toContain(pid);
     const { rows: audit } = await admin.query<{ n: number }>(`select count(*)::int as n from access_audit`);
     expect(audit[0]?.n).toBe(0);
+  });
+
+  it('names its sessions to PostgreSQL by what they do', async () => {
+    const { rows } = await admin.query<{ app: string; n: number }>(
+      `select application_name as app, count(*)::int as n from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid() group by 1 order by 1`,
+    );
+    const by = new Map(rows.map((r) => [r.app, r.n]));
+    // The read pool's sessions, all open (the warm-up), and the ingest/outbox pool's.
+    expect(by.get('hub-read')).toBe(sessions);
+    expect(by.get('hub') ?? 0).toBeGreaterThan(0);
+    expect([...by.keys()].every((app) => app.startsWith('hub'))).toBe(true);
   });
 });
