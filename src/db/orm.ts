@@ -18,14 +18,22 @@ export type OrmOptions = {
   printQueries?: boolean;
   /**
    * What the pool's sessions call themselves to PostgreSQL (`application_name`: pg_stat_activity, the server's log
-   * with `%a`): `hub` for ingest, the outbox and mutations, `hub-workers` for the risk and programme workers,
-   * `hub-read` for the GraphQL read pool (read-pool.ts), `hub-cli` for the commands.
+   * with `%a`): `hub` for ingest, the outbox and mutations (and the risk and programme workers where they share that
+   * pool: on the embedded database, or with HUB_WORKERS_THREAD=0), `hub-workers` for the workers' thread, `hub-read`
+   * for the GraphQL read pool (read-pool.ts), `hub-cli` and `hub-bulk-load` for the commands. With PGAPPNAME set
+   * (e.g. an instance's name), it comes first: `eu-1 hub-read`.
    */
   applicationName?: string;
 };
 
+/** A pool's session name, after PGAPPNAME when the deployment sets one. */
+export function sessionName(role: string): string {
+  const instance = process.env.PGAPPNAME?.trim();
+  return (instance ? `${instance} ${role}` : role).slice(0, 63);
+}
+
 export function ormOptions(clientUrl: string, opts: OrmOptions): Options {
-  const applicationName = opts.applicationName ?? 'hub';
+  const applicationName = sessionName(opts.applicationName ?? 'hub');
   return {
     clientUrl,
     entities: allEntities,

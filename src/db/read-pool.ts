@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { CompiledQuery } from 'kysely';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { preparePooledStatements } from './prepared.ts';
+import { sessionName } from './orm.ts';
 
 /**
  * The GraphQL query operations' own pool: sessions set up for reading once, when each connection opens (startup
@@ -50,7 +51,7 @@ export function openReadPool(orm: MikroORM, opts: { max: number; statementTimeou
       // which stalled the customer 360 for 100–400 ms (bench:graphql's even pace, ~10 s after a closed-loop run:
       // p99 25–125 ms; with the connections kept, 9–11 ms, max under 20 ms).
       min: opts.max,
-      application_name: 'hub-read',
+      application_name: sessionName('hub-read'),
       options: Object.entries(settings)
         .map(([k, v]) => `-c ${k}=${v}`)
         .join(' '),

@@ -33,27 +33,34 @@ export function startOutboxDrainer(opts: {
   let lastPass = Number.NEGATIVE_INFINITY;
   const spacing = opts.minSpacingMs ?? 0;
   const drain = (): Promise<void> => {
+    // After stop: the producer is gone (a part abandoned at shutdown may still finish and ask).
+    if (stopping) return Promise.resolve();
     if (draining) {
       again = true;
       return draining;
     }
     draining = (async () => {
-      do {
-        // The last pass at shutdown goes out without waiting (one already waiting waits at most the spacing).
-        const wait = lastPass + spacing - performance.now();
-        if (wait > 0 && !finishing) await new Promise((r) => setTimeout(r, wait));
-        lastPass = performance.now();
-        again = false;
-        try {
-          const full = opts.pageSize ?? 1;
-          while ((await opts.publishOnce()) >= full);
-        } catch (e) {
-          opts.logger.warn(`${opts.name} publishing failed; will retry`, { error: e });
-        }
-      } while (again && !stopping);
-    })().finally(() => {
-      draining = null;
-    });
+      // The body runs once `draining` is set (it is cleared below).
+      await Promise.resolve();
+      try {
+        do {
+          // The last pass at shutdown goes out without waiting (one already waiting waits at most the spacing).
+          const wait = lastPass + spacing - performance.now();
+          if (wait > 0 && !finishing) await new Promise((r) => setTimeout(r, wait));
+          lastPass = performance.now();
+          again = false;
+          try {
+            const full = opts.pageSize ?? 1;
+            while ((await opts.publishOnce()) >= full);
+          } catch (e) {
+            opts.logger.warn(`${opts.name} publishing failed; will retry`, { error: e });
+          }
+        } while (again && !stopping);
+      } finally {
+        // In the same turn as the last look at `again`: a request made after it starts a pass of its own.
+        draining = null;
+      }
+    })();
     return draining;
   };
   const timer = setInterval(() => void drain(), opts.intervalMs ?? 5_000);

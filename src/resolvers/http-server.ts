@@ -41,6 +41,13 @@ export type HubServer = { url: string; port: number; stop(): Promise<void> };
 
 export type ReadinessProbe = () => Promise<{ ready: boolean; checks: Record<string, string> }>;
 
+/**
+ * Read sessions the start-up warm-up opens at most (src/resolvers/warm-up.ts): the first callers' concurrent
+ * requests find that many ready; more open on demand, as before. Every session opened stays (the read pool keeps
+ * them), so warming all of a large pool would hold its connections from the start on every instance.
+ */
+const warmSessionsMax = 4;
+
 export async function startServer(opts: {
   orm: MikroORM;
   host: string;
@@ -255,11 +262,8 @@ export async function startServer(opts: {
       .json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(opts.port, opts.host, () => resolve());
-  });
-  // Before the address is handed out (and /readyz is asked): the first callers do not pay for cold sessions.
+  // Before the server listens (so neither callers nor /readyz reach a cold hub): the first callers do not pay for
+  // new sessions.
   await warmReadPath({
     apollo,
     // The warm-up's own searches are not a caller's: no rate limit, no purpose.
@@ -271,8 +275,12 @@ export async function startServer(opts: {
         purpose: null,
         searchLimiter: countedAlready,
       }),
-    sessions: readPoolMax,
+    sessions: Math.min(readPoolMax, warmSessionsMax),
     logger,
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => resolve());
   });
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
