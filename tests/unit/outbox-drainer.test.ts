@@ -10,20 +10,25 @@ import { startOutboxDrainer } from '../../src/messaging/outbox-drainer.ts';
 describe('outbox drainer', () => {
   const logger = createLogger('silent');
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-  it('starts passes at least the spacing apart, however many commits ask for one', async () => {
+  /** A drainer whose passes take `passMs` and send nothing; `starts` holds when each pass began. */
+  const recordingDrainer = (opts: { passMs?: number; minSpacingMs?: number } = {}) => {
     const starts: number[] = [];
     const drainer = startOutboxDrainer({
       name: 'test',
       publishOnce: async () => {
         starts.push(performance.now());
-        await sleep(5);
+        if (opts.passMs) await sleep(opts.passMs);
         return 0;
       },
       logger,
-      minSpacingMs: 200,
+      minSpacingMs: opts.minSpacingMs,
       intervalMs: 60_000,
     });
+    return { drainer, starts };
+  };
+
+  it('starts passes at least the spacing apart, however many commits ask for one', async () => {
+    const { drainer, starts } = recordingDrainer({ passMs: 5, minSpacingMs: 200 });
     // Twenty commits, 20 ms apart: ~400 ms of requests (longer on a busy machine).
     const from = performance.now();
     for (let i = 0; i < 20; i += 1) {
@@ -43,61 +48,32 @@ describe('outbox drainer', () => {
   });
 
   it('without a spacing, a request during a pass gets exactly one more pass', async () => {
-    let passes = 0;
-    const drainer = startOutboxDrainer({
-      name: 'test',
-      publishOnce: async () => {
-        passes += 1;
-        await sleep(30);
-        return 0;
-      },
-      logger,
-      intervalMs: 60_000,
-    });
+    const { drainer, starts: passes } = recordingDrainer({ passMs: 30 });
     const first = drainer.drain();
     // While the pass runs (it takes 30 ms).
     await sleep(10);
     for (let i = 0; i < 5; i += 1) void drainer.drain();
     await first;
-    expect(passes).toBe(2);
+    expect(passes).toHaveLength(2);
     await drainer.stop();
-    expect(passes).toBe(3);
+    expect(passes).toHaveLength(3);
   });
 
   it('answers a request after a pass has ended with a pass of its own, and none after stop', async () => {
-    let passes = 0;
-    const drainer = startOutboxDrainer({
-      name: 'test',
-      publishOnce: async () => {
-        passes += 1;
-        return 0;
-      },
-      logger,
-      intervalMs: 60_000,
-    });
+    const { drainer, starts: passes } = recordingDrainer();
     await drainer.drain();
-    expect(passes).toBe(1);
+    expect(passes).toHaveLength(1);
     // After the pass has ended: a new pass, not the finished one's promise.
     await drainer.drain();
-    expect(passes).toBe(2);
+    expect(passes).toHaveLength(2);
     await drainer.stop();
-    expect(passes).toBe(3);
+    expect(passes).toHaveLength(3);
     await drainer.drain();
-    expect(passes).toBe(3);
+    expect(passes).toHaveLength(3);
   });
 
   it('sends what is left at shutdown without waiting out the spacing', async () => {
-    const starts: number[] = [];
-    const drainer = startOutboxDrainer({
-      name: 'test',
-      publishOnce: async () => {
-        starts.push(performance.now());
-        return 0;
-      },
-      logger,
-      minSpacingMs: 5_000,
-      intervalMs: 60_000,
-    });
+    const { drainer, starts } = recordingDrainer({ minSpacingMs: 5_000 });
     await drainer.drain();
     const stopping = performance.now();
     await drainer.stop();
